@@ -1,0 +1,14 @@
+//! Plantwatch's shared vocabulary.
+//!
+//! Every other crate speaks in these types: the validated [`Plant`] (what the config parser produces and
+//! everything else trusts), the [`Value`] and [`Quality`] of a reading, the [`Sample`] that history stores,
+//! and the UTC millisecond [`Timestamp`]. This crate has no I/O and knows nothing of Modbus links, SQLite,
+//! Tauri or the terminal.
+
+pub mod plant;
+pub mod sample;
+pub mod time;
+
+pub use plant::*;
+pub use sample::*;
+pub use time::{parse_duration, parse_time, ParseTimeError, Timestamp};

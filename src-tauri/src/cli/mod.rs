@@ -1,0 +1,9 @@
+//! Headless subcommands. Each module parses its own arguments (`Args`) and returns the exit code:
+//! 0 success, 1 a runtime failure (I/O, database, link), 2 bad input (usage, config, arguments).
+
+pub mod alarms;
+pub mod check;
+pub mod collect;
+pub mod export;
+pub mod read;
+pub mod simulate;
