@@ -1,0 +1,369 @@
+//! Registers and bits to engineering values, and back. Pure functions, no I/O.
+//!
+//! A register is big-endian on the wire. For types wider than one register the tag's [`WordOrder`]
+//! says how the device laid the bytes out, named by the bytes of the big-endian form (see domain.md):
+//! CDAB reverses the order of the registers, BADC swaps the two bytes inside every register, DCBA does
+//! both (little-endian). The same rule covers 32-bit, 64-bit and string tags, so for a 64-bit value
+//! CDAB is GHEFCDAB, as Telegraf spells it out.
+//!
+//! Numbers become `raw * scale + offset`. Booleans and strings are never scaled.
+
+use std::sync::Arc;
+
+use plantwatch_core::{Tag, Value, ValueType, WordOrder};
+
+/// Why registers could not become a value, or a value could not become registers.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    /// The caller passed a slice that does not match the tag's width.
+    #[error("tag '{tag}' spans {expected} register(s), got {got}")]
+    WrongLength {
+        tag: String,
+        expected: usize,
+        got: usize,
+    },
+    /// `type = "bit"` with a bit number outside 0-15 (the config should have refused it).
+    #[error("tag '{tag}': bit {bit} does not exist in a 16-bit register")]
+    NoSuchBit { tag: String, bit: u8 },
+    /// A write of a value whose kind does not fit the tag (text to a number, a number to a string).
+    #[error("tag '{tag}' holds {expected}, cannot write {got}")]
+    WrongKind {
+        tag: String,
+        expected: &'static str,
+        got: &'static str,
+    },
+    /// A write whose raw value (after undoing the scaling) does not fit the tag's type.
+    #[error("tag '{tag}': raw value {raw} does not fit a {value_type}")]
+    OutOfRange {
+        tag: String,
+        raw: f64,
+        value_type: &'static str,
+    },
+    /// A write of a string longer than the tag's registers can hold.
+    #[error("tag '{tag}': text of {len} bytes does not fit in {registers} register(s)")]
+    TextTooLong {
+        tag: String,
+        len: usize,
+        registers: u16,
+    },
+}
+
+/// Decodes the registers of one tag (`regs.len()` must equal `tag.width()`) into its engineering value.
+pub fn decode_registers(tag: &Tag, regs: &[u16]) -> Result<Value, DecodeError> {
+    let expected = usize::from(tag.value_type.registers());
+    if regs.len() != expected {
+        return Err(DecodeError::WrongLength {
+            tag: tag.id.clone(),
+            expected,
+            got: regs.len(),
+        });
+    }
+    let value = match tag.value_type {
+        ValueType::Bool => Value::Bool(regs[0] != 0),
+        ValueType::Bit(bit) => {
+            if bit > 15 {
+                return Err(DecodeError::NoSuchBit {
+                    tag: tag.id.clone(),
+                    bit,
+                });
+            }
+            Value::Bool(regs[0] >> bit & 1 == 1)
+        }
+        ValueType::U16 => scaled(tag, f64::from(regs[0])),
+        ValueType::I16 => scaled(tag, f64::from(regs[0] as i16)),
+        ValueType::U32 => scaled(
+            tag,
+            f64::from(u32::from_be_bytes(canonical(regs, tag.order))),
+        ),
+        ValueType::I32 => scaled(
+            tag,
+            f64::from(i32::from_be_bytes(canonical(regs, tag.order))),
+        ),
+        ValueType::F32 => scaled(
+            tag,
+            f32_as_f64(f32::from_be_bytes(canonical(regs, tag.order))),
+        ),
+        // Counters beyond 2^53 lose their last digits in an f64; no plant counter gets there.
+        ValueType::U64 => scaled(tag, u64::from_be_bytes(canonical(regs, tag.order)) as f64),
+        ValueType::I64 => scaled(tag, i64::from_be_bytes(canonical(regs, tag.order)) as f64),
+        ValueType::F64 => scaled(tag, f64::from_be_bytes(canonical(regs, tag.order))),
+        ValueType::String { .. } => Value::Text(text(regs, tag.order)),
+    };
+    Ok(value)
+}
+
+/// Decodes one coil or discrete input. Boolean tags give the bit itself; a numeric tag on a bit table
+/// gives 0 or 1, scaled.
+pub fn decode_bit(tag: &Tag, bit: bool) -> Value {
+    match tag.value_type {
+        ValueType::Bool | ValueType::Bit(_) | ValueType::String { .. } => Value::Bool(bit),
+        _ => scaled(tag, if bit { 1.0 } else { 0.0 }),
+    }
+}
+
+/// Encodes an engineering value into the registers a write of this tag sends: the inverse of
+/// [`decode_registers`] (scaling undone, integers rounded to the nearest raw value).
+///
+/// A `Bit` tag cannot be written on its own without a read-modify-write of its register, so it encodes
+/// as the whole register with only that bit set or clear; callers that must keep the other bits read
+/// the register first.
+pub fn encode_registers(tag: &Tag, value: &Value) -> Result<Vec<u16>, DecodeError> {
+    let order = tag.order;
+    let regs = match tag.value_type {
+        ValueType::Bool => vec![u16::from(as_bool(tag, value)?)],
+        ValueType::Bit(bit) => {
+            if bit > 15 {
+                return Err(DecodeError::NoSuchBit {
+                    tag: tag.id.clone(),
+                    bit,
+                });
+            }
+            vec![u16::from(as_bool(tag, value)?) << bit]
+        }
+        ValueType::U16 => vec![raw_integer(tag, value, 0.0, f64::from(u16::MAX))? as u16],
+        ValueType::I16 => {
+            vec![raw_integer(tag, value, f64::from(i16::MIN), f64::from(i16::MAX))? as i16 as u16]
+        }
+        ValueType::U32 => {
+            let raw = raw_integer(tag, value, 0.0, f64::from(u32::MAX))? as u32;
+            from_canonical(&raw.to_be_bytes(), order)
+        }
+        ValueType::I32 => {
+            let raw = raw_integer(tag, value, f64::from(i32::MIN), f64::from(i32::MAX))? as i32;
+            from_canonical(&raw.to_be_bytes(), order)
+        }
+        ValueType::U64 => {
+            // u64::MAX as f64 rounds up to 2^64, which no longer fits: stop just below it.
+            let raw = raw_integer(tag, value, 0.0, 18_446_744_073_709_549_568.0)? as u64;
+            from_canonical(&raw.to_be_bytes(), order)
+        }
+        ValueType::I64 => {
+            let raw = raw_integer(tag, value, i64::MIN as f64, 9_223_372_036_854_774_784.0)? as i64;
+            from_canonical(&raw.to_be_bytes(), order)
+        }
+        ValueType::F32 => {
+            let raw = raw_number(tag, value)?;
+            if raw.is_finite() && raw.abs() > f64::from(f32::MAX) {
+                return Err(DecodeError::OutOfRange {
+                    tag: tag.id.clone(),
+                    raw,
+                    value_type: "f32",
+                });
+            }
+            from_canonical(&(raw as f32).to_be_bytes(), order)
+        }
+        ValueType::F64 => from_canonical(&raw_number(tag, value)?.to_be_bytes(), order),
+        ValueType::String { registers } => {
+            let Value::Text(text) = value else {
+                return Err(wrong_kind(tag, "text", value));
+            };
+            let bytes = text.as_bytes();
+            let capacity = usize::from(registers) * 2;
+            if bytes.len() > capacity {
+                return Err(DecodeError::TextTooLong {
+                    tag: tag.id.clone(),
+                    len: bytes.len(),
+                    registers,
+                });
+            }
+            // Pad with NULs, which the decoder strips again.
+            let mut padded = bytes.to_vec();
+            padded.resize(capacity, 0);
+            from_canonical(&padded, order)
+        }
+    };
+    Ok(regs)
+}
+
+/// The bytes of the value in big-endian (ABCD...) order, from registers laid out in `order`.
+fn canonical<const N: usize>(regs: &[u16], order: WordOrder) -> [u8; N] {
+    let mut bytes = [0u8; N];
+    for (i, reg) in wire_order(regs, order).enumerate() {
+        bytes[2 * i..2 * i + 2].copy_from_slice(&reg.to_be_bytes());
+    }
+    bytes
+}
+
+/// The registers, with register order and byte order undone so that reading them in sequence, high
+/// byte first, gives the big-endian bytes.
+fn wire_order(regs: &[u16], order: WordOrder) -> impl Iterator<Item = u16> + '_ {
+    let reverse_registers = matches!(order, WordOrder::Cdab | WordOrder::Dcba);
+    let swap_bytes = matches!(order, WordOrder::Badc | WordOrder::Dcba);
+    let n = regs.len();
+    (0..n).map(move |i| {
+        let reg = if reverse_registers {
+            regs[n - 1 - i]
+        } else {
+            regs[i]
+        };
+        if swap_bytes {
+            reg.swap_bytes()
+        } else {
+            reg
+        }
+    })
+}
+
+/// The inverse of [`canonical`]: big-endian bytes (an even number of them) to registers in `order`.
+fn from_canonical(bytes: &[u8], order: WordOrder) -> Vec<u16> {
+    let big_endian: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .collect();
+    // Reversing registers and swapping bytes are each their own inverse.
+    wire_order(&big_endian, order).collect()
+}
+
+fn text(regs: &[u16], order: WordOrder) -> Arc<str> {
+    let mut bytes: Vec<u8> = wire_order(regs, order).flat_map(u16::to_be_bytes).collect();
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    Arc::from(String::from_utf8_lossy(&bytes).as_ref())
+}
+
+fn scaled(tag: &Tag, raw: f64) -> Value {
+    Value::Number(raw * tag.scale + tag.offset)
+}
+
+/// An f32 as the f64 with the same shortest decimal form, so that 1.1f32 reads 1.1 in exports and on
+/// screen rather than 1.100000023841858.
+fn f32_as_f64(raw: f32) -> f64 {
+    if !raw.is_finite() {
+        return f64::from(raw);
+    }
+    raw.to_string().parse().unwrap_or(f64::from(raw))
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::Text(_) => "text",
+    }
+}
+
+fn wrong_kind(tag: &Tag, expected: &'static str, value: &Value) -> DecodeError {
+    DecodeError::WrongKind {
+        tag: tag.id.clone(),
+        expected,
+        got: kind(value),
+    }
+}
+
+fn as_bool(tag: &Tag, value: &Value) -> Result<bool, DecodeError> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::Number(n) if *n == 0.0 || *n == 1.0 => Ok(*n == 1.0),
+        other => Err(wrong_kind(tag, "a boolean", other)),
+    }
+}
+
+/// The raw number behind an engineering value: `(value - offset) / scale`.
+fn raw_number(tag: &Tag, value: &Value) -> Result<f64, DecodeError> {
+    let engineering = match value {
+        Value::Number(n) => *n,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::Text(_) => return Err(wrong_kind(tag, "a number", value)),
+    };
+    if tag.scale == 0.0 {
+        return Err(DecodeError::OutOfRange {
+            tag: tag.id.clone(),
+            raw: f64::NAN,
+            value_type: tag.value_type.name(),
+        });
+    }
+    Ok((engineering - tag.offset) / tag.scale)
+}
+
+fn raw_integer(tag: &Tag, value: &Value, min: f64, max: f64) -> Result<f64, DecodeError> {
+    let raw = raw_number(tag, value)?.round();
+    if !raw.is_finite() || raw < min || raw > max {
+        return Err(DecodeError::OutOfRange {
+            tag: tag.id.clone(),
+            raw,
+            value_type: tag.value_type.name(),
+        });
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plantwatch_core::Table;
+    use std::time::Duration;
+
+    fn tag(value_type: ValueType, order: WordOrder) -> Tag {
+        Tag {
+            id: "t".into(),
+            name: None,
+            table: Table::Holding,
+            address: 0,
+            value_type,
+            order,
+            scale: 1.0,
+            offset: 0.0,
+            unit: None,
+            deadband: 0.0,
+            heartbeat: Duration::from_secs(60),
+            alarms: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_float_123456_reads_the_same_in_all_four_orders() {
+        // The reference layouts of domain.md.
+        let layouts = [
+            (WordOrder::Abcd, [0x47F1, 0x2000]),
+            (WordOrder::Cdab, [0x2000, 0x47F1]),
+            (WordOrder::Badc, [0xF147, 0x0020]),
+            (WordOrder::Dcba, [0x0020, 0xF147]),
+        ];
+        for (order, regs) in layouts {
+            let t = tag(ValueType::F32, order);
+            assert_eq!(
+                decode_registers(&t, &regs),
+                Ok(Value::Number(123456.0)),
+                "{}",
+                order.name()
+            );
+            assert_eq!(
+                encode_registers(&t, &Value::Number(123456.0)),
+                Ok(regs.to_vec()),
+                "{}",
+                order.name()
+            );
+        }
+    }
+
+    #[test]
+    fn strings_drop_trailing_nuls_and_scaling_applies_to_numbers_only() {
+        let t = tag(ValueType::String { registers: 3 }, WordOrder::Abcd);
+        assert_eq!(
+            decode_registers(&t, &[0x4142, 0x4300, 0x0000]),
+            Ok(Value::Text("ABC".into()))
+        );
+        let mut level = tag(ValueType::I16, WordOrder::Abcd);
+        level.scale = 0.5;
+        level.offset = 10.0;
+        assert_eq!(decode_registers(&level, &[0xFFFE]), Ok(Value::Number(9.0)));
+        assert_eq!(
+            encode_registers(&level, &Value::Number(9.0)),
+            Ok(vec![0xFFFE])
+        );
+    }
+
+    #[test]
+    fn a_slice_of_the_wrong_length_is_refused() {
+        let t = tag(ValueType::U32, WordOrder::Abcd);
+        assert!(matches!(
+            decode_registers(&t, &[1]),
+            Err(DecodeError::WrongLength {
+                expected: 2,
+                got: 1,
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,423 @@
+//! Links: one connection to a Modbus TCP server, a serial port (RTU) or a serial gateway (RTU over
+//! TCP), carrying one request at a time (`&mut self` makes that a compile-time fact).
+//!
+//! Timeouts: tokio-modbus has none, so every exchange runs under `tokio::time::timeout`. After a
+//! timeout the reply may still arrive later and be taken for the answer to the next request (RTU has no
+//! transaction id at all), so the connection is *poisoned*: the failing call returns
+//! [`LinkError::Timeout`] and every later call fails at once with [`LinkError::Closed`] until the caller
+//! opens a new connection. Any transport error or malformed frame poisons it the same way, since the
+//! byte stream can no longer be trusted. Exception responses do not: the device answered properly.
+//!
+//! Serial pacing: RTU frames must be separated by 3.5 character times of silence, which tokio-modbus
+//! does not keep. Before each request on a serial line this module waits until that silence has passed
+//! since the last traffic (4.0 ms at 9600 baud 8E1, 2.0 ms at 19200, a fixed 1.75 ms above 19200).
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use plantwatch_core::{Link, Parity, SerialLine, SocketEndpoint, Table};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_modbus::client::{Client, Context};
+use tokio_modbus::prelude::{Request, Response, Slave, SlaveContext};
+
+use crate::plan::{MAX_BITS, MAX_REGISTERS};
+
+/// Most registers FC16 may write.
+pub const MAX_WRITE_REGISTERS: u16 = 123;
+/// Most coils FC15 may write.
+pub const MAX_WRITE_COILS: u16 = 1968;
+
+/// What a read returns, or a write sends: registers for register tables, bits for bit tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    Registers(Vec<u16>),
+    Bits(Vec<bool>),
+}
+
+impl Payload {
+    /// Number of items (registers or bits).
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Registers(r) => r.len(),
+            Payload::Bits(b) => b.len(),
+        }
+    }
+
+    /// True when there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why the link (not the device) failed. Device exceptions are not link errors: they come back as the
+/// inner `Err(code)` of [`Connection::read`] and [`Connection::write`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The connection could not be opened (refused, unknown host, no such serial port, too slow).
+    #[error("cannot open {link}: {reason}")]
+    Connect { link: String, reason: String },
+    /// No complete reply within the timeout; the connection is now poisoned.
+    #[error("no reply within {} ms", after.as_millis())]
+    Timeout { after: Duration },
+    /// The transport failed during an exchange (reset, closed by the peer, serial I/O error).
+    #[error("link failed: {reason}")]
+    Io { kind: io::ErrorKind, reason: String },
+    /// A reply arrived that does not belong to the request (wrong unit, function, length, CRC).
+    #[error("bad reply: {reason}")]
+    BadFrame { reason: String },
+    /// An earlier failure poisoned this connection; open a new one.
+    #[error("connection closed after an earlier failure; reopen it")]
+    Closed,
+    /// The request itself is not allowed (zero or too many items, a write to a read-only table, a
+    /// payload that does not match the table). Nothing was sent; the connection stays usable.
+    #[error("invalid request: {reason}")]
+    InvalidRequest { reason: String },
+}
+
+impl LinkError {
+    /// True when the connection is unusable after this error and must be reopened.
+    pub fn needs_reopen(&self) -> bool {
+        !matches!(self, LinkError::InvalidRequest { .. })
+    }
+}
+
+/// The name of a Modbus exception code, for messages: `illegal data address` for 02.
+pub fn exception_name(code: u8) -> &'static str {
+    match code {
+        0x01 => "illegal function",
+        0x02 => "illegal data address",
+        0x03 => "illegal data value",
+        0x04 => "server device failure",
+        0x05 => "acknowledge",
+        0x06 => "server device busy",
+        0x08 => "memory parity error",
+        0x0A => "gateway path unavailable",
+        0x0B => "gateway target device failed to respond",
+        _ => "unknown exception",
+    }
+}
+
+/// One open link. Devices that share a link share one `Connection` (and so take turns).
+pub struct Connection {
+    link: Link,
+    /// `None` once poisoned.
+    context: Option<Context>,
+    /// Serial lines only: silence required between frames.
+    frame_gap: Option<Duration>,
+    /// When the line last carried a frame (serial pacing).
+    last_traffic: Instant,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("link", &self.link)
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Opens a link, giving up after `timeout`.
+    pub async fn open(link: &Link, timeout: Duration) -> Result<Connection, LinkError> {
+        let connect_error = |reason: String| LinkError::Connect {
+            link: link.to_string(),
+            reason,
+        };
+        let opening = async {
+            match link {
+                Link::Tcp(endpoint) => {
+                    let stream = connect_tcp(endpoint).await?;
+                    Ok::<_, io::Error>((tokio_modbus::client::tcp::attach(stream), None))
+                }
+                Link::RtuOverTcp(endpoint) => {
+                    let stream = connect_tcp(endpoint).await?;
+                    Ok((tokio_modbus::client::rtu::attach(stream), None))
+                }
+                Link::Rtu(line) => {
+                    let port = open_serial(line)?;
+                    Ok((
+                        tokio_modbus::client::rtu::attach(port),
+                        Some(frame_gap(line)),
+                    ))
+                }
+            }
+        };
+        let (context, frame_gap) = match tokio::time::timeout(timeout, opening).await {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(err)) => return Err(connect_error(err.to_string())),
+            Err(_) => {
+                return Err(connect_error(format!(
+                    "no connection within {} ms",
+                    timeout.as_millis()
+                )))
+            }
+        };
+        Ok(Connection {
+            link: link.clone(),
+            context: Some(context),
+            frame_gap,
+            last_traffic: Instant::now(),
+        })
+    }
+
+    /// The link this connection was opened on.
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    /// False once a timeout or a link failure has poisoned the connection.
+    pub fn is_open(&self) -> bool {
+        self.context.is_some()
+    }
+
+    /// Reads `count` items of `table` from `start` on unit `unit`. The outer error is the link failing,
+    /// the inner one the device answering with an exception code.
+    pub async fn read(
+        &mut self,
+        unit: u8,
+        table: Table,
+        start: u16,
+        count: u16,
+        timeout: Duration,
+    ) -> Result<Result<Payload, u8>, LinkError> {
+        let limit = if table.is_bits() {
+            MAX_BITS
+        } else {
+            MAX_REGISTERS
+        };
+        if count == 0 || count > limit {
+            return Err(invalid(format!(
+                "cannot read {count} {} items at once (1-{limit})",
+                table.name()
+            )));
+        }
+        if u32::from(start) + u32::from(count) > 0x1_0000 {
+            return Err(invalid(format!(
+                "{count} items from {start} run past address 65535"
+            )));
+        }
+        let request = match table {
+            Table::Coil => Request::ReadCoils(start, count),
+            Table::Discrete => Request::ReadDiscreteInputs(start, count),
+            Table::Input => Request::ReadInputRegisters(start, count),
+            Table::Holding => Request::ReadHoldingRegisters(start, count),
+        };
+        let response = match self.exchange(unit, request, timeout).await? {
+            Ok(response) => response,
+            Err(code) => return Ok(Err(code)),
+        };
+        let expected = usize::from(count);
+        let payload = match response {
+            // Bits come back padded to whole bytes: keep only the ones asked for.
+            Response::ReadCoils(mut bits) | Response::ReadDiscreteInputs(mut bits)
+                if bits.len() >= expected =>
+            {
+                bits.truncate(expected);
+                Payload::Bits(bits)
+            }
+            Response::ReadInputRegisters(regs) | Response::ReadHoldingRegisters(regs)
+                if regs.len() == expected =>
+            {
+                Payload::Registers(regs)
+            }
+            other => {
+                return Err(self.poison(LinkError::BadFrame {
+                    reason: format!("asked for {count} items, got {}", describe(&other)),
+                }))
+            }
+        };
+        Ok(Ok(payload))
+    }
+
+    /// Writes `data` to `table` from `start` on unit `unit`: FC5 or FC15 for coils, FC6 or FC16 for
+    /// holding registers (the single-item codes when there is one item).
+    pub async fn write(
+        &mut self,
+        unit: u8,
+        table: Table,
+        start: u16,
+        data: &Payload,
+        timeout: Duration,
+    ) -> Result<Result<(), u8>, LinkError> {
+        let request = match (table, data) {
+            (Table::Coil, Payload::Bits(bits)) if bits.len() == 1 => {
+                Request::WriteSingleCoil(start, bits[0])
+            }
+            (Table::Coil, Payload::Bits(bits))
+                if !bits.is_empty() && bits.len() <= usize::from(MAX_WRITE_COILS) =>
+            {
+                Request::WriteMultipleCoils(start, bits.as_slice().into())
+            }
+            (Table::Holding, Payload::Registers(regs)) if regs.len() == 1 => {
+                Request::WriteSingleRegister(start, regs[0])
+            }
+            (Table::Holding, Payload::Registers(regs))
+                if !regs.is_empty() && regs.len() <= usize::from(MAX_WRITE_REGISTERS) =>
+            {
+                Request::WriteMultipleRegisters(start, regs.as_slice().into())
+            }
+            (Table::Coil | Table::Holding, _) => {
+                return Err(invalid(format!(
+                    "cannot write {} items of the wrong kind or count to the {} table",
+                    data.len(),
+                    table.name()
+                )))
+            }
+            (Table::Input | Table::Discrete, _) => {
+                return Err(invalid(format!("the {} table is read-only", table.name())))
+            }
+        };
+        if u32::from(start) + data.len() as u32 > 0x1_0000 {
+            return Err(invalid(format!(
+                "{} items from {start} run past address 65535",
+                data.len()
+            )));
+        }
+        Ok(self.exchange(unit, request, timeout).await?.map(|_| ()))
+    }
+
+    /// Closes the connection politely (a dropped connection closes too).
+    pub async fn close(mut self) {
+        if let Some(mut context) = self.context.take() {
+            let _ = context.disconnect().await;
+        }
+    }
+
+    /// One request and its reply, under the timeout; poisons the connection on any link failure.
+    async fn exchange(
+        &mut self,
+        unit: u8,
+        request: Request<'_>,
+        timeout: Duration,
+    ) -> Result<Result<Response, u8>, LinkError> {
+        if let Some(gap) = self.frame_gap {
+            tokio::time::sleep_until(self.last_traffic + gap).await;
+        }
+        let context = self.context.as_mut().ok_or(LinkError::Closed)?;
+        context.set_slave(Slave(unit));
+        let outcome = tokio::time::timeout(timeout, context.call(request)).await;
+        self.last_traffic = Instant::now();
+        match outcome {
+            Err(_) => Err(self.poison(LinkError::Timeout { after: timeout })),
+            Ok(Err(tokio_modbus::Error::Protocol(err))) => Err(self.poison(LinkError::BadFrame {
+                reason: err.to_string(),
+            })),
+            Ok(Err(tokio_modbus::Error::Transport(err))) => Err(self.poison(io_error(err))),
+            Ok(Ok(Err(code))) => Ok(Err(u8::from(code))),
+            Ok(Ok(Ok(response))) => Ok(Ok(response)),
+        }
+    }
+
+    fn poison(&mut self, err: LinkError) -> LinkError {
+        // Dropping the context closes the socket or the port; a late reply then has nowhere to go.
+        self.context = None;
+        err
+    }
+}
+
+fn invalid(reason: String) -> LinkError {
+    LinkError::InvalidRequest { reason }
+}
+
+fn io_error(err: io::Error) -> LinkError {
+    match err.kind() {
+        // The codecs report malformed frames (bad CRC, bad length) as invalid data.
+        io::ErrorKind::InvalidData => LinkError::BadFrame {
+            reason: err.to_string(),
+        },
+        kind => LinkError::Io {
+            kind,
+            reason: err.to_string(),
+        },
+    }
+}
+
+fn describe(response: &Response) -> String {
+    match response {
+        Response::ReadCoils(b) | Response::ReadDiscreteInputs(b) => format!("{} bits", b.len()),
+        Response::ReadInputRegisters(r) | Response::ReadHoldingRegisters(r) => {
+            format!("{} registers", r.len())
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+async fn connect_tcp(endpoint: &SocketEndpoint) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await?;
+    // Requests are small and latency matters more than packet count.
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+fn open_serial(line: &SerialLine) -> io::Result<tokio_serial::SerialStream> {
+    use tokio_serial::SerialPort as _;
+    use tokio_serial::SerialPortBuilderExt as _;
+    let parity = match line.parity {
+        Parity::None => tokio_serial::Parity::None,
+        Parity::Even => tokio_serial::Parity::Even,
+        Parity::Odd => tokio_serial::Parity::Odd,
+    };
+    let data_bits = match line.data_bits {
+        5 => tokio_serial::DataBits::Five,
+        6 => tokio_serial::DataBits::Six,
+        7 => tokio_serial::DataBits::Seven,
+        _ => tokio_serial::DataBits::Eight,
+    };
+    let stop_bits = if line.stop_bits == 2 {
+        tokio_serial::StopBits::Two
+    } else {
+        tokio_serial::StopBits::One
+    };
+    let port = tokio_serial::new(&line.path, line.baud)
+        .parity(parity)
+        .data_bits(data_bits)
+        .stop_bits(stop_bits)
+        .open_native_async()
+        .map_err(io::Error::from)?;
+    // A reply to a request of an earlier connection may still sit in the driver's buffer.
+    port.clear(tokio_serial::ClearBuffer::Input)
+        .map_err(io::Error::from)?;
+    Ok(port)
+}
+
+/// 3.5 character times at the line's speed (1.75 ms fixed above 19200 baud, as the RTU spec says).
+pub fn frame_gap(line: &SerialLine) -> Duration {
+    if line.baud > 19_200 || line.baud == 0 {
+        return Duration::from_micros(1750);
+    }
+    let parity_bits = u32::from(line.parity != Parity::None);
+    let bits_per_char = 1 + u32::from(line.data_bits) + parity_bits + u32::from(line.stop_bits);
+    Duration::from_micros(u64::from(bits_per_char) * 3_500_000 / u64::from(line.baud))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_gap_is_three_and_a_half_characters() {
+        let line = |baud, parity| SerialLine {
+            path: "/dev/null".into(),
+            baud,
+            parity,
+            data_bits: 8,
+            stop_bits: 1,
+        };
+        // 11 bits a character at 9600 baud: 3.5 * 11 / 9600 s.
+        assert_eq!(
+            frame_gap(&line(9600, Parity::Even)),
+            Duration::from_micros(4010)
+        );
+        assert_eq!(
+            frame_gap(&line(19200, Parity::None)),
+            Duration::from_micros(1822)
+        );
+        assert_eq!(
+            frame_gap(&line(115200, Parity::Even)),
+            Duration::from_micros(1750)
+        );
+    }
+}
