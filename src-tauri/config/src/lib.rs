@@ -1,1 +1,82 @@
-//! Plant config: TOML text to a validated Plant, with file:line:col errors
+//! Plant config: TOML text to a validated [`Plant`], with `file:line:col` errors.
+//!
+//! The config is parsed once, here, into the core types; everything downstream (polling, history, alarms)
+//! trusts them and never re-checks. Every problem in a file is reported, not just the first, each pointing
+//! at the offending key or value. This crate does no I/O beyond reading the file in [`load`], and knows
+//! nothing of Modbus links, SQLite or the terminal.
+
+mod alarm;
+mod device;
+mod error;
+mod fields;
+mod ids;
+mod plant;
+mod summary;
+mod tag;
+
+use std::path::Path;
+
+use plantwatch_core::Plant;
+use toml::de::DeTable;
+
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Position};
+pub use summary::summary;
+
+use error::Problem;
+use fields::Report;
+
+/// Reads the config file at `path` and validates it. A file that cannot be read is reported as one
+/// [`ConfigError`] without a position.
+pub fn load(path: &Path) -> Result<Plant, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors::unreadable(path, &e))?;
+    parse(&text, path)
+}
+
+/// Validates config `text`; `path` is where it came from (as the user gave it), used in error messages
+/// and to resolve the history file relative to the config's folder.
+pub fn parse(text: &str, path: &Path) -> Result<Plant, ConfigErrors> {
+    let (root, syntax_errors) = DeTable::parse_recoverable(text);
+    if !syntax_errors.is_empty() {
+        // A document with syntax errors is only partly understood; checking its contents would add
+        // confusing follow-on errors, so report the syntax alone.
+        let problems = syntax_errors
+            .iter()
+            .map(|e| syntax_problem(text, e))
+            .collect();
+        return Err(ConfigErrors::from_problems(path, text, problems)
+            .unwrap_or_else(|| unreachable_empty(path)));
+    }
+    let report = Report::new(text);
+    let plant = plant::read_plant(root.get_ref(), path, &report);
+    match (
+        ConfigErrors::from_problems(path, text, report.into_problems()),
+        plant,
+    ) {
+        (Some(errors), _) => Err(errors),
+        (None, Some(plant)) => Ok(plant),
+        // Every check that rejects a value reports why, so this means a check forgot to; say so
+        // rather than pretend the config is fine.
+        (None, None) => Err(unreachable_empty(path)),
+    }
+}
+
+/// A TOML syntax error as a problem: the parser's message on one line, naming the key it is about when
+/// the parser does not.
+fn syntax_problem(text: &str, error: &toml::de::Error) -> Problem {
+    let span = error.span().unwrap_or(0..0);
+    let mut message = error.message().trim().replace('\n', "; ");
+    if message == "duplicate key" {
+        if let Some(key) = text.get(span.clone()).filter(|k| !k.is_empty()) {
+            message = format!("duplicate key '{key}'");
+        }
+    }
+    Problem {
+        span,
+        kind: ConfigErrorKind::Syntax,
+        message: format!("TOML syntax: {message}"),
+    }
+}
+
+fn unreachable_empty(path: &Path) -> ConfigErrors {
+    ConfigErrors::internal(path)
+}

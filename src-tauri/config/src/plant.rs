@@ -1,0 +1,195 @@
+//! The whole file: `[plant]`, `[history]`, `[alarms]` and the devices, with the checks that span devices
+//! (unique ids, agreement on a shared serial port).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use plantwatch_core::{AlarmSettings, Plant, SerialLine};
+use toml::de::DeTable;
+
+use crate::device::{read_device, ReadDevice};
+use crate::error::ConfigErrorKind;
+use crate::fields::{At, Field, Report, Section};
+
+const TOP_KEYS: &[&str] = &["plant", "history", "alarms", "devices"];
+
+/// How long an operator may shelve an alarm when the config does not say: one 8-hour shift.
+const DEFAULT_MAX_SHELVE: Duration = Duration::from_secs(28_800);
+
+/// Reads and validates a parsed config file at `path` (used to resolve the history file).
+pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Option<Plant> {
+    let top = Section::open(root, 0..0, "the config", TOP_KEYS, report);
+
+    let name = read_name(&top);
+    let history = read_history(&top, path);
+    let alarm_settings = read_alarm_settings(&top);
+    let devices = match top.tables("devices") {
+        Field::Absent => Some(Vec::new()),
+        Field::Invalid => None,
+        Field::Present(at) => {
+            let read: Vec<ReadDevice> = at
+                .value
+                .into_iter()
+                .map(|(table, span)| read_device(table, span, report))
+                .collect();
+            let ids_unique = check_unique_ids(&read, report);
+            let ports_agree = check_shared_ports(&read, report);
+            let devices: Option<Vec<_>> = read.into_iter().map(|d| d.device).collect();
+            devices.filter(|_| ids_unique && ports_agree)
+        }
+    };
+
+    Some(Plant::new(
+        name?,
+        history?,
+        alarm_settings?,
+        devices?,
+        Some(path.to_path_buf()),
+    ))
+}
+
+/// `[plant] name`, required.
+fn read_name(top: &Section<'_, '_>) -> Option<String> {
+    let report = top.report();
+    let table = match top.table("plant") {
+        Field::Absent => {
+            report.add(
+                0..0,
+                ConfigErrorKind::MissingKey,
+                "missing table [plant] with the plant's name (name = \"...\")",
+            );
+            return None;
+        }
+        Field::Invalid => return None,
+        Field::Present(at) => at,
+    };
+    let plant = Section::open(table.value, table.span, "[plant]", &["name"], report);
+    let name = plant.string("name").check(report, |n| {
+        if n.trim().is_empty() {
+            Err("'name' must not be empty".to_string())
+        } else {
+            Ok(())
+        }
+    });
+    plant
+        .required(
+            "name",
+            "the plant's name, shown in the window and in reports",
+            name,
+        )
+        .map(|n| n.value)
+}
+
+/// `[history] path`, relative to the config's folder; by default the config's name with `.db`, beside it.
+fn read_history(top: &Section<'_, '_>, config: &Path) -> Option<PathBuf> {
+    let report = top.report();
+    let given = match top.table("history") {
+        Field::Absent => None,
+        Field::Invalid => return None,
+        Field::Present(at) => {
+            let history = Section::open(at.value, at.span, "[history]", &["path"], report);
+            let path = history.string("path").check(report, |p| {
+                if p.trim().is_empty() {
+                    Err("'path' must not be empty".to_string())
+                } else {
+                    Ok(())
+                }
+            });
+            path.optional()?
+        }
+    };
+    Some(match given {
+        Some(relative) => config.parent().unwrap_or(Path::new("")).join(relative),
+        None => config.with_extension("db"),
+    })
+}
+
+/// `[alarms] max_shelve_s`.
+fn read_alarm_settings(top: &Section<'_, '_>) -> Option<AlarmSettings> {
+    let report = top.report();
+    match top.table("alarms") {
+        Field::Absent => Some(AlarmSettings {
+            max_shelve: DEFAULT_MAX_SHELVE,
+        }),
+        Field::Invalid => None,
+        Field::Present(at) => {
+            let alarms = Section::open(at.value, at.span, "[alarms]", &["max_shelve_s"], report);
+            let max_shelve = alarms
+                .seconds("max_shelve_s", true)
+                .or_default(DEFAULT_MAX_SHELVE)?;
+            Some(AlarmSettings { max_shelve })
+        }
+    }
+}
+
+/// Device ids are unique in the plant. Returns false when one is not.
+fn check_unique_ids(devices: &[ReadDevice], report: &Report) -> bool {
+    let mut fine = true;
+    let ids: Vec<&At<String>> = devices.iter().filter_map(|d| d.id.as_ref()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(first) = ids[..i].iter().find(|f| f.value == id.value) {
+            report.add(
+                id.span.clone(),
+                ConfigErrorKind::Duplicate,
+                format!(
+                    "duplicate device id '{}'; the first is at line {}",
+                    id.value,
+                    report.line(first.span.start)
+                ),
+            );
+            fine = false;
+        }
+    }
+    fine
+}
+
+/// Devices on one serial port share one line, so they must agree on its speed and framing. Returns false
+/// when two do not.
+fn check_shared_ports(devices: &[ReadDevice], report: &Report) -> bool {
+    let mut fine = true;
+    let lines: Vec<(&ReadDevice, &At<SerialLine>)> = devices
+        .iter()
+        .filter_map(|d| d.serial.as_ref().map(|s| (d, s)))
+        .collect();
+    for (i, (_, line)) in lines.iter().enumerate() {
+        let first = lines[..i]
+            .iter()
+            .find(|(_, f)| f.value.path == line.value.path);
+        let Some((first_device, first_line)) = first else {
+            continue;
+        };
+        if !same_settings(&first_line.value, &line.value) {
+            let first_id = first_device.id.as_ref().map_or("?", |id| id.value.as_str());
+            report.add(
+                line.span.clone(),
+                ConfigErrorKind::Conflict,
+                format!(
+                    "serial port '{}' is already used at {} by device '{}' (line {}); devices on one port must \
+                     agree on baud, parity, data and stop bits, but this one asks for {}",
+                    line.value.path,
+                    settings(&first_line.value),
+                    first_id,
+                    report.line(first_line.span.start),
+                    settings(&line.value)
+                ),
+            );
+            fine = false;
+        }
+    }
+    fine
+}
+
+fn same_settings(a: &SerialLine, b: &SerialLine) -> bool {
+    (a.baud, a.parity, a.data_bits, a.stop_bits) == (b.baud, b.parity, b.data_bits, b.stop_bits)
+}
+
+/// `19200 8E1`.
+fn settings(line: &SerialLine) -> String {
+    format!(
+        "{} {}{}{}",
+        line.baud,
+        line.data_bits,
+        line.parity.letter(),
+        line.stop_bits
+    )
+}
