@@ -244,6 +244,233 @@ pub fn split_block(block: &Block, device: &Device) -> Option<(Block, Block)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use plantwatch_core::{Link, SocketEndpoint, Tag, ValueType, WordOrder};
+    use std::time::Duration;
+
+    /// A device with `max_block` and `max_gap` and one tag per (table, address, type).
+    fn device(max_block: u16, max_gap: u16, tags: &[(Table, u16, ValueType)]) -> Device {
+        Device {
+            id: "plc".into(),
+            name: None,
+            link: Link::Tcp(SocketEndpoint {
+                host: "127.0.0.1".into(),
+                port: 502,
+            }),
+            unit: 1,
+            poll_period: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            max_block,
+            max_gap,
+            tags: tags
+                .iter()
+                .enumerate()
+                .map(|(i, &(table, address, value_type))| Tag {
+                    id: format!("t{i}"),
+                    name: None,
+                    table,
+                    address,
+                    value_type,
+                    order: WordOrder::Abcd,
+                    scale: 1.0,
+                    offset: 0.0,
+                    unit: None,
+                    deadband: 0.0,
+                    heartbeat: Duration::from_secs(60),
+                    alarms: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The plan as (table, start, count, tag positions).
+    fn blocks(device: &Device, bad: &BadRanges) -> Vec<(Table, u16, u16, Vec<u32>)> {
+        plan_device(device, bad)
+            .into_iter()
+            .map(|b| (b.table, b.start, b.count, b.tags))
+            .collect()
+    }
+
+    use Table::{Coil, Discrete, Holding, Input};
+    use ValueType::{Bool, F32, U16, U64};
+
+    #[test]
+    fn tags_merge_while_the_gap_is_within_max_gap() {
+        let d = device(
+            125,
+            4,
+            &[
+                (Input, 0, U16),
+                (Input, 5, F32),
+                (Input, 12, U16),
+                (Input, 17, U16),
+            ],
+        );
+        // 0..1 and 5..7: gap 4 merges; 12: gap 5 does not; 17: gap 4 merges with 12.
+        assert_eq!(
+            blocks(&d, &BadRanges::new()),
+            vec![(Input, 0, 7, vec![0, 1]), (Input, 12, 6, vec![2, 3])]
+        );
+    }
+
+    #[test]
+    fn blocks_respect_max_block_and_never_cut_a_tag() {
+        let d = device(
+            8,
+            16,
+            &[
+                (Holding, 0, U64),
+                (Holding, 4, U64),
+                (Holding, 6, F32),
+                (Holding, 8, U16),
+            ],
+        );
+        assert_eq!(
+            blocks(&d, &BadRanges::new()),
+            vec![(Holding, 0, 8, vec![0, 1, 2]), (Holding, 8, 1, vec![3])]
+        );
+    }
+
+    #[test]
+    fn the_protocol_limit_caps_register_blocks_at_125() {
+        let tags: Vec<_> = (0..200).map(|a| (Holding, a, U16)).collect();
+        let plan = blocks(&device(125, 0, &tags), &BadRanges::new());
+        assert_eq!(
+            plan.iter().map(|b| (b.1, b.2)).collect::<Vec<_>>(),
+            vec![(0, 125), (125, 75)]
+        );
+    }
+
+    #[test]
+    fn bit_tables_count_max_block_and_max_gap_in_registers_worth_of_bits() {
+        // max_block 2 -> 32 bits a block; max_gap 1 -> 16 unused bits may be spanned.
+        let d = device(
+            2,
+            1,
+            &[
+                (Coil, 0, Bool),
+                (Coil, 17, Bool),
+                (Coil, 31, Bool),
+                (Coil, 32, Bool),
+                (Coil, 49, Bool),
+            ],
+        );
+        assert_eq!(
+            blocks(&d, &BadRanges::new()),
+            vec![(Coil, 0, 32, vec![0, 1, 2]), (Coil, 32, 18, vec![3, 4])]
+        );
+        // max_block 125 -> 2000 bits, the protocol limit for FC1/FC2.
+        let wide = device(
+            125,
+            125,
+            &[
+                (Discrete, 0, Bool),
+                (Discrete, 1999, Bool),
+                (Discrete, 2000, Bool),
+            ],
+        );
+        assert_eq!(
+            blocks(&wide, &BadRanges::new()),
+            vec![
+                (Discrete, 0, 2000, vec![0, 1]),
+                (Discrete, 2000, 1, vec![2])
+            ]
+        );
+    }
+
+    #[test]
+    fn tables_are_never_mixed_and_overlapping_tags_share_a_block() {
+        let d = device(
+            125,
+            16,
+            &[
+                (Holding, 0, U16),
+                (Input, 0, U16),
+                (Holding, 0, ValueType::Bit(3)),
+                (Holding, 0, F32),
+            ],
+        );
+        assert_eq!(
+            blocks(&d, &BadRanges::new()),
+            vec![(Input, 0, 1, vec![1]), (Holding, 0, 2, vec![0, 2, 3])]
+        );
+    }
+
+    #[test]
+    fn refused_ranges_drop_their_tags_and_split_blocks_around_them() {
+        let d = device(
+            125,
+            16,
+            &[(Input, 0, U16), (Input, 4, F32), (Input, 10, U16)],
+        );
+        let mut bad = BadRanges::new();
+        bad.mark(Input, 5, 1);
+        // The f32 at 4..6 touches the refused register 5; the others may not span it.
+        assert_eq!(
+            blocks(&d, &bad),
+            vec![(Input, 0, 1, vec![0]), (Input, 10, 1, vec![2])]
+        );
+    }
+
+    #[test]
+    fn split_halves_are_tight_and_keep_tags_whole() {
+        let d = device(
+            125,
+            16,
+            &[
+                (Input, 0, U16),
+                (Input, 2, F32),
+                (Input, 10, U16),
+                (Input, 12, U64),
+            ],
+        );
+        let whole = plan_device(&d, &BadRanges::new()).remove(0);
+        assert_eq!((whole.start, whole.count), (0, 16));
+        let (left, right) = split_block(&whole, &d).expect("four tags split");
+        assert_eq!(
+            (left.start, left.count, left.tags.clone()),
+            (0, 4, vec![0, 1])
+        );
+        assert_eq!(
+            (right.start, right.count, right.tags.clone()),
+            (10, 6, vec![2, 3])
+        );
+        let (single, _) = split_block(&left, &d).expect("two tags split");
+        assert_eq!(
+            split_block(&single, &d),
+            None,
+            "a single tag cannot be split"
+        );
+    }
+
+    #[test]
+    fn a_refusal_healed_by_splitting_is_learned_as_a_gap_or_a_cap() {
+        let d = device(125, 16, &[(Input, 0, U16), (Input, 8, U16)]);
+        let whole = plan_device(&d, &BadRanges::new()).remove(0);
+        let (left, right) = split_block(&whole, &d).expect("two tags split");
+        let mut bad = BadRanges::new();
+        bad.learn_from_split(&whole, &left, &right);
+        assert_eq!(
+            bad.ranges(Input).collect::<Vec<_>>(),
+            vec![(1, 8)],
+            "the hole between the tags"
+        );
+        assert_eq!(
+            blocks(&d, &bad).len(),
+            2,
+            "the next plan does not span the hole"
+        );
+
+        let adjacent = device(125, 16, &[(Holding, 0, U64), (Holding, 4, U64)]);
+        let whole = plan_device(&adjacent, &BadRanges::new()).remove(0);
+        let (left, right) = split_block(&whole, &adjacent).expect("two tags split");
+        let mut bad = BadRanges::new();
+        bad.learn_from_split(&whole, &left, &right);
+        assert_eq!(bad.cap(Holding), Some(4), "no hole: the read was too large");
+        assert_eq!(
+            blocks(&adjacent, &bad),
+            vec![(Holding, 0, 4, vec![0]), (Holding, 4, 4, vec![1])]
+        );
+    }
 
     #[test]
     fn marked_ranges_merge_and_overlap() {
