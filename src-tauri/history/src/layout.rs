@@ -1,0 +1,126 @@
+//! The history tables and how a sample is laid out in them (see the crate docs for the why).
+
+use plantwatch_core::{Cause, Quality, ValueType};
+
+/// The component name of the history tables in `schema_version`.
+pub const COMPONENT: &str = "history";
+
+/// Migration steps of the history tables; step `i` moves version `i` to `i + 1`. Append only.
+pub const STEPS: &[&str] = &[
+    // Version 1: tags by full id; samples keyed (tag, time) without a rowid, text values apart.
+    "CREATE TABLE tags (
+        id      INTEGER PRIMARY KEY,
+        full_id TEXT NOT NULL UNIQUE,
+        unit    TEXT,
+        type    TEXT NOT NULL
+    );
+    CREATE TABLE samples (
+        tag     INTEGER NOT NULL,
+        time    INTEGER NOT NULL,
+        value   REAL,
+        quality INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tag, time)
+    ) WITHOUT ROWID;
+    CREATE TABLE sample_texts (
+        tag  INTEGER NOT NULL,
+        time INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (tag, time)
+    ) WITHOUT ROWID;",
+];
+
+/// The schema version this binary writes and reads.
+pub const VERSION: i64 = STEPS.len() as i64;
+
+/// The type name stored for text tags; their values live in `sample_texts`.
+pub const TEXT_TYPE: &str = "string";
+
+/// True when tags of this stored type name hold text values.
+pub fn is_text_type(type_name: &str) -> bool {
+    type_name == TEXT_TYPE
+}
+
+/// True when tags of this stored type name hold booleans (stored as 0/1).
+pub fn is_boolean_type(type_name: &str) -> bool {
+    type_name == ValueType::Bool.name() || type_name == ValueType::Bit(0).name()
+}
+
+// Quality codes: 0 is good (SQLite stores the integer 0 in no bytes at all, and nearly every sample is
+// good). Otherwise level * 4096 + cause * 256 + exception code.
+const LEVEL_BAD: i64 = 1;
+const LEVEL_UNCERTAIN: i64 = 2;
+const CAUSE_NO_CONNECTION: i64 = 1;
+const CAUSE_COMM_LOST: i64 = 2;
+const CAUSE_CONFIG: i64 = 3;
+const CAUSE_STALE: i64 = 4;
+const CAUSE_EXCEPTION: i64 = 5;
+
+/// The small integer stored for a quality.
+pub fn quality_code(quality: Quality) -> i64 {
+    let (level, cause) = match quality {
+        Quality::Good => return 0,
+        Quality::Bad(cause) => (LEVEL_BAD, cause),
+        Quality::Uncertain(cause) => (LEVEL_UNCERTAIN, cause),
+    };
+    let cause = match cause {
+        Cause::NoConnectionYet => CAUSE_NO_CONNECTION * 256,
+        Cause::CommLost => CAUSE_COMM_LOST * 256,
+        Cause::Configuration => CAUSE_CONFIG * 256,
+        Cause::Stale => CAUSE_STALE * 256,
+        Cause::Exception(code) => CAUSE_EXCEPTION * 256 + i64::from(code),
+    };
+    level * 4096 + cause
+}
+
+/// The quality behind a stored code; `None` for a code this binary never writes.
+pub fn quality_from_code(code: i64) -> Option<Quality> {
+    if code == 0 {
+        return Some(Quality::Good);
+    }
+    let cause = match (code / 256) % 16 {
+        CAUSE_NO_CONNECTION => Cause::NoConnectionYet,
+        CAUSE_COMM_LOST => Cause::CommLost,
+        CAUSE_CONFIG => Cause::Configuration,
+        CAUSE_STALE => Cause::Stale,
+        CAUSE_EXCEPTION => Cause::Exception((code % 256) as u8),
+        _ => return None,
+    };
+    match code / 4096 {
+        LEVEL_BAD => Some(Quality::Bad(cause)),
+        LEVEL_UNCERTAIN => Some(Quality::Uncertain(cause)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_quality_round_trips_through_its_code() {
+        let mut causes = vec![
+            Cause::NoConnectionYet,
+            Cause::CommLost,
+            Cause::Configuration,
+            Cause::Stale,
+        ];
+        causes.extend((0..=255).map(Cause::Exception));
+        let mut qualities = vec![Quality::Good];
+        for cause in causes {
+            qualities.push(Quality::Bad(cause));
+            qualities.push(Quality::Uncertain(cause));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for q in qualities {
+            let code = quality_code(q);
+            assert!(seen.insert(code), "code {code} of {q} is not unique");
+            assert_eq!(quality_from_code(code), Some(q), "code {code}");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_are_not_guessed() {
+        assert_eq!(quality_from_code(7), None);
+        assert_eq!(quality_from_code(3 * 4096 + 256), None);
+    }
+}

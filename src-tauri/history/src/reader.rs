@@ -1,0 +1,656 @@
+//! The read side: tags, streamed range queries in time order, aggregates per interval, thinned buckets
+//! for trends, and the latest sample of a tag.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use plantwatch_core::{Quality, Timestamp, Value};
+use rusqlite::{Connection, OpenFlags, Row, Rows, Statement};
+
+use crate::{layout, schema, HistoryError};
+
+/// A tag the history file knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagInfo {
+    /// `"device/tag"`.
+    pub full_id: String,
+    pub unit: Option<String>,
+    /// The config's type name (`f32`, `bool`, `string`, ...), as of the last writer that opened the file.
+    pub type_name: String,
+}
+
+/// Which samples a query reads: tags by full id (none means every tag) and a half-open time range
+/// `[from, to)` (a missing end is open).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SampleQuery {
+    pub tags: Vec<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// A sample as read back from history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSample {
+    /// Full id, `"device/tag"` (shared between the samples of one tag).
+    pub tag: Arc<str>,
+    pub time: Timestamp,
+    pub value: Option<Value>,
+    pub quality: Quality,
+}
+
+/// How the samples of an interval are summarised (after OPC UA Part 13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Aggregate {
+    /// Time-weighted average: each good value holds until the next stored sample (stepped), and the
+    /// value before an interval carries into it.
+    Avg,
+    Min,
+    Max,
+    /// The first good value in the interval.
+    First,
+    /// The last good value in the interval.
+    Last,
+    /// Number of good samples in the interval.
+    Count,
+}
+
+impl Aggregate {
+    pub const ALL: [Aggregate; 6] = [
+        Aggregate::Avg,
+        Aggregate::Min,
+        Aggregate::Max,
+        Aggregate::First,
+        Aggregate::Last,
+        Aggregate::Count,
+    ];
+
+    /// The command-line spelling: `avg`, `min`, `max`, `first`, `last`, `count`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregate::Avg => "avg",
+            Aggregate::Min => "min",
+            Aggregate::Max => "max",
+            Aggregate::First => "first",
+            Aggregate::Last => "last",
+            Aggregate::Count => "count",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Aggregate> {
+        Aggregate::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// One aggregated interval of one tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalValue {
+    pub tag: Arc<str>,
+    /// Start of the interval (intervals are aligned to multiples of their length since the Unix epoch).
+    pub start: Timestamp,
+    /// The aggregate; `None` when the interval holds no good value.
+    pub value: Option<f64>,
+    /// `Good` when the value rests on good samples, otherwise the quality of the interval's last sample.
+    pub quality: Quality,
+}
+
+/// Summary of one pixel column of a trend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub start: Timestamp,
+    /// Exclusive.
+    pub end: Timestamp,
+    /// Good samples with a number in the column.
+    pub count: u64,
+    /// Samples in the column that were not good (to shade gaps).
+    pub not_good: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub first: Option<f64>,
+    pub last: Option<f64>,
+    /// Plain mean of the good values in the column.
+    pub avg: Option<f64>,
+}
+
+/// What kind of value a stored tag holds, from its type name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    Boolean,
+    Text,
+}
+
+/// A tag row of the `tags` table.
+struct TagRow {
+    id: i64,
+    full_id: Arc<str>,
+    kind: Kind,
+}
+
+/// Read-only access to a history file, on its own connection (so it never blocks the writer).
+pub struct HistoryReader {
+    path: PathBuf,
+    conn: Connection,
+    /// False when the file has no history tables yet (only other components' tables): it reads as empty.
+    has_history: bool,
+}
+
+const SAMPLES_OF_TAG: &str = "SELECT time, value, quality, NULL FROM samples
+     WHERE tag = ?1 AND time >= ?2 AND time < ?3 ORDER BY time";
+const SAMPLES_OF_TEXT_TAG: &str = "SELECT s.time, s.value, s.quality, t.text FROM samples s
+     LEFT JOIN sample_texts t ON t.tag = s.tag AND t.time = s.time
+     WHERE s.tag = ?1 AND s.time >= ?2 AND s.time < ?3 ORDER BY s.time";
+
+impl HistoryReader {
+    /// Opens an existing history file read-only. Never creates a file; refuses one written by a newer
+    /// Plantwatch with the schema's clear message.
+    pub fn open(path: &Path) -> Result<HistoryReader, HistoryError> {
+        if !path.is_file() {
+            return Err(HistoryError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        let open_err = |source| HistoryError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(open_err)?;
+        let found = schema::version(&conn, layout::COMPONENT).map_err(open_err)?;
+        if found > layout::VERSION {
+            let source = schema::SchemaError::TooNew {
+                component: layout::COMPONENT.to_string(),
+                found,
+                supported: layout::VERSION,
+            };
+            return Err(HistoryError::Schema {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+        Ok(HistoryReader {
+            path: path.to_path_buf(),
+            conn,
+            has_history: found > 0,
+        })
+    }
+
+    fn sql_err(&self, what: &'static str) -> impl FnOnce(rusqlite::Error) -> HistoryError + '_ {
+        move |source| HistoryError::Sql {
+            path: self.path.clone(),
+            what,
+            source,
+        }
+    }
+
+    /// Every tag the file has stored samples for (or was registered by a writer), ordered by full id.
+    pub fn tags(&self) -> Result<Vec<TagInfo>, HistoryError> {
+        if !self.has_history {
+            return Ok(Vec::new());
+        }
+        let read = || -> rusqlite::Result<Vec<TagInfo>> {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT full_id, unit, type FROM tags ORDER BY full_id")?;
+            let rows = stmt.query_map([], |row| {
+                Ok(TagInfo {
+                    full_id: row.get(0)?,
+                    unit: row.get(1)?,
+                    type_name: row.get(2)?,
+                })
+            })?;
+            rows.collect()
+        };
+        read().map_err(self.sql_err("reading tags"))
+    }
+
+    /// The tag rows a query names (every tag, in registration order, when it names none).
+    fn tag_rows(&self, names: &[String]) -> Result<Vec<TagRow>, HistoryError> {
+        if !self.has_history {
+            return match names.first() {
+                Some(name) => Err(HistoryError::UnknownTag { tag: name.clone() }),
+                None => Ok(Vec::new()),
+            };
+        }
+        let read = || -> rusqlite::Result<Vec<TagRow>> {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id, full_id, type FROM tags ORDER BY id")?;
+            let rows = stmt.query_map([], |row| {
+                let type_name: String = row.get(2)?;
+                let kind = if layout::is_text_type(&type_name) {
+                    Kind::Text
+                } else if layout::is_boolean_type(&type_name) {
+                    Kind::Boolean
+                } else {
+                    Kind::Number
+                };
+                Ok(TagRow {
+                    id: row.get(0)?,
+                    full_id: Arc::from(row.get::<_, String>(1)?),
+                    kind,
+                })
+            })?;
+            rows.collect()
+        };
+        let all = read().map_err(self.sql_err("reading tags"))?;
+        if names.is_empty() {
+            return Ok(all);
+        }
+        let mut by_name: HashMap<&str, &TagRow> = all.iter().map(|t| (&*t.full_id, t)).collect();
+        let mut picked = Vec::with_capacity(names.len());
+        for name in names {
+            // A tag named twice is read once.
+            match by_name.remove(name.as_str()) {
+                Some(row) => picked.push(TagRow {
+                    id: row.id,
+                    full_id: row.full_id.clone(),
+                    kind: row.kind,
+                }),
+                None if picked.iter().any(|p: &TagRow| &*p.full_id == name) => {}
+                None => return Err(HistoryError::UnknownTag { tag: name.clone() }),
+            }
+        }
+        Ok(picked)
+    }
+
+    fn samples_statement(&self, tag: &TagRow) -> rusqlite::Result<Statement<'_>> {
+        self.conn.prepare(if tag.kind == Kind::Text {
+            SAMPLES_OF_TEXT_TAG
+        } else {
+            SAMPLES_OF_TAG
+        })
+    }
+
+    /// Calls `f` for every sample the query selects, in time order (samples at the same millisecond in
+    /// the order of the query's tags, or of registration), without holding them all in memory: one cursor
+    /// per tag, merged. Returns how many samples were read.
+    pub fn for_each_sample(
+        &self,
+        query: &SampleQuery,
+        mut f: impl FnMut(&StoredSample),
+    ) -> Result<u64, HistoryError> {
+        let tags = self.tag_rows(&query.tags)?;
+        let (from, to) = bounds(query);
+        let what = "reading samples";
+        let mut statements = Vec::with_capacity(tags.len());
+        for tag in &tags {
+            statements.push(self.samples_statement(tag).map_err(self.sql_err(what))?);
+        }
+        let mut cursors: Vec<Rows<'_>> = Vec::with_capacity(tags.len());
+        for (stmt, tag) in statements.iter_mut().zip(&tags) {
+            cursors.push(stmt.query((tag.id, from, to)).map_err(self.sql_err(what))?);
+        }
+        // The heap holds the next sample of each cursor, smallest (time, tag position) first.
+        let mut heads: Vec<Option<StoredSample>> = vec![None; tags.len()];
+        let mut heap = BinaryHeap::with_capacity(tags.len());
+        for (i, cursor) in cursors.iter_mut().enumerate() {
+            if let Some(sample) = next_sample(cursor, &tags[i]).map_err(self.sql_err(what))? {
+                heap.push(Reverse((sample.time, i)));
+                heads[i] = Some(sample);
+            }
+        }
+        let mut count = 0;
+        while let Some(Reverse((_, i))) = heap.pop() {
+            if let Some(sample) = heads[i].take() {
+                f(&sample);
+                count += 1;
+            }
+            if let Some(sample) =
+                next_sample(&mut cursors[i], &tags[i]).map_err(self.sql_err(what))?
+            {
+                heap.push(Reverse((sample.time, i)));
+                heads[i] = Some(sample);
+            }
+        }
+        Ok(count)
+    }
+
+    /// Summarises the selected samples per interval of length `every`, aligned to multiples of `every`
+    /// since the Unix epoch and clipped to the query's range. Only intervals holding at least one sample
+    /// are reported, ordered by start, then by tag as in [`Self::for_each_sample`]. Aggregates rest on
+    /// good samples (booleans count as 0/1); text tags only support `Count`, and are left out otherwise.
+    pub fn aggregate(
+        &self,
+        query: &SampleQuery,
+        every: Duration,
+        agg: Aggregate,
+    ) -> Result<Vec<IntervalValue>, HistoryError> {
+        let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
+        let tags = self.tag_rows(&query.tags)?;
+        let (from, to) = bounds(query);
+        let what = "aggregating samples";
+        let mut out: Vec<(usize, IntervalValue)> = Vec::new();
+        for (position, tag) in tags.iter().enumerate() {
+            if tag.kind == Kind::Text && agg != Aggregate::Count {
+                continue;
+            }
+            let mut acc = IntervalAccumulator::new(tag.full_id.clone(), every_ms, from, to, agg);
+            if agg == Aggregate::Avg && from > i64::MIN {
+                // The value before the range carries into its first interval.
+                let before = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT time, value, quality FROM samples WHERE tag = ?1 AND time < ?2
+                         ORDER BY time DESC LIMIT 1",
+                    )
+                    .and_then(|mut stmt| {
+                        let mut rows = stmt.query((tag.id, from))?;
+                        match rows.next()? {
+                            Some(row) => Ok(Some((row.get::<_, i64>(0)?, good_number(row)?))),
+                            None => Ok(None),
+                        }
+                    })
+                    .map_err(self.sql_err(what))?;
+                if let Some((time, value)) = before {
+                    acc.carry_in(time, value);
+                }
+            }
+            let mut stmt = self.samples_statement(tag).map_err(self.sql_err(what))?;
+            let mut rows = stmt.query((tag.id, from, to)).map_err(self.sql_err(what))?;
+            while let Some(row) = rows.next().map_err(self.sql_err(what))? {
+                let time: i64 = row.get(0).map_err(self.sql_err(what))?;
+                let quality = quality_of(row).map_err(self.sql_err(what))?;
+                let number = good_number(row).map_err(self.sql_err(what))?;
+                let has_value = quality.is_good()
+                    && (number.is_some()
+                        || row.get_ref(3).map_err(self.sql_err(what))?.data_type()
+                            != rusqlite::types::Type::Null);
+                acc.push(time, number, has_value, quality);
+            }
+            out.extend(acc.finish().into_iter().map(|v| (position, v)));
+        }
+        out.sort_by_key(|(position, v)| (v.start, *position));
+        Ok(out.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// Splits `[from, to)` into `columns` equal columns and summarises each (for trends: min/max keep the
+    /// spikes a plain average would hide). Every column is returned, empty ones with a count of 0.
+    pub fn thinned(
+        &self,
+        tag: &str,
+        from: Timestamp,
+        to: Timestamp,
+        columns: usize,
+    ) -> Result<Vec<Bucket>, HistoryError> {
+        let row = self
+            .tag_rows(std::slice::from_ref(&tag.to_string()))?
+            .remove(0);
+        let (from, to) = (from.as_millis(), to.as_millis());
+        if columns == 0 || to <= from {
+            return Ok(Vec::new());
+        }
+        let span = i128::from(to - from);
+        let edge = |c: usize| from + (span * c as i128 / columns as i128) as i64;
+        let mut buckets: Vec<Bucket> = (0..columns)
+            .map(|c| Bucket {
+                start: Timestamp(edge(c)),
+                end: Timestamp(edge(c + 1)),
+                count: 0,
+                not_good: 0,
+                min: None,
+                max: None,
+                first: None,
+                last: None,
+                avg: None,
+            })
+            .collect();
+        let mut sums = vec![0.0f64; columns];
+        let what = "thinning samples";
+        let mut read = || -> rusqlite::Result<()> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT time, value, quality FROM samples WHERE tag = ?1 AND time >= ?2 AND time < ?3 ORDER BY time",
+            )?;
+            let mut rows = stmt.query((row.id, from, to))?;
+            while let Some(r) = rows.next()? {
+                let time: i64 = r.get(0)?;
+                let column = ((i128::from(time - from) * columns as i128) / span) as usize;
+                let Some(bucket) = buckets.get_mut(column) else {
+                    continue;
+                };
+                let quality: i64 = r.get(2)?;
+                if quality != 0 {
+                    bucket.not_good += 1;
+                    continue;
+                }
+                let Some(v) = r.get::<_, Option<f64>>(1)? else {
+                    continue;
+                };
+                bucket.count += 1;
+                sums[column] += v;
+                bucket.min = Some(bucket.min.map_or(v, |m| m.min(v)));
+                bucket.max = Some(bucket.max.map_or(v, |m| m.max(v)));
+                bucket.first.get_or_insert(v);
+                bucket.last = Some(v);
+            }
+            Ok(())
+        };
+        read().map_err(self.sql_err(what))?;
+        for (bucket, sum) in buckets.iter_mut().zip(sums) {
+            if bucket.count > 0 {
+                bucket.avg = Some(sum / bucket.count as f64);
+            }
+        }
+        Ok(buckets)
+    }
+
+    /// The most recent stored sample of a tag, if it has any.
+    pub fn latest(&self, tag: &str) -> Result<Option<StoredSample>, HistoryError> {
+        let row = self
+            .tag_rows(std::slice::from_ref(&tag.to_string()))?
+            .remove(0);
+        let sql = if row.kind == Kind::Text {
+            "SELECT s.time, s.value, s.quality, t.text FROM samples s
+             LEFT JOIN sample_texts t ON t.tag = s.tag AND t.time = s.time
+             WHERE s.tag = ?1 ORDER BY s.time DESC LIMIT 1"
+        } else {
+            "SELECT time, value, quality, NULL FROM samples WHERE tag = ?1 ORDER BY time DESC LIMIT 1"
+        };
+        let read = || -> rusqlite::Result<Option<StoredSample>> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let mut rows = stmt.query([row.id])?;
+            match rows.next()? {
+                Some(r) => decode(r, &row).map(Some),
+                None => Ok(None),
+            }
+        };
+        read().map_err(self.sql_err("reading the latest sample"))
+    }
+}
+
+/// The query's range as SQL bounds, open ends as the extreme integers.
+fn bounds(query: &SampleQuery) -> (i64, i64) {
+    (
+        query.from.map_or(i64::MIN, Timestamp::as_millis),
+        query.to.map_or(i64::MAX, Timestamp::as_millis),
+    )
+}
+
+fn next_sample(rows: &mut Rows<'_>, tag: &TagRow) -> rusqlite::Result<Option<StoredSample>> {
+    match rows.next()? {
+        Some(row) => decode(row, tag).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A row `(time, value, quality, text)` as a sample of `tag`.
+fn decode(row: &Row<'_>, tag: &TagRow) -> rusqlite::Result<StoredSample> {
+    let time = Timestamp(row.get(0)?);
+    let number: Option<f64> = row.get(1)?;
+    let text: Option<String> = row.get(3)?;
+    let value = match (text, number) {
+        (Some(text), _) => Some(Value::Text(Arc::from(text))),
+        (None, Some(n)) if tag.kind == Kind::Boolean => Some(Value::Bool(n != 0.0)),
+        (None, Some(n)) => Some(Value::Number(n)),
+        (None, None) => None,
+    };
+    Ok(StoredSample {
+        tag: tag.full_id.clone(),
+        time,
+        value,
+        quality: quality_of(row)?,
+    })
+}
+
+fn quality_of(row: &Row<'_>) -> rusqlite::Result<Quality> {
+    let code: i64 = row.get(2)?;
+    // A code this binary does not know came from a newer writer of the same schema version; the
+    // closest honest reading is "uncertain", never "good".
+    Ok(layout::quality_from_code(code)
+        .unwrap_or(Quality::Uncertain(plantwatch_core::Cause::Configuration)))
+}
+
+/// The row's number when its quality is good.
+fn good_number(row: &Row<'_>) -> rusqlite::Result<Option<f64>> {
+    let quality: i64 = row.get(2)?;
+    if quality != 0 {
+        return Ok(None);
+    }
+    row.get(1)
+}
+
+/// Builds the intervals of one tag from its samples in time order.
+struct IntervalAccumulator {
+    tag: Arc<str>,
+    every: i64,
+    from: i64,
+    to: i64,
+    agg: Aggregate,
+    /// The value holding since the last sample (for the time-weighted average): (since, good value).
+    holding: Option<(i64, Option<f64>)>,
+    current: Option<Interval>,
+    done: Vec<IntervalValue>,
+}
+
+/// The interval being filled.
+struct Interval {
+    start: i64,
+    good: u64,
+    min: Option<f64>,
+    max: Option<f64>,
+    first: Option<f64>,
+    last: Option<f64>,
+    weighted_sum: f64,
+    weight: i64,
+    last_quality: Quality,
+}
+
+impl IntervalAccumulator {
+    fn new(tag: Arc<str>, every: i64, from: i64, to: i64, agg: Aggregate) -> Self {
+        IntervalAccumulator {
+            tag,
+            every,
+            from,
+            to,
+            agg,
+            holding: None,
+            current: None,
+            done: Vec::new(),
+        }
+    }
+
+    fn interval_start(&self, time: i64) -> i64 {
+        time.div_euclid(self.every) * self.every
+    }
+
+    /// The end of the interval starting at `start`, clipped to the query's range.
+    fn interval_end(&self, start: i64) -> i64 {
+        start.saturating_add(self.every).min(self.to)
+    }
+
+    /// The last sample before the range: its value holds into the first interval.
+    fn carry_in(&mut self, time: i64, value: Option<f64>) {
+        self.holding = Some((time, value));
+    }
+
+    fn push(&mut self, time: i64, number: Option<f64>, has_value: bool, quality: Quality) {
+        let start = self.interval_start(time);
+        if self.current.as_ref().is_some_and(|c| c.start != start) {
+            self.close_current();
+        }
+        if self.current.is_none() {
+            self.current = Some(Interval {
+                start,
+                good: 0,
+                min: None,
+                max: None,
+                first: None,
+                last: None,
+                weighted_sum: 0.0,
+                weight: 0,
+                last_quality: quality,
+            });
+        }
+        // The held value covers the stretch from the interval's start (or its own time) up to now.
+        let window_start = start.max(self.from);
+        if let Some((since, Some(v))) = self.holding {
+            let held = time - since.max(window_start);
+            if let Some(current) = self.current.as_mut() {
+                if held > 0 {
+                    current.weighted_sum += v * held as f64;
+                    current.weight += held;
+                }
+            }
+        }
+        self.holding = Some((time, number));
+        if let Some(current) = self.current.as_mut() {
+            current.last_quality = quality;
+            if has_value {
+                current.good += 1;
+            }
+            if let Some(v) = number {
+                current.min = Some(current.min.map_or(v, |m| m.min(v)));
+                current.max = Some(current.max.map_or(v, |m| m.max(v)));
+                current.first.get_or_insert(v);
+                current.last = Some(v);
+            }
+        }
+    }
+
+    /// Ends the current interval: the held value covers the rest of it.
+    fn close_current(&mut self) {
+        let Some(mut current) = self.current.take() else {
+            return;
+        };
+        let end = self.interval_end(current.start);
+        if let Some((since, Some(v))) = self.holding {
+            let held = end - since.max(current.start);
+            if held > 0 {
+                current.weighted_sum += v * held as f64;
+                current.weight += held;
+            }
+        }
+        let value = match self.agg {
+            Aggregate::Avg if current.weight > 0 => {
+                Some(current.weighted_sum / current.weight as f64)
+            }
+            Aggregate::Avg => None,
+            Aggregate::Min => current.min,
+            Aggregate::Max => current.max,
+            Aggregate::First => current.first,
+            Aggregate::Last => current.last,
+            Aggregate::Count => Some(current.good as f64),
+        };
+        let quality = match self.agg {
+            Aggregate::Count if current.good > 0 => Quality::Good,
+            Aggregate::Count => current.last_quality,
+            _ if value.is_some() => Quality::Good,
+            _ => current.last_quality,
+        };
+        self.done.push(IntervalValue {
+            tag: self.tag.clone(),
+            start: Timestamp(current.start),
+            value,
+            quality,
+        });
+    }
+
+    fn finish(mut self) -> Vec<IntervalValue> {
+        self.close_current();
+        self.done
+    }
+}

@@ -1,0 +1,469 @@
+//! The writer and the reader together, each test on its own database file.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use plantwatch_core::*;
+
+use crate::testing::{plant, tag};
+use crate::*;
+
+/// A plant with a number, a boolean and a text tag on `plc`, and a number tag on `meter`.
+fn demo_plant() -> Plant {
+    plant(vec![
+        (
+            "plc",
+            vec![
+                tag("flow", ValueType::F32, 0.0, 60),
+                tag("run", ValueType::Bool, 0.0, 60),
+                tag("mode", ValueType::String { registers: 4 }, 0.0, 60),
+            ],
+        ),
+        ("meter", vec![tag("kw", ValueType::U32, 0.0, 60)]),
+    ])
+}
+
+const FLOW: TagIndex = TagIndex(0);
+const RUN: TagIndex = TagIndex(1);
+const MODE: TagIndex = TagIndex(2);
+const KW: TagIndex = TagIndex(3);
+
+fn sample(tag: TagIndex, ms: i64, value: Option<Value>, quality: Quality) -> Sample {
+    Sample {
+        tag,
+        time: Timestamp(ms),
+        value,
+        quality,
+    }
+}
+
+fn num(tag: TagIndex, ms: i64, v: f64) -> Sample {
+    sample(tag, ms, Some(Value::Number(v)), Quality::Good)
+}
+
+fn text(s: &str) -> Option<Value> {
+    Some(Value::Text(Arc::from(s)))
+}
+
+/// Writes `samples` to a fresh database through the writer and closes it.
+fn stored(samples: Vec<Sample>) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("open writer");
+    writer.sink().send(samples);
+    let stats = writer.close().expect("close flushes");
+    assert_eq!(stats.pending, 0, "close leaves nothing pending");
+    (dir, path)
+}
+
+/// Every sample of the query as `(tag, ms, value, quality)` text, for compact comparisons.
+fn read_all(path: &std::path::Path, query: &SampleQuery) -> Vec<String> {
+    let reader = HistoryReader::open(path).expect("open reader");
+    let mut out = Vec::new();
+    reader
+        .for_each_sample(query, |s| {
+            let value = s
+                .value
+                .as_ref()
+                .map_or("-".to_string(), |v| format!("{v:?}"));
+            out.push(format!("{} {} {} {}", s.tag, s.time.0, value, s.quality));
+        })
+        .expect("read samples");
+    out
+}
+
+#[test]
+fn samples_of_every_kind_come_back_in_time_order_across_tags() {
+    let (_dir, path) = stored(vec![
+        num(KW, 3000, 12.5),
+        num(FLOW, 1000, 40.25),
+        sample(RUN, 2000, Some(Value::Bool(true)), Quality::Good),
+        sample(MODE, 2000, text("AUTO, \"fast\""), Quality::Good),
+        sample(FLOW, 2000, None, Quality::Bad(Cause::CommLost)),
+        sample(
+            KW,
+            1000,
+            Some(Value::Number(11.0)),
+            Quality::Uncertain(Cause::Stale),
+        ),
+        sample(
+            RUN,
+            4000,
+            Some(Value::Bool(false)),
+            Quality::Bad(Cause::Exception(2)),
+        ),
+    ]);
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()),
+        [
+            "plc/flow 1000 Number(40.25) good",
+            "meter/kw 1000 Number(11.0) uncertain:stale",
+            "plc/flow 2000 - bad:comm_lost",
+            "plc/run 2000 Bool(true) good",
+            "plc/mode 2000 Text(\"AUTO, \\\"fast\\\"\") good",
+            "meter/kw 3000 Number(12.5) good",
+            "plc/run 4000 Bool(false) bad:exception_02",
+        ],
+        "merged by time; at equal times in registration order"
+    );
+}
+
+#[test]
+fn the_last_sample_at_the_same_millisecond_wins() {
+    let (_dir, path) = stored(vec![
+        num(FLOW, 1000, 1.0),
+        num(FLOW, 1000, 2.0),
+        sample(MODE, 1000, text("A"), Quality::Good),
+        sample(MODE, 1000, None, Quality::Bad(Cause::CommLost)),
+    ]);
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()),
+        [
+            "plc/flow 1000 Number(2.0) good",
+            "plc/mode 1000 - bad:comm_lost"
+        ]
+    );
+}
+
+#[test]
+fn queries_pick_tags_and_a_half_open_range() {
+    let samples = (0..10)
+        .flat_map(|i| {
+            [
+                num(FLOW, i * 1000, i as f64),
+                num(KW, i * 1000, 100.0 + i as f64),
+            ]
+        })
+        .collect();
+    let (_dir, path) = stored(samples);
+    let query = SampleQuery {
+        tags: vec!["meter/kw".into()],
+        from: Some(Timestamp(3000)),
+        to: Some(Timestamp(6000)),
+    };
+    assert_eq!(
+        read_all(&path, &query),
+        [
+            "meter/kw 3000 Number(103.0) good",
+            "meter/kw 4000 Number(104.0) good",
+            "meter/kw 5000 Number(105.0) good"
+        ]
+    );
+    let unknown = SampleQuery {
+        tags: vec!["plc/nope".into()],
+        ..SampleQuery::default()
+    };
+    let reader = HistoryReader::open(&path).expect("open reader");
+    let err = reader
+        .for_each_sample(&unknown, |_| {})
+        .expect_err("unknown tag");
+    assert!(
+        matches!(err, HistoryError::UnknownTag { ref tag } if tag == "plc/nope"),
+        "{err}"
+    );
+}
+
+#[test]
+fn samples_are_committed_without_close_within_the_commit_period() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("open writer");
+    writer
+        .sink()
+        .send(vec![num(FLOW, 1000, 1.0), num(FLOW, 2000, 2.0)]);
+    let sent = Instant::now();
+    // Poll (no fixed sleep) until a separate reader sees the commit; it must come well within a second.
+    loop {
+        let seen = read_all(&path, &SampleQuery::default()).len();
+        if seen == 2 {
+            break;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(1),
+            "samples not committed within 1 s (saw {seen})"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = writer.stats();
+    assert_eq!((stats.stored, stats.pending), (2, 0));
+    writer.close().expect("close");
+}
+
+#[test]
+fn close_stores_everything_and_later_sends_are_counted_as_dropped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("open writer");
+    let sink = writer.sink();
+    for i in 0..1000 {
+        sink.send(vec![num(FLOW, i, i as f64), num(TagIndex(99), i, 0.0)]);
+    }
+    let stats = writer.close().expect("close");
+    assert_eq!(
+        (stats.stored, stats.dropped, stats.pending),
+        (1000, 1000, 0),
+        "tag 99 is outside the plant"
+    );
+    sink.send(vec![num(FLOW, 5000, 1.0)]);
+    assert_eq!(read_all(&path, &SampleQuery::default()).len(), 1000);
+}
+
+#[test]
+fn reopening_with_an_edited_config_keeps_history_by_full_id() {
+    let (_dir, path) = stored(vec![num(KW, 1000, 5.0)]);
+    // The edited config drops plc and renumbers meter/kw as the first tag, with a new tag after it.
+    let edited = plant(vec![(
+        "meter",
+        vec![
+            tag("kw", ValueType::U32, 0.0, 60),
+            tag("kvar", ValueType::F32, 0.0, 60),
+        ],
+    )]);
+    let writer = HistoryWriter::open(&path, &edited).expect("reopen");
+    writer.sink().send(vec![
+        num(TagIndex(0), 2000, 6.0),
+        num(TagIndex(1), 2000, 1.5),
+    ]);
+    writer.close().expect("close");
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()),
+        [
+            "meter/kw 1000 Number(5.0) good",
+            "meter/kw 2000 Number(6.0) good",
+            "meter/kvar 2000 Number(1.5) good"
+        ]
+    );
+    let names: Vec<String> = HistoryReader::open(&path)
+        .expect("reader")
+        .tags()
+        .expect("tags")
+        .into_iter()
+        .map(|t| t.full_id)
+        .collect();
+    assert_eq!(
+        names,
+        ["meter/kvar", "meter/kw", "plc/flow", "plc/mode", "plc/run"],
+        "old tags stay readable"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused_by_writer_and_reader() {
+    let (_dir, path) = stored(vec![num(FLOW, 1000, 1.0)]);
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute(
+        "UPDATE schema_version SET version = 9 WHERE component = 'history'",
+        [],
+    )
+    .expect("bump");
+    drop(conn);
+    let expected = "the history tables were written by a newer Plantwatch (schema 9); this binary knows up to 1: upgrade Plantwatch";
+    let err = HistoryWriter::open(&path, &demo_plant())
+        .err()
+        .expect("writer refuses");
+    assert!(err.to_string().ends_with(expected), "{err}");
+    let err = HistoryReader::open(&path).err().expect("reader refuses");
+    assert!(err.to_string().ends_with(expected), "{err}");
+}
+
+#[test]
+fn a_reader_never_creates_a_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("missing.db");
+    let err = HistoryReader::open(&path).err().expect("missing file");
+    assert!(matches!(err, HistoryError::Missing { .. }), "{err}");
+    assert!(!path.exists());
+}
+
+#[test]
+fn latest_is_the_newest_sample() {
+    let (_dir, path) = stored(vec![
+        num(FLOW, 1000, 1.0),
+        num(FLOW, 3000, 3.0),
+        num(FLOW, 2000, 2.0),
+        sample(MODE, 5, text("X"), Quality::Good),
+    ]);
+    let reader = HistoryReader::open(&path).expect("reader");
+    let latest = reader
+        .latest("plc/flow")
+        .expect("query")
+        .expect("has samples");
+    assert_eq!(
+        (latest.time, latest.value),
+        (Timestamp(3000), Some(Value::Number(3.0)))
+    );
+    assert_eq!(
+        reader
+            .latest("plc/mode")
+            .expect("query")
+            .and_then(|s| s.value),
+        text("X")
+    );
+    assert_eq!(reader.latest("meter/kw").expect("query"), None);
+}
+
+/// Aggregates of `samples` (of plc/flow) over `[from, to)` in 10 s intervals, as `(start s, value)`.
+fn aggregated(
+    samples: Vec<Sample>,
+    range: (Option<i64>, Option<i64>),
+    agg: Aggregate,
+) -> Vec<(i64, Option<f64>, String)> {
+    let (_dir, path) = stored(samples);
+    let reader = HistoryReader::open(&path).expect("reader");
+    let query = SampleQuery {
+        tags: vec!["plc/flow".into()],
+        from: range.0.map(|s| Timestamp(s * 1000)),
+        to: range.1.map(|s| Timestamp(s * 1000)),
+    };
+    reader
+        .aggregate(&query, Duration::from_secs(10), agg)
+        .expect("aggregate")
+        .into_iter()
+        .map(|v| (v.start.0 / 1000, v.value, v.quality.to_string()))
+        .collect()
+}
+
+fn flow_at(seconds: &[(i64, f64)]) -> Vec<Sample> {
+    seconds
+        .iter()
+        .map(|&(s, v)| num(FLOW, s * 1000, v))
+        .collect()
+}
+
+#[test]
+fn avg_is_time_weighted_with_the_previous_value_carried_in() {
+    // 10 holds 0-5 s, 20 holds 5-15 s, 30 holds 15-20 s.
+    let samples = flow_at(&[(0, 10.0), (5, 20.0), (15, 30.0)]);
+    let avg = aggregated(samples, (None, Some(20)), Aggregate::Avg);
+    assert_eq!(
+        avg,
+        [
+            (0, Some(15.0), "good".into()),
+            (10, Some(25.0), "good".into())
+        ]
+    );
+}
+
+#[test]
+fn avg_carries_in_the_value_from_before_the_range() {
+    // From 12 s: 20 (stored at 5 s) holds 12-15 s, then 30 holds 15-20 s: (3*20 + 5*30) / 8.
+    let samples = flow_at(&[(0, 10.0), (5, 20.0), (15, 30.0)]);
+    let avg = aggregated(samples, (Some(12), Some(20)), Aggregate::Avg);
+    assert_eq!(
+        avg,
+        [(10, Some((3.0 * 20.0 + 5.0 * 30.0) / 8.0), "good".into())]
+    );
+}
+
+#[test]
+fn bad_samples_interrupt_the_average_and_are_left_out_of_the_others() {
+    let samples = vec![
+        num(FLOW, 0, 10.0),
+        sample(
+            FLOW,
+            2000,
+            Some(Value::Number(999.0)),
+            Quality::Bad(Cause::CommLost),
+        ),
+        num(FLOW, 6000, 30.0),
+        sample(FLOW, 12000, None, Quality::Bad(Cause::CommLost)),
+    ];
+    let range = (None, Some(20));
+    // 10 holds 0-2 s, nothing 2-6 s, 30 holds 6-10 s: (2*10 + 4*30) / 6.
+    assert_eq!(
+        aggregated(samples.clone(), range, Aggregate::Avg),
+        [
+            (0, Some(140.0 / 6.0), "good".into()),
+            (10, Some(30.0), "good".into())
+        ],
+        "30 still holds from 10 s to the bad sample at 12 s"
+    );
+    assert_eq!(
+        aggregated(samples.clone(), range, Aggregate::Max),
+        [
+            (0, Some(30.0), "good".into()),
+            (10, None, "bad:comm_lost".into())
+        ]
+    );
+    assert_eq!(
+        aggregated(samples.clone(), range, Aggregate::Min),
+        [
+            (0, Some(10.0), "good".into()),
+            (10, None, "bad:comm_lost".into())
+        ]
+    );
+    assert_eq!(
+        aggregated(samples.clone(), range, Aggregate::Count),
+        [
+            (0, Some(2.0), "good".into()),
+            (10, Some(0.0), "bad:comm_lost".into())
+        ]
+    );
+}
+
+#[test]
+fn first_last_min_max_count_per_interval() {
+    let samples = flow_at(&[
+        (1, 5.0),
+        (3, 2.0),
+        (8, 7.0),
+        (11, 1.0),
+        (35, 4.0),
+        (39, 6.0),
+    ]);
+    let r = (None, None);
+    let values = |agg| {
+        aggregated(samples.clone(), r, agg)
+            .into_iter()
+            .map(|(s, v, _)| (s, v))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        values(Aggregate::First),
+        [(0, Some(5.0)), (10, Some(1.0)), (30, Some(4.0))],
+        "empty 20 s interval is skipped"
+    );
+    assert_eq!(
+        values(Aggregate::Last),
+        [(0, Some(7.0)), (10, Some(1.0)), (30, Some(6.0))]
+    );
+    assert_eq!(
+        values(Aggregate::Min),
+        [(0, Some(2.0)), (10, Some(1.0)), (30, Some(4.0))]
+    );
+    assert_eq!(
+        values(Aggregate::Max),
+        [(0, Some(7.0)), (10, Some(1.0)), (30, Some(6.0))]
+    );
+    assert_eq!(
+        values(Aggregate::Count),
+        [(0, Some(3.0)), (10, Some(1.0)), (30, Some(2.0))]
+    );
+}
+
+#[test]
+fn thinned_columns_keep_spikes_and_count_gaps() {
+    // 0..100 s in 4 columns of 25 s; a spike of 100 at 30 s, a bad sample at 60 s, nothing after 75 s.
+    let mut samples: Vec<Sample> = (0..75).map(|s| num(FLOW, s * 1000, 1.0)).collect();
+    samples[30] = num(FLOW, 30_000, 100.0);
+    samples[60] = sample(FLOW, 60_000, None, Quality::Bad(Cause::CommLost));
+    let (_dir, path) = stored(samples);
+    let reader = HistoryReader::open(&path).expect("reader");
+    let buckets = reader
+        .thinned("plc/flow", Timestamp(0), Timestamp(100_000), 4)
+        .expect("thinned");
+    let summary: Vec<_> = buckets
+        .iter()
+        .map(|b| (b.start.0, b.end.0, b.count, b.not_good, b.min, b.max))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (0, 25_000, 25, 0, Some(1.0), Some(1.0)),
+            (25_000, 50_000, 25, 0, Some(1.0), Some(100.0)),
+            (50_000, 75_000, 24, 1, Some(1.0), Some(1.0)),
+            (75_000, 100_000, 0, 0, None, None),
+        ]
+    );
+    assert_eq!(buckets[1].avg, Some((24.0 + 100.0) / 25.0));
+}

@@ -1,0 +1,354 @@
+//! The one writer: a thread that owns the write connection and turns the samples it receives into a few
+//! large transactions.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use plantwatch_core::{Plant, Sample, Value};
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::{layout, schema, HistoryError};
+
+/// Samples wait at most this long between arriving and being committed, so a `kill -9` loses at most
+/// this plus the time of one commit (well under a second).
+const COMMIT_EVERY: Duration = Duration::from_millis(250);
+/// A batch this large is committed at once instead of waiting for the deadline.
+const MAX_BATCH: usize = 200_000;
+/// Page cache of the write connection (KiB). Samples of many tags land on as many B-tree leaves; keeping
+/// them cached keeps inserts from re-reading pages.
+const CACHE_KIB: i64 = 32 * 1024;
+/// After a failed commit, wait this long before trying the same batch again.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+/// On close, give up on a batch that keeps failing after this many tries.
+const CLOSE_TRIES: u32 = 10;
+
+enum Message {
+    Samples(Vec<Sample>),
+    Close,
+}
+
+/// Counters shared between the writer thread, its sinks and whoever watches them.
+#[derive(Default)]
+struct Counters {
+    stored: AtomicU64,
+    batches: AtomicU64,
+    pending: AtomicU64,
+    dropped: AtomicU64,
+    errors: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl Counters {
+    fn record_error(&self, error: &HistoryError) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("{error}");
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(error.to_string());
+        }
+    }
+}
+
+/// A snapshot of the writer's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Samples committed to the database (a sample replaced by a later one at the same millisecond counts).
+    pub stored: u64,
+    /// Transactions committed.
+    pub batches: u64,
+    /// Samples handed to a sink and not committed yet.
+    pub pending: u64,
+    /// Samples that could not be stored: sent after close, of a tag outside the plant, or given up on.
+    pub dropped: u64,
+    /// Failed commits (each retried, except on close after several tries).
+    pub errors: u64,
+    /// The last error, as text.
+    pub last_error: Option<String>,
+}
+
+/// The one writer of a history file. A thread owns the write connection; sinks hand it samples over an
+/// unbounded channel, so the poll loop never waits on the disk. Samples are batched into one transaction
+/// at least every 250 ms (and at once when 200,000 are waiting), so a `kill -9` loses at most the last
+/// fraction of a second and never corrupts the file (SQLite's WAL journal). Samples of one tag at the same
+/// millisecond keep the last one sent (`INSERT OR REPLACE`). It stores every sample it is given: choosing
+/// which samples are worth keeping is [`crate::StoreFilter`]'s job, before the sink.
+pub struct HistoryWriter {
+    path: PathBuf,
+    sink: SampleSink,
+    counters: Arc<Counters>,
+    thread: JoinHandle<()>,
+}
+
+/// Where samples go to be stored. Cheap to clone, shareable between threads; `send` never blocks.
+#[derive(Clone)]
+pub struct SampleSink {
+    sender: Sender<Message>,
+    counters: Arc<Counters>,
+}
+
+impl SampleSink {
+    /// Queues samples for the writer. Never blocks; after the writer has closed, the samples are counted
+    /// as dropped.
+    pub fn send(&self, samples: Vec<Sample>) {
+        let n = samples.len() as u64;
+        if n == 0 {
+            return;
+        }
+        self.counters.pending.fetch_add(n, Ordering::Relaxed);
+        if self.sender.send(Message::Samples(samples)).is_err() {
+            self.counters.pending.fetch_sub(n, Ordering::Relaxed);
+            self.counters.dropped.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+impl HistoryWriter {
+    /// Opens (creating if needed) the history file, brings its schema up to date (refusing one written
+    /// by a newer Plantwatch), registers the plant's tags by full id and starts the writer thread.
+    pub fn open(path: &Path, plant: &Plant) -> Result<HistoryWriter, HistoryError> {
+        let conn = schema::open_connection(path)?;
+        schema::migrate(&conn, layout::COMPONENT, layout::STEPS).map_err(|source| {
+            HistoryError::Schema {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let sql_err = |what| {
+            move |source| HistoryError::Sql {
+                path: path.to_path_buf(),
+                what,
+                source,
+            }
+        };
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)
+            .map_err(sql_err("setting the page cache"))?;
+        let tags = register_tags(&conn, plant).map_err(sql_err("registering tags"))?;
+
+        let counters = Arc::new(Counters::default());
+        let (sender, receiver) = mpsc::channel();
+        let thread_state = WriterThread {
+            path: path.to_path_buf(),
+            conn,
+            tags,
+            counters: counters.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("history-writer".into())
+            .spawn(move || thread_state.run(receiver))
+            .map_err(|e| HistoryError::WriterStopped {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        Ok(HistoryWriter {
+            path: path.to_path_buf(),
+            sink: SampleSink {
+                sender,
+                counters: counters.clone(),
+            },
+            counters,
+            thread,
+        })
+    }
+
+    /// A sink for samples; clone it freely.
+    pub fn sink(&self) -> SampleSink {
+        self.sink.clone()
+    }
+
+    /// The writer's counters right now.
+    pub fn stats(&self) -> WriterStats {
+        let c = &self.counters;
+        WriterStats {
+            stored: c.stored.load(Ordering::Relaxed),
+            batches: c.batches.load(Ordering::Relaxed),
+            pending: c.pending.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            errors: c.errors.load(Ordering::Relaxed),
+            last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+
+    /// Stores everything sent so far, stops the thread and returns the final counters. Samples sent
+    /// through remaining sinks afterwards are dropped (and counted).
+    pub fn close(self) -> Result<WriterStats, HistoryError> {
+        // The thread may already be gone (it panicked); joining tells.
+        let _ = self.sink.sender.send(Message::Close);
+        if self.thread.join().is_err() {
+            return Err(HistoryError::WriterStopped {
+                path: self.path,
+                reason: "the writer thread panicked".into(),
+            });
+        }
+        let stats = WriterStats {
+            stored: self.counters.stored.load(Ordering::Relaxed),
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            pending: self.counters.pending.load(Ordering::Relaxed),
+            dropped: self.counters.dropped.load(Ordering::Relaxed),
+            errors: self.counters.errors.load(Ordering::Relaxed),
+            last_error: self.counters.last_error.lock().ok().and_then(|e| e.clone()),
+        };
+        Ok(stats)
+    }
+}
+
+/// A plant tag as the writer stores it.
+struct TagSlot {
+    id: i64,
+    text: bool,
+}
+
+/// Makes sure every plant tag has a row in `tags` (updating unit and type to the current config) and
+/// returns the database id of each, by plant tag index.
+fn register_tags(conn: &Connection, plant: &Plant) -> Result<Vec<TagSlot>, rusqlite::Error> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let mut slots = Vec::with_capacity(plant.tag_count());
+    {
+        let mut upsert = tx.prepare(
+            "INSERT INTO tags (full_id, unit, type) VALUES (?1, ?2, ?3)
+             ON CONFLICT (full_id) DO UPDATE SET unit = excluded.unit, type = excluded.type
+             RETURNING id",
+        )?;
+        for (_, device, tag) in plant.tags() {
+            let full_id = format!("{}/{}", device.id, tag.id);
+            let type_name = tag.value_type.name();
+            let id: i64 = upsert.query_row((&full_id, &tag.unit, type_name), |row| row.get(0))?;
+            slots.push(TagSlot {
+                id,
+                text: layout::is_text_type(type_name),
+            });
+        }
+    }
+    tx.commit()?;
+    Ok(slots)
+}
+
+/// The state the writer thread owns.
+struct WriterThread {
+    path: PathBuf,
+    conn: Connection,
+    tags: Vec<TagSlot>,
+    counters: Arc<Counters>,
+}
+
+impl WriterThread {
+    fn run(self, receiver: Receiver<Message>) {
+        let mut batch: Vec<Sample> = Vec::new();
+        let mut closing = false;
+        let mut failed_tries = 0u32;
+        while !closing || !batch.is_empty() {
+            if batch.is_empty() {
+                match receiver.recv() {
+                    Ok(Message::Samples(samples)) => batch = samples,
+                    Ok(Message::Close) | Err(_) => closing = true,
+                }
+            }
+            // Gather until the deadline of the oldest waiting sample, a full batch, or close.
+            let deadline = Instant::now() + COMMIT_EVERY;
+            while !closing && batch.len() < MAX_BATCH {
+                let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                    break;
+                };
+                match receiver.recv_timeout(left) {
+                    Ok(Message::Samples(mut samples)) => batch.append(&mut samples),
+                    Ok(Message::Close) | Err(RecvTimeoutError::Disconnected) => closing = true,
+                    Err(RecvTimeoutError::Timeout) => break,
+                }
+            }
+            if closing {
+                // Everything sent before close is stored; later sends find the channel closed.
+                while let Ok(message) = receiver.try_recv() {
+                    if let Message::Samples(mut samples) = message {
+                        batch.append(&mut samples);
+                    }
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            match self.store(&mut batch) {
+                Ok(()) => failed_tries = 0,
+                Err(error) => {
+                    self.counters.record_error(&error);
+                    failed_tries += 1;
+                    if closing && failed_tries >= CLOSE_TRIES {
+                        self.give_up(&mut batch);
+                    } else {
+                        std::thread::sleep(RETRY_AFTER);
+                    }
+                }
+            }
+        }
+        // Samples that raced with close into the queue are not stored: count them before the queue goes.
+        while let Ok(message) = receiver.try_recv() {
+            if let Message::Samples(samples) = message {
+                self.give_up(&mut { samples });
+            }
+        }
+    }
+
+    /// Writes `batch` in one transaction and empties it; on failure the batch is kept for a retry.
+    fn store(&self, batch: &mut Vec<Sample>) -> Result<(), HistoryError> {
+        // Sorting by (tag, time) turns scattered inserts into appends per tag; the sort is stable, so
+        // of two samples at the same millisecond the later-sent one is inserted last and wins.
+        batch.sort_by_key(|s| (s.tag, s.time));
+        let n = batch.len() as u64;
+        let stored = self.insert(batch).map_err(|source| HistoryError::Sql {
+            path: self.path.clone(),
+            what: "storing samples",
+            source,
+        })?;
+        let unknown = n - stored;
+        batch.clear();
+        let c = &self.counters;
+        c.pending.fetch_sub(n, Ordering::Relaxed);
+        c.stored.fetch_add(stored, Ordering::Relaxed);
+        c.dropped.fetch_add(unknown, Ordering::Relaxed);
+        c.batches.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn insert(&self, batch: &[Sample]) -> Result<u64, rusqlite::Error> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut stored = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO samples (tag, time, value, quality) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut insert_text = tx.prepare_cached(
+                "INSERT OR REPLACE INTO sample_texts (tag, time, text) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut delete_text =
+                tx.prepare_cached("DELETE FROM sample_texts WHERE tag = ?1 AND time = ?2")?;
+            for sample in batch {
+                // A tag outside the plant has no row to store under; the caller counts it as dropped.
+                let Some(slot) = self.tags.get(sample.tag.0 as usize) else {
+                    continue;
+                };
+                let time = sample.time.as_millis();
+                let quality = layout::quality_code(sample.quality);
+                let number = sample.value.as_ref().and_then(Value::as_f64);
+                insert.execute((slot.id, time, number, quality))?;
+                if slot.text {
+                    match &sample.value {
+                        Some(Value::Text(text)) => insert_text.execute((slot.id, time, &**text))?,
+                        // A text replaced at the same millisecond by a sample without one must not linger.
+                        _ => delete_text.execute((slot.id, time))?,
+                    };
+                }
+                stored += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    fn give_up(&self, batch: &mut Vec<Sample>) {
+        let n = batch.len() as u64;
+        batch.clear();
+        self.counters.pending.fetch_sub(n, Ordering::Relaxed);
+        self.counters.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+}
