@@ -7,7 +7,319 @@
 
 pub mod alarm_service;
 pub mod event;
+pub mod poll;
 pub mod status;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use plantwatch_core::{Cause, Plant, Quality, TagIndex, Value};
+use plantwatch_history::{HistoryError, HistoryWriter, StoreFilter};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 pub use event::EngineEvent;
 pub use status::{DeviceCounters, DeviceState, DeviceStatus, TagLive};
+
+// ALARM SERVICE (until alarm_service.rs lands): use alarm_service::AlarmService;
+/// Placeholder until the alarm service lands: never constructed.
+pub struct AlarmService;
+use poll::device::DevicePoll;
+use poll::link_task::{LinkTask, WriteRequest};
+use poll::{lock, DeviceShared, Outputs};
+
+/// How the engine runs beyond what the plant says.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The history file; overrides `plant.history` when set.
+    pub history: Option<PathBuf>,
+    /// Run the alarm service (evaluate rules, keep the journal).
+    pub alarms: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            history: None,
+            alarms: true,
+        }
+    }
+}
+
+/// Totals for a status line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Samples the history writer committed so far.
+    pub samples_stored: u64,
+    /// Samples handed to the writer and not committed yet.
+    pub samples_pending: u64,
+    /// Devices whose last cycle read (online or degraded).
+    pub devices_online: usize,
+    pub devices_total: usize,
+    /// Timeouts, link failures and exception responses, summed over devices.
+    pub errors: u64,
+    /// Poll deadlines devices could not keep, summed over devices.
+    pub missed_cycles: u64,
+}
+
+/// What can go wrong starting, stopping or commanding the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot open the history {path}: {source}")]
+    History { path: PathBuf, source: HistoryError },
+    #[error("history: {0}")]
+    HistoryClose(HistoryError),
+    #[error("cannot start the alarm service: {0}")]
+    Alarms(String),
+    #[error("no tag with index {0}")]
+    NoSuchTag(u32),
+    #[error("tag '{tag}' is read-only (input registers and discrete inputs cannot be written)")]
+    ReadOnly { tag: String },
+    #[error("tag '{tag}' cannot take that kind of value")]
+    WrongKind { tag: String },
+    #[error("cannot encode the value for '{tag}': {source}")]
+    Encode {
+        tag: String,
+        source: plantwatch_modbus::decode::DecodeError,
+    },
+    #[error("the device refused the write of '{tag}' with exception {code:02X}")]
+    WriteRefused { tag: String, code: u8 },
+    #[error("the write of '{tag}' failed: {message}")]
+    WriteFailed { tag: String, message: String },
+    #[error("the engine is stopping")]
+    Stopped,
+}
+
+struct LinkHandle {
+    writes: mpsc::Sender<WriteRequest>,
+    task: JoinHandle<()>,
+}
+
+/// The running engine: polling tasks, the history writer and the alarm service.
+pub struct Engine {
+    plant: Arc<Plant>,
+    history_path: PathBuf,
+    outputs: Arc<Outputs>,
+    writer: HistoryWriter,
+    alarms: Option<Arc<AlarmService>>,
+    links: Vec<LinkHandle>,
+    /// Device index -> index into `links`.
+    device_link: Vec<usize>,
+    stop: watch::Sender<bool>,
+}
+
+/// How many events a slow listener may fall behind before it sees `Lagged`.
+const EVENT_CAPACITY: usize = 4096;
+
+impl Engine {
+    /// Opens the history (creating or migrating it), starts the alarm service when asked, and starts
+    /// one polling task per link. Must be called inside a Tokio runtime.
+    pub async fn start(plant: Arc<Plant>, options: EngineOptions) -> Result<Engine, EngineError> {
+        let history_path = options
+            .history
+            .clone()
+            .unwrap_or_else(|| plant.history.clone());
+        let writer =
+            HistoryWriter::open(&history_path, &plant).map_err(|source| EngineError::History {
+                path: history_path.clone(),
+                source,
+            })?;
+
+        // ALARM SERVICE CALL SITE: the one place the engine starts it (enabled once alarm_service.rs lands).
+        let alarms: Option<Arc<AlarmService>> = None;
+        let _ = options.alarms;
+        // let alarms = if options.alarms {
+        //     let service = AlarmService::spawn(plant.clone(), &history_path)
+        //         .map_err(|e| EngineError::Alarms(e.to_string()))?;
+        //     Some(Arc::new(service))
+        // } else {
+        //     None
+        // };
+        let alarm_feed: Option<poll::AlarmFeed> = None;
+        // let alarm_feed = alarms.clone().map(|service| -> poll::AlarmFeed { Box::new(move |event| service.feed(event)) });
+
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let devices = plant
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                Mutex::new(DeviceShared {
+                    status: DeviceStatus {
+                        device: i,
+                        state: DeviceState::Connecting,
+                        counters: DeviceCounters::default(),
+                        last_poll: None,
+                        last_errors: Vec::new(),
+                    },
+                    live: vec![
+                        TagLive {
+                            quality: Quality::Bad(Cause::NoConnectionYet),
+                            ..TagLive::default()
+                        };
+                        d.tags.len()
+                    ],
+                })
+            })
+            .collect();
+        let outputs = Arc::new(Outputs {
+            events,
+            sink: Some(writer.sink()),
+            filter: Mutex::new(StoreFilter::new(&plant)),
+            alarms: alarm_feed,
+            devices,
+        });
+
+        let (stop, stop_rx) = watch::channel(false);
+        let start = Instant::now();
+        let mut links = Vec::new();
+        let mut device_link = vec![0; plant.devices.len()];
+        for (link, members) in poll::group_devices(&plant) {
+            for &d in &members {
+                device_link[d] = links.len();
+            }
+            let polls = members
+                .iter()
+                .map(|&d| DevicePoll::new(plant.clone(), d, start))
+                .collect();
+            let (writes_tx, writes_rx) = mpsc::channel(16);
+            let task = LinkTask::new(link, polls, outputs.clone(), writes_rx, stop_rx.clone());
+            links.push(LinkHandle {
+                writes: writes_tx,
+                task: tokio::spawn(task.run()),
+            });
+        }
+
+        Ok(Engine {
+            plant,
+            history_path,
+            outputs,
+            writer,
+            alarms,
+            links,
+            device_link,
+            stop,
+        })
+    }
+
+    /// The plant being polled.
+    pub fn plant(&self) -> &Arc<Plant> {
+        &self.plant
+    }
+
+    /// Live events: changed samples and device state changes. A listener that falls more than a few
+    /// thousand events behind gets `RecvError::Lagged` and should re-read [`Engine::live`].
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.outputs.events.subscribe()
+    }
+
+    /// The latest reading of every tag, indexed by `TagIndex`.
+    pub fn live(&self) -> Vec<TagLive> {
+        let mut all = Vec::with_capacity(self.plant.tag_count());
+        for slot in &self.outputs.devices {
+            all.extend(lock(slot).live.iter().cloned());
+        }
+        all
+    }
+
+    /// The state and counters of every device, in config order.
+    pub fn devices(&self) -> Vec<DeviceStatus> {
+        self.outputs
+            .devices
+            .iter()
+            .map(|slot| lock(slot).status.clone())
+            .collect()
+    }
+
+    /// Totals for a status line.
+    pub fn stats(&self) -> EngineStats {
+        let writer = self.writer.stats();
+        let mut stats = EngineStats {
+            samples_stored: writer.stored,
+            samples_pending: writer.pending,
+            devices_total: self.plant.devices.len(),
+            ..EngineStats::default()
+        };
+        for status in self.devices() {
+            if matches!(status.state, DeviceState::Online | DeviceState::Degraded) {
+                stats.devices_online += 1;
+            }
+            let c = &status.counters;
+            stats.errors += c.timeouts + c.link_errors + c.exceptions.values().sum::<u64>();
+            stats.missed_cycles += c.missed_cycles;
+        }
+        stats
+    }
+
+    /// The history file this engine writes.
+    pub fn history_path(&self) -> &Path {
+        &self.history_path
+    }
+
+    /// The alarm service, when the engine runs one.
+    pub fn alarms(&self) -> Option<&AlarmService> {
+        self.alarms.as_deref()
+    }
+
+    /// Writes a value to a tag (coil or holding register) through its link's task, between polls.
+    pub async fn write(&self, tag: TagIndex, value: Value) -> Result<(), EngineError> {
+        let (device, _) = self.plant.tag(tag).ok_or(EngineError::NoSuchTag(tag.0))?;
+        let device_index = self
+            .plant
+            .devices
+            .iter()
+            .position(|d| std::ptr::eq(d, device))
+            .ok_or(EngineError::NoSuchTag(tag.0))?;
+        let position = tag.0 - self.plant.first_tag_of(device_index).0;
+        let link = &self.links[self.device_link[device_index]];
+        let (reply, answer) = oneshot::channel();
+        link.writes
+            .send(WriteRequest {
+                device: device_index,
+                tag: position,
+                value,
+                reply,
+            })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Stops polling, flushes the history and stops the alarm service. Returns the final totals.
+    pub async fn stop(self) -> Result<EngineStats, EngineError> {
+        let _ = self.stop.send(true);
+        for link in self.links {
+            drop(link.writes);
+            // A task that panicked has nothing left to flush; the others finish their current read.
+            let _ = link.task.await;
+        }
+        let mut stats = EngineStats {
+            devices_total: self.plant.devices.len(),
+            ..EngineStats::default()
+        };
+        for slot in &self.outputs.devices {
+            let status = lock(slot).status.clone();
+            if matches!(status.state, DeviceState::Online | DeviceState::Degraded) {
+                stats.devices_online += 1;
+            }
+            let c = &status.counters;
+            stats.errors += c.timeouts + c.link_errors + c.exceptions.values().sum::<u64>();
+            stats.missed_cycles += c.missed_cycles;
+        }
+        // Every poll task is gone; the outputs hold the last sink and alarm handles.
+        drop(self.outputs);
+        if let Some(alarms) = self.alarms {
+            match Arc::try_unwrap(alarms) {
+                Ok(_service) => {} // ALARM SERVICE CALL SITE: service.stop(),
+                Err(_) => tracing::warn!("alarm service still referenced at stop; not flushed"),
+            }
+        }
+        let writer = tokio::task::spawn_blocking(move || self.writer.close())
+            .await
+            .map_err(|_| EngineError::Stopped)?
+            .map_err(EngineError::HistoryClose)?;
+        stats.samples_stored = writer.stored;
+        Ok(stats)
+    }
+}

@@ -1,0 +1,389 @@
+//! One task per link: it owns the connection, polls its devices when they are due, one request at a
+//! time, and carries out writes between polls.
+//!
+//! Failures are kept to the device that caused them. A device that does not answer costs its
+//! link-mates at most one timeout per attempt, and its attempts back off (100 ms doubling to 10 s), so
+//! a dead unit on a shared serial line or gateway hardly slows the others. After a timeout the
+//! connection is dropped and reopened before the next request, because a late reply could otherwise
+//! be taken for the answer to the next request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use plantwatch_core::{Link, Table, Timestamp, Value};
+use plantwatch_modbus::link::{Connection, LinkError, Payload};
+use plantwatch_modbus::plan::{split_block, Block};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::poll::device::DevicePoll;
+use crate::poll::schedule::Backoff;
+use crate::poll::Outputs;
+use crate::EngineError;
+
+/// A write asked of a link task.
+pub struct WriteRequest {
+    /// Index into `Plant::devices`.
+    pub device: usize,
+    /// Position of the tag in the device's tags.
+    pub tag: u32,
+    pub value: Value,
+    pub reply: oneshot::Sender<Result<(), EngineError>>,
+}
+
+/// The state of one link: its connection and its devices.
+pub struct LinkTask {
+    link: Link,
+    devices: Vec<DevicePoll>,
+    conn: Option<Connection>,
+    /// True once a connection was opened (later opens count as reconnects).
+    opened_once: bool,
+    /// Back-off of opening the link itself (refused, no such port).
+    open_backoff: Backoff,
+    open_retry_at: Option<Instant>,
+    outputs: Arc<Outputs>,
+    writes: mpsc::Receiver<WriteRequest>,
+    stop: watch::Receiver<bool>,
+}
+
+/// What one read came to.
+enum ReadResult {
+    Data(Payload),
+    Exception(u8),
+    /// The link failed or the device did not answer: the device's cycle ends here.
+    Failed,
+}
+
+impl LinkTask {
+    pub fn new(
+        link: Link,
+        devices: Vec<DevicePoll>,
+        outputs: Arc<Outputs>,
+        writes: mpsc::Receiver<WriteRequest>,
+        stop: watch::Receiver<bool>,
+    ) -> LinkTask {
+        LinkTask {
+            link,
+            devices,
+            conn: None,
+            opened_once: false,
+            open_backoff: Backoff::standard(),
+            open_retry_at: None,
+            outputs,
+            writes,
+            stop,
+        }
+    }
+
+    /// Polls until told to stop.
+    pub async fn run(mut self) {
+        let mut writes_open = true;
+        loop {
+            if *self.stop.borrow() {
+                break;
+            }
+            let now = Instant::now();
+            // The device most overdue goes first.
+            let next = (0..self.devices.len()).min_by_key(|&i| self.devices[i].schedule.due());
+            let Some(next) = next else { break };
+            let due = self.devices[next].schedule.due();
+            if due > now {
+                let stale_at = self.check_stale(now);
+                let wake = stale_at.map_or(due, |s| s.min(due));
+                tokio::select! {
+                    biased;
+                    _ = self.stop.changed() => {}
+                    request = self.writes.recv(), if writes_open => match request {
+                        Some(request) => self.write(request).await,
+                        None => writes_open = false,
+                    },
+                    _ = tokio::time::sleep_until(wake) => {}
+                }
+                continue;
+            }
+            self.poll_device(next).await;
+        }
+        // Answer writes that arrived too late rather than leaving their callers waiting.
+        self.writes.close();
+        while let Ok(request) = self.writes.try_recv() {
+            let _ = request.reply.send(Err(EngineError::Stopped));
+        }
+    }
+
+    /// Marks stale values on every device of the link and publishes them; returns the next time a
+    /// value would go stale.
+    fn check_stale(&mut self, now: Instant) -> Option<Instant> {
+        let at = Timestamp::now();
+        let mut next: Option<Instant> = None;
+        for i in 0..self.devices.len() {
+            if let Some(t) = self.devices[i].check_stale(now, at) {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+            self.publish(i);
+        }
+        next
+    }
+
+    /// Opens the connection if it is not open; `false` if it cannot be opened now.
+    async fn ensure_open(&mut self, timeout: Duration) -> Result<(), String> {
+        if self.conn.is_some() {
+            return Ok(());
+        }
+        if let Some(at) = self.open_retry_at {
+            if Instant::now() < at {
+                return Err(format!("{}: waiting to reconnect", self.link));
+            }
+        }
+        if self.opened_once {
+            for d in &mut self.devices {
+                d.counters.reconnects += 1;
+            }
+        }
+        match Connection::open(&self.link, timeout).await {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.opened_once = true;
+                self.open_backoff.succeed();
+                self.open_retry_at = None;
+                Ok(())
+            }
+            Err(e) => {
+                let wait = self.open_backoff.fail();
+                self.open_retry_at = Some(Instant::now() + wait);
+                Err(format!("{}: {e}", self.link))
+            }
+        }
+    }
+
+    /// Polls every block of one device, then moves its schedule on.
+    async fn poll_device(&mut self, i: usize) {
+        let timeout = self.devices[i].device().timeout;
+        self.devices[i].begin_cycle();
+        let mut failed = false;
+
+        if let Err(message) = self.ensure_open(timeout).await {
+            let at = Timestamp::now();
+            if self.devices.len() > 1 && self.open_retry_at.is_some() {
+                // The link itself is down: every device on it is unreachable.
+                for d in &mut self.devices {
+                    if d.state != crate::DeviceState::Offline {
+                        d.counters.link_errors += 1;
+                        d.on_comm_failure(at, message.clone());
+                    }
+                }
+                for j in 0..self.devices.len() {
+                    self.publish(j);
+                }
+            } else {
+                self.devices[i].counters.link_errors += 1;
+                self.devices[i].on_comm_failure(at, message);
+            }
+            failed = true;
+        } else {
+            let blocks: Vec<Block> = self.devices[i].blocks().to_vec();
+            for (b, block) in blocks.iter().enumerate() {
+                if self.read_block(i, block, Some(b)).await.is_err() {
+                    failed = true;
+                    break;
+                }
+                if *self.stop.borrow() {
+                    break;
+                }
+            }
+        }
+
+        let now = Instant::now();
+        let at = Timestamp::now();
+        let device = &mut self.devices[i];
+        if failed {
+            let wait = device.backoff.fail();
+            let missed = device.schedule.advance(now);
+            // A device that does not answer is retried after its back-off, not every period: that is
+            // what keeps it from eating its link-mates' time. Deadlines skipped while backing off are
+            // not counted as missed cycles (the device was offline, not late).
+            let _ = missed;
+            device.schedule.not_before(now + wait);
+        } else {
+            device.backoff.succeed();
+            device.finish_cycle(at);
+            let missed = device.schedule.advance(now);
+            device.counters.missed_cycles += missed;
+        }
+        self.publish(i);
+    }
+
+    /// Reads one block; on exception 02/03 splits it and reads the halves, learning what the device
+    /// refuses. `Err` when the link failed (the device's cycle ends).
+    async fn read_block(
+        &mut self,
+        i: usize,
+        block: &Block,
+        planned: Option<usize>,
+    ) -> Result<(), ()> {
+        match self.read_once(i, block).await {
+            ReadResult::Data(payload) => {
+                let at = Timestamp::now();
+                self.devices[i].on_data(block, planned, payload, at, Instant::now());
+                Ok(())
+            }
+            ReadResult::Exception(code @ (0x02 | 0x03)) => {
+                let at = Timestamp::now();
+                self.devices[i].count_refusal(code);
+                let halves = split_block(block, self.devices[i].device());
+                match halves {
+                    None => {
+                        self.devices[i].on_refused(block, code, at);
+                        Ok(())
+                    }
+                    Some((left, right)) => {
+                        // Halves are never remembered as planned blocks: the plan is rebuilt after
+                        // this cycle from what was learned.
+                        let left_ok = Box::pin(self.read_block_halves(i, &left)).await?;
+                        let right_ok = Box::pin(self.read_block_halves(i, &right)).await?;
+                        if left_ok && right_ok {
+                            self.devices[i].on_split_read(block, &left, &right);
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            ReadResult::Exception(code) => {
+                let at = Timestamp::now();
+                self.devices[i].on_exception(block, code, at);
+                Ok(())
+            }
+            ReadResult::Failed => Err(()),
+        }
+    }
+
+    /// Reads half of a refused block; `Ok(true)` when it was read whole without a refusal.
+    async fn read_block_halves(&mut self, i: usize, half: &Block) -> Result<bool, ()> {
+        let refusals_before = self.devices[i].counters.exceptions.clone();
+        self.read_block(i, half, None).await?;
+        Ok(self.devices[i].counters.exceptions == refusals_before)
+    }
+
+    /// Sends one read and waits for its answer, counting and timing it.
+    async fn read_once(&mut self, i: usize, block: &Block) -> ReadResult {
+        let device = self.devices[i].device();
+        let (unit, timeout) = (device.unit, device.timeout);
+        let Some(conn) = self.conn.as_mut() else {
+            return ReadResult::Failed;
+        };
+        let sent = Instant::now();
+        let result = conn
+            .read(unit, block.table, block.start, block.count, timeout)
+            .await;
+        let latency = sent.elapsed();
+        let device = &mut self.devices[i];
+        match result {
+            Ok(Ok(payload)) => {
+                device.count_request(Some(latency));
+                ReadResult::Data(payload)
+            }
+            Ok(Err(code)) => {
+                device.count_request(Some(latency));
+                ReadResult::Exception(code)
+            }
+            Err(error) => {
+                device.count_request(None);
+                if matches!(error, LinkError::Timeout { .. }) {
+                    device.counters.timeouts += 1;
+                } else {
+                    device.counters.link_errors += 1;
+                }
+                // A timed-out or broken connection is never reused: a late reply could be taken for
+                // the answer to the next request.
+                if error.needs_reopen() {
+                    self.conn = None;
+                }
+                let message = format!(
+                    "{} {}+{}: {error}",
+                    block.table.name(),
+                    block.start,
+                    block.count
+                );
+                device.on_comm_failure(Timestamp::now(), message);
+                ReadResult::Failed
+            }
+        }
+    }
+
+    /// Carries out a write between polls.
+    async fn write(&mut self, request: WriteRequest) {
+        let result = self
+            .write_inner(request.device, request.tag, &request.value)
+            .await;
+        let _ = request.reply.send(result);
+    }
+
+    async fn write_inner(
+        &mut self,
+        device: usize,
+        tag: u32,
+        value: &Value,
+    ) -> Result<(), EngineError> {
+        let Some(i) = self.devices.iter().position(|d| d.index == device) else {
+            return Err(EngineError::Stopped);
+        };
+        let dev = self.devices[i].device().clone();
+        let Some(t) = dev.tags.get(tag as usize) else {
+            return Err(EngineError::Stopped);
+        };
+        let full_id = format!("{}/{}", dev.id, t.id);
+        let payload = match t.table {
+            Table::Coil => {
+                let on = match value {
+                    Value::Bool(b) => *b,
+                    Value::Number(n) => *n != 0.0,
+                    Value::Text(_) => return Err(EngineError::WrongKind { tag: full_id }),
+                };
+                Payload::Bits(vec![on])
+            }
+            Table::Holding => Payload::Registers(
+                plantwatch_modbus::decode::encode_registers(t, value).map_err(|source| {
+                    EngineError::Encode {
+                        tag: full_id.clone(),
+                        source,
+                    }
+                })?,
+            ),
+            Table::Input | Table::Discrete => return Err(EngineError::ReadOnly { tag: full_id }),
+        };
+        self.ensure_open(dev.timeout)
+            .await
+            .map_err(|message| EngineError::WriteFailed {
+                tag: full_id.clone(),
+                message,
+            })?;
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(EngineError::WriteFailed {
+                tag: full_id,
+                message: "no connection".into(),
+            });
+        };
+        match conn
+            .write(dev.unit, t.table, t.address, &payload, dev.timeout)
+            .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(code)) => Err(EngineError::WriteRefused { tag: full_id, code }),
+            Err(error) => {
+                self.conn = None;
+                Err(EngineError::WriteFailed {
+                    tag: full_id,
+                    message: error.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Sends what a device's poll produced to listeners, alarms and history, and updates its status.
+    fn publish(&mut self, i: usize) {
+        let device = &mut self.devices[i];
+        let outcome = device.take_outcome();
+        let stored = self.outputs.deliver(device.index, outcome);
+        device.mark_stored(&stored);
+        self.outputs.update_status(device);
+    }
+}
