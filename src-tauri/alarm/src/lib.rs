@@ -1,1 +1,29 @@
-//! Alarms after ISA-18.2: rule evaluation, the alarm state machine, the journal, alarm health
+//! Alarms after ISA-18.2 / IEC 62682: rule evaluation, the alarm state machine, the journal, alarm health.
+//!
+//! - [`Catalog`]: the plant's alarms (rules on tags, one comm alarm per device), built once from the plant.
+//! - [`AlarmMachine`]: pure state machine. Readings, device states and operator actions go in with their
+//!   time; journal entries come out. It never reads the clock and does no I/O, so tests drive time.
+//! - [`Journal`]: the SQLite journal in the plant's history file (tables `alarm_journal`, `alarm_current`),
+//!   and [`AlarmManager`], the machine behind its journal, which restores the states after a restart.
+//! - [`health`]: alarm rates, floods, chattering and the most frequent alarms, from journal entries.
+
+pub mod action;
+pub mod catalog;
+mod detector;
+pub mod entry;
+pub mod error;
+pub mod journal;
+pub mod machine;
+mod manager;
+pub mod status;
+
+pub use action::{AlarmCommand, OperatorAction};
+pub use catalog::{AlarmDef, AlarmId, AlarmKind, AlarmSource, Catalog, Trigger};
+pub use entry::{AlarmState, JournalEntry, Transition};
+pub use error::AlarmError;
+pub use journal::{Journal, JournalQuery, JournalReader};
+pub use machine::{AlarmEvent, AlarmMachine};
+pub use manager::AlarmManager;
+pub use status::{
+    Acknowledgement, AlarmSnapshot, AlarmStatus, OutOfService, PriorityCounts, Shelve,
+};
