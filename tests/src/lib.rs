@@ -3,6 +3,8 @@
 //! Test modules live in `tests/tests/`, one file per area. Peers (pymodbus scripts, libmodbus C sources)
 //! live in `tests/peers/`, test data in `tests/data/`.
 
+pub mod peers;
+
 use std::path::PathBuf;
 
 /// The workspace root (the folder holding the top-level Cargo.toml).
