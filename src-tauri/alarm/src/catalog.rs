@@ -15,7 +15,7 @@ use plantwatch_core::{AlarmCondition, LimitKind, Plant, Priority, TagIndex};
 pub struct AlarmId(pub u32);
 
 /// What kind of alarm this is, as the journal spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AlarmKind {
     HiHi,
     Hi,

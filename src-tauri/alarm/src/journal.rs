@@ -14,7 +14,6 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use crate::catalog::AlarmKind;
 use crate::entry::{AlarmState, JournalEntry, Transition};
 use crate::error::AlarmError;
-use crate::machine::AlarmEvent;
 use crate::status::{Acknowledgement, AlarmStatus, OutOfService, Shelve};
 
 /// The schema component name in `schema_version`.
@@ -107,10 +106,11 @@ impl Journal {
     /// Appends entries and rewrites the current state of the alarms they concern, in one transaction.
     /// `current` holds the new status of each alarm touched; quiet ones (normal, not shelved, in
     /// service) are removed from `alarm_current`.
-    pub fn write(&self, events: &[AlarmEvent], current: &[AlarmStatus]) -> Result<(), AlarmError> {
-        if events.is_empty() && current.is_empty() {
-            return Ok(());
-        }
+    pub fn write<'a>(
+        &self,
+        entries: impl IntoIterator<Item = &'a JournalEntry>,
+        current: &[AlarmStatus],
+    ) -> Result<(), AlarmError> {
         let tx = self.conn.unchecked_transaction().map_err(self.sql())?;
         {
             let mut insert = tx
@@ -118,7 +118,7 @@ impl Journal {
                     "INSERT INTO alarm_journal ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                 ))
                 .map_err(self.sql())?;
-            for AlarmEvent { entry: e, .. } in events {
+            for e in entries {
                 insert
                     .execute(rusqlite::params![
                         e.time.0,

@@ -12,6 +12,7 @@ pub mod catalog;
 mod detector;
 pub mod entry;
 pub mod error;
+pub mod health;
 pub mod journal;
 pub mod machine;
 mod manager;

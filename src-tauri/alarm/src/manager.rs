@@ -89,7 +89,8 @@ impl AlarmManager {
             .into_iter()
             .filter_map(|id| self.machine.status(id))
             .collect();
-        self.journal.write(&events, &current)?;
+        self.journal
+            .write(events.iter().map(|e| &e.entry), &current)?;
         Ok(events)
     }
 }
