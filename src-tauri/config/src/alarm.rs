@@ -50,7 +50,7 @@ pub(crate) fn read_alarms(
     value_type: Option<ValueType>,
 ) -> Option<Vec<AlarmRule>> {
     let report = tag.report();
-    let tables = match tag.tables("alarms") {
+    let tables = match tag.tables("alarms", "alarms = [{ kind = \"hi\", limit = ..., priority = ... }]") {
         Field::Absent => return Some(Vec::new()),
         Field::Invalid => return None,
         Field::Present(at) => at.value,
@@ -224,7 +224,7 @@ fn check_across(alarms: &[ReadAlarm], report: &Report) -> bool {
                 outer_limit.span.clone(),
                 ConfigErrorKind::Conflict,
                 format!(
-                    "the {} limit {} must be {side} the {} limit {} (line {})",
+                    "the {} limit {:?} must be {side} the {} limit {:?} (line {})",
                     outer.name(),
                     outer_limit.value,
                     inner.name(),

@@ -114,7 +114,7 @@ fn read_tags(
     max_block: Option<u16>,
 ) -> Option<Vec<plantwatch_core::Tag>> {
     let report = section.report();
-    let tables = match section.tables("tags") {
+    let tables = match section.tables("tags", "[[devices.tags]]") {
         Field::Absent => return Some(Vec::new()),
         Field::Invalid => return None,
         Field::Present(at) => at.value,
@@ -268,8 +268,7 @@ fn read_link(
 /// The unit id: 0 to 247 on every link, and 255 too on TCP, where direct devices are meant to be
 /// addressed with 0xFF.
 fn read_unit(section: &Section<'_, '_>, transport: Option<Transport>) -> Option<u8> {
-    let unit = section
-        .integer("unit", 0, 255)
+    let unit = section.integer("unit", i64::MIN, i64::MAX)
         .check(section.report(), |&u| match (u, transport) {
             (0..=247, _) | (255, Some(Transport::Tcp) | None) => Ok(()),
             (255, _) => {

@@ -142,11 +142,14 @@ impl<'a, 'i> Section<'a, 'i> {
         for (key, _) in table.iter() {
             let name: &str = key.get_ref();
             if !allowed.contains(&name) {
+                let hint = closest(name, allowed)
+                    .map(|k| format!(" (did you mean '{k}'?)"))
+                    .unwrap_or_default();
                 report.add(
                     key.span(),
                     ConfigErrorKind::UnknownKey,
                     format!(
-                        "unknown key '{name}' in {what}; allowed keys: {}",
+                        "unknown key '{name}' in {what}{hint}; allowed keys: {}",
                         allowed.join(", ")
                     ),
                 );
@@ -375,8 +378,9 @@ impl<'a, 'i> Section<'a, 'i> {
     }
 
     /// An array of tables (`[[name]]` or an array of inline tables), each with its span. A value of any
-    /// other shape is reported; so is any element that is not a table.
-    pub fn tables(&self, key: &str) -> Field<Vec<(&'a DeTable<'i>, Range<usize>)>> {
+    /// other shape is reported, with `shape` showing how to write it; so is any element that is not a
+    /// table.
+    pub fn tables(&self, key: &str, shape: &str) -> Field<Vec<(&'a DeTable<'i>, Range<usize>)>> {
         let Some(value) = self.get(key) else {
             return Field::Absent;
         };
@@ -384,7 +388,7 @@ impl<'a, 'i> Section<'a, 'i> {
             self.wrong_type(
                 key,
                 value,
-                &format!("an array of tables ([[...{key}]] or {key} = [{{ ... }}])"),
+                &format!("an array of tables ({shape})"),
             );
             return Field::Invalid;
         };
@@ -454,5 +458,44 @@ fn describe(value: &DeValue<'_>) -> String {
         DeValue::Datetime(d) => format!("a date-time ({d})"),
         DeValue::Array(_) => "an array".to_string(),
         DeValue::Table(_) => "a table".to_string(),
+    }
+}
+
+/// The allowed key a misspelt key most likely meant: at most two edits away, and closer than any other.
+fn closest<'k>(key: &str, allowed: &[&'k str]) -> Option<&'k str> {
+    allowed
+        .iter()
+        .map(|&k| (edit_distance(key, k), k))
+        .filter(|&(d, k)| d <= 2 && d < k.len())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters; keys are short, so the plain two-row table is plenty.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn suggests_the_key_a_typo_meant() {
+        let keys = ["host", "port", "poll_ms", "timeout_ms", "baud"];
+        assert_eq!(closest("hots", &keys), Some("host"));
+        assert_eq!(closest("pol_ms", &keys), Some("poll_ms"));
+        assert_eq!(closest("timeout", &keys), None, "three edits away is a different word");
+        assert_eq!(closest("colour", &keys), None);
     }
 }

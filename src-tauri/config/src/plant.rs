@@ -23,7 +23,7 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
     let name = read_name(&top);
     let history = read_history(&top, path);
     let alarm_settings = read_alarm_settings(&top);
-    let devices = match top.tables("devices") {
+    let devices = match top.tables("devices", "[[devices]]") {
         Field::Absent => Some(Vec::new()),
         Field::Invalid => None,
         Field::Present(at) => {
