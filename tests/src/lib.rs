@@ -3,6 +3,7 @@
 //! Test modules live in `tests/tests/`, one file per area. Peers (pymodbus scripts, libmodbus C sources)
 //! live in `tests/peers/`, test data in `tests/data/`.
 
+pub mod engine_support;
 pub mod peers;
 
 use std::path::PathBuf;

@@ -1,0 +1,169 @@
+//! Support for the collector and fault tests (`tests/tests/collect.rs`, `tests/tests/faults.rs`):
+//! the engine's pymodbus peer (`tests/peers/engine_plant_server.py`, with a poll counter register and
+//! per-unit mute and delay), plant configs from templates in `tests/data/collect/`, running
+//! `plantwatch collect`, and reading back what it stored.
+//!
+//! A "poll counter" register goes up by one on every read that covers it, so each poll of a device
+//! stores exactly one new sample of that tag: counting stored samples counts polls.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use plantwatch_history::{HistoryReader, SampleQuery, StoredSample};
+
+use crate::{data, peer, plantwatch_bin, python};
+
+/// How long a peer may take to say it is ready.
+const READY_WITHIN: Duration = Duration::from_secs(20);
+
+/// How the engine's pymodbus peer is reached.
+#[derive(Debug, Clone)]
+pub enum Serve {
+    /// Modbus TCP on 127.0.0.1.
+    Tcp,
+    /// RTU frames over TCP on 127.0.0.1 (a serial-to-Ethernet gateway).
+    RtuOverTcp,
+    /// RTU on a serial port (one end of a socat pair), 8N1.
+    Serial { path: PathBuf, baud: u32 },
+}
+
+/// The engine's pymodbus peer, killed on drop. Restartable on the same port (a device that comes back).
+pub struct PlantServer {
+    spec: PathBuf,
+    serve: Serve,
+    port: u16,
+    child: Option<(Child, ChildStdin, Receiver<String>)>,
+}
+
+impl PlantServer {
+    /// Starts the server with a spec from `tests/data/collect/`.
+    pub fn start(spec_name: &str, serve: Serve) -> PlantServer {
+        let mut server = PlantServer { spec: data(&format!("collect/{spec_name}")), serve, port: 0, child: None };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let mut command = Command::new(python());
+        command.arg(peer("engine_plant_server.py")).arg(&self.spec);
+        match &self.serve {
+            Serve::Tcp => {
+                command.args(["--port", &self.port.to_string()]);
+            }
+            Serve::RtuOverTcp => {
+                command.args(["--framer", "rtu", "--port", &self.port.to_string()]);
+            }
+            Serve::Serial { path, baud } => {
+                command.arg("--serial").arg(path).args(["--baud", &baud.to_string()]);
+            }
+        }
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = command.spawn().expect("start engine_plant_server.py");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(READY_WITHIN)
+            .unwrap_or_else(|_| panic!("engine_plant_server.py said nothing within {READY_WITHIN:?}"));
+        match self.serve {
+            Serve::Serial { .. } => assert_eq!(first, "READY", "serial server"),
+            _ => {
+                self.port = first
+                    .strip_prefix("PORT ")
+                    .and_then(|p| p.trim().parse().ok())
+                    .unwrap_or_else(|| panic!("expected `PORT <n>`, got {first:?}"));
+            }
+        }
+        self.child = Some((child, stdin, lines));
+    }
+
+    /// The TCP port (0 on a serial line).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server: the device is gone (connections refused).
+    pub fn stop(&mut self) {
+        if let Some((mut child, stdin, _)) = self.child.take() {
+            drop(stdin);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, with its values as in the spec.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// Sends `mute UNIT`, `unmute UNIT` or `delay UNIT MS` and waits for the acknowledgement.
+    pub fn command(&mut self, line: &str) {
+        let (_, stdin, lines) = self.child.as_mut().expect("server is running");
+        writeln!(stdin, "{line}").and_then(|_| stdin.flush()).expect("write to the server");
+        let answer = lines.recv_timeout(READY_WITHIN).expect("server answers commands");
+        assert_eq!(answer, format!("OK {line}"), "server refused `{line}`");
+    }
+}
+
+impl Drop for PlantServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Writes `tests/data/collect/<template>` into `dir` as `plant.toml`, replacing each `{name}` with its
+/// value.
+pub fn write_config(dir: &Path, template: &str, vars: &[(&str, String)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(data(&format!("collect/{template}"))).expect("read config template");
+    for (name, value) in vars {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    let path = dir.join("plant.toml");
+    std::fs::write(&path, text).expect("write plant.toml");
+    path
+}
+
+/// Runs `plantwatch collect CONFIG --db DB --duration D` to the end.
+pub fn run_collect(config: &Path, db: &Path, duration: &str) -> Output {
+    Command::new(plantwatch_bin())
+        .arg("collect")
+        .arg(config)
+        .arg("--db")
+        .arg(db)
+        .args(["--duration", duration, "--status-every", "1s"])
+        .output()
+        .expect("run plantwatch collect")
+}
+
+/// Every stored sample, by full tag id, in time order.
+pub fn stored(db: &Path) -> BTreeMap<String, Vec<StoredSample>> {
+    let reader = HistoryReader::open(db).expect("open the history");
+    let mut by_tag: BTreeMap<String, Vec<StoredSample>> = BTreeMap::new();
+    let query = SampleQuery::default();
+    reader
+        .for_each_sample(&query, |s| by_tag.entry(s.tag.to_string()).or_default().push(s.clone()))
+        .expect("read samples");
+    by_tag
+}
+
+/// Polls `condition` every 20 ms until it holds, failing after `within`.
+pub fn wait_until(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited {within:?} for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
