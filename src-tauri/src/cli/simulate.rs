@@ -1,11 +1,184 @@
-//! `plantwatch simulate` (not built yet).
+//! `plantwatch simulate`: serve the built-in simulated lift station until SIGINT or SIGTERM.
 
+use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use plantwatch_core::Parity;
+use plantwatch_sim::{Scenario, SerialPort, SimOptions, SimServer, Transport};
 
-pub fn run(_args: Args) -> ExitCode {
-    eprintln!("plantwatch simulate: not built yet");
-    ExitCode::from(1)
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to listen, HOST:PORT (port 0 picks a free port and prints it); default: where
+    /// assets/demo-plant.toml points (127.0.0.1:5020).
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<SocketAddr>,
+    /// A built-in scenario (normal, storm, pump-trip, gas-flood, comm-faults) or a scenario file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "normal")]
+    scenario: String,
+    /// Seed of the plant's noise: the same seed and scenario give the same plant.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// Plant seconds per real second (1 = real time, at most 10000).
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    speed: f64,
+    /// Serve Modbus RTU on this serial port (a socat pseudo-terminal works) instead of TCP.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["listen", "rtu_over_tcp"])]
+    serial: Option<String>,
+    /// Serial speed for --serial.
+    #[arg(
+        long,
+        value_name = "BAUD",
+        default_value_t = 19200,
+        requires = "serial"
+    )]
+    baud: u32,
+    /// Serial parity for --serial: none, even or odd.
+    #[arg(
+        long,
+        value_name = "PARITY",
+        default_value = "none",
+        requires = "serial"
+    )]
+    parity: String,
+    /// Speak raw RTU frames over TCP, as a serial-to-Ethernet gateway does.
+    #[arg(long)]
+    rtu_over_tcp: bool,
+    /// Delay every answer by this many milliseconds (overrides the scenario's [comm] latency_ms).
+    #[arg(long, value_name = "MS")]
+    latency_ms: Option<u64>,
+    /// Close the connection instead of answering every Nth request (overrides [comm] drop_every).
+    #[arg(long, value_name = "N")]
+    drop_every: Option<u64>,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let options = match options(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("plantwatch simulate: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("plantwatch simulate: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(serve(options))
+}
+
+/// Turns the arguments into validated options; the error is the message for the user.
+fn options(args: Args) -> Result<SimOptions, String> {
+    let mut scenario = Scenario::load(&args.scenario).map_err(|e| e.to_string())?;
+    if let Some(ms) = args.latency_ms {
+        scenario.comm.latency_ms = ms;
+    }
+    if let Some(n) = args.drop_every {
+        scenario.comm.drop_every = n;
+    }
+    if !(args.speed > 0.0 && args.speed <= plantwatch_sim::MAX_SPEED) {
+        return Err(format!(
+            "--speed must be above 0 and at most {}, not {}",
+            plantwatch_sim::MAX_SPEED,
+            args.speed
+        ));
+    }
+    let transport = match (&args.serial, args.rtu_over_tcp) {
+        (Some(path), _) => {
+            let parity = match args.parity.as_str() {
+                "none" => Parity::None,
+                "even" => Parity::Even,
+                "odd" => Parity::Odd,
+                other => return Err(format!("--parity must be none, even or odd, not '{other}'")),
+            };
+            Transport::Rtu(SerialPort {
+                path: path.clone(),
+                baud: args.baud,
+                parity,
+            })
+        }
+        (None, true) => Transport::RtuOverTcp,
+        (None, false) => Transport::Tcp,
+    };
+    let listen = match args.listen {
+        Some(addr) => addr,
+        None => plantwatch_sim::default_listen()
+            .ok_or("assets/demo-plant.toml names no TCP address; give --listen HOST:PORT")?,
+    };
+    Ok(SimOptions {
+        listen,
+        transport,
+        scenario,
+        seed: args.seed,
+        speed: args.speed,
+    })
+}
+
+async fn serve(options: SimOptions) -> ExitCode {
+    let scenario = options.scenario.name.clone();
+    let speed = options.speed;
+    let serial = match &options.transport {
+        Transport::Rtu(port) => Some(format!(
+            "{} ({} 8{}1)",
+            port.path,
+            port.baud,
+            port.parity.letter()
+        )),
+        _ => None,
+    };
+    let server = match SimServer::start(options).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("plantwatch simulate: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let place = match (server.local_addr(), serial) {
+        (Some(addr), _) => format!("{} {addr}", server.transport().name()),
+        (None, Some(port)) => format!("rtu {port}"),
+        (None, None) => server.transport().name().to_string(),
+    };
+    let pace = if speed == 1.0 {
+        String::new()
+    } else {
+        format!(", {speed}x real time")
+    };
+    println!(
+        "plantwatch simulate: serving the lift station (scenario {scenario}{pace}) on {place}"
+    );
+    // Tests and scripts wait for this line, so it must not sit in a pipe's buffer.
+    let _ = std::io::stdout().flush();
+
+    if let Err(e) = wait_for_stop_signal().await {
+        eprintln!("plantwatch simulate: cannot wait for signals: {e}");
+        server.shutdown().await;
+        return ExitCode::from(1);
+    }
+    server.shutdown().await;
+    eprintln!("plantwatch simulate: stopped");
+    ExitCode::SUCCESS
+}
+
+/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
