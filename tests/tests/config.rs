@@ -155,3 +155,21 @@ fn a_missing_config_exits_2_and_says_it_cannot_be_read() {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn the_shipped_demo_plant_is_valid() {
+    // The simulator and the desktop embed assets/demo-plant.toml; it must always pass `check`.
+    let assets = plantwatch_system_tests::workspace_root().join("assets");
+    let output = check(&assets, "demo-plant.toml");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "no problems reported"
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.ends_with(", history demo-plant.db\n"),
+        "summary: {stdout}"
+    );
+}

@@ -50,7 +50,10 @@ pub(crate) fn read_alarms(
     value_type: Option<ValueType>,
 ) -> Option<Vec<AlarmRule>> {
     let report = tag.report();
-    let tables = match tag.tables("alarms", "alarms = [{ kind = \"hi\", limit = ..., priority = ... }]") {
+    let tables = match tag.tables(
+        "alarms",
+        "alarms = [{ kind = \"hi\", limit = ..., priority = ... }]",
+    ) {
         Field::Absent => return Some(Vec::new()),
         Field::Invalid => return None,
         Field::Present(at) => at.value,

@@ -56,10 +56,12 @@ const PARITIES: &[(&str, Parity)] = &[
 const PROTOCOL_MAX_BLOCK: i64 = 125;
 
 /// A device as read from the config: its id (for the duplicate check even when the rest is wrong), where
-/// its serial line is written (for the shared-port check), and the validated device when all was right.
+/// its serial line and its transport are written (for the checks across devices sharing a port or a
+/// gateway), and the validated device when all was right.
 pub(crate) struct ReadDevice {
     pub id: Option<At<String>>,
     pub serial: Option<At<SerialLine>>,
+    pub transport_span: Option<Range<usize>>,
     pub device: Option<Device>,
 }
 
@@ -74,6 +76,7 @@ pub(crate) fn read_device(table: &DeTable<'_>, span: Range<usize>, report: &Repo
         "one of tcp, rtu, rtu-over-tcp",
         section.choice("transport", TRANSPORTS),
     );
+    let transport_span = transport.as_ref().map(|t| t.span.clone());
     let transport = transport.map(|t| t.value);
     let (link, serial) = read_link(&section, transport);
     let unit = read_unit(&section, transport);
@@ -105,7 +108,12 @@ pub(crate) fn read_device(table: &DeTable<'_>, span: Range<usize>, report: &Repo
             tags: tags?,
         })
     })();
-    ReadDevice { id, serial, device }
+    ReadDevice {
+        id,
+        serial,
+        transport_span,
+        device,
+    }
 }
 
 /// The tags of a device, with tag ids unique within it.

@@ -385,11 +385,7 @@ impl<'a, 'i> Section<'a, 'i> {
             return Field::Absent;
         };
         let DeValue::Array(items) = value.get_ref() else {
-            self.wrong_type(
-                key,
-                value,
-                &format!("an array of tables ({shape})"),
-            );
+            self.wrong_type(key, value, &format!("an array of tables ({shape})"));
             return Field::Invalid;
         };
         let mut tables = Vec::new();
@@ -495,7 +491,11 @@ mod tests {
         let keys = ["host", "port", "poll_ms", "timeout_ms", "baud"];
         assert_eq!(closest("hots", &keys), Some("host"));
         assert_eq!(closest("pol_ms", &keys), Some("poll_ms"));
-        assert_eq!(closest("timeout", &keys), None, "three edits away is a different word");
+        assert_eq!(
+            closest("timeout", &keys),
+            None,
+            "three edits away is a different word"
+        );
         assert_eq!(closest("colour", &keys), None);
     }
 }

@@ -39,10 +39,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Plant, ConfigErrors> {
     if !syntax_errors.is_empty() {
         // A document with syntax errors is only partly understood; checking its contents would add
         // confusing follow-on errors, so report the syntax alone.
-        let problems = syntax_errors
+        // The parser's recovery often trips again further along the same line (an unclosed array
+        // yields a handful); the first error of each line is the one worth reading.
+        let lines = error::LineIndex::new(text);
+        let mut problems: Vec<Problem> = syntax_errors
             .iter()
             .map(|e| syntax_problem(text, e))
             .collect();
+        problems.sort_by_key(|p| p.span.start);
+        problems.dedup_by_key(|p| lines.line(p.span.start));
         return Err(ConfigErrors::from_problems(path, text, problems)
             .unwrap_or_else(|| unreachable_empty(path)));
     }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use plantwatch_core::{AlarmSettings, Plant, SerialLine};
+use plantwatch_core::{AlarmSettings, Link, Plant, SerialLine, SocketEndpoint};
 use toml::de::DeTable;
 
 use crate::device::{read_device, ReadDevice};
@@ -34,8 +34,9 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
                 .collect();
             let ids_unique = check_unique_ids(&read, report);
             let ports_agree = check_shared_ports(&read, report);
+            let endpoints_agree = check_shared_endpoints(&read, report);
             let devices: Option<Vec<_>> = read.into_iter().map(|d| d.device).collect();
-            devices.filter(|_| ids_unique && ports_agree)
+            devices.filter(|_| ids_unique && ports_agree && endpoints_agree)
         }
     };
 
@@ -171,6 +172,50 @@ fn check_shared_ports(devices: &[ReadDevice], report: &Report) -> bool {
                     first_id,
                     report.line(first_line.span.start),
                     settings(&line.value)
+                ),
+            );
+            fine = false;
+        }
+    }
+    fine
+}
+
+/// One host and port speaks one framing: devices behind it may differ in unit id, not in transport
+/// (Modbus TCP against RTU over TCP). Returns false when two devices disagree.
+fn check_shared_endpoints(devices: &[ReadDevice], report: &Report) -> bool {
+    let mut fine = true;
+    let sockets: Vec<(&ReadDevice, &Link, &SocketEndpoint)> = devices
+        .iter()
+        .filter_map(|d| {
+            let link = &d.device.as_ref()?.link;
+            match link {
+                Link::Tcp(e) | Link::RtuOverTcp(e) => Some((d, link, e)),
+                Link::Rtu(_) => None,
+            }
+        })
+        .collect();
+    for (i, &(device, link, endpoint)) in sockets.iter().enumerate() {
+        let first = sockets[..i].iter().find(|(_, _, e)| *e == endpoint);
+        let Some(&(first_device, first_link, _)) = first else {
+            continue;
+        };
+        let (Some(span), Some(first_span)) = (&device.transport_span, &first_device.transport_span)
+        else {
+            continue;
+        };
+        if first_link.transport_name() != link.transport_name() {
+            report.add(
+                span.clone(),
+                ConfigErrorKind::Conflict,
+                format!(
+                    "{}:{} is already reached with transport {} by device '{}' (line {}); one host and port \
+                     speaks one framing, but this device uses {}",
+                    endpoint.host,
+                    endpoint.port,
+                    first_link.transport_name(),
+                    first_device.id.as_ref().map_or("?", |id| id.value.as_str()),
+                    report.line(first_span.start),
+                    link.transport_name()
                 ),
             );
             fine = false;
