@@ -4,6 +4,7 @@
 //! live in `tests/peers/`, test data in `tests/data/`.
 
 pub mod engine_support;
+pub mod history_support;
 pub mod peers;
 
 use std::path::PathBuf;

@@ -274,6 +274,19 @@ impl HistoryReader {
         query: &SampleQuery,
         mut f: impl FnMut(&StoredSample),
     ) -> Result<u64, HistoryError> {
+        self.for_each_sample_while(query, |sample| {
+            f(sample);
+            true
+        })
+    }
+
+    /// Like [`Self::for_each_sample`], but stops as soon as `f` returns false (for example when the
+    /// output it writes to has gone away). Returns how many samples were handed to `f`.
+    pub fn for_each_sample_while(
+        &self,
+        query: &SampleQuery,
+        mut f: impl FnMut(&StoredSample) -> bool,
+    ) -> Result<u64, HistoryError> {
         let tags = self.tag_rows(&query.tags)?;
         let (from, to) = bounds(query);
         let what = "reading samples";
@@ -297,8 +310,10 @@ impl HistoryReader {
         let mut count = 0;
         while let Some(Reverse((_, i))) = heap.pop() {
             if let Some(sample) = heads[i].take() {
-                f(&sample);
                 count += 1;
+                if !f(&sample) {
+                    break;
+                }
             }
             if let Some(sample) =
                 next_sample(&mut cursors[i], &tags[i]).map_err(self.sql_err(what))?

@@ -1,0 +1,380 @@
+//! History: samples written through `HistoryWriter` come back out of the real `plantwatch export` binary
+//! exactly as the expected files in `tests/data/history/` say (see its README for how each was worked out);
+//! a newer schema is refused; a writer killed with SIGKILL leaves a sound database with everything sent
+//! more than a second before the kill.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use plantwatch_core::{Plant, ValueType};
+use plantwatch_history::{HistoryReader, HistoryWriter, SampleQuery};
+use plantwatch_system_tests::history_support::{plant, samples_from_jsonl, tag};
+use plantwatch_system_tests::{data, plantwatch_bin};
+
+/// The plant of `tests/data/history/samples.jsonl`.
+fn demo_plant(db: &Path) -> Plant {
+    plant(
+        db,
+        vec![
+            (
+                "plc",
+                vec![
+                    tag("flow", ValueType::F32, Some("L/s")),
+                    tag("run", ValueType::Bool, None),
+                    tag("mode", ValueType::String { registers: 4 }, None),
+                    tag("level", ValueType::U16, Some("m")),
+                ],
+            ),
+            ("meter", vec![tag("kw", ValueType::U32, Some("kW"))]),
+        ],
+    )
+}
+
+/// A temporary folder holding `plant.db` with the samples of `samples.jsonl`, written through the writer.
+struct StoredPlant {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+fn stored_demo() -> StoredPlant {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("plant.db");
+    let plant = demo_plant(&db);
+    let text = std::fs::read_to_string(data("history/samples.jsonl")).expect("read samples.jsonl");
+    let samples = samples_from_jsonl(&plant, &text);
+    let writer = HistoryWriter::open(&db, &plant).expect("open writer");
+    let sink = writer.sink();
+    // One sample per send, in file order, as a poll loop would hand them over.
+    for sample in samples {
+        sink.send(vec![sample]);
+    }
+    let stats = writer.close().expect("close flushes");
+    assert_eq!(
+        (stats.pending, stats.dropped, stats.errors),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+    StoredPlant { dir, db }
+}
+
+fn export(db: &Path, args: &[&str]) -> Output {
+    Command::new(plantwatch_bin())
+        .arg("export")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run plantwatch export")
+}
+
+/// Runs the export and compares its stdout with an expected file, byte for byte.
+fn check_export(args: &[&str], expected: &str) {
+    let stored = stored_demo();
+    let out = export(&stored.db, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "export {args:?} failed: {:?}\n{stderr}",
+        out.status
+    );
+    let want =
+        std::fs::read_to_string(data(&format!("history/{expected}"))).expect("read expected file");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        want,
+        "export {args:?} vs {expected}"
+    );
+}
+
+#[test]
+fn export_with_no_options_gives_every_sample_as_csv() {
+    check_export(&[], "all.csv");
+}
+
+#[test]
+fn export_as_json_lines() {
+    check_export(&["--format", "jsonl"], "all.jsonl");
+}
+
+#[test]
+fn export_one_tag_over_a_half_open_range() {
+    check_export(
+        &[
+            "--tag",
+            "plc/flow",
+            "--from",
+            "2026-11-25T14:00:01.250Z",
+            "--to",
+            "2026-11-25T14:00:12Z",
+        ],
+        "flow_range.csv",
+    );
+}
+
+#[test]
+fn export_time_weighted_averages_per_interval() {
+    check_export(
+        &[
+            "--tag", "plc/flow", "--tag", "meter/kw", "--every", "10s", "--agg", "avg",
+        ],
+        "flow_kw_avg_10s.csv",
+    );
+}
+
+#[test]
+fn export_counts_of_good_samples_as_json_lines() {
+    check_export(
+        &["--every", "10s", "--agg", "count", "--format", "jsonl"],
+        "count_10s.jsonl",
+    );
+}
+
+#[test]
+fn export_maximum_with_the_range_clipping_aligned_intervals() {
+    check_export(
+        &[
+            "--tag",
+            "plc/flow",
+            "--every",
+            "10s",
+            "--agg",
+            "max",
+            "--from",
+            "2026-11-25T14:00:05Z",
+            "--to",
+            "2026-11-25T14:00:20Z",
+        ],
+        "flow_max_10s_clipped.csv",
+    );
+}
+
+#[test]
+fn export_relative_times_count_back_from_now() {
+    // Every sample is from 2026-11-25T14:00Z; "-1h" .. "now" is a year or more later than that.
+    let stored = stored_demo();
+    let out = export(&stored.db, &["--from", "-1h", "--to", "now"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "time,tag,value,quality\n"
+    );
+}
+
+#[test]
+fn export_to_a_file_replaces_it_whole_and_leaves_no_temporary_file() {
+    let stored = stored_demo();
+    let target = stored.dir.path().join("out.csv");
+    std::fs::write(&target, "old content").expect("write old file");
+    let out = export(&stored.db, &["--out", target.to_str().expect("utf-8 path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "nothing on stdout with --out");
+    let want = std::fs::read_to_string(data("history/all.csv")).expect("read all.csv");
+    assert_eq!(std::fs::read_to_string(&target).expect("read export"), want);
+    let mut names: Vec<String> = std::fs::read_dir(stored.dir.path())
+        .expect("list dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("plant.db"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["out.csv"],
+        "no temporary file is left beside the export"
+    );
+}
+
+#[test]
+fn export_of_an_unknown_tag_names_some_known_ones_and_exits_2() {
+    let stored = stored_demo();
+    let out = export(&stored.db, &["--tag", "plc/flow", "--tag", "plc/flwo"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "plantwatch export: unknown tag 'plc/flwo' in {}; known tags: meter/kw, plc/flow, plc/level, plc/mode, plc/run\n",
+        stored.db.display()
+    );
+    assert_eq!(stderr, expected);
+    assert!(out.stdout.is_empty(), "no partial output");
+}
+
+#[test]
+fn export_of_a_missing_database_fails_without_creating_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("nowhere.db");
+    let out = export(&db, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "plantwatch export: history file {} does not exist\n",
+            db.display()
+        )
+    );
+    assert!(!db.exists(), "export must not create a database");
+}
+
+#[test]
+fn export_refuses_bad_arguments_with_exit_2() {
+    let stored = stored_demo();
+    for (args, message) in [
+        (&["--from", "yesterday"][..], "invalid time 'yesterday'"),
+        (
+            &["--every", "10s", "--agg", "median"][..],
+            "unknown aggregate 'median': expected one of avg, min, max, first, last, count",
+        ),
+        (
+            &["--every", "ten", "--agg", "avg"][..],
+            "invalid duration 'ten'",
+        ),
+        (
+            &[
+                "--from",
+                "2026-11-25T14:00:10Z",
+                "--to",
+                "2026-11-25T14:00:00Z",
+            ][..],
+            "--to (2026-11-25T14:00:00.000Z) must be after --from",
+        ),
+        (&["--every", "10s"][..], "--agg"),
+    ] {
+        let out = export(&stored.db, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "{args:?}: expected {message:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_plantwatch_is_refused_with_a_clear_message() {
+    let stored = stored_demo();
+    let conn = rusqlite::Connection::open(&stored.db).expect("open db");
+    conn.execute(
+        "UPDATE schema_version SET version = 99 WHERE component = 'history'",
+        [],
+    )
+    .expect("bump version");
+    drop(conn);
+    let message = "the history tables were written by a newer Plantwatch (schema 99); this binary knows up to 1: upgrade Plantwatch";
+    let out = export(&stored.db, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "plantwatch export: history file {}: {message}\n",
+            stored.db.display()
+        )
+    );
+    let err = HistoryWriter::open(&stored.db, &demo_plant(&stored.db))
+        .err()
+        .expect("the writer refuses too");
+    assert!(err.to_string().ends_with(message), "{err}");
+}
+
+/// Kills the child when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_writer_killed_with_sigkill_keeps_everything_sent_a_second_earlier() {
+    const BASE_MS: i64 = 1_795_564_800_000; // as in src/bin/history_writer_child.rs
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("plant.db");
+    let child = Command::new(env!("CARGO_BIN_EXE_history_writer_child"))
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the writer child");
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().expect("child stdout");
+    // (when we read it, what the child had sent by then)
+    let (tx, rx) = mpsc::channel::<(Instant, i64)>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(seq) = line.strip_prefix("sent ").and_then(|s| s.parse().ok()) {
+                if tx.send((Instant::now(), seq)).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    // Let it write for 2.5 s of its own reports (not a sleep for readiness: we count what it says).
+    let mut reports: Vec<(Instant, i64)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reports.last().map_or(true, |(at, _)| {
+        at.duration_since(reports[0].0) < Duration::from_millis(2500)
+    }) {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .expect("the child reports progress within 30 s");
+        match rx.recv_timeout(left) {
+            Ok(report) => reports.push(report),
+            Err(e) => panic!("the writer child stopped reporting: {e}"),
+        }
+    }
+    child.0.kill().expect("SIGKILL the child");
+    let killed_at = Instant::now();
+    child.0.wait().expect("reap the child");
+
+    let safe_seq = reports
+        .iter()
+        .filter(|(at, _)| killed_at.duration_since(*at) > Duration::from_secs(1))
+        .map(|&(_, seq)| seq)
+        .max()
+        .expect("reports from more than a second before the kill");
+
+    let conn = rusqlite::Connection::open(&db).expect("open the killed writer's db");
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(integrity, "ok");
+    drop(conn);
+
+    let reader = HistoryReader::open(&db).expect("reader opens the db");
+    let query = SampleQuery {
+        tags: vec!["dev000/t0000".into()],
+        ..SampleQuery::default()
+    };
+    let mut times = Vec::new();
+    reader
+        .for_each_sample(&query, |s| times.push(s.time.as_millis() - BASE_MS))
+        .expect("read samples");
+    let stored_up_to = times.last().copied().unwrap_or(-1);
+    assert!(
+        stored_up_to >= safe_seq,
+        "samples up to {safe_seq} were sent more than 1 s before the kill, but only up to {stored_up_to} were stored"
+    );
+    let expected: Vec<i64> = (0..=stored_up_to).collect();
+    assert!(
+        times == expected,
+        "the stored samples are a gap-free prefix of what was sent (0..={stored_up_to})"
+    );
+    let every_tag = reader
+        .for_each_sample(&SampleQuery::default(), |_| {})
+        .expect("count all");
+    assert_eq!(
+        every_tag,
+        10 * times.len() as u64,
+        "all 10 tags committed together, batch by batch"
+    );
+}
