@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 /// A place in a config file, both 1-based. Columns count characters, not bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Position {
+    /// Line, from 1.
     pub line: usize,
+    /// Column in characters, from 1.
     pub column: usize,
 }
 
@@ -41,7 +43,9 @@ pub struct ConfigError {
     pub path: PathBuf,
     /// Where in the file; `None` for problems with the file as a whole (it cannot be read).
     pub position: Option<Position>,
+    /// What sort of problem it is.
     pub kind: ConfigErrorKind,
+    /// What is wrong and, where it helps, what is allowed; one line, without the path or position.
     pub message: String,
 }
 
@@ -136,6 +140,7 @@ impl ConfigErrors {
         self.errors.is_empty()
     }
 
+    /// The problems, in file order.
     pub fn iter(&self) -> std::slice::Iter<'_, ConfigError> {
         self.errors.iter()
     }
@@ -169,7 +174,9 @@ impl std::error::Error for ConfigErrors {}
 #[derive(Debug, Clone)]
 pub(crate) struct Problem {
     pub span: Range<usize>,
+    /// What sort of problem it is.
     pub kind: ConfigErrorKind,
+    /// What is wrong and, where it helps, what is allowed; one line, without the path or position.
     pub message: String,
 }
 

@@ -366,7 +366,7 @@ impl<'a, 'i> Section<'a, 'i> {
                         at.span,
                         ConfigErrorKind::BadValue,
                         format!(
-                            "'{key}' must be one of {}, not \"{}\"",
+                            "'{key}' must be one of {}, not {:?}",
                             names.join(", "),
                             at.value
                         ),
@@ -434,6 +434,14 @@ impl<'a, 'i> Section<'a, 'i> {
     }
 }
 
+/// A long text cut to its first 40 characters, so a message stays on one readable line.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 fn range_message(key: &str, min: i64, max: i64, found: &toml::de::DeInteger<'_>) -> String {
     if min == i64::MIN && max == i64::MAX {
         format!("'{key}' is out of range: {found}")
@@ -444,10 +452,10 @@ fn range_message(key: &str, min: i64, max: i64, found: &toml::de::DeInteger<'_>)
     }
 }
 
-/// "a string \"x\"", "an integer 5", ... for messages about a value of the wrong type.
+/// `a string ("x")`, `an integer (5)`, ... for messages about a value of the wrong type.
 fn describe(value: &DeValue<'_>) -> String {
     match value {
-        DeValue::String(s) => format!("a string (\"{s}\")"),
+        DeValue::String(s) => format!("a string ({:?})", shorten(s)),
         DeValue::Integer(i) => format!("an integer ({i})"),
         DeValue::Float(f) => format!("a float ({f})"),
         DeValue::Boolean(b) => format!("a boolean ({b})"),

@@ -10,7 +10,7 @@ pub(crate) fn read_id(section: &Section<'_, '_>, what: &str) -> Option<At<String
             Ok(())
         } else {
             Err(format!(
-                "'id' must be made of a-z, 0-9, _ and - only, not \"{id}\""
+                "'id' must be made of a-z, 0-9, _ and - only, not {id:?}"
             ))
         }
     });
