@@ -12,7 +12,8 @@ Sources of truth, none of them Plantwatch's code:
 - Expected values: the value that was packed, read back with ModbusClientMixin.convert_from_registers
   from the ABCD registers (so a float32 vector carries the float32 value, as a Python float).
 Every vector: {"type", "order", "registers", "expected"} and optionally "scale", "offset", "bit", "length".
-Non-finite floats are written as the strings "nan", "inf", "-inf".
+Non-finite floats are written as the strings "nan", "inf", "-inf". Every float expectation also carries
+"expected_bits", the IEEE 754 double as 16 hex digits, so that a reader's float parsing cannot blur it.
 """
 
 import json
@@ -136,6 +137,12 @@ def scaled_vectors(rng):
 def main():
     rng = random.Random(20261125)
     vectors = [*narrow_vectors(rng), *wide_vectors(rng), *string_vectors(), *scaled_vectors(rng)]
+    for vector in vectors:
+        expected = vector["expected"]
+        if isinstance(expected, float) or (isinstance(expected, str) and vector["type"] != "string"):
+            value = float(expected)
+            vector["expected_bits"] = struct.pack(">d", value).hex()
+            vector["expected"] = json_number(value)
     print("[")
     print(",\n".join(json.dumps(v, sort_keys=True) for v in vectors))
     print("]")
