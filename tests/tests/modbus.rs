@@ -782,3 +782,39 @@ fn read_agrees_with_mbpoll_on_the_same_registers() {
         "the values themselves"
     );
 }
+
+#[test]
+fn read_with_a_config_reads_every_tag_of_one_device_in_config_order() {
+    let server = PymodbusServer::tcp(&pymodbus_plant());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let template =
+        std::fs::read_to_string(data("decode/read_plant.toml")).expect("read the plant template");
+    let config = dir.path().join("plant.toml");
+    std::fs::write(
+        &config,
+        template.replace("@PORT@", &server.port().to_string()),
+    )
+    .expect("write the plant");
+    let config = config.display().to_string();
+
+    let out = plantwatch_read(&["--config", &config, "--device", "plc"]);
+    assert_eq!(
+        stdout_lines(&out),
+        [
+            "plc/level input 0 0x03E8 1 m",
+            "plc/missing input 3 exception 02 (illegal data address)",
+            "plc/flow holding 100 0x47F1 0x2000 123456 L/s",
+            "plc/pump coil 2 1 1",
+            "plc/pressure input 5 0x0007 0.07",
+        ]
+    );
+    assert_eq!(out.status.code(), Some(1), "one tag could not be read");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 5 tags could not be read"));
+
+    let out = plantwatch_read(&["--config", &config, "--device", "pump9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no device 'pump9'"),
+        "{out:?}"
+    );
+}
