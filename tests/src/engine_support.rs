@@ -14,6 +14,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use plantwatch_core::{Quality, Value};
 use plantwatch_history::{HistoryReader, SampleQuery, StoredSample};
 
 use crate::{data, peer, plantwatch_bin, python};
@@ -43,7 +44,12 @@ pub struct PlantServer {
 impl PlantServer {
     /// Starts the server with a spec from `tests/data/collect/`.
     pub fn start(spec_name: &str, serve: Serve) -> PlantServer {
-        let mut server = PlantServer { spec: data(&format!("collect/{spec_name}")), serve, port: 0, child: None };
+        let mut server = PlantServer {
+            spec: data(&format!("collect/{spec_name}")),
+            serve,
+            port: 0,
+            child: None,
+        };
         server.launch();
         server
     }
@@ -59,10 +65,16 @@ impl PlantServer {
                 command.args(["--framer", "rtu", "--port", &self.port.to_string()]);
             }
             Serve::Serial { path, baud } => {
-                command.arg("--serial").arg(path).args(["--baud", &baud.to_string()]);
+                command
+                    .arg("--serial")
+                    .arg(path)
+                    .args(["--baud", &baud.to_string()]);
             }
         }
-        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         let mut child = command.spawn().expect("start engine_plant_server.py");
         let stdout = child.stdout.take().expect("stdout is piped");
         let stdin = child.stdin.take().expect("stdin is piped");
@@ -74,9 +86,9 @@ impl PlantServer {
                 }
             }
         });
-        let first = lines
-            .recv_timeout(READY_WITHIN)
-            .unwrap_or_else(|_| panic!("engine_plant_server.py said nothing within {READY_WITHIN:?}"));
+        let first = lines.recv_timeout(READY_WITHIN).unwrap_or_else(|_| {
+            panic!("engine_plant_server.py said nothing within {READY_WITHIN:?}")
+        });
         match self.serve {
             Serve::Serial { .. } => assert_eq!(first, "READY", "serial server"),
             _ => {
@@ -112,8 +124,12 @@ impl PlantServer {
     /// Sends `mute UNIT`, `unmute UNIT` or `delay UNIT MS` and waits for the acknowledgement.
     pub fn command(&mut self, line: &str) {
         let (_, stdin, lines) = self.child.as_mut().expect("server is running");
-        writeln!(stdin, "{line}").and_then(|_| stdin.flush()).expect("write to the server");
-        let answer = lines.recv_timeout(READY_WITHIN).expect("server answers commands");
+        writeln!(stdin, "{line}")
+            .and_then(|_| stdin.flush())
+            .expect("write to the server");
+        let answer = lines
+            .recv_timeout(READY_WITHIN)
+            .expect("server answers commands");
         assert_eq!(answer, format!("OK {line}"), "server refused `{line}`");
     }
 }
@@ -127,7 +143,8 @@ impl Drop for PlantServer {
 /// Writes `tests/data/collect/<template>` into `dir` as `plant.toml`, replacing each `{name}` with its
 /// value.
 pub fn write_config(dir: &Path, template: &str, vars: &[(&str, String)]) -> PathBuf {
-    let mut text = std::fs::read_to_string(data(&format!("collect/{template}"))).expect("read config template");
+    let mut text = std::fs::read_to_string(data(&format!("collect/{template}")))
+        .expect("read config template");
     for (name, value) in vars {
         text = text.replace(&format!("{{{name}}}"), value);
     }
@@ -154,7 +171,9 @@ pub fn stored(db: &Path) -> BTreeMap<String, Vec<StoredSample>> {
     let mut by_tag: BTreeMap<String, Vec<StoredSample>> = BTreeMap::new();
     let query = SampleQuery::default();
     reader
-        .for_each_sample(&query, |s| by_tag.entry(s.tag.to_string()).or_default().push(s.clone()))
+        .for_each_sample(&query, |s| {
+            by_tag.entry(s.tag.to_string()).or_default().push(s.clone())
+        })
         .expect("read samples");
     by_tag
 }
@@ -166,4 +185,71 @@ pub fn wait_until(what: &str, within: Duration, mut condition: impl FnMut() -> b
         assert!(Instant::now() < deadline, "waited {within:?} for {what}");
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Checks that the last stored sample of each tag is good and has the expected value
+/// (`tests/data/collect/<name>.expected.json`: full tag id -> number, boolean or text).
+pub fn check_values(samples: &BTreeMap<String, Vec<StoredSample>>, expected_file: &str) {
+    let text = std::fs::read_to_string(data(&format!("collect/{expected_file}")))
+        .expect("read expected values");
+    let expected: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&text).expect("expected values are JSON");
+    for (tag, want) in expected {
+        let last = samples
+            .get(&tag)
+            .and_then(|s| s.last())
+            .unwrap_or_else(|| panic!("no sample of {tag} was stored"));
+        assert_eq!(
+            last.quality,
+            Quality::Good,
+            "{tag} should be good, got {}",
+            last.quality
+        );
+        let got = last
+            .value
+            .clone()
+            .unwrap_or_else(|| panic!("{tag} has no value"));
+        let matches = match (&want, &got) {
+            (serde_json::Value::Bool(w), Value::Bool(g)) => w == g,
+            (serde_json::Value::Number(w), Value::Number(g)) => {
+                let w = w.as_f64().expect("a number");
+                (w - g).abs() <= 1e-9 * w.abs().max(1.0)
+            }
+            (serde_json::Value::String(w), Value::Text(g)) => w.as_str() == &**g,
+            _ => false,
+        };
+        assert!(matches, "{tag}: expected {want}, stored {got:?}");
+    }
+}
+
+/// Checks that a poll counter was read on every poll: its stored values run 1, 2, 3, ... without a gap,
+/// and there are about as many as the duration allows at the device's period.
+///
+/// Tolerance: polls fall on absolute deadlines `start + k * period`, so a run of `d` yields
+/// `floor(d / period) + 1` polls; the first one waits for the connection and the run's clock starts
+/// before the engine does, so up to two fewer are fine, never more.
+pub fn check_poll_count(
+    samples: &BTreeMap<String, Vec<StoredSample>>,
+    tag: &str,
+    duration: Duration,
+    period: Duration,
+) {
+    let polls = samples
+        .get(tag)
+        .unwrap_or_else(|| panic!("no sample of {tag}"));
+    let values: Vec<f64> = polls
+        .iter()
+        .filter_map(|s| s.value.as_ref().and_then(Value::as_f64))
+        .collect();
+    let expected: Vec<f64> = (1..=values.len()).map(|n| n as f64).collect();
+    assert_eq!(
+        values, expected,
+        "{tag}: every poll read the counter once, and every read was stored"
+    );
+    let most = (duration.as_millis() / period.as_millis()) as usize + 1;
+    assert!(
+        values.len() <= most && values.len() + 2 >= most,
+        "{tag}: {} polls in {duration:?} at {period:?} (expected {most}, at most 2 fewer)",
+        values.len()
+    );
 }
