@@ -3,9 +3,11 @@
 //! Test modules live in `tests/tests/`, one file per area. Peers (pymodbus scripts, libmodbus C sources)
 //! live in `tests/peers/`, test data in `tests/data/`.
 
+pub mod alarm_support;
 pub mod engine_support;
 pub mod history_support;
 pub mod peers;
+pub mod sim_support;
 
 use std::path::PathBuf;
 

@@ -9,7 +9,7 @@ use plantwatch_alarm::{AlarmKind, Journal, JournalEntry, JournalQuery, JournalRe
 use plantwatch_core::{Priority, Timestamp};
 
 /// The synthetic journal's time zero, aligned to a 10-minute period.
-const START: i64 = 1_795_564_800_000; // 2026-11-26T00:00:00Z
+const START: i64 = 1_795_651_200_000; // 2026-11-26T00:00:00Z
 
 fn data(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

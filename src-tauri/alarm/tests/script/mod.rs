@@ -12,7 +12,7 @@ use plantwatch_core::{
 };
 
 /// The scripts' time zero: every script time is seconds after this.
-const START: i64 = 1_795_564_800_000; // 2026-11-26T00:00:00Z
+const START: i64 = 1_795_651_200_000; // 2026-11-26T00:00:00Z
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/alarms")

@@ -1,0 +1,157 @@
+//! Support for the alarm tests (`tests/tests/alarms.rs`): synthetic journals from text, the simulator
+//! as a child process, and running `plantwatch alarms`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use plantwatch_alarm::{AlarmKind, Journal, JournalEntry, Transition};
+use plantwatch_core::{Priority, Timestamp};
+
+use crate::plantwatch_bin;
+
+/// Time zero of synthetic journals: 2026-11-26T00:00:00Z (aligned to a 10-minute period).
+pub const JOURNAL_START: i64 = 1_795_651_200_000;
+
+/// Splits a line into words; double quotes keep spaces together and `""` inside them is a quote.
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut quoted, mut any) = (false, false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+/// Reads a synthetic journal: `SECONDS TAG KIND PRIORITY STATE [value=V] [limit=L] [user=U]
+/// [comment="..."] [message="..."]` per line (seconds after [`JOURNAL_START`]); `#` starts a comment.
+/// The message defaults to `"TAG KIND"`.
+pub fn journal_from_text(text: &str) -> Vec<JournalEntry> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|line| {
+            let w = words(line);
+            let option = |name: &str| {
+                w.iter()
+                    .find_map(|x| x.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+                    .map(str::to_string)
+            };
+            let number = |name: &str| option(name).map(|v| v.parse::<f64>().expect("a number"));
+            let secs: f64 = w[0].parse().expect("seconds");
+            JournalEntry {
+                time: Timestamp(JOURNAL_START + (secs * 1000.0).round() as i64),
+                tag: w[1].clone(),
+                kind: AlarmKind::from_name(&w[2]).expect("alarm kind"),
+                priority: Priority::from_name(&w[3]).expect("priority"),
+                state: Transition::from_name(&w[4]).expect("journal state"),
+                value: number("value"),
+                limit: number("limit"),
+                message: option("message").unwrap_or_else(|| format!("{} {}", w[1], w[2])),
+                user: option("user"),
+                comment: option("comment"),
+                shelved_until: None,
+            }
+        })
+        .collect()
+}
+
+/// Writes a synthetic journal (from a file under `tests/data/`) into a new plant database.
+pub fn write_journal(db: &Path, data_file: &str) {
+    let text = std::fs::read_to_string(crate::data(data_file)).expect("read the synthetic journal");
+    let entries = journal_from_text(&text);
+    Journal::open(db)
+        .expect("open the journal")
+        .write(&entries, &[])
+        .expect("write the journal");
+}
+
+/// Runs `plantwatch alarms` with the arguments.
+pub fn run_alarms(args: &[&str]) -> Output {
+    Command::new(plantwatch_bin())
+        .arg("alarms")
+        .args(args)
+        .output()
+        .expect("run plantwatch alarms")
+}
+
+/// `plantwatch simulate` on 127.0.0.1, a free port, killed on drop.
+pub struct Simulator {
+    child: Child,
+    port: u16,
+}
+
+impl Simulator {
+    /// Starts the simulator with a scenario at a speed (plant seconds per real second) and waits for it
+    /// to print the port it serves on.
+    pub fn start(scenario: &str, speed: u32) -> Simulator {
+        let mut child = Command::new(plantwatch_bin())
+            .args([
+                "simulate",
+                "--listen",
+                "127.0.0.1:0",
+                "--scenario",
+                scenario,
+                "--speed",
+                &speed.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start plantwatch simulate");
+        let stdout = child.stdout.take().expect("simulator stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut sim = Simulator { child, port: 0 };
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) {
+            // "plantwatch simulate: serving ... on tcp 127.0.0.1:PORT"
+            if let Some(port) = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()) {
+                sim.port = port;
+                return sim;
+            }
+        }
+        panic!("plantwatch simulate did not report its port within 20 s");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
