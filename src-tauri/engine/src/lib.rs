@@ -22,9 +22,7 @@ use tokio::time::Instant;
 pub use event::EngineEvent;
 pub use status::{DeviceCounters, DeviceState, DeviceStatus, TagLive};
 
-// ALARM SERVICE (until alarm_service.rs lands): use alarm_service::AlarmService;
-/// Placeholder until the alarm service lands: never constructed.
-pub struct AlarmService;
+use alarm_service::AlarmService;
 use poll::device::DevicePoll;
 use poll::link_task::{LinkTask, WriteRequest};
 use poll::{lock, DeviceShared, Outputs};
@@ -126,18 +124,17 @@ impl Engine {
                 source,
             })?;
 
-        // ALARM SERVICE CALL SITE: the one place the engine starts it (enabled once alarm_service.rs lands).
-        let alarms: Option<Arc<AlarmService>> = None;
-        let _ = options.alarms;
-        // let alarms = if options.alarms {
-        //     let service = AlarmService::spawn(plant.clone(), &history_path)
-        //         .map_err(|e| EngineError::Alarms(e.to_string()))?;
-        //     Some(Arc::new(service))
-        // } else {
-        //     None
-        // };
-        let alarm_feed: Option<poll::AlarmFeed> = None;
-        // let alarm_feed = alarms.clone().map(|service| -> poll::AlarmFeed { Box::new(move |event| service.feed(event)) });
+        // The one place the engine starts the alarm service; it shares the plant's history file.
+        let alarms = if options.alarms {
+            let service = AlarmService::spawn(plant.clone(), &history_path)
+                .map_err(|e| EngineError::Alarms(e.to_string()))?;
+            Some(Arc::new(service))
+        } else {
+            None
+        };
+        let alarm_feed = alarms.clone().map(|service| -> poll::AlarmFeed {
+            Box::new(move |event: &EngineEvent| service.feed(event))
+        });
 
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let devices = plant
@@ -311,7 +308,7 @@ impl Engine {
         drop(self.outputs);
         if let Some(alarms) = self.alarms {
             match Arc::try_unwrap(alarms) {
-                Ok(_service) => {} // ALARM SERVICE CALL SITE: service.stop(),
+                Ok(service) => service.stop(),
                 Err(_) => tracing::warn!("alarm service still referenced at stop; not flushed"),
             }
         }
