@@ -1,5 +1,6 @@
 //! One `[[devices]]` entry: how the device is reached (its link), how it is polled, and its tags.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -129,23 +130,24 @@ fn read_tags(
     };
     let mut tags = Vec::new();
     let mut all_valid = true;
-    let mut seen: Vec<At<String>> = Vec::new();
+    // Where each tag id was first written; a map, since a device may carry thousands of tags.
+    let mut seen: HashMap<String, usize> = HashMap::new();
     for (table, span) in tables {
         let read = read_tag(table, span, max_block, report);
         if let Some(id) = &read.id {
-            if let Some(first) = seen.iter().find(|s| s.value == id.value) {
+            if let Some(&first) = seen.get(&id.value) {
                 report.add(
                     id.span.clone(),
                     ConfigErrorKind::Duplicate,
                     format!(
                         "duplicate tag id '{}' in this device; the first is at line {}",
                         id.value,
-                        report.line(first.span.start)
+                        report.line(first)
                     ),
                 );
                 all_valid = false;
             } else {
-                seen.push(id.clone());
+                seen.insert(id.value.clone(), id.span.start);
             }
         }
         match read.tag {

@@ -1,6 +1,7 @@
 //! The whole file: `[plant]`, `[history]`, `[alarms]` and the devices, with the checks that span devices
 //! (unique ids, agreement on a shared serial port).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -126,19 +127,25 @@ fn read_alarm_settings(top: &Section<'_, '_>) -> Option<AlarmSettings> {
 /// Device ids are unique in the plant. Returns false when one is not.
 fn check_unique_ids(devices: &[ReadDevice], report: &Report) -> bool {
     let mut fine = true;
-    let ids: Vec<&At<String>> = devices.iter().filter_map(|d| d.id.as_ref()).collect();
-    for (i, id) in ids.iter().enumerate() {
-        if let Some(first) = ids[..i].iter().find(|f| f.value == id.value) {
-            report.add(
-                id.span.clone(),
-                ConfigErrorKind::Duplicate,
-                format!(
-                    "duplicate device id '{}'; the first is at line {}",
-                    id.value,
-                    report.line(first.span.start)
-                ),
-            );
-            fine = false;
+    // Where each device id was first written.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for id in devices.iter().filter_map(|d| d.id.as_ref()) {
+        match seen.get(id.value.as_str()) {
+            Some(&first) => {
+                report.add(
+                    id.span.clone(),
+                    ConfigErrorKind::Duplicate,
+                    format!(
+                        "duplicate device id '{}'; the first is at line {}",
+                        id.value,
+                        report.line(first)
+                    ),
+                );
+                fine = false;
+            }
+            None => {
+                seen.insert(&id.value, id.span.start);
+            }
         }
     }
     fine
