@@ -763,3 +763,52 @@ fn collecting_the_demo_plant_from_the_simulator_gives_good_samples_for_every_tag
         "tags without a good sample after 10 s of collecting: {missing:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------
+// In process, as the desktop runs it
+// ---------------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_process_simulator_serves_the_demo_plant_until_shut_down() {
+    use tokio_modbus::client::{tcp, Reader};
+    use tokio_modbus::Slave;
+
+    let sim = plantwatch_sim::SimServer::start(plantwatch_sim::SimOptions::default())
+        .await
+        .expect("start the simulator");
+    let addr = sim.local_addr().expect("a TCP simulator has an address");
+    assert_eq!(addr.ip().to_string(), "127.0.0.1");
+    assert_ne!(addr.port(), 0, "port 0 is replaced by the real port");
+
+    let plant = plantwatch_sim::demo_plant(addr);
+    let meter = plant
+        .devices
+        .iter()
+        .find(|d| d.id == "meter")
+        .expect("the demo plant has a meter");
+    assert_eq!(
+        meter.link,
+        plantwatch_core::Link::Tcp(plantwatch_core::SocketEndpoint {
+            host: "127.0.0.1".into(),
+            port: addr.port()
+        })
+    );
+
+    let mut ctx = tcp::connect_slave(addr, Slave(meter.unit))
+        .await
+        .expect("connect to the simulator");
+    let words = ctx
+        .read_input_registers(6, 2)
+        .await
+        .expect("link")
+        .expect("no exception");
+    let volts = f64::from((u32::from(words[0]) << 16) | u32::from(words[1])) * 0.1;
+    assert!((390.0..=410.0).contains(&volts), "meter voltage {volts} V");
+    drop(ctx);
+
+    sim.shutdown().await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "nothing listens after shutdown"
+    );
+}

@@ -76,7 +76,7 @@ impl Shared {
             comm,
             framing,
             requests: AtomicU64::new(0),
-            jitter: Mutex::new(Rng::new(seed ^ 0x5EED_0F_11A7)),
+            jitter: Mutex::new(Rng::new(seed ^ 0x5EED_5EED_0F11_A7A7)),
         }
     }
 
@@ -142,7 +142,7 @@ impl SimService {
         let shared = &self.shared;
         let count = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
         let every = shared.comm.drop_every;
-        if every > 0 && count % every == 0 {
+        if every > 0 && count.checked_rem(every) == Some(0) {
             return Outcome::Drop;
         }
         let unit = request.slave;
