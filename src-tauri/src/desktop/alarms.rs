@@ -1,0 +1,232 @@
+//! The alarm screens' side: the engine's alarm picture as the UI sees it, operator actions, and the
+//! journal (read straight from the plant's database, read-only).
+
+use std::path::Path;
+use std::time::Duration;
+
+use plantwatch_alarm::{
+    AlarmCommand, AlarmSnapshot, AlarmState, AlarmStatus, JournalEntry, JournalQuery as AlarmJournalQuery,
+    JournalReader, OperatorAction,
+};
+use plantwatch_core::Timestamp;
+use plantwatch_engine::Engine;
+
+use super::wire::{
+    AlarmActionKind, AlarmActionRequest, AlarmRow, AlarmStateName, AlarmView, ErrorCode, JournalQuery,
+    JournalRow, PriorityCounts, PriorityName, UiError,
+};
+
+/// The engine's alarm picture, or "unavailable" when it runs without the alarm service.
+pub fn view(engine: &Engine) -> AlarmView {
+    // ALARM SERVICE CALL SITE: the engine's alarm service is still a placeholder; once it has
+    // `snapshot()` this becomes `engine.alarms().map_or_else(AlarmView::unavailable, |s| view_of(&s.snapshot()))`.
+    let _ = engine.alarms();
+    AlarmView::unavailable()
+}
+
+/// Converts the alarm service's snapshot (already sorted by priority, then newest first).
+pub fn view_of(snapshot: &AlarmSnapshot) -> AlarmView {
+    let mut counts = PriorityCounts::default();
+    for a in &snapshot.alarms {
+        if a.state.is_active() {
+            counts.add(a.priority.into());
+        }
+    }
+    AlarmView {
+        available: true,
+        counts,
+        unacknowledged: snapshot.unacked.total(),
+        newest: snapshot.newest_unacked.as_ref().map(row),
+        alarms: snapshot.alarms.iter().map(row).collect(),
+        shelved: snapshot.shelved.iter().map(row).collect(),
+        out_of_service: snapshot.out_of_service.iter().map(row).collect(),
+    }
+}
+
+fn row(s: &AlarmStatus) -> AlarmRow {
+    AlarmRow {
+        id: s.key.clone(),
+        source: s.source.clone(),
+        kind: s.kind.name().to_string(),
+        priority: s.priority.into(),
+        state: match s.state {
+            AlarmState::Normal => AlarmStateName::Normal,
+            AlarmState::ActiveUnacked => AlarmStateName::ActiveUnacked,
+            AlarmState::ActiveAcked => AlarmStateName::ActiveAcked,
+            AlarmState::ReturnedUnacked => AlarmStateName::ReturnedUnacked,
+        },
+        message: s.message.clone(),
+        value: s.current_value.or(s.value),
+        limit: s.limit,
+        since: s.activated.map(Timestamp::as_millis),
+        changed: [s.activated, s.cleared, s.acknowledged.as_ref().map(|a| a.at)]
+            .into_iter()
+            .flatten()
+            .max()
+            .map_or(0, Timestamp::as_millis),
+        shelved_until: s.shelve.as_ref().map(|sh| sh.until.as_millis()),
+        shelved: s.shelve.is_some(),
+        out_of_service: s.out_of_service.is_some(),
+    }
+}
+
+/// The operator's action as the alarm service takes it.
+pub fn action_of(request: &AlarmActionRequest) -> Result<OperatorAction, UiError> {
+    let user = request.user.trim().to_string();
+    if user.is_empty() {
+        return Err(UiError::new(ErrorCode::BadRequest, "enter the operator's name first"));
+    }
+    let ids = request.ids.clone();
+    if !request.all && ids.is_empty() {
+        return Err(UiError::new(ErrorCode::BadRequest, "select one or more alarms first"));
+    }
+    let command = match request.action {
+        AlarmActionKind::Acknowledge if request.all => AlarmCommand::AcknowledgeAllVisible,
+        AlarmActionKind::Acknowledge => AlarmCommand::Acknowledge(ids),
+        AlarmActionKind::Shelve => {
+            let minutes = request.shelve_minutes.unwrap_or(60).max(1);
+            AlarmCommand::Shelve { alarms: ids, duration: Duration::from_secs(u64::from(minutes) * 60) }
+        }
+        AlarmActionKind::Unshelve => AlarmCommand::Unshelve(ids),
+        AlarmActionKind::OutOfService => AlarmCommand::RemoveFromService(ids),
+        AlarmActionKind::ReturnToService => AlarmCommand::ReturnToService(ids),
+    };
+    let comment = request.comment.as_ref().map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    // A shelve needs a reason; the comment is the reason.
+    let comment = match (&command, comment) {
+        (AlarmCommand::Shelve { .. }, None) => Some("shelved from the desktop".to_string()),
+        (_, c) => c,
+    };
+    Ok(OperatorAction { user, comment, command })
+}
+
+/// Applies an operator action.
+pub fn act(engine: &Engine, request: &AlarmActionRequest) -> Result<(), UiError> {
+    let action = action_of(request)?;
+    // ALARM SERVICE CALL SITE: becomes `service.act(action)` once the service has it.
+    let _ = (engine.alarms(), action);
+    Err(UiError::new(ErrorCode::Alarm, "the alarm service is not running for this plant"))
+}
+
+/// Journal entries matching a query, newest first.
+pub fn journal(db: &Path, query: &JournalQuery) -> Result<Vec<JournalRow>, UiError> {
+    if !db.exists() {
+        return Ok(Vec::new());
+    }
+    let reader = JournalReader::open(db).map_err(|e| UiError::new(ErrorCode::History, e.to_string()))?;
+    let range = AlarmJournalQuery { from: query.from.map(Timestamp), to: query.to.map(Timestamp) };
+    let needle = query.text.as_ref().map(|t| t.to_lowercase());
+    let mut rows = Vec::new();
+    reader
+        .for_each(range, |e| {
+            if matches(&e, needle.as_deref(), query.priority) {
+                rows.push(journal_row(&e));
+            }
+        })
+        .map_err(|e| UiError::new(ErrorCode::History, e.to_string()))?;
+    rows.reverse();
+    rows.truncate(query.limit.max(1) as usize);
+    Ok(rows)
+}
+
+fn matches(e: &JournalEntry, needle: Option<&str>, priority: Option<PriorityName>) -> bool {
+    let text_ok = needle.map_or(true, |n| e.tag.to_lowercase().contains(n) || e.message.to_lowercase().contains(n));
+    let priority_ok = priority.map_or(true, |p| PriorityName::from(e.priority) == p);
+    text_ok && priority_ok
+}
+
+fn journal_row(e: &JournalEntry) -> JournalRow {
+    JournalRow {
+        time: e.time.as_millis(),
+        tag: e.tag.clone(),
+        kind: e.kind.name().to_string(),
+        priority: e.priority.name().to_string(),
+        state: e.state.name().to_string(),
+        value: e.value,
+        limit: e.limit,
+        message: e.message.clone(),
+        user: e.user.clone(),
+        comment: e.comment.clone(),
+    }
+}
+
+/// The journal rows as CSV, oldest first, with the same header as `plantwatch alarms`.
+pub fn journal_csv(rows: &[JournalRow]) -> String {
+    let mut out = String::from("time,tag,kind,priority,state,value,limit,message,user,comment\n");
+    for r in rows.iter().rev() {
+        let fields = [
+            Timestamp(r.time).to_string(),
+            r.tag.clone(),
+            r.kind.clone(),
+            r.priority.clone(),
+            r.state.clone(),
+            r.value.map(|v| v.to_string()).unwrap_or_default(),
+            r.limit.map(|v| v.to_string()).unwrap_or_default(),
+            r.message.clone(),
+            r.user.clone().unwrap_or_default(),
+            r.comment.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled.
+pub fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(action: AlarmActionKind, ids: &[&str], all: bool) -> AlarmActionRequest {
+        AlarmActionRequest {
+            action,
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+            all,
+            user: " ann ".to_string(),
+            comment: Some("  checked the float  ".to_string()),
+            shelve_minutes: Some(30),
+        }
+    }
+
+    #[test]
+    fn acknowledging_all_visible_needs_no_selection() {
+        let a = action_of(&request(AlarmActionKind::Acknowledge, &[], true)).expect("valid");
+        assert_eq!(a.command, AlarmCommand::AcknowledgeAllVisible);
+        assert_eq!(a.user, "ann", "names are trimmed");
+        assert_eq!(a.comment.as_deref(), Some("checked the float"));
+    }
+
+    #[test]
+    fn a_shelve_carries_its_duration() {
+        let a = action_of(&request(AlarmActionKind::Shelve, &["plc/level:hi"], false)).expect("valid");
+        assert_eq!(
+            a.command,
+            AlarmCommand::Shelve { alarms: vec!["plc/level:hi".to_string()], duration: Duration::from_secs(1800) }
+        );
+    }
+
+    #[test]
+    fn acting_on_nothing_or_anonymously_is_refused() {
+        let none = action_of(&request(AlarmActionKind::Acknowledge, &[], false)).expect_err("no selection");
+        assert_eq!(none.code, ErrorCode::BadRequest);
+        let mut anonymous = request(AlarmActionKind::Acknowledge, &["x"], false);
+        anonymous.user = "  ".to_string();
+        assert_eq!(action_of(&anonymous).expect_err("no user").code, ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

@@ -1,0 +1,159 @@
+//! The Tauri commands: each a few lines over the engine handle and the modules beside this one.
+
+use std::path::PathBuf;
+
+use tauri::ipc::Channel;
+use tauri::State;
+
+use super::state::AppState;
+use super::wire::{
+    AlarmActionRequest, AlarmView, ConnectionTest, DeviceView, ErrorCode, ExportFormat, JournalQuery,
+    JournalRow, LiveBatch, PlantFileReport, PlantInfo, Settings, TagUpdate, TrendData, TrendRequest, UiError,
+};
+use super::{alarms, connection, live, report, session, trend};
+
+type Reply<T> = Result<T, UiError>;
+
+fn io(e: impl std::fmt::Display) -> UiError {
+    UiError::new(ErrorCode::Io, e.to_string())
+}
+
+/// Runs blocking work (SQLite, files) off the async runtime so a slow disk never freezes the window.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Reply<T> + Send + 'static) -> Reply<T> {
+    tauri::async_runtime::spawn_blocking(f).await.map_err(|e| UiError::new(ErrorCode::Engine, e.to_string()))?
+}
+
+#[tauri::command]
+pub async fn plant_info(state: State<'_, AppState>) -> Reply<PlantInfo> {
+    state.plant_info().await
+}
+
+#[tauri::command]
+pub async fn live_subscribe(state: State<'_, AppState>, channel: Channel<LiveBatch>) -> Reply<()> {
+    state.hub.add(channel);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn live_snapshot(state: State<'_, AppState>) -> Reply<Vec<TagUpdate>> {
+    state.with_session(|s| Ok(live::snapshot(&s.engine))).await
+}
+
+#[tauri::command]
+pub async fn device_statuses(state: State<'_, AppState>) -> Reply<Vec<DeviceView>> {
+    state.with_session(|s| Ok(live::device_views(&s.engine))).await
+}
+
+#[tauri::command]
+pub async fn test_connection(state: State<'_, AppState>, device: u32) -> Reply<ConnectionTest> {
+    let plant = state.with_session(|s| Ok(s.plant().clone())).await?;
+    let device = plant
+        .devices
+        .get(device as usize)
+        .ok_or_else(|| UiError::new(ErrorCode::NotFound, format!("no device {device}")))?;
+    Ok(connection::test(device).await)
+}
+
+#[tauri::command]
+pub async fn trend_history(state: State<'_, AppState>, request: TrendRequest) -> Reply<TrendData> {
+    let (plant, db) = state.with_session(|s| Ok((s.plant().clone(), s.engine.history_path().to_path_buf()))).await?;
+    blocking(move || trend::history(&db, &plant, &request)).await
+}
+
+#[tauri::command]
+pub async fn export_trend(state: State<'_, AppState>, request: TrendRequest, format: ExportFormat) -> Reply<String> {
+    let (plant, db) = state.with_session(|s| Ok((s.plant().clone(), s.engine.history_path().to_path_buf()))).await?;
+    let dir = state.export_dir.clone();
+    blocking(move || {
+        let data = trend::history(&db, &plant, &request)?;
+        let labels: Vec<report::PenLabel> = request
+            .tags
+            .iter()
+            .filter_map(|&t| plant.tag(plantwatch_core::TagIndex(t)))
+            .map(|(d, t)| report::PenLabel { id: format!("{}/{}", d.id, t.id), unit: t.unit.clone() })
+            .collect();
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let stamp = plantwatch_core::Timestamp::now().to_string().replace([':', '.'], "-");
+        let ext = match format {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Png => "png",
+            ExportFormat::Svg => "svg",
+        };
+        let path = dir.join(format!("trend-{stamp}.{ext}"));
+        match format {
+            ExportFormat::Csv => std::fs::write(&path, report::csv(&data, &labels)).map_err(io)?,
+            ExportFormat::Png | ExportFormat::Svg => {
+                report::chart(&path, format == ExportFormat::Svg, &plant.name, &data, &labels)?
+            }
+        }
+        Ok(path.display().to_string())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn open_plant(state: State<'_, AppState>, path: Option<String>) -> Reply<PlantInfo> {
+    state.open(path.map(PathBuf::from)).await
+}
+
+#[tauri::command]
+pub async fn reload_plant(state: State<'_, AppState>) -> Reply<PlantInfo> {
+    state.reload().await
+}
+
+#[tauri::command]
+pub async fn check_plant(path: String) -> Reply<PlantFileReport> {
+    blocking(move || {
+        let path = PathBuf::from(path);
+        let text = std::fs::read_to_string(&path).map_err(|e| io(format!("cannot read {}: {e}", path.display())))?;
+        let (problems, devices, tags) = match plantwatch_config::parse(&text, &path) {
+            Ok(plant) => (Vec::new(), plant.devices.len() as u32, plant.tag_count() as u32),
+            Err(errors) => (session::problems_of(&errors), 0, 0),
+        };
+        Ok(PlantFileReport { path: path.display().to_string(), text, problems, devices, tags })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn settings_get(state: State<'_, AppState>) -> Reply<Settings> {
+    Ok(state.settings.get())
+}
+
+#[tauri::command]
+pub async fn settings_set(state: State<'_, AppState>, settings: Settings) -> Reply<()> {
+    // The window size is the window's business (kept on resize), not the page's.
+    let window = state.settings.get().window;
+    state.settings.set(Settings { window, ..settings }).map_err(io)
+}
+
+#[tauri::command]
+pub async fn alarm_snapshot(state: State<'_, AppState>) -> Reply<AlarmView> {
+    state.with_session(|s| Ok(alarms::view(&s.engine))).await
+}
+
+#[tauri::command]
+pub async fn alarm_act(state: State<'_, AppState>, request: AlarmActionRequest) -> Reply<()> {
+    state.with_session(|s| alarms::act(&s.engine, &request)).await
+}
+
+#[tauri::command]
+pub async fn alarm_journal(state: State<'_, AppState>, query: JournalQuery) -> Reply<Vec<JournalRow>> {
+    let db = state.with_session(|s| Ok(s.engine.history_path().to_path_buf())).await?;
+    blocking(move || alarms::journal(&db, &query)).await
+}
+
+#[tauri::command]
+pub async fn export_journal(state: State<'_, AppState>, query: JournalQuery) -> Reply<String> {
+    let db = state.with_session(|s| Ok(s.engine.history_path().to_path_buf())).await?;
+    let dir = state.export_dir.clone();
+    blocking(move || {
+        let rows = alarms::journal(&db, &JournalQuery { limit: u32::MAX, ..query })?;
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let stamp = plantwatch_core::Timestamp::now().to_string().replace([':', '.'], "-");
+        let path = dir.join(format!("alarm-journal-{stamp}.csv"));
+        std::fs::write(&path, alarms::journal_csv(&rows)).map_err(io)?;
+        Ok(path.display().to_string())
+    })
+    .await
+}

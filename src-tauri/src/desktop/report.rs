@@ -1,0 +1,235 @@
+//! Exports of the trend view: CSV of the thinned columns, and the chart drawn by plotters as PNG or SVG
+//! (rendered on the Rust side, so the export does not depend on the webview).
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+
+use super::alarms::csv_field;
+use super::wire::{ErrorCode, TrendData, UiError};
+use plantwatch_core::Timestamp;
+
+/// A pen's name for the export header and legend: the tag's full id and unit.
+pub struct PenLabel {
+    pub id: String,
+    pub unit: Option<String>,
+}
+
+/// One row per column: the time (RFC 3339 UTC), then each pen's avg, min, max and count.
+pub fn csv(data: &TrendData, labels: &[PenLabel]) -> String {
+    let mut out = String::from("time");
+    for l in labels {
+        for stat in ["avg", "min", "max", "count"] {
+            out.push(',');
+            out.push_str(&csv_field(&format!("{} {stat}", l.id)));
+        }
+    }
+    out.push('\n');
+    let cell = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    for (c, &t) in data.time.iter().enumerate() {
+        out.push_str(&Timestamp(t.round() as i64).to_string());
+        for p in &data.pens {
+            out.push_str(&format!(",{},{},{},{}", cell(p.avg[c]), cell(p.min[c]), cell(p.max[c]), p.count[c]));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+const COLOURS: [RGBColor; 8] = [
+    RGBColor(0x0f, 0x76, 0x6e),
+    RGBColor(0xc2, 0x5e, 0x00),
+    RGBColor(0x1d, 0x5b, 0xbf),
+    RGBColor(0xa3, 0x2c, 0x9f),
+    RGBColor(0x8a, 0x73, 0x00),
+    RGBColor(0x3f, 0x7f, 0x1f),
+    RGBColor(0xc6, 0x28, 0x28),
+    RGBColor(0x55, 0x60, 0x6e),
+];
+
+/// Registers a system sans-serif font with plotters once; false when none was found (then the chart is
+/// drawn without text rather than not at all).
+fn fonts_ready() -> bool {
+    static READY: OnceLock<bool> = OnceLock::new();
+    *READY.get_or_init(|| {
+        const CANDIDATES: [&str; 4] = [
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+            "/usr/share/fonts/TTF/DejaVuSans.ttf",
+            "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+        ];
+        for path in CANDIDATES {
+            if let Ok(bytes) = std::fs::read(path) {
+                // plotters keeps fonts for the life of the process; leaking one file once is the price.
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+}
+
+/// Draws the chart to a PNG or SVG file.
+pub fn chart(path: &Path, svg: bool, title: &str, data: &TrendData, labels: &[PenLabel]) -> Result<(), UiError> {
+    let size = (1600u32, 900u32);
+    let result = if svg {
+        draw(SVGBackend::new(path, size).into_drawing_area(), title, data, labels)
+    } else {
+        draw(BitMapBackend::new(path, size).into_drawing_area(), title, data, labels)
+    };
+    result.map_err(|message| UiError::new(ErrorCode::Io, format!("cannot draw {}: {message}", path.display())))
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    data: &TrendData,
+    labels: &[PenLabel],
+) -> Result<(), String> {
+    let text = fonts_ready();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (lo, hi) = value_range(data);
+    let (x0, x1) = (data.from as f64, data.to as f64);
+    let mut builder = ChartBuilder::on(&root);
+    builder.margin(20);
+    if text {
+        builder.caption(title, ("sans-serif", 28)).x_label_area_size(40).y_label_area_size(80);
+    }
+    let mut chart = builder.build_cartesian_2d(x0..x1, lo..hi).map_err(|e| e.to_string())?;
+    if text {
+        let span = data.to - data.from;
+        chart
+            .configure_mesh()
+            .x_labels(8)
+            .x_label_formatter(&|x| axis_time(*x as i64, span))
+            .y_labels(10)
+            .label_style(("sans-serif", 18))
+            .draw()
+            .map_err(|e| e.to_string())?;
+    } else {
+        chart.configure_mesh().disable_x_mesh().disable_y_mesh().draw().map_err(|e| e.to_string())?;
+    }
+    for (k, pen) in data.pens.iter().enumerate() {
+        let colour = COLOURS[k % COLOURS.len()];
+        let band = colour.mix(0.35);
+        for series in [&pen.min, &pen.max] {
+            chart.draw_series(segments(&data.time, series, band)).map_err(|e| e.to_string())?;
+        }
+        let line = chart.draw_series(segments(&data.time, &pen.avg, colour.stroke_width(3))).map_err(|e| e.to_string())?;
+        if text {
+            let label = labels.get(k).map_or(String::new(), |l| match &l.unit {
+                Some(u) => format!("{} ({u})", l.id),
+                None => l.id.clone(),
+            });
+            line.label(label).legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(3)));
+        }
+    }
+    if text && !data.pens.is_empty() {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 18))
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Line pieces between gaps: a column without samples breaks the line instead of bridging it.
+fn segments<S: Into<ShapeStyle> + Copy>(
+    time: &[f64],
+    values: &[Option<f64>],
+    style: S,
+) -> Vec<PathElement<(f64, f64)>> {
+    let mut out = Vec::new();
+    let mut run: Vec<(f64, f64)> = Vec::new();
+    for (t, v) in time.iter().zip(values) {
+        match v {
+            Some(v) => run.push((*t, *v)),
+            None if !run.is_empty() => out.push(PathElement::new(std::mem::take(&mut run), style)),
+            None => {}
+        }
+    }
+    if !run.is_empty() {
+        out.push(PathElement::new(run, style));
+    }
+    out
+}
+
+fn value_range(data: &TrendData) -> (f64, f64) {
+    let all = data.pens.iter().flat_map(|p| p.min.iter().chain(p.max.iter())).flatten().copied();
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-6);
+    (lo - pad, hi + pad)
+}
+
+/// Axis labels in UTC: times for spans under two days, dates beyond.
+fn axis_time(ms: i64, span: i64) -> String {
+    let text = Timestamp(ms).to_string(); // 2026-11-25T14:00:00.000Z
+    if span < 2 * 86_400_000 {
+        text.get(11..19).unwrap_or(&text).to_string()
+    } else {
+        text.get(0..16).unwrap_or(&text).replace('T', " ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desktop::wire::PenData;
+
+    fn data() -> TrendData {
+        TrendData {
+            from: 0,
+            to: 4000,
+            time: vec![500.0, 1500.0, 2500.0, 3500.0],
+            pens: vec![PenData {
+                tag: 0,
+                min: vec![Some(1.0), None, Some(2.0), Some(3.0)],
+                max: vec![Some(1.5), None, Some(2.5), Some(3.5)],
+                avg: vec![Some(1.2), None, Some(2.2), Some(3.2)],
+                count: vec![3, 0, 2, 1],
+            }],
+            query_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn csv_has_one_row_per_column_and_empty_cells_for_gaps() {
+        let text = csv(&data(), &[PenLabel { id: "plc/level".into(), unit: Some("m".into()) }]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "time,plc/level avg,plc/level min,plc/level max,plc/level count");
+        assert_eq!(lines[1], "1970-01-01T00:00:00.500Z,1.2,1,1.5,3");
+        assert_eq!(lines[2], "1970-01-01T00:00:01.500Z,,,,0");
+        assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn gaps_split_the_line() {
+        let d = data();
+        assert_eq!(segments(&d.time, &d.pens[0].avg, BLACK).len(), 2);
+    }
+
+    #[test]
+    fn png_and_svg_files_are_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let labels = [PenLabel { id: "plc/level".into(), unit: None }];
+        for (name, svg) in [("t.png", false), ("t.svg", true)] {
+            let path = dir.path().join(name);
+            chart(&path, svg, "Level", &data(), &labels).expect("drawn");
+            let bytes = std::fs::read(&path).expect("written");
+            if svg {
+                assert!(String::from_utf8_lossy(&bytes).contains("<svg"), "an SVG document");
+            } else {
+                assert_eq!(&bytes[1..4], b"PNG", "a PNG file");
+            }
+        }
+    }
+}

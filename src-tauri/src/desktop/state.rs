@@ -1,0 +1,123 @@
+//! The desktop's state: the open plant (its session), the settings, the live channels, and where files
+//! go. Opening or reloading a plant swaps the session without restarting the window.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tauri::async_runtime::JoinHandle;
+use tokio::sync::RwLock;
+
+use super::live::{self, LiveHub};
+use super::session::{self, Session, SimChoice};
+use super::settings::SettingsStore;
+use super::wire::{ErrorCode, PlantInfo, UiError};
+
+pub struct AppState {
+    session: Arc<RwLock<Option<Session>>>,
+    /// Serialises plant switches (open, reload) so two never interleave.
+    switching: tokio::sync::Mutex<()>,
+    forwarder: Mutex<Option<JoinHandle<()>>>,
+    pub settings: SettingsStore,
+    pub hub: LiveHub,
+    /// Where the simulated plant keeps its history, and the settings live.
+    pub data_dir: PathBuf,
+    /// Where exports are written.
+    pub export_dir: PathBuf,
+    pub sim: SimChoice,
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf, export_dir: PathBuf) -> AppState {
+        AppState {
+            session: Arc::new(RwLock::new(None)),
+            switching: tokio::sync::Mutex::new(()),
+            forwarder: Mutex::new(None),
+            settings: SettingsStore::load(data_dir.join("settings.json")),
+            hub: LiveHub::default(),
+            data_dir,
+            export_dir,
+            sim: SimChoice::from_env(),
+        }
+    }
+
+    /// Runs `f` on the open plant's session.
+    pub async fn with_session<T>(&self, f: impl FnOnce(&Session) -> Result<T, UiError>) -> Result<T, UiError> {
+        let guard = self.session.read().await;
+        match guard.as_ref() {
+            Some(s) => f(s),
+            None => Err(UiError::new(ErrorCode::NoPlant, "no plant is open yet")),
+        }
+    }
+
+    pub async fn plant_info(&self) -> Result<PlantInfo, UiError> {
+        self.with_session(|s| Ok(PlantInfo::from_plant(s.plant(), s.simulated()))).await
+    }
+
+    /// Opens the plant at start: the last plant file, or the simulated plant when there is none or it
+    /// no longer loads (the window must always open on something living).
+    pub async fn open_at_start(&self) -> Result<PlantInfo, UiError> {
+        if let Some(last) = self.settings.get().last_plant {
+            match self.open(Some(PathBuf::from(&last))).await {
+                Ok(info) => return Ok(info),
+                Err(e) => tracing::warn!("the last plant {last} did not open ({}); opening the simulated plant", e.message),
+            }
+        }
+        self.open(None).await
+    }
+
+    /// Opens a plant file (validated before the running plant is closed, so a broken file leaves the
+    /// current plant running), or the simulated plant for `None`.
+    pub async fn open(&self, path: Option<PathBuf>) -> Result<PlantInfo, UiError> {
+        let _switch = self.switching.lock().await;
+        let plant = match &path {
+            Some(p) => Some(session::load_plant(&absolute(p))?),
+            None => None,
+        };
+        self.close_current().await;
+        let new = match plant {
+            Some(plant) => Session::start(plant).await?,
+            None => Session::open_simulated(self.data_dir.join("demo-plant.db"), &self.sim).await?,
+        };
+        let info = PlantInfo::from_plant(new.plant(), new.simulated());
+        *self.session.write().await = Some(new);
+        self.start_forwarding();
+        if let Err(e) = self.settings.remember_plant(path.map(|p| absolute(&p)).as_deref()) {
+            tracing::warn!("cannot save the settings: {e}");
+        }
+        Ok(info)
+    }
+
+    /// Re-reads the open plant's file and restarts polling with it.
+    pub async fn reload(&self) -> Result<PlantInfo, UiError> {
+        let source = self.with_session(|s| Ok(s.plant().source.clone())).await?;
+        match source {
+            Some(path) => self.open(Some(path)).await,
+            None => Err(UiError::new(ErrorCode::BadRequest, "the simulated plant has no file to reload")),
+        }
+    }
+
+    /// Stops the open plant (flushing history and the journal).
+    pub async fn close_current(&self) {
+        if let Some(handle) = self.lock_forwarder().take() {
+            handle.abort();
+        }
+        if let Some(old) = self.session.write().await.take() {
+            old.close().await;
+        }
+    }
+
+    fn start_forwarding(&self) {
+        let handle = tauri::async_runtime::spawn(live::forward(self.session.clone(), self.hub.clone()));
+        if let Some(old) = self.lock_forwarder().replace(handle) {
+            old.abort();
+        }
+    }
+
+    fn lock_forwarder(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<()>>> {
+        self.forwarder.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}

@@ -1,0 +1,748 @@
+//! The IPC wire types: what crosses between the Rust side and the web UI, and nothing else.
+//!
+//! Only the desktop layer knows these types; the engine and its crates keep their own, serde-free
+//! types, and the conversions live here. The TypeScript twins in `ui/src/bindings/ipc.ts` are generated
+//! from these definitions (see [`render_typescript`]) and a test fails when the committed file drifts.
+//!
+//! Conventions: field names are camelCase; times are UTC milliseconds since the epoch as plain numbers
+//! (an f64 holds them exactly); tags and devices are referred to by their plant-wide index.
+//!
+//! This file depends on no Tauri item, so the system tests can compile it on their own and check the
+//! bindings without a desktop build (tests/tests/desktop_bindings.rs).
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use plantwatch_core::{
+    AlarmCondition, Cause, Device, Plant, Priority, Quality, Tag, TagIndex, Timestamp, Value,
+};
+use plantwatch_engine::{DeviceState, DeviceStatus, TagLive};
+
+/// An error as the UI sees it: a stable code to act on and a message to show.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// For `configInvalid`: every problem of the plant file, with its line and column.
+    pub problems: Vec<ConfigProblem>,
+}
+
+/// What went wrong, for the UI to decide what to show (never matched on message text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorCode {
+    /// The plant file has validation errors (see `problems`).
+    ConfigInvalid,
+    /// A file could not be read or written.
+    Io,
+    /// The engine could not start or stop.
+    Engine,
+    /// The history database could not be read.
+    History,
+    /// The alarm service refused an action or is not running.
+    Alarm,
+    /// The request named a tag, device or alarm that does not exist.
+    NotFound,
+    /// The request itself was malformed (an empty range, an unknown format).
+    BadRequest,
+    /// No plant is open yet.
+    NoPlant,
+}
+
+impl UiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> UiError {
+        UiError { code, message: message.into(), problems: Vec::new() }
+    }
+}
+
+impl std::fmt::Display for UiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+/// One problem in a plant file.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigProblem {
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+/// The open plant: its devices and tags, as the screens list them.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlantInfo {
+    pub name: String,
+    /// The plant file, or null for the built-in simulated plant.
+    pub source: Option<String>,
+    /// True when the plant is the in-process simulated lift station.
+    pub simulated: bool,
+    pub history_path: String,
+    pub devices: Vec<DeviceInfo>,
+    pub tags: Vec<TagInfo>,
+}
+
+/// A device's configuration.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceInfo {
+    pub index: u32,
+    pub id: String,
+    pub name: String,
+    /// The link as text, e.g. `tcp://127.0.0.1:5020`.
+    pub link: String,
+    pub transport: String,
+    pub unit: u8,
+    pub poll_ms: u32,
+    pub timeout_ms: u32,
+    pub max_block: u16,
+    pub max_gap: u16,
+    pub first_tag: u32,
+    pub tag_count: u32,
+}
+
+/// A tag's configuration.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TagInfo {
+    pub index: u32,
+    pub device: u32,
+    /// The full id, `device/tag`.
+    pub id: String,
+    pub name: String,
+    pub unit: Option<String>,
+    pub value_type: String,
+    pub table: String,
+    pub address: u16,
+    pub boolean: bool,
+    pub alarms: Vec<AlarmLimit>,
+}
+
+/// An alarm configured on a tag (limits are drawn on trends).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmLimit {
+    pub kind: String,
+    pub limit: Option<f64>,
+    pub priority: PriorityName,
+    pub message: Option<String>,
+}
+
+/// Alarm priority on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum PriorityName {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl From<Priority> for PriorityName {
+    fn from(p: Priority) -> Self {
+        match p {
+            Priority::Critical => PriorityName::Critical,
+            Priority::High => PriorityName::High,
+            Priority::Medium => PriorityName::Medium,
+            Priority::Low => PriorityName::Low,
+        }
+    }
+}
+
+impl PlantInfo {
+    /// Describes a plant for the UI.
+    pub fn from_plant(plant: &Plant, simulated: bool) -> PlantInfo {
+        let devices = plant
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| device_info(plant, i, d))
+            .collect();
+        let tags = plant.tags().map(|(index, device, tag)| tag_info(plant, index, device, tag)).collect();
+        PlantInfo {
+            name: plant.name.clone(),
+            source: plant.source.as_ref().map(|p| p.display().to_string()),
+            simulated,
+            history_path: plant.history.display().to_string(),
+            devices,
+            tags,
+        }
+    }
+}
+
+fn device_info(plant: &Plant, index: usize, device: &Device) -> DeviceInfo {
+    DeviceInfo {
+        index: index as u32,
+        id: device.id.clone(),
+        name: device.display_name().to_string(),
+        link: device.link.to_string(),
+        transport: device.link.transport_name().to_string(),
+        unit: device.unit,
+        poll_ms: millis_u32(device.poll_period),
+        timeout_ms: millis_u32(device.timeout),
+        max_block: device.max_block,
+        max_gap: device.max_gap,
+        first_tag: plant.first_tag_of(index).0,
+        tag_count: device.tags.len() as u32,
+    }
+}
+
+fn tag_info(plant: &Plant, index: TagIndex, device: &Device, tag: &Tag) -> TagInfo {
+    let device_index = plant.devices.iter().position(|d| d.id == device.id).unwrap_or(0);
+    TagInfo {
+        index: index.0,
+        device: device_index as u32,
+        id: format!("{}/{}", device.id, tag.id),
+        name: tag.display_name().to_string(),
+        unit: tag.unit.clone(),
+        value_type: tag.value_type.name().to_string(),
+        table: tag.table.name().to_string(),
+        address: tag.address,
+        boolean: tag.value_type.is_boolean(),
+        alarms: tag
+            .alarms
+            .iter()
+            .map(|rule| {
+                let (kind, limit) = match rule.condition {
+                    AlarmCondition::Limit { kind, limit } => (kind.name().to_string(), Some(limit)),
+                    AlarmCondition::State { .. } => ("state".to_string(), None),
+                };
+                AlarmLimit { kind, limit, priority: rule.priority.into(), message: rule.message.clone() }
+            })
+            .collect(),
+    }
+}
+
+fn millis_u32(d: std::time::Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// A value on the wire: a number, a boolean or a text.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(untagged)]
+pub enum WireValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl From<&Value> for WireValue {
+    fn from(v: &Value) -> Self {
+        match v {
+            Value::Bool(b) => WireValue::Bool(*b),
+            Value::Number(n) => WireValue::Number(*n),
+            Value::Text(t) => WireValue::Text(t.to_string()),
+        }
+    }
+}
+
+/// The quality of a value: its level and, when not good, why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum QualityLevel {
+    Good,
+    Uncertain,
+    Bad,
+}
+
+/// One tag's latest reading, as sent in live batches and snapshots (short names: a batch may carry
+/// thousands).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct TagUpdate {
+    /// Plant-wide tag index.
+    pub i: u32,
+    /// The value, or null when nothing usable was ever read.
+    pub v: Option<WireValue>,
+    /// Quality level.
+    pub q: QualityLevel,
+    /// Why the quality is not good (`comm_lost`, `exception_02`, `stale`, ...), else null.
+    pub cause: Option<String>,
+    /// When the tag was last read.
+    #[ts(type = "number | null")]
+    pub t: Option<i64>,
+    /// When its value or quality last changed.
+    #[ts(type = "number | null")]
+    pub c: Option<i64>,
+}
+
+/// Splits a quality into the level and cause the UI shows.
+pub fn quality_parts(q: Quality) -> (QualityLevel, Option<String>) {
+    match q {
+        Quality::Good => (QualityLevel::Good, None),
+        Quality::Uncertain(c) => (QualityLevel::Uncertain, Some(cause_text(c))),
+        Quality::Bad(c) => (QualityLevel::Bad, Some(cause_text(c))),
+    }
+}
+
+fn cause_text(c: Cause) -> String {
+    c.to_string()
+}
+
+impl TagUpdate {
+    /// From the engine's live view of a tag.
+    pub fn from_live(index: u32, live: &TagLive) -> TagUpdate {
+        let (q, cause) = quality_parts(live.quality);
+        TagUpdate {
+            i: index,
+            v: live.value.as_ref().map(WireValue::from),
+            q,
+            cause,
+            t: live.time.map(Timestamp::as_millis),
+            c: live.changed.map(Timestamp::as_millis),
+        }
+    }
+}
+
+/// A device's communication state on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum DeviceStateName {
+    Connecting,
+    Online,
+    Degraded,
+    Offline,
+}
+
+impl From<DeviceState> for DeviceStateName {
+    fn from(s: DeviceState) -> Self {
+        match s {
+            DeviceState::Connecting => DeviceStateName::Connecting,
+            DeviceState::Online => DeviceStateName::Online,
+            DeviceState::Degraded => DeviceStateName::Degraded,
+            DeviceState::Offline => DeviceStateName::Offline,
+        }
+    }
+}
+
+/// A device's state, counters and recent errors.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub index: u32,
+    pub state: DeviceStateName,
+    #[ts(type = "number")]
+    pub requests: u64,
+    #[ts(type = "number")]
+    pub responses: u64,
+    #[ts(type = "number")]
+    pub timeouts: u64,
+    pub exceptions: Vec<ExceptionCount>,
+    #[ts(type = "number")]
+    pub link_errors: u64,
+    #[ts(type = "number")]
+    pub reconnects: u64,
+    #[ts(type = "number")]
+    pub missed_cycles: u64,
+    /// Failed requests (timeouts, exceptions, link errors) per request, 0..1.
+    pub error_rate: f64,
+    pub latency_last_ms: f64,
+    pub latency_avg_ms: f64,
+    pub latency_max_ms: f64,
+    #[ts(type = "number | null")]
+    pub last_poll: Option<i64>,
+    pub last_errors: Vec<DeviceError>,
+}
+
+/// How many exception responses of one code a device gave.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionCount {
+    pub code: u8,
+    #[ts(type = "number")]
+    pub count: u64,
+}
+
+/// One recent device error.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceError {
+    #[ts(type = "number")]
+    pub at: i64,
+    pub message: String,
+}
+
+impl From<&DeviceStatus> for DeviceView {
+    fn from(s: &DeviceStatus) -> Self {
+        let c = &s.counters;
+        let exceptions: u64 = c.exceptions.values().sum();
+        let failures = c.timeouts + exceptions + c.link_errors;
+        let error_rate = if c.requests == 0 { 0.0 } else { failures as f64 / c.requests as f64 };
+        DeviceView {
+            index: s.device as u32,
+            state: s.state.into(),
+            requests: c.requests,
+            responses: c.responses,
+            timeouts: c.timeouts,
+            exceptions: c
+                .exceptions
+                .iter()
+                .map(|(&code, &count)| ExceptionCount { code, count })
+                .collect(),
+            link_errors: c.link_errors,
+            reconnects: c.reconnects,
+            missed_cycles: c.missed_cycles,
+            error_rate: error_rate.min(1.0),
+            latency_last_ms: c.latency_last_us as f64 / 1000.0,
+            latency_avg_ms: c.latency_avg_us as f64 / 1000.0,
+            latency_max_ms: c.latency_max_us as f64 / 1000.0,
+            last_poll: s.last_poll.map(Timestamp::as_millis),
+            last_errors: s
+                .last_errors
+                .iter()
+                .map(|(at, message)| DeviceError { at: at.as_millis(), message: message.clone() })
+                .collect(),
+        }
+    }
+}
+
+/// What the live channel carries, at most about ten times a second.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveBatch {
+    #[ts(type = "number")]
+    pub at: i64,
+    /// Tags whose value or quality changed since the last batch (the newest reading of each).
+    pub tags: Vec<TagUpdate>,
+    /// Every device's status, about once a second and whenever a device changes state.
+    pub devices: Option<Vec<DeviceView>>,
+    /// The alarm picture, when it changed.
+    pub alarms: Option<AlarmView>,
+    /// True when the UI fell behind and missed events: it should ask for a full snapshot.
+    pub resync: bool,
+}
+
+/// Alarm state as the operator sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum AlarmStateName {
+    Normal,
+    /// Active, not yet acknowledged.
+    ActiveUnacked,
+    /// Active and acknowledged.
+    ActiveAcked,
+    /// Back to normal but not yet acknowledged.
+    ReturnedUnacked,
+}
+
+/// One alarm that is not normal (or is shelved or out of service).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmRow {
+    /// Stable id of the alarm, to act on it.
+    pub id: String,
+    /// The tag's full id, or the device id for communication alarms.
+    pub source: String,
+    /// `hihi`, `hi`, `lo`, `lolo`, `state` or `comm`.
+    pub kind: String,
+    pub priority: PriorityName,
+    pub state: AlarmStateName,
+    pub message: String,
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
+    /// When it last became active.
+    #[ts(type = "number | null")]
+    pub since: Option<i64>,
+    /// When its state last changed.
+    #[ts(type = "number")]
+    pub changed: i64,
+    /// For shelved alarms: when the shelve ends.
+    #[ts(type = "number | null")]
+    pub shelved_until: Option<i64>,
+    pub shelved: bool,
+    pub out_of_service: bool,
+}
+
+/// Counts of alarms by priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PriorityCounts {
+    pub critical: u32,
+    pub high: u32,
+    pub medium: u32,
+    pub low: u32,
+}
+
+impl PriorityCounts {
+    pub fn add(&mut self, p: PriorityName) {
+        match p {
+            PriorityName::Critical => self.critical += 1,
+            PriorityName::High => self.high += 1,
+            PriorityName::Medium => self.medium += 1,
+            PriorityName::Low => self.low += 1,
+        }
+    }
+}
+
+/// The whole alarm picture: the summary list, the shelved and out-of-service ones apart, counts.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmView {
+    /// False when the plant runs without the alarm service.
+    pub available: bool,
+    /// Active alarms by priority (shelved and out-of-service ones not counted).
+    pub counts: PriorityCounts,
+    pub unacknowledged: u32,
+    /// The newest unacknowledged alarm, for the banner.
+    pub newest: Option<AlarmRow>,
+    /// The summary: sorted by priority, then newest first.
+    pub alarms: Vec<AlarmRow>,
+    pub shelved: Vec<AlarmRow>,
+    pub out_of_service: Vec<AlarmRow>,
+}
+
+impl AlarmView {
+    /// The view when no alarm service runs.
+    pub fn unavailable() -> AlarmView {
+        AlarmView {
+            available: false,
+            counts: PriorityCounts::default(),
+            unacknowledged: 0,
+            newest: None,
+            alarms: Vec::new(),
+            shelved: Vec::new(),
+            out_of_service: Vec::new(),
+        }
+    }
+}
+
+/// An operator's action on alarms.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmActionRequest {
+    pub action: AlarmActionKind,
+    /// The alarms to act on (ignored when `all` is true).
+    pub ids: Vec<String>,
+    /// Acknowledge every visible alarm.
+    pub all: bool,
+    pub user: String,
+    pub comment: Option<String>,
+    /// For `shelve`: how long, in minutes (capped by the plant's maximum).
+    pub shelve_minutes: Option<u32>,
+}
+
+/// What the operator does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum AlarmActionKind {
+    Acknowledge,
+    Shelve,
+    Unshelve,
+    OutOfService,
+    ReturnToService,
+}
+
+/// A filter on the alarm journal.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalQuery {
+    #[ts(type = "number | null")]
+    pub from: Option<i64>,
+    #[ts(type = "number | null")]
+    pub to: Option<i64>,
+    /// Only entries whose tag or message contains this text.
+    pub text: Option<String>,
+    pub priority: Option<PriorityName>,
+    /// Newest entries first, at most this many.
+    pub limit: u32,
+}
+
+/// One journal entry: a transition or an operator action.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalRow {
+    #[ts(type = "number")]
+    pub time: i64,
+    pub tag: String,
+    pub kind: String,
+    pub priority: String,
+    pub state: String,
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
+    pub message: String,
+    pub user: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// A request for trend data.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TrendRequest {
+    /// Plant-wide tag indexes, one per pen.
+    pub tags: Vec<u32>,
+    #[ts(type = "number")]
+    pub from: i64,
+    #[ts(type = "number")]
+    pub to: i64,
+    /// Pixel columns of the chart: the history is thinned to about this many buckets per pen.
+    pub columns: u32,
+}
+
+/// One pen of a trend: per bucket of [`TrendData::time`] its statistics; null where the bucket holds no
+/// sample.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PenData {
+    pub tag: u32,
+    pub min: Vec<Option<f64>>,
+    pub max: Vec<Option<f64>>,
+    pub avg: Vec<Option<f64>>,
+    /// Samples per bucket (at most 1 everywhere means the data was not thinned).
+    pub count: Vec<u32>,
+}
+
+/// Trend data for a time range: every pen shares the bucket times, so the chart needs one x axis.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TrendData {
+    #[ts(type = "number")]
+    pub from: i64,
+    #[ts(type = "number")]
+    pub to: i64,
+    /// Each bucket's middle, in UTC milliseconds.
+    pub time: Vec<f64>,
+    pub pens: Vec<PenData>,
+    /// How long the query took on the Rust side, in milliseconds.
+    pub query_ms: f64,
+}
+
+/// Export formats of the trend view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ExportFormat {
+    Csv,
+    Png,
+    Svg,
+}
+
+/// A plant file's text with its problems, for the Plant files screen.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlantFileReport {
+    pub path: String,
+    pub text: String,
+    pub problems: Vec<ConfigProblem>,
+    /// Devices and tags when the file is valid.
+    pub devices: u32,
+    pub tags: u32,
+}
+
+/// The result of a connection test.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionTest {
+    pub ok: bool,
+    pub latency_ms: f64,
+    pub message: String,
+}
+
+/// The colour theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum Theme {
+    #[default]
+    Dark,
+    Light,
+}
+
+/// The window's remembered size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowSize {
+    pub width: f64,
+    pub height: f64,
+}
+
+/// What the desktop remembers between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    pub theme: Theme,
+    /// The screen shown last (`overview`, `tags`, ...).
+    pub last_screen: String,
+    /// The operator name put on alarm actions.
+    pub operator: String,
+    /// A sound for new critical and high alarms.
+    pub sound: bool,
+    /// Desktop notifications for new critical and high alarms.
+    pub notify: bool,
+    /// Plant files opened before, newest first.
+    pub recent_plants: Vec<String>,
+    /// The plant to open at start (null: the simulated plant).
+    pub last_plant: Option<String>,
+    pub window: Option<WindowSize>,
+    /// Tags pinned on the Overview (full ids); empty picks some.
+    pub key_tags: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            theme: Theme::Dark,
+            last_screen: "overview".to_string(),
+            operator: std::env::var("USER").unwrap_or_else(|_| "operator".to_string()),
+            sound: false,
+            notify: true,
+            recent_plants: Vec::new(),
+            last_plant: None,
+            window: None,
+            key_tags: Vec::new(),
+        }
+    }
+}
+
+/// Every exported type, in file order, as TypeScript declarations (the content of
+/// `ui/src/bindings/ipc.ts`).
+#[allow(dead_code)] // used by the bindings test (tests/tests/desktop_bindings.rs)
+pub fn render_typescript() -> String {
+    let cfg = ts_rs::Config::default();
+    let decls = [
+        UiError::decl(&cfg),
+        ErrorCode::decl(&cfg),
+        ConfigProblem::decl(&cfg),
+        PlantInfo::decl(&cfg),
+        DeviceInfo::decl(&cfg),
+        TagInfo::decl(&cfg),
+        AlarmLimit::decl(&cfg),
+        PriorityName::decl(&cfg),
+        WireValue::decl(&cfg),
+        QualityLevel::decl(&cfg),
+        TagUpdate::decl(&cfg),
+        DeviceStateName::decl(&cfg),
+        DeviceView::decl(&cfg),
+        ExceptionCount::decl(&cfg),
+        DeviceError::decl(&cfg),
+        LiveBatch::decl(&cfg),
+        AlarmStateName::decl(&cfg),
+        AlarmRow::decl(&cfg),
+        PriorityCounts::decl(&cfg),
+        AlarmView::decl(&cfg),
+        AlarmActionRequest::decl(&cfg),
+        AlarmActionKind::decl(&cfg),
+        JournalQuery::decl(&cfg),
+        JournalRow::decl(&cfg),
+        TrendRequest::decl(&cfg),
+        PenData::decl(&cfg),
+        TrendData::decl(&cfg),
+        ExportFormat::decl(&cfg),
+        PlantFileReport::decl(&cfg),
+        ConnectionTest::decl(&cfg),
+        Theme::decl(&cfg),
+        WindowSize::decl(&cfg),
+        Settings::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from src-tauri/src/desktop/wire.rs by ts-rs. Do not edit: change the Rust types and run\n\
+         // `PLANTWATCH_WRITE_BINDINGS=1 cargo test -p plantwatch-system-tests --test desktop_bindings`.\n\n",
+    );
+    for decl in decls {
+        out.push_str("export ");
+        out.push_str(decl.trim());
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}

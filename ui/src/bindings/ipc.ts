@@ -1,0 +1,244 @@
+// Generated from src-tauri/src/desktop/wire.rs by ts-rs. Do not edit: change the Rust types and run
+// `PLANTWATCH_WRITE_BINDINGS=1 cargo test -p plantwatch-system-tests --test desktop_bindings`.
+
+export type UiError = { code: ErrorCode, message: string, 
+/**
+ * For `configInvalid`: every problem of the plant file, with its line and column.
+ */
+problems: Array<ConfigProblem>, };
+
+export type ErrorCode = "configInvalid" | "io" | "engine" | "history" | "alarm" | "notFound" | "badRequest" | "noPlant";
+
+export type ConfigProblem = { line: number, col: number, message: string, };
+
+export type PlantInfo = { name: string, 
+/**
+ * The plant file, or null for the built-in simulated plant.
+ */
+source: string | null, 
+/**
+ * True when the plant is the in-process simulated lift station.
+ */
+simulated: boolean, historyPath: string, devices: Array<DeviceInfo>, tags: Array<TagInfo>, };
+
+export type DeviceInfo = { index: number, id: string, name: string, 
+/**
+ * The link as text, e.g. `tcp://127.0.0.1:5020`.
+ */
+link: string, transport: string, unit: number, pollMs: number, timeoutMs: number, maxBlock: number, maxGap: number, firstTag: number, tagCount: number, };
+
+export type TagInfo = { index: number, device: number, 
+/**
+ * The full id, `device/tag`.
+ */
+id: string, name: string, unit: string | null, valueType: string, table: string, address: number, boolean: boolean, alarms: Array<AlarmLimit>, };
+
+export type AlarmLimit = { kind: string, limit: number | null, priority: PriorityName, message: string | null, };
+
+export type PriorityName = "critical" | "high" | "medium" | "low";
+
+export type WireValue = boolean | number | string;
+
+export type QualityLevel = "good" | "uncertain" | "bad";
+
+export type TagUpdate = { 
+/**
+ * Plant-wide tag index.
+ */
+i: number, 
+/**
+ * The value, or null when nothing usable was ever read.
+ */
+v: WireValue | null, 
+/**
+ * Quality level.
+ */
+q: QualityLevel, 
+/**
+ * Why the quality is not good (`comm_lost`, `exception_02`, `stale`, ...), else null.
+ */
+cause: string | null, 
+/**
+ * When the tag was last read.
+ */
+t: number | null, 
+/**
+ * When its value or quality last changed.
+ */
+c: number | null, };
+
+export type DeviceStateName = "connecting" | "online" | "degraded" | "offline";
+
+export type DeviceView = { index: number, state: DeviceStateName, requests: number, responses: number, timeouts: number, exceptions: Array<ExceptionCount>, linkErrors: number, reconnects: number, missedCycles: number, 
+/**
+ * Failed requests (timeouts, exceptions, link errors) per request, 0..1.
+ */
+errorRate: number, latencyLastMs: number, latencyAvgMs: number, latencyMaxMs: number, lastPoll: number | null, lastErrors: Array<DeviceError>, };
+
+export type ExceptionCount = { code: number, count: number, };
+
+export type DeviceError = { at: number, message: string, };
+
+export type LiveBatch = { at: number, 
+/**
+ * Tags whose value or quality changed since the last batch (the newest reading of each).
+ */
+tags: Array<TagUpdate>, 
+/**
+ * Every device's status, about once a second and whenever a device changes state.
+ */
+devices: Array<DeviceView> | null, 
+/**
+ * The alarm picture, when it changed.
+ */
+alarms: AlarmView | null, 
+/**
+ * True when the UI fell behind and missed events: it should ask for a full snapshot.
+ */
+resync: boolean, };
+
+export type AlarmStateName = "normal" | "activeUnacked" | "activeAcked" | "returnedUnacked";
+
+export type AlarmRow = { 
+/**
+ * Stable id of the alarm, to act on it.
+ */
+id: string, 
+/**
+ * The tag's full id, or the device id for communication alarms.
+ */
+source: string, 
+/**
+ * `hihi`, `hi`, `lo`, `lolo`, `state` or `comm`.
+ */
+kind: string, priority: PriorityName, state: AlarmStateName, message: string, value: number | null, limit: number | null, 
+/**
+ * When it last became active.
+ */
+since: number | null, 
+/**
+ * When its state last changed.
+ */
+changed: number, 
+/**
+ * For shelved alarms: when the shelve ends.
+ */
+shelvedUntil: number | null, shelved: boolean, outOfService: boolean, };
+
+export type PriorityCounts = { critical: number, high: number, medium: number, low: number, };
+
+export type AlarmView = { 
+/**
+ * False when the plant runs without the alarm service.
+ */
+available: boolean, 
+/**
+ * Active alarms by priority (shelved and out-of-service ones not counted).
+ */
+counts: PriorityCounts, unacknowledged: number, 
+/**
+ * The newest unacknowledged alarm, for the banner.
+ */
+newest: AlarmRow | null, 
+/**
+ * The summary: sorted by priority, then newest first.
+ */
+alarms: Array<AlarmRow>, shelved: Array<AlarmRow>, outOfService: Array<AlarmRow>, };
+
+export type AlarmActionRequest = { action: AlarmActionKind, 
+/**
+ * The alarms to act on (ignored when `all` is true).
+ */
+ids: Array<string>, 
+/**
+ * Acknowledge every visible alarm.
+ */
+all: boolean, user: string, comment: string | null, 
+/**
+ * For `shelve`: how long, in minutes (capped by the plant's maximum).
+ */
+shelveMinutes: number | null, };
+
+export type AlarmActionKind = "acknowledge" | "shelve" | "unshelve" | "outOfService" | "returnToService";
+
+export type JournalQuery = { from: number | null, to: number | null, 
+/**
+ * Only entries whose tag or message contains this text.
+ */
+text: string | null, priority: PriorityName | null, 
+/**
+ * Newest entries first, at most this many.
+ */
+limit: number, };
+
+export type JournalRow = { time: number, tag: string, kind: string, priority: string, state: string, value: number | null, limit: number | null, message: string, user: string | null, comment: string | null, };
+
+export type TrendRequest = { 
+/**
+ * Plant-wide tag indexes, one per pen.
+ */
+tags: Array<number>, from: number, to: number, 
+/**
+ * Pixel columns of the chart: the history is thinned to about this many buckets per pen.
+ */
+columns: number, };
+
+export type PenData = { tag: number, min: Array<number | null>, max: Array<number | null>, avg: Array<number | null>, 
+/**
+ * Samples per bucket (at most 1 everywhere means the data was not thinned).
+ */
+count: Array<number>, };
+
+export type TrendData = { from: number, to: number, 
+/**
+ * Each bucket's middle, in UTC milliseconds.
+ */
+time: Array<number>, pens: Array<PenData>, 
+/**
+ * How long the query took on the Rust side, in milliseconds.
+ */
+queryMs: number, };
+
+export type ExportFormat = "csv" | "png" | "svg";
+
+export type PlantFileReport = { path: string, text: string, problems: Array<ConfigProblem>, 
+/**
+ * Devices and tags when the file is valid.
+ */
+devices: number, tags: number, };
+
+export type ConnectionTest = { ok: boolean, latencyMs: number, message: string, };
+
+export type Theme = "dark" | "light";
+
+export type WindowSize = { width: number, height: number, };
+
+export type Settings = { theme: Theme, 
+/**
+ * The screen shown last (`overview`, `tags`, ...).
+ */
+lastScreen: string, 
+/**
+ * The operator name put on alarm actions.
+ */
+operator: string, 
+/**
+ * A sound for new critical and high alarms.
+ */
+sound: boolean, 
+/**
+ * Desktop notifications for new critical and high alarms.
+ */
+notify: boolean, 
+/**
+ * Plant files opened before, newest first.
+ */
+recentPlants: Array<string>, 
+/**
+ * The plant to open at start (null: the simulated plant).
+ */
+lastPlant: string | null, window: WindowSize | null, 
+/**
+ * Tags pinned on the Overview (full ids); empty picks some.
+ */
+keyTags: Array<string>, };

@@ -1,0 +1,53 @@
+// What every screen needs: the backend (real or, in tests, mocked through Tauri's mockIPC) and the
+// live store.
+import { createContext } from "preact";
+import { useContext, useEffect, useState } from "preact/hooks";
+import type { Settings } from "./bindings/ipc";
+import { backend, type Backend } from "./ipc";
+import { LiveStore } from "./live";
+
+export interface AppServices {
+  backend: Backend;
+  store: LiveStore;
+  settings: Settings;
+  saveSettings: (patch: Partial<Settings>) => void;
+  go: (screen: string, pens?: number[]) => void;
+}
+
+export const Services = createContext<AppServices>({
+  backend,
+  store: new LiveStore(),
+  settings: {
+    theme: "dark",
+    lastScreen: "overview",
+    operator: "operator",
+    sound: false,
+    notify: true,
+    recentPlants: [],
+    lastPlant: null,
+    window: null,
+    keyTags: [],
+  },
+  saveSettings: () => {},
+  go: () => {},
+});
+
+export const useServices = () => useContext(Services);
+
+/** Re-renders the calling component whenever the live store changes (once per batch). */
+export function useLive(): LiveStore {
+  const { store } = useServices();
+  const [, setVersion] = useState(store.version);
+  useEffect(() => store.subscribe(() => setVersion(store.version)), [store]);
+  return store;
+}
+
+/** The current time, refreshed every `everyMs` (for "12 s ago" texts). */
+export function useNow(everyMs = 1000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(id);
+  }, [everyMs]);
+  return now;
+}

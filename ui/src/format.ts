@@ -1,0 +1,89 @@
+// How values, qualities and times are written on screen.
+import type { QualityLevel, TagInfo, TagUpdate } from "./bindings/ipc";
+
+/** A value with sensible precision for a plant display: 3 significant decimals at most. */
+export function formatValue(u: TagUpdate | undefined, tag?: TagInfo): string {
+  if (!u || u.v === null) return "—";
+  if (typeof u.v === "boolean") return u.v ? "ON" : "OFF";
+  if (typeof u.v === "string") return u.v;
+  const v = u.v;
+  if (tag?.boolean) return v ? "ON" : "OFF";
+  const abs = Math.abs(v);
+  if (Number.isInteger(v) && abs < 1e12) return String(v);
+  const digits = abs >= 1000 ? 1 : abs >= 100 ? 1 : abs >= 10 ? 2 : 3;
+  return v.toFixed(digits);
+}
+
+const CAUSES: Record<string, string> = {
+  no_connection: "no answer from the device yet",
+  comm_lost: "communication lost: the device does not answer",
+  config: "configuration: the device lacks this address",
+  stale: "stale: the last usable value, not refreshed in time",
+};
+
+/** The cause of a bad or uncertain quality in words (shown on hover). */
+export function describeCause(cause: string | null): string {
+  if (!cause) return "good";
+  if (CAUSES[cause]) return CAUSES[cause];
+  const m = /^exception_([0-9A-F]{2})$/i.exec(cause);
+  if (m) {
+    const names: Record<string, string> = {
+      "01": "illegal function",
+      "02": "illegal data address",
+      "03": "illegal data value",
+      "04": "device failure",
+      "06": "device busy",
+      "0A": "gateway path unavailable",
+      "0B": "gateway target did not respond",
+    };
+    const code = m[1].toUpperCase();
+    return `Modbus exception ${code}${names[code] ? `: ${names[code]}` : ""}`;
+  }
+  return cause;
+}
+
+/** CSS class for a quality level. */
+export function qualityClass(q: QualityLevel | undefined): string {
+  return q === "bad" ? "q-bad" : q === "uncertain" ? "q-uncertain" : "";
+}
+
+/** A short badge text for a non-good quality ("BAD", "STALE", ...). */
+export function qualityBadge(u: TagUpdate | undefined): string | null {
+  if (!u || u.q === "good") return null;
+  if (u.cause === "stale") return "STALE";
+  if (u.q === "uncertain") return "UNCERTAIN";
+  if (u.cause === "comm_lost") return "COMM";
+  if (u.cause === "no_connection") return "WAIT";
+  return "BAD";
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** Local wall-clock time, HH:MM:SS. */
+export function formatClock(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "—";
+  const d = new Date(ms);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Local date and time, YYYY-MM-DD HH:MM:SS. */
+export function formatDateTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "—";
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${formatClock(ms)}`;
+}
+
+/** How long ago, in the largest sensible unit: "4 s", "12 min", "3 h". */
+export function formatAgo(ms: number | null | undefined, now: number): string {
+  if (ms === null || ms === undefined) return "never";
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+/** Local datetime-local input text for a time. */
+export function toInputTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}

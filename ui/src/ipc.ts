@@ -1,0 +1,63 @@
+// The one place the UI talks to the Rust side. Every command returns a promise that rejects with a
+// UiError ({code, message, problems}); callers never parse message text.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type {
+  AlarmActionRequest,
+  AlarmView,
+  ConnectionTest,
+  DeviceView,
+  ExportFormat,
+  JournalQuery,
+  JournalRow,
+  LiveBatch,
+  PlantFileReport,
+  PlantInfo,
+  Settings,
+  TagUpdate,
+  TrendData,
+  TrendRequest,
+  UiError,
+} from "./bindings/ipc";
+
+/** Turns whatever a rejected invoke gave into a UiError. */
+export function asUiError(e: unknown): UiError {
+  if (e && typeof e === "object" && "code" in e && "message" in e) {
+    const err = e as UiError;
+    return { code: err.code, message: err.message, problems: err.problems ?? [] };
+  }
+  return { code: "engine", message: String(e), problems: [] };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asUiError(e);
+  }
+}
+
+export const backend = {
+  plantInfo: () => call<PlantInfo>("plant_info"),
+  liveSubscribe: (onBatch: (batch: LiveBatch) => void) => {
+    const channel = new Channel<LiveBatch>();
+    channel.onmessage = onBatch;
+    return call<void>("live_subscribe", { channel });
+  },
+  liveSnapshot: () => call<TagUpdate[]>("live_snapshot"),
+  deviceStatuses: () => call<DeviceView[]>("device_statuses"),
+  testConnection: (device: number) => call<ConnectionTest>("test_connection", { device }),
+  trendHistory: (request: TrendRequest) => call<TrendData>("trend_history", { request }),
+  exportTrend: (request: TrendRequest, format: ExportFormat) =>
+    call<string>("export_trend", { request, format }),
+  openPlant: (path: string | null) => call<PlantInfo>("open_plant", { path }),
+  reloadPlant: () => call<PlantInfo>("reload_plant"),
+  checkPlant: (path: string) => call<PlantFileReport>("check_plant", { path }),
+  settingsGet: () => call<Settings>("settings_get"),
+  settingsSet: (settings: Settings) => call<void>("settings_set", { settings }),
+  alarmSnapshot: () => call<AlarmView>("alarm_snapshot"),
+  alarmAct: (request: AlarmActionRequest) => call<void>("alarm_act", { request }),
+  alarmJournal: (query: JournalQuery) => call<JournalRow[]>("alarm_journal", { query }),
+  exportJournal: (query: JournalQuery) => call<string>("export_journal", { query }),
+};
+
+export type Backend = typeof backend;

@@ -1,0 +1,135 @@
+// Plant files: open a plant config, see its validation errors in place, reload without restarting,
+// reopen a recent plant, or go back to the simulated plant.
+import { useState } from "preact/hooks";
+import type { ConfigProblem, PlantFileReport, PlantInfo, UiError } from "../bindings/ipc";
+import { useLive, useServices } from "../context";
+
+/** The file's lines with each problem attached to its line (problems past the end go on the last). */
+export function linesWithProblems(text: string, problems: ConfigProblem[]) {
+  const lines = text.split("\n");
+  const byLine = new Map<number, ConfigProblem[]>();
+  for (const p of problems) {
+    const line = Math.min(Math.max(p.line, 1), lines.length);
+    byLine.set(line, [...(byLine.get(line) ?? []), p]);
+  }
+  return lines.map((content, i) => ({ number: i + 1, content, problems: byLine.get(i + 1) ?? [] }));
+}
+
+export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
+  const store = useLive();
+  const { backend, settings } = useServices();
+  const [path, setPath] = useState(store.plant?.source ?? "");
+  const [report, setReport] = useState<PlantFileReport | null>(null);
+  const [error, setError] = useState<UiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState("");
+
+  const run = async (what: () => Promise<PlantInfo>, done: string) => {
+    setBusy(true);
+    setError(null);
+    setMessage("");
+    try {
+      const info = await what();
+      setReport(null);
+      onOpened(info);
+      setMessage(`${done}: ${info.name} (${info.devices.length} devices, ${info.tags.length} tags)`);
+    } catch (e) {
+      const err = e as UiError;
+      setError(err);
+      if (err.code === "configInvalid" && path) {
+        try {
+          setReport(await backend.checkPlant(path));
+        } catch {
+          setReport(null);
+        }
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const open = (p: string) => {
+    setPath(p);
+    return run(() => backend.openPlant(p), "Opened");
+  };
+
+  return (
+    <section aria-label="Plant files">
+      <h2>Plant files</h2>
+      <p>
+        Open plant: <strong>{store.plant?.name ?? "—"}</strong>{" "}
+        <span class="muted">{store.plant?.source ?? (store.plant?.simulated ? "(built-in simulated plant)" : "")}</span>
+      </p>
+      <form
+        class="toolbar"
+        onSubmit={(e) => {
+          e.preventDefault();
+          open(path);
+        }}
+      >
+        <input
+          class="grow"
+          placeholder="/path/to/plant.toml"
+          aria-label="Plant file path"
+          data-testid="plant-path"
+          value={path}
+          onInput={(e) => setPath((e.currentTarget as HTMLInputElement).value)}
+        />
+        <button type="submit" class="primary" disabled={busy || path.trim() === ""} data-testid="open-plant">
+          Open
+        </button>
+        <button
+          type="button"
+          disabled={busy || !store.plant?.source}
+          onClick={() => run(() => backend.reloadPlant(), "Reloaded")}
+          data-testid="reload-plant"
+        >
+          Reload
+        </button>
+        <button type="button" disabled={busy} onClick={() => run(() => backend.openPlant(null), "Opened")}>
+          Simulated plant
+        </button>
+      </form>
+      {message && <p class="note" data-testid="plant-message">{message}</p>}
+      {error && (
+        <div class="error-box" role="alert" data-testid="plant-error">
+          {error.message}
+        </div>
+      )}
+      {report && report.problems.length > 0 && (
+        <div>
+          <h3>
+            {report.path}: {report.problems.length} problem{report.problems.length === 1 ? "" : "s"}
+          </h3>
+          <div class="plant-file" data-testid="plant-file">
+            {linesWithProblems(report.text, report.problems).map((l) => (
+              <div class={`line ${l.problems.length > 0 ? "err" : ""}`}>
+                <span class="ln">{l.number}</span>
+                <span>{l.content}</span>
+                {l.problems.map((p) => (
+                  <span class="problem" data-testid="plant-problem">
+                    {"^".padStart(Math.max(1, p.col), " ")} line {p.line}, column {p.col}: {p.message}
+                  </span>
+                ))}
+              </div>
+            ))}
+          </div>
+        </div>
+      )}
+      <h3>Recent plants</h3>
+      {settings.recentPlants.length === 0 ? (
+        <p class="muted">none yet</p>
+      ) : (
+        <ul>
+          {settings.recentPlants.map((p) => (
+            <li>
+              <button onClick={() => open(p)} disabled={busy}>
+                {p}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import type { TagUpdate } from "../src/bindings/ipc";
+import { describeCause, formatAgo, formatValue, qualityBadge } from "../src/format";
+
+const u = (v: TagUpdate["v"], q: TagUpdate["q"] = "good", cause: string | null = null): TagUpdate => ({ i: 0, v, q, cause, t: 0, c: 0 });
+
+describe("values on screen", () => {
+  it("shows integers as they are and fractions with few decimals", () => {
+    expect(formatValue(u(42))).toBe("42");
+    expect(formatValue(u(3.14159))).toBe("3.142");
+    expect(formatValue(u(53.456))).toBe("53.46");
+    expect(formatValue(u(1234.56))).toBe("1234.6");
+  });
+  it("shows booleans as ON/OFF and no value as a dash", () => {
+    expect(formatValue(u(true))).toBe("ON");
+    expect(formatValue(u(null))).toBe("—");
+    expect(formatValue(undefined)).toBe("—");
+  });
+});
+
+describe("quality", () => {
+  it("tells stale apart from bad", () => {
+    expect(qualityBadge(u(1, "uncertain", "stale"))).toBe("STALE");
+    expect(qualityBadge(u(1, "bad", "comm_lost"))).toBe("COMM");
+    expect(qualityBadge(u(1, "bad", "exception_02"))).toBe("BAD");
+    expect(qualityBadge(u(1))).toBeNull();
+  });
+  it("explains causes in words", () => {
+    expect(describeCause("exception_0B")).toBe("Modbus exception 0B: gateway target did not respond");
+    expect(describeCause("stale")).toMatch(/not refreshed/);
+    expect(describeCause(null)).toBe("good");
+  });
+});
+
+describe("ages", () => {
+  it("uses seconds, minutes, then hours", () => {
+    expect(formatAgo(10_000, 15_000)).toBe("5 s ago");
+    expect(formatAgo(0, 600_000)).toBe("10 min ago");
+    expect(formatAgo(0, 4 * 3_600_000)).toBe("4 h ago");
+    expect(formatAgo(null, 0)).toBe("never");
+  });
+});
