@@ -152,7 +152,7 @@ impl SimServer {
                 let stream = open_serial(port)?;
                 (
                     None,
-                    tokio::spawn(serve_serial(stream, Arc::clone(&shared))),
+                    tokio::spawn(serve_serial(port.clone(), stream, Arc::clone(&shared))),
                 )
             }
         };
@@ -268,11 +268,23 @@ fn open_serial(port: &SerialPort) -> Result<tokio_serial::SerialStream, SimError
     })
 }
 
-async fn serve_serial(stream: tokio_serial::SerialStream, shared: Arc<Shared>) {
-    // On a serial line nothing can be dropped; a drop becomes a missing answer.
-    let service = SimService::new(shared, Arc::new(AtomicBool::new(false)));
-    let server = tokio_modbus::server::rtu::Server::new(stream);
-    if let Err(e) = server.serve_forever(service).await {
-        tracing::error!("simulator serial port failed: {e}");
+async fn serve_serial(port: SerialPort, first: tokio_serial::SerialStream, shared: Arc<Shared>) {
+    // A serial line that fails (a USB adapter unplugged, the other end of a pty closed) is opened again
+    // once a second, as a device would keep listening on its line; nothing can be dropped on a line, so
+    // a "drop" becomes a missing answer.
+    let mut stream = Some(first);
+    loop {
+        if let Some(serial) = stream.take() {
+            let service = SimService::new(Arc::clone(&shared), Arc::new(AtomicBool::new(false)));
+            let server = tokio_modbus::server::rtu::Server::new(serial);
+            if let Err(e) = server.serve_forever(service).await {
+                tracing::warn!(
+                    "simulator serial port {} failed: {e}; opening it again",
+                    port.path
+                );
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stream = open_serial(&port).ok();
     }
 }
