@@ -176,9 +176,15 @@ impl Engine {
             for &d in &members {
                 device_link[d] = links.len();
             }
+            // Devices start at evenly spread phases of their period, so that a thousand devices
+            // polled every second do not all ask at the same instant.
+            let total = plant.devices.len().max(1) as u32;
             let polls = members
                 .iter()
-                .map(|&d| DevicePoll::new(plant.clone(), d, start))
+                .map(|&d| {
+                    let phase = plant.devices[d].poll_period / total * d as u32;
+                    DevicePoll::new(plant.clone(), d, start + phase)
+                })
                 .collect();
             let (writes_tx, writes_rx) = mpsc::channel(16);
             let task = LinkTask::new(link, polls, outputs.clone(), writes_rx, stop_rx.clone());
