@@ -155,3 +155,95 @@ impl Drop for Simulator {
         let _ = self.child.wait();
     }
 }
+
+/// A temp copy of `assets/demo-plant.toml` pointed at a simulator on `port`, polling every `poll_ms`
+/// (a sped-up plant needs faster polls to see the same plant-time detail).
+pub fn demo_plant_copy(dir: &Path, port: u16, poll_ms: u32) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(crate::workspace_root().join("assets/demo-plant.toml"))
+        .expect("read assets/demo-plant.toml");
+    assert!(
+        text.contains("port = 5020") && text.contains("poll_ms = 1000"),
+        "the demo plant's defaults moved"
+    );
+    let text = text
+        .replace("port = 5020", &format!("port = {port}"))
+        .replace("poll_ms = 1000", &format!("poll_ms = {poll_ms}"));
+    let path = dir.join("demo-plant.toml");
+    std::fs::write(&path, text).expect("write the plant copy");
+    path
+}
+
+/// `plantwatch collect` running in the background, killed on drop unless stopped.
+pub struct Collector {
+    child: Option<Child>,
+}
+
+impl Collector {
+    /// Starts collecting `config` into `db` (with a generous duration as a safety net).
+    pub fn start(config: &Path, db: &Path) -> Collector {
+        let child = Command::new(plantwatch_bin())
+            .arg("collect")
+            .arg(config)
+            .arg("--db")
+            .arg(db)
+            .args(["--duration", "180s", "--status-every", "10s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start plantwatch collect");
+        Collector { child: Some(child) }
+    }
+
+    /// Stops it with SIGTERM, as a service manager would, and returns its output.
+    pub fn stop(mut self) -> Output {
+        let child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        child.wait_with_output().expect("wait for collect")
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The journal so far (empty while the database or its alarm tables do not exist yet).
+pub fn journal_so_far(db: &Path) -> Vec<JournalEntry> {
+    plantwatch_alarm::JournalReader::open(db)
+        .and_then(|r| r.entries(plantwatch_alarm::JournalQuery::default()))
+        .unwrap_or_default()
+}
+
+/// Polls the journal every 200 ms until `done` holds, or panics after `within`.
+pub fn wait_for_journal(
+    db: &Path,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&[JournalEntry]) -> bool,
+) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let journal = journal_so_far(db);
+        if done(&journal) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}; the journal has:\n{}",
+            journal
+                .iter()
+                .map(|e| format!("{} {} {} {}", e.time, e.tag, e.kind.name(), e.state.name()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

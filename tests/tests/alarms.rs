@@ -4,12 +4,15 @@
 //! The state machine itself is specified by the scripts in `tests/data/alarms/*.alarms`, run by
 //! `src-tauri/alarm/tests/scripts.rs`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::time::Duration;
 
-use plantwatch_alarm::{AlarmManager, JournalQuery, JournalReader, Transition};
+use plantwatch_alarm::{AlarmManager, JournalEntry, JournalQuery, JournalReader, Transition};
 use plantwatch_core::{Quality, Sample, Timestamp, Value};
-use plantwatch_system_tests::alarm_support::{run_alarms, write_journal};
+use plantwatch_system_tests::alarm_support::{
+    demo_plant_copy, run_alarms, wait_for_journal, write_journal, Collector, Simulator,
+};
 use plantwatch_system_tests::data;
 
 fn stdout(output: &std::process::Output) -> String {
@@ -197,24 +200,173 @@ fn a_missing_database_is_a_clear_error_and_bad_times_are_bad_input() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid time 'last tuesday'"));
 }
 
+/// The transitions of each alarm in a journal, as `"tag:kind" -> [active, cleared, ...]`.
+fn transitions(journal: &[JournalEntry]) -> BTreeMap<String, Vec<&'static str>> {
+    let mut by_alarm: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+    for e in journal {
+        by_alarm
+            .entry(format!("{}:{}", e.tag, e.kind.name()))
+            .or_default()
+            .push(e.state.name());
+    }
+    by_alarm
+}
+
+/// Every alarm went active, then cleared, alternately, and ended cleared.
+fn raised_and_cleared(states: &[&str]) -> bool {
+    states.len() >= 2
+        && states.len() % 2 == 0
+        && states.chunks(2).all(|pair| pair == ["active", "cleared"])
+}
+
+fn health_summary(db: &Path) -> serde_json::Value {
+    let jsonl = stdout(&run_alarms(&[
+        "--db",
+        &db.to_string_lossy(),
+        "--health",
+        "--format",
+        "jsonl",
+    ]));
+    serde_json::from_str(jsonl.lines().next().expect("a summary line")).expect("JSON")
+}
+
+/// The storm lifts the wet-well level through HI and HIHI and trips the high-level float switch; as it
+/// passes, all three clear. At 60x a plant second is a sixtieth of a real one, so the collector polls
+/// every 100 ms; the HI alarm's 5 s on-delay and 10 s off-delay run in real time.
+#[test]
+fn the_storm_raises_and_clears_the_level_alarms() {
+    let sim = Simulator::start("storm", 60);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = demo_plant_copy(dir.path(), sim.port(), 100);
+    let db = dir.path().join("storm.db");
+    let collector = Collector::start(&config, &db);
+    wait_for_journal(
+        &db,
+        Duration::from_secs(120),
+        "the level HI alarm to clear",
+        |j| {
+            j.iter().any(|e| {
+                e.tag == "plc/level" && e.kind.name() == "hi" && e.state == Transition::Cleared
+            })
+        },
+    );
+    let output = collector.stop();
+    assert!(
+        output.status.success(),
+        "collect: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let journal = journal(&db);
+    let by_alarm = transitions(&journal);
+    let keys: Vec<&str> = by_alarm.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["plc/float_high:state", "plc/level:hi", "plc/level:hihi"],
+        "{by_alarm:?}"
+    );
+    for (alarm, states) in &by_alarm {
+        assert_eq!(
+            states,
+            &["active", "cleared"],
+            "{alarm}: raised once and cleared, no chattering"
+        );
+    }
+    // HIHI trips at a value above its limit, HI after its on-delay, and HI clears below its deadband.
+    let hihi = journal
+        .iter()
+        .find(|e| e.kind.name() == "hihi")
+        .expect("hihi");
+    assert!(
+        hihi.value.is_some_and(|v| v > 3.6) && hihi.limit == Some(3.6),
+        "{hihi:?}"
+    );
+    let hi_cleared = journal.iter().rfind(|e| e.kind.name() == "hi").expect("hi");
+    assert!(
+        hi_cleared.value.is_some_and(|v| v <= 3.2 - 0.05),
+        "{hi_cleared:?}"
+    );
+
+    // Nobody acknowledged: the three wait, returned to normal, unacknowledged.
+    let active = stdout(&run_alarms(&["--db", &db.to_string_lossy(), "--active"]));
+    let states: Vec<&str> = active
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap_or(""))
+        .collect();
+    assert_eq!(states, ["returned_unacked"; 3], "{active}");
+    assert_eq!(
+        health_summary(&db)["floods"],
+        0,
+        "three alarms are no flood"
+    );
+}
+
+/// The gas-flood scenario sends H2S bursts over the 10 ppm alarm every 40 s (plant time) with oxygen
+/// dipping below 19.5 %, and the crew opens the door: each burst raises and clears both alarms, and the
+/// health report finds the flood.
+#[test]
+fn the_gas_flood_raises_and_clears_gas_alarms_and_is_detected_as_a_flood() {
+    let sim = Simulator::start("gas-flood", 30);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = demo_plant_copy(dir.path(), sim.port(), 100);
+    let db = dir.path().join("gas.db");
+    let collector = Collector::start(&config, &db);
+    wait_for_journal(
+        &db,
+        Duration::from_secs(120),
+        "ten H2S alarms and the door closed again",
+        |j| {
+            let h2s = j
+                .iter()
+                .filter(|e| e.tag == "plc/h2s" && e.state == Transition::Active)
+                .count();
+            let door_closed = j
+                .iter()
+                .any(|e| e.tag == "plc/door_open" && e.state == Transition::Cleared);
+            let balanced = transitions(j).values().all(|s| raised_and_cleared(s));
+            h2s >= 10 && door_closed && balanced
+        },
+    );
+    let output = collector.stop();
+    assert!(
+        output.status.success(),
+        "collect: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let journal = journal(&db);
+    let by_alarm = transitions(&journal);
+    let keys: Vec<&str> = by_alarm.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["plc/door_open:state", "plc/h2s:hi", "plc/o2:lo"],
+        "{by_alarm:?}"
+    );
+    for (alarm, states) in &by_alarm {
+        assert!(
+            raised_and_cleared(states),
+            "{alarm}: every activation is followed by its clearing: {states:?}"
+        );
+    }
+    assert!(by_alarm["plc/h2s:hi"].len() >= 20, "ten or more H2S bursts");
+    assert!(journal
+        .iter()
+        .filter(|e| e.tag == "plc/h2s" && e.state == Transition::Active)
+        .all(|e| e.value > Some(10.0)));
+
+    let summary = health_summary(&db);
+    assert!(
+        summary["floods"].as_u64() >= Some(1),
+        "the flood is detected: {summary}"
+    );
+    assert!(summary["activations"].as_u64() >= Some(10), "{summary}");
+}
+
 /// Reads the whole journal of a database.
-fn journal(db: &Path) -> Vec<plantwatch_alarm::JournalEntry> {
+fn journal(db: &Path) -> Vec<JournalEntry> {
     JournalReader::open(db)
         .expect("open journal")
         .entries(JournalQuery::default())
         .expect("read journal")
-}
-
-#[allow(dead_code)]
-fn transitions(db: &Path, tag: &str, kind: &str) -> Vec<Transition> {
-    journal(db)
-        .into_iter()
-        .filter(|e| e.tag == tag && e.kind.name() == kind)
-        .map(|e| e.state)
-        .collect()
-}
-
-#[allow(dead_code)]
-fn shared<T>(t: T) -> Arc<T> {
-    Arc::new(t)
 }

@@ -80,6 +80,9 @@ pub struct HealthReport {
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub activations: u32,
+    /// The first and last activation seen.
+    pub first_activation: Option<Timestamp>,
+    pub last_activation: Option<Timestamp>,
     /// Activations per 10-minute period, for every period from the first to the last activation
     /// (periods without alarms included, so the list reads as a time series).
     pub per_10_minutes: Vec<Period>,
@@ -123,6 +126,8 @@ pub fn analyse<'a>(
         activations: times.len() as u32,
         ..HealthReport::default()
     };
+    report.first_activation = times.first().copied();
+    report.last_activation = times.last().copied();
     report.per_10_minutes = periods(&times);
     report.busiest = report
         .per_10_minutes

@@ -172,7 +172,13 @@ fn field(text: &str) -> String {
 }
 
 fn number(value: Option<f64>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
+    value.map(|v| tidy(v).to_string()).unwrap_or_default()
+}
+
+/// A value rounded to 12 significant digits, so scaling noise (`101 * 0.1` = 10.100000000000001) does
+/// not reach the reader; far beyond what any plant instrument resolves.
+fn tidy(value: f64) -> f64 {
+    format!("{value:.11e}").parse().unwrap_or(value)
 }
 
 fn entry_csv(out: &mut impl Write, e: &JournalEntry) -> io::Result<()> {
@@ -199,8 +205,8 @@ fn entry_json(out: &mut impl Write, e: &JournalEntry) -> io::Result<()> {
         "kind": e.kind.name(),
         "priority": e.priority.name(),
         "state": e.state.name(),
-        "value": e.value,
-        "limit": e.limit,
+        "value": e.value.map(tidy),
+        "limit": e.limit.map(tidy),
         "message": e.message,
         "user": e.user,
         "comment": e.comment,
@@ -246,8 +252,8 @@ fn active_json(out: &mut impl Write, s: &AlarmStatus) -> io::Result<()> {
         "kind": s.kind.name(),
         "priority": s.priority.name(),
         "state": s.state.name(),
-        "value": s.value,
-        "limit": s.limit,
+        "value": s.value.map(tidy),
+        "limit": s.limit.map(tidy),
         "message": s.message,
         "activated": s.activated.map(|t| t.to_string()),
         "cleared": s.cleared.map(|t| t.to_string()),
@@ -267,12 +273,11 @@ fn active_json(out: &mut impl Write, s: &AlarmStatus) -> io::Result<()> {
 
 fn health_text(out: &mut impl Write, r: &HealthReport) -> io::Result<()> {
     let span = |t: Option<Timestamp>| t.map_or_else(|| "-".to_string(), |t| t.to_string());
-    let first = r.per_10_minutes.first().map(|p| p.start);
     writeln!(
         out,
         "Alarm health from {} to {}",
-        span(r.from.or(first)),
-        span(r.to)
+        span(r.from.or(r.first_activation)),
+        span(r.to.or(r.last_activation))
     )?;
     writeln!(
         out,
