@@ -100,6 +100,18 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
     };
   }, []);
 
+  // Marks when live values first reached the screen (wall clock), for the launch benchmark.
+  useEffect(
+    () =>
+      store.subscribe(() => {
+        const root = document.documentElement;
+        if (!root.dataset.firstValuesAt && store.values.some((u) => u && u.v !== null)) {
+          root.dataset.firstValuesAt = String(Date.now());
+        }
+      }),
+    [store],
+  );
+
   useEffect(() => {
     document.documentElement.dataset.theme = settings.theme;
   }, [settings.theme]);

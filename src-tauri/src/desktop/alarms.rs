@@ -18,10 +18,7 @@ use super::wire::{
 
 /// The engine's alarm picture, or "unavailable" when it runs without the alarm service.
 pub fn view(engine: &Engine) -> AlarmView {
-    // ALARM SERVICE CALL SITE: the engine's alarm service is still a placeholder; once it has
-    // `snapshot()` this becomes `engine.alarms().map_or_else(AlarmView::unavailable, |s| view_of(&s.snapshot()))`.
-    let _ = engine.alarms();
-    AlarmView::unavailable()
+    engine.alarms().map_or_else(AlarmView::unavailable, |service| view_of(&service.snapshot()))
 }
 
 /// Converts the alarm service's snapshot (already sorted by priority, then newest first).
@@ -103,9 +100,10 @@ pub fn action_of(request: &AlarmActionRequest) -> Result<OperatorAction, UiError
 /// Applies an operator action.
 pub fn act(engine: &Engine, request: &AlarmActionRequest) -> Result<(), UiError> {
     let action = action_of(request)?;
-    // ALARM SERVICE CALL SITE: becomes `service.act(action)` once the service has it.
-    let _ = (engine.alarms(), action);
-    Err(UiError::new(ErrorCode::Alarm, "the alarm service is not running for this plant"))
+    let service = engine
+        .alarms()
+        .ok_or_else(|| UiError::new(ErrorCode::Alarm, "the alarm service is not running for this plant"))?;
+    service.act(action).map_err(|e| UiError::new(ErrorCode::Alarm, e.to_string()))
 }
 
 /// Journal entries matching a query, newest first.

@@ -120,7 +120,16 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
     };
     chart.current?.destroy();
     chart.current = new uPlot(opts, [[], ...penTags.flatMap(() => [[], [], []])] as uPlot.AlignedData, el);
+    // Follow the window's size (the chart is drawn on a canvas of fixed pixels).
+    const ro =
+      typeof ResizeObserver !== "undefined"
+        ? new ResizeObserver(() =>
+            chart.current?.setSize({ width: Math.max(300, el.clientWidth - 16), height: Math.max(240, window.innerHeight - 330) }),
+          )
+        : null;
+    ro?.observe(el);
     return () => {
+      ro?.disconnect();
       chart.current?.destroy();
       chart.current = null;
     };

@@ -1,0 +1,288 @@
+"""End-to-end tests of the real Plantwatch window, driven through tauri-driver and WebKitWebDriver.
+
+Run one test per app launch: `python desktop_test.py TEST_NAME` (tests/e2e/run.sh starts Xvfb and a
+tauri-driver with the environment each test needs, then calls this). Environment:
+  PLANTWATCH_E2E_BIN      the production plantwatch binary (absolute path)
+  PLANTWATCH_E2E_DRIVER   tauri-driver's URL, e.g. http://127.0.0.1:4444
+  PLANTWATCH_E2E_OUT      where screenshots go
+  PLANTWATCH_E2E_WORK     a scratch folder of this test (broken plant files live here)
+Prints `PASS name` or `FAIL name: why` and exits 0 or 1.
+"""
+
+import json
+import os
+import sys
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support.ui import Select
+
+BIN = os.environ["PLANTWATCH_E2E_BIN"]
+DRIVER = os.environ["PLANTWATCH_E2E_DRIVER"]
+OUT = os.environ["PLANTWATCH_E2E_OUT"]
+WORK = os.environ["PLANTWATCH_E2E_WORK"]
+
+
+class TauriOptions(ArgOptions):
+    """tauri-driver's capabilities: which application to launch."""
+
+    def to_capabilities(self):
+        return {"browserName": "wry", "tauri:options": {"application": BIN}}
+
+
+def wait_for(what, check, timeout=20.0, every=0.2):
+    """Polls `check` until it returns something truthy; fails with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as e:  # the page may be re-rendering: try again
+            last_error = e
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
+
+
+def by_test_id(driver, test_id):
+    return driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{test_id}"]')
+
+
+def go(driver, screen):
+    driver.find_element(By.CSS_SELECTOR, f'nav.screens button[data-screen="{screen}"]').click()
+    wait_for(f"the {screen} screen", lambda: by_test_id(driver, f"screen-{screen}"))
+
+
+def shot(driver, name):
+    os.makedirs(OUT, exist_ok=True)
+    driver.save_screenshot(os.path.join(OUT, f"{name}.png"))
+
+
+def key_values(driver):
+    return [e.text for e in by_test_id(driver, "key-value")]
+
+
+# --- the tests ---------------------------------------------------------------------------------------
+
+
+def test_starts_on_the_simulated_plant(driver):
+    name = wait_for("the plant's name", lambda: by_test_id(driver, "plant-name")[0].text.strip() not in ("", "Plantwatch") and by_test_id(driver, "plant-name")[0].text)
+    assert "simulated" in name, f"the title should say the plant is simulated, got {name!r}"
+    cards = wait_for("device cards", lambda: by_test_id(driver, "device-card"))
+    assert len(cards) >= 4, f"the lift station has a PLC, two drives and a meter; saw {len(cards)} cards"
+    wait_for("a device online", lambda: driver.find_elements(By.CSS_SELECTOR, ".state-online"))
+    shot(driver, "starts_on_the_simulated_plant")
+
+
+def test_live_values_change_on_the_overview(driver):
+    first = wait_for("key tags with values", lambda: (v := key_values(driver)) and all(not x.startswith("—") for x in v) and v)
+    changed = wait_for("a key value to change", lambda: (v := key_values(driver)) != first and v, timeout=30)
+    assert len(changed) == len(first)
+    shot(driver, "live_values_change_on_the_overview")
+
+
+def test_the_tags_screen_filters(driver):
+    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
+    go(driver, "tags")
+    count = by_test_id(driver, "tag-count")[0]
+    total = int(count.text.split(" of ")[1].split()[0])
+    assert total > 20, f"the demo plant has many tags, saw {total}"
+    search = by_test_id(driver, "tag-search")[0]
+    search.send_keys("level")
+    wait_for("the list to shrink", lambda: int(count.text.split()[0]) < total)
+    rows = by_test_id(driver, "tag-row")
+    assert rows, "some tag matches 'level'"
+    for r in rows:
+        assert "level" in r.text.lower(), f"row {r.text!r} does not match the search"
+    search.clear()
+    search.send_keys(Keys.BACKSPACE)  # clear() alone does not fire input events in every driver
+    wait_for("the full list again", lambda: int(count.text.split()[0]) == total)
+    Select(by_test_id(driver, "device-filter")[0]).select_by_index(2)  # the second device
+    device_rows = wait_for("rows of one device", lambda: (n := int(count.text.split()[0])) < total and n)
+    ids = {r.get_attribute("data-tag").split("/")[0] for r in by_test_id(driver, "tag-row")}
+    assert len(ids) == 1, f"rows of one device only, saw devices {ids} ({device_rows} rows)"
+    wait_for("live values in the rows", lambda: any(v.text not in ("", "—") for v in by_test_id(driver, "tag-value")))
+    shot(driver, "the_tags_screen_filters")
+
+
+def test_a_trend_opens_with_history(driver):
+    keys = wait_for("key tags", lambda: by_test_id(driver, "key-tag"))
+    keys[0].click()  # a key tag opens its trend
+    wait_for("the trends screen", lambda: by_test_id(driver, "screen-trends"))
+
+    def samples():
+        text = by_test_id(driver, "trend-status")[0].text
+        return text.split(" samples")[0].replace(",", "").isdigit() and int(text.split(" samples")[0].replace(",", "")) > 3 and text
+
+    status = wait_for("history samples on the trend", samples, timeout=30)
+    chart = by_test_id(driver, "trend-chart")[0]
+    assert chart.find_elements(By.CSS_SELECTOR, "canvas"), "the chart is drawn on a canvas"
+    legend = chart.text
+    assert "/" in legend, f"the legend names the pen, got {legend!r}"
+    print(f"  trend: {status}")
+    shot(driver, "a_trend_opens_with_history")
+
+
+def test_a_broken_plant_file_shows_its_error(driver):
+    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
+    broken = os.path.join(WORK, "broken-plant.toml")
+    with open(broken, "w") as f:
+        f.write(
+            'name = "Broken plant"\n'
+            "\n"
+            "[[devices]]\n"
+            'id = "plc"\n'
+            'transport = "tcp"\n'
+            'host = "127.0.0.1"\n'
+            "port = 1502\n"
+            "poll_ms = \"fast\"\n"
+        )
+    go(driver, "plant")
+    path = by_test_id(driver, "plant-path")[0]
+    path.clear()
+    path.send_keys(broken)
+    by_test_id(driver, "open-plant")[0].click()
+    error = wait_for("the error message", lambda: by_test_id(driver, "plant-error"))[0].text
+    assert "problem" in error, f"the message says the file has problems, got {error!r}"
+    problems = wait_for("problems shown in place", lambda: by_test_id(driver, "plant-problem"))
+    texts = [p.text for p in problems]
+    assert any("line " in t for t in texts), f"each problem names its line, got {texts}"
+    name = by_test_id(driver, "plant-name")[0].text
+    assert "simulated" in name, f"the running plant stays open after a broken file, title {name!r}"
+    shot(driver, "a_broken_plant_file_shows_its_error")
+
+
+def test_an_alarm_is_acknowledged_and_journaled(driver):
+    newest = wait_for(
+        "an alarm in the banner",
+        lambda: (t := by_test_id(driver, "newest-alarm")[0].text) and "No unacknowledged" not in t and "not running" not in t and t,
+        timeout=60,
+    )
+    print(f"  banner: {newest}")
+    shot(driver, "alarm_in_the_banner")
+    go(driver, "alarms")
+    operator = by_test_id(driver, "operator")[0]
+    operator.clear()
+    operator.send_keys("e2e-operator")
+    operator.send_keys(Keys.TAB)  # commits the name (change event)
+    rows = wait_for("unacknowledged rows", lambda: [r for r in by_test_id(driver, "alarm-row") if r.get_attribute("data-state") == "activeUnacked"])
+    alarm_id = rows[0].get_attribute("data-alarm")
+    rows[0].find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
+    by_test_id(driver, "alarm-comment")[0].send_keys("checked on site by e2e")
+    by_test_id(driver, "ack-selected")[0].click()
+    wait_for("the acknowledgement", lambda: by_test_id(driver, "alarm-action-done"))
+
+    def acked():
+        for r in by_test_id(driver, "alarm-row"):
+            if r.get_attribute("data-alarm") == alarm_id:
+                return r.get_attribute("data-state") in ("activeAcked", "normal")
+        return True  # acknowledged and already cleared: gone from the summary
+
+    wait_for(f"{alarm_id} acknowledged", acked)
+    shot(driver, "alarm_acknowledged")
+    go(driver, "journal")
+
+    def ack_entry():
+        for r in by_test_id(driver, "journal-row"):
+            if r.get_attribute("data-state") == "acknowledged" and "e2e-operator" in r.text:
+                return r.text
+        return None
+
+    entry = wait_for("the journal to show who acknowledged", ack_entry, timeout=20)
+    assert "checked on site by e2e" in entry, f"the comment is journaled, got {entry!r}"
+    shot(driver, "journal_shows_who_acknowledged")
+
+
+def bench_launch_to_first_values(driver):
+    """Prints the time from the process start to the first live values on screen."""
+    at = wait_for("first values", lambda: driver.execute_script("return document.documentElement.dataset.firstValuesAt"))
+    pid = int(os.environ.get("PLANTWATCH_E2E_APP_PID", "0")) or find_app_pid()
+    start = process_start_epoch_ms(pid)
+    print(json.dumps({"bench": "launch_to_first_values_ms", "value": int(at) - start}))
+
+
+def bench_trend_7d(driver):
+    """Prints request -> drawn chart for 4 pens over 7 days (the plant made by the desktop_trend bench)."""
+    go(driver, "trends")
+    toggles = wait_for("pen toggles", lambda: by_test_id(driver, "pen-toggle"))
+    for t in toggles[:4]:
+        if not t.is_selected():
+            t.click()
+    results = []
+    for run in range(5):
+        by_test_id(driver, "span-24h" if run % 2 else "span-1h")[0].click()
+        time.sleep(0.5)
+        by_test_id(driver, "span-7d")[0].click()
+
+        def drawn():
+            status = by_test_id(driver, "trend-status")[0].text
+            n = status.split(" samples")[0].replace(",", "")
+            return n.isdigit() and int(n) > 2_000_000 and status
+
+        status = wait_for("the 7-day trend", drawn, timeout=30)
+        ms = float(by_test_id(driver, "trend-chart")[0].get_attribute("data-draw-ms"))
+        results.append(ms)
+        print(f"  run {run + 1}: {status}")
+    shot(driver, "bench_trend_7d")
+    results.sort()
+    print(json.dumps({"bench": "trend_4_pens_7_days_request_to_drawn_ms", "median": results[len(results) // 2], "runs": results}))
+
+
+def find_app_pid():
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                exe = os.readlink(f"/proc/{entry}/exe")
+            except OSError:
+                continue
+            if os.path.realpath(exe) == os.path.realpath(BIN):
+                return int(entry)
+    raise AssertionError("the app's process was not found")
+
+
+def process_start_epoch_ms(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    start_ticks = int(fields[19])  # field 22 of stat: start time in clock ticks after boot
+    with open("/proc/stat") as f:
+        btime = next(int(l.split()[1]) for l in f if l.startswith("btime"))
+    return int((btime + start_ticks / os.sysconf("SC_CLK_TCK")) * 1000)
+
+
+def main():
+    name = sys.argv[1]
+    test = globals().get(name) or globals().get(f"test_{name}")
+    if test is None:
+        print(f"FAIL {name}: no such test")
+        return 1
+    driver = None
+    try:
+        driver = webdriver.Remote(command_executor=DRIVER, options=TauriOptions())
+        driver.implicitly_wait(0)
+        test(driver)
+        print(f"PASS {name}")
+        return 0
+    except Exception as e:
+        print(f"FAIL {name}: {e}")
+        traceback.print_exc(file=sys.stderr)
+        if driver is not None:
+            try:
+                shot(driver, f"FAILED-{name}")
+            except Exception:
+                pass
+        return 1
+    finally:
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:
+                pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# End-to-end tests of the real desktop window. Builds nothing: pass the production binary
+# (`npm run build` in ui/, then `cargo build --release -p plantwatch --features desktop,tauri/custom-protocol`).
+#
+#   bash tests/e2e/run.sh /abs/path/to/target/release/plantwatch
+#
+# Starts Xvfb on a free display, then for each test a tauri-driver (on free ports, with the environment
+# the test needs: its own data folder, a simulator scenario) that launches the app; runs the test
+# (tests/e2e/desktop_test.py, Python selenium in target/e2e-venv, installed on first use); stops the
+# driver with SIGTERM (a killed driver leaves WebKitWebDriver orphaned). Screenshots go to
+# tests/out/e2e/. Prints `N passed, N failed` last and exits non-zero when a test failed.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=${1:?usage: run.sh /path/to/production/plantwatch}
+bin=$(realpath "$bin")
+[ -x "$bin" ] || { echo "run.sh: $bin is not an executable" >&2; exit 2; }
+export PATH="$HOME/.cargo/bin:$PATH"
+command -v tauri-driver >/dev/null || { echo "run.sh: tauri-driver is missing (cargo install tauri-driver --locked)" >&2; exit 2; }
+command -v WebKitWebDriver >/dev/null || { echo "run.sh: WebKitWebDriver is missing (apt-get install webkit2gtk-driver)" >&2; exit 2; }
+command -v Xvfb >/dev/null || { echo "run.sh: Xvfb is missing (apt-get install xvfb)" >&2; exit 2; }
+
+venv="$root/target/e2e-venv"
+if ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
+  echo "run.sh: installing selenium into $venv" >&2
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q 'selenium==4.51.0' || { echo "run.sh: cannot install selenium" >&2; exit 2; }
+fi
+py="$venv/bin/python"
+
+out="$root/tests/out/e2e"
+mkdir -p "$out"
+rm -f "$out"/*.png
+scratch=$(mktemp -d)
+xvfb_pid=""
+driver_pid=""
+
+cleanup() {
+  if [ -n "$driver_pid" ] && kill -0 "$driver_pid" 2>/dev/null; then
+    kill -TERM "$driver_pid" 2>/dev/null
+    wait "$driver_pid" 2>/dev/null
+  fi
+  if [ -n "$xvfb_pid" ]; then
+    kill -TERM "$xvfb_pid" 2>/dev/null
+    wait "$xvfb_pid" 2>/dev/null
+  fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Xvfb picks a free display and writes its number to the given descriptor once it is ready.
+exec 3>"$scratch/display"
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >"$scratch/xvfb.log" 2>&1 &
+xvfb_pid=$!
+exec 3>&-
+for _ in $(seq 100); do [ -s "$scratch/display" ] && break; sleep 0.1; done
+[ -s "$scratch/display" ] || { echo "run.sh: Xvfb did not start" >&2; cat "$scratch/xvfb.log" >&2; exit 1; }
+export DISPLAY=":$(head -n1 "$scratch/display")"
+
+free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts tauri-driver with the given environment (KEY=VALUE ...) and waits for its port.
+start_driver() {
+  local port native
+  port=$(free_port)
+  native=$(free_port)
+  env "$@" tauri-driver --port "$port" --native-port "$native" >"$scratch/driver.log" 2>&1 &
+  driver_pid=$!
+  for _ in $(seq 100); do
+    "$py" -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break
+    sleep 0.1
+  done
+  export PLANTWATCH_E2E_DRIVER="http://127.0.0.1:$port"
+}
+
+stop_driver() {
+  if [ -n "$driver_pid" ]; then
+    kill -TERM "$driver_pid" 2>/dev/null
+    wait "$driver_pid" 2>/dev/null
+    driver_pid=""
+  fi
+}
+
+passed=0
+failed=0
+failures=()
+
+# name | simulator scenario | simulator speed
+tests=(
+  "test_starts_on_the_simulated_plant normal 1"
+  "test_live_values_change_on_the_overview normal 1"
+  "test_the_tags_screen_filters normal 1"
+  "test_a_trend_opens_with_history normal 1"
+  "test_a_broken_plant_file_shows_its_error normal 1"
+  "test_an_alarm_is_acknowledged_and_journaled gas-flood 5"
+)
+[ -n "${PLANTWATCH_E2E_ONLY:-}" ] && tests=("${PLANTWATCH_E2E_ONLY} normal 1")
+
+export PLANTWATCH_E2E_BIN="$bin" PLANTWATCH_E2E_OUT="$out"
+for entry in "${tests[@]}"; do
+  read -r name scenario speed <<<"$entry"
+  work="$scratch/$name"
+  mkdir -p "$work/data" "$work/exports"
+  start_driver PLANTWATCH_DATA_DIR="$work/data" PLANTWATCH_EXPORT_DIR="$work/exports" \
+    PLANTWATCH_SIM_SCENARIO="$scenario" PLANTWATCH_SIM_SPEED="$speed" WEBKIT_DISABLE_COMPOSITING_MODE=1
+  if PLANTWATCH_E2E_WORK="$work" timeout 180 "$py" "$here/desktop_test.py" "$name"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "--- tauri-driver log of $name:" >&2
+    tail -n 20 "$scratch/driver.log" >&2
+  fi
+  stop_driver
+done
+
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}" >&2
+echo "screenshots: $out" >&2
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
