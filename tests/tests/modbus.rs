@@ -286,6 +286,11 @@ fn tcp_reads_every_table_of_several_units_from_pymodbus() {
                 table.name()
             );
         }
+        // A unit the server does not have: pymodbus answers as a gateway would, 0B.
+        assert_eq!(
+            link.read(9, Table::Holding, 0, 1, TIMEOUT).await,
+            Ok(Err(0x0B))
+        );
         // Writes go through and read back.
         let written = link
             .write(
@@ -457,6 +462,61 @@ fn rtu_over_a_serial_line_reads_two_units_in_turn() {
             Ok(Err(0x02))
         );
     });
+}
+
+#[test]
+fn a_late_serial_reply_is_not_taken_for_the_next_answer() {
+    let pty = SocatPair::new();
+    let spec = json!({"units": {"11": {"holding": {"0": [4500, 2310]}}, "13": {"holding": {"0": 1}, "delay_ms": 300}}});
+    let _server = PymodbusServer::serial(&spec, &pty.a, 9600, 'N');
+    let line = Link::Rtu(SerialLine {
+        path: pty.b.display().to_string(),
+        baud: 9600,
+        parity: Parity::None,
+        data_bits: 8,
+        stop_bits: 1,
+    });
+    let short = Duration::from_millis(100);
+    runtime().block_on(async {
+        let mut link = Connection::open(&line, TIMEOUT)
+            .await
+            .expect("open the pty");
+        assert_eq!(
+            link.read(13, Table::Holding, 0, 1, short).await,
+            Err(LinkError::Timeout { after: short })
+        );
+        let mut link = Connection::open(&line, TIMEOUT)
+            .await
+            .expect("reopen the pty");
+        // Let unit 13's reply land on the line after the reopen, as a slow device's would.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            link.read(11, Table::Holding, 0, 2, TIMEOUT).await,
+            Ok(Ok(Payload::Registers(vec![4500, 2310]))),
+            "the late reply of unit 13 was dropped, not read as unit 11's"
+        );
+    });
+}
+
+#[test]
+fn read_over_a_serial_line_at_9600_baud() {
+    let pty = SocatPair::new();
+    let spec = json!({"units": {"21": {"input": {"0": [0, 4000, 0x47F1, 0x2000]}}}});
+    let _server = PymodbusServer::serial(&spec, &pty.a, 9600, 'N');
+    let link = format!("rtu:{}", pty.b.display());
+    let out = plantwatch_read(&[
+        &link, "--baud", "9600", "--parity", "none", "--unit", "21", "--table", "input", "--count",
+        "2", "--type", "u32",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout_lines(&out),
+        ["0 0x0000 0x0FA0 4000", "2 0x47F1 0x2000 1206984704"]
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub mod decode;
 pub mod link;
 pub mod plan;
 pub mod reader;
+pub mod serial;
 
 pub use decode::{decode_bit, decode_registers, encode_registers, DecodeError};
 pub use link::{exception_name, Connection, LinkError, Payload};

@@ -11,18 +11,21 @@
 //! Serial pacing: RTU frames must be separated by 3.5 character times of silence, which tokio-modbus
 //! does not keep. Before each request on a serial line this module waits until that silence has passed
 //! since the last traffic (4.0 ms at 9600 baud 8E1, 2.0 ms at 19200, a fixed 1.75 ms above 19200).
+//! Stray input (a late reply of a device that timed out) is discarded before every request (see
+//! [`crate::serial`]).
 
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use plantwatch_core::{Link, Parity, SerialLine, SocketEndpoint, Table};
+use plantwatch_core::{Link, SocketEndpoint, Table};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_modbus::client::{Client, Context};
 use tokio_modbus::prelude::{Request, Response, Slave, SlaveContext};
 
 use crate::plan::{MAX_BITS, MAX_REGISTERS};
+use crate::serial;
 
 /// Most registers FC16 may write.
 pub const MAX_WRITE_REGISTERS: u16 = 123;
@@ -137,10 +140,10 @@ impl Connection {
                     Ok((tokio_modbus::client::rtu::attach(stream), None))
                 }
                 Link::Rtu(line) => {
-                    let port = open_serial(line)?;
+                    let port = serial::open(line)?;
                     Ok((
                         tokio_modbus::client::rtu::attach(port),
-                        Some(frame_gap(line)),
+                        Some(serial::frame_gap(line)),
                     ))
                 }
             }
@@ -350,74 +353,4 @@ async fn connect_tcp(endpoint: &SocketEndpoint) -> io::Result<TcpStream> {
     // Requests are small and latency matters more than packet count.
     stream.set_nodelay(true)?;
     Ok(stream)
-}
-
-fn open_serial(line: &SerialLine) -> io::Result<tokio_serial::SerialStream> {
-    use tokio_serial::SerialPort as _;
-    use tokio_serial::SerialPortBuilderExt as _;
-    let parity = match line.parity {
-        Parity::None => tokio_serial::Parity::None,
-        Parity::Even => tokio_serial::Parity::Even,
-        Parity::Odd => tokio_serial::Parity::Odd,
-    };
-    let data_bits = match line.data_bits {
-        5 => tokio_serial::DataBits::Five,
-        6 => tokio_serial::DataBits::Six,
-        7 => tokio_serial::DataBits::Seven,
-        _ => tokio_serial::DataBits::Eight,
-    };
-    let stop_bits = if line.stop_bits == 2 {
-        tokio_serial::StopBits::Two
-    } else {
-        tokio_serial::StopBits::One
-    };
-    let port = tokio_serial::new(&line.path, line.baud)
-        .parity(parity)
-        .data_bits(data_bits)
-        .stop_bits(stop_bits)
-        .open_native_async()
-        .map_err(io::Error::from)?;
-    // A reply to a request of an earlier connection may still sit in the driver's buffer.
-    port.clear(tokio_serial::ClearBuffer::Input)
-        .map_err(io::Error::from)?;
-    Ok(port)
-}
-
-/// 3.5 character times at the line's speed (1.75 ms fixed above 19200 baud, as the RTU spec says).
-pub fn frame_gap(line: &SerialLine) -> Duration {
-    if line.baud > 19_200 || line.baud == 0 {
-        return Duration::from_micros(1750);
-    }
-    let parity_bits = u32::from(line.parity != Parity::None);
-    let bits_per_char = 1 + u32::from(line.data_bits) + parity_bits + u32::from(line.stop_bits);
-    Duration::from_micros(u64::from(bits_per_char) * 3_500_000 / u64::from(line.baud))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frame_gap_is_three_and_a_half_characters() {
-        let line = |baud, parity| SerialLine {
-            path: "/dev/null".into(),
-            baud,
-            parity,
-            data_bits: 8,
-            stop_bits: 1,
-        };
-        // 11 bits a character at 9600 baud: 3.5 * 11 / 9600 s.
-        assert_eq!(
-            frame_gap(&line(9600, Parity::Even)),
-            Duration::from_micros(4010)
-        );
-        assert_eq!(
-            frame_gap(&line(19200, Parity::None)),
-            Duration::from_micros(1822)
-        );
-        assert_eq!(
-            frame_gap(&line(115200, Parity::Even)),
-            Duration::from_micros(1750)
-        );
-    }
 }
