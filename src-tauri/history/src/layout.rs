@@ -7,13 +7,27 @@ pub const COMPONENT: &str = "history";
 
 /// Migration steps of the history tables; step `i` moves version `i` to `i + 1`. Append only.
 pub const STEPS: &[&str] = &[
-    // Version 1: tags by full id; samples keyed (tag, time) without a rowid, text values apart.
+    // Version 1: tags by full id; samples keyed (tag, time) without a rowid, text values apart; per-minute
+    // rollups for trends over long ranges, complete below each tag's `rollup_until`.
     "CREATE TABLE tags (
-        id      INTEGER PRIMARY KEY,
-        full_id TEXT NOT NULL UNIQUE,
-        unit    TEXT,
-        type    TEXT NOT NULL
+        id           INTEGER PRIMARY KEY,
+        full_id      TEXT NOT NULL UNIQUE,
+        unit         TEXT,
+        type         TEXT NOT NULL,
+        rollup_until INTEGER NOT NULL DEFAULT -9223372036854775808
     );
+    CREATE TABLE rollups (
+        tag      INTEGER NOT NULL,
+        start    INTEGER NOT NULL,
+        count    INTEGER NOT NULL,
+        not_good INTEGER NOT NULL,
+        min      REAL,
+        max      REAL,
+        sum      REAL NOT NULL,
+        first    REAL,
+        last     REAL,
+        PRIMARY KEY (tag, start)
+    ) WITHOUT ROWID;
     CREATE TABLE samples (
         tag     INTEGER NOT NULL,
         time    INTEGER NOT NULL,
@@ -28,6 +42,14 @@ pub const STEPS: &[&str] = &[
         PRIMARY KEY (tag, time)
     ) WITHOUT ROWID;",
 ];
+
+/// Length of a rollup interval: one minute, aligned to the Unix epoch.
+pub const ROLLUP_MS: i64 = 60_000;
+
+/// The start of the rollup interval holding `time`.
+pub fn rollup_start(time: i64) -> i64 {
+    time.div_euclid(ROLLUP_MS) * ROLLUP_MS
+}
 
 /// The schema version this binary writes and reads.
 pub const VERSION: i64 = STEPS.len() as i64;

@@ -31,6 +31,7 @@ mod error;
 pub mod filter;
 pub mod layout;
 pub mod reader;
+mod rollup;
 pub mod schema;
 pub mod writer;
 

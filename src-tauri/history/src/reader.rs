@@ -385,6 +385,11 @@ impl HistoryReader {
 
     /// Splits `[from, to)` into `columns` equal columns and summarises each (for trends: min/max keep the
     /// spikes a plain average would hide). Every column is returned, empty ones with a count of 0.
+    ///
+    /// When a column spans at least five minutes, whole minutes are read from the per-minute rollups (each
+    /// minute lands in the column holding its start, so column edges snap to the minute) and only the
+    /// partial minutes at the ends of the range, and the minutes the writer has not rolled up yet, are read
+    /// sample by sample. The range's own ends are exact.
     pub fn thinned(
         &self,
         tag: &str,
@@ -399,58 +404,88 @@ impl HistoryReader {
         if columns == 0 || to <= from {
             return Ok(Vec::new());
         }
-        let span = i128::from(to - from);
-        let edge = |c: usize| from + (span * c as i128 / columns as i128) as i64;
-        let mut buckets: Vec<Bucket> = (0..columns)
-            .map(|c| Bucket {
-                start: Timestamp(edge(c)),
-                end: Timestamp(edge(c + 1)),
-                count: 0,
-                not_good: 0,
-                min: None,
-                max: None,
-                first: None,
-                last: None,
-                avg: None,
-            })
-            .collect();
-        let mut sums = vec![0.0f64; columns];
-        let what = "thinning samples";
-        let mut read = || -> rusqlite::Result<()> {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT time, value, quality FROM samples WHERE tag = ?1 AND time >= ?2 AND time < ?3 ORDER BY time",
+        let mut columns = Columns::new(from, to, columns);
+        let read = |columns: &mut Columns| -> rusqlite::Result<()> {
+            let rolled_up_until: i64 = self.conn.query_row(
+                "SELECT rollup_until FROM tags WHERE id = ?1",
+                [row.id],
+                |r| r.get(0),
             )?;
-            let mut rows = stmt.query((row.id, from, to))?;
+            let whole_start = from.div_euclid(layout::ROLLUP_MS) * layout::ROLLUP_MS;
+            let whole_start = if whole_start < from {
+                whole_start + layout::ROLLUP_MS
+            } else {
+                whole_start
+            };
+            let whole_end = layout::rollup_start(to).min(rolled_up_until);
+            let width = (to - from) / columns.buckets.len() as i64;
+            if width < 5 * layout::ROLLUP_MS || whole_end <= whole_start {
+                return self.thin_raw(row.id, from, to, columns);
+            }
+            self.thin_raw(row.id, from, whole_start, columns)?;
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT start, count, not_good, min, max, sum, first, last FROM rollups
+                 WHERE tag = ?1 AND start >= ?2 AND start < ?3 ORDER BY start",
+            )?;
+            let mut rows = stmt.query((row.id, whole_start, whole_end))?;
             while let Some(r) = rows.next()? {
-                let time: i64 = r.get(0)?;
-                let column = ((i128::from(time - from) * columns as i128) / span) as usize;
-                let Some(bucket) = buckets.get_mut(column) else {
-                    continue;
-                };
-                let quality: i64 = r.get(2)?;
-                if quality != 0 {
-                    bucket.not_good += 1;
+                let i = columns.index(r.get(0)?);
+                let bucket = &mut columns.buckets[i];
+                bucket.not_good += r.get::<_, i64>(2)? as u64;
+                let count = r.get::<_, i64>(1)? as u64;
+                if count == 0 {
                     continue;
                 }
-                let Some(v) = r.get::<_, Option<f64>>(1)? else {
-                    continue;
-                };
-                bucket.count += 1;
-                sums[column] += v;
-                bucket.min = Some(bucket.min.map_or(v, |m| m.min(v)));
-                bucket.max = Some(bucket.max.map_or(v, |m| m.max(v)));
-                bucket.first.get_or_insert(v);
-                bucket.last = Some(v);
+                let (min, max): (Option<f64>, Option<f64>) = (r.get(3)?, r.get(4)?);
+                let (first, last): (Option<f64>, Option<f64>) = (r.get(6)?, r.get(7)?);
+                bucket.count += count;
+                columns.sums[i] += r.get::<_, f64>(5)?;
+                bucket.min = min_of(bucket.min, min);
+                bucket.max = max_of(bucket.max, max);
+                if bucket.first.is_none() {
+                    bucket.first = first;
+                }
+                bucket.last = last.or(bucket.last);
             }
-            Ok(())
+            self.thin_raw(row.id, whole_end, to, columns)
         };
-        read().map_err(self.sql_err(what))?;
-        for (bucket, sum) in buckets.iter_mut().zip(sums) {
-            if bucket.count > 0 {
-                bucket.avg = Some(sum / bucket.count as f64);
-            }
+        read(&mut columns).map_err(self.sql_err("thinning samples"))?;
+        Ok(columns.finish())
+    }
+
+    /// Adds the raw samples of `[from, to)` to the columns, in time order.
+    fn thin_raw(
+        &self,
+        tag: i64,
+        from: i64,
+        to: i64,
+        columns: &mut Columns,
+    ) -> rusqlite::Result<()> {
+        if to <= from {
+            return Ok(());
         }
-        Ok(buckets)
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT time, value, quality FROM samples WHERE tag = ?1 AND time >= ?2 AND time < ?3 ORDER BY time",
+        )?;
+        let mut rows = stmt.query((tag, from, to))?;
+        while let Some(r) = rows.next()? {
+            let i = columns.index(r.get(0)?);
+            let bucket = &mut columns.buckets[i];
+            if r.get::<_, i64>(2)? != 0 {
+                bucket.not_good += 1;
+                continue;
+            }
+            let Some(v) = r.get::<_, Option<f64>>(1)? else {
+                continue;
+            };
+            bucket.count += 1;
+            columns.sums[i] += v;
+            bucket.min = min_of(bucket.min, Some(v));
+            bucket.max = max_of(bucket.max, Some(v));
+            bucket.first.get_or_insert(v);
+            bucket.last = Some(v);
+        }
+        Ok(())
     }
 
     /// The most recent stored sample of a tag, if it has any.
@@ -667,5 +702,70 @@ impl IntervalAccumulator {
     fn finish(mut self) -> Vec<IntervalValue> {
         self.close_current();
         self.done
+    }
+}
+
+/// The columns of a thinned trend while they are filled.
+struct Columns {
+    from: i64,
+    span: i128,
+    buckets: Vec<Bucket>,
+    sums: Vec<f64>,
+}
+
+impl Columns {
+    fn new(from: i64, to: i64, columns: usize) -> Columns {
+        let span = i128::from(to - from);
+        // Rounded up, so that a time is in the column `index` gives it.
+        let edge =
+            |c: usize| from + ((span * c as i128 + columns as i128 - 1) / columns as i128) as i64;
+        let buckets = (0..columns)
+            .map(|c| Bucket {
+                start: Timestamp(edge(c)),
+                end: Timestamp(edge(c + 1)),
+                count: 0,
+                not_good: 0,
+                min: None,
+                max: None,
+                first: None,
+                last: None,
+                avg: None,
+            })
+            .collect();
+        Columns {
+            from,
+            span,
+            buckets,
+            sums: vec![0.0; columns],
+        }
+    }
+
+    /// The column holding `time` (clamped to the range).
+    fn index(&self, time: i64) -> usize {
+        let i = i128::from(time - self.from) * self.buckets.len() as i128 / self.span;
+        i.clamp(0, self.buckets.len() as i128 - 1) as usize
+    }
+
+    fn finish(mut self) -> Vec<Bucket> {
+        for (bucket, sum) in self.buckets.iter_mut().zip(self.sums) {
+            if bucket.count > 0 {
+                bucket.avg = Some(sum / bucket.count as f64);
+            }
+        }
+        self.buckets
+    }
+}
+
+fn min_of(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_of(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
     }
 }

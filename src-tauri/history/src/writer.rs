@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use plantwatch_core::{Plant, Sample, Value};
 use rusqlite::{Connection, TransactionBehavior};
 
+use crate::rollup::Rollups;
 use crate::{layout, schema, HistoryError};
 
 /// Samples wait at most this long between arriving and being committed, so a `kill -9` loses at most
@@ -126,6 +127,8 @@ impl HistoryWriter {
         conn.pragma_update(None, "cache_size", -CACHE_KIB)
             .map_err(sql_err("setting the page cache"))?;
         let tags = register_tags(&conn, plant).map_err(sql_err("registering tags"))?;
+        let ids: Vec<i64> = tags.iter().map(|t| t.id).collect();
+        let rollups = Rollups::load(&conn, &ids).map_err(sql_err("loading rollup watermarks"))?;
 
         let counters = Arc::new(Counters::default());
         let (sender, receiver) = mpsc::channel();
@@ -133,6 +136,7 @@ impl HistoryWriter {
             path: path.to_path_buf(),
             conn,
             tags,
+            rollups,
             counters: counters.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -230,11 +234,12 @@ struct WriterThread {
     path: PathBuf,
     conn: Connection,
     tags: Vec<TagSlot>,
+    rollups: Rollups,
     counters: Arc<Counters>,
 }
 
 impl WriterThread {
-    fn run(self, receiver: Receiver<Message>) {
+    fn run(mut self, receiver: Receiver<Message>) {
         let mut batch: Vec<Sample> = Vec::new();
         let mut closing = false;
         let mut failed_tries = 0u32;
@@ -281,6 +286,16 @@ impl WriterThread {
                 }
             }
         }
+        self.rollups.close_all();
+        for _ in 0..CLOSE_TRIES {
+            match self.store(&mut Vec::new()) {
+                Ok(()) => break,
+                Err(error) => {
+                    self.counters.record_error(&error);
+                    std::thread::sleep(RETRY_AFTER);
+                }
+            }
+        }
         // Samples that raced with close into the queue are not stored: count them before the queue goes.
         while let Ok(message) = receiver.try_recv() {
             if let Message::Samples(samples) = message {
@@ -290,7 +305,7 @@ impl WriterThread {
     }
 
     /// Writes `batch` in one transaction and empties it; on failure the batch is kept for a retry.
-    fn store(&self, batch: &mut Vec<Sample>) -> Result<(), HistoryError> {
+    fn store(&mut self, batch: &mut Vec<Sample>) -> Result<(), HistoryError> {
         // Sorting by (tag, time) turns scattered inserts into appends per tag; the sort is stable, so
         // of two samples at the same millisecond the later-sent one is inserted last and wins.
         batch.sort_by_key(|s| (s.tag, s.time));
@@ -300,17 +315,20 @@ impl WriterThread {
             what: "storing samples",
             source,
         })?;
+        self.rollups.committed();
         let unknown = n - stored;
         batch.clear();
         let c = &self.counters;
         c.pending.fetch_sub(n, Ordering::Relaxed);
         c.stored.fetch_add(stored, Ordering::Relaxed);
         c.dropped.fetch_add(unknown, Ordering::Relaxed);
-        c.batches.fetch_add(1, Ordering::Relaxed);
+        if n > 0 {
+            c.batches.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 
-    fn insert(&self, batch: &[Sample]) -> Result<u64, rusqlite::Error> {
+    fn insert(&mut self, batch: &[Sample]) -> Result<u64, rusqlite::Error> {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let mut stored = 0;
         {
@@ -338,9 +356,11 @@ impl WriterThread {
                         _ => delete_text.execute((slot.id, time))?,
                     };
                 }
+                self.rollups.observe(sample.tag.0 as usize, time);
                 stored += 1;
             }
         }
+        self.rollups.write(&tx)?;
         tx.commit()?;
         Ok(stored)
     }
