@@ -55,6 +55,7 @@ pub struct Args {
     /// Engineering value = raw * scale + offset.
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
+    /// Added after scaling (see --scale).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub offset: f64,
     /// Serial speed (rtu).
