@@ -33,6 +33,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     match cli.command {
         Some(Command::Check(args)) => cli::check::run(args),
         Some(Command::Collect(args)) => cli::collect::run(args),
@@ -42,6 +43,23 @@ fn main() -> ExitCode {
         Some(Command::Alarms(args)) => cli::alarms::run(args),
         None => open_desktop(),
     }
+}
+
+/// Engine diagnostics go to stderr. `PLANTWATCH_LOG` (or `RUST_LOG`) takes a filter such as `info` or
+/// `plantwatch_engine=debug`; by default only warnings and errors are shown, so the commands' own output
+/// stays readable.
+fn init_logging() {
+    let filter = std::env::var("PLANTWATCH_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "warn".to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // A second init (tests embedding main) is harmless: keep the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 #[cfg(feature = "desktop")]
