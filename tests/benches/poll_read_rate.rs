@@ -20,10 +20,15 @@ use plantwatch_system_tests::peers::{libmodbus_client_reads_per_second, Libmodbu
 const MEASURE: Duration = Duration::from_secs(4);
 
 /// Plantwatch's reads per second against a server: one device polled back to back (period 0).
-fn plantwatch_reads_per_second(port: u16) -> f64 {
+fn plantwatch_reads_per_second(port: u16, multi_thread: bool) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
     let plant = poll_support::plant(1, port, 125, Duration::ZERO, &dir.path().join("bench.db"));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    }
+    .expect("runtime");
     runtime.block_on(async {
         let options = EngineOptions { history: None, alarms: false };
         let engine = Engine::start(Arc::new(plant), options).await.expect("engine starts");
@@ -45,15 +50,24 @@ fn main() {
     let counting_server = poll_support::BenchServer::start(125, 0.0, true);
 
     println!("Sequential reads of 125 holding registers, loopback, requests per second");
-    println!("{:<44} {:>12} {:>12} {:>7}", "server", "libmodbus C", "Plantwatch", "ratio");
+    println!(
+        "{:<42} {:>11} {:>13} {:>6} {:>13} {:>6}",
+        "server", "libmodbus C", "PW 1 thread", "ratio", "PW 2 threads", "ratio"
+    );
     for (name, port) in [
         ("libmodbus server (static registers)", libmodbus_server.port()),
         ("engine bench server (register 0 counts)", counting_server.port),
     ] {
         // The C client first (it compiles its binary), then Plantwatch, on the same server.
         let reference = libmodbus_client_reads_per_second(port, 40_000, 125);
-        let ours = plantwatch_reads_per_second(port);
-        println!("{name:<44} {reference:>12.0} {ours:>12.0} {:>7.2}", ours / reference);
+        let single = plantwatch_reads_per_second(port, false);
+        let multi = plantwatch_reads_per_second(port, true);
+        println!(
+            "{name:<42} {reference:>11.0} {single:>13.0} {:>6.2} {multi:>13.0} {:>6.2}",
+            single / reference,
+            multi / reference
+        );
     }
+    println!("PW 1 thread: the engine on a current-thread Tokio runtime; PW 2 threads: multi-thread (as `collect` runs)");
     println!("goal: ratio >= 1.0 (whole poll path incl. decode and history hand-off)");
 }
