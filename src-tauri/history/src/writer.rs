@@ -356,7 +356,10 @@ impl WriterThread {
                         _ => delete_text.execute((slot.id, time))?,
                     };
                 }
-                self.rollups.observe(sample.tag.0 as usize, time);
+                let good = sample.quality.is_good();
+                let good_value = if good { number } else { None };
+                self.rollups
+                    .observe(sample.tag.0 as usize, time, good_value, good);
                 stored += 1;
             }
         }
