@@ -321,9 +321,12 @@ fn a_writer_killed_with_sigkill_keeps_everything_sent_a_second_earlier() {
     // Let it write for 2.5 s of its own reports (not a sleep for readiness: we count what it says).
     let mut reports: Vec<(Instant, i64)> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while reports.last().map_or(true, |(at, _)| {
-        at.duration_since(reports[0].0) < Duration::from_millis(2500)
-    }) {
+    loop {
+        if let (Some((first, _)), Some((last, _))) = (reports.first(), reports.last()) {
+            if last.duration_since(*first) >= Duration::from_millis(2500) {
+                break;
+            }
+        }
         let left = deadline
             .checked_duration_since(Instant::now())
             .expect("the child reports progress within 30 s");

@@ -387,7 +387,7 @@ impl Progress {
     fn tick(&mut self) {
         self.rows += 1;
         // Looking at the clock for every row would cost more than writing it.
-        if !self.enabled || self.rows % 8192 != 0 {
+        if !self.enabled || self.rows & 8191 != 0 {
             return;
         }
         let now = Instant::now();
