@@ -88,14 +88,47 @@ impl Drop for BenchServer {
 
 /// CPU time (user + system) a process used so far, from /proc/PID/stat.
 pub fn cpu_time(pid: &str) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default()).1
+}
+
+/// The command name and CPU time (user + system) in one /proc stat line.
+fn stat_cpu(stat: &str) -> (String, Duration) {
+    // The command name sits in parentheses and may hold spaces; the fields after it start after the last ')'.
+    let (head, rest) = stat.rsplit_once(')').unwrap_or(("", ""));
+    let name = head.split_once('(').map_or("", |(_, n)| n).to_string();
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0)
         + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
     // Linux reports in USER_HZ, 100 per second on every platform Plantwatch runs on.
-    Duration::from_millis(ticks * 10)
+    (name, Duration::from_millis(ticks * 10))
+}
+
+/// CPU time of this process's threads so far, summed by thread name (`history-writer`,
+/// `plantwatch-poll`, `tokio-runtime-w`, ...). Threads that ended are not counted.
+pub fn thread_cpu_times() -> std::collections::BTreeMap<String, Duration> {
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let (name, cpu) = stat_cpu(&stat);
+        *by_name.entry(name).or_insert(Duration::ZERO) += cpu;
+    }
+    by_name
+}
+
+/// The CPU each thread name used between two [`thread_cpu_times`] snapshots.
+pub fn thread_cpu_since(
+    before: &std::collections::BTreeMap<String, Duration>,
+) -> std::collections::BTreeMap<String, Duration> {
+    thread_cpu_times()
+        .into_iter()
+        .map(|(name, now)| {
+            let then = before.get(&name).copied().unwrap_or(Duration::ZERO);
+            (name, now.saturating_sub(then))
+        })
+        .collect()
 }
 
 /// A field of /proc/self/status in kB (`VmRSS`, `VmHWM`), as MB.
@@ -106,4 +139,16 @@ pub fn status_mb(field: &str) -> f64 {
         .find_map(|l| l.strip_prefix(field).and_then(|r| r.trim_start_matches(':').split_whitespace().next()))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The median and the spread (min, max) of some figures.
+pub fn median_and_spread(figures: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = figures.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
+    (median, sorted[0], sorted[n - 1])
 }
