@@ -1,7 +1,8 @@
-//! Support for the collector and fault tests (`tests/tests/collect.rs`, `tests/tests/faults.rs`):
-//! the engine's pymodbus peer (`tests/peers/engine_plant_server.py`, with a poll counter register and
-//! per-unit mute and delay), plant configs from templates in `tests/data/collect/`, running
-//! `plantwatch collect`, and reading back what it stored.
+//! Support for the collector and engine tests (`tests/tests/collect.rs`, `tests/tests/faults.rs`,
+//! `tests/tests/engine_write.rs`): the engine's pymodbus peer (`tests/peers/engine_plant_server.py`,
+//! with a poll counter register and per-unit mute and delay), plant configs from templates in
+//! `tests/data/collect/`, running `plantwatch collect`, reading back what it stored, and watching an
+//! in-process engine's live values.
 //!
 //! A "poll counter" register goes up by one on every read that covers it, so each poll of a device
 //! stores exactly one new sample of that tag: counting stored samples counts polls.
@@ -15,6 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use plantwatch_core::{Quality, Value};
+use plantwatch_engine::{Engine, TagLive};
 use plantwatch_history::{HistoryReader, SampleQuery, StoredSample};
 
 use crate::{data, peer, plantwatch_bin, python};
@@ -184,6 +186,38 @@ pub fn wait_until(what: &str, within: Duration, mut condition: impl FnMut() -> b
     while !condition() {
         assert!(Instant::now() < deadline, "waited {within:?} for {what}");
         thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The engine's latest reading of a tag (`DEVICE/TAG`).
+pub fn live(engine: &Engine, full_id: &str) -> TagLive {
+    let tag = engine
+        .plant()
+        .find_tag(full_id)
+        .unwrap_or_else(|| panic!("{full_id} is not in the plant"));
+    engine.live()[tag.0 as usize].clone()
+}
+
+/// Polls a tag's live reading every 20 ms until `condition` holds, failing after `within` with the
+/// reading it last saw.
+pub async fn wait_for_live(
+    engine: &Engine,
+    full_id: &str,
+    what: &str,
+    within: Duration,
+    condition: impl Fn(&TagLive) -> bool,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let now = live(engine, full_id);
+        if condition(&now) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited {within:?} for {what}; {full_id} is {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use plantwatch_core::{Cause, Quality, Value};
-use plantwatch_engine::{DeviceState, DeviceStatus, Engine, EngineEvent, EngineOptions, TagLive};
+use plantwatch_engine::{DeviceState, DeviceStatus, Engine, EngineEvent, EngineOptions};
 use plantwatch_system_tests::engine_support::{
-    stored, wait_until, write_config, PlantServer, Serve,
+    live, stored, wait_for_live, wait_until, write_config, PlantServer, Serve,
 };
 use plantwatch_system_tests::peers::closed_port;
 use plantwatch_system_tests::plantwatch_bin;
@@ -32,21 +32,10 @@ async fn start(config: &std::path::Path, dir: &std::path::Path) -> Engine {
         .expect("engine starts")
 }
 
-fn live(engine: &Engine, full_id: &str) -> TagLive {
-    let tag = engine.plant().find_tag(full_id).expect("tag in plant");
-    engine.live()[tag.0 as usize].clone()
-}
-
 /// Waits (polling the live table) until a tag has the given quality.
 async fn wait_for_quality(engine: &Engine, full_id: &str, quality: Quality, within: Duration) {
-    let deadline = Instant::now() + within;
-    while live(engine, full_id).quality != quality {
-        assert!(
-            Instant::now() < deadline,
-            "{full_id} did not become {quality} within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = format!("{full_id} to become {quality}");
+    wait_for_live(engine, full_id, &what, within, |l| l.quality == quality).await;
 }
 
 /// The healthy device read its counter once per period for the whole run.
