@@ -9,9 +9,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use plantwatch_core::{Plant, ValueType};
+use plantwatch_core::{Plant, Quality, Sample, TagIndex, Timestamp, Value, ValueType};
 use plantwatch_history::{HistoryReader, HistoryWriter, SampleQuery};
-use plantwatch_system_tests::history_support::{plant, samples_from_jsonl, tag};
+use plantwatch_system_tests::history_support::{numeric_plant, plant, samples_from_jsonl, tag};
 use plantwatch_system_tests::{data, plantwatch_bin};
 
 /// The plant of `tests/data/history/samples.jsonl`.
@@ -380,4 +380,143 @@ fn a_writer_killed_with_sigkill_keeps_everything_sent_a_second_earlier() {
         10 * times.len() as u64,
         "all 10 tags committed together, batch by batch"
     );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Progress on stderr, for a person watching a long export in a terminal
+// ---------------------------------------------------------------------------------------------------
+
+/// Rows in the large history: over a second of exporting for the debug binary, and over ten times the
+/// 8,192 rows between two looks at the clock.
+const LARGE_ROWS: usize = 100_000;
+
+/// A history of [`LARGE_ROWS`] samples: 20 tags of one device, one sample per tag per second.
+fn stored_large() -> StoredPlant {
+    const BASE_MS: i64 = 1_795_564_800_000; // 2026-11-25T00:00:00Z
+    const TAGS: usize = 20;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("plant.db");
+    let plant = numeric_plant(&db, 1, TAGS);
+    let writer = HistoryWriter::open(&db, &plant).expect("open writer");
+    let sink = writer.sink();
+    for second in 0..LARGE_ROWS / TAGS {
+        let cycle = (0..TAGS)
+            .map(|t| Sample {
+                tag: TagIndex(t as u32),
+                time: Timestamp(BASE_MS + second as i64 * 1000),
+                value: Some(Value::Number((second * 7 + t) as f64 * 0.5)),
+                quality: Quality::Good,
+            })
+            .collect();
+        sink.send(cycle);
+    }
+    let stats = writer.close().expect("close flushes");
+    assert_eq!(
+        (stats.stored, stats.dropped, stats.errors),
+        (LARGE_ROWS as u64, 0, 0),
+        "{stats:?}"
+    );
+    StoredPlant { dir, db }
+}
+
+/// Quotes a word for `sh -c`.
+fn shell_word(path: &Path) -> String {
+    let word = path.to_str().expect("a UTF-8 path");
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// Exports the large history as CSV to stdout, into a reader that waits a second before it reads
+/// (`plantwatch export ... | { sleep 1; cat > out.csv; }`): once the pipe is full the export waits
+/// too, so it runs for over a second however fast the machine, and progress is due at the first look
+/// at the clock. With `on_terminal`, the pipeline runs under util-linux `script`, which gives it a new
+/// pseudo-terminal as stderr and copies what arrives there to its own stdout. Returns the file and
+/// what the export wrote on stderr.
+fn slow_export(stored: &StoredPlant, on_terminal: bool) -> (PathBuf, String) {
+    let target = stored.dir.path().join("out.csv");
+    let pipeline = format!(
+        "{} export --db {} | {{ sleep 1; cat > {}; }}",
+        shell_word(&plantwatch_bin()),
+        shell_word(&stored.db),
+        shell_word(&target)
+    );
+    let out = if on_terminal {
+        Command::new("script")
+            .args(["-q", "-f", "-e", "-c", &pipeline, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run script")
+    } else {
+        Command::new("sh")
+            .args(["-c", &pipeline])
+            .output()
+            .expect("run sh")
+    };
+    let stderr = if on_terminal {
+        &out.stdout
+    } else {
+        &out.stderr
+    };
+    let stderr = String::from_utf8_lossy(stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "{pipeline}: {:?}\n{stderr}",
+        out.status
+    );
+    (target, stderr)
+}
+
+/// The `exported N rows` counts in what the export printed on stderr, in order.
+fn progress_counts(stderr: &str) -> Vec<u64> {
+    stderr
+        .split(['\r', '\n'])
+        .filter_map(|part| part.trim().strip_prefix("exported "))
+        .map(|rest| {
+            rest.split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("a progress line without a count: {rest:?}"))
+        })
+        .collect()
+}
+
+/// The exported file: its header and one row per stored sample.
+fn assert_complete_export(file: &Path) {
+    let text = std::fs::read_to_string(file).expect("read the export");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("time,tag,value,quality"));
+    assert_eq!(lines.count(), LARGE_ROWS, "one row per stored sample");
+}
+
+#[test]
+fn a_long_export_shows_progress_on_stderr_when_it_is_a_terminal() {
+    let stored = stored_large();
+    let (target, terminal) = slow_export(&stored, true);
+    let counts = progress_counts(&terminal);
+    assert!(
+        counts.len() >= 2,
+        "a running count and a final line on the terminal, got {terminal:?}"
+    );
+    let (last, running) = counts.split_last().expect("two or more counts");
+    assert_eq!(
+        *last, LARGE_ROWS as u64,
+        "the final line counts every row: {terminal:?}"
+    );
+    assert!(
+        running.windows(2).all(|w| w[0] < w[1]) && running.iter().all(|&n| n < *last),
+        "the running count only goes up, short of the total: {counts:?}"
+    );
+    assert!(
+        terminal.contains(" rows/s)")
+            && terminal.contains(&format!("exported {LARGE_ROWS} rows in ")),
+        "a rate while running, the time taken at the end: {terminal:?}"
+    );
+    assert_complete_export(&target);
+}
+
+#[test]
+fn the_same_export_with_stderr_not_a_terminal_prints_no_progress() {
+    let stored = stored_large();
+    let (target, stderr) = slow_export(&stored, false);
+    assert_eq!(stderr, "", "nothing on a stderr that is not a terminal");
+    assert_complete_export(&target);
 }
