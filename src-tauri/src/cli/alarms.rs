@@ -16,6 +16,8 @@ use plantwatch_alarm::health::{self, HealthReport, CHATTER_TRIPS, FLOOD_ALARMS};
 use plantwatch_alarm::{AlarmError, AlarmStatus, JournalEntry, JournalQuery, JournalReader};
 use plantwatch_core::{parse_time, Timestamp};
 
+use super::csv::field;
+
 /// Print the alarm journal, the active alarms, or alarm health.
 #[derive(clap::Args)]
 pub struct Args {
@@ -160,15 +162,6 @@ fn print(args: &Args) -> Result<(), AlarmsError> {
     }
     out.flush()?;
     Ok(())
-}
-
-/// One CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 fn number(value: Option<f64>) -> String {

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use plantwatch_core::{parse_duration, parse_time, Quality, Timestamp, Value};
 use plantwatch_history::{Aggregate, HistoryError, HistoryReader, SampleQuery};
 
+use super::csv;
+
 /// Export stored samples.
 #[derive(clap::Args)]
 pub struct Args {
@@ -318,15 +320,13 @@ fn write_row(
 ) -> io::Result<()> {
     match format {
         Format::Csv => {
-            write!(out, "{time},")?;
-            write_csv_field(out, tag, false)?;
-            out.write_all(b",")?;
+            write!(out, "{time},{},", csv::field(tag))?;
             match value {
                 Cell::Empty => {}
                 Cell::Number(n) => write!(out, "{n}")?,
                 Cell::Bool(b) => out.write_all(if b { b"1" } else { b"0" })?,
                 // Text is always quoted, so a value like 42 stays text for whoever reads the file.
-                Cell::Text(t) => write_csv_field(out, t, true)?,
+                Cell::Text(t) => write!(out, "{}", csv::quoted(t))?,
             }
             writeln!(out, ",{quality}")
         }
@@ -343,17 +343,6 @@ fn write_row(
             }
             writeln!(out, ",\"quality\":\"{quality}\"}}")
         }
-    }
-}
-
-/// A CSV field per RFC 4180: quoted (with quotes doubled) when asked or when it needs to be.
-fn write_csv_field(out: &mut impl Write, text: &str, always_quote: bool) -> io::Result<()> {
-    if always_quote || text.contains([',', '"', '\n', '\r']) {
-        out.write_all(b"\"")?;
-        out.write_all(text.replace('"', "\"\"").as_bytes())?;
-        out.write_all(b"\"")
-    } else {
-        out.write_all(text.as_bytes())
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod alarms;
 pub mod check;
 pub mod collect;
+mod csv;
 pub mod export;
 pub mod read;
 pub mod simulate;
