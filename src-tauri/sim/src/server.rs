@@ -141,11 +141,8 @@ impl SimServer {
                     addr: listen,
                     source,
                 })?;
-                let task = if transport == Transport::Tcp {
-                    tokio::spawn(serve_tcp(listener, Arc::clone(&shared)))
-                } else {
-                    tokio::spawn(serve_rtu_over_tcp(listener, Arc::clone(&shared)))
-                };
+                let task =
+                    tokio::spawn(serve_tcp(listener, transport.clone(), Arc::clone(&shared)));
                 (Some(local), task)
             }
             Transport::Rtu(port) => {
@@ -215,8 +212,10 @@ async fn tick(shared: Arc<Shared>) {
     }
 }
 
-async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
-    let server = tokio_modbus::server::tcp::Server::new(listener);
+/// Serves Modbus on every connection the listener accepts: MBAP frames (`Transport::Tcp`) or raw RTU
+/// frames (`Transport::RtuOverTcp`). Each connection gets its own service and can be severed on its
+/// own, as a scenario's dropped connections need.
+async fn serve_tcp(listener: TcpListener, transport: Transport, shared: Arc<Shared>) {
     let on_connected = |stream: tokio::net::TcpStream, _peer: SocketAddr| {
         let shared = Arc::clone(&shared);
         async move {
@@ -225,32 +224,17 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
             Ok(Some((service, Severable::new(stream, severed))))
         }
     };
-    if let Err(e) = server
-        .serve(&on_connected, |e| {
-            tracing::debug!("simulator connection ended: {e}")
-        })
-        .await
-    {
-        tracing::error!("simulator listener failed: {e}");
-    }
-}
-
-async fn serve_rtu_over_tcp(listener: TcpListener, shared: Arc<Shared>) {
-    let server = tokio_modbus::server::rtu_over_tcp::Server::new(listener);
-    let on_connected = |stream: tokio::net::TcpStream, _peer: SocketAddr| {
-        let shared = Arc::clone(&shared);
-        async move {
-            let severed = Arc::new(AtomicBool::new(false));
-            let service = SimService::new(shared, Arc::clone(&severed));
-            Ok(Some((service, Severable::new(stream, severed))))
-        }
+    let connection_ended = |e| tracing::debug!("simulator connection ended: {e}");
+    let served = if transport == Transport::RtuOverTcp {
+        tokio_modbus::server::rtu_over_tcp::Server::new(listener)
+            .serve(&on_connected, connection_ended)
+            .await
+    } else {
+        tokio_modbus::server::tcp::Server::new(listener)
+            .serve(&on_connected, connection_ended)
+            .await
     };
-    if let Err(e) = server
-        .serve(&on_connected, |e| {
-            tracing::debug!("simulator connection ended: {e}")
-        })
-        .await
-    {
+    if let Err(e) = served {
         tracing::error!("simulator listener failed: {e}");
     }
 }
