@@ -1,10 +1,9 @@
-//! Support for the alarm tests (`tests/tests/alarms.rs`): synthetic journals from text, the simulator
-//! as a child process, and running `plantwatch alarms`.
+//! Support for the alarm tests (`tests/tests/alarms.rs`): synthetic journals from text, running
+//! `plantwatch alarms`, `plantwatch collect` in the background, and watching the journal grow. The
+//! simulator they collect from is [`crate::sim_support::SimProcess`].
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use plantwatch_alarm::{AlarmKind, Journal, JournalEntry, Transition};
@@ -98,79 +97,6 @@ pub fn run_alarms(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run plantwatch alarms")
-}
-
-/// `plantwatch simulate` on 127.0.0.1, a free port, killed on drop.
-pub struct Simulator {
-    child: Child,
-    port: u16,
-}
-
-impl Simulator {
-    /// Starts the simulator with a scenario at a speed (plant seconds per real second) and waits for it
-    /// to print the port it serves on.
-    pub fn start(scenario: &str, speed: u32) -> Simulator {
-        let mut child = Command::new(plantwatch_bin())
-            .args([
-                "simulate",
-                "--listen",
-                "127.0.0.1:0",
-                "--scenario",
-                scenario,
-                "--speed",
-                &speed.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start plantwatch simulate");
-        let stdout = child.stdout.take().expect("simulator stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut sim = Simulator { child, port: 0 };
-        while let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) {
-            // "plantwatch simulate: serving ... on tcp 127.0.0.1:PORT"
-            if let Some(port) = line.rsplit(':').next().and_then(|p| p.trim().parse().ok()) {
-                sim.port = port;
-                return sim;
-            }
-        }
-        panic!("plantwatch simulate did not report its port within 20 s");
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-}
-
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A temp copy of `assets/demo-plant.toml` pointed at a simulator on `port`, polling every `poll_ms`
-/// (a sped-up plant needs faster polls to see the same plant-time detail).
-pub fn demo_plant_copy(dir: &Path, port: u16, poll_ms: u32) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(crate::workspace_root().join("assets/demo-plant.toml"))
-        .expect("read assets/demo-plant.toml");
-    assert!(
-        text.contains("port = 5020") && text.contains("poll_ms = 1000"),
-        "the demo plant's defaults moved"
-    );
-    let text = text
-        .replace("port = 5020", &format!("port = {port}"))
-        .replace("poll_ms = 1000", &format!("poll_ms = {poll_ms}"));
-    let path = dir.join("demo-plant.toml");
-    std::fs::write(&path, text).expect("write the plant copy");
-    path
 }
 
 /// `plantwatch collect` running in the background, killed on drop unless stopped.

@@ -8,10 +8,8 @@
 //! stores exactly one new sample of that tag: counting stored samples counts polls.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,10 +17,8 @@ use plantwatch_core::{Quality, Value};
 use plantwatch_engine::{Engine, TagLive};
 use plantwatch_history::{HistoryReader, SampleQuery, StoredSample};
 
+use crate::peers::Peer;
 use crate::{data, peer, plantwatch_bin, python};
-
-/// How long a peer may take to say it is ready.
-const READY_WITHIN: Duration = Duration::from_secs(20);
 
 /// How the engine's pymodbus peer is reached.
 #[derive(Debug, Clone)]
@@ -35,12 +31,12 @@ pub enum Serve {
     Serial { path: PathBuf, baud: u32 },
 }
 
-/// The engine's pymodbus peer, killed on drop. Restartable on the same port (a device that comes back).
+/// The engine's pymodbus peer (its stderr silenced), killed on drop. Restartable on the same port (a device that comes back).
 pub struct PlantServer {
     spec: PathBuf,
     serve: Serve,
     port: u16,
-    child: Option<(Child, ChildStdin, Receiver<String>)>,
+    peer: Option<Peer>,
 }
 
 impl PlantServer {
@@ -50,7 +46,7 @@ impl PlantServer {
             spec: data(&format!("collect/{spec_name}")),
             serve,
             port: 0,
-            child: None,
+            peer: None,
         };
         server.launch();
         server
@@ -73,34 +69,13 @@ impl PlantServer {
                     .args(["--baud", &baud.to_string()]);
             }
         }
-        command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut child = command.spawn().expect("start engine_plant_server.py");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stdin = child.stdin.take().expect("stdin is piped");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = lines.recv_timeout(READY_WITHIN).unwrap_or_else(|_| {
-            panic!("engine_plant_server.py said nothing within {READY_WITHIN:?}")
-        });
+        command.stderr(Stdio::null());
+        let mut peer = Peer::spawn("engine_plant_server.py", command);
         match self.serve {
-            Serve::Serial { .. } => assert_eq!(first, "READY", "serial server"),
-            _ => {
-                self.port = first
-                    .strip_prefix("PORT ")
-                    .and_then(|p| p.trim().parse().ok())
-                    .unwrap_or_else(|| panic!("expected `PORT <n>`, got {first:?}"));
-            }
+            Serve::Serial { .. } => assert_eq!(peer.next_line(), "READY", "serial server"),
+            _ => self.port = peer.port(),
         }
-        self.child = Some((child, stdin, lines));
+        self.peer = Some(peer);
     }
 
     /// The TCP port (0 on a serial line).
@@ -110,11 +85,7 @@ impl PlantServer {
 
     /// Kills the server: the device is gone (connections refused).
     pub fn stop(&mut self) {
-        if let Some((mut child, stdin, _)) = self.child.take() {
-            drop(stdin);
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.peer = None;
     }
 
     /// Starts it again on the same port, with its values as in the spec.
@@ -125,13 +96,8 @@ impl PlantServer {
 
     /// Sends `mute UNIT`, `unmute UNIT` or `delay UNIT MS` and waits for the acknowledgement.
     pub fn command(&mut self, line: &str) {
-        let (_, stdin, lines) = self.child.as_mut().expect("server is running");
-        writeln!(stdin, "{line}")
-            .and_then(|_| stdin.flush())
-            .expect("write to the server");
-        let answer = lines
-            .recv_timeout(READY_WITHIN)
-            .expect("server answers commands");
+        let peer = self.peer.as_mut().expect("server is running");
+        let answer = peer.ask(line);
         assert_eq!(answer, format!("OK {line}"), "server refused `{line}`");
     }
 }

@@ -27,8 +27,10 @@ use crate::{peer, python};
 /// How long a peer may take to report that it is ready.
 const READY_WITHIN: Duration = Duration::from_secs(20);
 
-/// A child process killed (and reaped) on drop, with its stdout lines arriving on a channel.
-struct Peer {
+/// A child process killed (and reaped) on drop, with its stdout lines arriving on a channel. Every
+/// test peer that reports readiness on stdout (the Python servers, the C server, `plantwatch
+/// simulate`) runs as one.
+pub(crate) struct Peer {
     name: String,
     child: Child,
     stdin: Option<ChildStdin>,
@@ -36,11 +38,10 @@ struct Peer {
 }
 
 impl Peer {
-    fn spawn(name: &str, mut command: Command) -> Peer {
-        command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+    /// Starts `command` with stdin and stdout piped; stderr stays as the command has it (inherited
+    /// unless the caller set it).
+    pub(crate) fn spawn(name: &str, mut command: Command) -> Peer {
+        command.stdin(Stdio::piped()).stdout(Stdio::piped());
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
@@ -63,7 +64,7 @@ impl Peer {
     }
 
     /// Waits for the next stdout line, failing the test if the peer exits or stays silent.
-    fn next_line(&mut self) -> String {
+    pub(crate) fn next_line(&mut self) -> String {
         match self.lines.recv_timeout(READY_WITHIN) {
             Ok(line) => line,
             Err(_) => {
@@ -77,11 +78,32 @@ impl Peer {
     }
 
     /// Waits for the `PORT <n>` line.
-    fn port(&mut self) -> u16 {
+    pub(crate) fn port(&mut self) -> u16 {
         let line = self.next_line();
         line.strip_prefix("PORT ")
             .and_then(|p| p.trim().parse().ok())
             .unwrap_or_else(|| panic!("{} printed {line:?}, expected `PORT <n>`", self.name))
+    }
+
+    /// Writes a command line to the peer's stdin and returns its answer (the next stdout line).
+    pub(crate) fn ask(&mut self, line: &str) -> String {
+        let stdin = self.stdin.as_mut().expect("stdin is piped");
+        writeln!(stdin, "{line}")
+            .and_then(|_| stdin.flush())
+            .unwrap_or_else(|e| panic!("cannot write to {}: {e}", self.name));
+        self.next_line()
+    }
+
+    /// Sends SIGTERM, as a service manager would, and waits for the exit code.
+    pub(crate) fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(
+            sent.map(|s| s.success()).unwrap_or(false),
+            "could not send SIGTERM to {} ({pid})",
+            self.name
+        );
+        self.child.wait().ok().and_then(|s| s.code())
     }
 }
 
@@ -209,11 +231,7 @@ impl PymodbusServer {
     /// `delay UNIT MS`, `mute UNIT`, `unmute UNIT`.
     pub fn command(&mut self, line: &str) {
         let peer = self.peer.as_mut().expect("the server is running");
-        let stdin = peer.stdin.as_mut().expect("stdin is piped");
-        writeln!(stdin, "{line}")
-            .and_then(|_| stdin.flush())
-            .expect("write to the server");
-        let answer = peer.next_line();
+        let answer = peer.ask(line);
         assert_eq!(answer, "ok", "pymodbus server refused `{line}`");
     }
 }

@@ -1,21 +1,16 @@
-//! Support for the simulator's system tests: the `plantwatch simulate` process, the pymodbus probe
+//! Support for the simulator's system tests (and the alarm tests that collect from it): the
+//! `plantwatch simulate` process, the demo plant pointed at it, the pymodbus probe
 //! (`tests/peers/sim_probe.py`) and mbpoll as independent clients, and decoding of their raw registers.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
+use crate::peers::Peer;
 use crate::{peer, plantwatch_bin, python};
-
-/// How long the simulator may take to say where it listens.
-const READY_WITHIN: Duration = Duration::from_secs(20);
 
 /// A running `plantwatch simulate`, killed (and reaped) on drop.
 pub struct SimProcess {
-    child: Child,
+    peer: Peer,
     /// The line it printed: `plantwatch simulate: serving the lift station (...) on tcp 127.0.0.1:PORT`.
     pub banner: String,
 }
@@ -30,32 +25,11 @@ impl SimProcess {
 
     /// `plantwatch simulate` with exactly `args`; waits for the banner line on stdout.
     pub fn start(args: &[&str]) -> SimProcess {
-        let mut child = Command::new(plantwatch_bin())
-            .arg("simulate")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start plantwatch simulate: {e}"));
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let banner = match rx.recv_timeout(READY_WITHIN) {
-            Ok(line) => line,
-            Err(_) => {
-                let status = child.try_wait().ok().flatten();
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("plantwatch simulate {args:?} printed nothing within {READY_WITHIN:?} (exit: {status:?})");
-            }
-        };
-        SimProcess { child, banner }
+        let mut command = Command::new(plantwatch_bin());
+        command.arg("simulate").args(args);
+        let mut peer = Peer::spawn(&format!("plantwatch simulate {args:?}"), command);
+        let banner = peer.next_line();
+        SimProcess { peer, banner }
     }
 
     /// The TCP port from the banner.
@@ -69,21 +43,25 @@ impl SimProcess {
 
     /// Sends SIGTERM and waits for the exit code.
     pub fn terminate(mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(
-            sent.map(|s| s.success()).unwrap_or(false),
-            "could not send SIGTERM to {pid}"
-        );
-        self.child.wait().ok().and_then(|s| s.code())
+        self.peer.terminate()
     }
 }
 
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A temp copy of `assets/demo-plant.toml` pointed at a simulator on `port`, polling every `poll_ms`
+/// (a sped-up plant needs faster polls to see the same plant-time detail). Its history is
+/// `demo-plant.db` beside it.
+pub fn demo_plant_copy(dir: &Path, port: u16, poll_ms: u32) -> PathBuf {
+    let text = plantwatch_sim::DEMO_PLANT_TOML;
+    assert!(
+        text.contains("port = 5020") && text.contains("poll_ms = 1000"),
+        "the demo plant's defaults moved"
+    );
+    let text = text
+        .replace("port = 5020", &format!("port = {port}"))
+        .replace("poll_ms = 1000", &format!("poll_ms = {poll_ms}"));
+    let path = dir.join("demo-plant.toml");
+    std::fs::write(&path, text).expect("write the plant copy");
+    path
 }
 
 /// Where the pymodbus probe connects.

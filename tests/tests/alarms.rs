@@ -11,9 +11,10 @@ use std::time::Duration;
 use plantwatch_alarm::{AlarmManager, JournalEntry, JournalQuery, JournalReader, Transition};
 use plantwatch_core::{Quality, Sample, Timestamp, Value};
 use plantwatch_system_tests::alarm_support::{
-    demo_plant_copy, run_alarms, wait_for_journal, write_journal, Collector, Simulator,
+    run_alarms, wait_for_journal, write_journal, Collector,
 };
 use plantwatch_system_tests::data;
+use plantwatch_system_tests::sim_support::{demo_plant_copy, SimProcess};
 
 fn stdout(output: &std::process::Output) -> String {
     assert!(
@@ -234,7 +235,7 @@ fn health_summary(db: &Path) -> serde_json::Value {
 /// every 100 ms; the HI alarm's 5 s on-delay and 10 s off-delay run in real time.
 #[test]
 fn the_storm_raises_and_clears_the_level_alarms() {
-    let sim = Simulator::start("storm", 60);
+    let sim = SimProcess::tcp(&["--scenario", "storm", "--speed", "60"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let config = demo_plant_copy(dir.path(), sim.port(), 100);
     let db = dir.path().join("storm.db");
@@ -306,7 +307,7 @@ fn the_storm_raises_and_clears_the_level_alarms() {
 /// health report finds the flood.
 #[test]
 fn the_gas_flood_raises_and_clears_gas_alarms_and_is_detected_as_a_flood() {
-    let sim = Simulator::start("gas-flood", 30);
+    let sim = SimProcess::tcp(&["--scenario", "gas-flood", "--speed", "30"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let config = demo_plant_copy(dir.path(), sim.port(), 100);
     let db = dir.path().join("gas.db");

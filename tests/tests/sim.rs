@@ -14,7 +14,7 @@ use plantwatch_sim::registers::{self, Device};
 use plantwatch_sim::{demo_plant_as_shipped, Scenario, Station};
 use plantwatch_system_tests::peers::SocatPair;
 use plantwatch_system_tests::sim_support::{
-    decode, mbpoll, probe, width, MbpollAnswer, MbpollLink, ProbeLink, SimProcess,
+    decode, demo_plant_copy, mbpoll, probe, width, MbpollAnswer, MbpollLink, ProbeLink, SimProcess,
 };
 use plantwatch_system_tests::{data, plantwatch_bin};
 use serde_json::{json, Value};
@@ -708,14 +708,7 @@ fn the_same_seed_gives_the_same_registers_and_another_seed_does_not() {
 fn collecting_the_demo_plant_from_the_simulator_gives_good_samples_for_every_tag() {
     let sim = SimProcess::tcp(&[]);
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("demo-plant.toml");
-    let text =
-        plantwatch_sim::DEMO_PLANT_TOML.replace("port = 5020", &format!("port = {}", sim.port()));
-    assert!(
-        text.contains(&format!("port = {}", sim.port())),
-        "the demo config names its port as `port = 5020`"
-    );
-    std::fs::write(&config, text).expect("write the config copy");
+    let config = demo_plant_copy(dir.path(), sim.port(), 1000);
     let db: PathBuf = dir.path().join("demo-plant.db");
 
     let collect = Command::new(plantwatch_bin())
