@@ -13,7 +13,7 @@ pub mod status;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use plantwatch_core::{Cause, Plant, Quality, TagIndex, Value};
+use plantwatch_core::{Plant, TagIndex, Value};
 use plantwatch_history::{HistoryError, HistoryWriter, StoreFilter};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -25,6 +25,7 @@ pub use status::{DeviceCounters, DeviceState, DeviceStatus, TagLive};
 use alarm_service::AlarmService;
 use poll::device::DevicePoll;
 use poll::link_task::{LinkTask, WriteRequest};
+use poll::tags::TagTable;
 use poll::{lock, DeviceShared, Outputs};
 
 /// How the engine runs beyond what the plant says.
@@ -87,6 +88,7 @@ pub enum EngineError {
     WriteFailed { tag: String, message: String },
     #[error("the engine is stopping")]
     Stopped,
+
 }
 
 struct LinkHandle {
@@ -137,12 +139,12 @@ impl Engine {
         });
 
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
-        let devices = plant
+        let devices: Vec<Arc<Mutex<DeviceShared>>> = plant
             .devices
             .iter()
             .enumerate()
             .map(|(i, d)| {
-                Mutex::new(DeviceShared {
+                Arc::new(Mutex::new(DeviceShared {
                     status: DeviceStatus {
                         device: i,
                         state: DeviceState::Connecting,
@@ -150,14 +152,8 @@ impl Engine {
                         last_poll: None,
                         last_errors: Vec::new(),
                     },
-                    live: vec![
-                        TagLive {
-                            quality: Quality::Bad(Cause::NoConnectionYet),
-                            ..TagLive::default()
-                        };
-                        d.tags.len()
-                    ],
-                })
+                    tags: TagTable::new(d.tags.len()),
+                }))
             })
             .collect();
         let outputs = Arc::new(Outputs {
@@ -165,7 +161,7 @@ impl Engine {
             sink: Some(writer.sink()),
             filter: Mutex::new(StoreFilter::new(&plant)),
             alarms: alarm_feed,
-            devices,
+            devices: devices.clone(),
         });
 
         let (stop, stop_rx) = watch::channel(false);
@@ -183,7 +179,7 @@ impl Engine {
                 .iter()
                 .map(|&d| {
                     let phase = plant.devices[d].poll_period / total * d as u32;
-                    DevicePoll::new(plant.clone(), d, start + phase)
+                    DevicePoll::new(plant.clone(), d, start + phase, devices[d].clone())
                 })
                 .collect();
             let (writes_tx, writes_rx) = mpsc::channel(16);
@@ -221,7 +217,8 @@ impl Engine {
     pub fn live(&self) -> Vec<TagLive> {
         let mut all = Vec::with_capacity(self.plant.tag_count());
         for slot in &self.outputs.devices {
-            all.extend(lock(slot).live.iter().cloned());
+            let shared = lock(slot);
+            all.extend((0..shared.tags.len() as u32).map(|pos| shared.tags.live(pos)));
         }
         all
     }

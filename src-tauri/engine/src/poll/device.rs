@@ -1,63 +1,112 @@
 //! What the engine knows about one device between polls: its read plan, the ranges it refused, the
-//! last raw registers of each block, the last sample of each tag, its state and its counters.
+//! last raw registers of each block, the latest reading of each tag, its state and its counters.
 //!
 //! No I/O here: the link task does the reads and reports each outcome (registers, an exception, a
 //! link failure); this module turns outcomes into samples and decides which of them changed. That keeps
 //! the rules of quality, staleness and change detection testable without a peer.
+//!
+//! The hot path is cheap by construction: a reply is compared with the block's previous reply register
+//! by register, and only tags whose own registers changed (or whose quality was not good) are decoded;
+//! the others only get their read time moved. Staleness is tracked per block (every tag of a block is
+//! refreshed by the same reply), and heartbeats are looked for only when the earliest one can be due.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use plantwatch_core::{Cause, Device, Plant, Quality, Sample, TagIndex, Timestamp, Value};
+use plantwatch_core::{Cause, Device, Plant, Quality, Sample, Tag, TagIndex, Timestamp, Value};
 use plantwatch_modbus::decode::{decode_bit, decode_registers};
 use plantwatch_modbus::link::Payload;
 use plantwatch_modbus::plan::{plan_device, BadRanges, Block};
 use tokio::time::Instant;
 
 use crate::poll::schedule::{Backoff, Schedule};
-use crate::status::{DeviceCounters, DeviceState, TagLive};
+use crate::poll::tags::NEVER;
+use crate::poll::{lock, DeviceShared};
+use crate::status::{DeviceCounters, DeviceState};
 
 /// A good value not refreshed for this many poll periods becomes `Uncertain(Stale)`.
 pub const STALE_AFTER_PERIODS: u32 = 3;
 
-/// The last sample of one tag, as the poll loop sees it.
-#[derive(Debug, Clone)]
-struct TagMemory {
-    value: Option<Value>,
-    quality: Quality,
-    /// False until the tag's first sample went out (the first outcome always counts as a change).
-    reported: bool,
-    /// When a good value was last read (monotonic clock), for staleness.
+/// Where one tag lies in its block's payload.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// Position in `device.tags`.
+    pos: u32,
+    /// First item (register or bit) of the tag in the payload.
+    offset: u16,
+    /// Items the tag spans; 0 when the tag is not inside the block (a configuration problem).
+    width: u16,
+}
+
+/// A read of the plan, with what it returned last time.
+#[derive(Debug)]
+struct PlannedBlock {
+    block: Block,
+    /// The block's tags, with their place in the payload worked out once (the hot path never looks
+    /// into the `Tag` of a tag whose registers did not change).
+    slots: Vec<Slot>,
+    /// The last registers (or bits) the block returned.
+    raw: Option<Payload>,
+    /// When the block was last read (its good tags go stale from then on).
     refreshed: Option<Instant>,
-    /// When the tag was last read or failed to be (UTC).
-    time: Option<Timestamp>,
-    /// When its value or quality last changed (UTC).
-    changed: Option<Timestamp>,
-    /// When history last admitted a sample of this tag: the heartbeat is only worth asking about after
-    /// `heartbeat` has passed since then.
-    stored: Option<Timestamp>,
+}
+
+impl PlannedBlock {
+    fn new(block: Block, device: &Device) -> PlannedBlock {
+        let slots = block
+            .tags
+            .iter()
+            .map(|&pos| {
+                let tag = &device.tags[pos as usize];
+                match block.slot(tag) {
+                    Some(range) => Slot {
+                        pos,
+                        offset: range.start as u16,
+                        width: range.len() as u16,
+                    },
+                    None => Slot {
+                        pos,
+                        offset: 0,
+                        width: 0,
+                    },
+                }
+            })
+            .collect();
+        PlannedBlock {
+            block,
+            slots,
+            raw: None,
+            refreshed: None,
+        }
+    }
 }
 
 /// The samples one poll (or one staleness check) of a device produced.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// Samples whose value or quality changed: what listeners get.
+    /// Samples whose value or quality changed: what listeners get (and history judges).
     pub changed: Vec<Sample>,
-    /// Samples history should judge (changed ones, plus unchanged ones whose heartbeat may be due).
-    pub candidates: Vec<Sample>,
+    /// Unchanged samples whose heartbeat is due: history judges them too.
+    pub heartbeats: Vec<Sample>,
 }
 
-/// One device's poll state. Owned by its link task.
+impl Outcome {
+    /// True when there is nothing to deliver.
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.heartbeats.is_empty()
+    }
+}
+
+/// One device's poll state. Owned by its link task; the tag readings live in the shared slot the
+/// engine handle reads.
 pub struct DevicePoll {
     plant: Arc<Plant>,
     /// Index into `plant.devices`.
     pub index: usize,
     first_tag: u32,
+    shared: Arc<Mutex<DeviceShared>>,
     bad: BadRanges,
-    blocks: Vec<Block>,
-    /// The last registers (or bits) each planned block returned, to skip decoding what did not change.
-    raw: Vec<Option<Payload>>,
-    tags: Vec<TagMemory>,
+    blocks: Vec<PlannedBlock>,
     pending: Outcome,
     /// Set when a block was split or refused this cycle: the plan is rebuilt after the cycle.
     replan: bool,
@@ -65,6 +114,12 @@ pub struct DevicePoll {
     answered: bool,
     /// Exceptions or refused ranges in the current cycle.
     cycle_troubles: bool,
+    /// When the current cycle began (UTC ms): tags changed since then already went out as changes.
+    cycle_at: i64,
+    /// Each tag's heartbeat in ms (saturating), so the heartbeat sweep stays in dense memory.
+    heartbeat_ms: Vec<u32>,
+    /// No heartbeat can be due before this (UTC ms).
+    next_heartbeat: i64,
     pub schedule: Schedule,
     pub backoff: Backoff,
     pub state: DeviceState,
@@ -78,37 +133,41 @@ pub struct DevicePoll {
 const KEPT_ERRORS: usize = 8;
 
 impl DevicePoll {
-    /// A device nobody has heard from yet: every tag `Bad(NoConnectionYet)` (not yet reported).
-    pub fn new(plant: Arc<Plant>, index: usize, start: Instant) -> DevicePoll {
+    /// A device nobody has heard from yet (its tags `Bad(NoConnectionYet)`, not yet reported); its
+    /// readings go to `shared`.
+    pub fn new(
+        plant: Arc<Plant>,
+        index: usize,
+        start: Instant,
+        shared: Arc<Mutex<DeviceShared>>,
+    ) -> DevicePoll {
         let device = &plant.devices[index];
         let bad = BadRanges::new();
-        let blocks = plan_device(device, &bad);
-        let tags = vec![
-            TagMemory {
-                value: None,
-                quality: Quality::Bad(Cause::NoConnectionYet),
-                reported: false,
-                refreshed: None,
-                time: None,
-                changed: None,
-                stored: None,
-            };
-            device.tags.len()
-        ];
+        let blocks = plan_device(device, &bad)
+            .into_iter()
+            .map(|b| PlannedBlock::new(b, device))
+            .collect();
+        let heartbeat_ms = device
+            .tags
+            .iter()
+            .map(|t| u32::try_from(t.heartbeat.as_millis()).unwrap_or(u32::MAX))
+            .collect();
         let first_tag = plant.first_tag_of(index).0;
         let schedule = Schedule::new(device.poll_period, start);
         DevicePoll {
-            raw: vec![None; blocks.len()],
             plant,
             index,
             first_tag,
+            shared,
             bad,
             blocks,
-            tags,
             pending: Outcome::default(),
             replan: false,
             answered: false,
             cycle_troubles: false,
+            cycle_at: NEVER,
+            heartbeat_ms,
+            next_heartbeat: NEVER,
             schedule,
             backoff: Backoff::standard(),
             state: DeviceState::Connecting,
@@ -124,9 +183,14 @@ impl DevicePoll {
         &self.plant.devices[self.index]
     }
 
-    /// The reads of one cycle.
-    pub fn blocks(&self) -> &[Block] {
-        &self.blocks
+    /// Number of reads in one cycle.
+    pub fn block_count(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// The `b`-th read of the cycle.
+    pub fn block(&self, b: usize) -> &Block {
+        &self.blocks[b].block
     }
 
     /// The ranges the device refused so far.
@@ -134,9 +198,15 @@ impl DevicePoll {
         &self.bad
     }
 
-    /// Starts a poll cycle.
-    pub fn begin_cycle(&mut self) {
+    /// The slot the engine handle reads this device's status and tags from.
+    pub fn shared(&self) -> &Arc<Mutex<DeviceShared>> {
+        &self.shared
+    }
+
+    /// Starts a poll cycle at `at`.
+    pub fn begin_cycle(&mut self, at: Timestamp) {
         self.cycle_troubles = false;
+        self.cycle_at = at.0;
     }
 
     /// Counts one request sent and its latency once answered (`None` for no answer).
@@ -153,86 +223,88 @@ impl DevicePoll {
         }
     }
 
-    /// A block read returned data at `at`. `planned` is the block's position in [`Self::blocks`] when it
-    /// is a planned block (its raw data is remembered), `None` for a half of a split block.
-    pub fn on_data(
-        &mut self,
-        block: &Block,
-        planned: Option<usize>,
-        payload: Payload,
-        at: Timestamp,
-        now: Instant,
-    ) {
+    /// The `b`-th planned block returned data at `at`: tags whose registers did not change and whose
+    /// quality is good keep their value (only their read time moves); the others are decoded.
+    pub fn on_planned_data(&mut self, b: usize, payload: Payload, at: Timestamp, now: Instant) {
         self.answered = true;
-        let unchanged =
-            planned.is_some_and(|i| self.raw.get(i).and_then(Option::as_ref) == Some(&payload));
-        if unchanged {
-            // Same registers as last time: the values are the same unless a tag's quality was not good
-            // (for example stale, or bad after a link failure). Refresh the good ones without decoding.
-            for &pos in &block.tags {
-                let heartbeat = self.plant.devices[self.index].tags[pos as usize].heartbeat;
-                let mem = &mut self.tags[pos as usize];
-                if mem.quality.is_good() {
-                    mem.refreshed = Some(now);
-                    mem.time = Some(at);
-                    if heartbeat_may_be_due(mem, heartbeat, at) {
-                        let sample = Sample {
-                            tag: TagIndex(self.first_tag + pos),
-                            time: at,
-                            value: mem.value.clone(),
-                            quality: Quality::Good,
-                        };
-                        self.pending.candidates.push(sample);
+        let device = &self.plant.devices[self.index];
+        let Some(planned) = self.blocks.get_mut(b) else {
+            return;
+        };
+        let mut errors = Vec::new();
+        {
+            let mut shared = lock(&self.shared);
+            let tags = &mut shared.tags;
+            for slot in &planned.slots {
+                let range =
+                    usize::from(slot.offset)..usize::from(slot.offset) + usize::from(slot.width);
+                if slot.width > 0
+                    && same_items(planned.raw.as_ref(), &payload, range)
+                    && tags.quality(slot.pos).is_good()
+                {
+                    tags.touch(slot.pos, at);
+                    continue;
+                }
+                let tag = &device.tags[slot.pos as usize];
+                let changed = match decode_slot(tag, &payload, *slot) {
+                    Ok(value) => tags.set(slot.pos, value, Quality::Good, at),
+                    Err(message) => {
+                        // The data arrived but cannot be this tag's value: a configuration problem.
+                        errors.push(message);
+                        tags.set_quality(slot.pos, Quality::Bad(Cause::Configuration), at)
                     }
-                } else {
-                    self.decode_into(block, pos, &payload, at, now);
+                };
+                if changed {
+                    let index = TagIndex(self.first_tag + slot.pos);
+                    self.pending.changed.push(tags.sample(slot.pos, index, at));
                 }
             }
-        } else {
-            for &pos in &block.tags {
-                self.decode_into(block, pos, &payload, at, now);
-            }
         }
-        if let Some(i) = planned {
-            if let Some(slot) = self.raw.get_mut(i) {
-                *slot = Some(payload);
-            }
+        planned.raw = Some(payload);
+        planned.refreshed = Some(now);
+        for message in errors {
+            self.note_error(at, message);
         }
     }
 
-    fn decode_into(
-        &mut self,
-        block: &Block,
-        pos: u32,
-        payload: &Payload,
-        at: Timestamp,
-        now: Instant,
-    ) {
+    /// Half of a split block returned data at `at`: every tag in it is decoded (the plan is rebuilt
+    /// after the cycle, so nothing is remembered about the half).
+    pub fn on_split_data(&mut self, block: &Block, payload: Payload, at: Timestamp) {
+        self.answered = true;
         let device = &self.plant.devices[self.index];
-        let tag = &device.tags[pos as usize];
-        let decoded = match (payload, block.slot(tag)) {
-            (Payload::Registers(regs), Some(slot)) if slot.end <= regs.len() => {
-                decode_registers(tag, &regs[slot]).map_err(|e| e.to_string())
+        let mut errors = Vec::new();
+        {
+            let mut shared = lock(&self.shared);
+            let tags = &mut shared.tags;
+            for &pos in &block.tags {
+                let tag = &device.tags[pos as usize];
+                let slot = match block.slot(tag) {
+                    Some(range) => Slot {
+                        pos,
+                        offset: range.start as u16,
+                        width: range.len() as u16,
+                    },
+                    None => Slot {
+                        pos,
+                        offset: 0,
+                        width: 0,
+                    },
+                };
+                let changed = match decode_slot(tag, &payload, slot) {
+                    Ok(value) => tags.set(pos, value, Quality::Good, at),
+                    Err(message) => {
+                        errors.push(message);
+                        tags.set_quality(pos, Quality::Bad(Cause::Configuration), at)
+                    }
+                };
+                if changed {
+                    let index = TagIndex(self.first_tag + pos);
+                    self.pending.changed.push(tags.sample(pos, index, at));
+                }
             }
-            (Payload::Bits(bits), Some(slot)) if slot.end <= bits.len() => {
-                Ok(decode_bit(tag, bits[slot.start]))
-            }
-            _ => Err(format!(
-                "tag '{}' is not inside the block read for it",
-                tag.id
-            )),
-        };
-        match decoded {
-            Ok(value) => {
-                self.tags[pos as usize].refreshed = Some(now);
-                self.set(pos, Some(value), Quality::Good, at);
-            }
-            Err(message) => {
-                // The data arrived but cannot be this tag's value: a configuration problem.
-                self.note_error(at, message);
-                let last = self.tags[pos as usize].value.clone();
-                self.set(pos, last, Quality::Bad(Cause::Configuration), at);
-            }
+        }
+        for message in errors {
+            self.note_error(at, message);
         }
     }
 
@@ -250,10 +322,11 @@ impl DevicePoll {
                 block.count
             ),
         );
-        for &pos in &block.tags {
-            let last = self.tags[pos as usize].value.clone();
-            self.set(pos, last, Quality::Bad(Cause::Exception(code)), at);
-        }
+        self.set_qualities(
+            block.tags.iter().copied(),
+            Quality::Bad(Cause::Exception(code)),
+            at,
+        );
     }
 
     /// Counts an exception 02/03 that will be handled by splitting the block.
@@ -277,8 +350,13 @@ impl DevicePoll {
                 block.count
             ),
         );
+        let mut shared = lock(&self.shared);
+        let tags = &mut shared.tags;
         for &pos in &block.tags {
-            self.set(pos, None, Quality::Bad(Cause::Configuration), at);
+            if tags.clear(pos, Quality::Bad(Cause::Configuration), at) {
+                let index = TagIndex(self.first_tag + pos);
+                self.pending.changed.push(tags.sample(pos, index, at));
+            }
         }
     }
 
@@ -296,25 +374,43 @@ impl DevicePoll {
         } else {
             Cause::NoConnectionYet
         };
-        for pos in 0..self.tags.len() as u32 {
-            if self.tags[pos as usize].quality == Quality::Bad(Cause::Configuration) {
-                continue;
+        let count = self.device().tags.len() as u32;
+        {
+            let mut shared = lock(&self.shared);
+            let tags = &mut shared.tags;
+            for pos in 0..count {
+                if tags.quality(pos) == Quality::Bad(Cause::Configuration) {
+                    continue;
+                }
+                if tags.set_quality(pos, Quality::Bad(cause), at) {
+                    let index = TagIndex(self.first_tag + pos);
+                    self.pending.changed.push(tags.sample(pos, index, at));
+                }
             }
-            let last = self.tags[pos as usize].value.clone();
-            self.set(pos, last, Quality::Bad(cause), at);
         }
         self.state = DeviceState::Offline;
-        self.raw.iter_mut().for_each(|r| *r = None);
+        for planned in &mut self.blocks {
+            planned.raw = None;
+            planned.refreshed = None;
+        }
     }
 
     /// Ends a cycle that read every block (possibly with exceptions): sets the state and rebuilds the
     /// plan if the device refused something.
-    pub fn finish_cycle(&mut self, at: Timestamp) {
+    pub fn finish_cycle(&mut self, at: Timestamp, now: Instant) {
         self.last_poll = Some(at);
         if self.replan {
             self.replan = false;
-            self.blocks = plan_device(&self.plant.devices[self.index], &self.bad);
-            self.raw = vec![None; self.blocks.len()];
+            let device = &self.plant.devices[self.index];
+            self.blocks = plan_device(device, &self.bad)
+                .into_iter()
+                .map(|b| {
+                    let mut planned = PlannedBlock::new(b, device);
+                    // Every good tag of the new plan was read in this cycle (whole or in halves).
+                    planned.refreshed = Some(now);
+                    planned
+                })
+                .collect();
         }
         let refused = !self.bad.is_empty();
         self.state = if self.cycle_troubles || refused {
@@ -324,22 +420,71 @@ impl DevicePoll {
         };
     }
 
+    /// Offers history the unchanged tags whose heartbeat has passed since their last stored sample
+    /// (history's filter has the last word). Only walks the tags when the earliest can be due.
+    pub fn sweep_heartbeats(&mut self, at: Timestamp) {
+        if at.0 < self.next_heartbeat {
+            return;
+        }
+        let mut next = i64::MAX;
+        let shared = lock(&self.shared);
+        let tags = &shared.tags;
+        for pos in 0..tags.len() as u32 {
+            if !tags.reported(pos) {
+                continue;
+            }
+            let heartbeat = i64::from(self.heartbeat_ms[pos as usize]);
+            if tags.changed_at(pos) >= self.cycle_at {
+                // Changed in this cycle: it went out as a change.
+                next = next.min(at.0.saturating_add(heartbeat));
+                continue;
+            }
+            let stored = tags.stored_at(pos);
+            let due = if stored == NEVER {
+                NEVER
+            } else {
+                stored.saturating_add(heartbeat)
+            };
+            if due <= at.0 {
+                let index = TagIndex(self.first_tag + pos);
+                let mut sample = tags.current_sample(pos, index);
+                if sample.time.0 < self.cycle_at {
+                    // Not read in this cycle (a refused tag): the heartbeat sample is of now.
+                    sample.time = at;
+                }
+                self.pending.heartbeats.push(sample);
+                next = next.min(at.0.saturating_add(heartbeat));
+            } else {
+                next = next.min(due);
+            }
+        }
+        self.next_heartbeat = next;
+    }
+
     /// Marks good values not refreshed for [`STALE_AFTER_PERIODS`] poll periods `Uncertain(Stale)`.
-    /// Returns when the next value would go stale, if any is good.
+    /// Returns when the next block would go stale, if any was read.
     pub fn check_stale(&mut self, now: Instant, at: Timestamp) -> Option<Instant> {
         let limit = self.stale_after();
         let mut next: Option<Instant> = None;
-        for pos in 0..self.tags.len() as u32 {
-            let mem = &self.tags[pos as usize];
-            let (true, Some(refreshed)) = (mem.quality.is_good(), mem.refreshed) else {
+        for planned in &mut self.blocks {
+            let Some(refreshed) = planned.refreshed else {
                 continue;
             };
             let deadline = refreshed + limit;
-            if deadline <= now {
-                let last = mem.value.clone();
-                self.set(pos, last, Quality::Uncertain(Cause::Stale), at);
-            } else {
+            if deadline > now {
                 next = Some(next.map_or(deadline, |n| n.min(deadline)));
+                continue;
+            }
+            planned.refreshed = None;
+            let mut shared = lock(&self.shared);
+            let tags = &mut shared.tags;
+            for slot in &planned.slots {
+                if tags.quality(slot.pos).is_good()
+                    && tags.set_quality(slot.pos, Quality::Uncertain(Cause::Stale), at)
+                {
+                    let index = TagIndex(self.first_tag + slot.pos);
+                    self.pending.changed.push(tags.sample(slot.pos, index, at));
+                }
             }
         }
         next
@@ -356,32 +501,27 @@ impl DevicePoll {
         std::mem::take(&mut self.pending)
     }
 
-    /// History admitted these samples (so the heartbeat counts from them).
-    pub fn mark_stored(&mut self, stored: &[Sample]) {
-        for sample in stored {
-            if let Some(pos) = sample.tag.0.checked_sub(self.first_tag) {
-                if let Some(mem) = self.tags.get_mut(pos as usize) {
-                    mem.stored = Some(mem.stored.map_or(sample.time, |t| t.max(sample.time)));
-                }
-            }
-        }
+    /// True when samples wait to be delivered.
+    pub fn has_outcome(&self) -> bool {
+        !self.pending.is_empty()
     }
 
-    /// Copies the tags' latest readings into the live table slice of this device.
-    pub fn write_live(&self, live: &mut [TagLive]) {
-        for (mem, out) in self.tags.iter().zip(live.iter_mut()) {
-            if out.changed != mem.changed {
-                out.value = mem.value.clone();
-                out.quality = mem.quality;
-                out.changed = mem.changed;
+    /// History admitted these samples (so the heartbeat counts from them).
+    pub fn mark_stored(&mut self, stored: &[Sample]) {
+        if stored.is_empty() {
+            return;
+        }
+        let mut shared = lock(&self.shared);
+        for sample in stored {
+            if let Some(pos) = sample.tag.0.checked_sub(self.first_tag) {
+                shared.tags.mark_stored(pos, sample.time);
             }
-            out.time = mem.time;
         }
     }
 
     /// Number of tags of the device.
     pub fn tag_count(&self) -> usize {
-        self.tags.len()
+        self.device().tags.len()
     }
 
     /// Records an error message for the UI (a handful, newest last).
@@ -392,46 +532,245 @@ impl DevicePoll {
         self.last_errors.push((at, message));
     }
 
-    /// Sets a tag's reading; a change of value or quality (or the first reading) becomes a sample.
-    fn set(&mut self, pos: u32, value: Option<Value>, quality: Quality, at: Timestamp) {
-        let heartbeat = self.plant.devices[self.index].tags[pos as usize].heartbeat;
-        let mem = &mut self.tags[pos as usize];
-        mem.time = Some(at);
-        let changed = !mem.reported || mem.quality != quality || !same_value(&mem.value, &value);
-        if changed {
-            mem.reported = true;
-            mem.quality = quality;
-            mem.value = value;
-            mem.changed = Some(at);
-            let sample = Sample {
-                tag: TagIndex(self.first_tag + pos),
-                time: at,
-                value: mem.value.clone(),
-                quality,
-            };
-            self.pending.changed.push(sample.clone());
-            self.pending.candidates.push(sample);
-        } else if heartbeat_may_be_due(mem, heartbeat, at) {
-            let sample = Sample {
-                tag: TagIndex(self.first_tag + pos),
-                time: at,
-                value: mem.value.clone(),
-                quality,
-            };
-            self.pending.candidates.push(sample);
+    /// Sets the quality of some tags, keeping their values; changes become samples.
+    fn set_qualities(
+        &mut self,
+        positions: impl Iterator<Item = u32>,
+        quality: Quality,
+        at: Timestamp,
+    ) {
+        let mut shared = lock(&self.shared);
+        let tags = &mut shared.tags;
+        for pos in positions {
+            if tags.set_quality(pos, quality, at) {
+                let index = TagIndex(self.first_tag + pos);
+                self.pending.changed.push(tags.sample(pos, index, at));
+            }
         }
     }
 }
 
-fn heartbeat_may_be_due(mem: &TagMemory, heartbeat: Duration, at: Timestamp) -> bool {
-    mem.stored
-        .is_none_or(|stored| at.millis_since(stored) >= heartbeat.as_millis() as i64)
+/// True when the previous payload holds the same items as `new` in `range`.
+fn same_items(previous: Option<&Payload>, new: &Payload, range: std::ops::Range<usize>) -> bool {
+    match (previous, new) {
+        (Some(Payload::Registers(old)), Payload::Registers(new)) => {
+            matches!((old.get(range.clone()), new.get(range)), (Some(a), Some(b)) if a == b)
+        }
+        (Some(Payload::Bits(old)), Payload::Bits(new)) => {
+            matches!((old.get(range.clone()), new.get(range)), (Some(a), Some(b)) if a == b)
+        }
+        _ => false,
+    }
 }
 
-/// Equal values, with NaN equal to NaN (a device that reports NaN every poll has not changed).
-fn same_value(a: &Option<Value>, b: &Option<Value>) -> bool {
-    match (a, b) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x == y || (x.is_nan() && y.is_nan()),
-        _ => a == b,
+/// Decodes one tag from its slot of a block's payload.
+fn decode_slot(tag: &Tag, payload: &Payload, slot: Slot) -> Result<Value, String> {
+    let range = usize::from(slot.offset)..usize::from(slot.offset) + usize::from(slot.width);
+    match payload {
+        Payload::Registers(regs) if slot.width > 0 && range.end <= regs.len() => {
+            decode_registers(tag, &regs[range]).map_err(|e| e.to_string())
+        }
+        Payload::Bits(bits) if slot.width > 0 && range.end <= bits.len() => {
+            Ok(decode_bit(tag, bits[range.start]))
+        }
+        _ => Err(format!(
+            "tag '{}' is not inside the block read for it",
+            tag.id
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::poll::tags::TagTable;
+    use crate::status::DeviceStatus;
+    use plantwatch_core::{AlarmSettings, Link, SocketEndpoint, Table, ValueType, WordOrder};
+
+    const PERIOD: Duration = Duration::from_secs(1);
+
+    /// One device polled every second: u16 at 0 and 1, f32 (ABCD) at 2-3, u16 at 10; heartbeat 60 s.
+    fn device_poll() -> DevicePoll {
+        let tag = |id: &str, address: u16, value_type: ValueType| plantwatch_core::Tag {
+            id: id.into(),
+            name: None,
+            table: Table::Holding,
+            address,
+            value_type,
+            order: WordOrder::Abcd,
+            scale: 1.0,
+            offset: 0.0,
+            unit: None,
+            deadband: 0.0,
+            heartbeat: Duration::from_secs(60),
+            alarms: Vec::new(),
+        };
+        let device = Device {
+            id: "plc".into(),
+            name: None,
+            link: Link::Tcp(SocketEndpoint {
+                host: "127.0.0.1".into(),
+                port: 502,
+            }),
+            unit: 1,
+            poll_period: PERIOD,
+            timeout: Duration::from_secs(1),
+            max_block: 125,
+            max_gap: 16,
+            tags: vec![
+                tag("a", 0, ValueType::U16),
+                tag("b", 1, ValueType::U16),
+                tag("flow", 2, ValueType::F32),
+                tag("c", 10, ValueType::U16),
+            ],
+        };
+        let plant = Plant::new(
+            "t",
+            "t.db".into(),
+            AlarmSettings::default(),
+            vec![device],
+            None,
+        );
+        let shared = Arc::new(Mutex::new(DeviceShared {
+            status: DeviceStatus {
+                device: 0,
+                state: DeviceState::Connecting,
+                counters: DeviceCounters::default(),
+                last_poll: None,
+                last_errors: Vec::new(),
+            },
+            tags: TagTable::new(4),
+        }));
+        DevicePoll::new(Arc::new(plant), 0, Instant::now(), shared)
+    }
+
+    /// Registers 0..11 with a, b, flow = 1.5 (0x3FC0_0000) and c.
+    fn registers(a: u16, b: u16, flow_low: u16, c: u16) -> Payload {
+        let mut regs = vec![0u16; 11];
+        regs[0] = a;
+        regs[1] = b;
+        regs[2] = 0x3FC0;
+        regs[3] = flow_low;
+        regs[10] = c;
+        Payload::Registers(regs)
+    }
+
+    /// One whole cycle reading `payload` at `at` (ms); returns the changed tags and the heartbeat tags.
+    fn cycle(
+        poll: &mut DevicePoll,
+        payload: Payload,
+        at: i64,
+        now: Instant,
+    ) -> (Vec<u32>, Vec<u32>) {
+        poll.begin_cycle(Timestamp(at));
+        poll.on_planned_data(0, payload, Timestamp(at), now);
+        poll.finish_cycle(Timestamp(at), now);
+        poll.sweep_heartbeats(Timestamp(at));
+        let outcome = poll.take_outcome();
+        let admitted: Vec<Sample> = outcome
+            .changed
+            .iter()
+            .chain(&outcome.heartbeats)
+            .cloned()
+            .collect();
+        poll.mark_stored(&admitted);
+        let tags = |samples: &[Sample]| samples.iter().map(|s| s.tag.0).collect();
+        (tags(&outcome.changed), tags(&outcome.heartbeats))
+    }
+
+    fn live(poll: &DevicePoll, pos: u32) -> crate::TagLive {
+        lock(poll.shared()).tags.live(pos)
+    }
+
+    #[test]
+    fn the_plan_is_one_block_covering_every_tag() {
+        let poll = device_poll();
+        assert_eq!(poll.block_count(), 1);
+        assert_eq!((poll.block(0).start, poll.block(0).count), (0, 11));
+    }
+
+    #[test]
+    fn only_tags_whose_own_registers_changed_become_samples() {
+        let mut poll = device_poll();
+        let t0 = Instant::now();
+        assert_eq!(
+            cycle(&mut poll, registers(1, 2, 0, 3), 1_000, t0).0,
+            vec![0, 1, 2, 3],
+            "first read: every tag"
+        );
+        // b changed, and the low word of flow: only those two.
+        let (changed, _) = cycle(&mut poll, registers(1, 7, 1, 3), 2_000, t0 + PERIOD);
+        assert_eq!(changed, vec![1, 2]);
+        assert_eq!(live(&poll, 1).value, Some(Value::Number(7.0)));
+        // Unchanged tags were read again: their time moves, their change time does not.
+        let a = live(&poll, 0);
+        assert_eq!(
+            (a.time, a.changed),
+            (Some(Timestamp(2_000)), Some(Timestamp(1_000)))
+        );
+        assert_eq!(
+            cycle(&mut poll, registers(1, 7, 1, 3), 3_000, t0 + PERIOD * 2).0,
+            Vec::<u32>::new()
+        );
+    }
+
+    #[test]
+    fn a_block_not_read_for_three_periods_goes_stale_and_the_next_read_makes_it_good() {
+        let mut poll = device_poll();
+        let t0 = Instant::now();
+        cycle(&mut poll, registers(1, 2, 0, 3), 1_000, t0);
+        assert!(
+            poll.check_stale(t0 + PERIOD * 2, Timestamp(3_000))
+                .is_some(),
+            "not stale yet"
+        );
+        assert!(!poll.has_outcome());
+        assert_eq!(poll.check_stale(t0 + PERIOD * 3, Timestamp(4_000)), None);
+        let stale = poll.take_outcome().changed;
+        assert_eq!(stale.len(), 4);
+        assert!(stale
+            .iter()
+            .all(|s| s.quality == Quality::Uncertain(Cause::Stale)));
+        // Same registers as before the gap, yet every tag is good again.
+        let (changed, _) = cycle(&mut poll, registers(1, 2, 0, 3), 5_000, t0 + PERIOD * 4);
+        assert_eq!(changed, vec![0, 1, 2, 3]);
+        assert_eq!(live(&poll, 2).quality, Quality::Good);
+    }
+
+    #[test]
+    fn unchanged_tags_are_offered_to_history_once_their_heartbeat_passed() {
+        let mut poll = device_poll();
+        let t0 = Instant::now();
+        cycle(&mut poll, registers(1, 2, 0, 3), 0, t0);
+        assert_eq!(
+            cycle(&mut poll, registers(1, 2, 0, 3), 30_000, t0).1,
+            Vec::<u32>::new()
+        );
+        // At 60 s: b changed (a change, not a heartbeat); a, flow and c are due.
+        let (changed, heartbeats) = cycle(&mut poll, registers(1, 9, 0, 3), 60_000, t0);
+        assert_eq!((changed, heartbeats), (vec![1], vec![0, 2, 3]));
+        assert_eq!(
+            cycle(&mut poll, registers(1, 9, 0, 3), 61_000, t0).1,
+            Vec::<u32>::new(),
+            "stored again at 60 s"
+        );
+    }
+
+    #[test]
+    fn a_comm_failure_keeps_the_values_as_comm_lost_and_the_next_reply_is_decoded_again() {
+        let mut poll = device_poll();
+        let t0 = Instant::now();
+        cycle(&mut poll, registers(1, 2, 0, 3), 1_000, t0);
+        poll.on_comm_failure(Timestamp(2_000), "no reply".into());
+        let lost = poll.take_outcome().changed;
+        assert_eq!(lost.len(), 4);
+        assert!(lost
+            .iter()
+            .all(|s| s.quality == Quality::Bad(Cause::CommLost) && s.value.is_some()));
+        assert_eq!(poll.state, DeviceState::Offline);
+        let (changed, _) = cycle(&mut poll, registers(1, 2, 0, 3), 3_000, t0 + PERIOD * 2);
+        assert_eq!(changed, vec![0, 1, 2, 3]);
+        assert_eq!(live(&poll, 2).value, Some(Value::Number(1.5)));
+        assert_eq!(poll.state, DeviceState::Online);
     }
 }

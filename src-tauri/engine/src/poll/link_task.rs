@@ -119,7 +119,9 @@ impl LinkTask {
             if let Some(t) = self.devices[i].check_stale(now, at) {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
-            self.publish(i);
+            if self.devices[i].has_outcome() {
+                self.publish(i);
+            }
         }
         next
     }
@@ -158,7 +160,7 @@ impl LinkTask {
     /// Polls every block of one device, then moves its schedule on.
     async fn poll_device(&mut self, i: usize) {
         let timeout = self.devices[i].device().timeout;
-        self.devices[i].begin_cycle();
+        self.devices[i].begin_cycle(Timestamp::now());
         let mut failed = false;
 
         if let Err(message) = self.ensure_open(timeout).await {
@@ -180,9 +182,8 @@ impl LinkTask {
             }
             failed = true;
         } else {
-            let blocks: Vec<Block> = self.devices[i].blocks().to_vec();
-            for (b, block) in blocks.iter().enumerate() {
-                if self.read_block(i, block, Some(b)).await.is_err() {
+            for b in 0..self.devices[i].block_count() {
+                if self.read_planned(i, b).await.is_err() {
                     failed = true;
                     break;
                 }
@@ -205,75 +206,91 @@ impl LinkTask {
             device.schedule.not_before(now + wait);
         } else {
             device.backoff.succeed();
-            device.finish_cycle(at);
+            device.finish_cycle(at, now);
             let missed = device.schedule.advance(now);
             device.counters.missed_cycles += missed;
         }
+        device.sweep_heartbeats(at);
         self.publish(i);
     }
 
-    /// Reads one block; on exception 02/03 splits it and reads the halves, learning what the device
-    /// refuses. `Err` when the link failed (the device's cycle ends).
-    async fn read_block(
-        &mut self,
-        i: usize,
-        block: &Block,
-        planned: Option<usize>,
-    ) -> Result<(), ()> {
-        match self.read_once(i, block).await {
+    /// Reads the `b`-th planned block of device `i`. `Err` when the link failed (the device's cycle ends).
+    async fn read_planned(&mut self, i: usize, b: usize) -> Result<(), ()> {
+        let block = self.devices[i].block(b);
+        let (table, start, count) = (block.table, block.start, block.count);
+        match self.read_once(i, table, start, count).await {
             ReadResult::Data(payload) => {
                 let at = Timestamp::now();
-                self.devices[i].on_data(block, planned, payload, at, Instant::now());
+                self.devices[i].on_planned_data(b, payload, at, Instant::now());
                 Ok(())
-            }
-            ReadResult::Exception(code @ (0x02 | 0x03)) => {
-                let at = Timestamp::now();
-                self.devices[i].count_refusal(code);
-                let halves = split_block(block, self.devices[i].device());
-                match halves {
-                    None => {
-                        self.devices[i].on_refused(block, code, at);
-                        Ok(())
-                    }
-                    Some((left, right)) => {
-                        // Halves are never remembered as planned blocks: the plan is rebuilt after
-                        // this cycle from what was learned.
-                        let left_ok = Box::pin(self.read_block_halves(i, &left)).await?;
-                        let right_ok = Box::pin(self.read_block_halves(i, &right)).await?;
-                        if left_ok && right_ok {
-                            self.devices[i].on_split_read(block, &left, &right);
-                        }
-                        Ok(())
-                    }
-                }
             }
             ReadResult::Exception(code) => {
-                let at = Timestamp::now();
-                self.devices[i].on_exception(block, code, at);
-                Ok(())
+                // Rare: the block is copied only to be split or marked.
+                let block = self.devices[i].block(b).clone();
+                self.on_exception(i, &block, code).await
             }
             ReadResult::Failed => Err(()),
+        }
+    }
+
+    /// Reads half of a split block. `Err` when the link failed.
+    async fn read_split(&mut self, i: usize, block: &Block) -> Result<(), ()> {
+        match self
+            .read_once(i, block.table, block.start, block.count)
+            .await
+        {
+            ReadResult::Data(payload) => {
+                self.devices[i].on_split_data(block, payload, Timestamp::now());
+                Ok(())
+            }
+            ReadResult::Exception(code) => self.on_exception(i, block, code).await,
+            ReadResult::Failed => Err(()),
+        }
+    }
+
+    /// A block answered with an exception: on 02/03 splits it and reads the halves, learning what the
+    /// device refuses; other codes mark the block's tags bad. `Err` when the link failed meanwhile.
+    async fn on_exception(&mut self, i: usize, block: &Block, code: u8) -> Result<(), ()> {
+        let at = Timestamp::now();
+        if !matches!(code, 0x02 | 0x03) {
+            self.devices[i].on_exception(block, code, at);
+            return Ok(());
+        }
+        self.devices[i].count_refusal(code);
+        match split_block(block, self.devices[i].device()) {
+            None => {
+                self.devices[i].on_refused(block, code, at);
+                Ok(())
+            }
+            Some((left, right)) => {
+                // Halves are never remembered as planned blocks: the plan is rebuilt after this cycle
+                // from what was learned.
+                let left_ok = Box::pin(self.read_block_halves(i, &left)).await?;
+                let right_ok = Box::pin(self.read_block_halves(i, &right)).await?;
+                if left_ok && right_ok {
+                    self.devices[i].on_split_read(block, &left, &right);
+                }
+                Ok(())
+            }
         }
     }
 
     /// Reads half of a refused block; `Ok(true)` when it was read whole without a refusal.
     async fn read_block_halves(&mut self, i: usize, half: &Block) -> Result<bool, ()> {
         let refusals_before = self.devices[i].counters.exceptions.clone();
-        self.read_block(i, half, None).await?;
+        self.read_split(i, half).await?;
         Ok(self.devices[i].counters.exceptions == refusals_before)
     }
 
     /// Sends one read and waits for its answer, counting and timing it.
-    async fn read_once(&mut self, i: usize, block: &Block) -> ReadResult {
+    async fn read_once(&mut self, i: usize, table: Table, start: u16, count: u16) -> ReadResult {
         let device = self.devices[i].device();
         let (unit, timeout) = (device.unit, device.timeout);
         let Some(conn) = self.conn.as_mut() else {
             return ReadResult::Failed;
         };
         let sent = Instant::now();
-        let result = conn
-            .read(unit, block.table, block.start, block.count, timeout)
-            .await;
+        let result = conn.read(unit, table, start, count, timeout).await;
         let latency = sent.elapsed();
         let device = &mut self.devices[i];
         match result {
@@ -297,12 +314,7 @@ impl LinkTask {
                 if error.needs_reopen() {
                     self.conn = None;
                 }
-                let message = format!(
-                    "{} {}+{}: {error}",
-                    block.table.name(),
-                    block.start,
-                    block.count
-                );
+                let message = format!("{} {start}+{count}: {error}", table.name());
                 device.on_comm_failure(Timestamp::now(), message);
                 ReadResult::Failed
             }
@@ -381,9 +393,7 @@ impl LinkTask {
     /// Sends what a device's poll produced to listeners, alarms and history, and updates its status.
     fn publish(&mut self, i: usize) {
         let device = &mut self.devices[i];
-        let outcome = device.take_outcome();
-        let stored = self.outputs.deliver(device.index, outcome);
-        device.mark_stored(&stored);
+        self.outputs.deliver(device);
         self.outputs.update_status(device);
     }
 }

@@ -15,17 +15,19 @@
 pub mod device;
 pub mod link_task;
 pub mod schedule;
+pub mod tags;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use plantwatch_core::{Link, Plant, Sample, Timestamp};
+use plantwatch_core::{Link, Plant, Timestamp};
 use plantwatch_history::{SampleSink, StoreFilter};
 use tokio::sync::broadcast;
 
 use crate::event::EngineEvent;
-use crate::status::{DeviceStatus, TagLive};
-use device::{DevicePoll, Outcome};
+use crate::status::DeviceStatus;
+use device::DevicePoll;
+use tags::TagTable;
 
 /// Which link task a device belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -56,11 +58,12 @@ pub fn group_devices(plant: &Plant) -> Vec<(Link, Vec<usize>)> {
     groups
 }
 
-/// What one device shows the outside: its status and the live readings of its tags.
+/// What one device shows the outside: its status and the latest readings of its tags (the one copy:
+/// the device's link task writes them under this lock, the engine handle reads them).
 #[derive(Debug)]
 pub struct DeviceShared {
     pub status: DeviceStatus,
-    pub live: Vec<TagLive>,
+    pub tags: TagTable,
 }
 
 /// Hands an event to the alarm service. A closure, so polling does not depend on the alarm service's type.
@@ -74,12 +77,24 @@ pub struct Outputs {
     /// Feeds the alarm service (never blocks), when the engine runs one.
     pub alarms: Option<AlarmFeed>,
     /// Per device, so link tasks never contend with each other.
-    pub devices: Vec<Mutex<DeviceShared>>,
+    pub devices: Vec<Arc<Mutex<DeviceShared>>>,
 }
 
 impl Outputs {
-    /// Delivers a device's outcome; returns the samples history admitted.
-    pub fn deliver(&self, _device: usize, outcome: Outcome) -> Vec<Sample> {
+    /// Delivers what a device's poll produced: changed samples to listeners and the alarm service (one
+    /// event per cycle), changed and heartbeat samples through history's filter to the writer. The
+    /// admitted samples are marked stored on the device (its heartbeats count from them).
+    pub fn deliver(&self, poll: &mut DevicePoll) {
+        if !poll.has_outcome() {
+            return;
+        }
+        let outcome = poll.take_outcome();
+        let mut admitted = Vec::with_capacity(outcome.changed.len() + outcome.heartbeats.len());
+        {
+            let mut filter = lock(&self.filter);
+            admitted.extend(outcome.changed.iter().filter(|s| filter.admit(s)).cloned());
+            admitted.extend(outcome.heartbeats.into_iter().filter(|s| filter.admit(s)));
+        }
         if !outcome.changed.is_empty() {
             let event = EngineEvent::Samples(Arc::from(outcome.changed));
             if let Some(alarms) = &self.alarms {
@@ -88,39 +103,25 @@ impl Outputs {
             // No receiver is fine: nobody is listening right now.
             let _ = self.events.send(event);
         }
-        if outcome.candidates.is_empty() {
-            return Vec::new();
-        }
-        let admitted: Vec<Sample> = {
-            let mut filter = lock(&self.filter);
-            outcome
-                .candidates
-                .into_iter()
-                .filter(|s| filter.admit(s))
-                .collect()
-        };
+        poll.mark_stored(&admitted);
         if let Some(sink) = &self.sink {
-            if !admitted.is_empty() {
-                sink.send(admitted.clone());
-            }
+            sink.send(admitted);
         }
-        admitted
     }
 
-    /// Copies a device's state, counters and live readings to where the handle reads them, and tells
+    /// Copies a device's state and counters to where the handle reads them, and tells
     /// listeners when its state changed.
     pub fn update_status(&self, poll: &DevicePoll) {
-        let Some(slot) = self.devices.get(poll.index) else {
-            return;
-        };
         let state_changed = {
-            let mut shared = lock(slot);
-            let changed = shared.status.state != poll.state;
-            shared.status.state = poll.state;
-            shared.status.counters.clone_from(&poll.counters);
-            shared.status.last_poll = poll.last_poll;
-            shared.status.last_errors.clone_from(&poll.last_errors);
-            poll.write_live(&mut shared.live);
+            let mut shared = lock(poll.shared());
+            let status = &mut shared.status;
+            let changed = status.state != poll.state;
+            status.state = poll.state;
+            status.counters.clone_from(&poll.counters);
+            status.last_poll = poll.last_poll;
+            if status.last_errors != poll.last_errors {
+                status.last_errors.clone_from(&poll.last_errors);
+            }
             changed
         };
         if state_changed {
