@@ -61,6 +61,8 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
   const showPlant = async (info: PlantInfo) => {
     store.setPlant(info);
     setPlant(info);
+    // Opening a plant changes the recent plants on the Rust side.
+    backend.settingsGet().then((s) => setSettings((cur) => ({ ...cur, recentPlants: s.recentPlants, lastPlant: s.lastPlant })));
     const [snapshot, alarms, devices] = await Promise.all([
       backend.liveSnapshot(),
       backend.alarmSnapshot(),
@@ -75,10 +77,13 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
     let alive = true;
     (async () => {
       try {
+        const mark = (step: string) => (document.documentElement.dataset.init = step);
+        mark("settings");
         const s = await backend.settingsGet();
         if (!alive) return;
         setSettings(s);
         if (SCREENS.some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
+        mark("subscribe");
         await backend.liveSubscribe((batch) => {
           const before = store.alarms;
           store.apply(batch);
@@ -90,7 +95,9 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
             }
           }
         });
+        mark("plant");
         await showPlant(await backend.plantInfo());
+        mark("ready");
       } catch (e) {
         setError(e as UiError);
       }

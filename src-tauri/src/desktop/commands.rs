@@ -122,9 +122,11 @@ pub async fn settings_get(state: State<'_, AppState>) -> Reply<Settings> {
 
 #[tauri::command]
 pub async fn settings_set(state: State<'_, AppState>, settings: Settings) -> Reply<()> {
-    // The window size is the window's business (kept on resize), not the page's.
-    let window = state.settings.get().window;
-    state.settings.set(Settings { window, ..settings }).map_err(io)
+    // The page owns its preferences; the plant history (recent, last) and the window size are kept
+    // by this side, so a page holding an older copy cannot undo them.
+    let kept = state.settings.get();
+    let merged = Settings { window: kept.window, recent_plants: kept.recent_plants, last_plant: kept.last_plant, ..settings };
+    state.settings.set(merged).map_err(io)
 }
 
 #[tauri::command]

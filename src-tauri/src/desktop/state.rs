@@ -89,7 +89,7 @@ impl AppState {
 
     /// Re-reads the open plant's file and restarts polling with it.
     pub async fn reload(&self) -> Result<PlantInfo, UiError> {
-        let source = self.with_session(|s| Ok(s.plant().source.clone())).await?;
+        let source = self.with_session(|s| Ok(if s.simulated() { None } else { s.plant().source.clone() })).await?;
         match source {
             Some(path) => self.open(Some(path)).await,
             None => Err(UiError::new(ErrorCode::BadRequest, "the simulated plant has no file to reload")),

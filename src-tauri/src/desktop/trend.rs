@@ -108,6 +108,71 @@ pub fn column_middle(from: i64, to: i64, columns: usize, c: usize) -> f64 {
 mod tests {
     use super::*;
 
+    use plantwatch_core::{Quality, Sample, Value};
+    use plantwatch_history::HistoryWriter;
+
+    const PLANT: &str = r#"
+[plant]
+name = "Trend test"
+[history]
+path = "trend.db"
+[[devices]]
+id = "plc"
+transport = "tcp"
+host = "127.0.0.1"
+port = 9
+unit = 1
+[[devices.tags]]
+id = "level"
+table = "holding"
+address = 0
+type = "u16"
+"#;
+
+    fn plant_with_history(dir: &Path, samples: &[(i64, f64, Quality)]) -> Plant {
+        let config = dir.join("plant.toml");
+        std::fs::write(&config, PLANT).expect("write plant");
+        let plant = plantwatch_config::load(&config).expect("plant parses");
+        let writer = HistoryWriter::open(&plant.history, &plant).expect("open history");
+        let batch = samples
+            .iter()
+            .map(|&(ms, v, quality)| Sample { tag: TagIndex(0), time: Timestamp(ms), value: Some(Value::Number(v)), quality })
+            .collect();
+        writer.sink().send(batch);
+        writer.close().expect("flush");
+        plant
+    }
+
+    #[test]
+    fn history_is_thinned_to_min_max_avg_per_column_and_bad_samples_are_left_out() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let good = Quality::Good;
+        let plant = plant_with_history(
+            dir.path(),
+            &[(0, 1.0, good), (100, 5.0, good), (400, 9.0, Quality::Bad(plantwatch_core::Cause::CommLost)), (600, 2.0, good)],
+        );
+        let request = TrendRequest { tags: vec![0], from: 0, to: 1000, columns: 2 };
+        let data = history(&plant.history, &plant, &request).expect("query");
+        let pen = &data.pens[0];
+        assert_eq!(pen.min, vec![Some(1.0), Some(2.0)]);
+        assert_eq!(pen.max, vec![Some(5.0), Some(2.0)], "the bad 9.0 is not drawn");
+        assert_eq!(pen.avg, vec![Some(3.0), Some(2.0)]);
+        assert_eq!(pen.count, vec![2, 1]);
+        assert_eq!(data.time, vec![250.0, 750.0]);
+    }
+
+    #[test]
+    fn a_tag_without_history_gives_empty_columns_and_bad_requests_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let plant = plant_with_history(dir.path(), &[]);
+        let data = history(&plant.history, &plant, &TrendRequest { tags: vec![0], from: 0, to: 10, columns: 3 }).expect("query");
+        assert_eq!(data.pens[0].count, vec![0, 0, 0]);
+        let backwards = history(&plant.history, &plant, &TrendRequest { tags: vec![0], from: 10, to: 0, columns: 3 });
+        assert_eq!(backwards.expect_err("refused").code, ErrorCode::BadRequest);
+        let unknown = history(&plant.history, &plant, &TrendRequest { tags: vec![7], from: 0, to: 10, columns: 3 });
+        assert_eq!(unknown.expect_err("refused").code, ErrorCode::NotFound);
+    }
+
     #[test]
     fn column_middles_split_the_range_evenly() {
         let mids: Vec<f64> = (0..4).map(|c| column_middle(1000, 2000, 4, c)).collect();

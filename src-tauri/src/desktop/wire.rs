@@ -164,7 +164,8 @@ impl PlantInfo {
         let tags = plant.tags().map(|(index, device, tag)| tag_info(plant, index, device, tag)).collect();
         PlantInfo {
             name: plant.name.clone(),
-            source: plant.source.as_ref().map(|p| p.display().to_string()),
+            // The demo plant is parsed from an embedded copy: its `source` names no file on this machine.
+            source: if simulated { None } else { plant.source.as_ref().map(|p| p.display().to_string()) },
             simulated,
             history_path: plant.history.display().to_string(),
             devices,
