@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use plantwatch_core::{Link, SocketEndpoint, Table, Tag, ValueType, WordOrder};
+use plantwatch_core::{testing, Link, SocketEndpoint, Table, Tag, ValueType};
 use plantwatch_modbus::{decode_registers, Connection, Payload};
 use plantwatch_system_tests::peers::{libmodbus_client_reads_per_second, LibmodbusServer};
 use tokio_modbus::client::Reader;
@@ -71,18 +71,9 @@ fn main() {
 
 fn register_tag(address: u16) -> Tag {
     Tag {
-        id: format!("r{address}"),
-        name: None,
-        table: Table::Holding,
         address,
-        value_type: ValueType::U16,
-        order: WordOrder::Abcd,
         scale: 0.1,
-        offset: 0.0,
-        unit: None,
-        deadband: 0.0,
-        heartbeat: Duration::from_secs(60),
-        alarms: Vec::new(),
+        ..testing::tag(&format!("r{address}"), ValueType::U16)
     }
 }
 

@@ -2,56 +2,23 @@
 //! `tests/benches/history_ingest.rs`, `src/bin/history_writer_child.rs`): plants built directly from
 //! tag lists, and samples read from JSON lines.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
+use plantwatch_core::testing;
 use plantwatch_core::*;
 
-/// A tag with plain settings (no deadband, 60 s heartbeat, holding register 0).
+/// A tag with plain settings (see [`plantwatch_core::testing::tag`]) and a unit.
 pub fn tag(id: &str, value_type: ValueType, unit: Option<&str>) -> Tag {
     Tag {
-        id: id.into(),
-        name: None,
-        table: Table::Holding,
-        address: 0,
-        value_type,
-        order: WordOrder::Abcd,
-        scale: 1.0,
-        offset: 0.0,
         unit: unit.map(String::from),
-        deadband: 0.0,
-        heartbeat: Duration::from_secs(60),
-        alarms: vec![],
+        ..testing::tag(id, value_type)
     }
 }
 
-/// A plant with one TCP device per `(device id, tags)`, in that order.
+/// A plant with one plain TCP device per `(device id, tags)`, in that order.
 pub fn plant(history: &Path, devices: Vec<(&str, Vec<Tag>)>) -> Plant {
-    let devices = devices
-        .into_iter()
-        .map(|(id, tags)| Device {
-            id: id.into(),
-            name: None,
-            link: Link::Tcp(SocketEndpoint {
-                host: "127.0.0.1".into(),
-                port: 502,
-            }),
-            unit: 1,
-            poll_period: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
-            max_block: 125,
-            max_gap: 16,
-            tags,
-        })
-        .collect();
-    Plant::new(
-        "history test",
-        PathBuf::from(history),
-        AlarmSettings::default(),
-        devices,
-        None,
-    )
+    testing::plant("history test", history, devices)
 }
 
 /// `devices` devices `dev000`.. with `tags_each` f64 tags `t0000`.. each (for load tests).

@@ -6,7 +6,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use plantwatch_core::{
-    Device, Link, Parity, SerialLine, SocketEndpoint, Table, Tag, Value, ValueType, WordOrder,
+    testing, Device, Link, Parity, SerialLine, SocketEndpoint, Table, Tag, Value, ValueType,
+    WordOrder,
 };
 use plantwatch_modbus::{
     decode_registers, encode_registers, plan_device, read_block, BadRanges, Connection, LinkError,
@@ -36,32 +37,19 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn tag(id: &str, table: Table, address: u16, value_type: ValueType, order: WordOrder) -> Tag {
     Tag {
-        id: id.into(),
-        name: None,
         table,
         address,
-        value_type,
         order,
-        scale: 1.0,
-        offset: 0.0,
-        unit: None,
-        deadband: 0.0,
-        heartbeat: Duration::from_secs(60),
-        alarms: Vec::new(),
+        ..testing::tag(id, value_type)
     }
 }
 
 fn device(link: Link, unit: u8, tags: Vec<Tag>) -> Device {
     Device {
-        id: "dev".into(),
-        name: None,
         link,
         unit,
-        poll_period: Duration::from_secs(1),
         timeout: TIMEOUT,
-        max_block: 125,
-        max_gap: 16,
-        tags,
+        ..testing::device("dev", tags)
     }
 }
 

@@ -9,6 +9,9 @@ pub mod plant;
 pub mod sample;
 pub mod time;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use plant::*;
 pub use sample::*;
 pub use time::{parse_duration, parse_time, ParseTimeError, Timestamp};

@@ -86,6 +86,7 @@ fn duration_ms(d: Duration) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
     use std::sync::Arc;
 
     use plantwatch_core::*;
@@ -93,15 +94,12 @@ mod tests {
     use super::*;
 
     fn plant(deadband: f64, heartbeat_s: u64) -> Plant {
-        crate::testing::plant(vec![(
-            "plc",
-            vec![crate::testing::tag(
-                "flow",
-                ValueType::F32,
-                deadband,
-                heartbeat_s,
-            )],
-        )])
+        let flow = Tag {
+            deadband,
+            heartbeat: Duration::from_secs(heartbeat_s),
+            ..testing::tag("flow", ValueType::F32)
+        };
+        testing::plant("test", Path::new("test.db"), vec![("plc", vec![flow])])
     }
 
     /// One reading: seconds since start, value, quality.

@@ -42,8 +42,6 @@ pub mod schema;
 pub mod writer;
 
 #[cfg(test)]
-mod testing;
-#[cfg(test)]
 mod tests;
 
 pub use error::HistoryError;

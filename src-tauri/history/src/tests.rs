@@ -1,26 +1,31 @@
 //! The writer and the reader together, each test on its own database file.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use plantwatch_core::testing::{plant, tag};
 use plantwatch_core::*;
 
-use crate::testing::{plant, tag};
 use crate::*;
 
 /// A plant with a number, a boolean and a text tag on `plc`, and a number tag on `meter`.
 fn demo_plant() -> Plant {
-    plant(vec![
-        (
-            "plc",
-            vec![
-                tag("flow", ValueType::F32, 0.0, 60),
-                tag("run", ValueType::Bool, 0.0, 60),
-                tag("mode", ValueType::String { registers: 4 }, 0.0, 60),
-            ],
-        ),
-        ("meter", vec![tag("kw", ValueType::U32, 0.0, 60)]),
-    ])
+    plant(
+        "test",
+        Path::new("test.db"),
+        vec![
+            (
+                "plc",
+                vec![
+                    tag("flow", ValueType::F32),
+                    tag("run", ValueType::Bool),
+                    tag("mode", ValueType::String { registers: 4 }),
+                ],
+            ),
+            ("meter", vec![tag("kw", ValueType::U32)]),
+        ],
+    )
 }
 
 const FLOW: TagIndex = TagIndex(0);
@@ -212,13 +217,14 @@ fn close_stores_everything_and_later_sends_are_counted_as_dropped() {
 fn reopening_with_an_edited_config_keeps_history_by_full_id() {
     let (_dir, path) = stored(vec![num(KW, 1000, 5.0)]);
     // The edited config drops plc and renumbers meter/kw as the first tag, with a new tag after it.
-    let edited = plant(vec![(
-        "meter",
-        vec![
-            tag("kw", ValueType::U32, 0.0, 60),
-            tag("kvar", ValueType::F32, 0.0, 60),
-        ],
-    )]);
+    let edited = plant(
+        "test",
+        Path::new("test.db"),
+        vec![(
+            "meter",
+            vec![tag("kw", ValueType::U32), tag("kvar", ValueType::F32)],
+        )],
+    );
     let writer = HistoryWriter::open(&path, &edited).expect("reopen");
     writer.sink().send(vec![
         num(TagIndex(0), 2000, 6.0),

@@ -291,23 +291,11 @@ fn raw_integer(tag: &Tag, value: &Value, min: f64, max: f64) -> Result<f64, Deco
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plantwatch_core::Table;
-    use std::time::Duration;
 
     fn tag(value_type: ValueType, order: WordOrder) -> Tag {
         Tag {
-            id: "t".into(),
-            name: None,
-            table: Table::Holding,
-            address: 0,
-            value_type,
             order,
-            scale: 1.0,
-            offset: 0.0,
-            unit: None,
-            deadband: 0.0,
-            heartbeat: Duration::from_secs(60),
-            alarms: Vec::new(),
+            ..plantwatch_core::testing::tag("t", value_type)
         }
     }
 

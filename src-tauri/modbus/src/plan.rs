@@ -244,41 +244,23 @@ pub fn split_block(block: &Block, device: &Device) -> Option<(Block, Block)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plantwatch_core::{Link, SocketEndpoint, Tag, ValueType, WordOrder};
-    use std::time::Duration;
+    use plantwatch_core::{testing, Tag, ValueType};
 
     /// A device with `max_block` and `max_gap` and one tag per (table, address, type).
     fn device(max_block: u16, max_gap: u16, tags: &[(Table, u16, ValueType)]) -> Device {
+        let tags = tags
+            .iter()
+            .enumerate()
+            .map(|(i, &(table, address, value_type))| Tag {
+                table,
+                address,
+                ..testing::tag(&format!("t{i}"), value_type)
+            })
+            .collect();
         Device {
-            id: "plc".into(),
-            name: None,
-            link: Link::Tcp(SocketEndpoint {
-                host: "127.0.0.1".into(),
-                port: 502,
-            }),
-            unit: 1,
-            poll_period: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
             max_block,
             max_gap,
-            tags: tags
-                .iter()
-                .enumerate()
-                .map(|(i, &(table, address, value_type))| Tag {
-                    id: format!("t{i}"),
-                    name: None,
-                    table,
-                    address,
-                    value_type,
-                    order: WordOrder::Abcd,
-                    scale: 1.0,
-                    offset: 0.0,
-                    unit: None,
-                    deadband: 0.0,
-                    heartbeat: Duration::from_secs(60),
-                    alarms: Vec::new(),
-                })
-                .collect(),
+            ..testing::device("plc", tags)
         }
     }
 

@@ -7,8 +7,8 @@ use plantwatch_alarm::{
     AlarmCommand, AlarmEvent, AlarmManager, AlarmState, AlarmStatus, OperatorAction,
 };
 use plantwatch_core::{
-    AlarmCondition, AlarmRule, AlarmSettings, Cause, Device, LimitKind, Link, Plant, Priority,
-    Quality, Sample, SocketEndpoint, Table, Tag, Timestamp, Value, ValueType, WordOrder,
+    testing, AlarmCondition, AlarmRule, AlarmSettings, Cause, Device, LimitKind, Plant, Priority,
+    Quality, Sample, Table, Tag, Timestamp, Value, ValueType,
 };
 
 /// The scripts' time zero: every script time is seconds after this.
@@ -89,20 +89,7 @@ struct PlantBuilder {
 
 impl PlantBuilder {
     fn device(&mut self, id: &str) {
-        self.devices.push(Device {
-            id: id.to_string(),
-            name: None,
-            link: Link::Tcp(SocketEndpoint {
-                host: "127.0.0.1".into(),
-                port: 502,
-            }),
-            unit: 1,
-            poll_period: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
-            max_block: 125,
-            max_gap: 16,
-            tags: Vec::new(),
-        });
+        self.devices.push(testing::device(id, Vec::new()));
     }
 
     fn tag(&mut self, full_id: &str, kind: &str, name: Option<&str>) {
@@ -112,28 +99,16 @@ impl PlantBuilder {
             .iter_mut()
             .find(|d| d.id == dev)
             .expect("declare the device first");
-        let boolean = kind == "bool";
+        let (table, value_type) = if kind == "bool" {
+            (Table::Discrete, ValueType::Bool)
+        } else {
+            (Table::Input, ValueType::F32)
+        };
         device.tags.push(Tag {
-            id: tag.to_string(),
             name: name.map(str::to_string),
-            table: if boolean {
-                Table::Discrete
-            } else {
-                Table::Input
-            },
+            table,
             address: device.tags.len() as u16 * 2,
-            value_type: if boolean {
-                ValueType::Bool
-            } else {
-                ValueType::F32
-            },
-            order: WordOrder::Abcd,
-            scale: 1.0,
-            offset: 0.0,
-            unit: None,
-            deadband: 0.0,
-            heartbeat: Duration::from_secs(60),
-            alarms: Vec::new(),
+            ..testing::tag(tag, value_type)
         });
     }
 
