@@ -5,7 +5,7 @@
 //! `src-tauri/alarm/tests/scripts.rs`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use plantwatch_alarm::{AlarmManager, JournalEntry, JournalQuery, JournalReader, Transition};
@@ -230,32 +230,40 @@ fn health_summary(db: &Path) -> serde_json::Value {
     serde_json::from_str(jsonl.lines().next().expect("a summary line")).expect("JSON")
 }
 
-/// The storm lifts the wet-well level through HI and HIHI and trips the high-level float switch; as it
-/// passes, all three clear. At 60x a plant second is a sixtieth of a real one, so the collector polls
-/// every 100 ms; the HI alarm's 5 s on-delay and 10 s off-delay run in real time.
-#[test]
-fn the_storm_raises_and_clears_the_level_alarms() {
-    let sim = SimProcess::tcp(&["--scenario", "storm", "--speed", "60"]);
+/// Collects the demo plant headless (polling every 100 ms) from the simulator running `scenario` at
+/// `speed` times real time, until the journal shows `what`, then stops the collector as a service
+/// manager would. Returns the temporary folder (keep it) and the plant's database.
+fn collect_scenario(
+    scenario: &str,
+    speed: u32,
+    what: &str,
+    done: impl Fn(&[JournalEntry]) -> bool,
+) -> (tempfile::TempDir, PathBuf) {
+    let sim = SimProcess::tcp(&["--scenario", scenario, "--speed", &speed.to_string()]);
     let dir = tempfile::tempdir().expect("temp dir");
     let config = demo_plant_copy(dir.path(), sim.port(), 100);
-    let db = dir.path().join("storm.db");
+    let db = dir.path().join(format!("{scenario}.db"));
     let collector = Collector::start(&config, &db);
-    wait_for_journal(
-        &db,
-        Duration::from_secs(120),
-        "the level HI alarm to clear",
-        |j| {
-            j.iter().any(|e| {
-                e.tag == "plc/level" && e.kind.name() == "hi" && e.state == Transition::Cleared
-            })
-        },
-    );
+    wait_for_journal(&db, Duration::from_secs(120), what, done);
     let output = collector.stop();
     assert!(
         output.status.success(),
         "collect: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    (dir, db)
+}
+
+/// The storm lifts the wet-well level through HI and HIHI and trips the high-level float switch; as it
+/// passes, all three clear. At 60x a plant second is a sixtieth of a real one, so the collector polls
+/// every 100 ms; the HI alarm's 5 s on-delay and 10 s off-delay run in real time.
+#[test]
+fn the_storm_raises_and_clears_the_level_alarms() {
+    let (_dir, db) = collect_scenario("storm", 60, "the level HI alarm to clear", |j| {
+        j.iter().any(|e| {
+            e.tag == "plc/level" && e.kind.name() == "hi" && e.state == Transition::Cleared
+        })
+    });
 
     let journal = journal(&db);
     let by_alarm = transitions(&journal);
@@ -307,14 +315,9 @@ fn the_storm_raises_and_clears_the_level_alarms() {
 /// health report finds the flood.
 #[test]
 fn the_gas_flood_raises_and_clears_gas_alarms_and_is_detected_as_a_flood() {
-    let sim = SimProcess::tcp(&["--scenario", "gas-flood", "--speed", "30"]);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = demo_plant_copy(dir.path(), sim.port(), 100);
-    let db = dir.path().join("gas.db");
-    let collector = Collector::start(&config, &db);
-    wait_for_journal(
-        &db,
-        Duration::from_secs(120),
+    let (_dir, db) = collect_scenario(
+        "gas-flood",
+        30,
         "ten H2S alarms and the door closed again",
         |j| {
             let h2s = j
@@ -327,12 +330,6 @@ fn the_gas_flood_raises_and_clears_gas_alarms_and_is_detected_as_a_flood() {
             let balanced = transitions(j).values().all(|s| raised_and_cleared(s));
             h2s >= 10 && door_closed && balanced
         },
-    );
-    let output = collector.stop();
-    assert!(
-        output.status.success(),
-        "collect: {}",
-        String::from_utf8_lossy(&output.stderr)
     );
 
     let journal = journal(&db);

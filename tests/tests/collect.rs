@@ -2,44 +2,56 @@
 //! libmodbus C server, RTU over a socat pseudo-terminal pair against pymodbus's serial server, and RTU
 //! over TCP. Each test runs the real binary for a few seconds and reads back what it stored.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use plantwatch_history::StoredSample;
 use plantwatch_system_tests::engine_support::{
     check_poll_count, check_values, run_collect, stored, write_config, PlantServer, Serve,
 };
 use plantwatch_system_tests::peers::{LibmodbusServer, SocatPair};
 
-fn assert_success(output: &std::process::Output) {
+/// Runs `plantwatch collect` for `duration` on the config template `template` (its `{name}`s filled
+/// from `vars`), checks that it succeeded, and returns its stderr and every sample it stored.
+fn collect(
+    template: &str,
+    vars: &[(&str, String)],
+    duration: &str,
+) -> (String, BTreeMap<String, Vec<StoredSample>>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), template, vars);
+    let db = dir.path().join("plant.db");
+    let output = run_collect(&config, &db, duration);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
         output.status.success(),
-        "collect failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
+        "collect failed ({}):\n{stderr}",
+        output.status
     );
+    (stderr, stored(&db))
+}
+
+/// The two drives of `rtu_units.spec.json` (units 11 and 12, polled every 250 ms) for 3 s: every value as
+/// expected, every poll read.
+fn check_rtu_units(samples: &BTreeMap<String, Vec<StoredSample>>) {
+    check_values(samples, "rtu_units.expected.json");
+    let period = Duration::from_millis(250);
+    check_poll_count(samples, "drive11/polls", Duration::from_secs(3), period);
+    check_poll_count(samples, "drive12/polls", Duration::from_secs(3), period);
 }
 
 #[test]
 fn collects_every_type_from_several_units_of_a_pymodbus_tcp_server() {
     let server = PlantServer::start("tcp_units.spec.json", Serve::Tcp);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(
-        dir.path(),
-        "tcp_units.toml",
-        &[("port", server.port().to_string())],
-    );
-    let db = dir.path().join("plant.db");
+    let port = [("port", server.port().to_string())];
+    let (stderr, samples) = collect("tcp_units.toml", &port, "3s");
 
-    let output = run_collect(&config, &db, "3s");
-    assert_success(&output);
-
-    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr
             .lines()
             .any(|l| l.contains("devices 3/3 online") && l.contains("samples stored")),
         "a status line reports every device online:\n{stderr}"
     );
-    let samples = stored(&db);
     check_values(&samples, "tcp_units.expected.json");
     let period = Duration::from_millis(200);
     check_poll_count(&samples, "plc/polls", Duration::from_secs(3), period);
@@ -55,17 +67,9 @@ fn collects_every_type_from_several_units_of_a_pymodbus_tcp_server() {
 #[test]
 fn collects_from_a_libmodbus_server() {
     let server = LibmodbusServer::start(0, 200);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(
-        dir.path(),
-        "libmodbus.toml",
-        &[("port", server.port().to_string())],
-    );
-    let db = dir.path().join("plant.db");
-
-    let output = run_collect(&config, &db, "2s");
-    assert_success(&output);
-    check_values(&stored(&db), "libmodbus.expected.json");
+    let port = [("port", server.port().to_string())];
+    let (_, samples) = collect("libmodbus.toml", &port, "2s");
+    check_values(&samples, "libmodbus.expected.json");
 }
 
 #[test]
@@ -78,41 +82,17 @@ fn collects_rtu_from_two_units_on_one_serial_line() {
             baud: 19200,
         },
     );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(
-        dir.path(),
-        "rtu_serial.toml",
-        &[("serial", pair.b.display().to_string())],
-    );
-    let db = dir.path().join("plant.db");
-
-    let output = run_collect(&config, &db, "3s");
-    assert_success(&output);
-    let samples = stored(&db);
-    check_values(&samples, "rtu_units.expected.json");
-    let period = Duration::from_millis(250);
-    check_poll_count(&samples, "drive11/polls", Duration::from_secs(3), period);
-    check_poll_count(&samples, "drive12/polls", Duration::from_secs(3), period);
+    let serial = [("serial", pair.b.display().to_string())];
+    let (_, samples) = collect("rtu_serial.toml", &serial, "3s");
+    check_rtu_units(&samples);
 }
 
 #[test]
 fn collects_rtu_over_tcp_from_two_units_behind_one_gateway() {
     let server = PlantServer::start("rtu_units.spec.json", Serve::RtuOverTcp);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_config(
-        dir.path(),
-        "rtu_over_tcp.toml",
-        &[("port", server.port().to_string())],
-    );
-    let db = dir.path().join("plant.db");
-
-    let output = run_collect(&config, &db, "3s");
-    assert_success(&output);
-    let samples = stored(&db);
-    check_values(&samples, "rtu_units.expected.json");
-    let period = Duration::from_millis(250);
-    check_poll_count(&samples, "drive11/polls", Duration::from_secs(3), period);
-    check_poll_count(&samples, "drive12/polls", Duration::from_secs(3), period);
+    let port = [("port", server.port().to_string())];
+    let (_, samples) = collect("rtu_over_tcp.toml", &port, "3s");
+    check_rtu_units(&samples);
 }
 
 #[test]
