@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -17,8 +17,8 @@ use plantwatch_core::{Quality, Value};
 use plantwatch_engine::{Engine, TagLive};
 use plantwatch_history::{HistoryReader, SampleQuery, StoredSample};
 
-use crate::peers::Peer;
-use crate::{data, peer, plantwatch_bin, python};
+use crate::peers::{PythonServer, Transport};
+use crate::{data, plantwatch_bin};
 
 /// How the engine's pymodbus peer is reached.
 #[derive(Debug, Clone)]
@@ -31,80 +31,54 @@ pub enum Serve {
     Serial { path: PathBuf, baud: u32 },
 }
 
-/// The engine's pymodbus peer (its stderr silenced), killed on drop. Restartable on the same port (a device that comes back).
+/// The engine's pymodbus peer (its stderr silenced), killed on drop. Restartable on the same port (a
+/// device that comes back).
 pub struct PlantServer {
-    spec: PathBuf,
-    serve: Serve,
-    port: u16,
-    peer: Option<Peer>,
+    server: PythonServer,
 }
 
 impl PlantServer {
     /// Starts the server with a spec from `tests/data/collect/`.
     pub fn start(spec_name: &str, serve: Serve) -> PlantServer {
-        let mut server = PlantServer {
-            spec: data(&format!("collect/{spec_name}")),
-            serve,
-            port: 0,
-            peer: None,
+        let transport = match serve {
+            Serve::Tcp => Transport::Tcp,
+            Serve::RtuOverTcp => Transport::RtuOverTcp,
+            Serve::Serial { path, baud } => Transport::Serial {
+                path,
+                baud,
+                parity: 'N',
+            },
         };
-        server.launch();
-        server
-    }
-
-    fn launch(&mut self) {
-        let mut command = Command::new(python());
-        command.arg(peer("engine_plant_server.py")).arg(&self.spec);
-        match &self.serve {
-            Serve::Tcp => {
-                command.args(["--port", &self.port.to_string()]);
-            }
-            Serve::RtuOverTcp => {
-                command.args(["--framer", "rtu", "--port", &self.port.to_string()]);
-            }
-            Serve::Serial { path, baud } => {
-                command
-                    .arg("--serial")
-                    .arg(path)
-                    .args(["--baud", &baud.to_string()]);
-            }
+        let spec = data(&format!("collect/{spec_name}"));
+        PlantServer {
+            server: PythonServer::start(
+                "engine_plant_server.py",
+                vec![spec.into_os_string()],
+                transport,
+                true,
+            ),
         }
-        command.stderr(Stdio::null());
-        let mut peer = Peer::spawn("engine_plant_server.py", command);
-        match self.serve {
-            Serve::Serial { .. } => assert_eq!(peer.next_line(), "READY", "serial server"),
-            _ => self.port = peer.port(),
-        }
-        self.peer = Some(peer);
     }
 
     /// The TCP port (0 on a serial line).
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// Kills the server: the device is gone (connections refused).
     pub fn stop(&mut self) {
-        self.peer = None;
+        self.server.stop();
     }
 
     /// Starts it again on the same port, with its values as in the spec.
     pub fn restart(&mut self) {
-        self.stop();
-        self.launch();
+        self.server.restart();
     }
 
     /// Sends `mute UNIT`, `unmute UNIT` or `delay UNIT MS` and waits for the acknowledgement.
     pub fn command(&mut self, line: &str) {
-        let peer = self.peer.as_mut().expect("server is running");
-        let answer = peer.ask(line);
+        let answer = self.server.ask(line);
         assert_eq!(answer, format!("OK {line}"), "server refused `{line}`");
-    }
-}
-
-impl Drop for PlantServer {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 

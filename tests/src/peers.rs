@@ -12,6 +12,7 @@
 //! println!("pymodbus listens on 127.0.0.1:{}", server.port());
 //! ```
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -115,16 +116,108 @@ impl Drop for Peer {
     }
 }
 
-/// How the pymodbus server is reached.
+/// How a Python Modbus server from `tests/peers/` is reached.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Transport {
+pub(crate) enum Transport {
+    /// Modbus TCP on 127.0.0.1.
     Tcp,
+    /// RTU frames over TCP on 127.0.0.1 (a serial-to-Ethernet gateway).
     RtuOverTcp,
+    /// RTU on a serial port, 8 data bits, 1 stop bit.
     Serial {
         path: PathBuf,
         baud: u32,
         parity: char,
     },
+}
+
+/// A Python Modbus server script from `tests/peers/` (`modbus_server.py`, `engine_plant_server.py`):
+/// both take `--framer`, `--port`, `--serial`, `--baud` and `--parity`, print `PORT <n>` once listening
+/// on TCP or `READY` once on a serial port, and answer commands on stdin with one line. It can be
+/// stopped and started again on the same port: a device that dies and comes back.
+pub(crate) struct PythonServer {
+    script: &'static str,
+    /// The script's own arguments (its spec).
+    args: Vec<OsString>,
+    transport: Transport,
+    /// Send its stderr to /dev/null rather than the test's output.
+    quiet: bool,
+    port: u16,
+    peer: Option<Peer>,
+}
+
+impl PythonServer {
+    /// Starts `tests/peers/<script>` with `args` and waits until it is ready.
+    pub(crate) fn start(
+        script: &'static str,
+        args: Vec<OsString>,
+        transport: Transport,
+        quiet: bool,
+    ) -> PythonServer {
+        let mut server = PythonServer {
+            script,
+            args,
+            transport,
+            quiet,
+            port: 0,
+            peer: None,
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let mut command = Command::new(python());
+        command.arg(peer(self.script)).args(&self.args);
+        match &self.transport {
+            Transport::Tcp => {
+                command.args(["--port", &self.port.to_string()]);
+            }
+            Transport::RtuOverTcp => {
+                command.args(["--framer", "rtu", "--port", &self.port.to_string()]);
+            }
+            Transport::Serial { path, baud, parity } => {
+                command.arg("--serial").arg(path);
+                command.args(["--baud", &baud.to_string(), "--parity", &parity.to_string()]);
+            }
+        }
+        if self.quiet {
+            command.stderr(Stdio::null());
+        }
+        let mut peer = Peer::spawn(self.script, command);
+        if let Transport::Serial { .. } = self.transport {
+            let line = peer.next_line();
+            assert_eq!(line, "READY", "{} on a serial port", self.script);
+        } else {
+            self.port = peer.port();
+        }
+        self.peer = Some(peer);
+    }
+
+    /// The TCP port (0 on a serial port).
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server: the device is gone. Its port stays reserved for [`PythonServer::restart`].
+    pub(crate) fn stop(&mut self) {
+        self.peer = None;
+    }
+
+    /// Starts it again with the same arguments, on the same port, its values as at the start.
+    pub(crate) fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// Sends a command line to the running server and returns its answer.
+    pub(crate) fn ask(&mut self, line: &str) -> String {
+        let script = self.script;
+        self.peer
+            .as_mut()
+            .unwrap_or_else(|| panic!("{script} is not running"))
+            .ask(line)
+    }
 }
 
 /// A pymodbus 3.7 server (`tests/peers/modbus_server.py`) with a sparse datastore.
@@ -134,11 +227,9 @@ enum Transport {
 /// addresses; an address not listed answers exception 02; `delay_ms` slows a unit's answers and
 /// `mute` makes it never answer. Several unit ids share one server.
 pub struct PymodbusServer {
-    peer: Option<Peer>,
-    transport: Transport,
+    server: PythonServer,
     /// Holds the spec file for restarts.
-    dir: tempfile::TempDir,
-    port: u16,
+    _dir: tempfile::TempDir,
 }
 
 impl PymodbusServer {
@@ -171,67 +262,35 @@ impl PymodbusServer {
 
     fn start(spec: &serde_json::Value, transport: Transport) -> PymodbusServer {
         let dir = tempfile::tempdir().expect("temp dir for the spec");
+        let spec_path = dir.path().join("spec.json");
         let spec_text = serde_json::to_string_pretty(spec).expect("spec is JSON");
-        std::fs::write(dir.path().join("spec.json"), spec_text).expect("write spec");
-        let mut server = PymodbusServer {
-            peer: None,
-            transport,
-            dir,
-            port: 0,
-        };
-        server.launch();
-        server
-    }
-
-    fn launch(&mut self) {
-        let mut command = Command::new(python());
-        command
-            .arg(peer("modbus_server.py"))
-            .arg("--spec")
-            .arg(self.dir.path().join("spec.json"));
-        match &self.transport {
-            Transport::Tcp => {
-                command.args(["--port", &self.port.to_string()]);
-            }
-            Transport::RtuOverTcp => {
-                command.args(["--framer", "rtu", "--port", &self.port.to_string()]);
-            }
-            Transport::Serial { path, baud, parity } => {
-                command.arg("--serial").arg(path);
-                command.args(["--baud", &baud.to_string(), "--parity", &parity.to_string()]);
-            }
+        std::fs::write(&spec_path, spec_text).expect("write spec");
+        let args = vec!["--spec".into(), spec_path.into_os_string()];
+        PymodbusServer {
+            server: PythonServer::start("modbus_server.py", args, transport, false),
+            _dir: dir,
         }
-        let mut peer = Peer::spawn("pymodbus server", command);
-        if let Transport::Serial { .. } = self.transport {
-            let line = peer.next_line();
-            assert_eq!(line, "READY", "pymodbus serial server");
-        } else {
-            self.port = peer.port();
-        }
-        self.peer = Some(peer);
     }
 
     /// The TCP port (0 for a serial server).
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// Stops the server (a device that dies). Its port stays reserved for [`PymodbusServer::restart`].
     pub fn stop(&mut self) {
-        self.peer = None;
+        self.server.stop();
     }
 
     /// Starts the server again with the original spec, on the same port (a device that comes back).
     pub fn restart(&mut self) {
-        self.stop();
-        self.launch();
+        self.server.restart();
     }
 
     /// Sends a command to the running server and waits for its `ok`: `set UNIT TABLE ADDRESS VALUE...`,
     /// `delay UNIT MS`, `mute UNIT`, `unmute UNIT`.
     pub fn command(&mut self, line: &str) {
-        let peer = self.peer.as_mut().expect("the server is running");
-        let answer = peer.ask(line);
+        let answer = self.server.ask(line);
         assert_eq!(answer, "ok", "pymodbus server refused `{line}`");
     }
 }
