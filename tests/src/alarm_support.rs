@@ -7,46 +7,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use plantwatch_alarm::{AlarmKind, Journal, JournalEntry, Transition};
-use plantwatch_core::{Priority, Timestamp};
+use plantwatch_core::{testing, Priority, Timestamp};
 
 use crate::plantwatch_bin;
 
 /// Time zero of synthetic journals: 2026-11-26T00:00:00Z (aligned to a 10-minute period).
 pub const JOURNAL_START: i64 = 1_795_651_200_000;
-
-/// Splits a line into words; double quotes keep spaces together and `""` inside them is a quote.
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let (mut quoted, mut any) = (false, false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
 
 /// Reads a synthetic journal: `SECONDS TAG KIND PRIORITY STATE [value=V] [limit=L] [user=U]
 /// [comment="..."] [message="..."]` per line (seconds after [`JOURNAL_START`]); `#` starts a comment.
@@ -55,7 +21,7 @@ pub fn journal_from_text(text: &str) -> Vec<JournalEntry> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .map(|line| {
-            let w = words(line);
+            let w = testing::words(line);
             let option = |name: &str| {
                 w.iter()
                     .find_map(|x| x.strip_prefix(name).and_then(|r| r.strip_prefix('=')))

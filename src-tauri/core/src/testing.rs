@@ -1,4 +1,5 @@
-//! Plants for tests, built directly rather than parsed (parsing a config is the config crate's job).
+//! Plants for tests, built directly rather than parsed (parsing a config is the config crate's job),
+//! and the word splitter of the text formats test data is written in.
 //!
 //! Only test code enables this module (feature `testing`, as a dev-dependency or in the system-test
 //! crate). A test sets the fields it is about on top of these plain values, for example
@@ -61,4 +62,39 @@ pub fn plant(name: &str, history: &Path, devices: Vec<(&str, Vec<Tag>)>) -> Plan
         devices,
         None,
     )
+}
+
+/// Splits a line of test data (an alarm script, a synthetic journal) into words: double quotes keep
+/// spaces together (`comment="pump seal leak"`) and `""` inside them is a quote.
+pub fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut quoted, mut any) = (false, false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
 }

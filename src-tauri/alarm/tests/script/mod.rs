@@ -18,36 +18,6 @@ fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/alarms")
 }
 
-/// Splits a line into words; double quotes keep spaces together (`comment="pump seal leak"`).
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
-
 fn seconds(text: &str) -> Duration {
     if let Ok(s) = text.parse::<f64>() {
         return Duration::from_secs_f64(s);
@@ -234,7 +204,7 @@ pub fn run(name: &str) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let w = words(line);
+        let w = testing::words(line);
         let p = positional(&w);
         match p[0] {
             "device" => plant_builder.device(p[1]),
@@ -272,19 +242,7 @@ pub fn run(name: &str) {
             }
             _ => {
                 // An event: everything from the previous one must have been expected.
-                assert!(
-                    pending.is_empty(),
-                    "{at}: unexpected journal entries before this line:\n  {}",
-                    pending
-                        .iter()
-                        .map(describe)
-                        .collect::<Vec<_>>()
-                        .join("\n  ")
-                );
-                assert!(
-                    last_error.is_none(),
-                    "{at}: unexpected error before this line: {last_error:?}"
-                );
+                assert_all_expected(&pending, &last_error, &at, "before this line");
                 now = time(p[0]);
                 if p[1] == "restart" {
                     drop(manager.take());
@@ -301,10 +259,19 @@ pub fn run(name: &str) {
             }
         }
     }
+    assert_all_expected(
+        &pending,
+        &last_error,
+        &path.display().to_string(),
+        "at the end",
+    );
+}
+
+/// Every journal entry and error so far was matched by an expected line (`=>`, `!`).
+fn assert_all_expected(pending: &[AlarmEvent], last_error: &Option<String>, at: &str, when: &str) {
     assert!(
         pending.is_empty(),
-        "{}: unexpected journal entries at the end:\n  {}",
-        path.display(),
+        "{at}: unexpected journal entries {when}:\n  {}",
         pending
             .iter()
             .map(describe)
@@ -313,8 +280,7 @@ pub fn run(name: &str) {
     );
     assert!(
         last_error.is_none(),
-        "{}: unexpected error at the end: {last_error:?}",
-        path.display()
+        "{at}: unexpected error {when}: {last_error:?}"
     );
 }
 
