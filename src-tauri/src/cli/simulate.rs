@@ -133,6 +133,15 @@ async fn serve(options: SimOptions) -> ExitCode {
         )),
         _ => None,
     };
+    // Listen for the stop signals before the banner says we are ready: a SIGTERM sent the moment the
+    // banner arrives must stop the simulator cleanly, not kill it with the default action.
+    let stop = match StopSignals::listen() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("plantwatch simulate: cannot wait for signals: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let server = match SimServer::start(options).await {
         Ok(server) => server,
         Err(e) => {
@@ -156,29 +165,55 @@ async fn serve(options: SimOptions) -> ExitCode {
     // Tests and scripts wait for this line, so it must not sit in a pipe's buffer.
     let _ = std::io::stdout().flush();
 
-    if let Err(e) = wait_for_stop_signal().await {
-        eprintln!("plantwatch simulate: cannot wait for signals: {e}");
-        server.shutdown().await;
-        return ExitCode::from(1);
-    }
+    stop.wait().await;
     server.shutdown().await;
     eprintln!("plantwatch simulate: stopped");
     ExitCode::SUCCESS
 }
 
-/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn wait_for_stop_signal() -> std::io::Result<()> {
+/// SIGINT (Ctrl-C) and, on Unix, SIGTERM, caught from the moment [`StopSignals::listen`] returns.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Installs the handlers; must be called within the Tokio runtime.
+    fn listen() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    /// Waits for the first of them.
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let StopSignals {
+                mut interrupt,
+                mut terminate,
+            } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            // Without Unix signals, Ctrl-C is the way to stop; if it cannot be watched, stop now
+            // rather than serve with no way to end.
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
