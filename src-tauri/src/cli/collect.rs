@@ -56,6 +56,16 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
         history: args.db.clone(),
         alarms: !args.no_alarms,
     };
+    // Watch SIGTERM before anything else: a service manager that stops us early must get a clean
+    // stop (history flushed), not the default action's sudden death.
+    let terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        Ok(signal) => Some(signal),
+        Err(e) => {
+            eprintln!("plantwatch collect: cannot watch SIGTERM ({e}); SIGINT still stops");
+            None
+        }
+    };
     let engine = match Engine::start(plant.clone(), options).await {
         Ok(engine) => engine,
         Err(e) => {
@@ -72,7 +82,7 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
         engine.history_path().display()
     );
 
-    let stop_reason = wait_for_stop(&engine, args.duration, args.status_every).await;
+    let stop_reason = wait_for_stop(&engine, terminate, args.duration, args.status_every).await;
     eprintln!("{} {stop_reason}: stopping", clock());
     match engine.stop().await {
         Ok(stats) => {
@@ -89,6 +99,7 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
 /// Prints the status line until the duration ends or a signal arrives; returns why it stopped.
 async fn wait_for_stop(
     engine: &Engine,
+    mut terminate: Option<tokio::signal::unix::Signal>,
     duration: Option<Duration>,
     every: Duration,
 ) -> &'static str {
@@ -99,14 +110,6 @@ async fn wait_for_stop(
         }
     };
     tokio::pin!(end);
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => Some(signal),
-            Err(e) => {
-                eprintln!("plantwatch collect: cannot watch SIGTERM ({e}); SIGINT still stops");
-                None
-            }
-        };
     let mut status = tokio::time::interval_at(
         tokio::time::Instant::now() + every,
         every.max(Duration::from_millis(100)),
