@@ -25,6 +25,7 @@ pub use status::{DeviceCounters, DeviceState, DeviceStatus, TagLive};
 use alarm_service::AlarmService;
 use poll::device::DevicePoll;
 use poll::link_task::{LinkTask, WriteRequest};
+use poll::runtime::PollThreads;
 use poll::tags::TagTable;
 use poll::{lock, DeviceShared, Outputs};
 
@@ -88,7 +89,8 @@ pub enum EngineError {
     WriteFailed { tag: String, message: String },
     #[error("the engine is stopping")]
     Stopped,
-
+    #[error("cannot start the polling threads: {0}")]
+    PollThread(std::io::Error),
 }
 
 struct LinkHandle {
@@ -104,6 +106,8 @@ pub struct Engine {
     writer: HistoryWriter,
     alarms: Option<Arc<AlarmService>>,
     links: Vec<LinkHandle>,
+    /// The threads the link tasks run on (see [`poll::runtime`]).
+    poll_threads: PollThreads,
     /// Device index -> index into `links`.
     device_link: Vec<usize>,
     stop: watch::Sender<bool>,
@@ -114,7 +118,8 @@ const EVENT_CAPACITY: usize = 4096;
 
 impl Engine {
     /// Opens the history (creating or migrating it), starts the alarm service when asked, and starts
-    /// one polling task per link. Must be called inside a Tokio runtime.
+    /// one polling task per link, on the engine's own polling thread. Must be called inside a Tokio
+    /// runtime (any flavour).
     pub async fn start(plant: Arc<Plant>, options: EngineOptions) -> Result<Engine, EngineError> {
         let history_path = options
             .history
@@ -164,11 +169,13 @@ impl Engine {
             devices: devices.clone(),
         });
 
+        let groups = poll::group_devices(&plant);
+        let mut poll_threads = PollThreads::start(groups.len()).map_err(EngineError::PollThread)?;
         let (stop, stop_rx) = watch::channel(false);
         let start = Instant::now();
         let mut links = Vec::new();
         let mut device_link = vec![0; plant.devices.len()];
-        for (link, members) in poll::group_devices(&plant) {
+        for (link, members) in groups {
             for &d in &members {
                 device_link[d] = links.len();
             }
@@ -186,7 +193,7 @@ impl Engine {
             let task = LinkTask::new(link, polls, outputs.clone(), writes_rx, stop_rx.clone());
             links.push(LinkHandle {
                 writes: writes_tx,
-                task: tokio::spawn(task.run()),
+                task: poll_threads.spawn(task.run()),
             });
         }
 
@@ -197,6 +204,7 @@ impl Engine {
             writer,
             alarms,
             links,
+            poll_threads,
             device_link,
             stop,
         })
@@ -315,10 +323,15 @@ impl Engine {
                 Err(_) => tracing::warn!("alarm service still referenced at stop; not flushed"),
             }
         }
-        let writer = tokio::task::spawn_blocking(move || self.writer.close())
-            .await
-            .map_err(|_| EngineError::Stopped)?
-            .map_err(EngineError::HistoryClose)?;
+        let poll_threads = self.poll_threads;
+        // Joining the poll threads and flushing the history both block: off the caller's runtime.
+        let writer = tokio::task::spawn_blocking(move || {
+            poll_threads.shut_down();
+            self.writer.close()
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)?
+        .map_err(EngineError::HistoryClose)?;
         stats.samples_stored = writer.stored;
         Ok(stats)
     }

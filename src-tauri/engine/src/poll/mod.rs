@@ -14,6 +14,7 @@
 
 pub mod device;
 pub mod link_task;
+pub mod runtime;
 pub mod schedule;
 pub mod tags;
 
