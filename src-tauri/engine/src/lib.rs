@@ -27,7 +27,7 @@ use poll::device::DevicePoll;
 use poll::link_task::{LinkTask, WriteRequest};
 use poll::runtime::PollThreads;
 use poll::tags::TagTable;
-use poll::{lock, DeviceShared, Outputs};
+use poll::{lock, DeviceShared, HistoryHandOff, Outputs};
 
 /// How the engine runs beyond what the plant says.
 #[derive(Debug, Clone)]
@@ -106,6 +106,8 @@ pub struct Engine {
     writer: HistoryWriter,
     alarms: Option<Arc<AlarmService>>,
     links: Vec<LinkHandle>,
+    /// Hands admitted samples to the history writer in batches.
+    hand_off: JoinHandle<()>,
     /// The threads the link tasks run on (see [`poll::runtime`]).
     poll_threads: PollThreads,
     /// Device index -> index into `links`.
@@ -164,7 +166,7 @@ impl Engine {
         let outputs = Arc::new(Outputs {
             events,
             sink: Some(writer.sink()),
-            filter: Mutex::new(StoreFilter::new(&plant)),
+            history: Mutex::new(HistoryHandOff::new(StoreFilter::new(&plant))),
             alarms: alarm_feed,
             devices: devices.clone(),
         });
@@ -196,6 +198,7 @@ impl Engine {
                 task: poll_threads.spawn(task.run()),
             });
         }
+        let hand_off = poll_threads.spawn(poll::hand_off_history(outputs.clone(), stop_rx));
 
         Ok(Engine {
             plant,
@@ -204,6 +207,7 @@ impl Engine {
             writer,
             alarms,
             links,
+            hand_off,
             poll_threads,
             device_link,
             stop,
@@ -302,6 +306,9 @@ impl Engine {
             // A task that panicked has nothing left to flush; the others finish their current read.
             let _ = link.task.await;
         }
+        let _ = self.hand_off.await;
+        // What the link tasks delivered after the hand-off task's last batch.
+        self.outputs.flush_history();
         let mut stats = EngineStats {
             devices_total: self.plant.devices.len(),
             ..EngineStats::default()

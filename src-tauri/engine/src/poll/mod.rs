@@ -10,7 +10,9 @@
 //!
 //! Samples leave a link task through [`Outputs`]: changed samples to listeners (broadcast) and the
 //! alarm service, samples admitted by the history filter to the history writer's sink. None of these
-//! blocks the poll loop.
+//! blocks the poll loop. Admitted samples are gathered from every link and handed to the writer in
+//! batches (at least every [`HISTORY_HAND_OFF_EVERY`]), so a device polled back to back does not wake
+//! the writer thread once per reply.
 
 pub mod device;
 pub mod link_task;
@@ -20,10 +22,11 @@ pub mod tags;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use plantwatch_core::{Link, Plant, Timestamp};
+use plantwatch_core::{Link, Plant, Sample, Timestamp};
 use plantwatch_history::{SampleSink, StoreFilter};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::event::EngineEvent;
 use crate::status::DeviceStatus;
@@ -70,11 +73,32 @@ pub struct DeviceShared {
 /// Hands an event to the alarm service. A closure, so polling does not depend on the alarm service's type.
 pub type AlarmFeed = Box<dyn Fn(&EngineEvent) + Send + Sync>;
 
+/// Admitted samples wait at most this long before they go to the history writer (which commits at
+/// least every 250 ms, so this adds little to what a `kill -9` can lose).
+pub const HISTORY_HAND_OFF_EVERY: Duration = Duration::from_millis(50);
+/// A batch this large goes to the writer at once.
+const HAND_OFF_SAMPLES: usize = 50_000;
+
+/// History's filter and the samples it admitted that wait for the writer.
+pub struct HistoryHandOff {
+    filter: StoreFilter,
+    batch: Vec<Sample>,
+}
+
+impl HistoryHandOff {
+    pub fn new(filter: StoreFilter) -> HistoryHandOff {
+        HistoryHandOff {
+            filter,
+            batch: Vec::new(),
+        }
+    }
+}
+
 /// Where samples and status go. Shared by every link task and the engine handle.
 pub struct Outputs {
     pub events: broadcast::Sender<EngineEvent>,
     pub sink: Option<SampleSink>,
-    pub filter: Mutex<StoreFilter>,
+    pub history: Mutex<HistoryHandOff>,
     /// Feeds the alarm service (never blocks), when the engine runs one.
     pub alarms: Option<AlarmFeed>,
     /// Per device, so link tasks never contend with each other.
@@ -83,18 +107,24 @@ pub struct Outputs {
 
 impl Outputs {
     /// Delivers what a device's poll produced: changed samples to listeners and the alarm service (one
-    /// event per cycle), changed and heartbeat samples through history's filter to the writer. The
-    /// admitted samples are marked stored on the device (its heartbeats count from them).
+    /// event per cycle), changed and heartbeat samples through history's filter into the batch for the
+    /// writer. The admitted samples are marked stored on the device (its heartbeats count from them).
     pub fn deliver(&self, poll: &mut DevicePoll) {
         if !poll.has_outcome() {
             return;
         }
         let outcome = poll.take_outcome();
-        let mut admitted = Vec::with_capacity(outcome.changed.len() + outcome.heartbeats.len());
-        {
-            let mut filter = lock(&self.filter);
-            admitted.extend(outcome.changed.iter().filter(|s| filter.admit(s)).cloned());
-            admitted.extend(outcome.heartbeats.into_iter().filter(|s| filter.admit(s)));
+        let full = {
+            let mut history = lock(&self.history);
+            let HistoryHandOff { filter, batch } = &mut *history;
+            let first = batch.len();
+            batch.extend(outcome.changed.iter().filter(|s| filter.admit(s)).cloned());
+            batch.extend(outcome.heartbeats.into_iter().filter(|s| filter.admit(s)));
+            poll.mark_stored(&batch[first..]);
+            (batch.len() >= HAND_OFF_SAMPLES).then(|| std::mem::take(batch))
+        };
+        if let (Some(batch), Some(sink)) = (full, &self.sink) {
+            sink.send(batch);
         }
         if !outcome.changed.is_empty() {
             let event = EngineEvent::Samples(Arc::from(outcome.changed));
@@ -104,9 +134,13 @@ impl Outputs {
             // No receiver is fine: nobody is listening right now.
             let _ = self.events.send(event);
         }
-        poll.mark_stored(&admitted);
+    }
+
+    /// Hands the waiting admitted samples to the history writer.
+    pub fn flush_history(&self) {
+        let batch = std::mem::take(&mut lock(&self.history).batch);
         if let Some(sink) = &self.sink {
-            sink.send(admitted);
+            sink.send(batch);
         }
     }
 
@@ -137,6 +171,20 @@ impl Outputs {
             let _ = self.events.send(event);
         }
     }
+}
+
+/// Hands admitted samples to the history writer every [`HISTORY_HAND_OFF_EVERY`] until told to stop,
+/// then once more.
+pub async fn hand_off_history(outputs: Arc<Outputs>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(HISTORY_HAND_OFF_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !*stop.borrow() {
+        tokio::select! {
+            changed = stop.changed() => if changed.is_err() { break },
+            _ = tick.tick() => outputs.flush_history(),
+        }
+    }
+    outputs.flush_history();
 }
 
 /// Locks a mutex, going on with the data if a panicking thread poisoned it (the data is plain state
