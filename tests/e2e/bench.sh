@@ -42,7 +42,7 @@ with_driver() { # with_driver DATA_DIR TEST
   dpid=$!
   for _ in $(seq 100); do "$py" -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break; sleep 0.1; done
   PLANTWATCH_E2E_BIN="$bin" PLANTWATCH_E2E_DRIVER="http://127.0.0.1:$port" PLANTWATCH_E2E_OUT="$out" PLANTWATCH_E2E_WORK="$scratch" \
-    timeout 300 "$py" "$here/desktop_test.py" "$2"
+    timeout 300 "$py" -u "$here/desktop_test.py" "$2"
   kill -TERM "$dpid"; wait "$dpid" 2>/dev/null
 }
 

@@ -104,7 +104,7 @@ for entry in "${tests[@]}"; do
   mkdir -p "$work/data" "$work/exports"
   start_driver PLANTWATCH_DATA_DIR="$work/data" PLANTWATCH_EXPORT_DIR="$work/exports" \
     PLANTWATCH_SIM_SCENARIO="$scenario" PLANTWATCH_SIM_SPEED="$speed" WEBKIT_DISABLE_COMPOSITING_MODE=1
-  if PLANTWATCH_E2E_WORK="$work" timeout 180 "$py" "$here/desktop_test.py" "$name"; then
+  if PLANTWATCH_E2E_WORK="$work" timeout 180 "$py" -u "$here/desktop_test.py" "$name"; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))

@@ -1,6 +1,12 @@
 // How values, qualities and times are written on screen.
 import type { QualityLevel, TagInfo, TagUpdate } from "./bindings/ipc";
 
+/** A plain number with the precision a display needs (no binary-float tails like 16.900000000000002). */
+export function formatNumber(v: number | null | undefined): string {
+  if (v === null || v === undefined) return "—";
+  return formatValue({ i: 0, v, q: "good", cause: null, t: null, c: null });
+}
+
 /** A value with sensible precision for a plant display: 3 significant decimals at most. */
 export function formatValue(u: TagUpdate | undefined, tag?: TagInfo): string {
   if (!u || u.v === null) return "—";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TagUpdate } from "../src/bindings/ipc";
-import { describeCause, formatAgo, formatValue, qualityBadge } from "../src/format";
+import { describeCause, formatAgo, formatNumber, formatValue, qualityBadge } from "../src/format";
 
 const u = (v: TagUpdate["v"], q: TagUpdate["q"] = "good", cause: string | null = null): TagUpdate => ({ i: 0, v, q, cause, t: 0, c: 0 });
 
@@ -38,5 +38,13 @@ describe("ages", () => {
     expect(formatAgo(0, 600_000)).toBe("10 min ago");
     expect(formatAgo(0, 4 * 3_600_000)).toBe("4 h ago");
     expect(formatAgo(null, 0)).toBe("never");
+  });
+});
+
+describe("plain numbers", () => {
+  it("drop binary-float tails", () => {
+    expect(formatNumber(16.900000000000002)).toBe("16.90");
+    expect(formatNumber(10)).toBe("10");
+    expect(formatNumber(null)).toBe("—");
   });
 });

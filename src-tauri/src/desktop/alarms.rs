@@ -221,6 +221,46 @@ mod tests {
         assert_eq!(action_of(&anonymous).expect_err("no user").code, ErrorCode::BadRequest);
     }
 
+    fn status(key: &str, priority: plantwatch_core::Priority, state: AlarmState, activated: i64) -> AlarmStatus {
+        AlarmStatus {
+            key: key.to_string(),
+            source: key.split(':').next().unwrap_or(key).to_string(),
+            kind: plantwatch_alarm::AlarmKind::Hi,
+            priority,
+            message: format!("{key} message"),
+            limit: Some(3.2),
+            state,
+            value: Some(3.3),
+            current_value: Some(3.4),
+            activated: Some(Timestamp(activated)),
+            cleared: None,
+            acknowledged: None,
+            shelve: None,
+            out_of_service: None,
+        }
+    }
+
+    #[test]
+    fn the_view_counts_active_alarms_and_names_the_newest_unacknowledged() {
+        use plantwatch_core::Priority::{Critical, High};
+        let snapshot = AlarmSnapshot::build(
+            Timestamp(100),
+            [
+                status("plc/level:hi", High, AlarmState::ActiveUnacked, 10),
+                status("plc/h2s:hi", Critical, AlarmState::ActiveAcked, 20),
+                status("plc/o2:lo", High, AlarmState::ReturnedUnacked, 30),
+            ],
+        );
+        let view = view_of(&snapshot);
+        assert!(view.available);
+        assert_eq!((view.counts.critical, view.counts.high), (1, 1), "a returned alarm is not active");
+        assert_eq!(view.unacknowledged, 2);
+        assert_eq!(view.newest.as_ref().map(|a| a.id.as_str()), Some("plc/o2:lo"));
+        assert_eq!(view.alarms[0].id, "plc/h2s:hi", "critical first");
+        assert_eq!(view.alarms[1].value, Some(3.4), "the current value is shown");
+        assert_eq!(view.alarms[1].state, AlarmStateName::ReturnedUnacked, "then the newest high");
+    }
+
     #[test]
     fn csv_fields_are_quoted_when_needed() {
         assert_eq!(csv_field("plain"), "plain");

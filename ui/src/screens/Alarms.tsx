@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import type { AlarmActionKind, AlarmRow, PriorityName, UiError } from "../bindings/ipc";
 import { useLive, useServices } from "../context";
-import { formatDateTime } from "../format";
+import { formatDateTime, formatNumber } from "../format";
 
 const RANK: Record<PriorityName, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
@@ -60,8 +60,8 @@ function AlarmTable({ rows, selected, toggle, label }: { rows: AlarmRow[]; selec
               <td>{a.source}</td>
               <td>{a.kind}</td>
               <td class={unacked ? "unacked" : ""}>{a.message}</td>
-              <td class="n">{a.value ?? "—"}</td>
-              <td class="n">{a.limit ?? "—"}</td>
+              <td class="n">{formatNumber(a.value)}</td>
+              <td class="n">{formatNumber(a.limit)}</td>
               <td>
                 {STATE_TEXT[a.state] ?? a.state}
                 {a.shelvedUntil !== null && ` · shelved until ${formatDateTime(a.shelvedUntil)}`}
@@ -85,6 +85,8 @@ export function Alarms() {
   const store = useLive();
   const { backend, settings, saveSettings } = useServices();
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  // Typed locally (the screen re-renders with every live batch) and saved when the field is left.
+  const [operator, setOperator] = useState(settings.operator);
   const [comment, setComment] = useState("");
   const [minutes, setMinutes] = useState(60);
   const [error, setError] = useState<UiError | null>(null);
@@ -106,12 +108,13 @@ export function Alarms() {
         action,
         ids: all ? [] : [...selected],
         all,
-        user: settings.operator,
+        user: operator,
         comment: comment.trim() === "" ? null : comment.trim(),
         shelveMinutes: action === "shelve" ? minutes : null,
       });
       store.setAlarms(await backend.alarmSnapshot());
-      setDone(`${action} done by ${settings.operator}`);
+      saveSettings({ operator });
+      setDone(`${action} done by ${operator}`);
       setSelected(new Set());
       setComment("");
     } catch (e) {
@@ -128,10 +131,11 @@ export function Alarms() {
         <label>
           Operator{" "}
           <input
-            value={settings.operator}
+            value={operator}
             aria-label="Operator name"
             data-testid="operator"
-            onChange={(e) => saveSettings({ operator: (e.currentTarget as HTMLInputElement).value })}
+            onInput={(e) => setOperator((e.currentTarget as HTMLInputElement).value)}
+            onChange={() => saveSettings({ operator })}
           />
         </label>
         <input

@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { JournalQuery, JournalRow, PriorityName, UiError } from "../bindings/ipc";
 import { useServices } from "../context";
-import { formatDateTime } from "../format";
+import { formatDateTime, formatNumber } from "../format";
 import { DAY, HOUR } from "../trend-range";
 
 const RANGES = [
@@ -117,8 +117,8 @@ export function Journal() {
               <td>{r.kind}</td>
               <td class={`p-${r.priority}`}>{r.priority}</td>
               <td>{r.state}</td>
-              <td class="n">{r.value ?? ""}</td>
-              <td class="n">{r.limit ?? ""}</td>
+              <td class="n">{r.value === null ? "" : formatNumber(r.value)}</td>
+              <td class="n">{r.limit === null ? "" : formatNumber(r.limit)}</td>
               <td>{r.message}</td>
               <td data-testid="journal-user">{r.user ?? ""}</td>
               <td>{r.comment ?? ""}</td>
