@@ -115,6 +115,12 @@ pub struct Engine {
     stop: watch::Sender<bool>,
 }
 
+/// Devices start polling at this many phases of their period. Not all at once, so a thousand devices
+/// polled every second do not all ask in the same instant; not each at its own phase either, because
+/// devices polled together let one wake-up of a polling thread serve many replies (with a phase per
+/// device, every reply costs a sleep and a wake-up of its own, the larger part of the poll side's CPU).
+const START_PHASES: u32 = 8;
+
 /// How many events a slow listener may fall behind before it sees `Lagged`.
 const EVENT_CAPACITY: usize = 4096;
 
@@ -181,13 +187,12 @@ impl Engine {
             for &d in &members {
                 device_link[d] = links.len();
             }
-            // Devices start at evenly spread phases of their period, so that a thousand devices
-            // polled every second do not all ask at the same instant.
-            let total = plant.devices.len().max(1) as u32;
+            // Devices start in a few groups spread over their period (see START_PHASES).
             let polls = members
                 .iter()
                 .map(|&d| {
-                    let phase = plant.devices[d].poll_period / total * d as u32;
+                    let group = d as u32 % START_PHASES;
+                    let phase = plant.devices[d].poll_period / START_PHASES * group;
                     DevicePoll::new(plant.clone(), d, start + phase, devices[d].clone())
                 })
                 .collect();
