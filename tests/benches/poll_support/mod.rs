@@ -91,6 +91,17 @@ pub fn cpu_time(pid: &str) -> Duration {
     stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default()).1
 }
 
+/// CPU time (user + system) of this process's children that ended and were waited for, from
+/// /proc/self/stat (cutime + cstime).
+pub fn children_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(13).and_then(|u| u.parse().ok()).unwrap_or(0)
+        + fields.get(14).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 /// The command name and CPU time (user + system) in one /proc stat line.
 fn stat_cpu(stat: &str) -> (String, Duration) {
     // The command name sits in parentheses and may hold spaces; the fields after it start after the last ')'.
