@@ -7,14 +7,14 @@
 //! with 4 tags and 7 x 86,400 samples per tag ending now. The same plant is what the end-to-end bench
 //! (tests/e2e/bench.sh) opens in the window to time request -> drawn chart. Prints a table.
 
+// The desktop layer builds only with Tauri; its trend query and wire types do not need it. (`trend`
+// names `super::wire`, which is this crate's root module `wire`.)
 #[allow(dead_code, unused_imports)]
-mod desktop {
-    // The desktop layer builds only with Tauri; its trend query and wire types do not need it.
-    #[path = "../../../src-tauri/src/desktop/trend.rs"]
-    pub mod trend;
-    #[path = "../../../src-tauri/src/desktop/wire.rs"]
-    pub mod wire;
-}
+#[path = "../../src-tauri/src/desktop/trend.rs"]
+mod trend;
+#[allow(dead_code, unused_imports)]
+#[path = "../../src-tauri/src/desktop/wire.rs"]
+mod wire;
 
 use std::path::Path;
 use std::time::Instant;
@@ -94,7 +94,7 @@ fn main() {
     }
     // The history ends where it was generated; ask for the 7 days up to its end, as the screen does.
     let end = latest_time(&db, &plant).unwrap_or(now);
-    let request = desktop::wire::TrendRequest {
+    let request = wire::TrendRequest {
         tags: (0..PENS).collect(),
         from: end - DAYS * 86_400_000,
         to: end + 1,
@@ -106,7 +106,7 @@ fn main() {
     let mut times = Vec::new();
     for run in 1..=5 {
         let started = Instant::now();
-        let data = desktop::trend::history(&db, &plant, &request).expect("trend query");
+        let data = trend::history(&db, &plant, &request).expect("trend query");
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let samples: u64 = data.pens.iter().flat_map(|p| p.count.iter()).map(|&c| u64::from(c)).sum();
         println!("| {run} | {PENS} | {DAYS} d | {COLUMNS} | {samples} | {ms:.0} |");
