@@ -213,6 +213,7 @@ def bench_launch_to_first_values(driver):
 
 def bench_trend_7d(driver):
     """Prints request -> drawn chart for 4 pens over 7 days (the plant made by the desktop_trend bench)."""
+    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
     go(driver, "trends")
     toggles = wait_for("pen toggles", lambda: by_test_id(driver, "pen-toggle"))
     for t in toggles[:4]:
