@@ -88,7 +88,11 @@ fn main() {
         let _ = std::fs::remove_file(&db);
         let started = Instant::now();
         generate(&db, &plant, now);
-        println!("generated {wanted} samples in {:.1} s into {}", started.elapsed().as_secs_f64(), db.display());
+        println!(
+            "generated {wanted} samples in {:.1} s into {}",
+            started.elapsed().as_secs_f64(),
+            db.display()
+        );
     } else {
         println!("reusing {} ({stored} samples)", db.display());
     }
@@ -108,7 +112,12 @@ fn main() {
         let started = Instant::now();
         let data = trend::history(&db, &plant, &request).expect("trend query");
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let samples: u64 = data.pens.iter().flat_map(|p| p.count.iter()).map(|&c| u64::from(c)).sum();
+        let samples: u64 = data
+            .pens
+            .iter()
+            .flat_map(|p| p.count.iter())
+            .map(|&c| u64::from(c))
+            .sum();
         println!("| {run} | {PENS} | {DAYS} d | {COLUMNS} | {samples} | {ms:.0} |");
         times.push(ms);
     }
@@ -127,8 +136,16 @@ fn generate(db: &Path, plant: &plantwatch_core::Plant, now: i64) {
         let day = (s as f64) / 86_400.0 * std::f64::consts::TAU;
         for tag in 0..PENS {
             // A daily swing with a faster ripple, different per pen, so min/max bands have something to show.
-            let v = 2.0 + f64::from(tag) + (day + f64::from(tag)).sin() + 0.2 * (s as f64 / 37.0 + f64::from(tag)).sin();
-            batch.push(Sample { tag: TagIndex(tag), time, value: Some(Value::Number(v)), quality: Quality::Good });
+            let v = 2.0
+                + f64::from(tag)
+                + (day + f64::from(tag)).sin()
+                + 0.2 * (s as f64 / 37.0 + f64::from(tag)).sin();
+            batch.push(Sample {
+                tag: TagIndex(tag),
+                time,
+                value: Some(Value::Number(v)),
+                quality: Quality::Good,
+            });
         }
         if batch.len() >= 40_000 {
             sink.send(std::mem::take(&mut batch));
@@ -139,14 +156,27 @@ fn generate(db: &Path, plant: &plantwatch_core::Plant, now: i64) {
 }
 
 fn count_samples(db: &Path, plant: &plantwatch_core::Plant) -> u64 {
-    let Ok(reader) = HistoryReader::open(db) else { return 0 };
-    let tags = plant.tags().map(|(i, _, _)| plant.full_id(i).unwrap_or_default()).collect();
-    let query = SampleQuery { tags, from: None, to: None };
+    let Ok(reader) = HistoryReader::open(db) else {
+        return 0;
+    };
+    let tags = plant
+        .tags()
+        .map(|(i, _, _)| plant.full_id(i).unwrap_or_default())
+        .collect();
+    let query = SampleQuery {
+        tags,
+        from: None,
+        to: None,
+    };
     reader.for_each_sample(&query, |_| {}).unwrap_or(0)
 }
 
 fn latest_time(db: &Path, plant: &plantwatch_core::Plant) -> Option<i64> {
     let reader = HistoryReader::open(db).ok()?;
     let id = plant.full_id(TagIndex(0))?;
-    reader.latest(&id).ok().flatten().map(|s| s.time.as_millis())
+    reader
+        .latest(&id)
+        .ok()
+        .flatten()
+        .map(|s| s.time.as_millis())
 }

@@ -5,20 +5,24 @@ use std::path::Path;
 use std::time::Duration;
 
 use plantwatch_alarm::{
-    AlarmCommand, AlarmSnapshot, AlarmState, AlarmStatus, JournalEntry, JournalQuery as AlarmJournalQuery,
-    JournalReader, OperatorAction,
+    AlarmCommand, AlarmSnapshot, AlarmState, AlarmStatus, JournalEntry,
+    JournalQuery as AlarmJournalQuery, JournalReader, OperatorAction,
 };
 use plantwatch_core::Timestamp;
 use plantwatch_engine::Engine;
 
 use super::wire::{
-    AlarmActionKind, AlarmActionRequest, AlarmRow, AlarmStateName, AlarmView, ErrorCode, JournalQuery,
-    JournalRow, PriorityCounts, PriorityName, UiError,
+    AlarmActionKind, AlarmActionRequest, AlarmRow, AlarmStateName, AlarmView, ErrorCode,
+    JournalQuery, JournalRow, PriorityCounts, PriorityName, UiError,
 };
 
 /// The engine's alarm picture, or "unavailable" when it runs without the alarm service.
 pub fn view(engine: &Engine) -> AlarmView {
-    engine.alarms().map_or_else(AlarmView::unavailable, |service| view_of(&service.snapshot()))
+    engine
+        .alarms()
+        .map_or_else(AlarmView::unavailable, |service| {
+            view_of(&service.snapshot())
+        })
 }
 
 /// Converts the alarm service's snapshot (already sorted by priority, then newest first).
@@ -56,11 +60,15 @@ fn row(s: &AlarmStatus) -> AlarmRow {
         value: s.current_value.or(s.value),
         limit: s.limit,
         since: s.activated.map(Timestamp::as_millis),
-        changed: [s.activated, s.cleared, s.acknowledged.as_ref().map(|a| a.at)]
-            .into_iter()
-            .flatten()
-            .max()
-            .map_or(0, Timestamp::as_millis),
+        changed: [
+            s.activated,
+            s.cleared,
+            s.acknowledged.as_ref().map(|a| a.at),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .map_or(0, Timestamp::as_millis),
         shelved_until: s.shelve.as_ref().map(|sh| sh.until.as_millis()),
         shelved: s.shelve.is_some(),
         out_of_service: s.out_of_service.is_some(),
@@ -71,39 +79,61 @@ fn row(s: &AlarmStatus) -> AlarmRow {
 pub fn action_of(request: &AlarmActionRequest) -> Result<OperatorAction, UiError> {
     let user = request.user.trim().to_string();
     if user.is_empty() {
-        return Err(UiError::new(ErrorCode::BadRequest, "enter the operator's name first"));
+        return Err(UiError::new(
+            ErrorCode::BadRequest,
+            "enter the operator's name first",
+        ));
     }
     let ids = request.ids.clone();
     if !request.all && ids.is_empty() {
-        return Err(UiError::new(ErrorCode::BadRequest, "select one or more alarms first"));
+        return Err(UiError::new(
+            ErrorCode::BadRequest,
+            "select one or more alarms first",
+        ));
     }
     let command = match request.action {
         AlarmActionKind::Acknowledge if request.all => AlarmCommand::AcknowledgeAllVisible,
         AlarmActionKind::Acknowledge => AlarmCommand::Acknowledge(ids),
         AlarmActionKind::Shelve => {
             let minutes = request.shelve_minutes.unwrap_or(60).max(1);
-            AlarmCommand::Shelve { alarms: ids, duration: Duration::from_secs(u64::from(minutes) * 60) }
+            AlarmCommand::Shelve {
+                alarms: ids,
+                duration: Duration::from_secs(u64::from(minutes) * 60),
+            }
         }
         AlarmActionKind::Unshelve => AlarmCommand::Unshelve(ids),
         AlarmActionKind::OutOfService => AlarmCommand::RemoveFromService(ids),
         AlarmActionKind::ReturnToService => AlarmCommand::ReturnToService(ids),
     };
-    let comment = request.comment.as_ref().map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    let comment = request
+        .comment
+        .as_ref()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
     // A shelve needs a reason; the comment is the reason.
     let comment = match (&command, comment) {
         (AlarmCommand::Shelve { .. }, None) => Some("shelved from the desktop".to_string()),
         (_, c) => c,
     };
-    Ok(OperatorAction { user, comment, command })
+    Ok(OperatorAction {
+        user,
+        comment,
+        command,
+    })
 }
 
 /// Applies an operator action.
 pub fn act(engine: &Engine, request: &AlarmActionRequest) -> Result<(), UiError> {
     let action = action_of(request)?;
-    let service = engine
-        .alarms()
-        .ok_or_else(|| UiError::new(ErrorCode::Alarm, "the alarm service is not running for this plant"))?;
-    service.act(action).map_err(|e| UiError::new(ErrorCode::Alarm, e.to_string()))
+    let service = engine.alarms().ok_or_else(|| {
+        UiError::new(
+            ErrorCode::Alarm,
+            "the alarm service is not running for this plant",
+        )
+    })?;
+    service
+        .act(action)
+        .map_err(|e| UiError::new(ErrorCode::Alarm, e.to_string()))
 }
 
 /// Journal entries matching a query, newest first.
@@ -111,8 +141,12 @@ pub fn journal(db: &Path, query: &JournalQuery) -> Result<Vec<JournalRow>, UiErr
     if !db.exists() {
         return Ok(Vec::new());
     }
-    let reader = JournalReader::open(db).map_err(|e| UiError::new(ErrorCode::History, e.to_string()))?;
-    let range = AlarmJournalQuery { from: query.from.map(Timestamp), to: query.to.map(Timestamp) };
+    let reader =
+        JournalReader::open(db).map_err(|e| UiError::new(ErrorCode::History, e.to_string()))?;
+    let range = AlarmJournalQuery {
+        from: query.from.map(Timestamp),
+        to: query.to.map(Timestamp),
+    };
     let needle = query.text.as_ref().map(|t| t.to_lowercase());
     let mut rows = Vec::new();
     reader
@@ -128,8 +162,9 @@ pub fn journal(db: &Path, query: &JournalQuery) -> Result<Vec<JournalRow>, UiErr
 }
 
 fn matches(e: &JournalEntry, needle: Option<&str>, priority: Option<PriorityName>) -> bool {
-    let text_ok = needle.map_or(true, |n| e.tag.to_lowercase().contains(n) || e.message.to_lowercase().contains(n));
-    let priority_ok = priority.map_or(true, |p| PriorityName::from(e.priority) == p);
+    let text_ok = needle
+        .is_none_or(|n| e.tag.to_lowercase().contains(n) || e.message.to_lowercase().contains(n));
+    let priority_ok = priority.is_none_or(|p| PriorityName::from(e.priority) == p);
     text_ok && priority_ok
 }
 
@@ -205,23 +240,36 @@ mod tests {
 
     #[test]
     fn a_shelve_carries_its_duration() {
-        let a = action_of(&request(AlarmActionKind::Shelve, &["plc/level:hi"], false)).expect("valid");
+        let a =
+            action_of(&request(AlarmActionKind::Shelve, &["plc/level:hi"], false)).expect("valid");
         assert_eq!(
             a.command,
-            AlarmCommand::Shelve { alarms: vec!["plc/level:hi".to_string()], duration: Duration::from_secs(1800) }
+            AlarmCommand::Shelve {
+                alarms: vec!["plc/level:hi".to_string()],
+                duration: Duration::from_secs(1800)
+            }
         );
     }
 
     #[test]
     fn acting_on_nothing_or_anonymously_is_refused() {
-        let none = action_of(&request(AlarmActionKind::Acknowledge, &[], false)).expect_err("no selection");
+        let none = action_of(&request(AlarmActionKind::Acknowledge, &[], false))
+            .expect_err("no selection");
         assert_eq!(none.code, ErrorCode::BadRequest);
         let mut anonymous = request(AlarmActionKind::Acknowledge, &["x"], false);
         anonymous.user = "  ".to_string();
-        assert_eq!(action_of(&anonymous).expect_err("no user").code, ErrorCode::BadRequest);
+        assert_eq!(
+            action_of(&anonymous).expect_err("no user").code,
+            ErrorCode::BadRequest
+        );
     }
 
-    fn status(key: &str, priority: plantwatch_core::Priority, state: AlarmState, activated: i64) -> AlarmStatus {
+    fn status(
+        key: &str,
+        priority: plantwatch_core::Priority,
+        state: AlarmState,
+        activated: i64,
+    ) -> AlarmStatus {
         AlarmStatus {
             key: key.to_string(),
             source: key.split(':').next().unwrap_or(key).to_string(),
@@ -253,12 +301,27 @@ mod tests {
         );
         let view = view_of(&snapshot);
         assert!(view.available);
-        assert_eq!((view.counts.critical, view.counts.high), (1, 1), "a returned alarm is not active");
+        assert_eq!(
+            (view.counts.critical, view.counts.high),
+            (1, 1),
+            "a returned alarm is not active"
+        );
         assert_eq!(view.unacknowledged, 2);
-        assert_eq!(view.newest.as_ref().map(|a| a.id.as_str()), Some("plc/o2:lo"));
+        assert_eq!(
+            view.newest.as_ref().map(|a| a.id.as_str()),
+            Some("plc/o2:lo")
+        );
         assert_eq!(view.alarms[0].id, "plc/h2s:hi", "critical first");
-        assert_eq!(view.alarms[1].value, Some(3.4), "the current value is shown");
-        assert_eq!(view.alarms[1].state, AlarmStateName::ReturnedUnacked, "then the newest high");
+        assert_eq!(
+            view.alarms[1].value,
+            Some(3.4),
+            "the current value is shown"
+        );
+        assert_eq!(
+            view.alarms[1].state,
+            AlarmStateName::ReturnedUnacked,
+            "then the newest high"
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@ use tauri::State;
 
 use super::state::AppState;
 use super::wire::{
-    AlarmActionRequest, AlarmView, ConnectionTest, DeviceView, ErrorCode, ExportFormat, JournalQuery,
-    JournalRow, LiveBatch, PlantFileReport, PlantInfo, Settings, TagUpdate, TrendData, TrendRequest, UiError,
+    AlarmActionRequest, AlarmView, ConnectionTest, DeviceView, ErrorCode, ExportFormat,
+    JournalQuery, JournalRow, LiveBatch, PlantFileReport, PlantInfo, Settings, TagUpdate,
+    TrendData, TrendRequest, UiError,
 };
 use super::{alarms, connection, live, report, session, trend};
 
@@ -20,7 +21,9 @@ fn io(e: impl std::fmt::Display) -> UiError {
 
 /// Runs blocking work (SQLite, files) off the async runtime so a slow disk never freezes the window.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Reply<T> + Send + 'static) -> Reply<T> {
-    tauri::async_runtime::spawn_blocking(f).await.map_err(|e| UiError::new(ErrorCode::Engine, e.to_string()))?
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| UiError::new(ErrorCode::Engine, e.to_string()))?
 }
 
 #[tauri::command]
@@ -41,7 +44,9 @@ pub async fn live_snapshot(state: State<'_, AppState>) -> Reply<Vec<TagUpdate>> 
 
 #[tauri::command]
 pub async fn device_statuses(state: State<'_, AppState>) -> Reply<Vec<DeviceView>> {
-    state.with_session(|s| Ok(live::device_views(&s.engine))).await
+    state
+        .with_session(|s| Ok(live::device_views(&s.engine)))
+        .await
 }
 
 #[tauri::command]
@@ -56,13 +61,21 @@ pub async fn test_connection(state: State<'_, AppState>, device: u32) -> Reply<C
 
 #[tauri::command]
 pub async fn trend_history(state: State<'_, AppState>, request: TrendRequest) -> Reply<TrendData> {
-    let (plant, db) = state.with_session(|s| Ok((s.plant().clone(), s.engine.history_path().to_path_buf()))).await?;
+    let (plant, db) = state
+        .with_session(|s| Ok((s.plant().clone(), s.engine.history_path().to_path_buf())))
+        .await?;
     blocking(move || trend::history(&db, &plant, &request)).await
 }
 
 #[tauri::command]
-pub async fn export_trend(state: State<'_, AppState>, request: TrendRequest, format: ExportFormat) -> Reply<String> {
-    let (plant, db) = state.with_session(|s| Ok((s.plant().clone(), s.engine.history_path().to_path_buf()))).await?;
+pub async fn export_trend(
+    state: State<'_, AppState>,
+    request: TrendRequest,
+    format: ExportFormat,
+) -> Reply<String> {
+    let (plant, db) = state
+        .with_session(|s| Ok((s.plant().clone(), s.engine.history_path().to_path_buf())))
+        .await?;
     let dir = state.export_dir.clone();
     blocking(move || {
         let data = trend::history(&db, &plant, &request)?;
@@ -70,10 +83,15 @@ pub async fn export_trend(state: State<'_, AppState>, request: TrendRequest, for
             .tags
             .iter()
             .filter_map(|&t| plant.tag(plantwatch_core::TagIndex(t)))
-            .map(|(d, t)| report::PenLabel { id: format!("{}/{}", d.id, t.id), unit: t.unit.clone() })
+            .map(|(d, t)| report::PenLabel {
+                id: format!("{}/{}", d.id, t.id),
+                unit: t.unit.clone(),
+            })
             .collect();
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let stamp = plantwatch_core::Timestamp::now().to_string().replace([':', '.'], "-");
+        let stamp = plantwatch_core::Timestamp::now()
+            .to_string()
+            .replace([':', '.'], "-");
         let ext = match format {
             ExportFormat::Csv => "csv",
             ExportFormat::Png => "png",
@@ -82,9 +100,13 @@ pub async fn export_trend(state: State<'_, AppState>, request: TrendRequest, for
         let path = dir.join(format!("trend-{stamp}.{ext}"));
         match format {
             ExportFormat::Csv => std::fs::write(&path, report::csv(&data, &labels)).map_err(io)?,
-            ExportFormat::Png | ExportFormat::Svg => {
-                report::chart(&path, format == ExportFormat::Svg, &plant.name, &data, &labels)?
-            }
+            ExportFormat::Png | ExportFormat::Svg => report::chart(
+                &path,
+                format == ExportFormat::Svg,
+                &plant.name,
+                &data,
+                &labels,
+            )?,
         }
         Ok(path.display().to_string())
     })
@@ -105,12 +127,23 @@ pub async fn reload_plant(state: State<'_, AppState>) -> Reply<PlantInfo> {
 pub async fn check_plant(path: String) -> Reply<PlantFileReport> {
     blocking(move || {
         let path = PathBuf::from(path);
-        let text = std::fs::read_to_string(&path).map_err(|e| io(format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| io(format!("cannot read {}: {e}", path.display())))?;
         let (problems, devices, tags) = match plantwatch_config::parse(&text, &path) {
-            Ok(plant) => (Vec::new(), plant.devices.len() as u32, plant.tag_count() as u32),
+            Ok(plant) => (
+                Vec::new(),
+                plant.devices.len() as u32,
+                plant.tag_count() as u32,
+            ),
             Err(errors) => (session::problems_of(&errors), 0, 0),
         };
-        Ok(PlantFileReport { path: path.display().to_string(), text, problems, devices, tags })
+        Ok(PlantFileReport {
+            path: path.display().to_string(),
+            text,
+            problems,
+            devices,
+            tags,
+        })
     })
     .await
 }
@@ -125,7 +158,12 @@ pub async fn settings_set(state: State<'_, AppState>, settings: Settings) -> Rep
     // The page owns its preferences; the plant history (recent, last) and the window size are kept
     // by this side, so a page holding an older copy cannot undo them.
     let kept = state.settings.get();
-    let merged = Settings { window: kept.window, recent_plants: kept.recent_plants, last_plant: kept.last_plant, ..settings };
+    let merged = Settings {
+        window: kept.window,
+        recent_plants: kept.recent_plants,
+        last_plant: kept.last_plant,
+        ..settings
+    };
     state.settings.set(merged).map_err(io)
 }
 
@@ -136,23 +174,40 @@ pub async fn alarm_snapshot(state: State<'_, AppState>) -> Reply<AlarmView> {
 
 #[tauri::command]
 pub async fn alarm_act(state: State<'_, AppState>, request: AlarmActionRequest) -> Reply<()> {
-    state.with_session(|s| alarms::act(&s.engine, &request)).await
+    state
+        .with_session(|s| alarms::act(&s.engine, &request))
+        .await
 }
 
 #[tauri::command]
-pub async fn alarm_journal(state: State<'_, AppState>, query: JournalQuery) -> Reply<Vec<JournalRow>> {
-    let db = state.with_session(|s| Ok(s.engine.history_path().to_path_buf())).await?;
+pub async fn alarm_journal(
+    state: State<'_, AppState>,
+    query: JournalQuery,
+) -> Reply<Vec<JournalRow>> {
+    let db = state
+        .with_session(|s| Ok(s.engine.history_path().to_path_buf()))
+        .await?;
     blocking(move || alarms::journal(&db, &query)).await
 }
 
 #[tauri::command]
 pub async fn export_journal(state: State<'_, AppState>, query: JournalQuery) -> Reply<String> {
-    let db = state.with_session(|s| Ok(s.engine.history_path().to_path_buf())).await?;
+    let db = state
+        .with_session(|s| Ok(s.engine.history_path().to_path_buf()))
+        .await?;
     let dir = state.export_dir.clone();
     blocking(move || {
-        let rows = alarms::journal(&db, &JournalQuery { limit: u32::MAX, ..query })?;
+        let rows = alarms::journal(
+            &db,
+            &JournalQuery {
+                limit: u32::MAX,
+                ..query
+            },
+        )?;
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let stamp = plantwatch_core::Timestamp::now().to_string().replace([':', '.'], "-");
+        let stamp = plantwatch_core::Timestamp::now()
+            .to_string()
+            .replace([':', '.'], "-");
         let path = dir.join(format!("alarm-journal-{stamp}.csv"));
         std::fs::write(&path, alarms::journal_csv(&rows)).map_err(io)?;
         Ok(path.display().to_string())

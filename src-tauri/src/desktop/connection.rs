@@ -14,13 +14,31 @@ pub async fn test(device: &Device) -> ConnectionTest {
     let elapsed = || started.elapsed().as_secs_f64() * 1000.0;
     let mut conn = match Connection::open(&device.link, device.timeout).await {
         Ok(c) => c,
-        Err(e) => return ConnectionTest { ok: false, latency_ms: elapsed(), message: e.to_string() },
+        Err(e) => {
+            return ConnectionTest {
+                ok: false,
+                latency_ms: elapsed(),
+                message: e.to_string(),
+            }
+        }
     };
     let Some(tag) = device.tags.first() else {
         conn.close().await;
-        return ConnectionTest { ok: true, latency_ms: elapsed(), message: "connected (the device has no tags to read)".into() };
+        return ConnectionTest {
+            ok: true,
+            latency_ms: elapsed(),
+            message: "connected (the device has no tags to read)".into(),
+        };
     };
-    let read = conn.read(device.unit, tag.table, tag.address, tag.width(), device.timeout).await;
+    let read = conn
+        .read(
+            device.unit,
+            tag.table,
+            tag.address,
+            tag.width(),
+            device.timeout,
+        )
+        .await;
     let latency_ms = elapsed();
     conn.close().await;
     match read {
@@ -32,8 +50,16 @@ pub async fn test(device: &Device) -> ConnectionTest {
         Ok(Err(code)) => ConnectionTest {
             ok: false,
             latency_ms,
-            message: format!("the device answered exception {code:02X} ({}) reading {}", exception_name(code), tag.id),
+            message: format!(
+                "the device answered exception {code:02X} ({}) reading {}",
+                exception_name(code),
+                tag.id
+            ),
         },
-        Err(e) => ConnectionTest { ok: false, latency_ms, message: e.to_string() },
+        Err(e) => ConnectionTest {
+            ok: false,
+            latency_ms,
+            message: e.to_string(),
+        },
     }
 }

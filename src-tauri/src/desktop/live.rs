@@ -88,7 +88,10 @@ impl LiveHub {
 }
 
 /// Forwards one engine's events to the UI until aborted (when the plant is closed).
-pub async fn forward(engine: Arc<tokio::sync::RwLock<Option<super::session::Session>>>, hub: LiveHub) {
+pub async fn forward(
+    engine: Arc<tokio::sync::RwLock<Option<super::session::Session>>>,
+    hub: LiveHub,
+) {
     let mut events = match engine.read().await.as_ref() {
         Some(session) => session.engine.subscribe(),
         None => return,
@@ -111,8 +114,11 @@ pub async fn forward(engine: Arc<tokio::sync::RwLock<Option<super::session::Sess
         }
         let (tags, state_changed, resync) = batcher.take();
         let guard = engine.read().await;
-        let Some(session) = guard.as_ref() else { return };
-        let devices = (state_changed || tick % DEVICE_EVERY == 0).then(|| device_views(&session.engine));
+        let Some(session) = guard.as_ref() else {
+            return;
+        };
+        let devices = (state_changed || tick.is_multiple_of(DEVICE_EVERY))
+            .then(|| device_views(&session.engine));
         let view = alarms::view(&session.engine);
         let alarms = (last_alarms.as_ref() != Some(&view)).then(|| view.clone());
         last_alarms = Some(view);
@@ -120,7 +126,13 @@ pub async fn forward(engine: Arc<tokio::sync::RwLock<Option<super::session::Sess
         if tags.is_empty() && devices.is_none() && alarms.is_none() && !resync {
             continue;
         }
-        hub.send(&LiveBatch { at: Timestamp::now().as_millis(), tags, devices, alarms, resync });
+        hub.send(&LiveBatch {
+            at: Timestamp::now().as_millis(),
+            tags,
+            devices,
+            alarms,
+            resync,
+        });
     }
 }
 
@@ -131,7 +143,12 @@ pub fn device_views(engine: &Engine) -> Vec<DeviceView> {
 
 /// Every tag's latest reading.
 pub fn snapshot(engine: &Engine) -> Vec<TagUpdate> {
-    engine.live().iter().enumerate().map(|(i, live)| TagUpdate::from_live(i as u32, live)).collect()
+    engine
+        .live()
+        .iter()
+        .enumerate()
+        .map(|(i, live)| TagUpdate::from_live(i as u32, live))
+        .collect()
 }
 
 #[cfg(test)]
@@ -140,17 +157,38 @@ mod tests {
     use plantwatch_core::{Cause, Quality, Sample, TagIndex, Value};
 
     fn sample(tag: u32, ms: i64, value: f64, quality: Quality) -> Sample {
-        Sample { tag: TagIndex(tag), time: Timestamp(ms), value: Some(Value::Number(value)), quality }
+        Sample {
+            tag: TagIndex(tag),
+            time: Timestamp(ms),
+            value: Some(Value::Number(value)),
+            quality,
+        }
     }
 
     #[test]
     fn a_tag_changing_often_within_a_tick_is_sent_once_with_its_newest_reading() {
         let mut b = Batcher::default();
-        b.add(&EngineEvent::Samples(Arc::from(vec![sample(3, 1000, 1.0, Quality::Good), sample(1, 1000, 5.0, Quality::Good)])));
-        b.add(&EngineEvent::Samples(Arc::from(vec![sample(3, 1100, 2.0, Quality::Bad(Cause::CommLost))])));
+        b.add(&EngineEvent::Samples(Arc::from(vec![
+            sample(3, 1000, 1.0, Quality::Good),
+            sample(1, 1000, 5.0, Quality::Good),
+        ])));
+        b.add(&EngineEvent::Samples(Arc::from(vec![sample(
+            3,
+            1100,
+            2.0,
+            Quality::Bad(Cause::CommLost),
+        )])));
         let (tags, state_changed, resync) = b.take();
-        assert_eq!(tags.iter().map(|t| t.i).collect::<Vec<_>>(), vec![1, 3], "one update per tag, index order");
-        assert_eq!(tags[1].v, Some(WireValue::Number(2.0)), "the newest value wins");
+        assert_eq!(
+            tags.iter().map(|t| t.i).collect::<Vec<_>>(),
+            vec![1, 3],
+            "one update per tag, index order"
+        );
+        assert_eq!(
+            tags[1].v,
+            Some(WireValue::Number(2.0)),
+            "the newest value wins"
+        );
         assert_eq!(tags[1].cause.as_deref(), Some("comm_lost"));
         assert!(!state_changed && !resync);
         assert!(b.take().0.is_empty(), "taking empties the batcher");
@@ -159,7 +197,11 @@ mod tests {
     #[test]
     fn device_state_changes_and_lag_are_flagged() {
         let mut b = Batcher::default();
-        b.add(&EngineEvent::DeviceState { device: 0, state: plantwatch_engine::DeviceState::Offline, at: Timestamp(5) });
+        b.add(&EngineEvent::DeviceState {
+            device: 0,
+            state: plantwatch_engine::DeviceState::Offline,
+            at: Timestamp(5),
+        });
         b.lagged();
         let (_, state_changed, resync) = b.take();
         assert!(state_changed && resync);

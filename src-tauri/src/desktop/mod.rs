@@ -24,7 +24,10 @@ use state::AppState;
 use wire::WindowSize;
 
 /// The window's size when nothing was remembered.
-const DEFAULT_SIZE: WindowSize = WindowSize { width: 1280.0, height: 800.0 };
+const DEFAULT_SIZE: WindowSize = WindowSize {
+    width: 1280.0,
+    height: 800.0,
+};
 
 /// Opens the window on the last plant, or on the built-in simulated plant, and runs until it closes.
 pub fn run() -> ExitCode {
@@ -81,7 +84,10 @@ pub fn run() -> ExitCode {
                 let logical = size.to_logical::<f64>(scale);
                 if logical.width > 0.0 && logical.height > 0.0 {
                     let state = window.state::<AppState>();
-                    state.settings.remember_window(WindowSize { width: logical.width, height: logical.height });
+                    state.settings.remember_window(WindowSize {
+                        width: logical.width,
+                        height: logical.height,
+                    });
                 }
             }
         })
@@ -107,5 +113,7 @@ pub fn run() -> ExitCode {
 }
 
 fn env_dir(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }

@@ -30,7 +30,13 @@ pub fn csv(data: &TrendData, labels: &[PenLabel]) -> String {
     for (c, &t) in data.time.iter().enumerate() {
         out.push_str(&Timestamp(t.round() as i64).to_string());
         for p in &data.pens {
-            out.push_str(&format!(",{},{},{},{}", cell(p.avg[c]), cell(p.min[c]), cell(p.max[c]), p.count[c]));
+            out.push_str(&format!(
+                ",{},{},{},{}",
+                cell(p.avg[c]),
+                cell(p.min[c]),
+                cell(p.max[c]),
+                p.count[c]
+            ));
         }
         out.push('\n');
     }
@@ -73,14 +79,35 @@ fn fonts_ready() -> bool {
 }
 
 /// Draws the chart to a PNG or SVG file.
-pub fn chart(path: &Path, svg: bool, title: &str, data: &TrendData, labels: &[PenLabel]) -> Result<(), UiError> {
+pub fn chart(
+    path: &Path,
+    svg: bool,
+    title: &str,
+    data: &TrendData,
+    labels: &[PenLabel],
+) -> Result<(), UiError> {
     let size = (1600u32, 900u32);
     let result = if svg {
-        draw(SVGBackend::new(path, size).into_drawing_area(), title, data, labels)
+        draw(
+            SVGBackend::new(path, size).into_drawing_area(),
+            title,
+            data,
+            labels,
+        )
     } else {
-        draw(BitMapBackend::new(path, size).into_drawing_area(), title, data, labels)
+        draw(
+            BitMapBackend::new(path, size).into_drawing_area(),
+            title,
+            data,
+            labels,
+        )
     };
-    result.map_err(|message| UiError::new(ErrorCode::Io, format!("cannot draw {}: {message}", path.display())))
+    result.map_err(|message| {
+        UiError::new(
+            ErrorCode::Io,
+            format!("cannot draw {}: {message}", path.display()),
+        )
+    })
 }
 
 fn draw<DB: DrawingBackend>(
@@ -96,9 +123,14 @@ fn draw<DB: DrawingBackend>(
     let mut builder = ChartBuilder::on(&root);
     builder.margin(20);
     if text {
-        builder.caption(title, ("sans-serif", 28)).x_label_area_size(40).y_label_area_size(80);
+        builder
+            .caption(title, ("sans-serif", 28))
+            .x_label_area_size(40)
+            .y_label_area_size(80);
     }
-    let mut chart = builder.build_cartesian_2d(x0..x1, lo..hi).map_err(|e| e.to_string())?;
+    let mut chart = builder
+        .build_cartesian_2d(x0..x1, lo..hi)
+        .map_err(|e| e.to_string())?;
     if text {
         let span = data.to - data.from;
         chart
@@ -110,21 +142,32 @@ fn draw<DB: DrawingBackend>(
             .draw()
             .map_err(|e| e.to_string())?;
     } else {
-        chart.configure_mesh().disable_x_mesh().disable_y_mesh().draw().map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .disable_y_mesh()
+            .draw()
+            .map_err(|e| e.to_string())?;
     }
     for (k, pen) in data.pens.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];
         let band = colour.mix(0.35);
         for series in [&pen.min, &pen.max] {
-            chart.draw_series(segments(&data.time, series, band)).map_err(|e| e.to_string())?;
+            chart
+                .draw_series(segments(&data.time, series, band))
+                .map_err(|e| e.to_string())?;
         }
-        let line = chart.draw_series(segments(&data.time, &pen.avg, colour.stroke_width(3))).map_err(|e| e.to_string())?;
+        let line = chart
+            .draw_series(segments(&data.time, &pen.avg, colour.stroke_width(3)))
+            .map_err(|e| e.to_string())?;
         if text {
             let label = labels.get(k).map_or(String::new(), |l| match &l.unit {
                 Some(u) => format!("{} ({u})", l.id),
                 None => l.id.clone(),
             });
-            line.label(label).legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(3)));
+            line.label(label).legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(3))
+            });
         }
     }
     if text && !data.pens.is_empty() {
@@ -161,8 +204,15 @@ fn segments<S: Into<ShapeStyle> + Copy>(
 }
 
 fn value_range(data: &TrendData) -> (f64, f64) {
-    let all = data.pens.iter().flat_map(|p| p.min.iter().chain(p.max.iter())).flatten().copied();
-    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let all = data
+        .pens
+        .iter()
+        .flat_map(|p| p.min.iter().chain(p.max.iter()))
+        .flatten()
+        .copied();
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
     }
@@ -203,9 +253,18 @@ mod tests {
 
     #[test]
     fn csv_has_one_row_per_column_and_empty_cells_for_gaps() {
-        let text = csv(&data(), &[PenLabel { id: "plc/level".into(), unit: Some("m".into()) }]);
+        let text = csv(
+            &data(),
+            &[PenLabel {
+                id: "plc/level".into(),
+                unit: Some("m".into()),
+            }],
+        );
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "time,plc/level avg,plc/level min,plc/level max,plc/level count");
+        assert_eq!(
+            lines[0],
+            "time,plc/level avg,plc/level min,plc/level max,plc/level count"
+        );
         assert_eq!(lines[1], "1970-01-01T00:00:00.500Z,1.2,1,1.5,3");
         assert_eq!(lines[2], "1970-01-01T00:00:01.500Z,,,,0");
         assert_eq!(lines.len(), 5);
@@ -220,13 +279,19 @@ mod tests {
     #[test]
     fn png_and_svg_files_are_written() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let labels = [PenLabel { id: "plc/level".into(), unit: None }];
+        let labels = [PenLabel {
+            id: "plc/level".into(),
+            unit: None,
+        }];
         for (name, svg) in [("t.png", false), ("t.svg", true)] {
             let path = dir.path().join(name);
             chart(&path, svg, "Level", &data(), &labels).expect("drawn");
             let bytes = std::fs::read(&path).expect("written");
             if svg {
-                assert!(String::from_utf8_lossy(&bytes).contains("<svg"), "an SVG document");
+                assert!(
+                    String::from_utf8_lossy(&bytes).contains("<svg"),
+                    "an SVG document"
+                );
             } else {
                 assert_eq!(&bytes[1..4], b"PNG", "a PNG file");
             }

@@ -23,8 +23,12 @@ impl SimChoice {
     /// `PLANTWATCH_SIM_SCENARIO` (default `normal`) and `PLANTWATCH_SIM_SPEED` (default 1).
     pub fn from_env() -> SimChoice {
         SimChoice {
-            scenario: std::env::var("PLANTWATCH_SIM_SCENARIO").unwrap_or_else(|_| "normal".to_string()),
-            speed: std::env::var("PLANTWATCH_SIM_SPEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0),
+            scenario: std::env::var("PLANTWATCH_SIM_SCENARIO")
+                .unwrap_or_else(|_| "normal".to_string()),
+            speed: std::env::var("PLANTWATCH_SIM_SPEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1.0),
         }
     }
 }
@@ -56,13 +60,20 @@ impl Session {
     pub async fn open_simulated(history: PathBuf, choice: &SimChoice) -> Result<Session, UiError> {
         let scenario = Scenario::load(&choice.scenario)
             .map_err(|e| UiError::new(ErrorCode::Engine, format!("simulator scenario: {e}")))?;
-        let options = SimOptions { scenario, speed: choice.speed, ..SimOptions::default() };
-        let sim = SimServer::start(options)
-            .await
-            .map_err(|e| UiError::new(ErrorCode::Engine, format!("cannot start the simulated plant: {e}")))?;
-        let addr: SocketAddr = sim
-            .local_addr()
-            .ok_or_else(|| UiError::new(ErrorCode::Engine, "the simulated plant has no TCP address"))?;
+        let options = SimOptions {
+            scenario,
+            speed: choice.speed,
+            ..SimOptions::default()
+        };
+        let sim = SimServer::start(options).await.map_err(|e| {
+            UiError::new(
+                ErrorCode::Engine,
+                format!("cannot start the simulated plant: {e}"),
+            )
+        })?;
+        let addr: SocketAddr = sim.local_addr().ok_or_else(|| {
+            UiError::new(ErrorCode::Engine, "the simulated plant has no TCP address")
+        })?;
         let plant = plantwatch_sim::demo_plant_with_history(addr, history);
         let engine = match start_engine(plant).await {
             Ok(engine) => engine,
@@ -71,7 +82,10 @@ impl Session {
                 return Err(e);
             }
         };
-        Ok(Session { engine, sim: Some(sim) })
+        Ok(Session {
+            engine,
+            sim: Some(sim),
+        })
     }
 
     /// Stops polling (flushing history and the alarm journal), then the simulator.
@@ -86,7 +100,10 @@ impl Session {
 }
 
 async fn start_engine(plant: Plant) -> Result<Engine, UiError> {
-    let options = EngineOptions { history: None, alarms: true };
+    let options = EngineOptions {
+        history: None,
+        alarms: true,
+    };
     Engine::start(Arc::new(plant), options)
         .await
         .map_err(|e| UiError::new(ErrorCode::Engine, format!("cannot start the engine: {e}")))
@@ -96,12 +113,20 @@ async fn start_engine(plant: Plant) -> Result<Engine, UiError> {
 pub fn load_plant(path: &Path) -> Result<Plant, UiError> {
     plantwatch_config::load(path).map_err(|errors| {
         let problems = problems_of(&errors);
-        let first = errors.iter().next().map(|e| e.to_string()).unwrap_or_default();
+        let first = errors
+            .iter()
+            .next()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         let message = match errors.len() {
             1 => format!("the plant file has a problem: {first}"),
             n => format!("the plant file has {n} problems; the first: {first}"),
         };
-        UiError { code: ErrorCode::ConfigInvalid, message, problems }
+        UiError {
+            code: ErrorCode::ConfigInvalid,
+            message,
+            problems,
+        }
     })
 }
 

@@ -26,7 +26,10 @@ impl SettingsStore {
             }),
             Err(_) => Settings::default(),
         };
-        SettingsStore { path, current: Mutex::new(current) }
+        SettingsStore {
+            path,
+            current: Mutex::new(current),
+        }
     }
 
     pub fn get(&self) -> Settings {
@@ -81,7 +84,9 @@ impl SettingsStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Settings> {
         // A panic while holding the lock leaves plain data behind: keep using it.
-        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

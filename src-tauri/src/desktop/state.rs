@@ -41,7 +41,10 @@ impl AppState {
     }
 
     /// Runs `f` on the open plant's session.
-    pub async fn with_session<T>(&self, f: impl FnOnce(&Session) -> Result<T, UiError>) -> Result<T, UiError> {
+    pub async fn with_session<T>(
+        &self,
+        f: impl FnOnce(&Session) -> Result<T, UiError>,
+    ) -> Result<T, UiError> {
         let guard = self.session.read().await;
         match guard.as_ref() {
             Some(s) => f(s),
@@ -50,7 +53,8 @@ impl AppState {
     }
 
     pub async fn plant_info(&self) -> Result<PlantInfo, UiError> {
-        self.with_session(|s| Ok(PlantInfo::from_plant(s.plant(), s.simulated()))).await
+        self.with_session(|s| Ok(PlantInfo::from_plant(s.plant(), s.simulated())))
+            .await
     }
 
     /// Opens the plant at start: the last plant file, or the simulated plant when there is none or it
@@ -59,7 +63,10 @@ impl AppState {
         if let Some(last) = self.settings.get().last_plant {
             match self.open(Some(PathBuf::from(&last))).await {
                 Ok(info) => return Ok(info),
-                Err(e) => tracing::warn!("the last plant {last} did not open ({}); opening the simulated plant", e.message),
+                Err(e) => tracing::warn!(
+                    "the last plant {last} did not open ({}); opening the simulated plant",
+                    e.message
+                ),
             }
         }
         self.open(None).await
@@ -81,7 +88,10 @@ impl AppState {
         let info = PlantInfo::from_plant(new.plant(), new.simulated());
         *self.session.write().await = Some(new);
         self.start_forwarding();
-        if let Err(e) = self.settings.remember_plant(path.map(|p| absolute(&p)).as_deref()) {
+        if let Err(e) = self
+            .settings
+            .remember_plant(path.map(|p| absolute(&p)).as_deref())
+        {
             tracing::warn!("cannot save the settings: {e}");
         }
         Ok(info)
@@ -89,10 +99,21 @@ impl AppState {
 
     /// Re-reads the open plant's file and restarts polling with it.
     pub async fn reload(&self) -> Result<PlantInfo, UiError> {
-        let source = self.with_session(|s| Ok(if s.simulated() { None } else { s.plant().source.clone() })).await?;
+        let source = self
+            .with_session(|s| {
+                Ok(if s.simulated() {
+                    None
+                } else {
+                    s.plant().source.clone()
+                })
+            })
+            .await?;
         match source {
             Some(path) => self.open(Some(path)).await,
-            None => Err(UiError::new(ErrorCode::BadRequest, "the simulated plant has no file to reload")),
+            None => Err(UiError::new(
+                ErrorCode::BadRequest,
+                "the simulated plant has no file to reload",
+            )),
         }
     }
 
@@ -107,7 +128,8 @@ impl AppState {
     }
 
     fn start_forwarding(&self) {
-        let handle = tauri::async_runtime::spawn(live::forward(self.session.clone(), self.hub.clone()));
+        let handle =
+            tauri::async_runtime::spawn(live::forward(self.session.clone(), self.hub.clone()));
         if let Some(old) = self.lock_forwarder().replace(handle) {
             old.abort();
         }

@@ -17,13 +17,22 @@ const MAX_PENS: usize = 8;
 /// Checks a request against the plant and returns the full ids of its pens.
 pub fn pen_ids(plant: &Plant, request: &TrendRequest) -> Result<Vec<String>, UiError> {
     if request.to <= request.from {
-        return Err(UiError::new(ErrorCode::BadRequest, "the trend's end must be after its start"));
+        return Err(UiError::new(
+            ErrorCode::BadRequest,
+            "the trend's end must be after its start",
+        ));
     }
     if request.columns == 0 || request.columns > MAX_COLUMNS {
-        return Err(UiError::new(ErrorCode::BadRequest, format!("columns must be 1..={MAX_COLUMNS}")));
+        return Err(UiError::new(
+            ErrorCode::BadRequest,
+            format!("columns must be 1..={MAX_COLUMNS}"),
+        ));
     }
     if request.tags.len() > MAX_PENS {
-        return Err(UiError::new(ErrorCode::BadRequest, format!("at most {MAX_PENS} pens on one trend")));
+        return Err(UiError::new(
+            ErrorCode::BadRequest,
+            format!("at most {MAX_PENS} pens on one trend"),
+        ));
     }
     request
         .tags
@@ -58,7 +67,9 @@ pub fn history(db: &Path, plant: &Plant, request: &TrendRequest) -> Result<Trend
         let buckets = result.map_err(|e| UiError::new(ErrorCode::History, e.to_string()))?;
         pens.push(pen(*tag, &buckets, columns));
     }
-    let time = (0..columns).map(|c| column_middle(request.from, request.to, columns, c)).collect();
+    let time = (0..columns)
+        .map(|c| column_middle(request.from, request.to, columns, c))
+        .collect();
     Ok(TrendData {
         from: request.from,
         to: request.to,
@@ -69,7 +80,13 @@ pub fn history(db: &Path, plant: &Plant, request: &TrendRequest) -> Result<Trend
 }
 
 /// One pen's buckets; a history without the tag yet (or without the file yet) gives empty columns.
-fn thin(db: &Path, id: &str, from: Timestamp, to: Timestamp, columns: usize) -> Result<Vec<Bucket>, HistoryError> {
+fn thin(
+    db: &Path,
+    id: &str,
+    from: Timestamp,
+    to: Timestamp,
+    columns: usize,
+) -> Result<Vec<Bucket>, HistoryError> {
     if !db.exists() {
         return Ok(Vec::new());
     }
@@ -136,7 +153,12 @@ type = "u16"
         let writer = HistoryWriter::open(&plant.history, &plant).expect("open history");
         let batch = samples
             .iter()
-            .map(|&(ms, v, quality)| Sample { tag: TagIndex(0), time: Timestamp(ms), value: Some(Value::Number(v)), quality })
+            .map(|&(ms, v, quality)| Sample {
+                tag: TagIndex(0),
+                time: Timestamp(ms),
+                value: Some(Value::Number(v)),
+                quality,
+            })
             .collect();
         writer.sink().send(batch);
         writer.close().expect("flush");
@@ -149,13 +171,27 @@ type = "u16"
         let good = Quality::Good;
         let plant = plant_with_history(
             dir.path(),
-            &[(0, 1.0, good), (100, 5.0, good), (400, 9.0, Quality::Bad(plantwatch_core::Cause::CommLost)), (600, 2.0, good)],
+            &[
+                (0, 1.0, good),
+                (100, 5.0, good),
+                (400, 9.0, Quality::Bad(plantwatch_core::Cause::CommLost)),
+                (600, 2.0, good),
+            ],
         );
-        let request = TrendRequest { tags: vec![0], from: 0, to: 1000, columns: 2 };
+        let request = TrendRequest {
+            tags: vec![0],
+            from: 0,
+            to: 1000,
+            columns: 2,
+        };
         let data = history(&plant.history, &plant, &request).expect("query");
         let pen = &data.pens[0];
         assert_eq!(pen.min, vec![Some(1.0), Some(2.0)]);
-        assert_eq!(pen.max, vec![Some(5.0), Some(2.0)], "the bad 9.0 is not drawn");
+        assert_eq!(
+            pen.max,
+            vec![Some(5.0), Some(2.0)],
+            "the bad 9.0 is not drawn"
+        );
         assert_eq!(pen.avg, vec![Some(3.0), Some(2.0)]);
         assert_eq!(pen.count, vec![2, 1]);
         assert_eq!(data.time, vec![250.0, 750.0]);
@@ -165,11 +201,39 @@ type = "u16"
     fn a_tag_without_history_gives_empty_columns_and_bad_requests_are_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let plant = plant_with_history(dir.path(), &[]);
-        let data = history(&plant.history, &plant, &TrendRequest { tags: vec![0], from: 0, to: 10, columns: 3 }).expect("query");
+        let data = history(
+            &plant.history,
+            &plant,
+            &TrendRequest {
+                tags: vec![0],
+                from: 0,
+                to: 10,
+                columns: 3,
+            },
+        )
+        .expect("query");
         assert_eq!(data.pens[0].count, vec![0, 0, 0]);
-        let backwards = history(&plant.history, &plant, &TrendRequest { tags: vec![0], from: 10, to: 0, columns: 3 });
+        let backwards = history(
+            &plant.history,
+            &plant,
+            &TrendRequest {
+                tags: vec![0],
+                from: 10,
+                to: 0,
+                columns: 3,
+            },
+        );
         assert_eq!(backwards.expect_err("refused").code, ErrorCode::BadRequest);
-        let unknown = history(&plant.history, &plant, &TrendRequest { tags: vec![7], from: 0, to: 10, columns: 3 });
+        let unknown = history(
+            &plant.history,
+            &plant,
+            &TrendRequest {
+                tags: vec![7],
+                from: 0,
+                to: 10,
+                columns: 3,
+            },
+        );
         assert_eq!(unknown.expect_err("refused").code, ErrorCode::NotFound);
     }
 

@@ -52,7 +52,11 @@ pub enum ErrorCode {
 
 impl UiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> UiError {
-        UiError { code, message: message.into(), problems: Vec::new() }
+        UiError {
+            code,
+            message: message.into(),
+            problems: Vec::new(),
+        }
     }
 }
 
@@ -161,11 +165,18 @@ impl PlantInfo {
             .enumerate()
             .map(|(i, d)| device_info(plant, i, d))
             .collect();
-        let tags = plant.tags().map(|(index, device, tag)| tag_info(plant, index, device, tag)).collect();
+        let tags = plant
+            .tags()
+            .map(|(index, device, tag)| tag_info(plant, index, device, tag))
+            .collect();
         PlantInfo {
             name: plant.name.clone(),
             // The demo plant is parsed from an embedded copy: its `source` names no file on this machine.
-            source: if simulated { None } else { plant.source.as_ref().map(|p| p.display().to_string()) },
+            source: if simulated {
+                None
+            } else {
+                plant.source.as_ref().map(|p| p.display().to_string())
+            },
             simulated,
             history_path: plant.history.display().to_string(),
             devices,
@@ -192,7 +203,11 @@ fn device_info(plant: &Plant, index: usize, device: &Device) -> DeviceInfo {
 }
 
 fn tag_info(plant: &Plant, index: TagIndex, device: &Device, tag: &Tag) -> TagInfo {
-    let device_index = plant.devices.iter().position(|d| d.id == device.id).unwrap_or(0);
+    let device_index = plant
+        .devices
+        .iter()
+        .position(|d| d.id == device.id)
+        .unwrap_or(0);
     TagInfo {
         index: index.0,
         device: device_index as u32,
@@ -211,7 +226,12 @@ fn tag_info(plant: &Plant, index: TagIndex, device: &Device, tag: &Tag) -> TagIn
                     AlarmCondition::Limit { kind, limit } => (kind.name().to_string(), Some(limit)),
                     AlarmCondition::State { .. } => ("state".to_string(), None),
                 };
-                AlarmLimit { kind, limit, priority: rule.priority.into(), message: rule.message.clone() }
+                AlarmLimit {
+                    kind,
+                    limit,
+                    priority: rule.priority.into(),
+                    message: rule.message.clone(),
+                }
             })
             .collect(),
     }
@@ -370,7 +390,11 @@ impl From<&DeviceStatus> for DeviceView {
         let c = &s.counters;
         let exceptions: u64 = c.exceptions.values().sum();
         let failures = c.timeouts + exceptions + c.link_errors;
-        let error_rate = if c.requests == 0 { 0.0 } else { failures as f64 / c.requests as f64 };
+        let error_rate = if c.requests == 0 {
+            0.0
+        } else {
+            failures as f64 / c.requests as f64
+        };
         DeviceView {
             index: s.device as u32,
             state: s.state.into(),
@@ -393,7 +417,10 @@ impl From<&DeviceStatus> for DeviceView {
             last_errors: s
                 .last_errors
                 .iter()
-                .map(|(at, message)| DeviceError { at: at.as_millis(), message: message.clone() })
+                .map(|(at, message)| DeviceError {
+                    at: at.as_millis(),
+                    message: message.clone(),
+                })
                 .collect(),
         }
     }
