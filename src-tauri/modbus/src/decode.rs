@@ -8,6 +8,7 @@
 //!
 //! Numbers become `raw * scale + offset`. Booleans and strings are never scaled.
 
+use std::io::Write as _;
 use std::sync::Arc;
 
 use plantwatch_core::{Tag, Value, ValueType, WordOrder};
@@ -232,7 +233,18 @@ fn f32_as_f64(raw: f32) -> f64 {
     if !raw.is_finite() {
         return f64::from(raw);
     }
-    raw.to_string().parse().unwrap_or(f64::from(raw))
+    // Format into a stack buffer: this runs for every changed f32 sample, so no heap allocation.
+    // The shortest form of an f32 is at most 16 bytes ("-1.1754944e-38"); 32 leaves room to spare.
+    let mut buffer = [0u8; 32];
+    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+    if write!(cursor, "{raw}").is_err() {
+        return f64::from(raw);
+    }
+    let written = cursor.position() as usize;
+    std::str::from_utf8(&buffer[..written])
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(f64::from(raw))
 }
 
 fn kind(value: &Value) -> &'static str {
