@@ -64,6 +64,12 @@ fn init_logging() {
 
 #[cfg(feature = "desktop")]
 fn open_desktop() -> ExitCode {
+    // WebKitGTK's accelerated compositing costs about 60 MB more across the app's processes and shows a
+    // blank window on some virtual machines and older GPUs; a plant screen gains nothing from it. Users can
+    // still choose by setting the variable themselves. Set before any thread starts.
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
     desktop::run()
 }
 
