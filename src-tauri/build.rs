@@ -27,6 +27,7 @@ mod desktop {
         "alarm_act",
         "alarm_journal",
         "export_journal",
+        "alarm_health",
     ];
 
     pub fn build() {

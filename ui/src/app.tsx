@@ -12,6 +12,7 @@ import { Trends } from "./screens/Trends";
 import { Devices } from "./screens/Devices";
 import { Alarms } from "./screens/Alarms";
 import { Journal } from "./screens/Journal";
+import { Health } from "./screens/Health";
 import { PlantFiles } from "./screens/PlantFiles";
 
 export const SCREENS = [
@@ -22,6 +23,7 @@ export const SCREENS = [
   { id: "alarms", title: "Alarms" },
   { id: "journal", title: "Journal" },
   { id: "plant", title: "Plant files" },
+  { id: "health", title: "Alarm health" },
 ] as const;
 
 const DEFAULT_SETTINGS: Settings = {
@@ -123,7 +125,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
     document.documentElement.dataset.theme = settings.theme;
   }, [settings.theme]);
 
-  // Full keyboard use: Alt+1..7 switch screens from anywhere.
+  // Full keyboard use: Alt+1..8 switch screens from anywhere.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.altKey && !e.ctrlKey && /^[1-9]$/.test(e.key)) {
@@ -185,6 +187,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
           {screen === "devices" && <Devices />}
           {screen === "alarms" && <Alarms />}
           {screen === "journal" && <Journal />}
+          {screen === "health" && <Health />}
           {screen === "plant" && <PlantFiles onOpened={(p) => showPlant(p).catch((e) => setError(e))} />}
         </main>
       </div>

@@ -3,6 +3,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   AlarmActionRequest,
+  AlarmHealth,
   AlarmView,
   ConnectionTest,
   DeviceView,
@@ -58,6 +59,7 @@ export const backend = {
   alarmAct: (request: AlarmActionRequest) => call<void>("alarm_act", { request }),
   alarmJournal: (query: JournalQuery) => call<JournalRow[]>("alarm_journal", { query }),
   exportJournal: (query: JournalQuery) => call<string>("export_journal", { query }),
+  alarmHealth: (from: number, to: number) => call<AlarmHealth>("alarm_health", { from, to }),
 };
 
 export type Backend = typeof backend;

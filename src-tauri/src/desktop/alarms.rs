@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use plantwatch_alarm::health::{self, HealthReport};
 use plantwatch_alarm::{
     AlarmCommand, AlarmSnapshot, AlarmState, AlarmStatus, JournalEntry,
     JournalQuery as AlarmJournalQuery, JournalReader, OperatorAction,
@@ -12,8 +13,9 @@ use plantwatch_core::Timestamp;
 use plantwatch_engine::Engine;
 
 use super::wire::{
-    AlarmActionKind, AlarmActionRequest, AlarmRow, AlarmStateName, AlarmView, ErrorCode,
-    JournalQuery, JournalRow, PriorityCounts, PriorityName, UiError,
+    AlarmActionKind, AlarmActionRequest, AlarmFlood, AlarmHealth, AlarmRow, AlarmStateName,
+    AlarmView, ChatteringAlarm, ErrorCode, FrequentAlarm, HealthPeriod, JournalQuery, JournalRow,
+    PriorityCounts, PriorityName, UiError,
 };
 
 /// The engine's alarm picture, or "unavailable" when it runs without the alarm service.
@@ -183,6 +185,77 @@ fn journal_row(e: &JournalEntry) -> JournalRow {
     }
 }
 
+/// Alarm health from `from` (inclusive) to `to` (exclusive), as `plantwatch alarms --health` reports it.
+pub fn health(db: &Path, from: i64, to: i64) -> Result<AlarmHealth, UiError> {
+    if to <= from {
+        return Err(UiError::new(
+            ErrorCode::BadRequest,
+            "the range must end after it starts",
+        ));
+    }
+    let range = AlarmJournalQuery {
+        from: Some(Timestamp(from)),
+        to: Some(Timestamp(to)),
+    };
+    let entries = if db.exists() {
+        JournalReader::open(db)
+            .and_then(|reader| reader.entries(range))
+            .map_err(|e| UiError::new(ErrorCode::History, e.to_string()))?
+    } else {
+        Vec::new()
+    };
+    Ok(health_of(
+        &health::analyse(&entries, range.from, range.to),
+        from,
+        to,
+    ))
+}
+
+/// The health report as the UI sees it.
+pub fn health_of(r: &HealthReport, from: i64, to: i64) -> AlarmHealth {
+    let period = |p: &health::Period| HealthPeriod {
+        start: p.start.as_millis(),
+        alarms: p.alarms,
+    };
+    AlarmHealth {
+        from,
+        to,
+        activations: r.activations,
+        average_per_10_minutes: r.average_per_10_minutes,
+        busiest: r.busiest.as_ref().map(period),
+        per_10_minutes: r.per_10_minutes.iter().map(period).collect(),
+        floods: r
+            .floods
+            .iter()
+            .map(|f| AlarmFlood {
+                start: f.start.as_millis(),
+                end: f.end.as_millis(),
+                alarms: f.alarms,
+                peak: f.peak,
+            })
+            .collect(),
+        chattering: r
+            .chattering
+            .iter()
+            .map(|c| ChatteringAlarm {
+                alarm: c.alarm.key(),
+                most_per_minute: c.most_per_minute,
+                activations: c.activations,
+                first: c.first.as_millis(),
+            })
+            .collect(),
+        most_frequent: r
+            .most_frequent
+            .iter()
+            .map(|f| FrequentAlarm {
+                alarm: f.alarm.key(),
+                priority: f.priority.into(),
+                activations: f.activations,
+            })
+            .collect(),
+    }
+}
+
 /// The journal rows as CSV, oldest first, with the same header as `plantwatch alarms`.
 pub fn journal_csv(rows: &[JournalRow]) -> String {
     let mut out = String::from("time,tag,kind,priority,state,value,limit,message,user,comment\n");
@@ -322,6 +395,56 @@ mod tests {
             AlarmStateName::ReturnedUnacked,
             "then the newest high"
         );
+    }
+
+    fn activation(tag: &str, time: i64) -> JournalEntry {
+        JournalEntry {
+            time: Timestamp(time),
+            tag: tag.to_string(),
+            kind: plantwatch_alarm::AlarmKind::Hi,
+            priority: plantwatch_core::Priority::High,
+            state: plantwatch_alarm::Transition::Active,
+            value: Some(1.0),
+            limit: Some(0.5),
+            message: String::new(),
+            user: None,
+            comment: None,
+            shelved_until: None,
+        }
+    }
+
+    #[test]
+    fn health_shows_floods_and_chattering_alarms_by_key() {
+        // plc/level trips 4 times in 40 s, then ten other alarms a minute apart: one flood.
+        let mut entries: Vec<JournalEntry> = (0..4)
+            .map(|i| activation("plc/level", 600_000 + i * 10_000))
+            .collect();
+        entries.extend((0..10).map(|i| activation(&format!("plc/t{i}"), 660_000 + i * 30_000)));
+        let from = 0;
+        let to = 3_600_000;
+        let report = health::analyse(&entries, Some(Timestamp(from)), Some(Timestamp(to)));
+        let wire = health_of(&report, from, to);
+        assert_eq!(wire.activations, 14);
+        assert_eq!(wire.floods.len(), 1);
+        assert_eq!(wire.floods[0].start, 600_000);
+        assert_eq!(wire.floods[0].alarms, 14);
+        assert_eq!(wire.chattering.len(), 1);
+        assert_eq!(wire.chattering[0].alarm, "plc/level:hi");
+        assert_eq!(wire.chattering[0].most_per_minute, 4);
+        assert_eq!(wire.most_frequent[0].alarm, "plc/level:hi");
+        assert_eq!(wire.most_frequent[0].priority, PriorityName::High);
+        assert_eq!(wire.per_10_minutes[0].start, 600_000);
+    }
+
+    #[test]
+    fn health_of_an_empty_range_is_refused_and_a_missing_journal_is_empty() {
+        let db = Path::new("/nonexistent/plantwatch-health.db");
+        assert_eq!(
+            health(db, 10, 10).expect_err("empty range").code,
+            ErrorCode::BadRequest
+        );
+        let empty = health(db, 0, 10).expect("no database, no alarms");
+        assert_eq!((empty.activations, empty.floods.len()), (0, 0));
     }
 
     #[test]

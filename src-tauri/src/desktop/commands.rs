@@ -7,9 +7,9 @@ use tauri::State;
 
 use super::state::AppState;
 use super::wire::{
-    AlarmActionRequest, AlarmView, ConnectionTest, DeviceView, ErrorCode, ExportFormat,
-    JournalQuery, JournalRow, LiveBatch, PlantFileReport, PlantInfo, Settings, TagUpdate,
-    TrendData, TrendRequest, UiError,
+    AlarmActionRequest, AlarmHealth, AlarmView, ConnectionTest, DeviceView, ErrorCode,
+    ExportFormat, JournalQuery, JournalRow, LiveBatch, PlantFileReport, PlantInfo, Settings,
+    TagUpdate, TrendData, TrendRequest, UiError,
 };
 use super::{alarms, connection, live, report, session, trend};
 
@@ -188,6 +188,15 @@ pub async fn alarm_journal(
         .with_session(|s| Ok(s.engine.history_path().to_path_buf()))
         .await?;
     blocking(move || alarms::journal(&db, &query)).await
+}
+
+/// Alarm health from `from` to `to` (UTC milliseconds).
+#[tauri::command]
+pub async fn alarm_health(state: State<'_, AppState>, from: i64, to: i64) -> Reply<AlarmHealth> {
+    let db = state
+        .with_session(|s| Ok(s.engine.history_path().to_path_buf()))
+        .await?;
+    blocking(move || alarms::health(&db, from, to)).await
 }
 
 #[tauri::command]

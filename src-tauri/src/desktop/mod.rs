@@ -55,6 +55,7 @@ pub fn run() -> ExitCode {
             commands::alarm_act,
             commands::alarm_journal,
             commands::export_journal,
+            commands::alarm_health,
         ])
         .setup(|app| {
             let data_dir = env_dir("PLANTWATCH_DATA_DIR").unwrap_or(app.path().app_data_dir()?);

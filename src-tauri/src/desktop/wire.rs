@@ -594,6 +594,75 @@ pub struct JournalRow {
     pub comment: Option<String>,
 }
 
+/// Alarm health of a time range (after EEMUA 191 and ISA-18.2): only activations count.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmHealth {
+    #[ts(type = "number")]
+    pub from: i64,
+    #[ts(type = "number")]
+    pub to: i64,
+    pub activations: u32,
+    /// Mean activations per 10 minutes over the range (about 1 is the target in steady operation).
+    pub average_per_10_minutes: f64,
+    /// The busiest 10-minute period.
+    pub busiest: Option<HealthPeriod>,
+    /// Activations per clock-aligned 10-minute period, from the first activation's to the last's.
+    pub per_10_minutes: Vec<HealthPeriod>,
+    /// Stretches of 10 or more activations within 10 minutes.
+    pub floods: Vec<AlarmFlood>,
+    /// Alarms activated 3 or more times within a minute, most first.
+    pub chattering: Vec<ChatteringAlarm>,
+    /// The 10 most frequently activated alarms, most first.
+    pub most_frequent: Vec<FrequentAlarm>,
+}
+
+/// Activations in one 10-minute period.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthPeriod {
+    #[ts(type = "number")]
+    pub start: i64,
+    pub alarms: u32,
+}
+
+/// An alarm flood: its first and last activation, how many in all, and the most in any 10 minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmFlood {
+    #[ts(type = "number")]
+    pub start: i64,
+    #[ts(type = "number")]
+    pub end: i64,
+    pub alarms: u32,
+    pub peak: u32,
+}
+
+/// A chattering alarm.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatteringAlarm {
+    /// The alarm's key, `plc/level:hi`.
+    pub alarm: String,
+    /// Most activations within any one minute.
+    pub most_per_minute: u32,
+    /// Activations in the whole range.
+    pub activations: u32,
+    /// Start of the first minute it chattered in.
+    #[ts(type = "number")]
+    pub first: i64,
+}
+
+/// How often one alarm was activated.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FrequentAlarm {
+    /// The alarm's key, `plc/level:hi`.
+    pub alarm: String,
+    pub priority: PriorityName,
+    pub activations: u32,
+}
+
 /// A request for trend data.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -751,6 +820,11 @@ pub fn render_typescript() -> String {
         AlarmActionKind::decl(&cfg),
         JournalQuery::decl(&cfg),
         JournalRow::decl(&cfg),
+        AlarmHealth::decl(&cfg),
+        HealthPeriod::decl(&cfg),
+        AlarmFlood::decl(&cfg),
+        ChatteringAlarm::decl(&cfg),
+        FrequentAlarm::decl(&cfg),
         TrendRequest::decl(&cfg),
         PenData::decl(&cfg),
         TrendData::decl(&cfg),

@@ -173,6 +173,60 @@ limit: number, };
 
 export type JournalRow = { time: number, tag: string, kind: string, priority: string, state: string, value: number | null, limit: number | null, message: string, user: string | null, comment: string | null, };
 
+export type AlarmHealth = { from: number, to: number, activations: number, 
+/**
+ * Mean activations per 10 minutes over the range (about 1 is the target in steady operation).
+ */
+averagePer10Minutes: number, 
+/**
+ * The busiest 10-minute period.
+ */
+busiest: HealthPeriod | null, 
+/**
+ * Activations per clock-aligned 10-minute period, from the first activation's to the last's.
+ */
+per10Minutes: Array<HealthPeriod>, 
+/**
+ * Stretches of 10 or more activations within 10 minutes.
+ */
+floods: Array<AlarmFlood>, 
+/**
+ * Alarms activated 3 or more times within a minute, most first.
+ */
+chattering: Array<ChatteringAlarm>, 
+/**
+ * The 10 most frequently activated alarms, most first.
+ */
+mostFrequent: Array<FrequentAlarm>, };
+
+export type HealthPeriod = { start: number, alarms: number, };
+
+export type AlarmFlood = { start: number, end: number, alarms: number, peak: number, };
+
+export type ChatteringAlarm = { 
+/**
+ * The alarm's key, `plc/level:hi`.
+ */
+alarm: string, 
+/**
+ * Most activations within any one minute.
+ */
+mostPerMinute: number, 
+/**
+ * Activations in the whole range.
+ */
+activations: number, 
+/**
+ * Start of the first minute it chattered in.
+ */
+first: number, };
+
+export type FrequentAlarm = { 
+/**
+ * The alarm's key, `plc/level:hi`.
+ */
+alarm: string, priority: PriorityName, activations: number, };
+
 export type TrendRequest = { 
 /**
  * Plant-wide tag indexes, one per pen.
