@@ -219,6 +219,11 @@ async fn writes_of_the_wrong_kind_of_value_are_refused_before_reaching_the_devic
         matches!(&text_to_coil, Err(EngineError::WrongKind { tag }) if tag == "plc/pump2_manual"),
         "text cannot switch a coil, got {text_to_coil:?}"
     );
+    let half_to_coil = station.write("plc/pump2_manual", Value::Number(0.5)).await;
+    assert!(
+        matches!(&half_to_coil, Err(EngineError::WrongKind { tag }) if tag == "plc/pump2_manual"),
+        "a coil takes 0 or 1, not 0.5, got {half_to_coil:?}"
+    );
 
     let text_to_setpoint = station
         .write("plc/stop_level", Value::Text(Arc::from("0.9")))

@@ -76,7 +76,7 @@ pub enum EngineError {
     NoSuchTag(u32),
     #[error("tag '{tag}' is read-only (input registers and discrete inputs cannot be written)")]
     ReadOnly { tag: String },
-    #[error("tag '{tag}' cannot take that kind of value")]
+    #[error("tag '{tag}' cannot take that kind of value (a coil takes true/false or 0/1)")]
     WrongKind { tag: String },
     #[error("cannot encode the value for '{tag}': {source}")]
     Encode {

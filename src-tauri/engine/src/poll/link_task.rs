@@ -345,10 +345,14 @@ impl LinkTask {
         let full_id = format!("{}/{}", dev.id, t.id);
         let payload = match t.table {
             Table::Coil => {
+                // A coil takes a boolean, or the numbers 0 and 1: 0.5 or -3 is more likely a slip
+                // of the operator's hand than a wish to start a pump.
                 let on = match value {
                     Value::Bool(b) => *b,
-                    Value::Number(n) => *n != 0.0,
-                    Value::Text(_) => return Err(EngineError::WrongKind { tag: full_id }),
+                    Value::Number(n) if *n == 0.0 || *n == 1.0 => *n == 1.0,
+                    Value::Number(_) | Value::Text(_) => {
+                        return Err(EngineError::WrongKind { tag: full_id })
+                    }
                 };
                 Payload::Bits(vec![on])
             }
