@@ -618,52 +618,25 @@ mod tests {
     use super::*;
     use crate::poll::tags::TagTable;
     use crate::status::DeviceStatus;
-    use plantwatch_core::{AlarmSettings, Link, SocketEndpoint, Table, ValueType, WordOrder};
+    use plantwatch_core::{testing, Table, ValueType};
+    use std::path::Path;
 
     const PERIOD: Duration = Duration::from_secs(1);
 
     /// One device polled every second: u16 at 0 and 1, f32 (ABCD) at 2-3, u16 at 10; heartbeat 60 s.
     fn device_poll() -> DevicePoll {
         let tag = |id: &str, address: u16, value_type: ValueType| plantwatch_core::Tag {
-            id: id.into(),
-            name: None,
-            table: Table::Holding,
             address,
-            value_type,
-            order: WordOrder::Abcd,
-            scale: 1.0,
-            offset: 0.0,
-            unit: None,
-            deadband: 0.0,
-            heartbeat: Duration::from_secs(60),
-            alarms: Vec::new(),
+            ..testing::tag(id, value_type)
         };
-        let device = Device {
-            id: "plc".into(),
-            name: None,
-            link: Link::Tcp(SocketEndpoint {
-                host: "127.0.0.1".into(),
-                port: 502,
-            }),
-            unit: 1,
-            poll_period: PERIOD,
-            timeout: Duration::from_secs(1),
-            max_block: 125,
-            max_gap: 16,
-            tags: vec![
-                tag("a", 0, ValueType::U16),
-                tag("b", 1, ValueType::U16),
-                tag("flow", 2, ValueType::F32),
-                tag("c", 10, ValueType::U16),
-            ],
-        };
-        let plant = Plant::new(
-            "t",
-            "t.db".into(),
-            AlarmSettings::default(),
-            vec![device],
-            None,
-        );
+        let tags = vec![
+            tag("a", 0, ValueType::U16),
+            tag("b", 1, ValueType::U16),
+            tag("flow", 2, ValueType::F32),
+            tag("c", 10, ValueType::U16),
+        ];
+        // testing::device polls every second, which is PERIOD.
+        let plant = testing::plant("t", Path::new("t.db"), vec![("plc", tags)]);
         let shared = Arc::new(Mutex::new(DeviceShared {
             status: DeviceStatus {
                 device: 0,
