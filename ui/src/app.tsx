@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { PlantInfo, Settings, UiError } from "./bindings/ipc";
 import { AlarmBanner } from "./components/AlarmBanner";
-import { Services, type AppServices } from "./context";
+import { DEFAULT_SETTINGS, Services, type AppServices } from "./context";
 import { beep, newUrgentAlarms, notify } from "./alert";
 import type { Backend } from "./ipc";
 import { LiveStore } from "./live";
@@ -25,18 +25,6 @@ export const SCREENS = [
   { id: "plant", title: "Plant files" },
   { id: "health", title: "Alarm health" },
 ] as const;
-
-const DEFAULT_SETTINGS: Settings = {
-  theme: "dark",
-  lastScreen: "overview",
-  operator: "operator",
-  sound: false,
-  notify: true,
-  recentPlants: [],
-  lastPlant: null,
-  window: null,
-  keyTags: [],
-};
 
 export function App({ backend, store }: { backend: Backend; store: LiveStore }) {
   const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);

@@ -14,20 +14,23 @@ export interface AppServices {
   go: (screen: string, pens?: number[]) => void;
 }
 
+/** Settings before the backend's saved ones arrive (and the context's own default). */
+export const DEFAULT_SETTINGS: Settings = {
+  theme: "dark",
+  lastScreen: "overview",
+  operator: "operator",
+  sound: false,
+  notify: true,
+  recentPlants: [],
+  lastPlant: null,
+  window: null,
+  keyTags: [],
+};
+
 export const Services = createContext<AppServices>({
   backend,
   store: new LiveStore(),
-  settings: {
-    theme: "dark",
-    lastScreen: "overview",
-    operator: "operator",
-    sound: false,
-    notify: true,
-    recentPlants: [],
-    lastPlant: null,
-    window: null,
-    keyTags: [],
-  },
+  settings: DEFAULT_SETTINGS,
   saveSettings: () => {},
   go: () => {},
 });
