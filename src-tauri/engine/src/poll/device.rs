@@ -22,7 +22,7 @@ use plantwatch_modbus::plan::{plan_device, BadRanges, Block};
 use tokio::time::Instant;
 
 use crate::poll::schedule::{Backoff, Schedule};
-use crate::poll::tags::NEVER;
+use crate::poll::tags::{TagTable, NEVER};
 use crate::poll::{lock, DeviceShared};
 use crate::status::{DeviceCounters, DeviceState};
 
@@ -273,16 +273,8 @@ impl DevicePoll {
                 let changed = match decode_plain(&payload, *slot) {
                     Some(value) => tags.set(pos, value, Quality::Good, at),
                     None => {
-                        let tag = &device.tags[pos as usize];
-                        match decode_slot(tag, &payload, *slot) {
-                            Ok(value) => tags.set(pos, value, Quality::Good, at),
-                            Err(message) => {
-                                // The data arrived but cannot be this tag's value: a configuration
-                                // problem.
-                                errors.push(message);
-                                tags.set_quality(pos, Quality::Bad(Cause::Configuration), at)
-                            }
-                        }
+                        let decoded = decode_slot(&device.tags[pos as usize], &payload, *slot);
+                        store_decoded(tags, pos, decoded, at, &mut errors)
                     }
                 };
                 if changed {
@@ -310,13 +302,8 @@ impl DevicePoll {
             for &pos in &block.tags {
                 let tag = &device.tags[pos as usize];
                 let slot = Slot::of(block, tag);
-                let changed = match decode_slot(tag, &payload, slot) {
-                    Ok(value) => tags.set(pos, value, Quality::Good, at),
-                    Err(message) => {
-                        errors.push(message);
-                        tags.set_quality(pos, Quality::Bad(Cause::Configuration), at)
-                    }
-                };
+                let changed =
+                    store_decoded(tags, pos, decode_slot(tag, &payload, slot), at, &mut errors);
                 if changed {
                     let index = TagIndex(self.first_tag + pos);
                     self.pending.changed.push(tags.sample(pos, index, at));
@@ -597,6 +584,24 @@ fn decode_plain(payload: &Payload, slot: Slot) -> Option<Value> {
 }
 
 /// Decodes one tag from its slot of a block's payload.
+/// Stores a decoded reading of the tag at `pos`; whether it changed. Data that arrived but cannot be
+/// this tag's value is a configuration problem: the tag goes bad (cause config) and the message is kept.
+fn store_decoded(
+    tags: &mut TagTable,
+    pos: u32,
+    decoded: Result<Value, String>,
+    at: Timestamp,
+    errors: &mut Vec<String>,
+) -> bool {
+    match decoded {
+        Ok(value) => tags.set(pos, value, Quality::Good, at),
+        Err(message) => {
+            errors.push(message);
+            tags.set_quality(pos, Quality::Bad(Cause::Configuration), at)
+        }
+    }
+}
+
 fn decode_slot(tag: &Tag, payload: &Payload, slot: Slot) -> Result<Value, String> {
     let range = slot.items();
     match payload {
@@ -616,7 +621,6 @@ fn decode_slot(tag: &Tag, payload: &Payload, slot: Slot) -> Result<Value, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::tags::TagTable;
     use crate::status::DeviceStatus;
     use plantwatch_core::{testing, Table, ValueType};
     use std::path::Path;
