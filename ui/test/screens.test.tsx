@@ -1,12 +1,12 @@
 import { cleanup, fireEvent, render, screen } from "@testing-library/preact";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AlarmRow, PlantInfo } from "../src/bindings/ipc";
+import type { AlarmActionRequest, AlarmRow, PlantInfo } from "../src/bindings/ipc";
 import { AlarmBanner } from "../src/components/AlarmBanner";
 import { visibleRange } from "../src/components/VirtualList";
 import { Services, type AppServices } from "../src/context";
 import { backend } from "../src/ipc";
 import { LiveStore, NO_ALARMS } from "../src/live";
-import { sortAlarms } from "../src/screens/Alarms";
+import { Alarms, sortAlarms } from "../src/screens/Alarms";
 import { linesWithProblems } from "../src/screens/PlantFiles";
 import { filterTags, Tags } from "../src/screens/Tags";
 import { bigPlant } from "./fixtures";
@@ -129,6 +129,52 @@ describe("alarms", () => {
     expect(screen.getByTestId("count-high").textContent).toBe("H 2");
     expect(screen.getByTestId("count-low").className).toContain("zero");
     expect(screen.getByTestId("newest-alarm").textContent).toContain("plc/h2s · plc/h2s:hi message");
+  });
+});
+
+describe("the shelve form", () => {
+  /** The alarm screen on one active high alarm, with a backend that records the actions it is sent. */
+  function shelveScreen() {
+    const store = withStore(bigPlant(1, 1));
+    const view = { ...NO_ALARMS, available: true, alarms: [alarm("plc/level:hi", "high", 1000)] };
+    store.setAlarms(view);
+    const sent: AlarmActionRequest[] = [];
+    const recording = {
+      ...backend,
+      alarmAct: async (request: AlarmActionRequest) => {
+        sent.push(request);
+      },
+      alarmSnapshot: async () => view,
+    };
+    render(
+      <Services.Provider value={{ ...services(store), backend: recording }}>
+        <Alarms />
+      </Services.Provider>,
+    );
+    fireEvent.change(screen.getByLabelText(/^Select plc\/level/), { target: { checked: true } });
+    return sent;
+  }
+
+  it("does not shelve without a reason and says so next to the field", async () => {
+    const sent = shelveScreen();
+    for (const blank of ["", "   "]) {
+      fireEvent.input(screen.getByTestId("shelve-reason"), { target: { value: blank } });
+      fireEvent.click(screen.getByTestId("shelve"));
+      await Promise.resolve();
+      expect(screen.getByTestId("shelve-reason-error").textContent).toContain("reason");
+      expect(screen.getByTestId("shelve-reason").getAttribute("aria-invalid")).toBe("true");
+    }
+    expect(sent).toEqual([]);
+  });
+
+  it("sends the trimmed reason as the shelve's comment", async () => {
+    const sent = shelveScreen();
+    fireEvent.input(screen.getByTestId("shelve-reason"), { target: { value: "  float stuck  " } });
+    fireEvent.click(screen.getByTestId("shelve"));
+    await screen.findByTestId("alarm-action-done");
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ action: "shelve", ids: ["plc/level:hi"], comment: "float stuck", shelveMinutes: 60 });
+    expect(screen.queryByTestId("shelve-reason-error")).toBeNull();
   });
 });
 

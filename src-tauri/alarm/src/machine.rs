@@ -489,3 +489,98 @@ fn status_of(def: &AlarmDef, r: &Record) -> AlarmStatus {
         out_of_service: r.out_of_service.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use plantwatch_core::{testing, AlarmCondition, AlarmRule, LimitKind, Quality, Tag, ValueType};
+
+    use super::*;
+
+    /// One level tag with a high alarm, already tripped at t = 0.
+    fn tripped() -> AlarmMachine {
+        let level = Tag {
+            alarms: vec![AlarmRule {
+                condition: AlarmCondition::Limit {
+                    kind: LimitKind::Hi,
+                    limit: 3.2,
+                },
+                priority: Priority::High,
+                deadband: 0.0,
+                on_delay: Duration::ZERO,
+                off_delay: Duration::ZERO,
+                message: None,
+            }],
+            ..testing::tag("level", ValueType::F32)
+        };
+        let plant = testing::plant("shelve", Path::new("plant.db"), vec![("plc", vec![level])]);
+        let mut machine = AlarmMachine::new(&plant);
+        let mut out = Vec::new();
+        let tag = plant.find_tag("plc/level").expect("the tag exists");
+        machine.sample(
+            &Sample {
+                tag,
+                time: Timestamp(0),
+                value: Some(Value::Number(3.5)),
+                quality: Quality::Good,
+            },
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "the high alarm trips");
+        machine
+    }
+
+    fn shelve(reason: Option<&str>) -> OperatorAction {
+        OperatorAction {
+            user: "anna".into(),
+            comment: reason.map(str::to_string),
+            command: AlarmCommand::Shelve {
+                alarms: vec!["plc/level:hi".into()],
+                duration: Duration::from_secs(600),
+            },
+        }
+    }
+
+    #[test]
+    fn a_shelve_with_a_missing_or_blank_reason_is_refused_and_changes_nothing() {
+        let mut machine = tripped();
+        for reason in [None, Some(""), Some("  \t ")] {
+            let mut out = Vec::new();
+            let result = machine.act(&shelve(reason), Timestamp(1000), &mut out);
+            assert!(
+                matches!(&result, Err(AlarmError::ShelveWithoutReason(key)) if key == "plc/level:hi"),
+                "reason {reason:?}: {result:?}"
+            );
+            assert!(out.is_empty(), "nothing journaled for reason {reason:?}");
+            let id = machine.catalog().find("plc/level:hi").expect("alarm");
+            assert!(
+                !machine.is_hidden(id),
+                "still visible for reason {reason:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_shelve_keeps_its_reason_trimmed() {
+        let mut machine = tripped();
+        let mut out = Vec::new();
+        machine
+            .act(
+                &shelve(Some("  float stuck, fitter called ")),
+                Timestamp(1000),
+                &mut out,
+            )
+            .expect("a reason was given");
+        let id = machine.catalog().find("plc/level:hi").expect("alarm");
+        let status = machine.status(id).expect("status");
+        assert_eq!(
+            status.shelve.map(|s| s.reason).as_deref(),
+            Some("float stuck, fitter called")
+        );
+        assert_eq!(
+            out[0].entry.comment.as_deref(),
+            Some("float stuck, fitter called")
+        );
+    }
+}

@@ -89,6 +89,9 @@ export function Alarms() {
   const [operator, setOperator] = useState(settings.operator);
   const [comment, setComment] = useState("");
   const [minutes, setMinutes] = useState(60);
+  // Shelving hides an alarm, so it needs a reason (ISA-18.2); it goes to the journal as the comment.
+  const [reason, setReason] = useState("");
+  const [reasonMissing, setReasonMissing] = useState(false);
   const [error, setError] = useState<UiError | null>(null);
   const [done, setDone] = useState("");
   const view = store.alarms;
@@ -103,20 +106,28 @@ export function Alarms() {
 
   const act = async (action: AlarmActionKind, all = false) => {
     setError(null);
+    const shelving = action === "shelve";
+    const text = (shelving ? reason : comment).trim();
+    if (shelving && text === "") {
+      setReasonMissing(true);
+      return;
+    }
+    setReasonMissing(false);
     try {
       await backend.alarmAct({
         action,
         ids: all ? [] : [...selected],
         all,
         user: operator,
-        comment: comment.trim() === "" ? null : comment.trim(),
-        shelveMinutes: action === "shelve" ? minutes : null,
+        comment: text === "" ? null : text,
+        shelveMinutes: shelving ? minutes : null,
       });
       store.setAlarms(await backend.alarmSnapshot());
       saveSettings({ operator });
       setDone(`${action} done by ${operator}`);
       setSelected(new Set());
-      setComment("");
+      if (shelving) setReason("");
+      else setComment("");
     } catch (e) {
       setError(e as UiError);
     }
@@ -164,7 +175,28 @@ export function Alarms() {
           />{" "}
           min
         </label>
-        <button disabled={none} onClick={() => act("shelve")}>
+        <label>
+          Reason{" "}
+          <input
+            placeholder="Why shelve? (required)"
+            aria-label="Shelve reason"
+            aria-required="true"
+            aria-invalid={reasonMissing}
+            aria-describedby={reasonMissing ? "shelve-reason-error" : undefined}
+            data-testid="shelve-reason"
+            value={reason}
+            onInput={(e) => {
+              setReason((e.currentTarget as HTMLInputElement).value);
+              setReasonMissing(false);
+            }}
+          />
+        </label>
+        {reasonMissing && (
+          <span class="field-error" id="shelve-reason-error" role="alert" data-testid="shelve-reason-error">
+            Enter a reason to shelve
+          </span>
+        )}
+        <button disabled={none} onClick={() => act("shelve")} data-testid="shelve">
           Shelve
         </button>
         <button disabled={none} onClick={() => act("unshelve")}>
