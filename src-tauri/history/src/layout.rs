@@ -41,15 +41,41 @@ pub const STEPS: &[&str] = &[
         text TEXT NOT NULL,
         PRIMARY KEY (tag, time)
     ) WITHOUT ROWID;",
+    // Version 2: samples move to compressed per-tag chunks behind an append-only log (see `store`). The
+    // version 1 tables are converted and dropped by `store::convert_version_1` right after this step.
+    "CREATE TABLE log (
+        seq     INTEGER PRIMARY KEY,
+        written INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        data    BLOB NOT NULL
+    );
+    CREATE TABLE chunks (
+        id       INTEGER PRIMARY KEY,
+        tag      INTEGER NOT NULL,
+        start    INTEGER NOT NULL,
+        end      INTEGER NOT NULL,
+        count    INTEGER NOT NULL,
+        not_good INTEGER NOT NULL,
+        min      REAL,
+        max      REAL,
+        sum      REAL NOT NULL,
+        first    REAL,
+        last     REAL,
+        data     BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX chunks_by_tag ON chunks (tag, start);
+    CREATE TABLE seal_progress (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        upto      INTEGER NOT NULL,
+        below_tag INTEGER NOT NULL
+    );",
 ];
 
-/// Length of a rollup interval: one minute, aligned to the Unix epoch.
-pub const ROLLUP_MS: i64 = 60_000;
-
-/// The start of the rollup interval holding `time`.
-pub fn rollup_start(time: i64) -> i64 {
-    time.div_euclid(ROLLUP_MS) * ROLLUP_MS
-}
+/// A chunk spans less than this much time (from its first to its last sample), so a reader finds every
+/// chunk overlapping a range among those starting less than this before it.
+pub const CHUNK_SPAN_MS: i64 = 3_600_000;
+/// A chunk holds at most this many samples (a fast tag's chunk stays a few tens of kilobytes).
+pub const CHUNK_MAX_SAMPLES: usize = 8192;
 
 /// The schema version this binary writes and reads.
 pub const VERSION: i64 = STEPS.len() as i64;
@@ -77,7 +103,7 @@ const CAUSE_CONFIG: i64 = 3;
 const CAUSE_STALE: i64 = 4;
 const CAUSE_EXCEPTION: i64 = 5;
 
-/// The small integer stored for a quality.
+/// The small integer stored for a quality (below 2^14, so it fits a `u16`).
 pub fn quality_code(quality: Quality) -> i64 {
     let (level, cause) = match quality {
         Quality::Good => return 0,

@@ -33,12 +33,13 @@
 //! of compressed runs per tag, written by the same writer as it seals old time ranges, with the readers
 //! reading chunks first and `samples` for the recent, unsealed part.
 
+pub mod codec;
 mod error;
 pub mod filter;
 pub mod layout;
 pub mod reader;
-mod rollup;
 pub mod schema;
+mod store;
 pub mod writer;
 
 #[cfg(test)]

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plantwatch_core::{Quality, Timestamp, Value};
-use rusqlite::{Connection, OpenFlags, Row, Rows, Statement};
+use rusqlite::{Connection, OpenFlags, Transaction};
 
+use crate::codec::{Rec, RecValue};
+use crate::store::{self, TagCursor, Wanted};
 use crate::{layout, schema, HistoryError};
 
 /// A tag the history file knows.
@@ -124,7 +126,7 @@ enum Kind {
 
 /// A tag row of the `tags` table.
 struct TagRow {
-    id: i64,
+    id: u32,
     full_id: Arc<str>,
     kind: Kind,
 }
@@ -136,12 +138,6 @@ pub struct HistoryReader {
     /// False when the file has no history tables yet (only other components' tables): it reads as empty.
     has_history: bool,
 }
-
-const SAMPLES_OF_TAG: &str = "SELECT time, value, quality, NULL FROM samples
-     WHERE tag = ?1 AND time >= ?2 AND time < ?3 ORDER BY time";
-const SAMPLES_OF_TEXT_TAG: &str = "SELECT s.time, s.value, s.quality, t.text FROM samples s
-     LEFT JOIN sample_texts t ON t.tag = s.tag AND t.time = s.time
-     WHERE s.tag = ?1 AND s.time >= ?2 AND s.time < ?3 ORDER BY s.time";
 
 impl HistoryReader {
     /// Opens an existing history file read-only. Never creates a file; refuses one written by a newer
@@ -172,11 +168,26 @@ impl HistoryReader {
                 source,
             });
         }
+        if found > 0 && found < layout::VERSION {
+            // A file last written by an older Plantwatch: bring it up to date once (as a writer would),
+            // then read it like any other.
+            drop(conn);
+            upgrade(path)?;
+            return HistoryReader::open(path);
+        }
         Ok(HistoryReader {
             path: path.to_path_buf(),
             conn,
             has_history: found > 0,
         })
+    }
+
+    /// A read transaction: everything read through it comes from one snapshot of the file, so a seal
+    /// committing meanwhile is never seen half-done.
+    fn snapshot(&self) -> Result<Transaction<'_>, HistoryError> {
+        self.conn
+            .unchecked_transaction()
+            .map_err(self.sql_err("starting a read"))
     }
 
     fn sql_err(&self, what: &'static str) -> impl FnOnce(rusqlite::Error) -> HistoryError + '_ {
@@ -258,14 +269,6 @@ impl HistoryReader {
         Ok(picked)
     }
 
-    fn samples_statement(&self, tag: &TagRow) -> rusqlite::Result<Statement<'_>> {
-        self.conn.prepare(if tag.kind == Kind::Text {
-            SAMPLES_OF_TEXT_TAG
-        } else {
-            SAMPLES_OF_TAG
-        })
-    }
-
     /// Calls `f` for every sample the query selects, in time order (samples at the same millisecond in
     /// the order of the query's tags, or of registration), without holding them all in memory: one cursor
     /// per tag, merged. Returns how many samples were read.
@@ -290,21 +293,37 @@ impl HistoryReader {
         let tags = self.tag_rows(&query.tags)?;
         let (from, to) = bounds(query);
         let what = "reading samples";
+        let snapshot = self.snapshot()?;
+        let ids: Vec<u32> = tags.iter().map(|t| t.id).collect();
+        let wanted = if query.tags.is_empty() {
+            Wanted::All
+        } else {
+            Wanted::Some(&ids)
+        };
+        let mut log = store::read_log(&snapshot, wanted, from, to).map_err(self.sql_err(what))?;
         let mut statements = Vec::with_capacity(tags.len());
-        for tag in &tags {
-            statements.push(self.samples_statement(tag).map_err(self.sql_err(what))?);
+        for _ in &tags {
+            statements.push(
+                snapshot
+                    .prepare(store::CHUNKS_OF_TAG)
+                    .map_err(self.sql_err(what))?,
+            );
         }
-        let mut cursors: Vec<Rows<'_>> = Vec::with_capacity(tags.len());
+        let mut cursors: Vec<TagCursor<'_>> = Vec::with_capacity(tags.len());
         for (stmt, tag) in statements.iter_mut().zip(&tags) {
-            cursors.push(stmt.query((tag.id, from, to)).map_err(self.sql_err(what))?);
+            let rows = stmt
+                .query((tag.id, store::chunk_floor(from), to))
+                .map_err(self.sql_err(what))?;
+            let log = log.remove(&tag.id).unwrap_or_default();
+            cursors.push(TagCursor::new(rows, from, to, log));
         }
         // The heap holds the next sample of each cursor, smallest (time, tag position) first.
         let mut heads: Vec<Option<StoredSample>> = vec![None; tags.len()];
         let mut heap = BinaryHeap::with_capacity(tags.len());
         for (i, cursor) in cursors.iter_mut().enumerate() {
-            if let Some(sample) = next_sample(cursor, &tags[i]).map_err(self.sql_err(what))? {
-                heap.push(Reverse((sample.time, i)));
-                heads[i] = Some(sample);
+            if let Some(rec) = cursor.next().map_err(self.sql_err(what))? {
+                heap.push(Reverse((rec.time, i)));
+                heads[i] = Some(stored(rec, &tags[i]));
             }
         }
         let mut count = 0;
@@ -315,11 +334,9 @@ impl HistoryReader {
                     break;
                 }
             }
-            if let Some(sample) =
-                next_sample(&mut cursors[i], &tags[i]).map_err(self.sql_err(what))?
-            {
-                heap.push(Reverse((sample.time, i)));
-                heads[i] = Some(sample);
+            if let Some(rec) = cursors[i].next().map_err(self.sql_err(what))? {
+                heap.push(Reverse((rec.time, i)));
+                heads[i] = Some(stored(rec, &tags[i]));
             }
         }
         Ok(count)
@@ -339,43 +356,44 @@ impl HistoryReader {
         let tags = self.tag_rows(&query.tags)?;
         let (from, to) = bounds(query);
         let what = "aggregating samples";
+        let snapshot = self.snapshot()?;
+        let ids: Vec<u32> = tags.iter().map(|t| t.id).collect();
+        let wanted = if query.tags.is_empty() {
+            Wanted::All
+        } else {
+            Wanted::Some(&ids)
+        };
+        // From the start of time: the last sample before the range carries into the average.
+        let mut log =
+            store::read_log(&snapshot, wanted, i64::MIN, to).map_err(self.sql_err(what))?;
         let mut out: Vec<(usize, IntervalValue)> = Vec::new();
         for (position, tag) in tags.iter().enumerate() {
             if tag.kind == Kind::Text && agg != Aggregate::Count {
                 continue;
             }
+            let mut in_range = log.remove(&tag.id).unwrap_or_default();
+            let before: Vec<Rec> = in_range
+                .drain(..in_range.partition_point(|r| r.time < from))
+                .collect();
             let mut acc = IntervalAccumulator::new(tag.full_id.clone(), every_ms, from, to, agg);
             if agg == Aggregate::Avg && from > i64::MIN {
-                // The value before the range carries into its first interval.
-                let before = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT time, value, quality FROM samples WHERE tag = ?1 AND time < ?2
-                         ORDER BY time DESC LIMIT 1",
-                    )
-                    .and_then(|mut stmt| {
-                        let mut rows = stmt.query((tag.id, from))?;
-                        match rows.next()? {
-                            Some(row) => Ok(Some((row.get::<_, i64>(0)?, good_number(row)?))),
-                            None => Ok(None),
-                        }
-                    })
+                let last = store::last_before(&snapshot, tag.id, from, Some(&before))
                     .map_err(self.sql_err(what))?;
-                if let Some((time, value)) = before {
-                    acc.carry_in(time, value);
+                if let Some(rec) = last {
+                    acc.carry_in(rec.time, rec.good_number());
                 }
             }
-            let mut stmt = self.samples_statement(tag).map_err(self.sql_err(what))?;
-            let mut rows = stmt.query((tag.id, from, to)).map_err(self.sql_err(what))?;
-            while let Some(row) = rows.next().map_err(self.sql_err(what))? {
-                let time: i64 = row.get(0).map_err(self.sql_err(what))?;
-                let quality = quality_of(row).map_err(self.sql_err(what))?;
-                let number = good_number(row).map_err(self.sql_err(what))?;
-                let has_value = quality.is_good()
-                    && (number.is_some()
-                        || row.get_ref(3).map_err(self.sql_err(what))?.data_type()
-                            != rusqlite::types::Type::Null);
-                acc.push(time, number, has_value, quality);
+            let mut stmt = snapshot
+                .prepare_cached(store::CHUNKS_OF_TAG)
+                .map_err(self.sql_err(what))?;
+            let rows = stmt
+                .query((tag.id, store::chunk_floor(from), to))
+                .map_err(self.sql_err(what))?;
+            let mut cursor = TagCursor::new(rows, from, to, in_range);
+            while let Some(rec) = cursor.next().map_err(self.sql_err(what))? {
+                let quality = quality_of(rec.quality);
+                let has_value = quality.is_good() && rec.value != RecValue::None;
+                acc.push(rec.time, rec.good_number(), has_value, quality);
             }
             out.extend(acc.finish().into_iter().map(|v| (position, v)));
         }
@@ -386,10 +404,9 @@ impl HistoryReader {
     /// Splits `[from, to)` into `columns` equal columns and summarises each (for trends: min/max keep the
     /// spikes a plain average would hide). Every column is returned, empty ones with a count of 0.
     ///
-    /// When a column spans at least five minutes, whole minutes are read from the per-minute rollups (each
-    /// minute lands in the column holding its start, so column edges snap to the minute) and only the
-    /// partial minutes at the ends of the range, and the minutes the writer has not rolled up yet, are read
-    /// sample by sample. The range's own ends are exact.
+    /// A chunk that lies inside one column is read from its summary (count, min, max, sum, first, last)
+    /// without decoding it, so trends over months read one row per chunk; chunks across a column edge or
+    /// the range's ends, and the log, are read sample by sample. The result is exact either way.
     pub fn thinned(
         &self,
         tag: &str,
@@ -405,87 +422,64 @@ impl HistoryReader {
             return Ok(Vec::new());
         }
         let mut columns = Columns::new(from, to, columns);
+        let snapshot = self.snapshot()?;
         let read = |columns: &mut Columns| -> rusqlite::Result<()> {
-            let rolled_up_until: i64 = self.conn.query_row(
-                "SELECT rollup_until FROM tags WHERE id = ?1",
-                [row.id],
-                |r| r.get(0),
-            )?;
-            let whole_start = from.div_euclid(layout::ROLLUP_MS) * layout::ROLLUP_MS;
-            let whole_start = if whole_start < from {
-                whole_start + layout::ROLLUP_MS
-            } else {
-                whole_start
-            };
-            let whole_end = layout::rollup_start(to).min(rolled_up_until);
-            let width = (to - from) / columns.buckets.len() as i64;
-            if width < 5 * layout::ROLLUP_MS || whole_end <= whole_start {
-                return self.thin_raw(row.id, from, to, columns);
-            }
-            self.thin_raw(row.id, from, whole_start, columns)?;
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT start, count, not_good, min, max, sum, first, last FROM rollups
-                 WHERE tag = ?1 AND start >= ?2 AND start < ?3 ORDER BY start",
-            )?;
-            let mut rows = stmt.query((row.id, whole_start, whole_end))?;
+            let log = store::read_log(&snapshot, Wanted::Some(&[row.id]), from, to)?
+                .remove(&row.id)
+                .unwrap_or_default();
+            // A chunk's summary stands for its samples only where the log replaces none of them.
+            let log_first = log.first().map_or(i64::MAX, |r| r.time);
+            let mut stmt = snapshot.prepare_cached(store::CHUNKS_OF_TAG)?;
+            let mut rows = stmt.query((row.id, store::chunk_floor(from), to))?;
+            let mut decoded: Vec<Rec> = Vec::new();
             while let Some(r) = rows.next()? {
-                let i = columns.index(r.get(0)?);
-                let bucket = &mut columns.buckets[i];
-                bucket.not_good += r.get::<_, i64>(2)? as u64;
-                let count = r.get::<_, i64>(1)? as u64;
-                if count == 0 {
+                let (start, end): (i64, i64) = (r.get(0)?, r.get(1)?);
+                let whole = start >= from && end < to && end < log_first;
+                let i = columns.index(start);
+                if whole && columns.index(end) == i {
+                    let bucket = &mut columns.buckets[i];
+                    bucket.not_good += r.get::<_, i64>(3)? as u64;
+                    let count = r.get::<_, i64>(2)? as u64;
+                    if count == 0 {
+                        continue;
+                    }
+                    let (min, max): (Option<f64>, Option<f64>) = (r.get(4)?, r.get(5)?);
+                    let (first, last): (Option<f64>, Option<f64>) = (r.get(7)?, r.get(8)?);
+                    bucket.count += count;
+                    columns.sums[i] += r.get::<_, f64>(6)?;
+                    bucket.min = min_of(bucket.min, min);
+                    bucket.max = max_of(bucket.max, max);
+                    if bucket.first.is_none() {
+                        bucket.first = first;
+                    }
+                    bucket.last = last.or(bucket.last);
                     continue;
                 }
-                let (min, max): (Option<f64>, Option<f64>) = (r.get(3)?, r.get(4)?);
-                let (first, last): (Option<f64>, Option<f64>) = (r.get(6)?, r.get(7)?);
-                bucket.count += count;
-                columns.sums[i] += r.get::<_, f64>(5)?;
-                bucket.min = min_of(bucket.min, min);
-                bucket.max = max_of(bucket.max, max);
-                if bucket.first.is_none() {
-                    bucket.first = first;
+                decoded.clear();
+                crate::codec::decode_run(r.get_ref(9)?.as_blob()?, |rec| {
+                    if rec.time >= from && rec.time < to && rec.time < log_first {
+                        decoded.push(rec);
+                    }
+                })
+                .map_err(store::damaged)?;
+                for rec in &decoded {
+                    columns.add(rec);
                 }
-                bucket.last = last.or(bucket.last);
             }
-            self.thin_raw(row.id, whole_end, to, columns)
+            drop(rows);
+            // From the log's first sample on, chunks and log are merged sample by sample (the log's
+            // sample replaces a chunk's at the same millisecond).
+            if log_first < i64::MAX {
+                let rows = stmt.query((row.id, store::chunk_floor(log_first), to))?;
+                let mut cursor = TagCursor::new(rows, log_first, to, log);
+                while let Some(rec) = cursor.next()? {
+                    columns.add(&rec);
+                }
+            }
+            Ok(())
         };
         read(&mut columns).map_err(self.sql_err("thinning samples"))?;
         Ok(columns.finish())
-    }
-
-    /// Adds the raw samples of `[from, to)` to the columns, in time order.
-    fn thin_raw(
-        &self,
-        tag: i64,
-        from: i64,
-        to: i64,
-        columns: &mut Columns,
-    ) -> rusqlite::Result<()> {
-        if to <= from {
-            return Ok(());
-        }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT time, value, quality FROM samples WHERE tag = ?1 AND time >= ?2 AND time < ?3 ORDER BY time",
-        )?;
-        let mut rows = stmt.query((tag, from, to))?;
-        while let Some(r) = rows.next()? {
-            let i = columns.index(r.get(0)?);
-            let bucket = &mut columns.buckets[i];
-            if r.get::<_, i64>(2)? != 0 {
-                bucket.not_good += 1;
-                continue;
-            }
-            let Some(v) = r.get::<_, Option<f64>>(1)? else {
-                continue;
-            };
-            bucket.count += 1;
-            columns.sums[i] += v;
-            bucket.min = min_of(bucket.min, Some(v));
-            bucket.max = max_of(bucket.max, Some(v));
-            bucket.first.get_or_insert(v);
-            bucket.last = Some(v);
-        }
-        Ok(())
     }
 
     /// The most recent stored sample of a tag, if it has any.
@@ -493,23 +487,30 @@ impl HistoryReader {
         let row = self
             .tag_rows(std::slice::from_ref(&tag.to_string()))?
             .remove(0);
-        let sql = if row.kind == Kind::Text {
-            "SELECT s.time, s.value, s.quality, t.text FROM samples s
-             LEFT JOIN sample_texts t ON t.tag = s.tag AND t.time = s.time
-             WHERE s.tag = ?1 ORDER BY s.time DESC LIMIT 1"
-        } else {
-            "SELECT time, value, quality, NULL FROM samples WHERE tag = ?1 ORDER BY time DESC LIMIT 1"
-        };
+        let snapshot = self.snapshot()?;
         let read = || -> rusqlite::Result<Option<StoredSample>> {
-            let mut stmt = self.conn.prepare_cached(sql)?;
-            let mut rows = stmt.query([row.id])?;
-            match rows.next()? {
-                Some(r) => decode(r, &row).map(Some),
-                None => Ok(None),
-            }
+            let log = store::read_log(&snapshot, Wanted::Some(&[row.id]), i64::MIN, i64::MAX)?;
+            let last = store::last_before(&snapshot, row.id, i64::MAX, log.get(&row.id))?;
+            Ok(last.map(|rec| stored(rec, &row)))
         };
         read().map_err(self.sql_err("reading the latest sample"))
     }
+}
+
+/// Brings a file written by an older Plantwatch up to this version (what opening a writer does).
+fn upgrade(path: &Path) -> Result<(), HistoryError> {
+    let conn = schema::open_connection(path)?;
+    schema::migrate(&conn, layout::COMPONENT, layout::STEPS).map_err(|source| {
+        HistoryError::Schema {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    store::convert_version_1(&conn).map_err(|source| HistoryError::Sql {
+        path: path.to_path_buf(),
+        what: "converting version 1 samples",
+        source,
+    })
 }
 
 /// The query's range as SQL bounds, open ends as the extreme integers.
@@ -520,47 +521,27 @@ fn bounds(query: &SampleQuery) -> (i64, i64) {
     )
 }
 
-fn next_sample(rows: &mut Rows<'_>, tag: &TagRow) -> rusqlite::Result<Option<StoredSample>> {
-    match rows.next()? {
-        Some(row) => decode(row, tag).map(Some),
-        None => Ok(None),
+/// A stored record of `tag` as the sample callers see.
+fn stored(rec: Rec, tag: &TagRow) -> StoredSample {
+    let value = match rec.value {
+        RecValue::Text(text) => Some(Value::Text(Arc::from(text))),
+        RecValue::Number(n) if tag.kind == Kind::Boolean => Some(Value::Bool(n != 0.0)),
+        RecValue::Number(n) => Some(Value::Number(n)),
+        RecValue::None => None,
+    };
+    StoredSample {
+        tag: tag.full_id.clone(),
+        time: Timestamp(rec.time),
+        value,
+        quality: quality_of(rec.quality),
     }
 }
 
-/// A row `(time, value, quality, text)` as a sample of `tag`.
-fn decode(row: &Row<'_>, tag: &TagRow) -> rusqlite::Result<StoredSample> {
-    let time = Timestamp(row.get(0)?);
-    let number: Option<f64> = row.get(1)?;
-    let text: Option<String> = row.get(3)?;
-    let value = match (text, number) {
-        (Some(text), _) => Some(Value::Text(Arc::from(text))),
-        (None, Some(n)) if tag.kind == Kind::Boolean => Some(Value::Bool(n != 0.0)),
-        (None, Some(n)) => Some(Value::Number(n)),
-        (None, None) => None,
-    };
-    Ok(StoredSample {
-        tag: tag.full_id.clone(),
-        time,
-        value,
-        quality: quality_of(row)?,
-    })
-}
-
-fn quality_of(row: &Row<'_>) -> rusqlite::Result<Quality> {
-    let code: i64 = row.get(2)?;
+fn quality_of(code: u16) -> Quality {
     // A code this binary does not know came from a newer writer of the same schema version; the
     // closest honest reading is "uncertain", never "good".
-    Ok(layout::quality_from_code(code)
-        .unwrap_or(Quality::Uncertain(plantwatch_core::Cause::Configuration)))
-}
-
-/// The row's number when its quality is good.
-fn good_number(row: &Row<'_>) -> rusqlite::Result<Option<f64>> {
-    let quality: i64 = row.get(2)?;
-    if quality != 0 {
-        return Ok(None);
-    }
-    row.get(1)
+    layout::quality_from_code(i64::from(code))
+        .unwrap_or(Quality::Uncertain(plantwatch_core::Cause::Configuration))
 }
 
 /// Builds the intervals of one tag from its samples in time order.
@@ -744,6 +725,23 @@ impl Columns {
     fn index(&self, time: i64) -> usize {
         let i = i128::from(time - self.from) * self.buckets.len() as i128 / self.span;
         i.clamp(0, self.buckets.len() as i128 - 1) as usize
+    }
+
+    /// Adds one sample (in time order within its column).
+    fn add(&mut self, rec: &Rec) {
+        let i = self.index(rec.time);
+        let bucket = &mut self.buckets[i];
+        if rec.quality != 0 {
+            bucket.not_good += 1;
+            return;
+        }
+        let Some(v) = rec.good_number() else { return };
+        bucket.count += 1;
+        self.sums[i] += v;
+        bucket.min = min_of(bucket.min, Some(v));
+        bucket.max = max_of(bucket.max, Some(v));
+        bucket.first.get_or_insert(v);
+        bucket.last = Some(v);
     }
 
     fn finish(mut self) -> Vec<Bucket> {

@@ -263,13 +263,16 @@ fn a_newer_schema_is_refused_by_writer_and_reader() {
     )
     .expect("bump");
     drop(conn);
-    let expected = "the history tables were written by a newer Plantwatch (schema 9); this binary knows up to 1: upgrade Plantwatch";
+    let expected = format!(
+        "the history tables were written by a newer Plantwatch (schema 9); this binary knows up to {}: upgrade Plantwatch",
+        layout::VERSION
+    );
     let err = HistoryWriter::open(&path, &demo_plant())
         .err()
         .expect("writer refuses");
-    assert!(err.to_string().ends_with(expected), "{err}");
+    assert!(err.to_string().ends_with(&expected), "{err}");
     let err = HistoryReader::open(&path).err().expect("reader refuses");
-    assert!(err.to_string().ends_with(expected), "{err}");
+    assert!(err.to_string().ends_with(&expected), "{err}");
 }
 
 #[test]
@@ -613,48 +616,212 @@ fn late_samples_and_restarts_keep_rollups_exact() {
     assert_eq!(summaries(&buckets), oracle(&samples, from, to, 24));
 }
 
-#[test]
-fn minutes_a_killed_writer_left_open_are_read_raw_then_rolled_up_by_the_next_writer() {
-    let samples = three_hours();
-    let (_dir, path) = stored(samples.clone());
-    // What a writer killed mid-run leaves: the watermark an hour back, rollups above it missing.
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    conn.execute_batch(
-        "UPDATE tags SET rollup_until = 7200000; DELETE FROM rollups WHERE start >= 7200000",
-    )
-    .expect("simulate");
-    drop(conn);
-    let (from, to) = (0, 3 * 3_600_000);
-    let expected = oracle(&samples, from, to, 18);
-    let thin = || {
-        let reader = HistoryReader::open(&path).expect("reader");
-        summaries(
-            &reader
-                .thinned("plc/flow", Timestamp(from), Timestamp(to), 18)
-                .expect("thinned"),
-        )
+/// What a writer killed mid-run leaves behind: `sealed` samples in chunks, `logged` in log rows (one per
+/// commit), and, when `half_sealed`, a seal of those rows stopped after its first tag range.
+fn killed_writer_file(
+    sealed: Vec<Sample>,
+    logged: &[Vec<Sample>],
+    half_sealed: bool,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, path) = stored(sealed);
+    let conn = crate::schema::open_connection(&path).expect("open");
+    let ids: Vec<u32> = {
+        let mut stmt = conn
+            .prepare("SELECT id FROM tags ORDER BY id")
+            .expect("tags");
+        let ids = stmt.query_map([], |r| r.get(0)).expect("ids");
+        ids.collect::<Result<_, _>>().expect("ids")
     };
-    assert_eq!(
-        thin(),
-        expected,
-        "above the watermark the reader uses samples"
-    );
-    HistoryWriter::open(&path, &demo_plant())
-        .expect("next writer")
-        .close()
-        .expect("close");
+    for commit in logged {
+        let mut runs: Vec<(u32, Vec<crate::codec::Rec>)> = Vec::new();
+        let mut sorted = commit.clone();
+        sorted.sort_by_key(|s| (s.tag, s.time));
+        for sample in sorted {
+            let rec = crate::codec::Rec {
+                time: sample.time.0,
+                quality: layout::quality_code(sample.quality) as u16,
+                value: match sample.value {
+                    Some(Value::Text(t)) => crate::codec::RecValue::Text(Box::from(&*t)),
+                    Some(v) => crate::codec::RecValue::Number(v.as_f64().expect("number")),
+                    None => crate::codec::RecValue::None,
+                },
+            };
+            let id = ids[sample.tag.0 as usize];
+            match runs.last_mut() {
+                Some((tag, recs)) if *tag == id => recs.push(rec),
+                _ => runs.push((id, vec![rec])),
+            }
+        }
+        crate::store::append_log(&conn, 0, &runs).expect("append");
+    }
+    if half_sealed {
+        let mut job = crate::store::start_seal(&conn)
+            .expect("start")
+            .expect("a job");
+        let mut ends = crate::store::ChunkEnds::default();
+        // Steps of one sample's worth seal one tag id each: stop once plc/flow (id 1) is sealed.
+        while job.below_tag <= 1 {
+            job = crate::store::seal_step(&conn, job, 1, &mut ends)
+                .expect("step")
+                .expect("more to do");
+        }
+        let chunks_of_flow: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM chunks WHERE tag = 1 AND start >= 100000",
+                [],
+                |r| r.get(0),
+            )
+            .expect("chunks");
+        assert!(
+            chunks_of_flow > 0,
+            "plc/flow's logged samples are in chunks and still in the log"
+        );
+    }
+    (dir, path)
+}
+
+fn flow_seconds(from_s: i64, to_s: i64) -> Vec<Sample> {
+    (from_s..to_s)
+        .map(|s| num(FLOW, s * 1000, s as f64))
+        .collect()
+}
+
+#[test]
+fn samples_still_in_the_log_read_like_sealed_ones_before_and_after_the_next_writer() {
+    let sealed = flow_seconds(0, 100);
+    let logged = vec![
+        flow_seconds(100, 150),
+        vec![
+            num(KW, 120_000, 3.0),
+            sample(MODE, 130_000, text("auto"), Quality::Good),
+        ],
+        flow_seconds(150, 200),
+    ];
+    for half_sealed in [false, true] {
+        let (_dir, path) = killed_writer_file(sealed.clone(), &logged, half_sealed);
+        let mut everything = sealed.clone();
+        everything.extend(logged.iter().flatten().cloned());
+        let (_d2, clean) = stored(everything);
+        let query = SampleQuery::default();
+        let expected = read_all(&clean, &query);
+        assert_eq!(
+            read_all(&path, &query),
+            expected,
+            "half sealed: {half_sealed}"
+        );
+        let reader = HistoryReader::open(&path).expect("reader");
+        assert_eq!(
+            reader.latest("plc/flow").expect("latest").map(|s| s.time.0),
+            Some(199_000)
+        );
+        let thinned = reader
+            .thinned("plc/flow", Timestamp(0), Timestamp(200_000), 7)
+            .expect("thinned");
+        let clean_thinned = HistoryReader::open(&clean)
+            .expect("reader")
+            .thinned("plc/flow", Timestamp(0), Timestamp(200_000), 7)
+            .expect("thinned");
+        assert_eq!(thinned, clean_thinned, "half sealed: {half_sealed}");
+        // The next writer finishes the seal on close: the log is empty and nothing changed.
+        HistoryWriter::open(&path, &demo_plant())
+            .expect("next writer")
+            .close()
+            .expect("close");
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM log", [], |r| r.get(0))
+            .expect("log");
+        let progress: i64 = conn
+            .query_row("SELECT count(*) FROM seal_progress", [], |r| r.get(0))
+            .expect("progress");
+        assert_eq!((left, progress), (0, 0), "sealed on close");
+        assert_eq!(
+            read_all(&path, &query),
+            expected,
+            "after sealing, half sealed: {half_sealed}"
+        );
+    }
+}
+
+#[test]
+fn a_late_sample_merges_into_the_sealed_chunks_and_chunks_never_overlap() {
+    let (_dir, path) = stored(flow_seconds(0, 7200));
+    let late = vec![
+        num(FLOW, 1_500, 900.0),
+        num(FLOW, 3_600_500, 901.0),
+        num(FLOW, 5_000_000, -1.0),
+    ];
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("reopen");
+    writer.sink().send(late);
+    writer.close().expect("close");
+    let flow = SampleQuery {
+        tags: vec!["plc/flow".into()],
+        ..SampleQuery::default()
+    };
+    let read = read_all(&path, &flow);
+    assert_eq!(read.len(), 7200 + 2, "two new samples, one replaced");
+    assert!(read.contains(&"plc/flow 1500 Number(900.0) good".to_string()));
+    assert!(read.contains(&"plc/flow 3600500 Number(901.0) good".to_string()));
+    assert!(read.contains(&"plc/flow 5000000 Number(-1.0) good".to_string()));
+    assert!(!read.contains(&"plc/flow 5000000 Number(5000.0) good".to_string()));
     let conn = rusqlite::Connection::open(&path).expect("open");
-    let until: i64 = conn
+    let mut stmt = conn
+        .prepare("SELECT start, end FROM chunks WHERE tag = 1 ORDER BY start")
+        .expect("chunks");
+    let spans: Vec<(i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("spans")
+        .collect::<Result<_, _>>()
+        .expect("spans");
+    for pair in spans.windows(2) {
+        assert!(pair[0].1 < pair[1].0, "chunks overlap: {spans:?}");
+    }
+    for (start, end) in &spans {
+        assert!(
+            end - start < layout::CHUNK_SPAN_MS,
+            "chunk too long: {start}..{end}"
+        );
+    }
+}
+
+#[test]
+fn a_version_1_file_is_converted_with_every_sample_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("old.db");
+    let conn = crate::schema::open_connection(&path).expect("create");
+    crate::schema::migrate(&conn, layout::COMPONENT, &layout::STEPS[..1]).expect("version 1");
+    conn.execute_batch(
+        "INSERT INTO tags (id, full_id, unit, type) VALUES (1, 'plc/flow', 'L/s', 'f32'),
+                (2, 'plc/run', NULL, 'bool'), (3, 'plc/mode', NULL, 'string');
+         INSERT INTO samples (tag, time, value, quality) VALUES (1, 1000, 1.5, 0), (1, 2000, NULL, 4608),
+                (2, 1000, 1, 0), (3, 1500, NULL, 0);
+         INSERT INTO sample_texts (tag, time, text) VALUES (3, 1500, 'auto');
+         INSERT INTO rollups (tag, start, count, not_good, sum) VALUES (1, 0, 1, 1, 1.5);",
+    )
+    .expect("version 1 data");
+    drop(conn);
+    let expected = vec![
+        "plc/flow 1000 Number(1.5) good".to_string(),
+        "plc/run 1000 Bool(true) good".to_string(),
+        "plc/mode 1500 Text(\"auto\") good".to_string(),
+        format!(
+            "plc/flow 2000 - {}",
+            layout::quality_from_code(4608).expect("code")
+        ),
+    ];
+    // A reader upgrades the file itself (an export of an old file works without a collector run).
+    assert_eq!(read_all(&path, &SampleQuery::default()), expected);
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let old_tables: i64 = conn
         .query_row(
-            "SELECT rollup_until FROM tags WHERE full_id = 'plc/flow'",
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('samples', 'sample_texts', 'rollups')",
             [],
             |r| r.get(0),
         )
-        .expect("watermark");
+        .expect("tables");
+    assert_eq!(old_tables, 0, "version 1 tables dropped");
     assert_eq!(
-        until,
-        3 * 3_600_000,
-        "the next writer rolled up what was left open"
+        crate::schema::version(&conn, layout::COMPONENT).expect("version"),
+        layout::VERSION
     );
-    assert_eq!(thin(), expected);
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use plantwatch_core::{Plant, Sample, Value};
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::rollup::Rollups;
+use crate::codec::{Rec, RecValue};
+use crate::store::{self, ChunkEnds, SealJob};
 use crate::{layout, schema, HistoryError};
 
 /// Samples wait at most this long between being sent and their transaction starting, so a `kill -9` loses
@@ -24,6 +25,13 @@ const MAX_BATCH: usize = 200_000;
 /// Page cache of the write connection (KiB). Samples of many tags land on as many B-tree leaves; keeping
 /// them cached keeps inserts from re-reading pages.
 const CACHE_KIB: i64 = 32 * 1024;
+/// The log is sealed into chunks when it holds this many samples...
+const SEAL_SAMPLES: u64 = 10_000_000;
+/// ...or when its oldest row is this old (UTC ms), whichever comes first. Longer means bigger chunks
+/// (fewer rows, better compression) and more for readers to scan in the log.
+const SEAL_AGE_MS: i64 = 10 * 60 * 1000;
+/// One sealing step (one transaction, between two commits of new samples) takes about this many samples.
+const SEAL_STEP_SAMPLES: u64 = 400_000;
 /// After a failed commit, wait this long before trying the same batch again.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// On close, give up on a batch that keeps failing after this many tries.
@@ -133,9 +141,11 @@ impl HistoryWriter {
         };
         conn.pragma_update(None, "cache_size", -CACHE_KIB)
             .map_err(sql_err("setting the page cache"))?;
+        store::convert_version_1(&conn).map_err(sql_err("converting version 1 samples"))?;
         let tags = register_tags(&conn, plant).map_err(sql_err("registering tags"))?;
-        let ids: Vec<u32> = tags.iter().map(|t| t.id).collect();
-        let rollups = Rollups::load(&conn, &ids).map_err(sql_err("loading rollup watermarks"))?;
+        let (log_samples, log_oldest) =
+            store::log_state(&conn).map_err(sql_err("reading the log"))?;
+        let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
 
         let counters = Arc::new(Counters::default());
         let (sender, receiver) = mpsc::channel();
@@ -143,7 +153,10 @@ impl HistoryWriter {
             path: path.to_path_buf(),
             conn,
             tags,
-            rollups,
+            log_samples,
+            log_oldest,
+            job,
+            ends: ChunkEnds::default(),
             counters: counters.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -205,16 +218,10 @@ impl HistoryWriter {
     }
 }
 
-/// A plant tag as the writer stores it (8 bytes: a plant may have a million tags).
-struct TagSlot {
-    /// The tag's row in `tags` (a rowid; a file with four billion tags is refused when registering).
-    id: u32,
-    text: bool,
-}
-
 /// Makes sure every plant tag has a row in `tags` (updating unit and type to the current config) and
-/// returns the database id of each, by plant tag index.
-fn register_tags(conn: &Connection, plant: &Plant) -> Result<Vec<TagSlot>, rusqlite::Error> {
+/// returns the database id of each, by plant tag index (a rowid: a file with four billion tags is refused
+/// here rather than misfiled).
+fn register_tags(conn: &Connection, plant: &Plant) -> Result<Vec<u32>, rusqlite::Error> {
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let mut slots = Vec::with_capacity(plant.tag_count());
     {
@@ -227,10 +234,7 @@ fn register_tags(conn: &Connection, plant: &Plant) -> Result<Vec<TagSlot>, rusql
             let full_id = format!("{}/{}", device.id, tag.id);
             let type_name = tag.value_type.name();
             let id: u32 = upsert.query_row((&full_id, &tag.unit, type_name), |row| row.get(0))?;
-            slots.push(TagSlot {
-                id,
-                text: layout::is_text_type(type_name),
-            });
+            slots.push(id);
         }
     }
     tx.commit()?;
@@ -241,9 +245,19 @@ fn register_tags(conn: &Connection, plant: &Plant) -> Result<Vec<TagSlot>, rusql
 struct WriterThread {
     path: PathBuf,
     conn: Connection,
-    tags: Vec<TagSlot>,
-    rollups: Rollups,
+    /// Each plant tag's id in `tags`, by plant tag index.
+    tags: Vec<u32>,
+    /// Samples in the log, and when its oldest row was written (UTC ms).
+    log_samples: u64,
+    log_oldest: Option<i64>,
+    /// The seal in progress.
+    job: Option<SealJob>,
+    ends: ChunkEnds,
     counters: Arc<Counters>,
+}
+
+fn now_ms() -> i64 {
+    plantwatch_core::Timestamp::now().as_millis()
 }
 
 impl WriterThread {
@@ -293,7 +307,12 @@ impl WriterThread {
                 continue;
             }
             match self.store(&mut batch) {
-                Ok(()) => failed_tries = 0,
+                Ok(()) => {
+                    failed_tries = 0;
+                    if !closing {
+                        self.seal_if_due(false);
+                    }
+                }
                 Err(error) => {
                     self.counters.record_error(&error);
                     failed_tries += 1;
@@ -305,14 +324,12 @@ impl WriterThread {
                 }
             }
         }
-        self.rollups.close_all();
-        for _ in 0..CLOSE_TRIES {
-            match self.store(&mut Vec::new()) {
-                Ok(()) => break,
-                Err(error) => {
-                    self.counters.record_error(&error);
-                    std::thread::sleep(RETRY_AFTER);
-                }
+        // A graceful stop leaves the file compact: everything in chunks, the log empty.
+        let mut tries = 0;
+        while (self.job.is_some() || self.log_samples > 0) && tries < CLOSE_TRIES {
+            if !self.seal_if_due(true) {
+                tries += 1;
+                std::thread::sleep(RETRY_AFTER);
             }
         }
         // Samples that raced with close into the queue are not stored: count them before the queue goes.
@@ -323,68 +340,123 @@ impl WriterThread {
         }
     }
 
-    /// Writes `batch` in one transaction and empties it; on failure the batch is kept for a retry.
+    /// Writes `batch` as one log row in one transaction and empties it; on failure the batch is kept for
+    /// a retry.
     fn store(&mut self, batch: &mut Vec<Sample>) -> Result<(), HistoryError> {
-        // Sorting by (tag, time) turns scattered inserts into appends per tag; the sort is stable, so
-        // of two samples at the same millisecond the later-sent one is inserted last and wins.
-        batch.sort_by_key(|s| (s.tag, s.time));
         let n = batch.len() as u64;
-        let stored = self.insert(batch).map_err(|source| HistoryError::Sql {
+        let runs = self.runs(batch);
+        let stored: u64 = runs.iter().map(|(_, recs)| recs.len() as u64).sum();
+        let written = now_ms();
+        let commit = || -> rusqlite::Result<()> {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            store::append_log(&tx, written, &runs)?;
+            tx.commit()
+        };
+        commit().map_err(|source| HistoryError::Sql {
             path: self.path.clone(),
             what: "storing samples",
             source,
         })?;
-        self.rollups.committed();
-        let unknown = n - stored;
+        self.log_samples += stored;
+        self.log_oldest.get_or_insert(written);
+        let unknown = n - batch
+            .iter()
+            .filter(|s| self.tags.get(s.tag.0 as usize).is_some())
+            .count() as u64;
         batch.clear();
         let c = &self.counters;
         c.pending.fetch_sub(n, Ordering::Relaxed);
-        c.stored.fetch_add(stored, Ordering::Relaxed);
+        // A sample replaced by a later one at the same millisecond counts as stored.
+        c.stored.fetch_add(n - unknown, Ordering::Relaxed);
         c.dropped.fetch_add(unknown, Ordering::Relaxed);
-        if n > 0 {
-            c.batches.fetch_add(1, Ordering::Relaxed);
-        }
+        c.batches.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    fn insert(&mut self, batch: &[Sample]) -> Result<u64, rusqlite::Error> {
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let mut stored = 0;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO samples (tag, time, value, quality) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            let mut insert_text = tx.prepare_cached(
-                "INSERT OR REPLACE INTO sample_texts (tag, time, text) VALUES (?1, ?2, ?3)",
-            )?;
-            let mut delete_text =
-                tx.prepare_cached("DELETE FROM sample_texts WHERE tag = ?1 AND time = ?2")?;
-            for sample in batch {
-                // A tag outside the plant has no row to store under; the caller counts it as dropped.
-                let Some(slot) = self.tags.get(sample.tag.0 as usize) else {
-                    continue;
-                };
-                let time = sample.time.as_millis();
-                let quality = layout::quality_code(sample.quality);
-                let number = sample.value.as_ref().and_then(Value::as_f64);
-                insert.execute((slot.id, time, number, quality))?;
-                if slot.text {
-                    match &sample.value {
-                        Some(Value::Text(text)) => insert_text.execute((slot.id, time, &**text))?,
-                        // A text replaced at the same millisecond by a sample without one must not linger.
-                        _ => delete_text.execute((slot.id, time))?,
-                    };
-                }
-                let good = sample.quality.is_good();
-                let good_value = if good { number } else { None };
-                self.rollups
-                    .observe(sample.tag.0 as usize, time, good_value, good);
-                stored += 1;
+    /// The batch as runs by tag id (ascending), each sorted by time with the last sample at a millisecond
+    /// kept. Samples of tags outside the plant are left out (the caller counts them as dropped).
+    fn runs(&self, batch: &mut [Sample]) -> Vec<(u32, Vec<Rec>)> {
+        let id_of = |s: &Sample| self.tags.get(s.tag.0 as usize).copied();
+        // Stable, so of two samples at the same millisecond the later-sent one comes last and wins.
+        batch.sort_by_key(|s| (id_of(s), s.time));
+        let mut runs: Vec<(u32, Vec<Rec>)> = Vec::new();
+        for sample in batch.iter() {
+            let Some(id) = id_of(sample) else { continue };
+            let value = match &sample.value {
+                Some(Value::Text(text)) => RecValue::Text(Box::from(&**text)),
+                Some(v) => v.as_f64().map_or(RecValue::None, RecValue::Number),
+                None => RecValue::None,
+            };
+            let rec = Rec {
+                time: sample.time.as_millis(),
+                quality: layout::quality_code(sample.quality) as u16,
+                value,
+            };
+            match runs.last_mut() {
+                Some((tag, recs)) if *tag == id => match recs.last_mut() {
+                    Some(last) if last.time == rec.time => *last = rec,
+                    _ => recs.push(rec),
+                },
+                _ => runs.push((id, vec![rec])),
             }
         }
-        self.rollups.write(&tx)?;
-        tx.commit()?;
-        Ok(stored)
+        runs
+    }
+
+    /// Starts a seal when the log is big or old enough (or `all`: the writer is closing), and does one
+    /// step of the seal in progress in its own transaction. Returns false when that transaction failed.
+    fn seal_if_due(&mut self, all: bool) -> bool {
+        let due = self.log_samples >= SEAL_SAMPLES
+            || self.log_oldest.is_some_and(|t| now_ms() - t >= SEAL_AGE_MS)
+            || (all && self.log_samples > 0);
+        let mut step = || -> rusqlite::Result<Option<SealJob>> {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let job = match self.job {
+                Some(job) => Some(job),
+                None if due => store::start_seal(&tx)?,
+                None => return Ok(None),
+            };
+            let Some(job) = job else { return Ok(None) };
+            let left = store::seal_step(&tx, job, SEAL_STEP_SAMPLES, &mut self.ends)?;
+            tx.commit()?;
+            Ok(left)
+        };
+        let was_running = self.job.is_some();
+        if !was_running && !due {
+            return true;
+        }
+        match step() {
+            Ok(left) => {
+                self.job = left;
+                if left.is_none() {
+                    self.refresh_log_state();
+                }
+                true
+            }
+            Err(source) => {
+                // Rolled back: what the writer remembers of chunk ends may be ahead of the file.
+                self.ends.forget();
+                self.counters.record_error(&HistoryError::Sql {
+                    path: self.path.clone(),
+                    what: "sealing the log into chunks",
+                    source,
+                });
+                false
+            }
+        }
+    }
+
+    fn refresh_log_state(&mut self) {
+        match store::log_state(&self.conn) {
+            Ok((samples, oldest)) => (self.log_samples, self.log_oldest) = (samples, oldest),
+            Err(source) => self.counters.record_error(&HistoryError::Sql {
+                path: self.path.clone(),
+                what: "reading the log",
+                source,
+            }),
+        }
     }
 
     fn give_up(&self, batch: &mut Vec<Sample>) {

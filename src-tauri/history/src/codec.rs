@@ -1,0 +1,400 @@
+//! The byte format of stored samples: a *run* is one tag's samples in time order (a chunk's `data`), and
+//! a *log blob* is one commit's runs of many tags with a directory, so a reader finds one tag's run by a
+//! binary search instead of decoding the whole blob.
+//!
+//! A run: a varint count, then per sample a flags byte, the time (the first as a zigzag varint, the rest
+//! as varint deltas: samples are sorted), the quality code as a varint when it is not good (0), and the
+//! value: 8 bytes little-endian for a number that differs from the run's previous number, nothing for a
+//! repeated number (counters, setpoints and booleans mostly repeat), a varint length and UTF-8 for text.
+//!
+//! A log blob: a varint count of runs, then `count` directory entries of 8 bytes (tag id u32 LE, end
+//! offset u32 LE of the run in the body), then the body: the runs, in ascending tag id order.
+
+use std::fmt;
+
+/// A stored value: the number column's content (booleans as 0/1) or a text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecValue {
+    None,
+    Number(f64),
+    Text(Box<str>),
+}
+
+/// One stored sample of a known tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rec {
+    /// UTC milliseconds.
+    pub time: i64,
+    /// `layout::quality_code` of the quality (0 = good).
+    pub quality: u16,
+    pub value: RecValue,
+}
+
+impl Rec {
+    /// The number when the sample is good and has one (what summaries and aggregates rest on).
+    pub fn good_number(&self) -> Option<f64> {
+        match (&self.value, self.quality) {
+            (RecValue::Number(v), 0) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// Bytes that are not a run or log blob this binary wrote (a damaged file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecError(pub &'static str);
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "damaged sample data: {}", self.0)
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+const KIND_NONE: u8 = 0;
+const KIND_NUMBER: u8 = 1;
+const KIND_SAME_NUMBER: u8 = 2;
+const KIND_TEXT: u8 = 3;
+const KIND_MASK: u8 = 0b11;
+const NOT_GOOD: u8 = 0b100;
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// Reads the bytes of a run or blob front to back.
+struct Bytes<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Bytes<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Bytes { data, at: 0 }
+    }
+
+    fn byte(&mut self) -> Result<u8, CodecError> {
+        let b = *self.data.get(self.at).ok_or(CodecError("truncated"))?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn varint(&mut self) -> Result<u64, CodecError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(CodecError("varint too long"))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.data.len());
+        let end = end.ok_or(CodecError("truncated"))?;
+        let bytes = &self.data[self.at..end];
+        self.at = end;
+        Ok(bytes)
+    }
+}
+
+/// Appends `recs` (sorted by time, one per millisecond) as a run.
+pub fn encode_run(recs: &[Rec], out: &mut Vec<u8>) {
+    put_varint(out, recs.len() as u64);
+    let mut previous_time = 0i64;
+    let mut previous_number: Option<u64> = None;
+    for (i, rec) in recs.iter().enumerate() {
+        let mut flags = if rec.quality != 0 { NOT_GOOD } else { 0 };
+        let kind = match &rec.value {
+            RecValue::None => KIND_NONE,
+            RecValue::Number(v) if previous_number == Some(v.to_bits()) => KIND_SAME_NUMBER,
+            RecValue::Number(_) => KIND_NUMBER,
+            RecValue::Text(_) => KIND_TEXT,
+        };
+        flags |= kind;
+        out.push(flags);
+        if i == 0 {
+            put_varint(out, zigzag(rec.time));
+        } else {
+            put_varint(out, rec.time.wrapping_sub(previous_time) as u64);
+        }
+        previous_time = rec.time;
+        if rec.quality != 0 {
+            put_varint(out, u64::from(rec.quality));
+        }
+        match &rec.value {
+            RecValue::Number(v) if kind == KIND_NUMBER => {
+                out.extend_from_slice(&v.to_bits().to_le_bytes());
+                previous_number = Some(v.to_bits());
+            }
+            RecValue::Text(text) => {
+                put_varint(out, text.len() as u64);
+                out.extend_from_slice(text.as_bytes());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Decodes a run, calling `f` for every sample in time order.
+pub fn decode_run(data: &[u8], mut f: impl FnMut(Rec)) -> Result<(), CodecError> {
+    let mut bytes = Bytes::new(data);
+    let count = bytes.varint()?;
+    let mut time = 0i64;
+    let mut previous_number: Option<f64> = None;
+    for i in 0..count {
+        let flags = bytes.byte()?;
+        let delta = bytes.varint()?;
+        time = if i == 0 {
+            unzigzag(delta)
+        } else {
+            time.wrapping_add(delta as i64)
+        };
+        let quality = if flags & NOT_GOOD != 0 {
+            u16::try_from(bytes.varint()?).map_err(|_| CodecError("quality out of range"))?
+        } else {
+            0
+        };
+        let value = match flags & KIND_MASK {
+            KIND_NONE => RecValue::None,
+            KIND_NUMBER => {
+                let raw = bytes.take(8)?;
+                let mut le = [0u8; 8];
+                le.copy_from_slice(raw);
+                let v = f64::from_bits(u64::from_le_bytes(le));
+                previous_number = Some(v);
+                RecValue::Number(v)
+            }
+            KIND_SAME_NUMBER => {
+                RecValue::Number(previous_number.ok_or(CodecError("repeat without a number"))?)
+            }
+            _ => {
+                let len =
+                    usize::try_from(bytes.varint()?).map_err(|_| CodecError("text too long"))?;
+                let text = std::str::from_utf8(bytes.take(len)?)
+                    .map_err(|_| CodecError("text is not UTF-8"))?;
+                RecValue::Text(text.into())
+            }
+        };
+        f(Rec {
+            time,
+            quality,
+            value,
+        });
+    }
+    Ok(())
+}
+
+/// Decodes a whole run into a vector.
+pub fn decode_run_vec(data: &[u8]) -> Result<Vec<Rec>, CodecError> {
+    let mut recs = Vec::new();
+    decode_run(data, |r| recs.push(r))?;
+    Ok(recs)
+}
+
+/// Builds a log blob from runs added in ascending tag id order.
+#[derive(Default)]
+pub struct LogBlobBuilder {
+    directory: Vec<(u32, u32)>,
+    body: Vec<u8>,
+}
+
+impl LogBlobBuilder {
+    /// Adds the run of `tag` (ids must ascend).
+    pub fn add(&mut self, tag: u32, recs: &[Rec]) {
+        debug_assert!(self.directory.last().is_none_or(|&(t, _)| t < tag));
+        encode_run(recs, &mut self.body);
+        self.directory.push((tag, self.body.len() as u32));
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(10 + self.directory.len() * 8 + self.body.len());
+        put_varint(&mut out, self.directory.len() as u64);
+        for (tag, end) in &self.directory {
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&end.to_le_bytes());
+        }
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+/// A parsed view of a log blob.
+pub struct LogBlob<'a> {
+    directory: &'a [u8],
+    body: &'a [u8],
+    runs: usize,
+}
+
+impl<'a> LogBlob<'a> {
+    pub fn parse(data: &'a [u8]) -> Result<LogBlob<'a>, CodecError> {
+        let mut bytes = Bytes::new(data);
+        let runs = usize::try_from(bytes.varint()?).map_err(|_| CodecError("too many runs"))?;
+        let directory = bytes.take(runs.checked_mul(8).ok_or(CodecError("too many runs"))?)?;
+        let body = &data[bytes.at..];
+        Ok(LogBlob {
+            directory,
+            body,
+            runs,
+        })
+    }
+
+    fn entry(&self, i: usize) -> (u32, usize) {
+        let e = &self.directory[i * 8..i * 8 + 8];
+        let tag = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+        let end = u32::from_le_bytes([e[4], e[5], e[6], e[7]]) as usize;
+        (tag, end)
+    }
+
+    /// The runs of tags in `[from_tag, to_tag)`, as (tag, run bytes), in tag order.
+    pub fn runs_between(
+        &self,
+        from_tag: u32,
+        to_tag: u32,
+    ) -> impl Iterator<Item = Result<(u32, &'a [u8]), CodecError>> + '_ {
+        // First entry with tag >= from_tag.
+        let (mut lo, mut hi) = (0, self.runs);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.entry(mid).0 < from_tag {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo..self.runs)
+            .map(|i| (i, self.entry(i)))
+            .take_while(move |(_, (tag, _))| *tag < to_tag)
+            .map(|(i, (tag, end))| {
+                let start = if i == 0 { 0 } else { self.entry(i - 1).1 };
+                self.body
+                    .get(start..end)
+                    .map(|run| (tag, run))
+                    .ok_or(CodecError("directory points outside the blob"))
+            })
+    }
+
+    /// The run of one tag, if the blob has one.
+    pub fn run_of(&self, tag: u32) -> Result<Option<&'a [u8]>, CodecError> {
+        match self.runs_between(tag, tag.saturating_add(1)).next() {
+            Some(run) => run.map(|(_, bytes)| Some(bytes)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(time: i64, quality: u16, value: RecValue) -> Rec {
+        Rec {
+            time,
+            quality,
+            value,
+        }
+    }
+
+    fn every_kind() -> Vec<Rec> {
+        vec![
+            rec(-5, 0, RecValue::Number(1.5)),
+            rec(1_764_000_000_000, 0, RecValue::Number(1.5)),
+            rec(1_764_000_000_001, 4096 + 5 * 256 + 2, RecValue::None),
+            rec(1_764_000_001_000, 0, RecValue::Number(f64::NAN)),
+            rec(1_764_000_002_000, 0, RecValue::Number(-0.0)),
+            rec(1_764_000_003_000, 2 * 4096 + 4 * 256, RecValue::Number(3.0)),
+            rec(
+                1_764_000_004_000,
+                0,
+                RecValue::Text("Auto, 2 pumps ✓".into()),
+            ),
+            rec(1_764_000_005_000, 0, RecValue::Text("".into())),
+            rec(1_764_000_006_000, 0, RecValue::Number(3.0)),
+        ]
+    }
+
+    fn same(a: &[Rec], b: &[Rec]) -> bool {
+        // NaN != NaN, so compare numbers by their bits.
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| {
+                x.time == y.time
+                    && x.quality == y.quality
+                    && match (&x.value, &y.value) {
+                        (RecValue::Number(p), RecValue::Number(q)) => p.to_bits() == q.to_bits(),
+                        (p, q) => p == q,
+                    }
+            })
+    }
+
+    #[test]
+    fn a_run_of_every_kind_of_sample_round_trips() {
+        let recs = every_kind();
+        let mut bytes = Vec::new();
+        encode_run(&recs, &mut bytes);
+        assert!(same(&decode_run_vec(&bytes).expect("decodes"), &recs));
+    }
+
+    #[test]
+    fn repeated_numbers_and_steady_times_take_two_bytes_a_sample() {
+        let recs: Vec<Rec> = (0..1000)
+            .map(|i| rec(1_764_000_000_000 + i * 1000, 0, RecValue::Number(42.0)))
+            .collect();
+        let mut bytes = Vec::new();
+        encode_run(&recs, &mut bytes);
+        // flags + a 2-byte delta of 1000 ms, and the first sample's full number.
+        assert!(bytes.len() <= 3 * recs.len() + 20, "{} bytes", bytes.len());
+    }
+
+    #[test]
+    fn a_log_blob_finds_each_tags_run() {
+        let mut builder = LogBlobBuilder::default();
+        let runs: Vec<(u32, Vec<Rec>)> = vec![
+            (3, every_kind()),
+            (7, vec![rec(10, 0, RecValue::Number(1.0))]),
+            (1000, vec![rec(20, 0, RecValue::None)]),
+        ];
+        for (tag, recs) in &runs {
+            builder.add(*tag, recs);
+        }
+        let data = builder.finish();
+        let blob = LogBlob::parse(&data).expect("parses");
+        for (tag, recs) in &runs {
+            let run = blob.run_of(*tag).expect("reads").expect("has the tag");
+            assert!(
+                same(&decode_run_vec(run).expect("decodes"), recs),
+                "tag {tag}"
+            );
+        }
+        assert_eq!(blob.run_of(4).expect("reads"), None);
+        let between: Vec<u32> = blob
+            .runs_between(4, 1000)
+            .map(|r| r.expect("reads").0)
+            .collect();
+        assert_eq!(between, vec![7]);
+    }
+
+    #[test]
+    fn damaged_bytes_are_an_error_not_a_panic() {
+        let mut bytes = Vec::new();
+        encode_run(&every_kind(), &mut bytes);
+        for cut in 0..bytes.len() {
+            assert!(decode_run_vec(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(LogBlob::parse(&[5, 0, 0]).is_err());
+    }
+}

@@ -1,0 +1,556 @@
+//! Where samples live (history schema version 2): an append-only `log` that every commit adds one row
+//! to, and per-tag compressed `chunks` that the writer seals the log into.
+//!
+//! Why two places: with many tags, inserting each sample into a B-tree ordered by tag dirties one page
+//! per sample, so a commit rewrites most of the table. Appending one log row per commit is sequential, and
+//! sealing turns many samples of a tag into one chunk row, so a million-tag plant writes a few thousand
+//! rows a second instead of a hundred thousand.
+//!
+//! - `log(seq, written, samples, data)`: `data` is a log blob (`codec`): the commit's samples grouped into
+//!   one run per tag id, with a directory.
+//! - `chunks(id, tag, start, end, count, not_good, min, max, sum, first, last, data)`, unique on
+//!   `(tag, start)`: one tag's samples from `start` to `end` (inclusive, less than `CHUNK_SPAN_MS` apart)
+//!   as a run, with the summary of its good numbers for trends over long ranges. A tag's chunks never
+//!   overlap: sealing a sample older than a tag's last chunk merges it into the chunks it overlaps.
+//! - `seal_progress(upto, below_tag)`: while the writer seals the log rows up to `upto`, tag by tag in
+//!   transactions of bounded size (so commits of new samples keep coming), the tags below `below_tag` are
+//!   done: readers skip their samples in those rows, which are in chunks already.
+//!
+//! Readers read both inside one read transaction (a snapshot), so a seal committing meanwhile is never
+//! seen half-done. A sample at the same millisecond as another of its tag replaces it: the later log row
+//! wins over an earlier one, and the log wins over a chunk.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Type;
+use rusqlite::{Connection, OptionalExtension, Rows};
+
+use crate::codec::{self, CodecError, LogBlob, LogBlobBuilder, Rec, RecValue};
+use crate::layout::{CHUNK_MAX_SAMPLES, CHUNK_SPAN_MS};
+
+/// A damaged blob, as the SQL error the callers already report with the file's name.
+pub(crate) fn damaged(error: CodecError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, Type::Blob, Box::new(error))
+}
+
+/// Sorts one tag's samples by time and keeps the last of several at the same millisecond (the input is in
+/// the order they were written).
+pub(crate) fn sort_and_dedupe(recs: &mut Vec<Rec>) {
+    recs.sort_by_key(|r| r.time); // stable: equal times keep their write order
+    let mut out: Vec<Rec> = Vec::with_capacity(recs.len());
+    for rec in recs.drain(..) {
+        match out.last_mut() {
+            Some(last) if last.time == rec.time => *last = rec,
+            _ => out.push(rec),
+        }
+    }
+    *recs = out;
+}
+
+// ----- writing -----------------------------------------------------------------------------------------
+
+/// Appends one log row holding `runs` (tag id ascending, each sorted and deduplicated).
+pub(crate) fn append_log(
+    conn: &Connection,
+    written: i64,
+    runs: &[(u32, Vec<Rec>)],
+) -> rusqlite::Result<u64> {
+    let mut builder = LogBlobBuilder::default();
+    let mut samples = 0u64;
+    for (tag, recs) in runs {
+        builder.add(*tag, recs);
+        samples += recs.len() as u64;
+    }
+    conn.prepare_cached("INSERT INTO log (written, samples, data) VALUES (?1, ?2, ?3)")?
+        .execute((written, samples as i64, builder.finish()))?;
+    Ok(samples)
+}
+
+/// What the log holds: samples, and when its oldest row was written (UTC ms).
+pub(crate) fn log_state(conn: &Connection) -> rusqlite::Result<(u64, Option<i64>)> {
+    conn.query_row(
+        "SELECT coalesce(sum(samples), 0), min(written) FROM log",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+    )
+}
+
+/// A seal of the log rows up to `upto`, done tag range by tag range.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SealJob {
+    pub upto: i64,
+    /// Tags below this are sealed.
+    pub below_tag: u32,
+    /// Samples in the rows being sealed (to size the tag ranges).
+    pub samples: u64,
+    /// The highest tag id there is.
+    pub max_tag: u32,
+}
+
+/// The seal a previous writer left half-done, if any.
+pub(crate) fn unfinished_seal(conn: &Connection) -> rusqlite::Result<Option<SealJob>> {
+    let progress: Option<(i64, u32)> = conn
+        .query_row("SELECT upto, below_tag FROM seal_progress", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((upto, below_tag)) = progress else {
+        return Ok(None);
+    };
+    let samples: i64 = conn.query_row(
+        "SELECT coalesce(sum(samples), 0) FROM log WHERE seq <= ?1",
+        [upto],
+        |r| r.get(0),
+    )?;
+    Ok(Some(SealJob {
+        upto,
+        below_tag,
+        samples: samples as u64,
+        max_tag: max_tag(conn)?,
+    }))
+}
+
+fn max_tag(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.query_row("SELECT coalesce(max(id), 0) FROM tags", [], |r| r.get(0))
+}
+
+/// Starts sealing every log row there is now; `None` when the log is empty.
+pub(crate) fn start_seal(conn: &Connection) -> rusqlite::Result<Option<SealJob>> {
+    let (upto, samples): (Option<i64>, i64) = conn.query_row(
+        "SELECT max(seq), coalesce(sum(samples), 0) FROM log",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let Some(upto) = upto else { return Ok(None) };
+    Ok(Some(SealJob {
+        upto,
+        below_tag: 0,
+        samples: samples as u64,
+        max_tag: max_tag(conn)?,
+    }))
+}
+
+/// The writer's memory of each tag's last chunk end (by tag id), read from the file on first use.
+#[derive(Default)]
+pub(crate) struct ChunkEnds {
+    ends: Vec<Option<i64>>,
+}
+
+/// A tag without chunks.
+const NO_CHUNK: i64 = i64::MIN;
+
+impl ChunkEnds {
+    fn get(&mut self, conn: &Connection, tag: u32) -> rusqlite::Result<i64> {
+        let i = tag as usize;
+        if i >= self.ends.len() {
+            self.ends.resize(i + 1, None);
+        }
+        if let Some(end) = self.ends[i] {
+            return Ok(end);
+        }
+        let end: Option<i64> = conn
+            .prepare_cached("SELECT end FROM chunks WHERE tag = ?1 ORDER BY start DESC LIMIT 1")?
+            .query_row([tag], |r| r.get(0))
+            .optional()?;
+        let end = end.unwrap_or(NO_CHUNK);
+        self.ends[i] = Some(end);
+        Ok(end)
+    }
+
+    fn set(&mut self, tag: u32, end: i64) {
+        let i = tag as usize;
+        if i >= self.ends.len() {
+            self.ends.resize(i + 1, None);
+        }
+        self.ends[i] = Some(end);
+    }
+
+    /// Forgets everything (after a failed transaction the file is the truth again).
+    pub(crate) fn forget(&mut self) {
+        self.ends.clear();
+    }
+}
+
+/// Seals the next tag range of `job` (sized to about `pass_samples` samples) inside the caller's
+/// transaction and records the progress. Returns the job left to do, or `None` when the job is done (the
+/// sealed log rows are deleted then).
+pub(crate) fn seal_step(
+    conn: &Connection,
+    mut job: SealJob,
+    pass_samples: u64,
+    ends: &mut ChunkEnds,
+) -> rusqlite::Result<Option<SealJob>> {
+    let tags_total = u64::from(job.max_tag) + 1;
+    let width = (tags_total * pass_samples / job.samples.max(1)).clamp(1, tags_total);
+    let from_tag = job.below_tag;
+    let to_tag = (u64::from(from_tag) + width).min(u64::from(u32::MAX)) as u32;
+    let last_pass = u64::from(to_tag) > u64::from(job.max_tag);
+
+    // Gather the range's samples from every row of the job, in write order.
+    let mut by_tag: HashMap<u32, Vec<Rec>> = HashMap::new();
+    {
+        let mut rows_stmt =
+            conn.prepare_cached("SELECT data FROM log WHERE seq <= ?1 ORDER BY seq")?;
+        let mut rows = rows_stmt.query([job.upto])?;
+        while let Some(row) = rows.next()? {
+            let data = row.get_ref(0)?.as_blob()?;
+            let blob = LogBlob::parse(data).map_err(damaged)?;
+            for run in blob.runs_between(from_tag, to_tag) {
+                let (tag, bytes) = run.map_err(damaged)?;
+                let recs = by_tag.entry(tag).or_default();
+                codec::decode_run(bytes, |r| recs.push(r)).map_err(damaged)?;
+            }
+        }
+    }
+    let mut tags: Vec<u32> = by_tag.keys().copied().collect();
+    tags.sort_unstable();
+    for tag in tags {
+        let Some(mut recs) = by_tag.remove(&tag) else {
+            continue;
+        };
+        sort_and_dedupe(&mut recs);
+        seal_tag(conn, tag, recs, ends)?;
+    }
+
+    if last_pass {
+        conn.prepare_cached("DELETE FROM log WHERE seq <= ?1")?
+            .execute([job.upto])?;
+        conn.execute("DELETE FROM seal_progress", [])?;
+        return Ok(None);
+    }
+    job.below_tag = to_tag;
+    conn.prepare_cached(
+        "INSERT INTO seal_progress (id, upto, below_tag) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET upto = excluded.upto, below_tag = excluded.below_tag",
+    )?
+    .execute((job.upto, job.below_tag))?;
+    Ok(Some(job))
+}
+
+/// Writes a tag's sealed samples (sorted, deduplicated) as chunks, merging them into the tag's existing
+/// chunks when they reach back into them (a late or replacing sample).
+fn seal_tag(
+    conn: &Connection,
+    tag: u32,
+    mut recs: Vec<Rec>,
+    ends: &mut ChunkEnds,
+) -> rusqlite::Result<()> {
+    let (Some(first), Some(last)) = (recs.first().map(|r| r.time), recs.last().map(|r| r.time))
+    else {
+        return Ok(());
+    };
+    let previous_end = ends.get(conn, tag)?;
+    if first <= previous_end {
+        // Take the chunks these samples overlap out of the file and merge them in (the new samples win).
+        // Chunks never overlap, so the merged stretch overlaps no chunk left in place.
+        let mut chunks: Vec<(i64, Vec<Rec>)> = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "DELETE FROM chunks WHERE tag = ?1 AND start >= ?2 AND start <= ?3 AND end >= ?4
+                 RETURNING start, data",
+            )?;
+            let mut rows = stmt.query((tag, first.saturating_sub(CHUNK_SPAN_MS), last, first))?;
+            while let Some(row) = rows.next()? {
+                let data = row.get_ref(1)?.as_blob()?;
+                chunks.push((row.get(0)?, codec::decode_run_vec(data).map_err(damaged)?));
+            }
+        }
+        chunks.sort_by_key(|(start, _)| *start);
+        let mut merged: Vec<Rec> = Vec::new();
+        for (_, mut chunk) in chunks {
+            merged.append(&mut chunk);
+        }
+        merged.append(&mut recs);
+        sort_and_dedupe(&mut merged);
+        recs = merged;
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO chunks (tag, start, end, count, not_good, min, max, sum, first, last, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut data = Vec::new();
+    let mut rest = &recs[..];
+    let mut last_end = previous_end;
+    while let Some(head) = rest.first() {
+        let n = rest
+            .iter()
+            .take(CHUNK_MAX_SAMPLES)
+            .take_while(|r| r.time - head.time < CHUNK_SPAN_MS)
+            .count();
+        let (chunk, tail) = rest.split_at(n);
+        let summary = Summary::of(chunk);
+        data.clear();
+        codec::encode_run(chunk, &mut data);
+        let end = chunk[n - 1].time;
+        insert.execute((
+            tag,
+            head.time,
+            end,
+            summary.count as i64,
+            summary.not_good as i64,
+            summary.min,
+            summary.max,
+            summary.sum,
+            summary.first,
+            summary.last,
+            &data,
+        ))?;
+        last_end = last_end.max(end);
+        rest = tail;
+    }
+    ends.set(tag, last_end);
+    Ok(())
+}
+
+/// The summary of good numbers a chunk row carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Summary {
+    pub count: u64,
+    pub not_good: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub sum: f64,
+    pub first: Option<f64>,
+    pub last: Option<f64>,
+}
+
+impl Summary {
+    fn of(recs: &[Rec]) -> Summary {
+        let mut s = Summary::default();
+        for rec in recs {
+            if rec.quality != 0 {
+                s.not_good += 1;
+                continue;
+            }
+            let Some(v) = rec.good_number() else { continue };
+            s.count += 1;
+            s.sum += v;
+            s.min = Some(s.min.map_or(v, |m| m.min(v)));
+            s.max = Some(s.max.map_or(v, |m| m.max(v)));
+            s.first.get_or_insert(v);
+            s.last = Some(v);
+        }
+        s
+    }
+}
+
+/// Moves the samples of a version 1 file (the `samples`, `sample_texts` and `rollups` tables) into
+/// chunks and drops those tables, in one transaction; nothing to do when they are gone already.
+pub(crate) fn convert_version_1(conn: &Connection) -> rusqlite::Result<()> {
+    let has_v1: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'samples')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_v1 {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    let tag_ids: Vec<u32> = {
+        let mut stmt = tx.prepare("SELECT id FROM tags ORDER BY id")?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        ids.collect::<rusqlite::Result<_>>()?
+    };
+    let mut ends = ChunkEnds::default();
+    {
+        let mut read = tx.prepare(
+            "SELECT s.time, s.value, s.quality, t.text FROM samples s
+             LEFT JOIN sample_texts t ON t.tag = s.tag AND t.time = s.time
+             WHERE s.tag = ?1 ORDER BY s.time",
+        )?;
+        for tag in tag_ids {
+            let mut recs = Vec::new();
+            let mut rows = read.query([tag])?;
+            while let Some(row) = rows.next()? {
+                let text: Option<String> = row.get(3)?;
+                let number: Option<f64> = row.get(1)?;
+                let value = match (text, number) {
+                    (Some(text), _) => RecValue::Text(text.into()),
+                    (None, Some(v)) => RecValue::Number(v),
+                    (None, None) => RecValue::None,
+                };
+                let quality: i64 = row.get(2)?;
+                recs.push(Rec {
+                    time: row.get(0)?,
+                    quality: u16::try_from(quality).unwrap_or(u16::MAX),
+                    value,
+                });
+            }
+            seal_tag(&tx, tag, recs, &mut ends)?;
+        }
+    }
+    tx.execute_batch(
+        "DROP TABLE samples; DROP TABLE sample_texts; DROP TABLE rollups;
+         ALTER TABLE tags DROP COLUMN rollup_until;",
+    )?;
+    tx.commit()
+}
+
+// ----- reading -------------------------------------------------------------------------------------------
+
+/// Which tags a log read keeps.
+pub(crate) enum Wanted<'a> {
+    All,
+    Some(&'a [u32]),
+}
+
+/// The log's samples of the wanted tags in `[from, to)`, by tag id, each sorted and deduplicated (the
+/// samples already sealed into chunks left out).
+pub(crate) fn read_log(
+    conn: &Connection,
+    wanted: Wanted<'_>,
+    from: i64,
+    to: i64,
+) -> rusqlite::Result<HashMap<u32, Vec<Rec>>> {
+    let sealed: Option<(i64, u32)> = conn
+        .query_row("SELECT upto, below_tag FROM seal_progress", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let mut by_tag: HashMap<u32, Vec<Rec>> = HashMap::new();
+    let mut stmt = conn.prepare_cached("SELECT seq, data FROM log ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    let mut take = |seq: i64, tag: u32, bytes: &[u8]| -> rusqlite::Result<()> {
+        if sealed.is_some_and(|(upto, below)| seq <= upto && tag < below) {
+            return Ok(());
+        }
+        let mut kept: Vec<Rec> = Vec::new();
+        codec::decode_run(bytes, |r| {
+            if r.time >= from && r.time < to {
+                kept.push(r);
+            }
+        })
+        .map_err(damaged)?;
+        if !kept.is_empty() {
+            by_tag.entry(tag).or_default().append(&mut kept);
+        }
+        Ok(())
+    };
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let blob = LogBlob::parse(row.get_ref(1)?.as_blob()?).map_err(damaged)?;
+        match wanted {
+            Wanted::All => {
+                for run in blob.runs_between(0, u32::MAX) {
+                    let (tag, bytes) = run.map_err(damaged)?;
+                    take(seq, tag, bytes)?;
+                }
+            }
+            Wanted::Some(tags) => {
+                for &tag in tags {
+                    if let Some(bytes) = blob.run_of(tag).map_err(damaged)? {
+                        take(seq, tag, bytes)?;
+                    }
+                }
+            }
+        }
+    }
+    for recs in by_tag.values_mut() {
+        sort_and_dedupe(recs);
+    }
+    Ok(by_tag)
+}
+
+/// The SQL of a tag's chunks that may hold samples in `[?2 + CHUNK_SPAN_MS, ?3)`, in time order.
+pub(crate) const CHUNKS_OF_TAG: &str =
+    "SELECT start, end, count, not_good, min, max, sum, first, last, data FROM chunks
+     WHERE tag = ?1 AND start > ?2 AND start < ?3 ORDER BY start";
+
+/// The lower bound to pass as `?2` of [`CHUNKS_OF_TAG`] for a range starting at `from`.
+pub(crate) fn chunk_floor(from: i64) -> i64 {
+    from.saturating_sub(CHUNK_SPAN_MS)
+}
+
+/// One tag's samples in `[from, to)` in time order: its chunks merged with its log samples (the log wins
+/// at the same millisecond).
+pub(crate) struct TagCursor<'s> {
+    rows: Rows<'s>,
+    from: i64,
+    to: i64,
+    chunk: std::vec::IntoIter<Rec>,
+    next_chunk: Option<Rec>,
+    log: std::iter::Peekable<std::vec::IntoIter<Rec>>,
+}
+
+impl<'s> TagCursor<'s> {
+    /// `rows` must come from [`CHUNKS_OF_TAG`] for the same tag and range.
+    pub(crate) fn new(rows: Rows<'s>, from: i64, to: i64, log: Vec<Rec>) -> TagCursor<'s> {
+        TagCursor {
+            rows,
+            from,
+            to,
+            chunk: Vec::new().into_iter(),
+            next_chunk: None,
+            log: log.into_iter().peekable(),
+        }
+    }
+
+    fn next_from_chunks(&mut self) -> rusqlite::Result<Option<Rec>> {
+        loop {
+            for rec in self.chunk.by_ref() {
+                if rec.time >= self.from && rec.time < self.to {
+                    return Ok(Some(rec));
+                }
+            }
+            let Some(row) = self.rows.next()? else {
+                return Ok(None);
+            };
+            let data = row.get_ref(9)?.as_blob()?;
+            self.chunk = codec::decode_run_vec(data).map_err(damaged)?.into_iter();
+        }
+    }
+
+    pub(crate) fn next(&mut self) -> rusqlite::Result<Option<Rec>> {
+        if self.next_chunk.is_none() {
+            self.next_chunk = self.next_from_chunks()?;
+        }
+        let take_log = match (&self.next_chunk, self.log.peek()) {
+            (None, None) => return Ok(None),
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (Some(c), Some(l)) => {
+                if c.time == l.time {
+                    // The log's sample replaced the chunk's.
+                    self.next_chunk = None;
+                    true
+                } else {
+                    l.time < c.time
+                }
+            }
+        };
+        if take_log {
+            Ok(self.log.next())
+        } else {
+            Ok(self.next_chunk.take())
+        }
+    }
+}
+
+/// A tag's last sample before `before`, from its chunks and its log samples (`log_before`: the log's
+/// samples of the tag before `before`, sorted).
+pub(crate) fn last_before(
+    conn: &Connection,
+    tag: u32,
+    before: i64,
+    log_before: Option<&Vec<Rec>>,
+) -> rusqlite::Result<Option<Rec>> {
+    let from_log = log_before.and_then(|recs| recs.last().cloned());
+    let data: Option<Vec<u8>> = conn
+        .prepare_cached(
+            "SELECT data FROM chunks WHERE tag = ?1 AND start < ?2 ORDER BY start DESC LIMIT 1",
+        )?
+        .query_row((tag, before), |r| r.get(0))
+        .optional()?;
+    let from_chunk = match data {
+        Some(data) => codec::decode_run_vec(&data)
+            .map_err(damaged)?
+            .into_iter()
+            .rev()
+            .find(|r| r.time < before),
+        None => None,
+    };
+    Ok(match (from_chunk, from_log) {
+        (Some(c), Some(l)) => Some(if c.time > l.time { c } else { l }),
+        (c, l) => l.or(c),
+    })
+}
