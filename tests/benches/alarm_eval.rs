@@ -41,11 +41,11 @@ fn plant(db: &std::path::Path) -> Plant {
     let mut devices = base.devices.clone();
     for device in &mut devices {
         for tag in &mut device.tags {
-            tag.alarms = vec![
+            *tag = tag.clone().with_alarms(vec![
                 rule(LimitKind::HiHi, 0.99, Priority::Critical, false),
                 rule(LimitKind::Hi, 0.9, Priority::High, true),
                 rule(LimitKind::Lo, -0.9, Priority::Medium, false),
-            ];
+            ]);
         }
     }
     Plant::new(

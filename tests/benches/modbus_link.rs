@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use plantwatch_core::{testing, Link, SocketEndpoint, Table, Tag, ValueType};
+use plantwatch_core::{Link, SocketEndpoint, Table, Tag, ValueType};
 use plantwatch_modbus::{decode_registers, Connection, Payload};
 use plantwatch_system_tests::peers::{libmodbus_client_reads_per_second, LibmodbusServer};
 use tokio_modbus::client::Reader;
@@ -70,11 +70,7 @@ fn main() {
 }
 
 fn register_tag(address: u16) -> Tag {
-    Tag {
-        address,
-        scale: 0.1,
-        ..testing::tag(&format!("r{address}"), ValueType::U16)
-    }
+    Tag::new(&format!("r{address}"), Table::Holding, address, ValueType::U16).with_scale(0.1)
 }
 
 async fn plantwatch_link(port: u16, reads: u32, tags: Option<&[Tag]>) -> f64 {

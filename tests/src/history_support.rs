@@ -10,9 +10,10 @@ use plantwatch_core::*;
 
 /// A tag with plain settings (see [`plantwatch_core::testing::tag`]) and a unit.
 pub fn tag(id: &str, value_type: ValueType, unit: Option<&str>) -> Tag {
-    Tag {
-        unit: unit.map(String::from),
-        ..testing::tag(id, value_type)
+    let tag = testing::tag(id, value_type);
+    match unit {
+        Some(unit) => tag.with_unit(unit),
+        None => tag,
     }
 }
 

@@ -36,12 +36,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn tag(id: &str, table: Table, address: u16, value_type: ValueType, order: WordOrder) -> Tag {
-    Tag {
-        table,
-        address,
-        order,
-        ..testing::tag(id, value_type)
-    }
+    Tag::new(id, table, address, value_type).with_order(order)
 }
 
 fn device(link: Link, unit: u8, tags: Vec<Tag>) -> Device {
@@ -345,7 +340,7 @@ fn a_block_across_a_hole_answers_02_and_splitting_marks_only_the_missing_tag() {
                     }
                     Payload::Bits(_) => panic!("registers expected"),
                 });
-                by_tag.push((tag.id.clone(), value));
+                by_tag.push((tag.id().to_string(), value));
             }
         }
         by_tag.sort_by(|a, b| a.0.cmp(&b.0));

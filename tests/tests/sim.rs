@@ -500,7 +500,7 @@ fn level_limit(kind: LimitKind) -> f64 {
         .find_tag("plc/level")
         .and_then(|i| plant.tag(i))
         .expect("the demo plant has plc/level");
-    tag.alarms
+    tag.alarms()
         .iter()
         .find_map(|a| match a.condition {
             AlarmCondition::Limit { kind: k, limit } if k == kind => Some(limit),

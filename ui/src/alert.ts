@@ -1,20 +1,32 @@
-// Tells the operator about new critical and high alarms: a desktop notification (when the webview
-// offers one) and an optional tone made with Web Audio (no sound file to load).
+// Tells the operator about new critical and high alarms with an optional tone made with Web Audio (no
+// sound file to load). The desktop notification is shown by the Rust side (the webview's Notifications
+// API shows nothing inside WebKitGTK), so the page does not ask for one.
 import type { AlarmRow, AlarmView } from "./bindings/ipc";
 
-/** Alarms in `next` that are new since `prev` and urgent enough to announce. */
+/**
+ * Alarms in `next` that became active since `prev` and are urgent enough to announce: critical or
+ * high, active and unacknowledged, and in the main list (shelved and out-of-service alarms are not
+ * announced). An alarm counts as new when `prev` had no activation of it at that time in any list, so
+ * an unshelved alarm is not announced again. Nothing is new when `prev` was no alarm picture at all (the
+ * first picture after start shows alarms the operator has not seen arrive).
+ */
 export function newUrgentAlarms(prev: AlarmView, next: AlarmView): AlarmRow[] {
-  const seen = new Set(prev.alarms.map((a) => `${a.id}@${a.since}`));
+  if (!prev.available) return [];
+  const key = (a: AlarmRow) => `${a.id}@${a.since}`;
+  const seen = new Set([...prev.alarms, ...prev.shelved, ...prev.outOfService].map(key));
   return next.alarms.filter(
-    (a) =>
-      (a.priority === "critical" || a.priority === "high") &&
-      a.state === "activeUnacked" &&
-      !seen.has(`${a.id}@${a.since}`),
+    (a) => (a.priority === "critical" || a.priority === "high") && a.state === "activeUnacked" && !seen.has(key(a)),
   );
+}
+
+/** Whether a new alarm picture should sound the tone: the `sound` setting is on and an urgent alarm is new. */
+export function shouldSound(prev: AlarmView, next: AlarmView, sound: boolean): boolean {
+  return sound && newUrgentAlarms(prev, next).length > 0;
 }
 
 let audio: AudioContext | null = null;
 
+/** One short tone, however many alarms arrived together. */
 export function beep() {
   try {
     audio ??= new AudioContext();
@@ -27,16 +39,5 @@ export function beep() {
     osc.stop(audio.currentTime + 0.35);
   } catch {
     // No audio device: the banner still shows the alarm.
-  }
-}
-
-export function notify(alarm: AlarmRow) {
-  try {
-    if (typeof Notification === "undefined") return;
-    const show = () => new Notification(`${alarm.priority.toUpperCase()} alarm: ${alarm.source}`, { body: alarm.message });
-    if (Notification.permission === "granted") show();
-    else if (Notification.permission !== "denied") void Notification.requestPermission().then((p) => p === "granted" && show());
-  } catch {
-    // Notifications unavailable: the banner is the alarm display of record.
   }
 }

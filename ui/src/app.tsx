@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { PlantInfo, Settings, UiError } from "./bindings/ipc";
 import { AlarmBanner } from "./components/AlarmBanner";
 import { DEFAULT_SETTINGS, Services, type AppServices } from "./context";
-import { beep, newUrgentAlarms, notify } from "./alert";
+import { beep, shouldSound } from "./alert";
 import type { Backend } from "./ipc";
 import { LiveStore } from "./live";
 import { Overview } from "./screens/Overview";
@@ -78,12 +78,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
           const before = store.alarms;
           store.apply(batch);
           if (batch.resync) backend.liveSnapshot().then((u) => store.setSnapshot(u));
-          if (batch.alarms) {
-            for (const a of newUrgentAlarms(before, batch.alarms)) {
-              if (settingsRef.current.notify) notify(a);
-              if (settingsRef.current.sound) beep();
-            }
-          }
+          if (batch.alarms && shouldSound(before, batch.alarms, settingsRef.current.sound)) beep();
         });
         mark("plant");
         await showPlant(await backend.plantInfo());

@@ -139,8 +139,8 @@ impl Catalog {
             defs.push(def);
         };
         for (index, device, tag) in plant.tags() {
-            let full_id = format!("{}/{}", device.id, tag.id);
-            for rule in &tag.alarms {
+            let full_id = format!("{}/{}", device.id, tag.id());
+            for rule in tag.alarms() {
                 let id = AlarmId(defs.len() as u32);
                 let (kind, trigger, default_message) = match rule.condition {
                     AlarmCondition::Limit { kind, limit } => (

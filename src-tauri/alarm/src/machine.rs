@@ -494,26 +494,23 @@ fn status_of(def: &AlarmDef, r: &Record) -> AlarmStatus {
 mod tests {
     use std::path::Path;
 
-    use plantwatch_core::{testing, AlarmCondition, AlarmRule, LimitKind, Quality, Tag, ValueType};
+    use plantwatch_core::{testing, AlarmCondition, AlarmRule, LimitKind, Quality, ValueType};
 
     use super::*;
 
     /// One level tag with a high alarm, already tripped at t = 0.
     fn tripped() -> AlarmMachine {
-        let level = Tag {
-            alarms: vec![AlarmRule {
-                condition: AlarmCondition::Limit {
-                    kind: LimitKind::Hi,
-                    limit: 3.2,
-                },
-                priority: Priority::High,
-                deadband: 0.0,
-                on_delay: Duration::ZERO,
-                off_delay: Duration::ZERO,
-                message: None,
-            }],
-            ..testing::tag("level", ValueType::F32)
-        };
+        let level = testing::tag("level", ValueType::F32).with_alarms(vec![AlarmRule {
+            condition: AlarmCondition::Limit {
+                kind: LimitKind::Hi,
+                limit: 3.2,
+            },
+            priority: Priority::High,
+            deadband: 0.0,
+            on_delay: Duration::ZERO,
+            off_delay: Duration::ZERO,
+            message: None,
+        }]);
         let plant = testing::plant("shelve", Path::new("plant.db"), vec![("plc", vec![level])]);
         let mut machine = AlarmMachine::new(&plant);
         let mut out = Vec::new();

@@ -5,7 +5,7 @@ use plantwatch_core::Plant;
 /// `Lift station 4: 3 devices, 42 tags, 12 alarms, history lift4.db` (alarms are the configured alarm
 /// rules; every device's communication alarm comes on top).
 pub fn summary(plant: &Plant) -> String {
-    let alarms: usize = plant.tags().map(|(_, _, tag)| tag.alarms.len()).sum();
+    let alarms: usize = plant.tags().map(|(_, _, tag)| tag.alarms().len()).sum();
     format!(
         "{}: {}, {}, {}, history {}",
         plant.name,

@@ -61,7 +61,7 @@ const ORDERS: &[(&str, WordOrder)] = &[
 const MAX_STRING_REGISTERS: i64 = 123;
 
 /// Heartbeat when the config gives none: store a sample at least once a minute.
-const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
+const DEFAULT_HEARTBEAT: Duration = Tag::DEFAULT_HEARTBEAT;
 
 /// A tag as read from the config: its id (for duplicate checks, even when the rest is wrong) and the
 /// validated tag when everything about it was right.
@@ -121,24 +121,41 @@ pub(crate) fn read_tag(
         .or_default(0.0);
     let heartbeat = section
         .seconds("heartbeat_s", true)
+        .check(report, |&h| {
+            // A tag keeps its heartbeat in a u32 of milliseconds (see `Tag`).
+            if h > Tag::MAX_HEARTBEAT {
+                Err(format!(
+                    "'heartbeat_s' must be at most {} seconds (about 49 days), not {}",
+                    Tag::MAX_HEARTBEAT.as_secs(),
+                    h.as_secs_f64()
+                ))
+            } else {
+                Ok(())
+            }
+        })
         .or_default(DEFAULT_HEARTBEAT);
     let alarms = read_alarms(&section, value_type.as_ref().map(|t| t.value));
 
     let tag = (|| {
-        Some(Tag {
-            id: id.clone()?.value,
-            name: name?,
-            table: table_kind?.value,
-            address: u16::try_from(address?.value).ok()?,
-            value_type: value_type?.value,
-            order: order?,
-            scale: scale?,
-            offset: offset?,
-            unit: unit?,
-            deadband: deadband?,
-            heartbeat: heartbeat?,
-            alarms: alarms?,
-        })
+        let mut tag = Tag::new(
+            &id.as_ref()?.value,
+            table_kind?.value,
+            u16::try_from(address?.value).ok()?,
+            value_type?.value,
+        )
+        .with_order(order?)
+        .with_scale(scale?)
+        .with_offset(offset?)
+        .with_deadband(deadband?)
+        .with_heartbeat(heartbeat?)
+        .with_alarms(alarms?);
+        if let Some(name) = name? {
+            tag = tag.with_name(name);
+        }
+        if let Some(unit) = unit? {
+            tag = tag.with_unit(unit);
+        }
+        Some(tag)
     })();
     ReadTag { id, tag }
 }

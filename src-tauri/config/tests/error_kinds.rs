@@ -26,6 +26,10 @@ fn each_problem_has_the_kind_of_its_cause() {
         (format!("{PLANT}{TCP_DEVICE}port = \"502\"\n"), WrongType),
         ("[plant]\n".to_string(), MissingKey),
         (format!("{PLANT}{TCP_DEVICE}unit = 248\n"), BadValue),
+        (
+            format!("{PLANT}{TCP_DEVICE}{tag}type = \"u16\"\nheartbeat_s = 5000000\n"),
+            BadValue,
+        ),
         (format!("{PLANT}{TCP_DEVICE}{TCP_DEVICE}"), Duplicate),
         (format!("{PLANT}{TCP_DEVICE}baud = 9600\n"), Conflict),
         (

@@ -16,20 +16,19 @@ fn data(name: &str) -> PathBuf {
 
 /// A tag as the config gives it when only the required keys are written.
 fn tag(id: &str, table: Table, address: u16, value_type: ValueType) -> Tag {
-    Tag {
-        id: id.to_string(),
-        name: None,
-        table,
-        address,
-        value_type,
-        order: WordOrder::Abcd,
-        scale: 1.0,
-        offset: 0.0,
-        unit: None,
-        deadband: 0.0,
-        heartbeat: Duration::from_secs(60),
-        alarms: Vec::new(),
-    }
+    let plain = Tag::new(id, table, address, value_type);
+    assert_eq!(
+        (
+            plain.order,
+            plain.scale,
+            plain.offset,
+            plain.deadband,
+            plain.heartbeat()
+        ),
+        (WordOrder::Abcd, 1.0, 0.0, 0.0, Duration::from_secs(60)),
+        "the config's defaults are Tag::new's"
+    );
+    plain
 }
 
 /// A device as the config gives it when only the required keys are written.
@@ -83,18 +82,16 @@ fn expected_plant(config: &Path) -> Plant {
             }),
             1,
             vec![
-                Tag {
-                    name: Some("Discharge flow".into()),
-                    order: WordOrder::Cdab,
-                    unit: Some("L/s".into()),
-                    deadband: 0.5,
-                    ..tag("flow", Table::Input, 2, ValueType::F32)
-                },
-                Tag {
-                    name: Some("Wet well level".into()),
-                    scale: 0.001,
-                    unit: Some("m".into()),
-                    alarms: vec![
+                tag("flow", Table::Input, 2, ValueType::F32)
+                    .with_name("Discharge flow")
+                    .with_order(WordOrder::Cdab)
+                    .with_unit("L/s")
+                    .with_deadband(0.5),
+                tag("level", Table::Input, 0, ValueType::U16)
+                    .with_name("Wet well level")
+                    .with_scale(0.001)
+                    .with_unit("m")
+                    .with_alarms(vec![
                         alarm(limit(LimitKind::HiHi, 3.6), Priority::Critical),
                         AlarmRule {
                             deadband: 0.05,
@@ -106,40 +103,33 @@ fn expected_plant(config: &Path) -> Plant {
                             message: Some("Wet well nearly dry".into()),
                             ..alarm(limit(LimitKind::Lo, 0.5), Priority::Medium)
                         },
-                    ],
-                    ..tag("level", Table::Input, 0, ValueType::U16)
-                },
-                Tag {
-                    alarms: vec![AlarmRule {
+                    ]),
+                tag("pump1_trip", Table::Discrete, 1, ValueType::Bool).with_alarms(vec![
+                    AlarmRule {
                         message: Some("Pump 1 tripped".into()),
                         ..alarm(AlarmCondition::State { value: true }, Priority::High)
-                    }],
-                    ..tag("pump1_trip", Table::Discrete, 1, ValueType::Bool)
-                },
+                    },
+                ]),
                 tag("pump1_start", Table::Coil, 0, ValueType::Bool),
-                Tag {
-                    alarms: vec![alarm(AlarmCondition::State { value: true }, Priority::Low)],
-                    ..tag("door_open", Table::Holding, 40, ValueType::Bit(3))
-                },
+                tag("door_open", Table::Holding, 40, ValueType::Bit(3)).with_alarms(vec![alarm(
+                    AlarmCondition::State { value: true },
+                    Priority::Low,
+                )]),
                 tag(
                     "serial_no",
                     Table::Holding,
                     100,
                     ValueType::String { registers: 4 },
                 ),
-                Tag {
-                    order: WordOrder::Dcba,
-                    heartbeat: Duration::from_millis(500),
-                    ..tag("run_hours", Table::Holding, 10, ValueType::U32)
-                },
+                tag("run_hours", Table::Holding, 10, ValueType::U32)
+                    .with_order(WordOrder::Dcba)
+                    .with_heartbeat(Duration::from_millis(500)),
             ],
         )
     };
-    let frequency = Tag {
-        scale: 0.01,
-        unit: Some("Hz".into()),
-        ..tag("frequency", Table::Holding, 3, ValueType::I16)
-    };
+    let frequency = tag("frequency", Table::Holding, 3, ValueType::I16)
+        .with_scale(0.01)
+        .with_unit("Hz");
     let drive_11 = Device {
         max_block: 16,
         poll_period: Duration::from_millis(500),
@@ -147,13 +137,10 @@ fn expected_plant(config: &Path) -> Plant {
             "drive-11",
             usb0_19200_8e1(),
             11,
-            vec![Tag {
-                alarms: vec![
-                    alarm(limit(LimitKind::LoLo, 30.0), Priority::Medium),
-                    alarm(limit(LimitKind::Lo, 35.0), Priority::Low),
-                ],
-                ..frequency.clone()
-            }],
+            vec![frequency.clone().with_alarms(vec![
+                alarm(limit(LimitKind::LoLo, 30.0), Priority::Medium),
+                alarm(limit(LimitKind::Lo, 35.0), Priority::Low),
+            ])],
         )
     };
     let drive_12 = Device {
@@ -170,12 +157,10 @@ fn expected_plant(config: &Path) -> Plant {
                 port: 502,
             }),
             21,
-            vec![Tag {
-                order: WordOrder::Badc,
-                scale: 0.1,
-                unit: Some("kWh".into()),
-                ..tag("energy", Table::Input, 20, ValueType::U64)
-            }],
+            vec![tag("energy", Table::Input, 20, ValueType::U64)
+                .with_order(WordOrder::Badc)
+                .with_scale(0.1)
+                .with_unit("kWh")],
         )
     };
     let lab_meter = device(

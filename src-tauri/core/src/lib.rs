@@ -7,6 +7,7 @@
 
 pub mod plant;
 pub mod sample;
+pub mod short_id;
 pub mod time;
 
 #[cfg(feature = "testing")]
@@ -14,4 +15,5 @@ pub mod testing;
 
 pub use plant::*;
 pub use sample::*;
+pub use short_id::ShortId;
 pub use time::{parse_duration, parse_time, ParseTimeError, Timestamp};

@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::short_id::ShortId;
+
 /// A whole plant: what one config file describes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plant {
@@ -17,12 +19,14 @@ pub struct Plant {
     pub devices: Vec<Device>,
     /// The config file this plant came from, when it came from one.
     pub source: Option<PathBuf>,
-    /// Flat index of every tag, in config order: `TagIndex(n)` -> (device, tag) positions.
-    tag_index: Vec<(u32, u32)>,
+    /// The plant-wide index of each device's first tag (tags of one device are contiguous), and the
+    /// number of tags at the end: `first_tags[d]..first_tags[d + 1]` are device `d`'s. Four bytes a
+    /// device rather than a (device, tag) pair per tag, which a million-tag plant would feel.
+    first_tags: Vec<u32>,
 }
 
 impl Plant {
-    /// Builds a plant and its flat tag index. Callers (the config parser, tests, the simulator's demo
+    /// Builds a plant and its tag index. Callers (the config parser, tests, the simulator's demo
     /// plant) must already have validated the devices.
     pub fn new(
         name: impl Into<String>,
@@ -31,49 +35,73 @@ impl Plant {
         devices: Vec<Device>,
         source: Option<PathBuf>,
     ) -> Self {
-        let mut tag_index = Vec::new();
-        for (d, device) in devices.iter().enumerate() {
-            for t in 0..device.tags.len() {
-                tag_index.push((d as u32, t as u32));
-            }
+        let mut first_tags = Vec::with_capacity(devices.len() + 1);
+        let mut next = 0u32;
+        first_tags.push(next);
+        for device in &devices {
+            next += device.tags.len() as u32;
+            first_tags.push(next);
         }
-        Plant { name: name.into(), history, alarm_settings, devices, source, tag_index }
+        Plant {
+            name: name.into(),
+            history,
+            alarm_settings,
+            devices,
+            source,
+            first_tags,
+        }
     }
 
     /// Number of tags in the whole plant.
     pub fn tag_count(&self) -> usize {
-        self.tag_index.len()
+        self.first_tags.last().copied().unwrap_or(0) as usize
     }
 
     /// The device and tag behind a plant-wide tag index.
     pub fn tag(&self, index: TagIndex) -> Option<(&Device, &Tag)> {
-        let &(d, t) = self.tag_index.get(index.0 as usize)?;
-        let device = &self.devices[d as usize];
-        Some((device, &device.tags[t as usize]))
+        if index.0 as usize >= self.tag_count() {
+            return None;
+        }
+        // The last device whose first tag is at or before the index; devices without tags share
+        // their first index with the next device, and this skips past them.
+        let d = self.first_tags.partition_point(|&first| first <= index.0) - 1;
+        let device = self.devices.get(d)?;
+        Some((
+            device,
+            device.tags.get((index.0 - self.first_tags[d]) as usize)?,
+        ))
     }
 
     /// The plant-wide index of the first tag of a device (tags of one device are contiguous).
     pub fn first_tag_of(&self, device: usize) -> TagIndex {
-        TagIndex(self.devices[..device].iter().map(|d| d.tags.len() as u32).sum())
+        TagIndex(self.first_tags[device])
     }
 
     /// Every tag with its plant-wide index, in config order.
     pub fn tags(&self) -> impl Iterator<Item = (TagIndex, &Device, &Tag)> + '_ {
-        self.tag_index.iter().enumerate().map(move |(i, &(d, t))| {
-            let device = &self.devices[d as usize];
-            (TagIndex(i as u32), device, &device.tags[t as usize])
-        })
+        self.devices
+            .iter()
+            .zip(&self.first_tags)
+            .flat_map(|(device, &first)| {
+                device
+                    .tags
+                    .iter()
+                    .zip(first..)
+                    .map(move |(tag, i)| (TagIndex(i), device, tag))
+            })
     }
 
     /// Looks up a tag by its full id, `"device/tag"`.
     pub fn find_tag(&self, full_id: &str) -> Option<TagIndex> {
         let (dev, tag) = full_id.split_once('/')?;
-        self.tags().find(|(_, d, t)| d.id == dev && t.id == tag).map(|(i, _, _)| i)
+        let d = self.devices.iter().position(|d| d.id == dev)?;
+        let t = self.devices[d].tags.iter().position(|t| t.id() == tag)?;
+        Some(TagIndex(self.first_tags[d] + t as u32))
     }
 
     /// The full id (`"device/tag"`) of a tag.
     pub fn full_id(&self, index: TagIndex) -> Option<String> {
-        self.tag(index).map(|(d, t)| format!("{}/{}", d.id, t.id))
+        self.tag(index).map(|(d, t)| format!("{}/{}", d.id, t.id()))
     }
 }
 
@@ -86,7 +114,9 @@ pub struct AlarmSettings {
 
 impl Default for AlarmSettings {
     fn default() -> Self {
-        AlarmSettings { max_shelve: Duration::from_secs(8 * 3600) }
+        AlarmSettings {
+            max_shelve: Duration::from_secs(8 * 3600),
+        }
     }
 }
 
@@ -195,32 +225,97 @@ impl Parity {
 }
 
 /// One value read from a device.
+///
+/// A plant may hold a million tags, so a tag is kept to 64 bytes with no heap block in the common case
+/// (an id of up to 15 bytes, no display name, unit or alarm rules): the id is a [`ShortId`], the rare
+/// settings sit together behind one pointer that is null when none is set, and the heartbeat is whole
+/// milliseconds in a `u32`. The id, the rare settings and the heartbeat are read through accessors and
+/// set with the `with_*` methods; the plain numbers are public fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tag {
     /// `[a-z0-9_-]+`, unique within its device; the full id is `"device/tag"`.
-    pub id: String,
-    pub name: Option<String>,
-    pub table: Table,
-    /// 0-based protocol address.
-    pub address: u16,
-    pub value_type: ValueType,
-    /// Register order for types wider than one register (ABCD for the rest).
-    pub order: WordOrder,
+    id: ShortId,
+    /// Display name, unit and alarm rules; `None` when all three are unset (never an empty box).
+    details: Option<Box<TagDetails>>,
     /// Engineering value = raw * scale + offset (numbers only).
     pub scale: f64,
     pub offset: f64,
-    pub unit: Option<String>,
     /// A sample is stored when the value moves by more than this since the last stored sample.
     pub deadband: f64,
-    /// ... or when this long has passed since the last stored sample.
-    pub heartbeat: Duration,
-    pub alarms: Vec<AlarmRule>,
+    /// ... or when this many milliseconds have passed since the last stored sample.
+    heartbeat_ms: u32,
+    /// 0-based protocol address.
+    pub address: u16,
+    pub table: Table,
+    /// Register order for types wider than one register (ABCD for the rest).
+    pub order: WordOrder,
+    pub value_type: ValueType,
+}
+
+/// The settings few tags have, kept out of line.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct TagDetails {
+    name: Option<Box<str>>,
+    unit: Option<Box<str>>,
+    alarms: Box<[AlarmRule]>,
 }
 
 impl Tag {
+    /// The heartbeat of a tag whose config gives none: a sample at least once a minute.
+    pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
+    /// The longest heartbeat a tag can have (`u32::MAX` milliseconds, about 49.7 days).
+    pub const MAX_HEARTBEAT: Duration = Duration::from_millis(u32::MAX as u64);
+
+    /// A tag at `address` of `table` with plain settings: word order ABCD, scale 1, offset 0, no
+    /// deadband, the [default heartbeat](Self::DEFAULT_HEARTBEAT), no display name, unit or alarms.
+    pub fn new(id: &str, table: Table, address: u16, value_type: ValueType) -> Tag {
+        Tag {
+            id: ShortId::new(id),
+            details: None,
+            scale: 1.0,
+            offset: 0.0,
+            deadband: 0.0,
+            heartbeat_ms: duration_ms(Self::DEFAULT_HEARTBEAT),
+            address,
+            table,
+            order: WordOrder::Abcd,
+            value_type,
+        }
+    }
+
+    /// `[a-z0-9_-]+`, unique within its device; the full id is `"device/tag"`.
+    pub fn id(&self) -> &str {
+        self.id.as_str()
+    }
+
+    /// The display name, if the config gives one.
+    pub fn name(&self) -> Option<&str> {
+        self.details.as_ref()?.name.as_deref()
+    }
+
+    /// The engineering unit, if the config gives one.
+    pub fn unit(&self) -> Option<&str> {
+        self.details.as_ref()?.unit.as_deref()
+    }
+
+    /// The alarm rules on this tag, in config order.
+    pub fn alarms(&self) -> &[AlarmRule] {
+        self.details.as_ref().map_or(&[], |d| &d.alarms)
+    }
+
+    /// A sample is stored at least this often, even when the value did not move.
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(u64::from(self.heartbeat_ms))
+    }
+
+    /// The heartbeat in milliseconds.
+    pub fn heartbeat_ms(&self) -> u32 {
+        self.heartbeat_ms
+    }
+
     /// The name to show: the display name, or the id.
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.id)
+        self.name().unwrap_or(self.id())
     }
 
     /// Number of protocol items this tag spans: registers for register tables, bits for bit tables.
@@ -231,6 +326,67 @@ impl Tag {
             self.value_type.registers()
         }
     }
+
+    /// With a display name.
+    pub fn with_name(self, name: impl Into<Box<str>>) -> Tag {
+        self.with_details(|d| d.name = Some(name.into()))
+    }
+
+    /// With an engineering unit.
+    pub fn with_unit(self, unit: impl Into<Box<str>>) -> Tag {
+        self.with_details(|d| d.unit = Some(unit.into()))
+    }
+
+    /// With these alarm rules instead of the ones it had.
+    pub fn with_alarms(self, alarms: Vec<AlarmRule>) -> Tag {
+        self.with_details(|d| d.alarms = alarms.into_boxed_slice())
+    }
+
+    /// With this heartbeat, in whole milliseconds (sub-millisecond parts are dropped) and at most
+    /// [`Tag::MAX_HEARTBEAT`] (the config refuses longer ones).
+    pub fn with_heartbeat(mut self, heartbeat: Duration) -> Tag {
+        self.heartbeat_ms = duration_ms(heartbeat);
+        self
+    }
+
+    /// With this register order.
+    pub fn with_order(mut self, order: WordOrder) -> Tag {
+        self.order = order;
+        self
+    }
+
+    /// With this scale (engineering value = raw * scale + offset).
+    pub fn with_scale(mut self, scale: f64) -> Tag {
+        self.scale = scale;
+        self
+    }
+
+    /// With this offset (engineering value = raw * scale + offset).
+    pub fn with_offset(mut self, offset: f64) -> Tag {
+        self.offset = offset;
+        self
+    }
+
+    /// With this deadband.
+    pub fn with_deadband(mut self, deadband: f64) -> Tag {
+        self.deadband = deadband;
+        self
+    }
+
+    /// Changes the rare settings, keeping `details` `None` when none is left.
+    fn with_details(mut self, change: impl FnOnce(&mut TagDetails)) -> Tag {
+        let mut details = self.details.take().unwrap_or_default();
+        change(&mut details);
+        if details.name.is_some() || details.unit.is_some() || !details.alarms.is_empty() {
+            self.details = Some(details);
+        }
+        self
+    }
+}
+
+/// Whole milliseconds of `d`, saturating at `u32::MAX`.
+fn duration_ms(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// The four Modbus data tables.
@@ -278,7 +434,9 @@ pub enum ValueType {
     /// One bit of a register, 0 = least significant.
     Bit(u8),
     /// `registers` registers, two characters each, high byte first, trailing NULs stripped.
-    String { registers: u16 },
+    String {
+        registers: u16,
+    },
 }
 
 impl ValueType {
@@ -329,7 +487,12 @@ pub enum WordOrder {
 }
 
 impl WordOrder {
-    pub const ALL: [WordOrder; 4] = [WordOrder::Abcd, WordOrder::Cdab, WordOrder::Badc, WordOrder::Dcba];
+    pub const ALL: [WordOrder; 4] = [
+        WordOrder::Abcd,
+        WordOrder::Cdab,
+        WordOrder::Badc,
+        WordOrder::Dcba,
+    ];
 
     /// The config spelling: `ABCD`, `CDAB`, `BADC`, `DCBA`.
     pub fn name(self) -> &'static str {
@@ -358,9 +521,14 @@ pub struct AlarmRule {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AlarmCondition {
-    Limit { kind: LimitKind, limit: f64 },
+    Limit {
+        kind: LimitKind,
+        limit: f64,
+    },
     /// For booleans and bits: active while the value equals `value`.
-    State { value: bool },
+    State {
+        value: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -398,7 +566,12 @@ pub enum Priority {
 }
 
 impl Priority {
-    pub const ALL: [Priority; 4] = [Priority::Critical, Priority::High, Priority::Medium, Priority::Low];
+    pub const ALL: [Priority; 4] = [
+        Priority::Critical,
+        Priority::High,
+        Priority::Medium,
+        Priority::Low,
+    ];
 
     /// The config spelling: `critical`, `high`, `medium`, `low`.
     pub fn name(self) -> &'static str {
@@ -412,5 +585,111 @@ impl Priority {
 
     pub fn from_name(name: &str) -> Option<Priority> {
         Priority::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(id: &str) -> Tag {
+        Tag::new(id, Table::Holding, 0, ValueType::U16)
+    }
+
+    fn device(id: &str, tags: &[&str]) -> Device {
+        Device {
+            id: id.into(),
+            name: None,
+            link: Link::Tcp(SocketEndpoint {
+                host: "127.0.0.1".into(),
+                port: 502,
+            }),
+            unit: 1,
+            poll_period: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            max_block: 125,
+            max_gap: 16,
+            tags: tags.iter().map(|t| tag(t)).collect(),
+        }
+    }
+
+    /// The memory budget of a million-tag plant rests on this: a plain tag with a short id is 64
+    /// bytes and owns no heap block.
+    #[test]
+    fn a_plain_tag_with_a_short_id_is_64_bytes_and_nothing_on_the_heap() {
+        assert!(
+            std::mem::size_of::<Tag>() <= 64,
+            "Tag is {} bytes",
+            std::mem::size_of::<Tag>()
+        );
+        let plain = tag("r0001");
+        assert!(plain.id.is_inline(), "a short id is kept inline");
+        assert!(
+            plain.details.is_none(),
+            "no name, unit or alarms: no details block"
+        );
+        assert!(tag("abcdefghijklmno").id.is_inline(), "15 bytes still fit");
+    }
+
+    #[test]
+    fn rare_settings_read_back_and_an_empty_set_keeps_no_details_block() {
+        let flow = tag("flow").with_name("Discharge flow").with_unit("L/s");
+        assert_eq!(
+            (flow.name(), flow.unit()),
+            (Some("Discharge flow"), Some("L/s"))
+        );
+        assert_eq!(flow.display_name(), "Discharge flow");
+        assert!(flow.alarms().is_empty());
+        let bare = tag("flow").with_alarms(Vec::new());
+        assert!(bare.details.is_none());
+        assert_eq!(
+            bare,
+            tag("flow"),
+            "no alarms is the same tag as a plain one"
+        );
+        assert_eq!(bare.display_name(), "flow");
+    }
+
+    #[test]
+    fn heartbeats_are_whole_milliseconds_up_to_the_longest_a_tag_can_hold() {
+        assert_eq!(tag("a").heartbeat(), Tag::DEFAULT_HEARTBEAT);
+        let t = tag("a").with_heartbeat(Duration::from_micros(2_500_900));
+        assert_eq!(
+            (t.heartbeat(), t.heartbeat_ms()),
+            (Duration::from_millis(2_500), 2_500)
+        );
+        let long = tag("a").with_heartbeat(Duration::from_secs(100 * 86_400));
+        assert_eq!(long.heartbeat(), Tag::MAX_HEARTBEAT);
+    }
+
+    #[test]
+    fn tag_indexes_run_across_devices_in_config_order_skipping_devices_without_tags() {
+        let plant = Plant::new(
+            "p",
+            PathBuf::from("p.db"),
+            AlarmSettings::default(),
+            vec![
+                device("empty", &[]),
+                device("plc", &["a", "b"]),
+                device("none", &[]),
+                device("drive", &["c"]),
+            ],
+            None,
+        );
+        assert_eq!(plant.tag_count(), 3);
+        let ids: Vec<String> = (0..4).filter_map(|i| plant.full_id(TagIndex(i))).collect();
+        assert_eq!(ids, ["plc/a", "plc/b", "drive/c"]);
+        let listed: Vec<(u32, &str, &str)> = plant
+            .tags()
+            .map(|(i, d, t)| (i.0, d.id.as_str(), t.id()))
+            .collect();
+        assert_eq!(
+            listed,
+            [(0, "plc", "a"), (1, "plc", "b"), (2, "drive", "c")]
+        );
+        assert_eq!(plant.find_tag("drive/c"), Some(TagIndex(2)));
+        assert_eq!(plant.find_tag("plc/c"), None);
+        assert_eq!(plant.first_tag_of(3), TagIndex(2));
+        assert!(plant.tag(TagIndex(3)).is_none());
     }
 }

@@ -3,31 +3,17 @@
 //!
 //! Only test code enables this module (feature `testing`, as a dev-dependency or in the system-test
 //! crate). A test sets the fields it is about on top of these plain values, for example
-//! `Tag { deadband: 0.5, ..testing::tag("flow", ValueType::F32) }`, so what it depends on stays in
-//! sight.
+//! `testing::tag("flow", ValueType::F32).with_deadband(0.5)`, so what it depends on stays in sight.
 
 use std::path::Path;
 use std::time::Duration;
 
-use crate::{AlarmSettings, Device, Link, Plant, SocketEndpoint, Table, Tag, ValueType, WordOrder};
+use crate::{AlarmSettings, Device, Link, Plant, SocketEndpoint, Table, Tag, ValueType};
 
 /// A tag with plain settings: holding register 0, word order ABCD, scale 1, offset 0, no unit, no
 /// deadband, a 60 s heartbeat and no alarm rules.
 pub fn tag(id: &str, value_type: ValueType) -> Tag {
-    Tag {
-        id: id.into(),
-        name: None,
-        table: Table::Holding,
-        address: 0,
-        value_type,
-        order: WordOrder::Abcd,
-        scale: 1.0,
-        offset: 0.0,
-        unit: None,
-        deadband: 0.0,
-        heartbeat: Duration::from_secs(60),
-        alarms: Vec::new(),
-    }
+    Tag::new(id, Table::Holding, 0, value_type)
 }
 
 /// A device with plain settings: unit 1 on Modbus TCP at 127.0.0.1:502, polled every second with a

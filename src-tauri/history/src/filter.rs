@@ -33,7 +33,7 @@ impl StoreFilter {
             .tags()
             .map(|(_, _, tag)| TagFilter {
                 deadband: tag.deadband,
-                heartbeat_ms: duration_ms(tag.heartbeat),
+                heartbeat_ms: duration_ms(tag.heartbeat()),
                 last: None,
             })
             .collect();
@@ -94,11 +94,9 @@ mod tests {
     use super::*;
 
     fn plant(deadband: f64, heartbeat_s: u64) -> Plant {
-        let flow = Tag {
-            deadband,
-            heartbeat: Duration::from_secs(heartbeat_s),
-            ..testing::tag("flow", ValueType::F32)
-        };
+        let flow = testing::tag("flow", ValueType::F32)
+            .with_deadband(deadband)
+            .with_heartbeat(Duration::from_secs(heartbeat_s));
         testing::plant("test", Path::new("test.db"), vec![("plc", vec![flow])])
     }
 

@@ -231,9 +231,9 @@ fn register_tags(conn: &Connection, plant: &Plant) -> Result<Vec<u32>, rusqlite:
              RETURNING id",
         )?;
         for (_, device, tag) in plant.tags() {
-            let full_id = format!("{}/{}", device.id, tag.id);
+            let full_id = format!("{}/{}", device.id, tag.id());
             let type_name = tag.value_type.name();
-            let id: u32 = upsert.query_row((&full_id, &tag.unit, type_name), |row| row.get(0))?;
+            let id: u32 = upsert.query_row((&full_id, tag.unit(), type_name), |row| row.get(0))?;
             slots.push(id);
         }
     }

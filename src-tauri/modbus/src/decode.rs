@@ -54,7 +54,7 @@ pub fn decode_registers(tag: &Tag, regs: &[u16]) -> Result<Value, DecodeError> {
     let expected = usize::from(tag.value_type.registers());
     if regs.len() != expected {
         return Err(DecodeError::WrongLength {
-            tag: tag.id.clone(),
+            tag: tag.id().to_string(),
             expected,
             got: regs.len(),
         });
@@ -64,7 +64,7 @@ pub fn decode_registers(tag: &Tag, regs: &[u16]) -> Result<Value, DecodeError> {
         ValueType::Bit(bit) => {
             if bit > 15 {
                 return Err(DecodeError::NoSuchBit {
-                    tag: tag.id.clone(),
+                    tag: tag.id().to_string(),
                     bit,
                 });
             }
@@ -115,7 +115,7 @@ pub fn encode_registers(tag: &Tag, value: &Value) -> Result<Vec<u16>, DecodeErro
         ValueType::Bit(bit) => {
             if bit > 15 {
                 return Err(DecodeError::NoSuchBit {
-                    tag: tag.id.clone(),
+                    tag: tag.id().to_string(),
                     bit,
                 });
             }
@@ -146,7 +146,7 @@ pub fn encode_registers(tag: &Tag, value: &Value) -> Result<Vec<u16>, DecodeErro
             let raw = raw_number(tag, value)?;
             if raw.is_finite() && raw.abs() > f64::from(f32::MAX) {
                 return Err(DecodeError::OutOfRange {
-                    tag: tag.id.clone(),
+                    tag: tag.id().to_string(),
                     raw,
                     value_type: "f32",
                 });
@@ -162,7 +162,7 @@ pub fn encode_registers(tag: &Tag, value: &Value) -> Result<Vec<u16>, DecodeErro
             let capacity = usize::from(registers) * 2;
             if bytes.len() > capacity {
                 return Err(DecodeError::TextTooLong {
-                    tag: tag.id.clone(),
+                    tag: tag.id().to_string(),
                     len: bytes.len(),
                     registers,
                 });
@@ -257,7 +257,7 @@ fn kind(value: &Value) -> &'static str {
 
 fn wrong_kind(tag: &Tag, expected: &'static str, value: &Value) -> DecodeError {
     DecodeError::WrongKind {
-        tag: tag.id.clone(),
+        tag: tag.id().to_string(),
         expected,
         got: kind(value),
     }
@@ -280,7 +280,7 @@ fn raw_number(tag: &Tag, value: &Value) -> Result<f64, DecodeError> {
     };
     if tag.scale == 0.0 {
         return Err(DecodeError::OutOfRange {
-            tag: tag.id.clone(),
+            tag: tag.id().to_string(),
             raw: f64::NAN,
             value_type: tag.value_type.name(),
         });
@@ -292,7 +292,7 @@ fn raw_integer(tag: &Tag, value: &Value, min: f64, max: f64) -> Result<f64, Deco
     let raw = raw_number(tag, value)?.round();
     if !raw.is_finite() || raw < min || raw > max {
         return Err(DecodeError::OutOfRange {
-            tag: tag.id.clone(),
+            tag: tag.id().to_string(),
             raw,
             value_type: tag.value_type.name(),
         });
@@ -305,10 +305,7 @@ mod tests {
     use super::*;
 
     fn tag(value_type: ValueType, order: WordOrder) -> Tag {
-        Tag {
-            order,
-            ..plantwatch_core::testing::tag("t", value_type)
-        }
+        plantwatch_core::testing::tag("t", value_type).with_order(order)
     }
 
     #[test]

@@ -251,10 +251,8 @@ mod tests {
         let tags = tags
             .iter()
             .enumerate()
-            .map(|(i, &(table, address, value_type))| Tag {
-                table,
-                address,
-                ..testing::tag(&format!("t{i}"), value_type)
+            .map(|(i, &(table, address, value_type))| {
+                Tag::new(&format!("t{i}"), table, address, value_type)
             })
             .collect();
         Device {

@@ -89,7 +89,7 @@ mod tests {
             .expect("plc/level")
             .1;
         let limits: Vec<(LimitKind, f64)> = level
-            .alarms
+            .alarms()
             .iter()
             .filter_map(|a| match a.condition {
                 AlarmCondition::Limit { kind, limit } => Some((kind, limit)),

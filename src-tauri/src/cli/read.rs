@@ -197,20 +197,10 @@ impl Range {
                 args.count, args.address
             )));
         }
-        let tag = Tag {
-            id: "value".into(),
-            name: None,
-            table,
-            address: args.address,
-            value_type,
-            order,
-            scale: args.scale,
-            offset: args.offset,
-            unit: None,
-            deadband: 0.0,
-            heartbeat: Duration::from_secs(60),
-            alarms: Vec::new(),
-        };
+        let tag = Tag::new("value", table, args.address, value_type)
+            .with_order(order)
+            .with_scale(args.scale)
+            .with_offset(args.offset);
         let timeout = Duration::from_millis(args.timeout_ms.max(1));
         Ok(Range {
             link,
@@ -378,10 +368,7 @@ fn value_line(
             let regs = &regs[slot];
             let raw: Vec<String> = regs.iter().map(|r| format!("0x{r:04X}")).collect();
             let decoded = |order: WordOrder| {
-                let tag = Tag {
-                    order,
-                    ..range.tag.clone()
-                };
+                let tag = range.tag.clone().with_order(order);
                 match decode_registers(&tag, regs) {
                     Ok(value) => show(&value),
                     Err(e) => format!("({e})"),
@@ -480,13 +467,12 @@ fn tag_line(
     let head = format!(
         "{}/{}  {} {}",
         device.id,
-        tag.id,
+        tag.id(),
         tag.table.name(),
         tag.address
     );
     let unit = tag
-        .unit
-        .as_deref()
+        .unit()
         .map(|u| format!(" {u}"))
         .unwrap_or_default();
     let Some(slot) = block.slot(tag) else {

@@ -112,11 +112,14 @@ pub fn action_of(request: &AlarmActionRequest) -> Result<OperatorAction, UiError
         .as_ref()
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty());
-    // A shelve needs a reason; the comment is the reason.
-    let comment = match (&command, comment) {
-        (AlarmCommand::Shelve { .. }, None) => Some("shelved from the desktop".to_string()),
-        (_, c) => c,
-    };
+    // Shelving hides an alarm from the operator, so ISA-18.2 asks why: the comment is the reason, and no
+    // default stands in for it.
+    if matches!(command, AlarmCommand::Shelve { .. }) && comment.is_none() {
+        return Err(UiError::new(
+            ErrorCode::BadRequest,
+            "the shelve reason (comment) is required: say why the alarm is shelved",
+        ));
+    }
     Ok(OperatorAction {
         user,
         comment,
@@ -335,6 +338,31 @@ mod tests {
             action_of(&anonymous).expect_err("no user").code,
             ErrorCode::BadRequest
         );
+    }
+
+    #[test]
+    fn a_shelve_without_a_reason_is_refused_naming_the_field() {
+        for blank in [None, Some(""), Some("   \t")] {
+            let mut r = request(AlarmActionKind::Shelve, &["plc/level:hi"], false);
+            r.comment = blank.map(str::to_string);
+            let e = action_of(&r).expect_err("a shelve needs a reason");
+            assert_eq!(e.code, ErrorCode::BadRequest, "for comment {blank:?}");
+            assert!(
+                e.message.contains("reason"),
+                "the message names the field: {}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn a_shelve_carries_its_reason_and_other_actions_need_none() {
+        let a =
+            action_of(&request(AlarmActionKind::Shelve, &["plc/level:hi"], false)).expect("valid");
+        assert_eq!(a.comment.as_deref(), Some("checked the float"));
+        let mut ack = request(AlarmActionKind::Acknowledge, &["plc/level:hi"], false);
+        ack.comment = None;
+        assert_eq!(action_of(&ack).expect("valid").comment, None);
     }
 
     fn status(

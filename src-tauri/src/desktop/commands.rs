@@ -84,8 +84,8 @@ pub async fn export_trend(
             .iter()
             .filter_map(|&t| plant.tag(plantwatch_core::TagIndex(t)))
             .map(|(d, t)| report::PenLabel {
-                id: format!("{}/{}", d.id, t.id),
-                unit: t.unit.clone(),
+                id: format!("{}/{}", d.id, t.id()),
+                unit: t.unit().map(String::from),
             })
             .collect();
         std::fs::create_dir_all(&dir).map_err(io)?;

@@ -45,7 +45,7 @@ pub async fn test(device: &Device) -> ConnectionTest {
         Ok(Ok(_)) => ConnectionTest {
             ok: true,
             latency_ms,
-            message: format!("read {} at {} {}", tag.id, tag.table.name(), tag.address),
+            message: format!("read {} at {} {}", tag.id(), tag.table.name(), tag.address),
         },
         Ok(Err(code)) => ConnectionTest {
             ok: false,
@@ -53,7 +53,7 @@ pub async fn test(device: &Device) -> ConnectionTest {
             message: format!(
                 "the device answered exception {code:02X} ({}) reading {}",
                 exception_name(code),
-                tag.id
+                tag.id()
             ),
         },
         Err(e) => ConnectionTest {

@@ -8,6 +8,7 @@ mod alarms;
 mod commands;
 mod connection;
 mod live;
+mod notify;
 mod report;
 mod session;
 mod settings;
@@ -38,6 +39,9 @@ pub fn run() -> ExitCode {
         .with_writer(std::io::stderr)
         .try_init();
     let app = tauri::Builder::default()
+        // Desktop notifications for new critical and high alarms, fired from Rust (see `notify`); the
+        // page is given none of the plugin's commands.
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::plant_info,
             commands::live_subscribe,
@@ -64,6 +68,7 @@ pub fn run() -> ExitCode {
                 .unwrap_or_else(|| data_dir.join("exports"));
             std::fs::create_dir_all(&data_dir)?;
             let state = AppState::new(data_dir, export_dir);
+            state.attach(app.handle().clone());
             let size = state.settings.get().window.unwrap_or(DEFAULT_SIZE);
             app.manage(state);
             // The page starts loading while the plant opens; its first calls wait for setup to end.

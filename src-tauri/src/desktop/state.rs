@@ -2,12 +2,15 @@
 //! go. Opening or reloading a plant swaps the session without restarting the window.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use plantwatch_engine::alarm_service::AlarmChange;
 use tauri::async_runtime::JoinHandle;
-use tokio::sync::RwLock;
+use tauri::AppHandle;
+use tokio::sync::{broadcast, RwLock};
 
 use super::live::{self, LiveHub};
+use super::notify;
 use super::session::{self, Session, SimChoice};
 use super::settings::SettingsStore;
 use super::wire::{ErrorCode, PlantInfo, UiError};
@@ -16,7 +19,10 @@ pub struct AppState {
     session: Arc<RwLock<Option<Session>>>,
     /// Serialises plant switches (open, reload) so two never interleave.
     switching: tokio::sync::Mutex<()>,
-    forwarder: Mutex<Option<JoinHandle<()>>>,
+    /// The open plant's tasks: live values to the page, alarm notifications to the desktop.
+    forwarders: Mutex<Vec<JoinHandle<()>>>,
+    /// The running app, for desktop notifications; set once the app is built.
+    app: OnceLock<AppHandle>,
     pub settings: SettingsStore,
     pub hub: LiveHub,
     /// Where the simulated plant keeps its history, and the settings live.
@@ -31,13 +37,19 @@ impl AppState {
         AppState {
             session: Arc::new(RwLock::new(None)),
             switching: tokio::sync::Mutex::new(()),
-            forwarder: Mutex::new(None),
+            forwarders: Mutex::new(Vec::new()),
+            app: OnceLock::new(),
             settings: SettingsStore::load(data_dir.join("settings.json")),
             hub: LiveHub::default(),
             data_dir,
             export_dir,
             sim: SimChoice::from_env(),
         }
+    }
+
+    /// Lets the state show desktop notifications for the plants opened from now on.
+    pub fn attach(&self, app: AppHandle) {
+        let _ = self.app.set(app);
     }
 
     /// Runs `f` on the open plant's session.
@@ -86,8 +98,10 @@ impl AppState {
             None => Session::open_simulated(self.data_dir.join("demo-plant.db"), &self.sim).await?,
         };
         let info = PlantInfo::from_plant(new.plant(), new.simulated());
+        // Subscribed before the plant is shared, so no alarm change falls between the two.
+        let changes = new.engine.alarms().map(|service| service.subscribe());
         *self.session.write().await = Some(new);
-        self.start_forwarding();
+        self.start_forwarding(changes);
         if let Err(e) = self
             .settings
             .remember_plant(path.map(|p| absolute(&p)).as_deref())
@@ -119,7 +133,7 @@ impl AppState {
 
     /// Stops the open plant (flushing history and the journal).
     pub async fn close_current(&self) {
-        if let Some(handle) = self.lock_forwarder().take() {
+        for handle in self.lock_forwarders().drain(..) {
             handle.abort();
         }
         if let Some(old) = self.session.write().await.take() {
@@ -127,16 +141,24 @@ impl AppState {
         }
     }
 
-    fn start_forwarding(&self) {
-        let handle =
-            tauri::async_runtime::spawn(live::forward(self.session.clone(), self.hub.clone()));
-        if let Some(old) = self.lock_forwarder().replace(handle) {
+    fn start_forwarding(&self, changes: Option<broadcast::Receiver<AlarmChange>>) {
+        let mut tasks = vec![tauri::async_runtime::spawn(live::forward(
+            self.session.clone(),
+            self.hub.clone(),
+        ))];
+        if let (Some(changes), Some(app)) = (changes, self.app.get()) {
+            tasks.push(tauri::async_runtime::spawn(notify::forward(
+                changes,
+                app.clone(),
+            )));
+        }
+        for old in std::mem::replace(&mut *self.lock_forwarders(), tasks) {
             old.abort();
         }
     }
 
-    fn lock_forwarder(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<()>>> {
-        self.forwarder.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock_forwarders(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.forwarders.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

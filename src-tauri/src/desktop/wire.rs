@@ -211,15 +211,15 @@ fn tag_info(plant: &Plant, index: TagIndex, device: &Device, tag: &Tag) -> TagIn
     TagInfo {
         index: index.0,
         device: device_index as u32,
-        id: format!("{}/{}", device.id, tag.id),
+        id: format!("{}/{}", device.id, tag.id()),
         name: tag.display_name().to_string(),
-        unit: tag.unit.clone(),
+        unit: tag.unit().map(String::from),
         value_type: tag.value_type.name().to_string(),
         table: tag.table.name().to_string(),
         address: tag.address,
         boolean: tag.value_type.is_boolean(),
         alarms: tag
-            .alarms
+            .alarms()
             .iter()
             .map(|rule| {
                 let (kind, limit) = match rule.condition {

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use plantwatch_core::{
-    AlarmSettings, Device, Link, Plant, SocketEndpoint, Table, Tag, ValueType, WordOrder,
+    AlarmSettings, Device, Link, Plant, SocketEndpoint, Table, Tag, ValueType,
 };
 use plantwatch_system_tests::peers::compile_libmodbus_peer;
 
@@ -27,19 +27,9 @@ pub fn plant(devices: usize, port: u16, registers: u16, period: Duration, histor
             max_block: 125,
             max_gap: 16,
             tags: (0..registers)
-                .map(|r| Tag {
-                    id: format!("r{r}"),
-                    name: None,
-                    table: Table::Holding,
-                    address: r,
-                    value_type: ValueType::U16,
-                    order: WordOrder::Abcd,
-                    scale: 1.0,
-                    offset: 0.0,
-                    unit: None,
-                    deadband: 0.0,
-                    heartbeat: Duration::from_secs(3600),
-                    alarms: Vec::new(),
+                .map(|r| {
+                    Tag::new(&format!("r{r}"), Table::Holding, r, ValueType::U16)
+                        .with_heartbeat(Duration::from_secs(3600))
                 })
                 .collect(),
         })

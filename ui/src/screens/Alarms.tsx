@@ -222,11 +222,11 @@ export function Alarms() {
       <AlarmTable rows={sortAlarms(view.outOfService)} selected={selected} toggle={toggle} label="Out-of-service alarms" />
       <p class="muted">
         Sound for critical and high alarms:{" "}
-        <button aria-pressed={settings.sound} onClick={() => saveSettings({ sound: !settings.sound })}>
+        <button aria-pressed={settings.sound} data-testid="sound-toggle" onClick={() => saveSettings({ sound: !settings.sound })}>
           {settings.sound ? "on" : "off"}
         </button>{" "}
         Desktop notifications:{" "}
-        <button aria-pressed={settings.notify} onClick={() => saveSettings({ notify: !settings.notify })}>
+        <button aria-pressed={settings.notify} data-testid="notify-toggle" onClick={() => saveSettings({ notify: !settings.notify })}>
           {settings.notify ? "on" : "off"}
         </button>
       </p>

@@ -74,11 +74,11 @@ impl PlantBuilder {
         } else {
             (Table::Input, ValueType::F32)
         };
-        device.tags.push(Tag {
-            name: name.map(str::to_string),
-            table,
-            address: device.tags.len() as u16 * 2,
-            ..testing::tag(tag, value_type)
+        let address = device.tags.len() as u16 * 2;
+        let plain = Tag::new(tag, table, address, value_type);
+        device.tags.push(match name {
+            Some(name) => plain.with_name(name),
+            None => plain,
         });
     }
 
@@ -113,13 +113,13 @@ impl PlantBuilder {
             .iter_mut()
             .find(|d| d.id == dev)
             .expect("device");
-        device
+        let tag = device
             .tags
             .iter_mut()
-            .find(|t| t.id == tag)
-            .expect("declare the tag first")
-            .alarms
-            .push(rule);
+            .find(|t| t.id() == tag)
+            .expect("declare the tag first");
+        let alarms = tag.alarms().iter().cloned().chain([rule]).collect();
+        *tag = tag.clone().with_alarms(alarms);
     }
 
     fn build(&self, history: PathBuf) -> Plant {

@@ -177,7 +177,7 @@ impl DevicePoll {
         let heartbeat_ms = device
             .tags
             .iter()
-            .map(|t| u32::try_from(t.heartbeat.as_millis()).unwrap_or(u32::MAX))
+            .map(Tag::heartbeat_ms)
             .collect();
         let first_tag = plant.first_tag_of(index).0;
         let schedule = Schedule::new(device.poll_period, start);
@@ -613,7 +613,7 @@ fn decode_slot(tag: &Tag, payload: &Payload, slot: Slot) -> Result<Value, String
         }
         _ => Err(format!(
             "tag '{}' is not inside the block read for it",
-            tag.id
+            tag.id()
         )),
     }
 }
@@ -629,9 +629,10 @@ mod tests {
 
     /// One device polled every second: u16 at 0 and 1, f32 (ABCD) at 2-3, u16 at 10; heartbeat 60 s.
     fn device_poll() -> DevicePoll {
-        let tag = |id: &str, address: u16, value_type: ValueType| plantwatch_core::Tag {
-            address,
-            ..testing::tag(id, value_type)
+        let tag = |id: &str, address: u16, value_type: ValueType| {
+            let mut tag = testing::tag(id, value_type);
+            tag.address = address;
+            tag
         };
         let tags = vec![
             tag("a", 0, ValueType::U16),

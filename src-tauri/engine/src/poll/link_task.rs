@@ -342,7 +342,7 @@ impl LinkTask {
         let Some(t) = dev.tags.get(tag as usize) else {
             return Err(EngineError::Stopped);
         };
-        let full_id = format!("{}/{}", dev.id, t.id);
+        let full_id = format!("{}/{}", dev.id, t.id());
         let payload = match t.table {
             Table::Coil => {
                 // A coil takes a boolean, or the numbers 0 and 1: 0.5 or -3 is more likely a slip
