@@ -4,34 +4,31 @@
 //! # Invariants
 //! - One writer per file: [`HistoryWriter`] owns the only write connection, on its own thread. The poll
 //!   loop hands it samples through a [`SampleSink`] that never blocks; nothing else writes samples.
-//! - Readers ([`HistoryReader`]) open their own read-only connection and never create a file. WAL mode lets
-//!   them read while the writer commits.
+//! - Readers ([`HistoryReader`]) open their own read-only connection and never create a file (a file of an
+//!   older Plantwatch is upgraded once, as a writer would). WAL mode lets them read while the writer
+//!   commits; each query reads one snapshot.
 //! - Every component keeps its tables in the plant's `.db` file through [`schema::migrate`]; a file written
 //!   by a newer Plantwatch is refused, never misread.
 //!
-//! # Storage layout (history schema version 1)
+//! # Storage layout (history schema version 2; see `store` for the why)
 //! - `tags(id INTEGER PRIMARY KEY, full_id TEXT UNIQUE, unit, type)`: tags are keyed by their full id
 //!   (`"plc/flow"`), so a history file outlives edits of the config; `type` is the config's type name.
-//! - `samples(tag, time, value REAL, quality INTEGER, PRIMARY KEY (tag, time)) WITHOUT ROWID`: one B-tree
-//!   ordered by tag then time, so a tag's range is one contiguous scan (exports, trends, aggregates) and
-//!   there is no second index to maintain. `time` is UTC milliseconds. `value` holds numbers and booleans
-//!   (0/1); SQLite writes whole-number reals as small integers, so counters and booleans take one byte or
-//!   none. `quality` is 0 for good (stored in no bytes), otherwise level × 4096 + cause × 256 + exception
-//!   code (see `layout`). A sample with no value has a NULL value.
-//! - `sample_texts(tag, time, text) WITHOUT ROWID`: values of text tags, apart so the numeric table stays
-//!   narrow; the matching `samples` row carries the quality.
-//! - `rollups(tag, start, count, not_good, min, max, sum, first, last) WITHOUT ROWID`: one row per tag and
-//!   minute (good values only; `not_good` counts the rest), complete below each tag's
-//!   `tags.rollup_until` watermark. The writer rolls a minute up when the tag moves to the next minute (from
-//!   running totals, or from the samples after a late or replaced sample) and on close; the next writer
-//!   rolls up what a killed one left open. Trends over long ranges ([`HistoryReader::thinned`]) read these
-//!   instead of every sample (7 days of 1 s samples: 10,080 rows per tag instead of 604,800).
-//! - One sample per tag and millisecond: a second sample at the same millisecond replaces the first
-//!   (`INSERT OR REPLACE`, the last one sent wins).
-//!
-//! The layout is open to compression: a later schema step can add a `chunks(tag, start, end, blob)` table
-//! of compressed runs per tag, written by the same writer as it seals old time ranges, with the readers
-//! reading chunks first and `samples` for the recent, unsealed part.
+//! - `log(seq, written, samples, data)`: each commit of the writer appends one row, a blob of that
+//!   commit's samples grouped by tag with a directory (`codec`). Appending is sequential however many
+//!   tags there are; a `kill -9` loses at most the commit in progress.
+//! - `chunks(tag, start, end, count, not_good, min, max, sum, first, last, data)`, unique on
+//!   `(tag, start)`: the writer seals the log into one compressed run per tag (flags byte, varint time
+//!   deltas, a number's 8 bytes only when it changed), at most an hour and 8,192 samples long, with the
+//!   summary of its good numbers so trends over months read one row per chunk. Sealing starts when the
+//!   log holds 10 million samples or is 10 minutes old, and on close; it runs tag range by tag range in
+//!   transactions of about 400,000 samples between commits of new samples (`seal_progress` says how far
+//!   it got), so neither readers nor new samples wait for it.
+//! - Values: numbers, and booleans as 0/1, as 8-byte floats; texts as UTF-8; a sample without a value
+//!   has none. Quality 0 is good, otherwise level × 4096 + cause × 256 + exception code (`layout`).
+//! - One sample per tag and millisecond: a later sample at the same millisecond replaces the earlier
+//!   one (the last one sent wins), in the log, across log rows, and against chunks.
+//! - A version 1 file (samples in a `samples` B-tree ordered by tag and time, per-minute `rollups`) is
+//!   converted into chunks by the first writer or reader that opens it.
 
 pub mod codec;
 mod error;

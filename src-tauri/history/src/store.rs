@@ -130,39 +130,44 @@ pub(crate) fn start_seal(conn: &Connection) -> rusqlite::Result<Option<SealJob>>
     }))
 }
 
-/// The writer's memory of each tag's last chunk end (by tag id), read from the file on first use.
+/// The writer's memory of each tag's last chunk end (by tag id; 8 bytes a tag), read from the file on
+/// first use.
 #[derive(Default)]
 pub(crate) struct ChunkEnds {
-    ends: Vec<Option<i64>>,
+    ends: Vec<i64>,
 }
 
 /// A tag without chunks.
 const NO_CHUNK: i64 = i64::MIN;
+/// A tag whose last chunk end has not been read yet.
+const NOT_READ: i64 = i64::MIN + 1;
 
 impl ChunkEnds {
-    fn get(&mut self, conn: &Connection, tag: u32) -> rusqlite::Result<i64> {
+    fn slot(&mut self, tag: u32) -> &mut i64 {
         let i = tag as usize;
         if i >= self.ends.len() {
-            self.ends.resize(i + 1, None);
+            self.ends.resize(i + 1, NOT_READ);
         }
-        if let Some(end) = self.ends[i] {
-            return Ok(end);
+        &mut self.ends[i]
+    }
+
+    fn get(&mut self, conn: &Connection, tag: u32) -> rusqlite::Result<i64> {
+        let known = *self.slot(tag);
+        if known != NOT_READ {
+            return Ok(known);
         }
         let end: Option<i64> = conn
             .prepare_cached("SELECT end FROM chunks WHERE tag = ?1 ORDER BY start DESC LIMIT 1")?
             .query_row([tag], |r| r.get(0))
             .optional()?;
+        // A chunk ending at the sentinel's time would be read again next time: harmless.
         let end = end.unwrap_or(NO_CHUNK);
-        self.ends[i] = Some(end);
+        *self.slot(tag) = end;
         Ok(end)
     }
 
     fn set(&mut self, tag: u32, end: i64) {
-        let i = tag as usize;
-        if i >= self.ends.len() {
-            self.ends.resize(i + 1, None);
-        }
-        self.ends[i] = Some(end);
+        *self.slot(tag) = end;
     }
 
     /// Forgets everything (after a failed transaction the file is the truth again).
