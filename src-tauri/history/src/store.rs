@@ -37,14 +37,16 @@ pub(crate) fn damaged(error: CodecError) -> rusqlite::Error {
 /// the order they were written).
 pub(crate) fn sort_and_dedupe(recs: &mut Vec<Rec>) {
     recs.sort_by_key(|r| r.time); // stable: equal times keep their write order
-    let mut out: Vec<Rec> = Vec::with_capacity(recs.len());
-    for rec in recs.drain(..) {
-        match out.last_mut() {
-            Some(last) if last.time == rec.time => *last = rec,
-            _ => out.push(rec),
+    let mut kept = 0;
+    for i in 0..recs.len() {
+        if kept > 0 && recs[kept - 1].time == recs[i].time {
+            recs.swap(kept - 1, i);
+        } else {
+            recs.swap(kept, i);
+            kept += 1;
         }
     }
-    *recs = out;
+    recs.truncate(kept);
 }
 
 // ----- writing -----------------------------------------------------------------------------------------
@@ -170,6 +172,25 @@ impl ChunkEnds {
         *self.slot(tag) = end;
     }
 
+    /// Reads the last chunk end of every tag in `[from, to)` not known yet, in one statement (one
+    /// statement per tag would be re-prepared for each: SQLite re-plans a statement whose parameter
+    /// meets an indexed column when the parameter changes).
+    fn load_range(&mut self, conn: &Connection, from: u32, to: u32) -> rusqlite::Result<()> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.id, (SELECT c.end FROM chunks c WHERE c.tag = t.id ORDER BY c.start DESC LIMIT 1)
+             FROM tags t WHERE t.id >= ?1 AND t.id < ?2",
+        )?;
+        let mut rows = stmt.query((from, to))?;
+        while let Some(row) = rows.next()? {
+            let tag: u32 = row.get(0)?;
+            if *self.slot(tag) == NOT_READ {
+                let end: Option<i64> = row.get(1)?;
+                *self.slot(tag) = end.unwrap_or(NO_CHUNK);
+            }
+        }
+        Ok(())
+    }
+
     /// Forgets everything (after a failed transaction the file is the truth again).
     pub(crate) fn forget(&mut self) {
         self.ends.clear();
@@ -191,30 +212,36 @@ pub(crate) fn seal_step(
     let to_tag = (u64::from(from_tag) + width).min(u64::from(u32::MAX)) as u32;
     let last_pass = u64::from(to_tag) > u64::from(job.max_tag);
 
-    // Gather the range's samples from every row of the job, in write order.
-    let mut by_tag: HashMap<u32, Vec<Rec>> = HashMap::new();
+    // Copy the range's runs out of every row of the job (one arena, no allocation per tag), then seal
+    // tag by tag, each tag's runs in write order.
+    let mut arena: Vec<u8> = Vec::new();
+    // (tag, row order, start in the arena, length)
+    let mut pieces: Vec<(u32, u32, usize, usize)> = Vec::new();
     {
         let mut rows_stmt =
             conn.prepare_cached("SELECT data FROM log WHERE seq <= ?1 ORDER BY seq")?;
         let mut rows = rows_stmt.query([job.upto])?;
+        let mut order = 0u32;
         while let Some(row) = rows.next()? {
-            let data = row.get_ref(0)?.as_blob()?;
-            let blob = LogBlob::parse(data).map_err(damaged)?;
+            let blob = LogBlob::parse(row.get_ref(0)?.as_blob()?).map_err(damaged)?;
             for run in blob.runs_between(from_tag, to_tag) {
                 let (tag, bytes) = run.map_err(damaged)?;
-                let recs = by_tag.entry(tag).or_default();
-                codec::decode_run(bytes, |r| recs.push(r)).map_err(damaged)?;
+                pieces.push((tag, order, arena.len(), bytes.len()));
+                arena.extend_from_slice(bytes);
             }
+            order += 1;
         }
     }
-    let mut tags: Vec<u32> = by_tag.keys().copied().collect();
-    tags.sort_unstable();
-    for tag in tags {
-        let Some(mut recs) = by_tag.remove(&tag) else {
-            continue;
-        };
+    pieces.sort_unstable_by_key(|&(tag, order, _, _)| (tag, order));
+    ends.load_range(conn, from_tag, to_tag)?;
+    let mut recs: Vec<Rec> = Vec::new();
+    for group in pieces.chunk_by(|a, b| a.0 == b.0) {
+        recs.clear();
+        for &(_, _, start, len) in group {
+            codec::decode_run(&arena[start..start + len], |r| recs.push(r)).map_err(damaged)?;
+        }
         sort_and_dedupe(&mut recs);
-        seal_tag(conn, tag, recs, ends)?;
+        seal_tag(conn, group[0].0, &mut recs, ends)?;
     }
 
     if last_pass {
@@ -237,7 +264,7 @@ pub(crate) fn seal_step(
 fn seal_tag(
     conn: &Connection,
     tag: u32,
-    mut recs: Vec<Rec>,
+    recs: &mut Vec<Rec>,
     ends: &mut ChunkEnds,
 ) -> rusqlite::Result<()> {
     let (Some(first), Some(last)) = (recs.first().map(|r| r.time), recs.last().map(|r| r.time))
@@ -265,9 +292,9 @@ fn seal_tag(
         for (_, mut chunk) in chunks {
             merged.append(&mut chunk);
         }
-        merged.append(&mut recs);
+        merged.append(recs);
         sort_and_dedupe(&mut merged);
-        recs = merged;
+        *recs = merged;
     }
     let mut insert = conn.prepare_cached(
         "INSERT INTO chunks (tag, start, end, count, not_good, min, max, sum, first, last, data)
@@ -381,7 +408,7 @@ pub(crate) fn convert_version_1(conn: &Connection) -> rusqlite::Result<()> {
                     value,
                 });
             }
-            seal_tag(&tx, tag, recs, &mut ends)?;
+            seal_tag(&tx, tag, &mut recs, &mut ends)?;
         }
     }
     tx.execute_batch(
