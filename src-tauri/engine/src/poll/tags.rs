@@ -1,15 +1,20 @@
-//! The latest reading of every tag of one device, kept compact: one array per field (struct of
-//! arrays) instead of a struct per tag, about 40 bytes a tag, so a plant of a million tags keeps its
-//! live state in tens of megabytes and the poll loop walks dense memory.
+//! The latest reading of every tag of one device, and the last sample history stored of it, kept
+//! compact: one array per field (struct of arrays) instead of a struct per tag, about 45 bytes a tag,
+//! so a plant of a million tags keeps its live state in tens of megabytes and the poll loop walks
+//! dense memory.
 //!
-//! A value is a number or a boolean in an `f64` plus a kind byte; the rare text values sit in a side
-//! map. Times are UTC milliseconds with [`NEVER`] for "not yet". This is the one copy of the live
-//! state: the poll task writes it and [`crate::Engine::live`] reads it, under the device's lock.
+//! A value is a number or a boolean in an `f64` plus a kind (two bits of the tag's flags byte); the
+//! rare text values sit in side maps. Times are UTC milliseconds with [`NEVER`] for "not yet". This is
+//! the one copy of the live state: the poll task writes it and [`crate::Engine::live`] reads it, under
+//! the device's lock. Keeping the last stored sample here too lets each poll task judge its own samples
+//! for history (per device, no plant-wide lock), with history's [`worth_storing`] as the rule.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use plantwatch_core::{Cause, Quality, Sample, TagIndex, Timestamp, Value};
+use plantwatch_history::{worth_storing, LastStored};
 
 use crate::status::TagLive;
 
@@ -24,13 +29,16 @@ const KIND_NUMBER: u8 = 2;
 const KIND_TEXT: u8 = 3;
 /// The tag's first sample went out (the first outcome always counts as a change).
 const REPORTED: u8 = 0b0100;
+/// Kind of the value history last stored: a `KIND_*` shifted by this.
+const STORED_SHIFT: u32 = 3;
+const STORED_MASK: u8 = KIND_MASK << STORED_SHIFT;
 
 /// The live state of one device's tags, by position in `device.tags`.
 #[derive(Debug)]
 pub struct TagTable {
     /// Numbers, and booleans as 0 or 1.
     numbers: Vec<f64>,
-    /// Value kind and the reported bit.
+    /// Value kind, the reported bit and the kind of the last stored value.
     flags: Vec<u8>,
     /// Text values, for the few string tags.
     texts: HashMap<u32, Arc<str>>,
@@ -39,8 +47,14 @@ pub struct TagTable {
     time: Vec<i64>,
     /// When its value or quality last changed.
     changed: Vec<i64>,
-    /// When history last admitted a sample of it.
+    /// When history last admitted a sample of it ([`NEVER`]: none yet).
     stored: Vec<i64>,
+    /// The value of that sample, as `numbers` holds values.
+    stored_numbers: Vec<f64>,
+    /// Its quality.
+    stored_quality: Vec<Quality>,
+    /// Its text, for string tags.
+    stored_texts: HashMap<u32, Arc<str>>,
 }
 
 impl TagTable {
@@ -54,6 +68,9 @@ impl TagTable {
             time: vec![NEVER; count],
             changed: vec![NEVER; count],
             stored: vec![NEVER; count],
+            stored_numbers: vec![0.0; count],
+            stored_quality: vec![Quality::Good; count],
+            stored_texts: HashMap::new(),
         }
     }
 
@@ -143,10 +160,54 @@ impl TagTable {
         changed
     }
 
-    /// History admitted a sample of the tag taken at `at`.
-    pub fn mark_stored(&mut self, pos: u32, at: Timestamp) {
-        if let Some(stored) = self.stored.get_mut(pos as usize) {
-            *stored = (*stored).max(at.0);
+    /// Asks history's rule ([`worth_storing`]) whether `sample` of the tag at `pos` is worth storing,
+    /// against the last sample admitted for it; an admitted sample becomes the new reference (its time
+    /// only moves forward).
+    pub fn admit(&mut self, pos: u32, sample: &Sample, deadband: f64, heartbeat: Duration) -> bool {
+        let p = pos as usize;
+        let admit = {
+            let value = self.stored_value(pos);
+            let last = (self.stored[p] != NEVER).then(|| LastStored {
+                time: Timestamp(self.stored[p]),
+                value: value.as_ref(),
+                quality: self.stored_quality[p],
+            });
+            worth_storing(last, sample, deadband, heartbeat)
+        };
+        if admit {
+            self.stored[p] = self.stored[p].max(sample.time.0);
+            self.stored_quality[p] = sample.quality;
+            if (self.flags[p] & STORED_MASK) >> STORED_SHIFT == KIND_TEXT {
+                self.stored_texts.remove(&pos);
+            }
+            let kind = match &sample.value {
+                None => KIND_NONE,
+                Some(Value::Bool(b)) => {
+                    self.stored_numbers[p] = if *b { 1.0 } else { 0.0 };
+                    KIND_BOOL
+                }
+                Some(Value::Number(n)) => {
+                    self.stored_numbers[p] = *n;
+                    KIND_NUMBER
+                }
+                Some(Value::Text(t)) => {
+                    self.stored_texts.insert(pos, t.clone());
+                    KIND_TEXT
+                }
+            };
+            self.flags[p] = (self.flags[p] & !STORED_MASK) | (kind << STORED_SHIFT);
+        }
+        admit
+    }
+
+    /// The value of the last sample history admitted, if it had one.
+    fn stored_value(&self, pos: u32) -> Option<Value> {
+        let p = pos as usize;
+        match (self.flags[p] & STORED_MASK) >> STORED_SHIFT {
+            KIND_BOOL => Some(Value::Bool(self.stored_numbers[p] != 0.0)),
+            KIND_NUMBER => Some(Value::Number(self.stored_numbers[p])),
+            KIND_TEXT => self.stored_texts.get(&pos).cloned().map(Value::Text),
+            _ => None,
         }
     }
 
@@ -266,8 +327,8 @@ mod tests {
     }
 
     #[test]
-    fn live_shows_never_as_none_and_stored_only_moves_forward() {
-        let mut t = TagTable::new(1);
+    fn live_shows_never_as_none() {
+        let t = TagTable::new(1);
         assert_eq!(
             t.live(0),
             TagLive {
@@ -277,8 +338,89 @@ mod tests {
                 changed: None
             }
         );
-        t.mark_stored(0, Timestamp(10));
-        t.mark_stored(0, Timestamp(7));
+        assert_eq!(t.stored_at(0), NEVER);
+    }
+
+    fn sample(tag: u32, ms: i64, value: Option<Value>, quality: Quality) -> Sample {
+        Sample {
+            tag: TagIndex(tag),
+            time: Timestamp(ms),
+            value,
+            quality,
+        }
+    }
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn each_tag_is_judged_against_its_own_last_stored_sample() {
+        let mut t = TagTable::new(2);
+        let n = |v: f64| Some(Value::Number(v));
+        assert!(
+            t.admit(0, &sample(0, 0, n(1.0), GOOD), 0.5, MINUTE),
+            "a tag's first sample"
+        );
+        assert!(
+            !t.admit(0, &sample(0, 1_000, n(1.2), GOOD), 0.5, MINUTE),
+            "within the deadband"
+        );
+        assert!(
+            t.admit(1, &sample(1, 1_000, n(1.2), GOOD), 0.5, MINUTE),
+            "the other tag's first"
+        );
+        assert!(
+            t.admit(0, &sample(0, 2_000, n(1.6), GOOD), 0.5, MINUTE),
+            "0.6 from the stored 1.0"
+        );
+        assert_eq!((t.stored_at(0), t.stored_at(1)), (2_000, 1_000));
+        assert!(
+            !t.admit(0, &sample(0, 61_000, n(1.6), GOOD), 0.5, MINUTE),
+            "heartbeat not yet due"
+        );
+        assert!(
+            t.admit(0, &sample(0, 62_000, n(1.6), GOOD), 0.5, MINUTE),
+            "heartbeat due"
+        );
+    }
+
+    #[test]
+    fn the_stored_reference_keeps_text_booleans_missing_values_and_quality() {
+        let mut t = TagTable::new(1);
+        let text = |s: &str| Some(Value::Text(Arc::from(s)));
+        let lost = Quality::Bad(Cause::CommLost);
+        let steps = [
+            (None, Quality::Bad(Cause::NoConnectionYet), true),
+            (None, Quality::Bad(Cause::NoConnectionYet), false),
+            (text("RUN"), GOOD, true),
+            (text("RUN"), GOOD, false),
+            (text("RUN"), lost, true),
+            (text("STOP"), lost, true),
+            (Some(Value::Bool(true)), lost, true),
+            (Some(Value::Bool(true)), lost, false),
+            (Some(Value::Number(1.0)), lost, true),
+            (None, lost, true),
+        ];
+        for (i, (value, quality, expected)) in steps.into_iter().enumerate() {
+            let s = sample(0, i as i64, value, quality);
+            assert_eq!(t.admit(0, &s, 0.0, MINUTE), expected, "step {i}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn the_stored_time_only_moves_forward() {
+        let mut t = TagTable::new(1);
+        assert!(t.admit(
+            0,
+            &sample(0, 10, Some(Value::Number(1.0)), GOOD),
+            0.0,
+            MINUTE
+        ));
+        assert!(t.admit(
+            0,
+            &sample(0, 7, Some(Value::Number(2.0)), GOOD),
+            0.0,
+            MINUTE
+        ));
         assert_eq!(t.stored_at(0), 10);
     }
 }
