@@ -151,8 +151,10 @@ pub struct DevicePoll {
     cycle_troubles: bool,
     /// When the current cycle began (UTC ms): tags changed since then already went out as changes.
     cycle_at: i64,
-    /// Each tag's heartbeat in ms (saturating), so the heartbeat sweep stays in dense memory.
-    heartbeat_ms: Vec<u32>,
+    /// Each tag's heartbeat in ms, dense so the heartbeat sweep never looks into the plant's `Tag`s.
+    heartbeat_ms: PerTag<u32>,
+    /// Each tag's deadband, for judging its samples for history.
+    deadband: PerTag<f64>,
     /// No heartbeat can be due before this (UTC ms).
     next_heartbeat: i64,
     pub schedule: Schedule,
@@ -162,6 +164,32 @@ pub struct DevicePoll {
     latency_total_us: u128,
     pub last_poll: Option<Timestamp>,
     pub last_errors: Vec<(Timestamp, String)>,
+}
+
+/// A setting of every tag of a device, kept once when all tags have the same (the usual case: a
+/// plant-wide default), which saves a dense array per setting and a memory read per sample.
+#[derive(Debug)]
+enum PerTag<T> {
+    Same(T),
+    Each(Box<[T]>),
+}
+
+impl<T: Copy + PartialEq> PerTag<T> {
+    fn of(values: impl Iterator<Item = T>) -> PerTag<T> {
+        let values: Vec<T> = values.collect();
+        match values.first() {
+            Some(&first) if values.iter().all(|&v| v == first) => PerTag::Same(first),
+            _ => PerTag::Each(values.into_boxed_slice()),
+        }
+    }
+
+    /// The setting of the tag at `pos` (a position of the device's tags).
+    fn get(&self, pos: u32) -> T {
+        match self {
+            PerTag::Same(value) => *value,
+            PerTag::Each(values) => values[pos as usize],
+        }
+    }
 }
 
 /// How many recent errors a device keeps for the UI.
@@ -182,7 +210,8 @@ impl DevicePoll {
             .into_iter()
             .map(|b| PlannedBlock::new(b, device))
             .collect();
-        let heartbeat_ms = device.tags.iter().map(Tag::heartbeat_ms).collect();
+        let heartbeat_ms = PerTag::of(device.tags.iter().map(Tag::heartbeat_ms));
+        let deadband = PerTag::of(device.tags.iter().map(|t| t.deadband));
         let first_tag = plant.first_tag_of(index).0;
         let schedule = Schedule::new(device.poll_period, start);
         DevicePoll {
@@ -198,6 +227,7 @@ impl DevicePoll {
             cycle_troubles: false,
             cycle_at: NEVER,
             heartbeat_ms,
+            deadband,
             next_heartbeat: NEVER,
             schedule,
             backoff: Backoff::standard(),
@@ -444,7 +474,7 @@ impl DevicePoll {
             if !tags.reported(pos) {
                 continue;
             }
-            let heartbeat = i64::from(self.heartbeat_ms[pos as usize]);
+            let heartbeat = i64::from(self.heartbeat_ms.get(pos));
             if tags.changed_at(pos) >= self.cycle_at {
                 // Changed in this cycle: it went out as a change.
                 next = next.min(at.0.saturating_add(heartbeat));
@@ -516,21 +546,16 @@ impl DevicePoll {
         } = std::mem::take(&mut self.pending);
         let mut stored = Vec::with_capacity(changed.len() + heartbeats.len());
         {
-            let device = &self.plant.devices[self.index];
             let mut shared = lock(&self.shared);
             let tags = &mut shared.tags;
             let first_tag = self.first_tag;
-            let heartbeat_ms = &self.heartbeat_ms;
+            let (heartbeat_ms, deadband) = (&self.heartbeat_ms, &self.deadband);
             let mut admit = |sample: &Sample| {
                 let Some(pos) = sample.tag.0.checked_sub(first_tag) else {
                     return false;
                 };
-                let p = pos as usize;
-                // The deadband is read from the plant's tag only here, for samples that changed or
-                // are due, so the poll loop's tag arrays stay small.
-                let deadband = device.tags.get(p).map_or(0.0, |t| t.deadband);
-                let heartbeat = Duration::from_millis(u64::from(heartbeat_ms[p]));
-                tags.admit(pos, sample, deadband, heartbeat)
+                let heartbeat = Duration::from_millis(u64::from(heartbeat_ms.get(pos)));
+                tags.admit(pos, sample, deadband.get(pos), heartbeat)
             };
             stored.extend(changed.iter().filter(|&s| admit(s)).cloned());
             stored.extend(heartbeats.into_iter().filter(|s| admit(s)));
@@ -741,6 +766,21 @@ mod tests {
                 "a scaled tag goes to the decoder"
             );
         }
+    }
+
+    #[test]
+    fn a_setting_shared_by_every_tag_is_kept_once() {
+        assert!(matches!(
+            PerTag::of([60_000u32; 3].into_iter()),
+            PerTag::Same(60_000)
+        ));
+        let mixed = PerTag::of([0.0, 5.0, 0.0].into_iter());
+        assert!(matches!(mixed, PerTag::Each(_)));
+        assert_eq!((mixed.get(0), mixed.get(1), mixed.get(2)), (0.0, 5.0, 0.0));
+        assert!(matches!(
+            PerTag::<f64>::of(std::iter::empty()),
+            PerTag::Each(_)
+        ));
     }
 
     #[test]
