@@ -299,7 +299,7 @@ impl DevicePoll {
             for (slot, &pos) in planned.slots.iter().zip(&planned.block.tags) {
                 if slot.width > 0
                     && same_items(planned.raw.as_ref(), &payload, slot.items())
-                    && tags.quality(pos).is_good()
+                    && tags.is_good(pos)
                 {
                     tags.touch(pos, at);
                     continue;
@@ -520,7 +520,7 @@ impl DevicePoll {
             let mut shared = lock(&self.shared);
             let tags = &mut shared.tags;
             for &pos in &planned.block.tags {
-                if tags.quality(pos).is_good()
+                if tags.is_good(pos)
                     && tags.set_quality(pos, Quality::Uncertain(Cause::Stale), at)
                 {
                     let index = TagIndex(self.first_tag + pos);

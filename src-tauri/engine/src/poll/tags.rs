@@ -33,6 +33,55 @@ const REPORTED: u8 = 0b0100;
 const STORED_SHIFT: u32 = 3;
 const STORED_MASK: u8 = KIND_MASK << STORED_SHIFT;
 
+/// A [`Quality`] in two bytes instead of three (a million tags keep two of them each): the level in
+/// the high byte (0 good, 1 bad, 2 uncertain), the cause in the low byte (0 none, 1 no connection
+/// yet, 2 comm lost, 3 configuration, 4 stale) or, for a device exception, 0x100 set in the cause
+/// kind bits with the exception code in the low byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct QualityCode(u16);
+
+impl QualityCode {
+    const BAD: u16 = 0x1000;
+    const UNCERTAIN: u16 = 0x2000;
+    const LEVEL: u16 = 0xF000;
+    const EXCEPTION: u16 = 0x0100;
+
+    fn of(quality: Quality) -> QualityCode {
+        let (level, cause) = match quality {
+            Quality::Good => return QualityCode(0),
+            Quality::Bad(cause) => (Self::BAD, cause),
+            Quality::Uncertain(cause) => (Self::UNCERTAIN, cause),
+        };
+        let cause = match cause {
+            Cause::NoConnectionYet => 1,
+            Cause::CommLost => 2,
+            Cause::Configuration => 3,
+            Cause::Stale => 4,
+            Cause::Exception(code) => Self::EXCEPTION | u16::from(code),
+        };
+        QualityCode(level | cause)
+    }
+
+    fn quality(self) -> Quality {
+        let cause = if self.0 & Self::EXCEPTION != 0 {
+            Cause::Exception(self.0 as u8)
+        } else {
+            match self.0 & 0xFF {
+                1 => Cause::NoConnectionYet,
+                2 => Cause::CommLost,
+                3 => Cause::Configuration,
+                // Only `of` makes codes, and it gives every bad or uncertain quality a cause.
+                _ => Cause::Stale,
+            }
+        };
+        match self.0 & Self::LEVEL {
+            0 => Quality::Good,
+            Self::BAD => Quality::Bad(cause),
+            _ => Quality::Uncertain(cause),
+        }
+    }
+}
+
 /// The live state of one device's tags, by position in `device.tags`.
 #[derive(Debug)]
 pub struct TagTable {
@@ -42,7 +91,7 @@ pub struct TagTable {
     flags: Vec<u8>,
     /// Text values, for the few string tags.
     texts: HashMap<u32, Arc<str>>,
-    quality: Vec<Quality>,
+    quality: Vec<QualityCode>,
     /// When the tag was last read or failed to be.
     time: Vec<i64>,
     /// When its value or quality last changed.
@@ -52,7 +101,7 @@ pub struct TagTable {
     /// The value of that sample, as `numbers` holds values.
     stored_numbers: Vec<f64>,
     /// Its quality.
-    stored_quality: Vec<Quality>,
+    stored_quality: Vec<QualityCode>,
     /// Its text, for string tags.
     stored_texts: HashMap<u32, Arc<str>>,
 }
@@ -64,12 +113,12 @@ impl TagTable {
             numbers: vec![0.0; count],
             flags: vec![KIND_NONE; count],
             texts: HashMap::new(),
-            quality: vec![Quality::Bad(Cause::NoConnectionYet); count],
+            quality: vec![QualityCode::of(Quality::Bad(Cause::NoConnectionYet)); count],
             time: vec![NEVER; count],
             changed: vec![NEVER; count],
             stored: vec![NEVER; count],
             stored_numbers: vec![0.0; count],
-            stored_quality: vec![Quality::Good; count],
+            stored_quality: vec![QualityCode::of(Quality::Good); count],
             stored_texts: HashMap::new(),
         }
     }
@@ -95,8 +144,13 @@ impl TagTable {
         }
     }
 
+    /// True when the tag's quality is good (the poll loop's check, without decoding the quality).
+    pub fn is_good(&self, pos: u32) -> bool {
+        self.quality[pos as usize] == QualityCode(0)
+    }
+
     pub fn quality(&self, pos: u32) -> Quality {
-        self.quality[pos as usize]
+        self.quality[pos as usize].quality()
     }
 
     /// True once the tag's first sample went out.
@@ -123,8 +177,9 @@ impl TagTable {
     pub fn set(&mut self, pos: u32, value: Value, quality: Quality, at: Timestamp) -> bool {
         let p = pos as usize;
         self.time[p] = at.0;
-        let changed =
-            self.flags[p] & REPORTED == 0 || self.quality[p] != quality || !self.holds(pos, &value);
+        let changed = self.flags[p] & REPORTED == 0
+            || self.quality[p] != QualityCode::of(quality)
+            || !self.holds(pos, &value);
         if changed {
             self.store_value(pos, value);
             self.mark_changed(p, quality, at);
@@ -137,7 +192,7 @@ impl TagTable {
     pub fn set_quality(&mut self, pos: u32, quality: Quality, at: Timestamp) -> bool {
         let p = pos as usize;
         self.time[p] = at.0;
-        let changed = self.flags[p] & REPORTED == 0 || self.quality[p] != quality;
+        let changed = self.flags[p] & REPORTED == 0 || self.quality[p] != QualityCode::of(quality);
         if changed {
             self.mark_changed(p, quality, at);
         }
@@ -149,7 +204,9 @@ impl TagTable {
         let p = pos as usize;
         self.time[p] = at.0;
         let had_value = self.flags[p] & KIND_MASK != KIND_NONE;
-        let changed = self.flags[p] & REPORTED == 0 || self.quality[p] != quality || had_value;
+        let changed = self.flags[p] & REPORTED == 0
+            || self.quality[p] != QualityCode::of(quality)
+            || had_value;
         if changed {
             if self.flags[p] & KIND_MASK == KIND_TEXT {
                 self.texts.remove(&pos);
@@ -170,13 +227,13 @@ impl TagTable {
             let last = (self.stored[p] != NEVER).then(|| LastStored {
                 time: Timestamp(self.stored[p]),
                 value: value.as_ref(),
-                quality: self.stored_quality[p],
+                quality: self.stored_quality[p].quality(),
             });
             worth_storing(last, sample, deadband, heartbeat)
         };
         if admit {
             self.stored[p] = self.stored[p].max(sample.time.0);
-            self.stored_quality[p] = sample.quality;
+            self.stored_quality[p] = QualityCode::of(sample.quality);
             if (self.flags[p] & STORED_MASK) >> STORED_SHIFT == KIND_TEXT {
                 self.stored_texts.remove(&pos);
             }
@@ -232,7 +289,7 @@ impl TagTable {
         let when = |t: i64| (t != NEVER).then_some(Timestamp(t));
         TagLive {
             value: self.value(pos),
-            quality: self.quality[p],
+            quality: self.quality[p].quality(),
             time: when(self.time[p]),
             changed: when(self.changed[p]),
         }
@@ -240,7 +297,7 @@ impl TagTable {
 
     fn mark_changed(&mut self, p: usize, quality: Quality, at: Timestamp) {
         self.flags[p] |= REPORTED;
-        self.quality[p] = quality;
+        self.quality[p] = QualityCode::of(quality);
         self.changed[p] = at.0;
     }
 
@@ -404,6 +461,33 @@ mod tests {
             let s = sample(0, i as i64, value, quality);
             assert_eq!(t.admit(0, &s, 0.0, MINUTE), expected, "step {i}: {s:?}");
         }
+    }
+
+    #[test]
+    fn every_quality_survives_its_two_byte_code() {
+        let mut qualities = vec![Quality::Good];
+        let mut causes = vec![
+            Cause::NoConnectionYet,
+            Cause::CommLost,
+            Cause::Configuration,
+            Cause::Stale,
+        ];
+        causes.extend((0..=255).map(Cause::Exception));
+        for cause in causes {
+            qualities.push(Quality::Bad(cause));
+            qualities.push(Quality::Uncertain(cause));
+        }
+        let codes: std::collections::HashSet<u16> =
+            qualities.iter().map(|&q| QualityCode::of(q).0).collect();
+        assert_eq!(
+            codes.len(),
+            qualities.len(),
+            "each quality has a code of its own"
+        );
+        for q in qualities {
+            assert_eq!(QualityCode::of(q).quality(), q);
+        }
+        assert_eq!(std::mem::size_of::<QualityCode>(), 2);
     }
 
     #[test]
