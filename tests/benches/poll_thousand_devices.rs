@@ -46,6 +46,7 @@ fn main() {
         let started = Instant::now();
         let engine = Engine::start(Arc::new(plant), options).await.expect("engine starts");
         let start_time = started.elapsed();
+        let rss_started = poll_support::status_mb("VmRSS");
         // Warm up: every device connects, reads everything once, and the writer stores those first
         // samples (a million of them) before the measurement starts.
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -82,6 +83,7 @@ fn main() {
             wall,
             server_cpu,
             rss,
+            rss_started,
             rss_warm,
             pending_warm,
             responses,
@@ -116,7 +118,14 @@ fn main() {
         ""
     );
     println!("{:<44} {:>11.1} MB {:>12}", "resident memory (peak)", hwm, "");
+    // Where the memory after warm-up went, in the order it was taken: the process before the plant
+    // (runtime, bench server pipe), the plant, what Engine::start added (the history writer's tag
+    // registry and rollup state, the poll tasks' plans and tag tables), then the warm-up (first replies,
+    // the writer's first transactions and SQLite's page cache, the backlog above).
+    println!("{:<44} {:>11.1} MB {:>12}", "  of which the process before the plant", rss_empty, "");
     println!("{:<44} {:>11.1} MB {:>12}", "  of which the plant (config: Device, Tag)", rss_plant - rss_empty, "");
+    println!("{:<44} {:>11.1} MB {:>12}", "  of which Engine::start (writer, polls)", run.rss_started - rss_plant, "");
+    println!("{:<44} {:>11.1} MB {:>12}", "  of which the warm-up (replies, SQLite)", run.rss_warm - run.rss_started, "");
     println!("{:<44} {:>14} {:>12}", "missed cycles (engine counters)", run.missed, "0");
     println!("{:<44} {:>14.0} {:>12}", "reads per second", run.responses as f64 / secs, devices * 8);
     println!("{:<44} {:>14.0} {:>12}", "samples stored per second", run.stored as f64 / secs, "");
@@ -139,6 +148,8 @@ struct Run {
     wall: Duration,
     server_cpu: Duration,
     rss: f64,
+    /// Right after `Engine::start` returned, before any reply.
+    rss_started: f64,
     /// After the warm-up, with the writer caught up (no backlog of samples in its queue).
     rss_warm: f64,
     pending_warm: u64,

@@ -9,6 +9,11 @@
 # (tests/e2e/desktop_test.py, Python selenium in target/e2e-venv, installed on first use); stops the
 # driver with SIGTERM (a killed driver leaves WebKitWebDriver orphaned). Screenshots go to
 # tests/out/e2e/. Prints `N passed, N failed` last and exits non-zero when a test failed.
+#
+# Desktop notifications: a private D-Bus session bus (dbus-daemon) for the whole run, and for each test a
+# fresh dunst (a real org.freedesktop.Notifications server, tests/e2e/dunstrc) on the Xvfb display, so a
+# test reads back only its own app's notifications with `dunstctl history`. Everything started here is
+# stopped at the end, also on failure.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +25,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 command -v tauri-driver >/dev/null || { echo "run.sh: tauri-driver is missing (cargo install tauri-driver --locked)" >&2; exit 2; }
 command -v WebKitWebDriver >/dev/null || { echo "run.sh: WebKitWebDriver is missing (apt-get install webkit2gtk-driver)" >&2; exit 2; }
 command -v Xvfb >/dev/null || { echo "run.sh: Xvfb is missing (apt-get install xvfb)" >&2; exit 2; }
+for tool in dbus-daemon dunst dunstctl busctl; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install dunst dbus-daemon dbus-bin systemd)" >&2; exit 2; }
+done
 
 venv="$root/target/e2e-venv"
 if ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
@@ -34,17 +42,29 @@ rm -f "$out"/*.png
 scratch=$(mktemp -d)
 xvfb_pid=""
 driver_pid=""
+dunst_pid=""
+bus_pid=""
 
 cleanup() {
   if [ -n "$driver_pid" ] && kill -0 "$driver_pid" 2>/dev/null; then
     kill -TERM "$driver_pid" 2>/dev/null
     wait "$driver_pid" 2>/dev/null
   fi
+  stop_dunst
+  # The bus daemon forked away from this shell: no wait, it is not our child.
+  [ -n "$bus_pid" ] && kill -TERM "$bus_pid" 2>/dev/null
   if [ -n "$xvfb_pid" ]; then
     kill -TERM "$xvfb_pid" 2>/dev/null
     wait "$xvfb_pid" 2>/dev/null
   fi
   rm -rf "$scratch"
+}
+stop_dunst() {
+  if [ -n "$dunst_pid" ]; then
+    kill -TERM "$dunst_pid" 2>/dev/null
+    wait "$dunst_pid" 2>/dev/null
+    dunst_pid=""
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -57,6 +77,25 @@ exec 3>&-
 for _ in $(seq 100); do [ -s "$scratch/display" ] && break; sleep 0.1; done
 [ -s "$scratch/display" ] || { echo "run.sh: Xvfb did not start" >&2; cat "$scratch/xvfb.log" >&2; exit 1; }
 export DISPLAY=":$(head -n1 "$scratch/display")"
+
+# A private session bus: --fork returns once it is ready, printing its address, then its pid.
+bus=$(dbus-daemon --session --fork --nopidfile --print-address=1 --print-pid=1) || { echo "run.sh: dbus-daemon did not start" >&2; exit 1; }
+bus_pid=$(sed -n 2p <<<"$bus")
+export DBUS_SESSION_BUS_ADDRESS=$(sed -n 1p <<<"$bus")
+
+# A fresh dunst with an empty history, ready once it answers on the bus.
+start_dunst() {
+  dunst -config "$here/dunstrc" >"$1/dunst.log" 2>&1 &
+  dunst_pid=$!
+  for _ in $(seq 100); do
+    dunstctl debug >/dev/null 2>&1 && return 0
+    kill -0 "$dunst_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "run.sh: dunst did not start" >&2
+  cat "$1/dunst.log" >&2
+  return 1
+}
 
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -94,14 +133,23 @@ tests=(
   "test_a_trend_opens_with_history normal 1"
   "test_a_broken_plant_file_shows_its_error normal 1"
   "test_an_alarm_is_acknowledged_and_journaled gas-flood 5"
+  "test_a_high_alarm_shows_a_desktop_notification gas-flood 5"
 )
-[ -n "${PLANTWATCH_E2E_ONLY:-}" ] && tests=("${PLANTWATCH_E2E_ONLY} normal 1")
+# PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above.
+if [ -n "${PLANTWATCH_E2E_ONLY:-}" ]; then
+  only="${PLANTWATCH_E2E_ONLY} normal 1"
+  for entry in "${tests[@]}"; do
+    [ "${entry%% *}" = "$PLANTWATCH_E2E_ONLY" ] && only=$entry
+  done
+  tests=("$only")
+fi
 
 export PLANTWATCH_E2E_BIN="$bin" PLANTWATCH_E2E_OUT="$out"
 for entry in "${tests[@]}"; do
   read -r name scenario speed <<<"$entry"
   work="$scratch/$name"
   mkdir -p "$work/data" "$work/exports"
+  start_dunst "$work" || { failed=$((failed + 1)); failures+=("$name"); continue; }
   start_driver PLANTWATCH_DATA_DIR="$work/data" PLANTWATCH_EXPORT_DIR="$work/exports" \
     PLANTWATCH_SIM_SCENARIO="$scenario" PLANTWATCH_SIM_SPEED="$speed" WEBKIT_DISABLE_COMPOSITING_MODE=1
   if PLANTWATCH_E2E_WORK="$work" timeout 180 "$py" -u "$here/desktop_test.py" "$name"; then
@@ -113,6 +161,7 @@ for entry in "${tests[@]}"; do
     tail -n 20 "$scratch/driver.log" >&2
   fi
   stop_driver
+  stop_dunst
 done
 
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}" >&2

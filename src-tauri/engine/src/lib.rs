@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use plantwatch_core::{Plant, TagIndex, Value};
-use plantwatch_history::{HistoryError, HistoryWriter, StoreFilter};
+use plantwatch_history::{HistoryError, HistoryWriter};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -27,7 +27,7 @@ use poll::device::DevicePoll;
 use poll::link_task::{LinkTask, WriteRequest};
 use poll::runtime::PollThreads;
 use poll::tags::TagTable;
-use poll::{lock, DeviceShared, HistoryHandOff, Outputs};
+use poll::{lock, DeviceShared, Outputs};
 
 /// How the engine runs beyond what the plant says.
 #[derive(Debug, Clone)]
@@ -172,7 +172,7 @@ impl Engine {
         let outputs = Arc::new(Outputs {
             events,
             sink: Some(writer.sink()),
-            history: Mutex::new(HistoryHandOff::new(StoreFilter::new(&plant))),
+            history: Mutex::new(Vec::new()),
             alarms: alarm_feed,
             devices: devices.clone(),
         });

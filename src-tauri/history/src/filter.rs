@@ -3,66 +3,37 @@
 
 use std::time::Duration;
 
-use plantwatch_core::{Plant, Quality, Sample, Timestamp, Value};
+use plantwatch_core::{Quality, Sample, Timestamp, Value};
 
-/// Decides which samples are stored: the value moved by more than the tag's deadband since the last
-/// stored sample, the quality changed, or the tag's heartbeat has passed since the last stored sample.
-/// Pure and per tag: it only remembers what it admitted, so it can run anywhere (the engine runs it before
-/// handing samples to the [`crate::HistoryWriter`], which stores everything it is given).
-pub struct StoreFilter {
-    tags: Vec<TagFilter>,
+/// What history last stored of a tag: the reference a new sample is judged against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastStored<'a> {
+    pub time: Timestamp,
+    /// `None` when the stored sample had no value (for example no connection yet).
+    pub value: Option<&'a Value>,
+    pub quality: Quality,
 }
 
-struct TagFilter {
+/// True when `sample` is worth storing, given what was last stored of its tag (`None`: nothing yet,
+/// so a tag's first sample always is): its quality differs, its tag's `heartbeat` has passed since the
+/// last stored sample, or its value moved by more than `deadband` (numbers) or at all (booleans, text,
+/// a value appearing or going away).
+///
+/// Pure, and the one definition of "worth storing": the engine keeps each tag's last stored sample
+/// with the tag's live state and asks this before handing a sample to the [`crate::HistoryWriter`],
+/// which stores everything it is given.
+pub fn worth_storing(
+    last: Option<LastStored<'_>>,
+    sample: &Sample,
     deadband: f64,
-    heartbeat_ms: i64,
-    last: Option<Stored>,
-}
-
-/// What was last admitted for a tag.
-struct Stored {
-    time: Timestamp,
-    value: Option<Value>,
-    quality: Quality,
-}
-
-impl StoreFilter {
-    /// A filter for every tag of the plant, with nothing stored yet (so each tag's first sample passes).
-    pub fn new(plant: &Plant) -> Self {
-        let tags = plant
-            .tags()
-            .map(|(_, _, tag)| TagFilter {
-                deadband: tag.deadband,
-                heartbeat_ms: duration_ms(tag.heartbeat()),
-                last: None,
-            })
-            .collect();
-        StoreFilter { tags }
-    }
-
-    /// True when `sample` should be stored; it then becomes the tag's reference for later samples.
-    /// Samples of a tag the plant does not have are admitted, so the writer can count them.
-    pub fn admit(&mut self, sample: &Sample) -> bool {
-        let Some(tag) = self.tags.get_mut(sample.tag.0 as usize) else {
-            return true;
-        };
-        let admit = match &tag.last {
-            None => true,
-            Some(last) => {
-                last.quality != sample.quality
-                    || sample.time.millis_since(last.time) >= tag.heartbeat_ms
-                    || moved(last.value.as_ref(), sample.value.as_ref(), tag.deadband)
-            }
-        };
-        if admit {
-            tag.last = Some(Stored {
-                time: sample.time,
-                value: sample.value.clone(),
-                quality: sample.quality,
-            });
-        }
-        admit
-    }
+    heartbeat: Duration,
+) -> bool {
+    let Some(last) = last else {
+        return true;
+    };
+    last.quality != sample.quality
+        || sample.time.millis_since(last.time) >= duration_ms(heartbeat)
+        || moved(last.value, sample.value.as_ref(), deadband)
 }
 
 /// True when `new` differs from `old` by more than `deadband` (numbers) or at all (anything else).
@@ -86,35 +57,39 @@ fn duration_ms(d: Duration) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::sync::Arc;
 
     use plantwatch_core::*;
 
     use super::*;
 
-    fn plant(deadband: f64, heartbeat_s: u64) -> Plant {
-        let flow = testing::tag("flow", ValueType::F32)
-            .with_deadband(deadband)
-            .with_heartbeat(Duration::from_secs(heartbeat_s));
-        testing::plant("test", Path::new("test.db"), vec![("plc", vec![flow])])
-    }
-
     /// One reading: seconds since start, value, quality.
     type Reading = (i64, Option<Value>, Quality);
 
-    /// Runs `readings` through a filter for one tag and returns which were admitted.
+    /// Runs `readings` of one tag through [`worth_storing`], keeping the last admitted one as the
+    /// reference the way the engine does, and returns which were admitted.
     fn admitted(deadband: f64, heartbeat_s: u64, readings: &[Reading]) -> Vec<bool> {
-        let mut filter = StoreFilter::new(&plant(deadband, heartbeat_s));
+        let heartbeat = Duration::from_secs(heartbeat_s);
+        let mut last: Option<Sample> = None;
         readings
             .iter()
             .map(|(s, value, quality)| {
-                filter.admit(&Sample {
+                let sample = Sample {
                     tag: TagIndex(0),
                     time: Timestamp(s * 1000),
                     value: value.clone(),
                     quality: *quality,
-                })
+                };
+                let reference = last.as_ref().map(|l| LastStored {
+                    time: l.time,
+                    value: l.value.as_ref(),
+                    quality: l.quality,
+                });
+                let admit = worth_storing(reference, &sample, deadband, heartbeat);
+                if admit {
+                    last = Some(sample);
+                }
+                admit
             })
             .collect()
     }
@@ -236,23 +211,5 @@ mod tests {
             (3, n(1.0), GOOD),
         ];
         assert_eq!(admitted(0.5, 60, &readings), [true, true, false, true]);
-    }
-
-    #[test]
-    fn tags_are_filtered_apart_and_unknown_tags_pass() {
-        let mut filter = StoreFilter::new(&plant(0.5, 60));
-        let sample = |tag, v| Sample {
-            tag: TagIndex(tag),
-            time: Timestamp(0),
-            value: n(v),
-            quality: GOOD,
-        };
-        assert!(filter.admit(&sample(0, 1.0)));
-        assert!(!filter.admit(&sample(0, 1.0)));
-        assert!(
-            filter.admit(&sample(7, 1.0)),
-            "a tag outside the plant is left to the writer to count"
-        );
-        assert!(filter.admit(&sample(7, 1.0)));
     }
 }

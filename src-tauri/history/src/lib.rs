@@ -43,7 +43,7 @@ pub mod writer;
 mod tests;
 
 pub use error::HistoryError;
-pub use filter::StoreFilter;
+pub use filter::{worth_storing, LastStored};
 pub use reader::{
     Aggregate, Bucket, HistoryReader, IntervalValue, SampleQuery, StoredSample, TagInfo,
 };

@@ -86,7 +86,7 @@ pub struct WriterStats {
 /// that starts at most half a second after the oldest was sent (at once when 200,000 are waiting), so a
 /// `kill -9` loses at most the last second and never corrupts the file (SQLite's WAL journal). Samples of one tag at the same
 /// millisecond keep the last one sent (`INSERT OR REPLACE`). It stores every sample it is given: choosing
-/// which samples are worth keeping is [`crate::StoreFilter`]'s job, before the sink.
+/// which samples are worth keeping is [`crate::worth_storing`]'s job, before the sink.
 pub struct HistoryWriter {
     path: PathBuf,
     sink: SampleSink,

@@ -63,14 +63,25 @@ fn body(entry: &JournalEntry) -> String {
     body
 }
 
-/// A reading as an operator writes it: values read as 32-bit floats are shown in their shortest form
-/// (`3.7`, not `3.700000047683716`).
+/// A reading as an operator writes it: six significant digits at most, without trailing zeros, so
+/// values read as 32-bit floats or scaled registers carry no float tails (`3.7`, `14.6`, not
+/// `3.700000047683716` or `14.600000000000001`).
 fn number(v: f64) -> String {
-    let single = v as f32;
-    if f64::from(single) == v {
-        single.to_string()
+    if !v.is_finite() || v == 0.0 {
+        return v.to_string();
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = (5 - magnitude).clamp(0, 12) as usize;
+    let text = format!("{v:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
     } else {
-        v.to_string()
+        &text
+    };
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text.to_string()
     }
 }
 
@@ -327,10 +338,14 @@ alarms = [ { kind = "state", value = true, priority = "high", message = "Pump 1 
     }
 
     #[test]
-    fn readings_of_32_bit_tags_are_shown_without_float_tails() {
+    fn readings_are_shown_without_float_tails() {
         assert_eq!(number(f64::from(3.7_f32)), "3.7");
+        assert_eq!(number(146.0 * 0.1), "14.6", "a scaled u16 register");
         assert_eq!(number(0.1), "0.1");
         assert_eq!(number(-12.0), "-12");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(0.000_123_456_78), "0.000123457");
+        assert_eq!(number(415_123.4), "415123");
     }
 
     #[test]

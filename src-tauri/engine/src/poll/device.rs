@@ -108,18 +108,26 @@ impl PlannedBlock {
     }
 }
 
-/// The samples one poll (or one staleness check) of a device produced.
+/// The samples polls (and staleness checks) of a device produced since they were last taken.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// Samples whose value or quality changed: what listeners get (and history judges).
+    /// Samples whose value or quality changed: what listeners get.
     pub changed: Vec<Sample>,
-    /// Unchanged samples whose heartbeat is due: history judges them too.
-    pub heartbeats: Vec<Sample>,
+    /// The samples history's rule found worth storing, changes and due heartbeats: what the history
+    /// writer gets.
+    pub stored: Vec<Sample>,
 }
 
-impl Outcome {
-    /// True when there is nothing to deliver.
-    pub fn is_empty(&self) -> bool {
+/// Samples gathered between two [`DevicePoll::take_outcome`] calls, before history judges them.
+#[derive(Debug, Default)]
+struct Pending {
+    changed: Vec<Sample>,
+    /// Unchanged samples whose heartbeat is due.
+    heartbeats: Vec<Sample>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
         self.changed.is_empty() && self.heartbeats.is_empty()
     }
 }
@@ -134,7 +142,7 @@ pub struct DevicePoll {
     shared: Arc<Mutex<DeviceShared>>,
     bad: BadRanges,
     blocks: Vec<PlannedBlock>,
-    pending: Outcome,
+    pending: Pending,
     /// Set when a block was split or refused this cycle: the plan is rebuilt after the cycle.
     replan: bool,
     /// True once the device ever answered (bad quality becomes comm lost instead of no connection).
@@ -143,8 +151,10 @@ pub struct DevicePoll {
     cycle_troubles: bool,
     /// When the current cycle began (UTC ms): tags changed since then already went out as changes.
     cycle_at: i64,
-    /// Each tag's heartbeat in ms (saturating), so the heartbeat sweep stays in dense memory.
-    heartbeat_ms: Vec<u32>,
+    /// Each tag's heartbeat in ms, dense so the heartbeat sweep never looks into the plant's `Tag`s.
+    heartbeat_ms: PerTag<u32>,
+    /// Each tag's deadband, for judging its samples for history.
+    deadband: PerTag<f64>,
     /// No heartbeat can be due before this (UTC ms).
     next_heartbeat: i64,
     pub schedule: Schedule,
@@ -154,6 +164,32 @@ pub struct DevicePoll {
     latency_total_us: u128,
     pub last_poll: Option<Timestamp>,
     pub last_errors: Vec<(Timestamp, String)>,
+}
+
+/// A setting of every tag of a device, kept once when all tags have the same (the usual case: a
+/// plant-wide default), which saves a dense array per setting and a memory read per sample.
+#[derive(Debug)]
+enum PerTag<T> {
+    Same(T),
+    Each(Box<[T]>),
+}
+
+impl<T: Copy + PartialEq> PerTag<T> {
+    fn of(values: impl Iterator<Item = T>) -> PerTag<T> {
+        let values: Vec<T> = values.collect();
+        match values.first() {
+            Some(&first) if values.iter().all(|&v| v == first) => PerTag::Same(first),
+            _ => PerTag::Each(values.into_boxed_slice()),
+        }
+    }
+
+    /// The setting of the tag at `pos` (a position of the device's tags).
+    fn get(&self, pos: u32) -> T {
+        match self {
+            PerTag::Same(value) => *value,
+            PerTag::Each(values) => values[pos as usize],
+        }
+    }
 }
 
 /// How many recent errors a device keeps for the UI.
@@ -174,11 +210,8 @@ impl DevicePoll {
             .into_iter()
             .map(|b| PlannedBlock::new(b, device))
             .collect();
-        let heartbeat_ms = device
-            .tags
-            .iter()
-            .map(Tag::heartbeat_ms)
-            .collect();
+        let heartbeat_ms = PerTag::of(device.tags.iter().map(Tag::heartbeat_ms));
+        let deadband = PerTag::of(device.tags.iter().map(|t| t.deadband));
         let first_tag = plant.first_tag_of(index).0;
         let schedule = Schedule::new(device.poll_period, start);
         DevicePoll {
@@ -188,12 +221,13 @@ impl DevicePoll {
             shared,
             bad,
             blocks,
-            pending: Outcome::default(),
+            pending: Pending::default(),
             replan: false,
             answered: false,
             cycle_troubles: false,
             cycle_at: NEVER,
             heartbeat_ms,
+            deadband,
             next_heartbeat: NEVER,
             schedule,
             backoff: Backoff::standard(),
@@ -265,7 +299,7 @@ impl DevicePoll {
             for (slot, &pos) in planned.slots.iter().zip(&planned.block.tags) {
                 if slot.width > 0
                     && same_items(planned.raw.as_ref(), &payload, slot.items())
-                    && tags.quality(pos).is_good()
+                    && tags.is_good(pos)
                 {
                     tags.touch(pos, at);
                     continue;
@@ -428,7 +462,7 @@ impl DevicePoll {
     }
 
     /// Offers history the unchanged tags whose heartbeat has passed since their last stored sample
-    /// (history's filter has the last word). Only walks the tags when the earliest can be due.
+    /// (history's rule has the last word). Only walks the tags when the earliest can be due.
     pub fn sweep_heartbeats(&mut self, at: Timestamp) {
         if at.0 < self.next_heartbeat {
             return;
@@ -440,7 +474,7 @@ impl DevicePoll {
             if !tags.reported(pos) {
                 continue;
             }
-            let heartbeat = i64::from(self.heartbeat_ms[pos as usize]);
+            let heartbeat = i64::from(self.heartbeat_ms.get(pos));
             if tags.changed_at(pos) >= self.cycle_at {
                 // Changed in this cycle: it went out as a change.
                 next = next.min(at.0.saturating_add(heartbeat));
@@ -486,7 +520,7 @@ impl DevicePoll {
             let mut shared = lock(&self.shared);
             let tags = &mut shared.tags;
             for &pos in &planned.block.tags {
-                if tags.quality(pos).is_good()
+                if tags.is_good(pos)
                     && tags.set_quality(pos, Quality::Uncertain(Cause::Stale), at)
                 {
                     let index = TagIndex(self.first_tag + pos);
@@ -503,27 +537,35 @@ impl DevicePoll {
         (self.device().poll_period * STALE_AFTER_PERIODS).max(Duration::from_millis(10))
     }
 
-    /// Takes the samples gathered since the last call.
+    /// Takes the samples gathered since the last call, with the ones worth storing picked out by
+    /// history's rule against each tag's last stored sample (which they then become).
     pub fn take_outcome(&mut self) -> Outcome {
-        std::mem::take(&mut self.pending)
+        let Pending {
+            changed,
+            heartbeats,
+        } = std::mem::take(&mut self.pending);
+        let mut stored = Vec::with_capacity(changed.len() + heartbeats.len());
+        {
+            let mut shared = lock(&self.shared);
+            let tags = &mut shared.tags;
+            let first_tag = self.first_tag;
+            let (heartbeat_ms, deadband) = (&self.heartbeat_ms, &self.deadband);
+            let mut admit = |sample: &Sample| {
+                let Some(pos) = sample.tag.0.checked_sub(first_tag) else {
+                    return false;
+                };
+                let heartbeat = Duration::from_millis(u64::from(heartbeat_ms.get(pos)));
+                tags.admit(pos, sample, deadband.get(pos), heartbeat)
+            };
+            stored.extend(changed.iter().filter(|&s| admit(s)).cloned());
+            stored.extend(heartbeats.into_iter().filter(|s| admit(s)));
+        }
+        Outcome { changed, stored }
     }
 
     /// True when samples wait to be delivered.
     pub fn has_outcome(&self) -> bool {
         !self.pending.is_empty()
-    }
-
-    /// History admitted these samples (so the heartbeat counts from them).
-    pub fn mark_stored(&mut self, stored: &[Sample]) {
-        if stored.is_empty() {
-            return;
-        }
-        let mut shared = lock(&self.shared);
-        for sample in stored {
-            if let Some(pos) = sample.tag.0.checked_sub(self.first_tag) {
-                shared.tags.mark_stored(pos, sample.time);
-            }
-        }
     }
 
     /// Number of tags of the device.
@@ -629,6 +671,11 @@ mod tests {
 
     /// One device polled every second: u16 at 0 and 1, f32 (ABCD) at 2-3, u16 at 10; heartbeat 60 s.
     fn device_poll() -> DevicePoll {
+        device_poll_with(|_| {})
+    }
+
+    /// [`device_poll`] with its tags changed by `change` first.
+    fn device_poll_with(change: impl FnOnce(&mut [plantwatch_core::Tag])) -> DevicePoll {
         let tag = |id: &str, address: u16, value_type: ValueType| {
             let mut tag = testing::tag(id, value_type);
             tag.address = address;
@@ -640,6 +687,8 @@ mod tests {
             tag("flow", 2, ValueType::F32),
             tag("c", 10, ValueType::U16),
         ];
+        let mut tags = tags;
+        change(&mut tags);
         // testing::device polls every second, which is PERIOD.
         let plant = testing::plant("t", Path::new("t.db"), vec![("plc", tags)]);
         let shared = Arc::new(Mutex::new(DeviceShared {
@@ -666,7 +715,8 @@ mod tests {
         Payload::Registers(regs)
     }
 
-    /// One whole cycle reading `payload` at `at` (ms); returns the changed tags and the heartbeat tags.
+    /// One whole cycle reading `payload` at `at` (ms); returns the changed tags and the tags whose
+    /// samples history's rule admitted (changes first, then due heartbeats).
     fn cycle(
         poll: &mut DevicePoll,
         payload: Payload,
@@ -678,15 +728,8 @@ mod tests {
         poll.finish_cycle(Timestamp(at), now);
         poll.sweep_heartbeats(Timestamp(at));
         let outcome = poll.take_outcome();
-        let admitted: Vec<Sample> = outcome
-            .changed
-            .iter()
-            .chain(&outcome.heartbeats)
-            .cloned()
-            .collect();
-        poll.mark_stored(&admitted);
         let tags = |samples: &[Sample]| samples.iter().map(|s| s.tag.0).collect();
-        (tags(&outcome.changed), tags(&outcome.heartbeats))
+        (tags(&outcome.changed), tags(&outcome.stored))
     }
 
     fn live(poll: &DevicePoll, pos: u32) -> crate::TagLive {
@@ -723,6 +766,21 @@ mod tests {
                 "a scaled tag goes to the decoder"
             );
         }
+    }
+
+    #[test]
+    fn a_setting_shared_by_every_tag_is_kept_once() {
+        assert!(matches!(
+            PerTag::of([60_000u32; 3].into_iter()),
+            PerTag::Same(60_000)
+        ));
+        let mixed = PerTag::of([0.0, 5.0, 0.0].into_iter());
+        assert!(matches!(mixed, PerTag::Each(_)));
+        assert_eq!((mixed.get(0), mixed.get(1), mixed.get(2)), (0.0, 5.0, 0.0));
+        assert!(matches!(
+            PerTag::<f64>::of(std::iter::empty()),
+            PerTag::Each(_)
+        ));
     }
 
     #[test]
@@ -789,14 +847,37 @@ mod tests {
             cycle(&mut poll, registers(1, 2, 0, 3), 30_000, t0).1,
             Vec::<u32>::new()
         );
-        // At 60 s: b changed (a change, not a heartbeat); a, flow and c are due.
-        let (changed, heartbeats) = cycle(&mut poll, registers(1, 9, 0, 3), 60_000, t0);
-        assert_eq!((changed, heartbeats), (vec![1], vec![0, 2, 3]));
+        // At 60 s: b changed (stored as a change, not a heartbeat); a, flow and c are due.
+        let (changed, stored) = cycle(&mut poll, registers(1, 9, 0, 3), 60_000, t0);
+        assert_eq!((changed, stored), (vec![1], vec![1, 0, 2, 3]));
         assert_eq!(
             cycle(&mut poll, registers(1, 9, 0, 3), 61_000, t0).1,
             Vec::<u32>::new(),
             "stored again at 60 s"
         );
+    }
+
+    #[test]
+    fn changes_within_a_tags_deadband_reach_listeners_but_not_history() {
+        // Tag b with a deadband of 5: listeners see every change, history only moves beyond 5 from
+        // the last stored value (and every quality change).
+        let mut poll = device_poll_with(|tags| tags[1].deadband = 5.0);
+        let t0 = Instant::now();
+        assert_eq!(
+            cycle(&mut poll, registers(1, 10, 0, 3), 1_000, t0),
+            (vec![0, 1, 2, 3], vec![0, 1, 2, 3])
+        );
+        assert_eq!(
+            cycle(&mut poll, registers(1, 14, 0, 3), 2_000, t0),
+            (vec![1], vec![])
+        );
+        assert_eq!(
+            cycle(&mut poll, registers(1, 16, 0, 3), 3_000, t0),
+            (vec![1], vec![1])
+        );
+        poll.on_comm_failure(Timestamp(4_000), "no reply".into());
+        let lost = poll.take_outcome();
+        assert_eq!(lost.stored.len(), 4, "every quality change is stored");
     }
 
     #[test]

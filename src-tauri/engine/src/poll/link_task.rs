@@ -338,11 +338,17 @@ impl LinkTask {
         let Some(i) = self.devices.iter().position(|d| d.index == device) else {
             return Err(EngineError::Stopped);
         };
-        let dev = self.devices[i].device().clone();
-        let Some(t) = dev.tags.get(tag as usize) else {
-            return Err(EngineError::Stopped);
+        // Copies of what the write needs (not the whole device: a device may have thousands of tags),
+        // so `self` is free for the connection below.
+        let (t, unit, timeout, full_id) = {
+            let dev = self.devices[i].device();
+            let Some(t) = dev.tags.get(tag as usize) else {
+                return Err(EngineError::Stopped);
+            };
+            let full_id = format!("{}/{}", dev.id, t.id());
+            (t.clone(), dev.unit, dev.timeout, full_id)
         };
-        let full_id = format!("{}/{}", dev.id, t.id());
+        let t = &t;
         let payload = match t.table {
             Table::Coil => {
                 // A coil takes a boolean, or the numbers 0 and 1: 0.5 or -3 is more likely a slip
@@ -366,7 +372,7 @@ impl LinkTask {
             ),
             Table::Input | Table::Discrete => return Err(EngineError::ReadOnly { tag: full_id }),
         };
-        self.ensure_open(dev.timeout)
+        self.ensure_open(timeout)
             .await
             .map_err(|message| EngineError::WriteFailed {
                 tag: full_id.clone(),
@@ -379,7 +385,7 @@ impl LinkTask {
             });
         };
         match conn
-            .write(dev.unit, t.table, t.address, &payload, dev.timeout)
+            .write(unit, t.table, t.address, &payload, timeout)
             .await
         {
             Ok(Ok(())) => Ok(()),

@@ -9,10 +9,11 @@
 //!   connections, and this way a slow or dead unit never delays the other units of that server.
 //!
 //! Samples leave a link task through [`Outputs`]: changed samples to listeners (broadcast) and the
-//! alarm service, samples admitted by the history filter to the history writer's sink. None of these
-//! blocks the poll loop. Admitted samples are gathered from every link and handed to the writer in
-//! batches (at least every [`HISTORY_HAND_OFF_EVERY`]), so a device polled back to back does not wake
-//! the writer thread once per reply.
+//! alarm service, samples worth storing to the history writer's sink. None of these blocks the poll
+//! loop. Each device judges its own samples for history (see [`device::DevicePoll::take_outcome`]), so
+//! link tasks share nothing but the batch the admitted samples wait in: they are gathered from every
+//! link and handed to the writer in batches (at least every [`HISTORY_HAND_OFF_EVERY`]), so a device
+//! polled back to back does not wake the writer thread once per reply.
 
 pub mod device;
 pub mod link_task;
@@ -25,7 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use plantwatch_core::{Link, Plant, Sample, Timestamp};
-use plantwatch_history::{SampleSink, StoreFilter};
+use plantwatch_history::SampleSink;
 use tokio::sync::{broadcast, watch};
 
 use crate::event::EngineEvent;
@@ -79,26 +80,12 @@ pub const HISTORY_HAND_OFF_EVERY: Duration = Duration::from_millis(50);
 /// A batch this large goes to the writer at once.
 const HAND_OFF_SAMPLES: usize = 50_000;
 
-/// History's filter and the samples it admitted that wait for the writer.
-pub struct HistoryHandOff {
-    filter: StoreFilter,
-    batch: Vec<Sample>,
-}
-
-impl HistoryHandOff {
-    pub fn new(filter: StoreFilter) -> HistoryHandOff {
-        HistoryHandOff {
-            filter,
-            batch: Vec::new(),
-        }
-    }
-}
-
 /// Where samples and status go. Shared by every link task and the engine handle.
 pub struct Outputs {
     pub events: broadcast::Sender<EngineEvent>,
     pub sink: Option<SampleSink>,
-    pub history: Mutex<HistoryHandOff>,
+    /// Samples worth storing that wait for the writer (held only to append or take the batch).
+    pub history: Mutex<Vec<Sample>>,
     /// Feeds the alarm service (never blocks), when the engine runs one.
     pub alarms: Option<AlarmFeed>,
     /// Per device, so link tasks never contend with each other.
@@ -107,21 +94,19 @@ pub struct Outputs {
 
 impl Outputs {
     /// Delivers what a device's poll produced: changed samples to listeners and the alarm service (one
-    /// event per cycle), changed and heartbeat samples through history's filter into the batch for the
-    /// writer. The admitted samples are marked stored on the device (its heartbeats count from them).
+    /// event per cycle), the samples worth storing (the device judged them) into the batch for the
+    /// writer.
     pub fn deliver(&self, poll: &mut DevicePoll) {
         if !poll.has_outcome() {
             return;
         }
         let outcome = poll.take_outcome();
-        let full = {
-            let mut history = lock(&self.history);
-            let HistoryHandOff { filter, batch } = &mut *history;
-            let first = batch.len();
-            batch.extend(outcome.changed.iter().filter(|s| filter.admit(s)).cloned());
-            batch.extend(outcome.heartbeats.into_iter().filter(|s| filter.admit(s)));
-            poll.mark_stored(&batch[first..]);
-            (batch.len() >= HAND_OFF_SAMPLES).then(|| std::mem::take(batch))
+        let full = if outcome.stored.is_empty() {
+            None
+        } else {
+            let mut batch = lock(&self.history);
+            batch.extend(outcome.stored);
+            (batch.len() >= HAND_OFF_SAMPLES).then(|| std::mem::take(&mut *batch))
         };
         if let (Some(batch), Some(sink)) = (full, &self.sink) {
             sink.send(batch);
@@ -138,7 +123,7 @@ impl Outputs {
 
     /// Hands the waiting admitted samples to the history writer.
     pub fn flush_history(&self) {
-        let batch = std::mem::take(&mut lock(&self.history).batch);
+        let batch = std::mem::take(&mut *lock(&self.history));
         if let Some(sink) = &self.sink {
             sink.send(batch);
         }

@@ -1,15 +1,20 @@
-//! The latest reading of every tag of one device, kept compact: one array per field (struct of
-//! arrays) instead of a struct per tag, about 40 bytes a tag, so a plant of a million tags keeps its
-//! live state in tens of megabytes and the poll loop walks dense memory.
+//! The latest reading of every tag of one device, and the last sample history stored of it, kept
+//! compact: one array per field (struct of arrays) instead of a struct per tag, about 45 bytes a tag,
+//! so a plant of a million tags keeps its live state in tens of megabytes and the poll loop walks
+//! dense memory.
 //!
-//! A value is a number or a boolean in an `f64` plus a kind byte; the rare text values sit in a side
-//! map. Times are UTC milliseconds with [`NEVER`] for "not yet". This is the one copy of the live
-//! state: the poll task writes it and [`crate::Engine::live`] reads it, under the device's lock.
+//! A value is a number or a boolean in an `f64` plus a kind (two bits of the tag's flags byte); the
+//! rare text values sit in side maps. Times are UTC milliseconds with [`NEVER`] for "not yet". This is
+//! the one copy of the live state: the poll task writes it and [`crate::Engine::live`] reads it, under
+//! the device's lock. Keeping the last stored sample here too lets each poll task judge its own samples
+//! for history (per device, no plant-wide lock), with history's [`worth_storing`] as the rule.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use plantwatch_core::{Cause, Quality, Sample, TagIndex, Timestamp, Value};
+use plantwatch_history::{worth_storing, LastStored};
 
 use crate::status::TagLive;
 
@@ -24,23 +29,81 @@ const KIND_NUMBER: u8 = 2;
 const KIND_TEXT: u8 = 3;
 /// The tag's first sample went out (the first outcome always counts as a change).
 const REPORTED: u8 = 0b0100;
+/// Kind of the value history last stored: a `KIND_*` shifted by this.
+const STORED_SHIFT: u32 = 3;
+const STORED_MASK: u8 = KIND_MASK << STORED_SHIFT;
+
+/// A [`Quality`] in two bytes instead of three (a million tags keep two of them each): the level in
+/// the high byte (0 good, 1 bad, 2 uncertain), the cause in the low byte (0 none, 1 no connection
+/// yet, 2 comm lost, 3 configuration, 4 stale) or, for a device exception, 0x100 set in the cause
+/// kind bits with the exception code in the low byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct QualityCode(u16);
+
+impl QualityCode {
+    const BAD: u16 = 0x1000;
+    const UNCERTAIN: u16 = 0x2000;
+    const LEVEL: u16 = 0xF000;
+    const EXCEPTION: u16 = 0x0100;
+
+    fn of(quality: Quality) -> QualityCode {
+        let (level, cause) = match quality {
+            Quality::Good => return QualityCode(0),
+            Quality::Bad(cause) => (Self::BAD, cause),
+            Quality::Uncertain(cause) => (Self::UNCERTAIN, cause),
+        };
+        let cause = match cause {
+            Cause::NoConnectionYet => 1,
+            Cause::CommLost => 2,
+            Cause::Configuration => 3,
+            Cause::Stale => 4,
+            Cause::Exception(code) => Self::EXCEPTION | u16::from(code),
+        };
+        QualityCode(level | cause)
+    }
+
+    fn quality(self) -> Quality {
+        let cause = if self.0 & Self::EXCEPTION != 0 {
+            Cause::Exception(self.0 as u8)
+        } else {
+            match self.0 & 0xFF {
+                1 => Cause::NoConnectionYet,
+                2 => Cause::CommLost,
+                3 => Cause::Configuration,
+                // Only `of` makes codes, and it gives every bad or uncertain quality a cause.
+                _ => Cause::Stale,
+            }
+        };
+        match self.0 & Self::LEVEL {
+            0 => Quality::Good,
+            Self::BAD => Quality::Bad(cause),
+            _ => Quality::Uncertain(cause),
+        }
+    }
+}
 
 /// The live state of one device's tags, by position in `device.tags`.
 #[derive(Debug)]
 pub struct TagTable {
     /// Numbers, and booleans as 0 or 1.
     numbers: Vec<f64>,
-    /// Value kind and the reported bit.
+    /// Value kind, the reported bit and the kind of the last stored value.
     flags: Vec<u8>,
     /// Text values, for the few string tags.
     texts: HashMap<u32, Arc<str>>,
-    quality: Vec<Quality>,
+    quality: Vec<QualityCode>,
     /// When the tag was last read or failed to be.
     time: Vec<i64>,
     /// When its value or quality last changed.
     changed: Vec<i64>,
-    /// When history last admitted a sample of it.
+    /// When history last admitted a sample of it ([`NEVER`]: none yet).
     stored: Vec<i64>,
+    /// The value of that sample, as `numbers` holds values.
+    stored_numbers: Vec<f64>,
+    /// Its quality.
+    stored_quality: Vec<QualityCode>,
+    /// Its text, for string tags.
+    stored_texts: HashMap<u32, Arc<str>>,
 }
 
 impl TagTable {
@@ -50,10 +113,13 @@ impl TagTable {
             numbers: vec![0.0; count],
             flags: vec![KIND_NONE; count],
             texts: HashMap::new(),
-            quality: vec![Quality::Bad(Cause::NoConnectionYet); count],
+            quality: vec![QualityCode::of(Quality::Bad(Cause::NoConnectionYet)); count],
             time: vec![NEVER; count],
             changed: vec![NEVER; count],
             stored: vec![NEVER; count],
+            stored_numbers: vec![0.0; count],
+            stored_quality: vec![QualityCode::of(Quality::Good); count],
+            stored_texts: HashMap::new(),
         }
     }
 
@@ -78,8 +144,13 @@ impl TagTable {
         }
     }
 
+    /// True when the tag's quality is good (the poll loop's check, without decoding the quality).
+    pub fn is_good(&self, pos: u32) -> bool {
+        self.quality[pos as usize] == QualityCode(0)
+    }
+
     pub fn quality(&self, pos: u32) -> Quality {
-        self.quality[pos as usize]
+        self.quality[pos as usize].quality()
     }
 
     /// True once the tag's first sample went out.
@@ -106,8 +177,9 @@ impl TagTable {
     pub fn set(&mut self, pos: u32, value: Value, quality: Quality, at: Timestamp) -> bool {
         let p = pos as usize;
         self.time[p] = at.0;
-        let changed =
-            self.flags[p] & REPORTED == 0 || self.quality[p] != quality || !self.holds(pos, &value);
+        let changed = self.flags[p] & REPORTED == 0
+            || self.quality[p] != QualityCode::of(quality)
+            || !self.holds(pos, &value);
         if changed {
             self.store_value(pos, value);
             self.mark_changed(p, quality, at);
@@ -120,7 +192,7 @@ impl TagTable {
     pub fn set_quality(&mut self, pos: u32, quality: Quality, at: Timestamp) -> bool {
         let p = pos as usize;
         self.time[p] = at.0;
-        let changed = self.flags[p] & REPORTED == 0 || self.quality[p] != quality;
+        let changed = self.flags[p] & REPORTED == 0 || self.quality[p] != QualityCode::of(quality);
         if changed {
             self.mark_changed(p, quality, at);
         }
@@ -132,7 +204,9 @@ impl TagTable {
         let p = pos as usize;
         self.time[p] = at.0;
         let had_value = self.flags[p] & KIND_MASK != KIND_NONE;
-        let changed = self.flags[p] & REPORTED == 0 || self.quality[p] != quality || had_value;
+        let changed = self.flags[p] & REPORTED == 0
+            || self.quality[p] != QualityCode::of(quality)
+            || had_value;
         if changed {
             if self.flags[p] & KIND_MASK == KIND_TEXT {
                 self.texts.remove(&pos);
@@ -143,10 +217,54 @@ impl TagTable {
         changed
     }
 
-    /// History admitted a sample of the tag taken at `at`.
-    pub fn mark_stored(&mut self, pos: u32, at: Timestamp) {
-        if let Some(stored) = self.stored.get_mut(pos as usize) {
-            *stored = (*stored).max(at.0);
+    /// Asks history's rule ([`worth_storing`]) whether `sample` of the tag at `pos` is worth storing,
+    /// against the last sample admitted for it; an admitted sample becomes the new reference (its time
+    /// only moves forward).
+    pub fn admit(&mut self, pos: u32, sample: &Sample, deadband: f64, heartbeat: Duration) -> bool {
+        let p = pos as usize;
+        let admit = {
+            let value = self.stored_value(pos);
+            let last = (self.stored[p] != NEVER).then(|| LastStored {
+                time: Timestamp(self.stored[p]),
+                value: value.as_ref(),
+                quality: self.stored_quality[p].quality(),
+            });
+            worth_storing(last, sample, deadband, heartbeat)
+        };
+        if admit {
+            self.stored[p] = self.stored[p].max(sample.time.0);
+            self.stored_quality[p] = QualityCode::of(sample.quality);
+            if (self.flags[p] & STORED_MASK) >> STORED_SHIFT == KIND_TEXT {
+                self.stored_texts.remove(&pos);
+            }
+            let kind = match &sample.value {
+                None => KIND_NONE,
+                Some(Value::Bool(b)) => {
+                    self.stored_numbers[p] = if *b { 1.0 } else { 0.0 };
+                    KIND_BOOL
+                }
+                Some(Value::Number(n)) => {
+                    self.stored_numbers[p] = *n;
+                    KIND_NUMBER
+                }
+                Some(Value::Text(t)) => {
+                    self.stored_texts.insert(pos, t.clone());
+                    KIND_TEXT
+                }
+            };
+            self.flags[p] = (self.flags[p] & !STORED_MASK) | (kind << STORED_SHIFT);
+        }
+        admit
+    }
+
+    /// The value of the last sample history admitted, if it had one.
+    fn stored_value(&self, pos: u32) -> Option<Value> {
+        let p = pos as usize;
+        match (self.flags[p] & STORED_MASK) >> STORED_SHIFT {
+            KIND_BOOL => Some(Value::Bool(self.stored_numbers[p] != 0.0)),
+            KIND_NUMBER => Some(Value::Number(self.stored_numbers[p])),
+            KIND_TEXT => self.stored_texts.get(&pos).cloned().map(Value::Text),
+            _ => None,
         }
     }
 
@@ -171,7 +289,7 @@ impl TagTable {
         let when = |t: i64| (t != NEVER).then_some(Timestamp(t));
         TagLive {
             value: self.value(pos),
-            quality: self.quality[p],
+            quality: self.quality[p].quality(),
             time: when(self.time[p]),
             changed: when(self.changed[p]),
         }
@@ -179,7 +297,7 @@ impl TagTable {
 
     fn mark_changed(&mut self, p: usize, quality: Quality, at: Timestamp) {
         self.flags[p] |= REPORTED;
-        self.quality[p] = quality;
+        self.quality[p] = QualityCode::of(quality);
         self.changed[p] = at.0;
     }
 
@@ -266,8 +384,8 @@ mod tests {
     }
 
     #[test]
-    fn live_shows_never_as_none_and_stored_only_moves_forward() {
-        let mut t = TagTable::new(1);
+    fn live_shows_never_as_none() {
+        let t = TagTable::new(1);
         assert_eq!(
             t.live(0),
             TagLive {
@@ -277,8 +395,116 @@ mod tests {
                 changed: None
             }
         );
-        t.mark_stored(0, Timestamp(10));
-        t.mark_stored(0, Timestamp(7));
+        assert_eq!(t.stored_at(0), NEVER);
+    }
+
+    fn sample(tag: u32, ms: i64, value: Option<Value>, quality: Quality) -> Sample {
+        Sample {
+            tag: TagIndex(tag),
+            time: Timestamp(ms),
+            value,
+            quality,
+        }
+    }
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn each_tag_is_judged_against_its_own_last_stored_sample() {
+        let mut t = TagTable::new(2);
+        let n = |v: f64| Some(Value::Number(v));
+        assert!(
+            t.admit(0, &sample(0, 0, n(1.0), GOOD), 0.5, MINUTE),
+            "a tag's first sample"
+        );
+        assert!(
+            !t.admit(0, &sample(0, 1_000, n(1.2), GOOD), 0.5, MINUTE),
+            "within the deadband"
+        );
+        assert!(
+            t.admit(1, &sample(1, 1_000, n(1.2), GOOD), 0.5, MINUTE),
+            "the other tag's first"
+        );
+        assert!(
+            t.admit(0, &sample(0, 2_000, n(1.6), GOOD), 0.5, MINUTE),
+            "0.6 from the stored 1.0"
+        );
+        assert_eq!((t.stored_at(0), t.stored_at(1)), (2_000, 1_000));
+        assert!(
+            !t.admit(0, &sample(0, 61_000, n(1.6), GOOD), 0.5, MINUTE),
+            "heartbeat not yet due"
+        );
+        assert!(
+            t.admit(0, &sample(0, 62_000, n(1.6), GOOD), 0.5, MINUTE),
+            "heartbeat due"
+        );
+    }
+
+    #[test]
+    fn the_stored_reference_keeps_text_booleans_missing_values_and_quality() {
+        let mut t = TagTable::new(1);
+        let text = |s: &str| Some(Value::Text(Arc::from(s)));
+        let lost = Quality::Bad(Cause::CommLost);
+        let steps = [
+            (None, Quality::Bad(Cause::NoConnectionYet), true),
+            (None, Quality::Bad(Cause::NoConnectionYet), false),
+            (text("RUN"), GOOD, true),
+            (text("RUN"), GOOD, false),
+            (text("RUN"), lost, true),
+            (text("STOP"), lost, true),
+            (Some(Value::Bool(true)), lost, true),
+            (Some(Value::Bool(true)), lost, false),
+            (Some(Value::Number(1.0)), lost, true),
+            (None, lost, true),
+        ];
+        for (i, (value, quality, expected)) in steps.into_iter().enumerate() {
+            let s = sample(0, i as i64, value, quality);
+            assert_eq!(t.admit(0, &s, 0.0, MINUTE), expected, "step {i}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn every_quality_survives_its_two_byte_code() {
+        let mut qualities = vec![Quality::Good];
+        let mut causes = vec![
+            Cause::NoConnectionYet,
+            Cause::CommLost,
+            Cause::Configuration,
+            Cause::Stale,
+        ];
+        causes.extend((0..=255).map(Cause::Exception));
+        for cause in causes {
+            qualities.push(Quality::Bad(cause));
+            qualities.push(Quality::Uncertain(cause));
+        }
+        let codes: std::collections::HashSet<u16> =
+            qualities.iter().map(|&q| QualityCode::of(q).0).collect();
+        assert_eq!(
+            codes.len(),
+            qualities.len(),
+            "each quality has a code of its own"
+        );
+        for q in qualities {
+            assert_eq!(QualityCode::of(q).quality(), q);
+        }
+        assert_eq!(std::mem::size_of::<QualityCode>(), 2);
+    }
+
+    #[test]
+    fn the_stored_time_only_moves_forward() {
+        let mut t = TagTable::new(1);
+        assert!(t.admit(
+            0,
+            &sample(0, 10, Some(Value::Number(1.0)), GOOD),
+            0.0,
+            MINUTE
+        ));
+        assert!(t.admit(
+            0,
+            &sample(0, 7, Some(Value::Number(2.0)), GOOD),
+            0.0,
+            MINUTE
+        ));
         assert_eq!(t.stored_at(0), 10);
     }
 }
