@@ -22,9 +22,10 @@ use crate::{layout, schema, HistoryError};
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
 /// A batch this large is committed at once instead of waiting for the deadline.
 const MAX_BATCH: usize = 200_000;
-/// Page cache of the write connection (KiB). Samples of many tags land on as many B-tree leaves; keeping
-/// them cached keeps inserts from re-reading pages.
-const CACHE_KIB: i64 = 32 * 1024;
+/// Page cache of the write connection (KiB). Appends to the log need little; sealing touches one leaf of the
+/// chunk index per tag. 8 MiB costs no measurable writer CPU against 32 MiB in the million-tag bench and
+/// keeps 24 MB out of the collector's resident memory.
+const CACHE_KIB: i64 = 8 * 1024;
 /// The log is sealed into chunks when it holds this many samples...
 const SEAL_SAMPLES: u64 = 10_000_000;
 /// ...or when its oldest row is this old (UTC ms), whichever comes first. Longer means bigger chunks
