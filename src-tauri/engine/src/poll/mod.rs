@@ -75,7 +75,7 @@ pub struct DeviceShared {
 pub type AlarmFeed = Box<dyn Fn(&EngineEvent) + Send + Sync>;
 
 /// Admitted samples wait at most this long before they go to the history writer (which commits at
-/// least every 250 ms, so this adds little to what a `kill -9` can lose).
+/// most half a second after the oldest arrived, so this adds little to what a `kill -9` can lose).
 pub const HISTORY_HAND_OFF_EVERY: Duration = Duration::from_millis(50);
 /// A batch this large goes to the writer at once.
 const HAND_OFF_SAMPLES: usize = 50_000;
