@@ -10,7 +10,7 @@ pub mod sample;
 pub mod short_id;
 pub mod time;
 
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use plant::*;

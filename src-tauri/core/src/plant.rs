@@ -593,24 +593,11 @@ mod tests {
     use super::*;
 
     fn tag(id: &str) -> Tag {
-        Tag::new(id, Table::Holding, 0, ValueType::U16)
+        crate::testing::tag(id, ValueType::U16)
     }
 
     fn device(id: &str, tags: &[&str]) -> Device {
-        Device {
-            id: id.into(),
-            name: None,
-            link: Link::Tcp(SocketEndpoint {
-                host: "127.0.0.1".into(),
-                port: 502,
-            }),
-            unit: 1,
-            poll_period: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
-            max_block: 125,
-            max_gap: 16,
-            tags: tags.iter().map(|t| tag(t)).collect(),
-        }
+        crate::testing::device(id, tags.iter().map(|t| tag(t)).collect())
     }
 
     /// The memory budget of a million-tag plant rests on this: a plain tag with a short id is 64
