@@ -31,6 +31,20 @@ pub struct Rec {
 }
 
 impl Rec {
+    /// A sample as stored: booleans as 0/1, the quality as its code.
+    pub fn of(sample: &plantwatch_core::Sample) -> Rec {
+        let value = match &sample.value {
+            Some(plantwatch_core::Value::Text(text)) => RecValue::Text(Box::from(&**text)),
+            Some(v) => v.as_f64().map_or(RecValue::None, RecValue::Number),
+            None => RecValue::None,
+        };
+        Rec {
+            time: sample.time.as_millis(),
+            quality: crate::layout::quality_code(sample.quality) as u16,
+            value,
+        }
+    }
+
     /// The number when the sample is good and has one (what summaries and aggregates rest on).
     pub fn good_number(&self) -> Option<f64> {
         match (&self.value, self.quality) {

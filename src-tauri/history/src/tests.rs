@@ -637,15 +637,7 @@ fn killed_writer_file(
         let mut sorted = commit.clone();
         sorted.sort_by_key(|s| (s.tag, s.time));
         for sample in sorted {
-            let rec = crate::codec::Rec {
-                time: sample.time.0,
-                quality: layout::quality_code(sample.quality) as u16,
-                value: match sample.value {
-                    Some(Value::Text(t)) => crate::codec::RecValue::Text(Box::from(&*t)),
-                    Some(v) => crate::codec::RecValue::Number(v.as_f64().expect("number")),
-                    None => crate::codec::RecValue::None,
-                },
-            };
+            let rec = crate::codec::Rec::of(&sample);
             let id = ids[sample.tag.0 as usize];
             match runs.last_mut() {
                 Some((tag, recs)) if *tag == id => recs.push(rec),

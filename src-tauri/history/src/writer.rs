@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use plantwatch_core::{Plant, Sample, Value};
+use plantwatch_core::{Plant, Sample};
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::codec::{Rec, RecValue};
+use crate::codec::Rec;
 use crate::store::{self, ChunkEnds, SealJob};
 use crate::{layout, schema, HistoryError};
 
@@ -345,8 +345,8 @@ impl WriterThread {
     /// a retry.
     fn store(&mut self, batch: &mut Vec<Sample>) -> Result<(), HistoryError> {
         let n = batch.len() as u64;
-        let runs = self.runs(batch);
-        let stored: u64 = runs.iter().map(|(_, recs)| recs.len() as u64).sum();
+        let (runs, known) = self.runs(batch);
+        let in_runs: u64 = runs.iter().map(|(_, recs)| recs.len() as u64).sum();
         let written = now_ms();
         let commit = || -> rusqlite::Result<()> {
             let tx =
@@ -359,41 +359,31 @@ impl WriterThread {
             what: "storing samples",
             source,
         })?;
-        self.log_samples += stored;
+        self.log_samples += in_runs;
         self.log_oldest.get_or_insert(written);
-        let unknown = n - batch
-            .iter()
-            .filter(|s| self.tags.get(s.tag.0 as usize).is_some())
-            .count() as u64;
         batch.clear();
         let c = &self.counters;
         c.pending.fetch_sub(n, Ordering::Relaxed);
         // A sample replaced by a later one at the same millisecond counts as stored.
-        c.stored.fetch_add(n - unknown, Ordering::Relaxed);
-        c.dropped.fetch_add(unknown, Ordering::Relaxed);
+        c.stored.fetch_add(known, Ordering::Relaxed);
+        c.dropped.fetch_add(n - known, Ordering::Relaxed);
         c.batches.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
     /// The batch as runs by tag id (ascending), each sorted by time with the last sample at a millisecond
-    /// kept. Samples of tags outside the plant are left out (the caller counts them as dropped).
-    fn runs(&self, batch: &mut [Sample]) -> Vec<(u32, Vec<Rec>)> {
+    /// kept, and how many samples are of plant tags. Samples of tags outside the plant are left out (the
+    /// caller counts them as dropped).
+    fn runs(&self, batch: &mut [Sample]) -> (Vec<(u32, Vec<Rec>)>, u64) {
         let id_of = |s: &Sample| self.tags.get(s.tag.0 as usize).copied();
         // Stable, so of two samples at the same millisecond the later-sent one comes last and wins.
         batch.sort_by_key(|s| (id_of(s), s.time));
         let mut runs: Vec<(u32, Vec<Rec>)> = Vec::new();
+        let mut known = 0;
         for sample in batch.iter() {
             let Some(id) = id_of(sample) else { continue };
-            let value = match &sample.value {
-                Some(Value::Text(text)) => RecValue::Text(Box::from(&**text)),
-                Some(v) => v.as_f64().map_or(RecValue::None, RecValue::Number),
-                None => RecValue::None,
-            };
-            let rec = Rec {
-                time: sample.time.as_millis(),
-                quality: layout::quality_code(sample.quality) as u16,
-                value,
-            };
+            known += 1;
+            let rec = Rec::of(sample);
             match runs.last_mut() {
                 Some((tag, recs)) if *tag == id => match recs.last_mut() {
                     Some(last) if last.time == rec.time => *last = rec,
@@ -402,7 +392,7 @@ impl WriterThread {
                 _ => runs.push((id, vec![rec])),
             }
         }
-        runs
+        (runs, known)
     }
 
     /// Starts a seal when the log is big or old enough (or `all`: the writer is closing), and does one
@@ -411,23 +401,23 @@ impl WriterThread {
         let due = self.log_samples >= SEAL_SAMPLES
             || self.log_oldest.is_some_and(|t| now_ms() - t >= SEAL_AGE_MS)
             || (all && self.log_samples > 0);
+        if self.job.is_none() && !due {
+            return true;
+        }
         let mut step = || -> rusqlite::Result<Option<SealJob>> {
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             let job = match self.job {
-                Some(job) => Some(job),
-                None if due => store::start_seal(&tx)?,
-                None => return Ok(None),
+                Some(job) => job,
+                None => match store::start_seal(&tx)? {
+                    Some(job) => job,
+                    None => return Ok(None),
+                },
             };
-            let Some(job) = job else { return Ok(None) };
             let left = store::seal_step(&tx, job, SEAL_STEP_SAMPLES, &mut self.ends)?;
             tx.commit()?;
             Ok(left)
         };
-        let was_running = self.job.is_some();
-        if !was_running && !due {
-            return true;
-        }
         match step() {
             Ok(left) => {
                 self.job = left;
