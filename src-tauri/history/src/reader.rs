@@ -295,11 +295,7 @@ impl HistoryReader {
         let what = "reading samples";
         let snapshot = self.snapshot()?;
         let ids: Vec<u32> = tags.iter().map(|t| t.id).collect();
-        let wanted = if query.tags.is_empty() {
-            Wanted::All
-        } else {
-            Wanted::Some(&ids)
-        };
+        let wanted = wanted(query, &ids);
         let mut log = store::read_log(&snapshot, wanted, from, to).map_err(self.sql_err(what))?;
         let mut statements = Vec::with_capacity(tags.len());
         for _ in &tags {
@@ -358,11 +354,7 @@ impl HistoryReader {
         let what = "aggregating samples";
         let snapshot = self.snapshot()?;
         let ids: Vec<u32> = tags.iter().map(|t| t.id).collect();
-        let wanted = if query.tags.is_empty() {
-            Wanted::All
-        } else {
-            Wanted::Some(&ids)
-        };
+        let wanted = wanted(query, &ids);
         // From the start of time: the last sample before the range carries into the average.
         let mut log =
             store::read_log(&snapshot, wanted, i64::MIN, to).map_err(self.sql_err(what))?;
@@ -519,6 +511,15 @@ fn bounds(query: &SampleQuery) -> (i64, i64) {
         query.from.map_or(i64::MIN, Timestamp::as_millis),
         query.to.map_or(i64::MAX, Timestamp::as_millis),
     )
+}
+
+/// The log samples a query needs: of every tag when it names none (no list to look each one up by).
+fn wanted<'a>(query: &SampleQuery, ids: &'a [u32]) -> Wanted<'a> {
+    if query.tags.is_empty() {
+        Wanted::All
+    } else {
+        Wanted::Some(ids)
+    }
 }
 
 /// A stored record of `tag` as the sample callers see.
