@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plantwatch_core::{Cause, Quality, Sample, TagIndex, Timestamp, Value};
-use plantwatch_history::{worth_storing, LastStored};
+use plantwatch_history::{layout, worth_storing, LastStored};
 
 use crate::status::TagLive;
 
@@ -33,52 +33,20 @@ const REPORTED: u8 = 0b0100;
 const STORED_SHIFT: u32 = 3;
 const STORED_MASK: u8 = KIND_MASK << STORED_SHIFT;
 
-/// A [`Quality`] in two bytes instead of three (a million tags keep two of them each): the level in
-/// the high byte (0 good, 1 bad, 2 uncertain), the cause in the low byte (0 none, 1 no connection
-/// yet, 2 comm lost, 3 configuration, 4 stale) or, for a device exception, 0x100 set in the cause
-/// kind bits with the exception code in the low byte.
+/// A [`Quality`] in two bytes instead of three (a million tags keep two of them each): history's stored
+/// quality code, which fits a `u16`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct QualityCode(u16);
 
 impl QualityCode {
-    const BAD: u16 = 0x1000;
-    const UNCERTAIN: u16 = 0x2000;
-    const LEVEL: u16 = 0xF000;
-    const EXCEPTION: u16 = 0x0100;
-
     fn of(quality: Quality) -> QualityCode {
-        let (level, cause) = match quality {
-            Quality::Good => return QualityCode(0),
-            Quality::Bad(cause) => (Self::BAD, cause),
-            Quality::Uncertain(cause) => (Self::UNCERTAIN, cause),
-        };
-        let cause = match cause {
-            Cause::NoConnectionYet => 1,
-            Cause::CommLost => 2,
-            Cause::Configuration => 3,
-            Cause::Stale => 4,
-            Cause::Exception(code) => Self::EXCEPTION | u16::from(code),
-        };
-        QualityCode(level | cause)
+        QualityCode(layout::quality_code(quality) as u16)
     }
 
     fn quality(self) -> Quality {
-        let cause = if self.0 & Self::EXCEPTION != 0 {
-            Cause::Exception(self.0 as u8)
-        } else {
-            match self.0 & 0xFF {
-                1 => Cause::NoConnectionYet,
-                2 => Cause::CommLost,
-                3 => Cause::Configuration,
-                // Only `of` makes codes, and it gives every bad or uncertain quality a cause.
-                _ => Cause::Stale,
-            }
-        };
-        match self.0 & Self::LEVEL {
-            0 => Quality::Good,
-            Self::BAD => Quality::Bad(cause),
-            _ => Quality::Uncertain(cause),
-        }
+        // Only `of` makes codes, and every code it makes reads back.
+        layout::quality_from_code(i64::from(self.0))
+            .unwrap_or(Quality::Uncertain(Cause::Configuration))
     }
 }
 
