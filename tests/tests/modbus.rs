@@ -86,9 +86,9 @@ fn vectors() -> Vec<Vector> {
                 },
                 other => panic!("unknown type in vectors.json: {other}"),
             };
-            let mut tag = tag("v", Table::Holding, 0, value_type, order);
-            tag.scale = v.get("scale").and_then(|s| s.as_f64()).unwrap_or(1.0);
-            tag.offset = v.get("offset").and_then(|s| s.as_f64()).unwrap_or(0.0);
+            let tag = tag("v", Table::Holding, 0, value_type, order)
+                .with_scale(v.get("scale").and_then(|s| s.as_f64()).unwrap_or(1.0))
+                .with_offset(v.get("offset").and_then(|s| s.as_f64()).unwrap_or(0.0));
             let exact_float = v.get("expected_bits").and_then(|b| b.as_str()).map(|bits| {
                 f64::from_bits(
                     u64::from_str_radix(bits, 16).expect("expected_bits is 16 hex digits"),

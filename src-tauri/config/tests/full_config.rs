@@ -20,9 +20,9 @@ fn tag(id: &str, table: Table, address: u16, value_type: ValueType) -> Tag {
     assert_eq!(
         (
             plain.order,
-            plain.scale,
-            plain.offset,
-            plain.deadband,
+            plain.scale(),
+            plain.offset(),
+            plain.deadband(),
             plain.heartbeat()
         ),
         (WordOrder::Abcd, 1.0, 0.0, 0.0, Duration::from_secs(60)),

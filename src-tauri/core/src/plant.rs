@@ -226,24 +226,19 @@ impl Parity {
 
 /// One value read from a device.
 ///
-/// A plant may hold a million tags, so a tag is kept to 64 bytes with no heap block in the common case
-/// (an id of up to 15 bytes, no display name, unit or alarm rules): the id is a [`ShortId`], the rare
-/// settings sit together behind one pointer that is null when none is set, and the heartbeat is whole
-/// milliseconds in a `u32`. The id, the rare settings and the heartbeat are read through accessors and
-/// set with the `with_*` methods; the plain numbers are public fields.
+/// A plant may hold a million tags, so a tag is kept to 32 bytes with no heap block in the common case
+/// (an id of up to 15 bytes and every other setting at its default): the id is a [`ShortId`], and the
+/// settings that are usually left alone (display name, unit, alarm rules, scale, offset, deadband,
+/// heartbeat) sit together behind one pointer that is null while all of them hold their defaults. A
+/// tag that sets any of them costs that one heap block (about 100 bytes), as much as it cost when the
+/// numbers were inline and the unit was not. The id and those settings are read through accessors and
+/// set with the `with_*` methods; the protocol settings are public fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tag {
     /// `[a-z0-9_-]+`, unique within its device; the full id is `"device/tag"`.
     id: ShortId,
-    /// Display name, unit and alarm rules; `None` when all three are unset (never an empty box).
+    /// The settings left at their defaults by most tags; `None` while all are (never a default box).
     details: Option<Box<TagDetails>>,
-    /// Engineering value = raw * scale + offset (numbers only).
-    pub scale: f64,
-    pub offset: f64,
-    /// A sample is stored when the value moves by more than this since the last stored sample.
-    pub deadband: f64,
-    /// ... or when this many milliseconds have passed since the last stored sample.
-    heartbeat_ms: u32,
     /// 0-based protocol address.
     pub address: u16,
     pub table: Table,
@@ -252,13 +247,38 @@ pub struct Tag {
     pub value_type: ValueType,
 }
 
-/// The settings few tags have, kept out of line.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// The settings most tags leave at their defaults, kept out of line.
+#[derive(Debug, Clone, PartialEq)]
 struct TagDetails {
     name: Option<Box<str>>,
     unit: Option<Box<str>>,
     alarms: Box<[AlarmRule]>,
+    /// Engineering value = raw * scale + offset (numbers only).
+    scale: f64,
+    offset: f64,
+    /// A sample is stored when the value moves by more than this since the last stored sample...
+    deadband: f64,
+    /// ... or when this many milliseconds have passed since the last stored sample.
+    heartbeat_ms: u32,
 }
+
+impl Default for TagDetails {
+    fn default() -> Self {
+        TagDetails {
+            name: None,
+            unit: None,
+            alarms: Box::new([]),
+            scale: 1.0,
+            offset: 0.0,
+            deadband: 0.0,
+            heartbeat_ms: duration_ms(Tag::DEFAULT_HEARTBEAT),
+        }
+    }
+}
+
+/// The settings of a tag without details.
+static DEFAULT_DETAILS: std::sync::LazyLock<TagDetails> =
+    std::sync::LazyLock::new(TagDetails::default);
 
 impl Tag {
     /// The heartbeat of a tag whose config gives none: a sample at least once a minute.
@@ -272,10 +292,6 @@ impl Tag {
         Tag {
             id: ShortId::new(id),
             details: None,
-            scale: 1.0,
-            offset: 0.0,
-            deadband: 0.0,
-            heartbeat_ms: duration_ms(Self::DEFAULT_HEARTBEAT),
             address,
             table,
             order: WordOrder::Abcd,
@@ -286,6 +302,10 @@ impl Tag {
     /// `[a-z0-9_-]+`, unique within its device; the full id is `"device/tag"`.
     pub fn id(&self) -> &str {
         self.id.as_str()
+    }
+
+    fn details(&self) -> &TagDetails {
+        self.details.as_deref().unwrap_or(&DEFAULT_DETAILS)
     }
 
     /// The display name, if the config gives one.
@@ -303,14 +323,35 @@ impl Tag {
         self.details.as_ref().map_or(&[], |d| &d.alarms)
     }
 
+    /// Engineering value = raw * scale + offset (numbers only); 1 unless set.
+    pub fn scale(&self) -> f64 {
+        self.details.as_ref().map_or(1.0, |d| d.scale)
+    }
+
+    /// Engineering value = raw * scale + offset (numbers only); 0 unless set.
+    pub fn offset(&self) -> f64 {
+        self.details.as_ref().map_or(0.0, |d| d.offset)
+    }
+
+    /// True when the raw value is the engineering value (scale 1, offset 0).
+    pub fn is_unscaled(&self) -> bool {
+        self.scale() == 1.0 && self.offset() == 0.0
+    }
+
+    /// A sample is stored when the value moves by more than this since the last stored sample; 0
+    /// (every change) unless set.
+    pub fn deadband(&self) -> f64 {
+        self.details().deadband
+    }
+
     /// A sample is stored at least this often, even when the value did not move.
     pub fn heartbeat(&self) -> Duration {
-        Duration::from_millis(u64::from(self.heartbeat_ms))
+        Duration::from_millis(u64::from(self.heartbeat_ms()))
     }
 
     /// The heartbeat in milliseconds.
     pub fn heartbeat_ms(&self) -> u32 {
-        self.heartbeat_ms
+        self.details().heartbeat_ms
     }
 
     /// The name to show: the display name, or the id.
@@ -344,9 +385,8 @@ impl Tag {
 
     /// With this heartbeat, in whole milliseconds (sub-millisecond parts are dropped) and at most
     /// [`Tag::MAX_HEARTBEAT`] (the config refuses longer ones).
-    pub fn with_heartbeat(mut self, heartbeat: Duration) -> Tag {
-        self.heartbeat_ms = duration_ms(heartbeat);
-        self
+    pub fn with_heartbeat(self, heartbeat: Duration) -> Tag {
+        self.with_details(|d| d.heartbeat_ms = duration_ms(heartbeat))
     }
 
     /// With this register order.
@@ -356,28 +396,25 @@ impl Tag {
     }
 
     /// With this scale (engineering value = raw * scale + offset).
-    pub fn with_scale(mut self, scale: f64) -> Tag {
-        self.scale = scale;
-        self
+    pub fn with_scale(self, scale: f64) -> Tag {
+        self.with_details(|d| d.scale = scale)
     }
 
     /// With this offset (engineering value = raw * scale + offset).
-    pub fn with_offset(mut self, offset: f64) -> Tag {
-        self.offset = offset;
-        self
+    pub fn with_offset(self, offset: f64) -> Tag {
+        self.with_details(|d| d.offset = offset)
     }
 
     /// With this deadband.
-    pub fn with_deadband(mut self, deadband: f64) -> Tag {
-        self.deadband = deadband;
-        self
+    pub fn with_deadband(self, deadband: f64) -> Tag {
+        self.with_details(|d| d.deadband = deadband)
     }
 
-    /// Changes the rare settings, keeping `details` `None` when none is left.
+    /// Changes the settings kept out of line, keeping `details` `None` while all hold their defaults.
     fn with_details(mut self, change: impl FnOnce(&mut TagDetails)) -> Tag {
         let mut details = self.details.take().unwrap_or_default();
         change(&mut details);
-        if details.name.is_some() || details.unit.is_some() || !details.alarms.is_empty() {
+        if *details != *DEFAULT_DETAILS {
             self.details = Some(details);
         }
         self
@@ -600,12 +637,12 @@ mod tests {
         crate::testing::device(id, tags.iter().map(|t| tag(t)).collect())
     }
 
-    /// The memory budget of a million-tag plant rests on this: a plain tag with a short id is 64
+    /// The memory budget of a million-tag plant rests on this: a plain tag with a short id is 32
     /// bytes and owns no heap block.
     #[test]
-    fn a_plain_tag_with_a_short_id_is_64_bytes_and_nothing_on_the_heap() {
+    fn a_plain_tag_with_a_short_id_is_32_bytes_and_nothing_on_the_heap() {
         assert!(
-            std::mem::size_of::<Tag>() <= 64,
+            std::mem::size_of::<Tag>() <= 32,
             "Tag is {} bytes",
             std::mem::size_of::<Tag>()
         );
@@ -613,7 +650,7 @@ mod tests {
         assert!(plain.id.is_inline(), "a short id is kept inline");
         assert!(
             plain.details.is_none(),
-            "no name, unit or alarms: no details block"
+            "every setting at its default: no details block"
         );
         assert!(tag("abcdefghijklmno").id.is_inline(), "15 bytes still fit");
     }
@@ -635,6 +672,38 @@ mod tests {
             "no alarms is the same tag as a plain one"
         );
         assert_eq!(bare.display_name(), "flow");
+    }
+
+    #[test]
+    fn numeric_settings_read_back_and_setting_a_default_keeps_no_details_block() {
+        let level = tag("level")
+            .with_scale(0.1)
+            .with_offset(-5.0)
+            .with_deadband(0.5)
+            .with_heartbeat(Duration::from_secs(10));
+        assert_eq!(
+            (level.scale(), level.offset(), level.deadband(), level.heartbeat_ms()),
+            (0.1, -5.0, 0.5, 10_000)
+        );
+        assert!(!level.is_unscaled());
+        let plain = tag("level");
+        assert_eq!(
+            (plain.scale(), plain.offset(), plain.deadband(), plain.heartbeat()),
+            (1.0, 0.0, 0.0, Tag::DEFAULT_HEARTBEAT)
+        );
+        assert!(plain.is_unscaled());
+        let defaults = tag("level")
+            .with_scale(1.0)
+            .with_offset(0.0)
+            .with_deadband(0.0)
+            .with_heartbeat(Tag::DEFAULT_HEARTBEAT);
+        assert!(defaults.details.is_none(), "defaults need no block");
+        let back = level
+            .with_scale(1.0)
+            .with_offset(0.0)
+            .with_deadband(0.0)
+            .with_heartbeat(Tag::DEFAULT_HEARTBEAT);
+        assert!(back.details.is_none(), "set back to defaults: the block goes");
     }
 
     #[test]

@@ -224,7 +224,7 @@ fn text(regs: &[u16], order: WordOrder) -> Arc<str> {
 }
 
 fn scaled(tag: &Tag, raw: f64) -> Value {
-    Value::Number(raw * tag.scale + tag.offset)
+    Value::Number(raw * tag.scale() + tag.offset())
 }
 
 /// An f32 as the f64 with the same shortest decimal form, so that 1.1f32 reads 1.1 in exports and on
@@ -278,14 +278,14 @@ fn raw_number(tag: &Tag, value: &Value) -> Result<f64, DecodeError> {
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Text(_) => return Err(wrong_kind(tag, "a number", value)),
     };
-    if tag.scale == 0.0 {
+    if tag.scale() == 0.0 {
         return Err(DecodeError::OutOfRange {
             tag: tag.id().to_string(),
             raw: f64::NAN,
             value_type: tag.value_type.name(),
         });
     }
-    Ok((engineering - tag.offset) / tag.scale)
+    Ok((engineering - tag.offset()) / tag.scale())
 }
 
 fn raw_integer(tag: &Tag, value: &Value, min: f64, max: f64) -> Result<f64, DecodeError> {
@@ -341,9 +341,9 @@ mod tests {
             decode_registers(&t, &[0x4142, 0x4300, 0x0000]),
             Ok(Value::Text("ABC".into()))
         );
-        let mut level = tag(ValueType::I16, WordOrder::Abcd);
-        level.scale = 0.5;
-        level.offset = 10.0;
+        let level = tag(ValueType::I16, WordOrder::Abcd)
+            .with_scale(0.5)
+            .with_offset(10.0);
         assert_eq!(decode_registers(&level, &[0xFFFE]), Ok(Value::Number(9.0)));
         assert_eq!(
             encode_registers(&level, &Value::Number(9.0)),

@@ -61,7 +61,7 @@ impl Slot {
                 plain: Plain::No,
             };
         };
-        let unscaled = tag.scale == 1.0 && tag.offset == 0.0 && !tag.table.is_bits();
+        let unscaled = tag.is_unscaled() && !tag.table.is_bits();
         let plain = match tag.value_type {
             ValueType::U16 if unscaled => Plain::U16,
             ValueType::I16 if unscaled => Plain::I16,
@@ -211,7 +211,7 @@ impl DevicePoll {
             .map(|b| PlannedBlock::new(b, device))
             .collect();
         let heartbeat_ms = PerTag::of(device.tags.iter().map(Tag::heartbeat_ms));
-        let deadband = PerTag::of(device.tags.iter().map(|t| t.deadband));
+        let deadband = PerTag::of(device.tags.iter().map(Tag::deadband));
         let first_tag = plant.first_tag_of(index).0;
         let schedule = Schedule::new(device.poll_period, start);
         DevicePoll {
@@ -759,9 +759,9 @@ mod tests {
                     "{value_type:?} {reg}"
                 );
             }
-            tag.scale = 0.1;
+            let scaled = tag.clone().with_scale(0.1);
             assert_eq!(
-                Slot::of(&block, &tag).plain,
+                Slot::of(&block, &scaled).plain,
                 Plain::No,
                 "a scaled tag goes to the decoder"
             );
@@ -861,7 +861,7 @@ mod tests {
     fn changes_within_a_tags_deadband_reach_listeners_but_not_history() {
         // Tag b with a deadband of 5: listeners see every change, history only moves beyond 5 from
         // the last stored value (and every quality change).
-        let mut poll = device_poll_with(|tags| tags[1].deadband = 5.0);
+        let mut poll = device_poll_with(|tags| tags[1] = tags[1].clone().with_deadband(5.0));
         let t0 = Instant::now();
         assert_eq!(
             cycle(&mut poll, registers(1, 10, 0, 3), 1_000, t0),
