@@ -682,13 +682,23 @@ mod tests {
             .with_deadband(0.5)
             .with_heartbeat(Duration::from_secs(10));
         assert_eq!(
-            (level.scale(), level.offset(), level.deadband(), level.heartbeat_ms()),
+            (
+                level.scale(),
+                level.offset(),
+                level.deadband(),
+                level.heartbeat_ms()
+            ),
             (0.1, -5.0, 0.5, 10_000)
         );
         assert!(!level.is_unscaled());
         let plain = tag("level");
         assert_eq!(
-            (plain.scale(), plain.offset(), plain.deadband(), plain.heartbeat()),
+            (
+                plain.scale(),
+                plain.offset(),
+                plain.deadband(),
+                plain.heartbeat()
+            ),
             (1.0, 0.0, 0.0, Tag::DEFAULT_HEARTBEAT)
         );
         assert!(plain.is_unscaled());
@@ -703,7 +713,10 @@ mod tests {
             .with_offset(0.0)
             .with_deadband(0.0)
             .with_heartbeat(Tag::DEFAULT_HEARTBEAT);
-        assert!(back.details.is_none(), "set back to defaults: the block goes");
+        assert!(
+            back.details.is_none(),
+            "set back to defaults: the block goes"
+        );
     }
 
     #[test]

@@ -165,7 +165,7 @@ impl Engine {
                         last_poll: None,
                         last_errors: Vec::new(),
                     },
-                    tags: TagTable::new(d.tags.len()),
+                    tags: TagTable::for_device(d),
                 }))
             })
             .collect();

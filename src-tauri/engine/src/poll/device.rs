@@ -22,7 +22,7 @@ use plantwatch_modbus::plan::{plan_device, BadRanges, Block};
 use tokio::time::Instant;
 
 use crate::poll::schedule::{Backoff, Schedule};
-use crate::poll::tags::{TagTable, NEVER};
+use crate::poll::tags::{Offer, TagTable, NEVER};
 use crate::poll::{lock, DeviceShared};
 use crate::status::{DeviceCounters, DeviceState};
 
@@ -520,8 +520,7 @@ impl DevicePoll {
             let mut shared = lock(&self.shared);
             let tags = &mut shared.tags;
             for &pos in &planned.block.tags {
-                if tags.is_good(pos)
-                    && tags.set_quality(pos, Quality::Uncertain(Cause::Stale), at)
+                if tags.is_good(pos) && tags.set_quality(pos, Quality::Uncertain(Cause::Stale), at)
                 {
                     let index = TagIndex(self.first_tag + pos);
                     self.pending.changed.push(tags.sample(pos, index, at));
@@ -550,15 +549,19 @@ impl DevicePoll {
             let tags = &mut shared.tags;
             let first_tag = self.first_tag;
             let (heartbeat_ms, deadband) = (&self.heartbeat_ms, &self.deadband);
-            let mut admit = |sample: &Sample| {
+            let mut admit = |sample: &Sample, offer: Offer| {
                 let Some(pos) = sample.tag.0.checked_sub(first_tag) else {
                     return false;
                 };
                 let heartbeat = Duration::from_millis(u64::from(heartbeat_ms.get(pos)));
-                tags.admit(pos, sample, deadband.get(pos), heartbeat)
+                tags.admit(pos, sample, offer, deadband.get(pos), heartbeat)
             };
-            stored.extend(changed.iter().filter(|&s| admit(s)).cloned());
-            stored.extend(heartbeats.into_iter().filter(|s| admit(s)));
+            stored.extend(changed.iter().filter(|&s| admit(s, Offer::Change)).cloned());
+            stored.extend(
+                heartbeats
+                    .into_iter()
+                    .filter(|s| admit(s, Offer::Heartbeat)),
+            );
         }
         Outcome { changed, stored }
     }
@@ -699,7 +702,7 @@ mod tests {
                 last_poll: None,
                 last_errors: Vec::new(),
             },
-            tags: TagTable::new(4),
+            tags: TagTable::for_device(&plant.devices[0]),
         }));
         DevicePoll::new(Arc::new(plant), 0, Instant::now(), shared)
     }
