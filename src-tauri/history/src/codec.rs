@@ -222,29 +222,52 @@ pub fn decode_run_vec(data: &[u8]) -> Result<Vec<Rec>, CodecError> {
 }
 
 /// Builds a log blob from runs added in ascending tag id order.
-#[derive(Default)]
 pub struct LogBlobBuilder {
-    directory: Vec<(u32, u32)>,
-    body: Vec<u8>,
+    /// The directory's place at the front (filled in as runs are added), then the runs.
+    out: Vec<u8>,
+    /// Where the next directory entry goes.
+    next_entry: usize,
+    /// Where the body (the runs) starts.
+    body_start: usize,
+    /// Directory entries still to fill.
+    left: usize,
+    last_tag: Option<u32>,
 }
 
 impl LogBlobBuilder {
-    /// Adds the run of `tag` (ids must ascend).
+    /// A blob of `runs` runs. The directory's room is kept at the front, so the blob is built in one
+    /// buffer (no second copy of a commit's samples).
+    pub fn new(runs: usize) -> LogBlobBuilder {
+        let mut out = Vec::new();
+        put_varint(&mut out, runs as u64);
+        let next_entry = out.len();
+        out.resize(next_entry + runs * 8, 0);
+        LogBlobBuilder {
+            body_start: out.len(),
+            out,
+            next_entry,
+            left: runs,
+            last_tag: None,
+        }
+    }
+
+    /// Adds the run of `tag` (ids must ascend; at most the number of runs given to `new`).
     pub fn add(&mut self, tag: u32, recs: &[Rec]) {
-        debug_assert!(self.directory.last().is_none_or(|&(t, _)| t < tag));
-        encode_run(recs, &mut self.body);
-        self.directory.push((tag, self.body.len() as u32));
+        assert!(self.left > 0, "more runs than the directory has room for");
+        debug_assert!(self.last_tag.is_none_or(|t| t < tag), "tag ids ascend");
+        self.last_tag = Some(tag);
+        encode_run(recs, &mut self.out);
+        let end = (self.out.len() - self.body_start) as u32;
+        let entry = &mut self.out[self.next_entry..self.next_entry + 8];
+        entry[..4].copy_from_slice(&tag.to_le_bytes());
+        entry[4..].copy_from_slice(&end.to_le_bytes());
+        self.next_entry += 8;
+        self.left -= 1;
     }
 
     pub fn finish(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(10 + self.directory.len() * 8 + self.body.len());
-        put_varint(&mut out, self.directory.len() as u64);
-        for (tag, end) in &self.directory {
-            out.extend_from_slice(&tag.to_le_bytes());
-            out.extend_from_slice(&end.to_le_bytes());
-        }
-        out.extend_from_slice(&self.body);
-        out
+        assert_eq!(self.left, 0, "fewer runs than the directory has room for");
+        self.out
     }
 }
 
@@ -376,12 +399,12 @@ mod tests {
 
     #[test]
     fn a_log_blob_finds_each_tags_run() {
-        let mut builder = LogBlobBuilder::default();
         let runs: Vec<(u32, Vec<Rec>)> = vec![
             (3, every_kind()),
             (7, vec![rec(10, 0, RecValue::Number(1.0))]),
             (1000, vec![rec(20, 0, RecValue::None)]),
         ];
+        let mut builder = LogBlobBuilder::new(runs.len());
         for (tag, recs) in &runs {
             builder.add(*tag, recs);
         }

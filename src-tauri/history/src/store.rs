@@ -52,15 +52,15 @@ pub(crate) fn sort_and_dedupe(recs: &mut Vec<Rec>) {
 // ----- writing -----------------------------------------------------------------------------------------
 
 /// Appends one log row holding `runs` (tag id ascending, each sorted and deduplicated).
-pub(crate) fn append_log(
+pub(crate) fn append_log<'a>(
     conn: &Connection,
     written: i64,
-    runs: &[(u32, Vec<Rec>)],
+    runs: impl ExactSizeIterator<Item = (u32, &'a [Rec])>,
 ) -> rusqlite::Result<u64> {
-    let mut builder = LogBlobBuilder::default();
+    let mut builder = LogBlobBuilder::new(runs.len());
     let mut samples = 0u64;
     for (tag, recs) in runs {
-        builder.add(*tag, recs);
+        builder.add(tag, recs);
         samples += recs.len() as u64;
     }
     conn.prepare_cached("INSERT INTO log (written, samples, data) VALUES (?1, ?2, ?3)")?
@@ -132,10 +132,13 @@ pub(crate) fn start_seal(conn: &Connection) -> rusqlite::Result<Option<SealJob>>
     }))
 }
 
-/// The writer's memory of each tag's last chunk end (by tag id; 8 bytes a tag), read from the file on
-/// first use.
+/// The last chunk end of the tags a sealing step works on (8 bytes a tag of the step's range, read from
+/// the file in one statement at the start of the step). Only the step's range is kept: every step reads
+/// its range afresh anyway, so remembering all tags (8 MB for a million) would save no query.
 #[derive(Default)]
 pub(crate) struct ChunkEnds {
+    /// The first tag id of the range.
+    base: u32,
     ends: Vec<i64>,
 }
 
@@ -145,18 +148,16 @@ const NO_CHUNK: i64 = i64::MIN;
 const NOT_READ: i64 = i64::MIN + 1;
 
 impl ChunkEnds {
-    fn slot(&mut self, tag: u32) -> &mut i64 {
-        let i = tag as usize;
-        if i >= self.ends.len() {
-            self.ends.resize(i + 1, NOT_READ);
-        }
-        &mut self.ends[i]
+    fn slot(&mut self, tag: u32) -> Option<&mut i64> {
+        let i = tag.checked_sub(self.base)? as usize;
+        self.ends.get_mut(i)
     }
 
     fn get(&mut self, conn: &Connection, tag: u32) -> rusqlite::Result<i64> {
-        let known = *self.slot(tag);
-        if known != NOT_READ {
-            return Ok(known);
+        if let Some(&mut known) = self.slot(tag) {
+            if known != NOT_READ {
+                return Ok(known);
+            }
         }
         let end: Option<i64> = conn
             .prepare_cached("SELECT end FROM chunks WHERE tag = ?1 ORDER BY start DESC LIMIT 1")?
@@ -164,18 +165,22 @@ impl ChunkEnds {
             .optional()?;
         // A chunk ending at the sentinel's time would be read again next time: harmless.
         let end = end.unwrap_or(NO_CHUNK);
-        *self.slot(tag) = end;
+        self.set(tag, end);
         Ok(end)
     }
 
     fn set(&mut self, tag: u32, end: i64) {
-        *self.slot(tag) = end;
+        if let Some(slot) = self.slot(tag) {
+            *slot = end;
+        }
     }
 
-    /// Reads the last chunk end of every tag in `[from, to)` not known yet, in one statement (one
-    /// statement per tag would be re-prepared for each: SQLite re-plans a statement whose parameter
-    /// meets an indexed column when the parameter changes).
+    /// Reads the last chunk end of every tag in `[from, to)`, forgetting the previous range, in one
+    /// statement (one statement per tag would be re-prepared for each: SQLite re-plans a statement
+    /// whose parameter meets an indexed column when the parameter changes).
     fn load_range(&mut self, conn: &Connection, from: u32, to: u32) -> rusqlite::Result<()> {
+        self.base = from;
+        self.ends = Vec::new();
         let mut stmt = conn.prepare_cached(
             "SELECT t.id, (SELECT c.end FROM chunks c WHERE c.tag = t.id ORDER BY c.start DESC LIMIT 1)
              FROM tags t WHERE t.id >= ?1 AND t.id < ?2",
@@ -183,10 +188,14 @@ impl ChunkEnds {
         let mut rows = stmt.query((from, to))?;
         while let Some(row) = rows.next()? {
             let tag: u32 = row.get(0)?;
-            if *self.slot(tag) == NOT_READ {
-                let end: Option<i64> = row.get(1)?;
-                *self.slot(tag) = end.unwrap_or(NO_CHUNK);
+            let end: Option<i64> = row.get(1)?;
+            let Some(i) = tag.checked_sub(from).map(|i| i as usize) else {
+                continue;
+            };
+            if i >= self.ends.len() {
+                self.ends.resize(i + 1, NOT_READ);
             }
+            self.ends[i] = end.unwrap_or(NO_CHUNK);
         }
         Ok(())
     }

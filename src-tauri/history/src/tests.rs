@@ -644,7 +644,8 @@ fn killed_writer_file(
                 _ => runs.push((id, vec![rec])),
             }
         }
-        crate::store::append_log(&conn, 0, &runs).expect("append");
+        let runs = runs.iter().map(|(tag, recs)| (*tag, &recs[..]));
+        crate::store::append_log(&conn, 0, runs).expect("append");
     }
     if half_sealed {
         let mut job = crate::store::start_seal(&conn)

@@ -21,7 +21,7 @@ use crate::{layout, schema, HistoryError};
 /// rewrites the same B-tree pages, so half-second batches cost about a third less than quarter-second ones.
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
 /// A batch this large is committed at once instead of waiting for the deadline.
-const MAX_BATCH: usize = 200_000;
+const MAX_BATCH: usize = 100_000;
 /// Page cache of the write connection (KiB). Appends to the log need little; sealing touches one leaf of the
 /// chunk index per tag. 8 MiB costs no measurable writer CPU against 32 MiB in the million-tag bench and
 /// keeps 24 MB out of the collector's resident memory.
@@ -84,7 +84,7 @@ pub struct WriterStats {
 
 /// The one writer of a history file. A thread owns the write connection; sinks hand it samples over an
 /// unbounded channel, so the poll loop never waits on the disk. Samples are batched into one transaction
-/// that starts at most half a second after the oldest was sent (at once when 200,000 are waiting), so a
+/// that starts at most half a second after the oldest was sent (at once when 100,000 are waiting), so a
 /// `kill -9` loses at most the last second and never corrupts the file (SQLite's WAL journal). Samples of one tag at the same
 /// millisecond keep the last one sent (`INSERT OR REPLACE`). It stores every sample it is given: choosing
 /// which samples are worth keeping is [`crate::worth_storing`]'s job, before the sink.
@@ -242,6 +242,23 @@ fn register_tags(conn: &Connection, plant: &Plant) -> Result<Vec<u32>, rusqlite:
     Ok(slots)
 }
 
+/// One commit's samples as runs by tag id: all records in one array (a run per tag would be an
+/// allocation per tag, tens of thousands a commit), each run's tag and end in another.
+#[derive(Default)]
+struct Runs {
+    recs: Vec<Rec>,
+    ends: Vec<(u32, usize)>,
+}
+
+impl Runs {
+    fn iter(&self) -> impl ExactSizeIterator<Item = (u32, &[Rec])> {
+        self.ends.iter().enumerate().map(|(i, &(tag, end))| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1].1 };
+            (tag, &self.recs[start..end])
+        })
+    }
+}
+
 /// The state the writer thread owns.
 struct WriterThread {
     path: PathBuf,
@@ -346,12 +363,12 @@ impl WriterThread {
     fn store(&mut self, batch: &mut Vec<Sample>) -> Result<(), HistoryError> {
         let n = batch.len() as u64;
         let (runs, known) = self.runs(batch);
-        let in_runs: u64 = runs.iter().map(|(_, recs)| recs.len() as u64).sum();
+        let in_runs = runs.recs.len() as u64;
         let written = now_ms();
         let commit = || -> rusqlite::Result<()> {
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-            store::append_log(&tx, written, &runs)?;
+            store::append_log(&tx, written, runs.iter())?;
             tx.commit()
         };
         commit().map_err(|source| HistoryError::Sql {
@@ -374,22 +391,28 @@ impl WriterThread {
     /// The batch as runs by tag id (ascending), each sorted by time with the last sample at a millisecond
     /// kept, and how many samples are of plant tags. Samples of tags outside the plant are left out (the
     /// caller counts them as dropped).
-    fn runs(&self, batch: &mut [Sample]) -> (Vec<(u32, Vec<Rec>)>, u64) {
+    fn runs(&self, batch: &mut [Sample]) -> (Runs, u64) {
         let id_of = |s: &Sample| self.tags.get(s.tag.0 as usize).copied();
         // Stable, so of two samples at the same millisecond the later-sent one comes last and wins.
         batch.sort_by_key(|s| (id_of(s), s.time));
-        let mut runs: Vec<(u32, Vec<Rec>)> = Vec::new();
+        let mut runs = Runs::default();
         let mut known = 0;
         for sample in batch.iter() {
             let Some(id) = id_of(sample) else { continue };
             known += 1;
             let rec = Rec::of(sample);
-            match runs.last_mut() {
-                Some((tag, recs)) if *tag == id => match recs.last_mut() {
+            match runs.ends.last_mut() {
+                Some((tag, end)) if *tag == id => match runs.recs.last_mut() {
                     Some(last) if last.time == rec.time => *last = rec,
-                    _ => recs.push(rec),
+                    _ => {
+                        runs.recs.push(rec);
+                        *end += 1;
+                    }
                 },
-                _ => runs.push((id, vec![rec])),
+                _ => {
+                    runs.recs.push(rec);
+                    runs.ends.push((id, runs.recs.len()));
+                }
             }
         }
         (runs, known)
