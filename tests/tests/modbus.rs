@@ -82,7 +82,7 @@ fn vectors() -> Vec<Vector> {
                 "f32" => ValueType::F32,
                 "f64" => ValueType::F64,
                 "string" => ValueType::String {
-                    registers: v["length"].as_u64().expect("length") as u16,
+                    registers: v["length"].as_u64().expect("length") as u8,
                 },
                 other => panic!("unknown type in vectors.json: {other}"),
             };

@@ -231,7 +231,7 @@ fn read_value_type(section: &Section<'_, '_>, table: Option<Table>) -> Option<At
                 ),
                 length,
             )?;
-            let registers = u16::try_from(length.value).ok()?;
+            let registers = u8::try_from(length.value).ok()?;
             Some(At {
                 value: ValueType::String { registers },
                 span: word.span,

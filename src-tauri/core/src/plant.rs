@@ -227,12 +227,13 @@ impl Parity {
 /// One value read from a device.
 ///
 /// A plant may hold a million tags, so a tag is kept to 32 bytes with no heap block in the common case
-/// (an id of up to 15 bytes and every other setting at its default): the id is a [`ShortId`], and the
-/// settings that are usually left alone (display name, unit, alarm rules, scale, offset, deadband,
-/// heartbeat) sit together behind one pointer that is null while all of them hold their defaults. A
-/// tag that sets any of them costs that one heap block (about 100 bytes), as much as it cost when the
-/// numbers were inline and the unit was not. The id and those settings are read through accessors and
-/// set with the `with_*` methods; the protocol settings are public fields.
+/// (an id of up to 15 bytes, a heartbeat of whole seconds, every other setting at its default): the id
+/// is a [`ShortId`], the heartbeat a [`HeartbeatCode`], and the settings that are usually left alone
+/// (display name, unit, alarm rules, scale, offset, deadband) sit together behind one pointer that is
+/// null while all of them hold their defaults. A tag that sets any of them costs that one heap block
+/// (about 100 bytes), as much as it cost when the numbers were inline and the unit was not. The id and
+/// those settings are read through accessors and set with the `with_*` methods; the protocol settings
+/// are public fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tag {
     /// `[a-z0-9_-]+`, unique within its device; the full id is `"device/tag"`.
@@ -245,6 +246,24 @@ pub struct Tag {
     /// Register order for types wider than one register (ABCD for the rest).
     pub order: WordOrder,
     pub value_type: ValueType,
+    heartbeat: HeartbeatCode,
+}
+
+/// A heartbeat in two bytes: whole seconds up to 18 hours (what configs give), or [`Self::EXACT`]
+/// when it is kept in milliseconds among the tag's details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeartbeatCode(u16);
+
+impl HeartbeatCode {
+    const EXACT: HeartbeatCode = HeartbeatCode(u16::MAX);
+
+    /// The code of `ms`, unless it needs the exact form.
+    fn of(ms: u32) -> Option<HeartbeatCode> {
+        let code = u16::try_from(ms / 1000)
+            .ok()
+            .filter(|_| ms.is_multiple_of(1000))?;
+        (HeartbeatCode(code) != Self::EXACT).then_some(HeartbeatCode(code))
+    }
 }
 
 /// The settings most tags leave at their defaults, kept out of line.
@@ -258,7 +277,8 @@ struct TagDetails {
     offset: f64,
     /// A sample is stored when the value moves by more than this since the last stored sample...
     deadband: f64,
-    /// ... or when this many milliseconds have passed since the last stored sample.
+    /// ... or when this many milliseconds have passed since the last stored sample (when the tag's
+    /// heartbeat code says so; 0 otherwise).
     heartbeat_ms: u32,
 }
 
@@ -271,12 +291,12 @@ impl Default for TagDetails {
             scale: 1.0,
             offset: 0.0,
             deadband: 0.0,
-            heartbeat_ms: duration_ms(Tag::DEFAULT_HEARTBEAT),
+            heartbeat_ms: 0,
         }
     }
 }
 
-/// The settings of a tag without details.
+/// The settings of a tag without details (made once, on first use: a boxed slice cannot be a `const`).
 static DEFAULT_DETAILS: std::sync::LazyLock<TagDetails> =
     std::sync::LazyLock::new(TagDetails::default);
 
@@ -296,6 +316,7 @@ impl Tag {
             table,
             order: WordOrder::Abcd,
             value_type,
+            heartbeat: HeartbeatCode(Self::DEFAULT_HEARTBEAT.as_secs() as u16),
         }
     }
 
@@ -351,7 +372,11 @@ impl Tag {
 
     /// The heartbeat in milliseconds.
     pub fn heartbeat_ms(&self) -> u32 {
-        self.details().heartbeat_ms
+        if self.heartbeat == HeartbeatCode::EXACT {
+            self.details().heartbeat_ms
+        } else {
+            u32::from(self.heartbeat.0) * 1000
+        }
     }
 
     /// The name to show: the display name, or the id.
@@ -385,8 +410,18 @@ impl Tag {
 
     /// With this heartbeat, in whole milliseconds (sub-millisecond parts are dropped) and at most
     /// [`Tag::MAX_HEARTBEAT`] (the config refuses longer ones).
-    pub fn with_heartbeat(self, heartbeat: Duration) -> Tag {
-        self.with_details(|d| d.heartbeat_ms = duration_ms(heartbeat))
+    pub fn with_heartbeat(mut self, heartbeat: Duration) -> Tag {
+        let ms = duration_ms(heartbeat);
+        match HeartbeatCode::of(ms) {
+            Some(code) => {
+                self.heartbeat = code;
+                self.with_details(|d| d.heartbeat_ms = 0)
+            }
+            None => {
+                self.heartbeat = HeartbeatCode::EXACT;
+                self.with_details(|d| d.heartbeat_ms = ms)
+            }
+        }
     }
 
     /// With this register order.
@@ -470,9 +505,10 @@ pub enum ValueType {
     F64,
     /// One bit of a register, 0 = least significant.
     Bit(u8),
-    /// `registers` registers, two characters each, high byte first, trailing NULs stripped.
+    /// `registers` registers, two characters each, high byte first, trailing NULs stripped (at most
+    /// 125, what one read can return; a `u8` keeps `Tag` small).
     String {
-        registers: u16,
+        registers: u8,
     },
 }
 
@@ -483,7 +519,7 @@ impl ValueType {
             ValueType::Bool | ValueType::U16 | ValueType::I16 | ValueType::Bit(_) => 1,
             ValueType::U32 | ValueType::I32 | ValueType::F32 => 2,
             ValueType::U64 | ValueType::I64 | ValueType::F64 => 4,
-            ValueType::String { registers } => registers,
+            ValueType::String { registers } => u16::from(registers),
         }
     }
 
@@ -729,6 +765,14 @@ mod tests {
         );
         let long = tag("a").with_heartbeat(Duration::from_secs(100 * 86_400));
         assert_eq!(long.heartbeat(), Tag::MAX_HEARTBEAT);
+        let hourly = tag("a").with_heartbeat(Duration::from_secs(3600));
+        assert_eq!(hourly.heartbeat_ms(), 3_600_000);
+        assert!(hourly.details.is_none(), "whole seconds are kept inline");
+        let back = t.with_heartbeat(Duration::from_secs(3600));
+        assert_eq!(
+            back, hourly,
+            "an exact heartbeat replaced by whole seconds leaves no block"
+        );
     }
 
     #[test]

@@ -164,7 +164,7 @@ pub fn encode_registers(tag: &Tag, value: &Value) -> Result<Vec<u16>, DecodeErro
                 return Err(DecodeError::TextTooLong {
                     tag: tag.id().to_string(),
                     len: bytes.len(),
-                    registers,
+                    registers: registers.into(),
                 });
             }
             // Pad with NULs, which the decoder strips again.

@@ -288,7 +288,7 @@ fn parse_type(args: &Args, table: Table) -> Result<ValueType, ReadError> {
             Some(bit) if bit <= 15 => ValueType::Bit(bit),
             _ => return Err(usage("--type bit needs --bit 0-15".into())),
         },
-        "string" => match args.length {
+        "string" => match args.length.and_then(|n| u8::try_from(n).ok()) {
             Some(registers @ 1..=125) => ValueType::String { registers },
             _ => {
                 return Err(usage(
@@ -471,10 +471,7 @@ fn tag_line(
         tag.table.name(),
         tag.address
     );
-    let unit = tag
-        .unit()
-        .map(|u| format!(" {u}"))
-        .unwrap_or_default();
+    let unit = tag.unit().map(|u| format!(" {u}")).unwrap_or_default();
     let Some(slot) = block.slot(tag) else {
         return format!("{head}  (not in its block)");
     };
