@@ -101,6 +101,15 @@ impl Times {
     }
 }
 
+/// A time encoded for one table ([`TagTable::stamp`]), so touching many tags read at once encodes it
+/// once.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    code: u32,
+    epoch: i64,
+    at: i64,
+}
+
 /// What history's rule compares a tag's next samples against: the value and quality of the last
 /// sample it stored. Only a device with a deadband keeps them (10 bytes a tag). Without a deadband
 /// every change is stored, so the last stored sample holds the tag's current value and quality until
@@ -228,9 +237,24 @@ impl TagTable {
         self.times.encode(at).unwrap_or(u32::MAX)
     }
 
+    /// `at` as this table keeps it, for [`TagTable::touch`]ing many tags read at the same time.
+    pub fn stamp(&mut self, at: Timestamp) -> Stamp {
+        Stamp {
+            code: self.encode(at.0),
+            epoch: self.times.epoch,
+            at: at.0,
+        }
+    }
+
     /// The tag was read again and still holds the same value and quality: only its time moves.
-    pub fn touch(&mut self, pos: u32, at: Timestamp) {
-        self.time[pos as usize] = self.encode(at.0);
+    pub fn touch(&mut self, pos: u32, at: Stamp) {
+        let code = if at.epoch == self.times.epoch {
+            at.code
+        } else {
+            // The epoch moved since the stamp was made.
+            self.encode(at.at)
+        };
+        self.time[pos as usize] = code;
     }
 
     /// Sets a reading; true when the value or quality changed (or it is the tag's first sample).
@@ -730,5 +754,19 @@ mod tests {
             t.changed_at(1) >= back,
             "a time ahead of the clock stays ahead"
         );
+    }
+
+    #[test]
+    fn a_stamp_made_before_the_epoch_moved_still_touches_the_right_time() {
+        const DAY: i64 = 86_400_000;
+        let t0 = 1_764_000_000_000;
+        let mut t = TagTable::new(2, false);
+        t.set(0, Value::Number(1.0), GOOD, Timestamp(t0));
+        let stamp = t.stamp(Timestamp(t0 + 20 * DAY));
+        t.set(1, Value::Number(1.0), GOOD, Timestamp(t0 + 30 * DAY));
+        t.touch(0, stamp);
+        assert_eq!(t.live(0).time, Some(Timestamp(t0 + 20 * DAY)));
+        t.touch(1, t.stamp(Timestamp(t0 + 30 * DAY + 1)));
+        assert_eq!(t.live(1).time, Some(Timestamp(t0 + 30 * DAY + 1)));
     }
 }
