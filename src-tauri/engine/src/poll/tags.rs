@@ -766,7 +766,8 @@ mod tests {
         t.set(1, Value::Number(1.0), GOOD, Timestamp(t0 + 30 * DAY));
         t.touch(0, stamp);
         assert_eq!(t.live(0).time, Some(Timestamp(t0 + 20 * DAY)));
-        t.touch(1, t.stamp(Timestamp(t0 + 30 * DAY + 1)));
+        let later = t.stamp(Timestamp(t0 + 30 * DAY + 1));
+        t.touch(1, later);
         assert_eq!(t.live(1).time, Some(Timestamp(t0 + 30 * DAY + 1)));
     }
 }
