@@ -69,6 +69,26 @@ pub const STEPS: &[&str] = &[
         upto      INTEGER NOT NULL,
         below_tag INTEGER NOT NULL
     );",
+    // Version 3: a commit's samples go to one log row per range of tag ids (`store::LOG_SHARD_TAGS`),
+    // each row saying which ids it holds, with its blob in a table of its own: sealing a range of tags
+    // and reading a few tags read only the rows that hold them, and finding those rows reads no blob.
+    // Rows of version 2 hold every id.
+    "CREATE TABLE log_data (
+        seq  INTEGER PRIMARY KEY,
+        data BLOB NOT NULL
+    );
+    INSERT INTO log_data (seq, data) SELECT seq, data FROM log;
+    CREATE TABLE log_rows (
+        seq       INTEGER PRIMARY KEY,
+        written   INTEGER NOT NULL,
+        first_tag INTEGER NOT NULL,
+        last_tag  INTEGER NOT NULL,
+        samples   INTEGER NOT NULL
+    );
+    INSERT INTO log_rows (seq, written, first_tag, last_tag, samples)
+        SELECT seq, written, 0, 4294967295, samples FROM log;
+    DROP TABLE log;
+    ALTER TABLE log_rows RENAME TO log;",
 ];
 
 /// A chunk spans less than this much time (from its first to its last sample), so a reader finds every

@@ -1,13 +1,16 @@
-//! Where samples live (history schema version 2): an append-only `log` that every commit adds one row
-//! to, and per-tag compressed `chunks` that the writer seals the log into.
+//! Where samples live (history schema version 3): an append-only `log` that every commit adds rows to,
+//! and per-tag compressed `chunks` that the writer seals the log into.
 //!
 //! Why two places: with many tags, inserting each sample into a B-tree ordered by tag dirties one page
-//! per sample, so a commit rewrites most of the table. Appending one log row per commit is sequential, and
+//! per sample, so a commit rewrites most of the table. Appending a few log rows per commit is sequential, and
 //! sealing turns many samples of a tag into one chunk row, so a million-tag plant writes a few thousand
 //! rows a second instead of a hundred thousand.
 //!
-//! - `log(seq, written, samples, data)`: `data` is a log blob (`codec`): the commit's samples grouped into
-//!   one run per tag id, with a directory.
+//! - `log(seq, written, first_tag, last_tag, samples)` and `log_data(seq, data)`: a commit writes one row
+//!   per range of [`LOG_SHARD_TAGS`] tag ids it has samples of; `data` is a log blob (`codec`): those
+//!   samples grouped into one run per tag id, with a directory. Sealing a range of tags, or reading a
+//!   few tags, reads only the blobs of rows whose ids overlap (one blob per commit would have every
+//!   sealing step of a million-tag plant re-read the whole log).
 //! - `chunks(id, tag, start, end, count, not_good, min, max, sum, first, last, data)`, unique on
 //!   `(tag, start)`: one tag's samples from `start` to `end` (inclusive, less than `CHUNK_SPAN_MS` apart)
 //!   as a run, with the summary of its good numbers for trends over long ranges. A tag's chunks never
@@ -51,20 +54,34 @@ pub(crate) fn sort_and_dedupe(recs: &mut Vec<Rec>) {
 
 // ----- writing -----------------------------------------------------------------------------------------
 
-/// Appends one log row holding `runs` (tag id ascending, each sorted and deduplicated).
-pub(crate) fn append_log<'a>(
+/// A log row holds the samples of tag ids in one range of this many (aligned on a multiple of it): a
+/// plant of up to 16,384 tags writes one row per commit, a million-tag plant about 60.
+pub(crate) const LOG_SHARD_TAGS: u32 = 1 << 14;
+
+/// Appends `runs` (tag id ascending, each sorted and deduplicated) to the log: one row per range of
+/// [`LOG_SHARD_TAGS`] ids. Returns the samples written.
+pub(crate) fn append_log(
     conn: &Connection,
     written: i64,
-    runs: impl ExactSizeIterator<Item = (u32, &'a [Rec])>,
+    runs: &[(u32, &[Rec])],
 ) -> rusqlite::Result<u64> {
-    let mut builder = LogBlobBuilder::new(runs.len());
+    let mut meta = conn.prepare_cached(
+        "INSERT INTO log (written, first_tag, last_tag, samples) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut data = conn.prepare_cached("INSERT INTO log_data (seq, data) VALUES (?1, ?2)")?;
     let mut samples = 0u64;
-    for (tag, recs) in runs {
-        builder.add(tag, recs);
-        samples += recs.len() as u64;
+    for shard in runs.chunk_by(|a, b| a.0 / LOG_SHARD_TAGS == b.0 / LOG_SHARD_TAGS) {
+        let mut builder = LogBlobBuilder::new(shard.len());
+        let mut in_row = 0u64;
+        for &(tag, recs) in shard {
+            builder.add(tag, recs);
+            in_row += recs.len() as u64;
+        }
+        let (first, last) = (shard[0].0, shard[shard.len() - 1].0);
+        meta.execute((written, first, last, in_row as i64))?;
+        data.execute((conn.last_insert_rowid(), builder.finish()))?;
+        samples += in_row;
     }
-    conn.prepare_cached("INSERT INTO log (written, samples, data) VALUES (?1, ?2, ?3)")?
-        .execute((written, samples as i64, builder.finish()))?;
     Ok(samples)
 }
 
@@ -216,7 +233,12 @@ pub(crate) fn seal_step(
     ends: &mut ChunkEnds,
 ) -> rusqlite::Result<Option<SealJob>> {
     let tags_total = u64::from(job.max_tag) + 1;
-    let width = (tags_total * pass_samples / job.samples.max(1)).clamp(1, tags_total);
+    let mut width = (tags_total * pass_samples / job.samples.max(1)).clamp(1, tags_total);
+    let shard = u64::from(LOG_SHARD_TAGS);
+    if width >= shard && u64::from(job.below_tag) % shard == 0 {
+        // Whole log rows per step: a step reads no row another step reads too.
+        width -= width % shard;
+    }
     let from_tag = job.below_tag;
     let to_tag = (u64::from(from_tag) + width).min(u64::from(u32::MAX)) as u32;
     let last_pass = u64::from(to_tag) > u64::from(job.max_tag);
@@ -227,9 +249,11 @@ pub(crate) fn seal_step(
     // (tag, row order, start in the arena, length)
     let mut pieces: Vec<(u32, u32, usize, usize)> = Vec::new();
     {
-        let mut rows_stmt =
-            conn.prepare_cached("SELECT data FROM log WHERE seq <= ?1 ORDER BY seq")?;
-        let mut rows = rows_stmt.query([job.upto])?;
+        let mut rows_stmt = conn.prepare_cached(
+            "SELECT d.data FROM log l JOIN log_data d ON d.seq = l.seq
+             WHERE l.seq <= ?1 AND l.last_tag >= ?2 AND l.first_tag < ?3 ORDER BY l.seq",
+        )?;
+        let mut rows = rows_stmt.query((job.upto, from_tag, to_tag))?;
         let mut order = 0u32;
         while let Some(row) = rows.next()? {
             let blob = LogBlob::parse(row.get_ref(0)?.as_blob()?).map_err(damaged)?;
@@ -255,6 +279,8 @@ pub(crate) fn seal_step(
 
     if last_pass {
         conn.prepare_cached("DELETE FROM log WHERE seq <= ?1")?
+            .execute([job.upto])?;
+        conn.prepare_cached("DELETE FROM log_data WHERE seq <= ?1")?
             .execute([job.upto])?;
         conn.execute("DELETE FROM seal_progress", [])?;
         return Ok(None);
@@ -449,8 +475,6 @@ pub(crate) fn read_log(
         })
         .optional()?;
     let mut by_tag: HashMap<u32, Vec<Rec>> = HashMap::new();
-    let mut stmt = conn.prepare_cached("SELECT seq, data FROM log ORDER BY seq")?;
-    let mut rows = stmt.query([])?;
     let mut take = |seq: i64, tag: u32, bytes: &[u8]| -> rusqlite::Result<()> {
         if sealed.is_some_and(|(upto, below)| seq <= upto && tag < below) {
             return Ok(());
@@ -467,18 +491,44 @@ pub(crate) fn read_log(
         }
         Ok(())
     };
-    while let Some(row) = rows.next()? {
-        let seq: i64 = row.get(0)?;
-        let blob = LogBlob::parse(row.get_ref(1)?.as_blob()?).map_err(damaged)?;
-        match wanted {
-            Wanted::All => {
+    match wanted {
+        Wanted::All => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT l.seq, d.data FROM log l JOIN log_data d ON d.seq = l.seq ORDER BY l.seq",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let seq: i64 = row.get(0)?;
+                let blob = LogBlob::parse(row.get_ref(1)?.as_blob()?).map_err(damaged)?;
                 for run in blob.runs_between(0, u32::MAX) {
                     let (tag, bytes) = run.map_err(damaged)?;
                     take(seq, tag, bytes)?;
                 }
             }
-            Wanted::Some(tags) => {
-                for &tag in tags {
+        }
+        Wanted::Some(tags) => {
+            // Which rows hold a wanted tag comes from the small rows alone; only those blobs are read.
+            let mut sorted = tags.to_vec();
+            sorted.sort_unstable();
+            let mut holding: Vec<i64> = Vec::new();
+            {
+                let mut stmt =
+                    conn.prepare_cached("SELECT seq, first_tag, last_tag FROM log ORDER BY seq")?;
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    let (first, last): (i64, i64) = (row.get(1)?, row.get(2)?);
+                    let i = sorted.partition_point(|&t| i64::from(t) < first);
+                    if sorted.get(i).is_some_and(|&t| i64::from(t) <= last) {
+                        holding.push(row.get(0)?);
+                    }
+                }
+            }
+            let mut data = conn.prepare_cached("SELECT data FROM log_data WHERE seq = ?1")?;
+            for seq in holding {
+                let mut rows = data.query([seq])?;
+                let Some(row) = rows.next()? else { continue };
+                let blob = LogBlob::parse(row.get_ref(0)?.as_blob()?).map_err(damaged)?;
+                for &tag in &sorted {
                     if let Some(bytes) = blob.run_of(tag).map_err(damaged)? {
                         take(seq, tag, bytes)?;
                     }

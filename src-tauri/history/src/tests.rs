@@ -644,8 +644,8 @@ fn killed_writer_file(
                 _ => runs.push((id, vec![rec])),
             }
         }
-        let runs = runs.iter().map(|(tag, recs)| (*tag, &recs[..]));
-        crate::store::append_log(&conn, 0, runs).expect("append");
+        let runs: Vec<_> = runs.iter().map(|(tag, recs)| (*tag, &recs[..])).collect();
+        crate::store::append_log(&conn, 0, &runs).expect("append");
     }
     if half_sealed {
         let mut job = crate::store::start_seal(&conn)
@@ -817,4 +817,156 @@ fn a_version_1_file_is_converted_with_every_sample_kept() {
         crate::schema::version(&conn, layout::COMPONENT).expect("version"),
         layout::VERSION
     );
+}
+
+/// A plant of 40,000 tags: a commit's samples go to one log row per range of 16,384 tag ids, and read
+/// back the same from the log, by tag or all of them, and after sealing.
+#[test]
+fn a_commit_of_many_tags_is_logged_by_id_range_and_reads_back_before_and_after_sealing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.db");
+    let tags = (0..40_000)
+        .map(|i| tag(&format!("t{i}"), ValueType::U16))
+        .collect();
+    let big = plant("big", &path, vec![("plc", tags)]);
+    let writer = HistoryWriter::open(&path, &big).expect("open writer");
+    let picked = [0u32, 1, 16_383, 16_384, 20_000, 39_999];
+    let samples: Vec<Sample> = picked
+        .iter()
+        .flat_map(|&t| (1..=3).map(move |k| num(TagIndex(t), k * 1000, f64::from(t) + k as f64)))
+        .collect();
+    writer.sink().send(samples.clone());
+    let waited = Instant::now();
+    while writer.stats().stored < samples.len() as u64 && waited.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Tag ids run from 1 in plant order: ids 1-2 | 16384, 16385, 20001 | 40000.
+    let rows: Vec<(i64, i64, i64)> = {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        let mut stmt = conn
+            .prepare("SELECT first_tag, last_tag, samples FROM log ORDER BY seq")
+            .expect("log");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows");
+        rows.collect::<Result<_, _>>().expect("rows")
+    };
+    assert_eq!(
+        rows,
+        vec![(1, 2, 6), (16_384, 20_001, 9), (40_000, 40_000, 3)]
+    );
+
+    let everything: Vec<String> = {
+        let mut lines: Vec<(i64, u32, String)> = samples
+            .iter()
+            .map(|s| {
+                let v = s
+                    .value
+                    .as_ref()
+                    .map(|v| format!("{v:?}"))
+                    .unwrap_or_default();
+                (
+                    s.time.0,
+                    s.tag.0,
+                    format!("plc/t{} {} {v} good", s.tag.0, s.time.0),
+                )
+            })
+            .collect();
+        lines.sort();
+        lines.into_iter().map(|(_, _, line)| line).collect()
+    };
+    let one = SampleQuery {
+        tags: vec!["plc/t20000".into()],
+        ..SampleQuery::default()
+    };
+    let of_one: Vec<String> = everything
+        .iter()
+        .filter(|l| l.starts_with("plc/t20000 "))
+        .cloned()
+        .collect();
+    let sorted_all = |path: &Path| {
+        let mut all = read_all(path, &SampleQuery::default());
+        all.sort_by_key(|l| {
+            let mut parts = l.split(' ');
+            let index: u32 = parts
+                .next()
+                .and_then(|t| t.trim_start_matches("plc/t").parse().ok())
+                .unwrap_or_default();
+            let time: i64 = parts
+                .next()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_default();
+            (time, index)
+        });
+        all
+    };
+    assert_eq!(sorted_all(&path), everything, "in the log");
+    assert_eq!(read_all(&path, &one), of_one, "in the log");
+    writer.close().expect("close");
+    assert_eq!(sorted_all(&path), everything, "sealed");
+    assert_eq!(read_all(&path, &one), of_one, "sealed");
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let left: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM log) + (SELECT count(*) FROM log_data)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("log");
+    assert_eq!(left, 0, "sealed on close");
+}
+
+/// A version 2 file has one log row per commit holding every tag: the upgrade keeps those rows (as
+/// rows of every id), they read back, and the next writer seals them.
+#[test]
+fn a_version_2_log_is_kept_through_the_upgrade_and_sealed_by_the_next_writer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("v2.db");
+    let conn = crate::schema::open_connection(&path).expect("create");
+    crate::schema::migrate(&conn, layout::COMPONENT, &layout::STEPS[..2]).expect("version 2");
+    let rec = |time: i64, v: f64| crate::codec::Rec {
+        time,
+        quality: 0,
+        value: crate::codec::RecValue::Number(v),
+    };
+    let mut blob = crate::codec::LogBlobBuilder::new(2);
+    blob.add(1, &[rec(1000, 1.5), rec(2000, 2.5)]);
+    blob.add(4, &[rec(1500, 7.0)]);
+    conn.execute_batch(
+        "INSERT INTO tags (id, full_id, unit, type) VALUES (1, 'plc/flow', 'L/s', 'f32'),
+                (2, 'plc/run', NULL, 'bool'), (3, 'plc/mode', NULL, 'string'), (4, 'plc/kw', 'kW', 'f32');",
+    )
+    .expect("tags");
+    conn.execute(
+        "INSERT INTO log (seq, written, samples, data) VALUES (1, 5000, 3, ?1)",
+        [blob.finish()],
+    )
+    .expect("a version 2 log row");
+    drop(conn);
+    let expected = vec![
+        "plc/flow 1000 Number(1.5) good".to_string(),
+        "plc/kw 1500 Number(7.0) good".to_string(),
+        "plc/flow 2000 Number(2.5) good".to_string(),
+    ];
+    assert_eq!(read_all(&path, &SampleQuery::default()), expected);
+    let kw = SampleQuery {
+        tags: vec!["plc/kw".into()],
+        ..SampleQuery::default()
+    };
+    assert_eq!(read_all(&path, &kw), expected[1..2].to_vec());
+    HistoryWriter::open(&path, &demo_plant())
+        .expect("writer")
+        .close()
+        .expect("close");
+    assert_eq!(read_all(&path, &SampleQuery::default()), expected, "sealed");
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let (log, chunks): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM log), (SELECT count(*) FROM chunks)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("counts");
+    assert_eq!((log, chunks), (0, 2));
 }

@@ -368,7 +368,7 @@ impl WriterThread {
         let commit = || -> rusqlite::Result<()> {
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-            store::append_log(&tx, written, runs.iter())?;
+            store::append_log(&tx, written, &runs.iter().collect::<Vec<_>>())?;
             tx.commit()
         };
         commit().map_err(|source| HistoryError::Sql {
