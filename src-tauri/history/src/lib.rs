@@ -10,12 +10,14 @@
 //! - Every component keeps its tables in the plant's `.db` file through [`schema::migrate`]; a file written
 //!   by a newer Plantwatch is refused, never misread.
 //!
-//! # Storage layout (history schema version 2; see `store` for the why)
+//! # Storage layout (history schema version 3; see `store` for the why)
 //! - `tags(id INTEGER PRIMARY KEY, full_id TEXT UNIQUE, unit, type)`: tags are keyed by their full id
 //!   (`"plc/flow"`), so a history file outlives edits of the config; `type` is the config's type name.
-//! - `log(seq, written, samples, data)`: each commit of the writer appends one row, a blob of that
-//!   commit's samples grouped by tag with a directory (`codec`). Appending is sequential however many
-//!   tags there are; a `kill -9` loses at most the commit in progress.
+//! - `log(seq, written, first_tag, last_tag, samples)` with `log_data(seq, data)`: each commit of the
+//!   writer appends one row per range of 16,384 tag ids it has samples of, a blob of those samples
+//!   grouped by tag with a directory (`codec`). Appending is sequential however many tags there are; a
+//!   `kill -9` loses at most the commit in progress. Sealing a range of tags and reading a few tags
+//!   read only the blobs of the rows that hold them.
 //! - `chunks(tag, start, end, count, not_good, min, max, sum, first, last, data)`, unique on
 //!   `(tag, start)`: the writer seals the log into one compressed run per tag (flags byte, varint time
 //!   deltas, a number's 8 bytes only when it changed), at most an hour and 8,192 samples long, with the
@@ -28,7 +30,8 @@
 //! - One sample per tag and millisecond: a later sample at the same millisecond replaces the earlier
 //!   one (the last one sent wins), in the log, across log rows, and against chunks.
 //! - A version 1 file (samples in a `samples` B-tree ordered by tag and time, per-minute `rollups`) is
-//!   converted into chunks by the first writer or reader that opens it.
+//!   converted into chunks by the first writer or reader that opens it; a version 2 file's log rows
+//!   (one blob per commit) become rows of every tag id.
 
 pub mod codec;
 mod error;
