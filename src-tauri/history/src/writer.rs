@@ -222,9 +222,9 @@ impl HistoryWriter {
 /// Makes sure every plant tag has a row in `tags` (updating unit and type to the current config) and
 /// returns the database id of each, by plant tag index (a rowid: a file with four billion tags is refused
 /// here rather than misfiled).
-fn register_tags(conn: &Connection, plant: &Plant) -> Result<Vec<u32>, rusqlite::Error> {
+fn register_tags(conn: &Connection, plant: &Plant) -> Result<TagIds, rusqlite::Error> {
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    let mut slots = Vec::with_capacity(plant.tag_count());
+    let mut slots = TagIds::default();
     {
         let mut upsert = tx.prepare(
             "INSERT INTO tags (full_id, unit, type) VALUES (?1, ?2, ?3)
@@ -259,12 +259,48 @@ impl Runs {
     }
 }
 
+/// Each plant tag's id in the `tags` table, by plant tag index, as runs of consecutive ids: a file
+/// written for this plant in config order is one run (a few bytes instead of 4 MB for a million tags);
+/// any order works, each break costing one run.
+#[derive(Debug, Default)]
+struct TagIds {
+    /// (first plant index, its id) of each run, by index.
+    runs: Vec<(u32, u32)>,
+    len: u32,
+}
+
+impl TagIds {
+    /// Adds the id of the next plant tag.
+    fn push(&mut self, id: u32) {
+        let continues = self.runs.last().is_some_and(|&(start, first)| {
+            u64::from(first) + u64::from(self.len - start) == u64::from(id)
+        });
+        if !continues {
+            self.runs.push((self.len, id));
+        }
+        self.len += 1;
+    }
+
+    /// The id of the plant tag at `index`, if the plant has one.
+    fn get(&self, index: u32) -> Option<u32> {
+        if index >= self.len {
+            return None;
+        }
+        let run = self
+            .runs
+            .partition_point(|&(start, _)| start <= index)
+            .checked_sub(1)?;
+        let (start, first) = self.runs[run];
+        Some(first + (index - start))
+    }
+}
+
 /// The state the writer thread owns.
 struct WriterThread {
     path: PathBuf,
     conn: Connection,
     /// Each plant tag's id in `tags`, by plant tag index.
-    tags: Vec<u32>,
+    tags: TagIds,
     /// Samples in the log, and when its oldest row was written (UTC ms).
     log_samples: u64,
     log_oldest: Option<i64>,
@@ -391,16 +427,19 @@ impl WriterThread {
     /// The batch as runs by tag id (ascending), each sorted by time with the last sample at a millisecond
     /// kept, and how many samples are of plant tags. Samples of tags outside the plant are left out (the
     /// caller counts them as dropped).
-    fn runs(&self, batch: &mut [Sample]) -> (Runs, u64) {
-        let id_of = |s: &Sample| self.tags.get(s.tag.0 as usize).copied();
-        // Stable, so of two samples at the same millisecond the later-sent one comes last and wins.
-        batch.sort_by_key(|s| (id_of(s), s.time));
+    fn runs(&self, batch: &[Sample]) -> (Runs, u64) {
+        // (id, time, place in the batch): sorting these rather than the samples moves 16 bytes instead
+        // of 40, and of two samples at the same millisecond the later-sent one comes last and wins.
+        let mut order: Vec<(u32, i64, u32)> = batch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((self.tags.get(s.tag.0)?, s.time.0, i as u32)))
+            .collect();
+        order.sort_unstable();
         let mut runs = Runs::default();
-        let mut known = 0;
-        for sample in batch.iter() {
-            let Some(id) = id_of(sample) else { continue };
-            known += 1;
-            let rec = Rec::of(sample);
+        let known = order.len() as u64;
+        for &(id, _, i) in &order {
+            let rec = Rec::of(&batch[i as usize]);
             match runs.ends.last_mut() {
                 Some((tag, end)) if *tag == id => match runs.recs.last_mut() {
                     Some(last) if last.time == rec.time => *last = rec,
@@ -478,5 +517,34 @@ impl WriterThread {
         batch.clear();
         self.counters.pending.fetch_sub(n, Ordering::Relaxed);
         self.counters.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TagIds;
+
+    #[test]
+    fn tag_ids_in_config_order_are_one_run_and_any_order_reads_back() {
+        let mut ids = TagIds::default();
+        for id in 1..=1000 {
+            ids.push(id);
+        }
+        assert_eq!(ids.runs.len(), 1, "a file written for this plant");
+        assert_eq!(
+            (ids.get(0), ids.get(999), ids.get(1000)),
+            (Some(1), Some(1000), None)
+        );
+
+        let shuffled = [7u32, 8, 9, 3, 4, 100, 2, 1, u32::MAX];
+        let mut ids = TagIds::default();
+        for &id in &shuffled {
+            ids.push(id);
+        }
+        assert_eq!(ids.runs.len(), 6);
+        let back: Vec<Option<u32>> = (0..=shuffled.len() as u32).map(|i| ids.get(i)).collect();
+        let mut expected: Vec<Option<u32>> = shuffled.iter().map(|&id| Some(id)).collect();
+        expected.push(None);
+        assert_eq!(back, expected);
     }
 }
