@@ -77,6 +77,12 @@ fn read_all(path: &std::path::Path, query: &SampleQuery) -> Vec<String> {
     out
 }
 
+/// The one integer a query of the file's tables returns (counts, mostly).
+fn query_number(path: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
 #[test]
 fn samples_of_every_kind_come_back_in_time_order_across_tags() {
     let (_dir, path) = stored(vec![
@@ -804,15 +810,12 @@ fn a_version_1_file_is_converted_with_every_sample_kept() {
     ];
     // A reader upgrades the file itself (an export of an old file works without a collector run).
     assert_eq!(read_all(&path, &SampleQuery::default()), expected);
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    let old_tables: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name IN ('samples', 'sample_texts', 'rollups')",
-            [],
-            |r| r.get(0),
-        )
-        .expect("tables");
+    let old_tables = query_number(
+        &path,
+        "SELECT count(*) FROM sqlite_master WHERE name IN ('samples', 'sample_texts', 'rollups')",
+    );
     assert_eq!(old_tables, 0, "version 1 tables dropped");
+    let conn = rusqlite::Connection::open(&path).expect("open");
     assert_eq!(
         crate::schema::version(&conn, layout::COMPONENT).expect("version"),
         layout::VERSION
@@ -906,14 +909,10 @@ fn a_commit_of_many_tags_is_logged_by_id_range_and_reads_back_before_and_after_s
     writer.close().expect("close");
     assert_eq!(sorted_all(&path), everything, "sealed");
     assert_eq!(read_all(&path, &one), of_one, "sealed");
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    let left: i64 = conn
-        .query_row(
-            "SELECT (SELECT count(*) FROM log) + (SELECT count(*) FROM log_data)",
-            [],
-            |r| r.get(0),
-        )
-        .expect("log");
+    let left = query_number(
+        &path,
+        "SELECT (SELECT count(*) FROM log) + (SELECT count(*) FROM log_data)",
+    );
     assert_eq!(left, 0, "sealed on close");
 }
 
@@ -960,13 +959,9 @@ fn a_version_2_log_is_kept_through_the_upgrade_and_sealed_by_the_next_writer() {
         .close()
         .expect("close");
     assert_eq!(read_all(&path, &SampleQuery::default()), expected, "sealed");
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    let (log, chunks): (i64, i64) = conn
-        .query_row(
-            "SELECT (SELECT count(*) FROM log), (SELECT count(*) FROM chunks)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("counts");
+    let (log, chunks) = (
+        query_number(&path, "SELECT count(*) FROM log"),
+        query_number(&path, "SELECT count(*) FROM chunks"),
+    );
     assert_eq!((log, chunks), (0, 2));
 }
