@@ -783,12 +783,21 @@ fn a_late_sample_merges_into_the_sealed_chunks_and_chunks_never_overlap() {
     }
 }
 
-#[test]
-fn a_version_1_file_is_converted_with_every_sample_kept() {
+/// A history file as a Plantwatch of history schema `version` created it, still open.
+fn file_of_version(
+    version: usize,
+) -> (tempfile::TempDir, std::path::PathBuf, rusqlite::Connection) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("old.db");
     let conn = crate::schema::open_connection(&path).expect("create");
-    crate::schema::migrate(&conn, layout::COMPONENT, &layout::STEPS[..1]).expect("version 1");
+    crate::schema::migrate(&conn, layout::COMPONENT, &layout::STEPS[..version])
+        .expect("old schema");
+    (dir, path, conn)
+}
+
+#[test]
+fn a_version_1_file_is_converted_with_every_sample_kept() {
+    let (_dir, path, conn) = file_of_version(1);
     conn.execute_batch(
         "INSERT INTO tags (id, full_id, unit, type) VALUES (1, 'plc/flow', 'L/s', 'f32'),
                 (2, 'plc/run', NULL, 'bool'), (3, 'plc/mode', NULL, 'string');
@@ -920,10 +929,7 @@ fn a_commit_of_many_tags_is_logged_by_id_range_and_reads_back_before_and_after_s
 /// rows of every id), they read back, and the next writer seals them.
 #[test]
 fn a_version_2_log_is_kept_through_the_upgrade_and_sealed_by_the_next_writer() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("v2.db");
-    let conn = crate::schema::open_connection(&path).expect("create");
-    crate::schema::migrate(&conn, layout::COMPONENT, &layout::STEPS[..2]).expect("version 2");
+    let (_dir, path, conn) = file_of_version(2);
     let rec = |time: i64, v: f64| crate::codec::Rec {
         time,
         quality: 0,
