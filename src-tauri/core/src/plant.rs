@@ -346,12 +346,12 @@ impl Tag {
 
     /// Engineering value = raw * scale + offset (numbers only); 1 unless set.
     pub fn scale(&self) -> f64 {
-        self.details.as_ref().map_or(1.0, |d| d.scale)
+        self.details().scale
     }
 
     /// Engineering value = raw * scale + offset (numbers only); 0 unless set.
     pub fn offset(&self) -> f64 {
-        self.details.as_ref().map_or(0.0, |d| d.offset)
+        self.details().offset
     }
 
     /// True when the raw value is the engineering value (scale 1, offset 0).
