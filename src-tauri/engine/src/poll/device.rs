@@ -631,15 +631,16 @@ impl<'a> Unchanged<'a> {
                 let i = range.start;
                 i < old.len() && i < new.len() && old[i] == new[i]
             }
-            Unchanged::Registers(old, new) => {
-                matches!((old.get(range.clone()), new.get(range)), (Some(a), Some(b)) if a == b)
-            }
-            Unchanged::Bits(old, new) => {
-                matches!((old.get(range.clone()), new.get(range)), (Some(a), Some(b)) if a == b)
-            }
+            Unchanged::Registers(old, new) => same_in(old, new, range),
+            Unchanged::Bits(old, new) => same_in(old, new, range),
             Unchanged::Unknown => false,
         }
     }
+}
+
+/// True when both slices hold `range` and the same items in it.
+fn same_in<T: PartialEq>(old: &[T], new: &[T], range: std::ops::Range<usize>) -> bool {
+    matches!((old.get(range.clone()), new.get(range)), (Some(a), Some(b)) if a == b)
 }
 
 /// Decodes a [`Plain`] tag from its slot; `None` for every other tag.
