@@ -184,12 +184,7 @@ impl TagTable {
     /// The tag's value, if it ever had one.
     pub fn value(&self, pos: u32) -> Option<Value> {
         let p = pos as usize;
-        match self.flags[p] & KIND_MASK {
-            KIND_BOOL => Some(Value::Bool(self.numbers[p] != 0.0)),
-            KIND_NUMBER => Some(Value::Number(self.numbers[p])),
-            KIND_TEXT => self.texts.get(&pos).cloned().map(Value::Text),
-            _ => None,
-        }
+        read_value(self.flags[p] & KIND_MASK, self.numbers[p], &self.texts, pos)
     }
 
     /// True when the tag's quality is good (the poll loop's check, without decoding the quality).
@@ -266,7 +261,7 @@ impl TagTable {
             || self.quality[p] != QualityCode::of(quality)
             || !self.holds(pos, &value);
         if changed {
-            self.store_value(pos, value);
+            self.store_value(pos, &value);
             self.mark_changed(p, quality, at_code);
         }
         changed
@@ -348,24 +343,13 @@ impl TagTable {
             self.stored[p] = self.stored[p].max(at);
             if let Some(reference) = &mut self.reference {
                 reference.quality[p] = QualityCode::of(sample.quality);
-                if (self.flags[p] & STORED_MASK) >> STORED_SHIFT == KIND_TEXT {
-                    reference.texts.remove(&pos);
-                }
-                let kind = match &sample.value {
-                    None => KIND_NONE,
-                    Some(Value::Bool(b)) => {
-                        reference.numbers[p] = if *b { 1.0 } else { 0.0 };
-                        KIND_BOOL
-                    }
-                    Some(Value::Number(n)) => {
-                        reference.numbers[p] = *n;
-                        KIND_NUMBER
-                    }
-                    Some(Value::Text(t)) => {
-                        reference.texts.insert(pos, t.clone());
-                        KIND_TEXT
-                    }
-                };
+                let kind = write_value(
+                    (self.flags[p] & STORED_MASK) >> STORED_SHIFT,
+                    sample.value.as_ref(),
+                    &mut reference.numbers[p],
+                    &mut reference.texts,
+                    pos,
+                );
                 self.flags[p] = (self.flags[p] & !STORED_MASK) | (kind << STORED_SHIFT);
             }
         }
@@ -375,12 +359,8 @@ impl TagTable {
     /// The value of the last sample history admitted, if it had one.
     fn stored_value(&self, reference: &Reference, pos: u32) -> Option<Value> {
         let p = pos as usize;
-        match (self.flags[p] & STORED_MASK) >> STORED_SHIFT {
-            KIND_BOOL => Some(Value::Bool(reference.numbers[p] != 0.0)),
-            KIND_NUMBER => Some(Value::Number(reference.numbers[p])),
-            KIND_TEXT => reference.texts.get(&pos).cloned().map(Value::Text),
-            _ => None,
-        }
+        let kind = (self.flags[p] & STORED_MASK) >> STORED_SHIFT;
+        read_value(kind, reference.numbers[p], &reference.texts, pos)
     }
 
     /// The tag's current reading as a sample stamped `at`.
@@ -430,26 +410,50 @@ impl TagTable {
         }
     }
 
-    fn store_value(&mut self, pos: u32, value: Value) {
+    fn store_value(&mut self, pos: u32, value: &Value) {
         let p = pos as usize;
-        if self.flags[p] & KIND_MASK == KIND_TEXT {
-            self.texts.remove(&pos);
-        }
-        let kind = match value {
-            Value::Bool(b) => {
-                self.numbers[p] = if b { 1.0 } else { 0.0 };
-                KIND_BOOL
-            }
-            Value::Number(n) => {
-                self.numbers[p] = n;
-                KIND_NUMBER
-            }
-            Value::Text(t) => {
-                self.texts.insert(pos, t);
-                KIND_TEXT
-            }
-        };
+        let old = self.flags[p] & KIND_MASK;
+        let kind = write_value(old, Some(value), &mut self.numbers[p], &mut self.texts, pos);
         self.flags[p] = (self.flags[p] & !KIND_MASK) | kind;
+    }
+}
+
+/// A value as the table keeps it (the current one and the last stored one alike): a `KIND_*`, a
+/// number (booleans as 0 or 1), and texts in a side map by position.
+fn read_value(kind: u8, number: f64, texts: &HashMap<u32, Arc<str>>, pos: u32) -> Option<Value> {
+    match kind {
+        KIND_BOOL => Some(Value::Bool(number != 0.0)),
+        KIND_NUMBER => Some(Value::Number(number)),
+        KIND_TEXT => texts.get(&pos).cloned().map(Value::Text),
+        _ => None,
+    }
+}
+
+/// Puts `value` where [`read_value`] finds it, replacing a value of kind `old`; returns its kind.
+fn write_value(
+    old: u8,
+    value: Option<&Value>,
+    number: &mut f64,
+    texts: &mut HashMap<u32, Arc<str>>,
+    pos: u32,
+) -> u8 {
+    if old == KIND_TEXT {
+        texts.remove(&pos);
+    }
+    match value {
+        None => KIND_NONE,
+        Some(Value::Bool(b)) => {
+            *number = if *b { 1.0 } else { 0.0 };
+            KIND_BOOL
+        }
+        Some(Value::Number(n)) => {
+            *number = *n;
+            KIND_NUMBER
+        }
+        Some(Value::Text(t)) => {
+            texts.insert(pos, t.clone());
+            KIND_TEXT
+        }
     }
 }
 
