@@ -613,7 +613,9 @@ enum Unchanged<'a> {
 impl<'a> Unchanged<'a> {
     fn between(previous: Option<&'a Payload>, new: &'a Payload) -> Unchanged<'a> {
         match (previous, new) {
-            (Some(Payload::Registers(old)), Payload::Registers(new)) => Unchanged::Registers(old, new),
+            (Some(Payload::Registers(old)), Payload::Registers(new)) => {
+                Unchanged::Registers(old, new)
+            }
             (Some(Payload::Bits(old)), Payload::Bits(new)) => Unchanged::Bits(old, new),
             _ => Unchanged::Unknown,
         }
