@@ -58,31 +58,62 @@ pub(crate) fn sort_and_dedupe(recs: &mut Vec<Rec>) {
 /// plant of up to 16,384 tags writes one row per commit, a million-tag plant about 60.
 pub(crate) const LOG_SHARD_TAGS: u32 = 1 << 14;
 
-/// Appends `runs` (tag id ascending, each sorted and deduplicated) to the log: one row per range of
-/// [`LOG_SHARD_TAGS`] ids. Returns the samples written.
-pub(crate) fn append_log(
-    conn: &Connection,
-    written: i64,
-    runs: &[(u32, &[Rec])],
-) -> rusqlite::Result<u64> {
+/// One commit's samples as runs by tag id: all records in one array (a run per tag would be an
+/// allocation per tag, tens of thousands a commit), each run's tag and end in another.
+#[derive(Debug, Default)]
+pub(crate) struct Runs {
+    recs: Vec<Rec>,
+    /// (tag id, end of its records in `recs`), ids ascending.
+    ends: Vec<(u32, usize)>,
+}
+
+impl Runs {
+    /// Adds a record of `tag`, given in (tag id, time) order; one at the same millisecond as the
+    /// previous record of its tag replaces it (the later write wins).
+    pub(crate) fn push(&mut self, tag: u32, rec: Rec) {
+        match self.ends.last_mut() {
+            Some((last_tag, end)) if *last_tag == tag => match self.recs.last_mut() {
+                Some(last) if last.time == rec.time => *last = rec,
+                _ => {
+                    self.recs.push(rec);
+                    *end += 1;
+                }
+            },
+            _ => {
+                self.recs.push(rec);
+                self.ends.push((tag, self.recs.len()));
+            }
+        }
+    }
+
+    /// Records held (after replacements).
+    pub(crate) fn len(&self) -> usize {
+        self.recs.len()
+    }
+}
+
+/// Appends `runs` to the log: one row per range of [`LOG_SHARD_TAGS`] ids. Returns the samples written.
+pub(crate) fn append_log(conn: &Connection, written: i64, runs: &Runs) -> rusqlite::Result<u64> {
     let mut meta = conn.prepare_cached(
         "INSERT INTO log (written, first_tag, last_tag, samples) VALUES (?1, ?2, ?3, ?4)",
     )?;
     let mut data = conn.prepare_cached("INSERT INTO log_data (seq, data) VALUES (?1, ?2)")?;
-    let mut samples = 0u64;
-    for shard in runs.chunk_by(|a, b| a.0 / LOG_SHARD_TAGS == b.0 / LOG_SHARD_TAGS) {
+    let mut start = 0;
+    for shard in runs
+        .ends
+        .chunk_by(|a, b| a.0 / LOG_SHARD_TAGS == b.0 / LOG_SHARD_TAGS)
+    {
+        let first_rec = start;
         let mut builder = LogBlobBuilder::new(shard.len());
-        let mut in_row = 0u64;
-        for &(tag, recs) in shard {
-            builder.add(tag, recs);
-            in_row += recs.len() as u64;
+        for &(tag, end) in shard {
+            builder.add(tag, &runs.recs[start..end]);
+            start = end;
         }
         let (first, last) = (shard[0].0, shard[shard.len() - 1].0);
-        meta.execute((written, first, last, in_row as i64))?;
+        meta.execute((written, first, last, (start - first_rec) as i64))?;
         data.execute((conn.last_insert_rowid(), builder.finish()))?;
-        samples += in_row;
     }
-    Ok(samples)
+    Ok(start as u64)
 }
 
 /// What the log holds: samples, and when its oldest row was written (UTC ms).

@@ -639,18 +639,12 @@ fn killed_writer_file(
         ids.collect::<Result<_, _>>().expect("ids")
     };
     for commit in logged {
-        let mut runs: Vec<(u32, Vec<crate::codec::Rec>)> = Vec::new();
+        let mut runs = crate::store::Runs::default();
         let mut sorted = commit.clone();
         sorted.sort_by_key(|s| (s.tag, s.time));
         for sample in sorted {
-            let rec = crate::codec::Rec::of(&sample);
-            let id = ids[sample.tag.0 as usize];
-            match runs.last_mut() {
-                Some((tag, recs)) if *tag == id => recs.push(rec),
-                _ => runs.push((id, vec![rec])),
-            }
+            runs.push(ids[sample.tag.0 as usize], crate::codec::Rec::of(&sample));
         }
-        let runs: Vec<_> = runs.iter().map(|(tag, recs)| (*tag, &recs[..])).collect();
         crate::store::append_log(&conn, 0, &runs).expect("append");
     }
     if half_sealed {

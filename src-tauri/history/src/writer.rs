@@ -12,7 +12,7 @@ use plantwatch_core::{Plant, Sample};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::codec::Rec;
-use crate::store::{self, ChunkEnds, SealJob};
+use crate::store::{self, ChunkEnds, Runs, SealJob};
 use crate::{layout, schema, HistoryError};
 
 /// Samples wait at most this long between being sent and their transaction starting, so a `kill -9` loses
@@ -242,23 +242,6 @@ fn register_tags(conn: &Connection, plant: &Plant) -> Result<TagIds, rusqlite::E
     Ok(slots)
 }
 
-/// One commit's samples as runs by tag id: all records in one array (a run per tag would be an
-/// allocation per tag, tens of thousands a commit), each run's tag and end in another.
-#[derive(Default)]
-struct Runs {
-    recs: Vec<Rec>,
-    ends: Vec<(u32, usize)>,
-}
-
-impl Runs {
-    fn iter(&self) -> impl ExactSizeIterator<Item = (u32, &[Rec])> {
-        self.ends.iter().enumerate().map(|(i, &(tag, end))| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1].1 };
-            (tag, &self.recs[start..end])
-        })
-    }
-}
-
 /// Each plant tag's id in the `tags` table, by plant tag index, as runs of consecutive ids: a file
 /// written for this plant in config order is one run (a few bytes instead of 4 MB for a million tags);
 /// any order works, each break costing one run.
@@ -399,12 +382,12 @@ impl WriterThread {
     fn store(&mut self, batch: &mut Vec<Sample>) -> Result<(), HistoryError> {
         let n = batch.len() as u64;
         let (runs, known) = self.runs(batch);
-        let in_runs = runs.recs.len() as u64;
+        let in_runs = runs.len() as u64;
         let written = now_ms();
         let commit = || -> rusqlite::Result<()> {
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-            store::append_log(&tx, written, &runs.iter().collect::<Vec<_>>())?;
+            store::append_log(&tx, written, &runs)?;
             tx.commit()
         };
         commit().map_err(|source| HistoryError::Sql {
@@ -437,24 +420,10 @@ impl WriterThread {
             .collect();
         order.sort_unstable();
         let mut runs = Runs::default();
-        let known = order.len() as u64;
         for &(id, _, i) in &order {
-            let rec = Rec::of(&batch[i as usize]);
-            match runs.ends.last_mut() {
-                Some((tag, end)) if *tag == id => match runs.recs.last_mut() {
-                    Some(last) if last.time == rec.time => *last = rec,
-                    _ => {
-                        runs.recs.push(rec);
-                        *end += 1;
-                    }
-                },
-                _ => {
-                    runs.recs.push(rec);
-                    runs.ends.push((id, runs.recs.len()));
-                }
-            }
+            runs.push(id, Rec::of(&batch[i as usize]));
         }
-        (runs, known)
+        (runs, order.len() as u64)
     }
 
     /// Starts a seal when the log is big or old enough (or `all`: the writer is closing), and does one
