@@ -313,30 +313,24 @@ impl TagTable {
     ) -> bool {
         let p = pos as usize;
         let stored_at = self.stored_at(pos);
-        let admit = match &self.reference {
-            Some(reference) => {
-                let value = self.stored_value(reference, pos);
-                let last = (stored_at != NEVER).then(|| LastStored {
-                    time: Timestamp(stored_at),
-                    value: value.as_ref(),
-                    quality: reference.quality[p].quality(),
-                });
-                worth_storing(last, sample, deadband, heartbeat)
-            }
-            None => {
-                debug_assert!(deadband == 0.0, "a deadband needs the reference kept");
-                offer == Offer::Change
-                    || worth_storing(
-                        (stored_at != NEVER).then_some(LastStored {
-                            time: Timestamp(stored_at),
-                            value: sample.value.as_ref(),
-                            quality: sample.quality,
-                        }),
-                        sample,
-                        deadband,
-                        heartbeat,
-                    )
-            }
+        let admit = if self.reference.is_none() && offer == Offer::Change {
+            debug_assert!(deadband == 0.0, "a deadband needs the reference kept");
+            true
+        } else {
+            let (value, quality) = match &self.reference {
+                Some(reference) => (
+                    self.stored_value(reference, pos),
+                    reference.quality[p].quality(),
+                ),
+                // No deadband: between changes the last stored sample holds the current reading.
+                None => (sample.value.clone(), sample.quality),
+            };
+            let last = (stored_at != NEVER).then_some(LastStored {
+                time: Timestamp(stored_at),
+                value: value.as_ref(),
+                quality,
+            });
+            worth_storing(last, sample, deadband, heartbeat)
         };
         if admit {
             let at = self.encode(sample.time.0);
