@@ -88,6 +88,12 @@ pub enum Cause {
     Configuration,
     /// The last usable value, older than it should be (`stale`).
     Stale,
+    /// The device sent a float that is not a number or is infinite (`not_a_number`): a sensor fault,
+    /// never a reading to trend or to alarm on.
+    NotANumber,
+    /// The device answered with a frame that does not fit the request (wrong length, function, unit or
+    /// transaction id): a device or gateway fault, not a dead link (`bad_reply`).
+    BadReply,
 }
 
 impl Cause {
@@ -98,6 +104,8 @@ impl Cause {
             "comm_lost" => Cause::CommLost,
             "config" => Cause::Configuration,
             "stale" => Cause::Stale,
+            "not_a_number" => Cause::NotANumber,
+            "bad_reply" => Cause::BadReply,
             other => {
                 let code = other.strip_prefix("exception_")?;
                 Cause::Exception(u8::from_str_radix(code, 16).ok()?)
@@ -114,6 +122,8 @@ impl fmt::Display for Cause {
             Cause::Exception(code) => write!(f, "exception_{code:02X}"),
             Cause::Configuration => f.write_str("config"),
             Cause::Stale => f.write_str("stale"),
+            Cause::NotANumber => f.write_str("not_a_number"),
+            Cause::BadReply => f.write_str("bad_reply"),
         }
     }
 }
@@ -141,6 +151,8 @@ mod tests {
             Quality::Bad(Cause::Exception(0x0B)),
             Quality::Bad(Cause::Configuration),
             Quality::Uncertain(Cause::Stale),
+            Quality::Bad(Cause::NotANumber),
+            Quality::Bad(Cause::BadReply),
         ] {
             assert_eq!(Quality::parse(&q.to_string()), Some(q), "{q}");
         }

@@ -122,6 +122,8 @@ const CAUSE_COMM_LOST: i64 = 2;
 const CAUSE_CONFIG: i64 = 3;
 const CAUSE_STALE: i64 = 4;
 const CAUSE_EXCEPTION: i64 = 5;
+const CAUSE_NOT_A_NUMBER: i64 = 6;
+const CAUSE_BAD_REPLY: i64 = 7;
 
 /// The small integer stored for a quality (below 2^14, so it fits a `u16`).
 pub fn quality_code(quality: Quality) -> i64 {
@@ -136,6 +138,8 @@ pub fn quality_code(quality: Quality) -> i64 {
         Cause::Configuration => CAUSE_CONFIG * 256,
         Cause::Stale => CAUSE_STALE * 256,
         Cause::Exception(code) => CAUSE_EXCEPTION * 256 + i64::from(code),
+        Cause::NotANumber => CAUSE_NOT_A_NUMBER * 256,
+        Cause::BadReply => CAUSE_BAD_REPLY * 256,
     };
     level * 4096 + cause
 }
@@ -151,6 +155,8 @@ pub fn quality_from_code(code: i64) -> Option<Quality> {
         CAUSE_CONFIG => Cause::Configuration,
         CAUSE_STALE => Cause::Stale,
         CAUSE_EXCEPTION => Cause::Exception((code % 256) as u8),
+        CAUSE_NOT_A_NUMBER => Cause::NotANumber,
+        CAUSE_BAD_REPLY => Cause::BadReply,
         _ => return None,
     };
     match code / 4096 {
@@ -171,6 +177,8 @@ mod tests {
             Cause::CommLost,
             Cause::Configuration,
             Cause::Stale,
+            Cause::NotANumber,
+            Cause::BadReply,
         ];
         causes.extend((0..=255).map(Cause::Exception));
         let mut qualities = vec![Quality::Good];
