@@ -9,7 +9,11 @@ mod cli;
 mod desktop;
 
 #[derive(Parser)]
-#[command(name = "plantwatch", version, about = "Watch a plant over Modbus, keep its history, raise alarms.")]
+#[command(
+    name = "plantwatch",
+    version,
+    about = "Watch a plant over Modbus, keep its history, raise alarms."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

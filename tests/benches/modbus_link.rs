@@ -70,7 +70,13 @@ fn main() {
 }
 
 fn register_tag(address: u16) -> Tag {
-    Tag::new(&format!("r{address}"), Table::Holding, address, ValueType::U16).with_scale(0.1)
+    Tag::new(
+        &format!("r{address}"),
+        Table::Holding,
+        address,
+        ValueType::U16,
+    )
+    .with_scale(0.1)
 }
 
 async fn plantwatch_link(port: u16, reads: u32, tags: Option<&[Tag]>) -> f64 {

@@ -26,7 +26,10 @@ use std::time::{Duration, Instant};
 use plantwatch_engine::{Engine, EngineOptions};
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The history writer thread's name (plantwatch-history's writer).
@@ -42,18 +45,27 @@ fn main() {
     let plant = poll_support::plant(devices, server.port, 1000, Duration::from_secs(1), &db);
     let rss_plant = poll_support::status_mb("VmRSS");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let run = runtime.block_on(async {
-        let options = EngineOptions { history: None, alarms: false };
+        let options = EngineOptions {
+            history: None,
+            alarms: false,
+        };
         let started = Instant::now();
-        let engine = Engine::start(Arc::new(plant), options).await.expect("engine starts");
+        let engine = Engine::start(Arc::new(plant), options)
+            .await
+            .expect("engine starts");
         let start_time = started.elapsed();
         let rss_started = poll_support::status_mb("VmRSS");
         // Warm up: every device connects, reads everything once, and the writer stores those first
         // samples (a million of them) before the measurement starts.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let settle = Instant::now();
-        while engine.stats().samples_pending > 50_000 && settle.elapsed() < Duration::from_secs(60) {
+        while engine.stats().samples_pending > 50_000 && settle.elapsed() < Duration::from_secs(60)
+        {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let rss_warm = poll_support::status_mb("VmRSS");
@@ -73,8 +85,12 @@ fn main() {
         let server_cpu = poll_support::cpu_time(&server_pid) - server0;
         let wall = t0.elapsed();
         let rss = poll_support::status_mb("VmRSS");
-        let responses: u64 =
-            engine.devices().iter().map(|d| d.counters.responses).sum::<u64>() - responses_before;
+        let responses: u64 = engine
+            .devices()
+            .iter()
+            .map(|d| d.counters.responses)
+            .sum::<u64>()
+            - responses_before;
         let after = engine.stats();
         engine.stop().await.expect("engine stops");
         Run {
@@ -99,46 +115,128 @@ fn main() {
 
     let secs = run.wall.as_secs_f64();
     let pct = |d: Duration| 100.0 * d.as_secs_f64() / secs;
-    let db_mb = std::fs::metadata(&db).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
-    println!("{devices} devices x 1000 registers, polled every 1 s over loopback, measured {secs:.1} s");
+    let db_mb = std::fs::metadata(&db)
+        .map(|m| m.len() as f64 / 1e6)
+        .unwrap_or(0.0);
+    println!(
+        "{devices} devices x 1000 registers, polled every 1 s over loopback, measured {secs:.1} s"
+    );
     println!("{:<44} {:>14} {:>12}", "figure", "Plantwatch", "goal");
-    println!("{:<44} {:>13.1}% {:>12}", "collector CPU (% of one core)", pct(run.cpu), "<= 25%");
-    println!("{:<44} {:>13.1}% {:>12}", "  poll side (all but the history writer)", pct(run.cpu.saturating_sub(run.writer_cpu)), "");
-    println!("{:<44} {:>13.1}% {:>12}", "  history writer thread (SQLite inserts)", pct(run.writer_cpu), "");
+    println!(
+        "{:<44} {:>13.1}% {:>12}",
+        "collector CPU (% of one core)",
+        pct(run.cpu),
+        "<= 25%"
+    );
+    println!(
+        "{:<44} {:>13.1}% {:>12}",
+        "  poll side (all but the history writer)",
+        pct(run.cpu.saturating_sub(run.writer_cpu)),
+        ""
+    );
+    println!(
+        "{:<44} {:>13.1}% {:>12}",
+        "  history writer thread (SQLite inserts)",
+        pct(run.writer_cpu),
+        ""
+    );
     for (name, cpu) in &run.threads {
         if name != WRITER_THREAD && pct(*cpu) >= 0.5 {
-            println!("{:<44} {:>13.1}% {:>12}", format!("    thread {name}"), pct(*cpu), "");
+            println!(
+                "{:<44} {:>13.1}% {:>12}",
+                format!("    thread {name}"),
+                pct(*cpu),
+                ""
+            );
         }
     }
-    println!("{:<44} {:>11.1} MB {:>12}", "resident memory (after warm-up)", run.rss_warm, "<= 150 MB");
-    println!("{:<44} {:>11.1} MB {:>12}", "resident memory (end of run)", run.rss, "");
+    println!(
+        "{:<44} {:>11.1} MB {:>12}",
+        "resident memory (after warm-up)", run.rss_warm, "<= 150 MB"
+    );
+    println!(
+        "{:<44} {:>11.1} MB {:>12}",
+        "resident memory (end of run)", run.rss, ""
+    );
     let sample_mb = std::mem::size_of::<plantwatch_core::Sample>() as f64 / (1024.0 * 1024.0);
     println!(
         "{:<44} {:>11.1} MB {:>12}",
-        format!("  writer backlog after warm-up ({}k samples)", run.pending_warm / 1000),
+        format!(
+            "  writer backlog after warm-up ({}k samples)",
+            run.pending_warm / 1000
+        ),
         run.pending_warm as f64 * sample_mb,
         ""
     );
-    println!("{:<44} {:>11.1} MB {:>12}", "resident memory (peak)", hwm, "");
+    println!(
+        "{:<44} {:>11.1} MB {:>12}",
+        "resident memory (peak)", hwm, ""
+    );
     // Where the memory after warm-up went, in the order it was taken: the process before the plant
     // (runtime, bench server pipe), the plant, what Engine::start added (the history writer's tag
     // registry and rollup state, the poll tasks' plans and tag tables), then the warm-up (first replies,
     // the writer's first transactions and SQLite's page cache, the backlog above).
-    println!("{:<44} {:>11.1} MB {:>12}", "  of which the process before the plant", rss_empty, "");
-    println!("{:<44} {:>11.1} MB {:>12}", "  of which the plant (config: Device, Tag)", rss_plant - rss_empty, "");
-    println!("{:<44} {:>11.1} MB {:>12}", "  of which Engine::start (writer, polls)", run.rss_started - rss_plant, "");
-    println!("{:<44} {:>11.1} MB {:>12}", "  of which the warm-up (replies, SQLite)", run.rss_warm - run.rss_started, "");
-    println!("{:<44} {:>14} {:>12}", "missed cycles (engine counters)", run.missed, "0");
-    println!("{:<44} {:>14.0} {:>12}", "reads per second", run.responses as f64 / secs, devices * 8);
-    println!("{:<44} {:>14.0} {:>12}", "samples stored per second", run.stored as f64 / secs, "");
-    println!("{:<44} {:>14} {:>12}", "samples waiting for the writer at the end", run.pending, "");
+    println!(
+        "{:<44} {:>11.1} MB {:>12}",
+        "  of which the process before the plant", rss_empty, ""
+    );
+    println!(
+        "{:<44} {:>11.1} MB {:>12}",
+        "  of which the plant (config: Device, Tag)",
+        rss_plant - rss_empty,
+        ""
+    );
+    println!(
+        "{:<44} {:>11.1} MB {:>12}",
+        "  of which Engine::start (writer, polls)",
+        run.rss_started - rss_plant,
+        ""
+    );
+    println!(
+        "{:<44} {:>11.1} MB {:>12}",
+        "  of which the warm-up (replies, SQLite)",
+        run.rss_warm - run.rss_started,
+        ""
+    );
+    println!(
+        "{:<44} {:>14} {:>12}",
+        "missed cycles (engine counters)", run.missed, "0"
+    );
+    println!(
+        "{:<44} {:>14.0} {:>12}",
+        "reads per second",
+        run.responses as f64 / secs,
+        devices * 8
+    );
+    println!(
+        "{:<44} {:>14.0} {:>12}",
+        "samples stored per second",
+        run.stored as f64 / secs,
+        ""
+    );
+    println!(
+        "{:<44} {:>14} {:>12}",
+        "samples waiting for the writer at the end", run.pending, ""
+    );
     if run.pending > run.stored / 4 {
-        println!("  (a backlog: the writer fell behind the samples coming in; it also grows the RSS)");
+        println!(
+            "  (a backlog: the writer fell behind the samples coming in; it also grows the RSS)"
+        );
     }
     println!("{:<44} {:>14} {:>12}", "errors", run.errors, "0");
-    println!("{:<44} {:>12.1} s {:>12}", "Engine::start (history open, tag registry)", run.start_time.as_secs_f64(), "");
+    println!(
+        "{:<44} {:>12.1} s {:>12}",
+        "Engine::start (history open, tag registry)",
+        run.start_time.as_secs_f64(),
+        ""
+    );
     println!("{:<44} {:>11.1} MB {:>12}", "history file", db_mb, "");
-    println!("{:<44} {:>13.1}% {:>12}", "peer: bench server CPU", 100.0 * run.server_cpu.as_secs_f64() / secs, "");
+    println!(
+        "{:<44} {:>13.1}% {:>12}",
+        "peer: bench server CPU",
+        100.0 * run.server_cpu.as_secs_f64() / secs,
+        ""
+    );
 }
 
 /// The figures of one measured run.

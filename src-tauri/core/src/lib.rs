@@ -5,6 +5,7 @@
 //! and the UTC millisecond [`Timestamp`]. This crate has no I/O and knows nothing of Modbus links, SQLite,
 //! Tauri or the terminal.
 
+pub mod control;
 pub mod plant;
 pub mod sample;
 pub mod short_id;
@@ -13,6 +14,7 @@ pub mod time;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use control::{Role, UnknownRole, WriteSpec};
 pub use plant::*;
 pub use sample::*;
 pub use short_id::ShortId;

@@ -280,6 +280,8 @@ struct TagDetails {
     /// ... or when this many milliseconds have passed since the last stored sample (when the tag's
     /// heartbeat code says so; 0 otherwise).
     heartbeat_ms: u32,
+    /// How the tag may be written; `None`: read-only.
+    write: Option<Box<crate::WriteSpec>>,
 }
 
 impl Default for TagDetails {
@@ -292,6 +294,7 @@ impl Default for TagDetails {
             offset: 0.0,
             deadband: 0.0,
             heartbeat_ms: 0,
+            write: None,
         }
     }
 }
@@ -379,6 +382,11 @@ impl Tag {
         }
     }
 
+    /// How the tag may be written; `None` for a read-only tag (the default).
+    pub fn write_spec(&self) -> Option<&crate::WriteSpec> {
+        self.details.as_ref()?.write.as_deref()
+    }
+
     /// The name to show: the display name, or the id.
     pub fn display_name(&self) -> &str {
         self.name().unwrap_or(self.id())
@@ -438,6 +446,11 @@ impl Tag {
     /// With this offset (engineering value = raw * scale + offset).
     pub fn with_offset(self, offset: f64) -> Tag {
         self.with_details(|d| d.offset = offset)
+    }
+
+    /// Writable as `spec` says.
+    pub fn with_write(self, spec: crate::WriteSpec) -> Tag {
+        self.with_details(|d| d.write = Some(Box::new(spec)))
     }
 
     /// With this deadband.

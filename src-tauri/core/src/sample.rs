@@ -156,7 +156,10 @@ mod tests {
         ] {
             assert_eq!(Quality::parse(&q.to_string()), Some(q), "{q}");
         }
-        assert_eq!(Quality::Bad(Cause::Exception(2)).to_string(), "bad:exception_02");
+        assert_eq!(
+            Quality::Bad(Cause::Exception(2)).to_string(),
+            "bad:exception_02"
+        );
     }
 
     #[test]

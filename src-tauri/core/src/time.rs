@@ -73,7 +73,8 @@ pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, ParseTimeErro
     let err = || ParseTimeError {
         what: "time",
         input: text.to_string(),
-        hint: "expected RFC 3339 (2026-11-25T14:00:00Z), 'now', or a relative time such as -1h or -7d",
+        hint:
+            "expected RFC 3339 (2026-11-25T14:00:00Z), 'now', or a relative time such as -1h or -7d",
     };
     if text == "now" {
         return Ok(now);
@@ -119,7 +120,10 @@ mod tests {
     fn relative_times_count_back_from_now() {
         let now = Timestamp(10_000_000);
         assert_eq!(parse_time("now", now), Ok(now));
-        assert_eq!(parse_time("-1h", now), Ok(Timestamp(10_000_000 - 3_600_000)));
+        assert_eq!(
+            parse_time("-1h", now),
+            Ok(Timestamp(10_000_000 - 3_600_000))
+        );
         assert_eq!(parse_time("-90s", now), Ok(Timestamp(10_000_000 - 90_000)));
         assert!(parse_time("yesterday", now).is_err());
     }

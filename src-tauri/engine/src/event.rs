@@ -12,5 +12,9 @@ pub enum EngineEvent {
     /// Samples of one device whose value or quality changed in one poll (every tag on the first poll).
     Samples(Arc<[Sample]>),
     /// A device's communication state changed. `device` indexes `Plant::devices`.
-    DeviceState { device: usize, state: DeviceState, at: Timestamp },
+    DeviceState {
+        device: usize,
+        state: DeviceState,
+        at: Timestamp,
+    },
 }

@@ -8,9 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use plantwatch_core::{
-    AlarmSettings, Device, Link, Plant, SocketEndpoint, Table, Tag, ValueType,
-};
+use plantwatch_core::{AlarmSettings, Device, Link, Plant, SocketEndpoint, Table, Tag, ValueType};
 use plantwatch_system_tests::peers::compile_libmodbus_peer;
 
 /// `devices` Modbus TCP devices on 127.0.0.1:`port`, each with `registers` u16 holding-register tags
@@ -20,7 +18,10 @@ pub fn plant(devices: usize, port: u16, registers: u16, period: Duration, histor
         .map(|d| Device {
             id: format!("dev{d}"),
             name: None,
-            link: Link::Tcp(SocketEndpoint { host: "127.0.0.1".into(), port }),
+            link: Link::Tcp(SocketEndpoint {
+                host: "127.0.0.1".into(),
+                port,
+            }),
             unit: 1,
             poll_period: period,
             timeout: Duration::from_secs(1),
@@ -34,7 +35,13 @@ pub fn plant(devices: usize, port: u16, registers: u16, period: Duration, histor
                 .collect(),
         })
         .collect();
-    Plant::new("bench", history.to_path_buf(), AlarmSettings::default(), devices, None)
+    Plant::new(
+        "bench",
+        history.to_path_buf(),
+        AlarmSettings::default(),
+        devices,
+        None,
+    )
 }
 
 /// The engine's multi-client libmodbus server, killed on drop.
@@ -50,18 +57,28 @@ impl BenchServer {
     pub fn start(registers: u32, fraction: f64, counter: bool) -> BenchServer {
         let binary = compile_libmodbus_peer("engine_bench_server");
         let mut child = Command::new(&binary.path)
-            .args([registers.to_string(), fraction.to_string(), u8::from(counter).to_string()])
+            .args([
+                registers.to_string(),
+                fraction.to_string(),
+                u8::from(counter).to_string(),
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .expect("start engine_bench_server");
         let stdout = child.stdout.take().expect("piped");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read PORT line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read PORT line");
         let port = line
             .strip_prefix("PORT ")
             .and_then(|p| p.trim().parse().ok())
             .unwrap_or_else(|| panic!("expected PORT <n>, got {line:?}"));
-        BenchServer { child, port, _binary: binary }
+        BenchServer {
+            child,
+            port,
+            _binary: binary,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -137,7 +154,10 @@ pub fn status_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix(field).and_then(|r| r.trim_start_matches(':').split_whitespace().next()))
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .and_then(|r| r.trim_start_matches(':').split_whitespace().next())
+        })
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -150,6 +170,10 @@ pub fn median_and_spread(figures: &[f64]) -> (f64, f64, f64) {
     if n == 0 {
         return (0.0, 0.0, 0.0);
     }
-    let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
     (median, sorted[0], sorted[n - 1])
 }
