@@ -256,7 +256,7 @@ impl LinkTask {
             self.devices[i].on_exception(block, code, at);
             return Ok(());
         }
-        self.devices[i].count_refusal(code);
+        self.devices[i].count_refusal();
         match split_block(block, self.devices[i].device()) {
             None => {
                 self.devices[i].on_refused(block, code, at);
@@ -277,9 +277,9 @@ impl LinkTask {
 
     /// Reads half of a refused block; `Ok(true)` when it was read whole without a refusal.
     async fn read_block_halves(&mut self, i: usize, half: &Block) -> Result<bool, ()> {
-        let refusals_before = self.devices[i].counters.exceptions.clone();
+        let refusals_before = self.devices[i].counters.learned_refusals;
         self.read_split(i, half).await?;
-        Ok(self.devices[i].counters.exceptions == refusals_before)
+        Ok(self.devices[i].counters.learned_refusals == refusals_before)
     }
 
     /// Sends one read and waits for its answer, counting and timing it.
