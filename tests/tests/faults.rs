@@ -38,6 +38,18 @@ async fn wait_for_quality(engine: &Engine, full_id: &str, quality: Quality, with
     wait_for_live(engine, full_id, &what, within, |l| l.quality == quality).await;
 }
 
+/// Waits (bounded) until a counter tag, which its server advances on every read, has been read `n`
+/// more times.
+async fn wait_for_more_polls(engine: &Engine, full_id: &str, n: u32) {
+    let count = |l: &plantwatch_engine::TagLive| l.value.as_ref().and_then(|v| v.as_f64());
+    let from = count(&live(engine, full_id)).unwrap_or(0.0);
+    let what = format!("{n} more polls of {full_id}");
+    wait_for_live(engine, full_id, &what, Duration::from_secs(5), |l| {
+        count(l).is_some_and(|c| c >= from + f64::from(n))
+    })
+    .await;
+}
+
 /// The healthy device read its counter once per period for the whole run.
 ///
 /// Tolerance: deadlines are absolute, so a run of `elapsed` holds `floor(elapsed / period) + 1` polls;
@@ -68,6 +80,7 @@ async fn a_device_down_at_start_a_slow_device_and_refused_addresses_leave_the_he
 
     let began = Instant::now();
     let engine = start(&config, dir.path()).await;
+    // Observation windows (the poll pace over time is what this test checks), not waits for readiness.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let early = engine.devices();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -198,7 +211,7 @@ async fn a_device_that_dies_mid_run_comes_back_and_its_neighbour_keeps_its_pace(
         Duration::from_secs(5),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_more_polls(&engine, "dying/polls", 3).await;
 
     dying.stop();
     wait_for_quality(
@@ -208,6 +221,8 @@ async fn a_device_that_dies_mid_run_comes_back_and_its_neighbour_keeps_its_pace(
         Duration::from_secs(5),
     )
     .await;
+    // Down for a while on purpose (time itself is the test here): the engine keeps reconnecting with
+    // back-off meanwhile, and the healthy device must not notice.
     tokio::time::sleep(Duration::from_millis(500)).await;
     tokio::task::block_in_place(|| dying.restart());
     // Back-off is at most a few hundred ms this early; the device must be back well within 5 s.
@@ -218,7 +233,7 @@ async fn a_device_that_dies_mid_run_comes_back_and_its_neighbour_keeps_its_pace(
         Duration::from_secs(5),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_more_polls(&engine, "dying/polls", 3).await;
 
     let statuses = engine.devices();
     let dying_index = engine
@@ -291,6 +306,7 @@ async fn a_dead_unit_behind_a_shared_gateway_costs_its_neighbour_at_most_one_tim
 
     let began = Instant::now();
     let engine = start(&config, dir.path()).await;
+    // An observation window: the back-off schedule over four seconds is what this test checks.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let statuses = engine.devices();
     engine.stop().await.expect("engine stops");
