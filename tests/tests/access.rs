@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use plantwatch_access::{AuditAction, AuditEntry, AuditTrail};
 use plantwatch_core::{parse_time, Role, Timestamp};
-use plantwatch_system_tests::{data, plantwatch_bin};
+use plantwatch_system_tests::{data, peer, plantwatch_bin, python};
 
 /// Runs `plantwatch ARGS` with `stdin` piped in (so passwords come from standard input) and no
 /// `PLANTWATCH_PASSWORD` unless `env_password` is given.
@@ -158,9 +158,7 @@ fn users_are_managed_by_an_admin_and_every_attempt_is_audited() {
     );
     let (_, err) = expect(&users(&db, &["remove", "olga"], ""), 2);
     assert!(
-        err.starts_with(
-            "plantwatch users: removing a user needs an admin; nobody signed in is viewer\n"
-        ),
+        err.starts_with("plantwatch users: removing a user needs an admin; nobody is signed in\n"),
         "{err}"
     );
     let (_, err) = expect(
@@ -308,6 +306,52 @@ fn the_first_user_must_be_an_admin_and_a_plant_without_users_signs_nobody_in() {
     assert!(err.contains("standard input ended"), "{err}");
     let (list, _) = expect(&users(&db, &["list"], ""), 0);
     assert_eq!(list, "name,role,created,password_changed\n");
+}
+
+/// Runs `plantwatch users --db DB ARGS` on a pseudo-terminal, typing `answers` at its prompts; returns
+/// what the terminal showed, ending with `EXIT <code>`.
+fn users_on_a_terminal(db: &Path, args: &[&str], answers: &[&str]) -> String {
+    let mut command = Command::new(python());
+    command.arg(peer("tty_session.py"));
+    for answer in answers {
+        command.args(["--answer", answer]);
+    }
+    command
+        .arg("--")
+        .arg(plantwatch_bin())
+        .args(["users", "--db", db.to_str().expect("path")])
+        .args(args)
+        .env_remove("PLANTWATCH_PASSWORD");
+    let output = command.output().expect("run tty_session.py");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout).replace("\r\n", "\n")
+}
+
+#[test]
+fn on_a_terminal_passwords_are_asked_without_echo_and_new_ones_twice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("plant.db");
+    let shown = users_on_a_terminal(
+        &db,
+        &["add", "ada", "--role", "admin"],
+        &["ada-password", "ada-password"],
+    );
+    assert_eq!(
+        shown,
+        "New password for 'ada': \nNew password for 'ada' again: \nadded user 'ada' (admin)\n\nEXIT 0\n"
+    );
+    let shown = users_on_a_terminal(
+        &db,
+        &["--as", "ada", "add", "bob", "--role", "operator"],
+        &["ada-password", "bob-password", "bob-passwort"],
+    );
+    assert_eq!(
+        shown,
+        "Password for 'ada': \nNew password for 'bob': \nNew password for 'bob' again: \n\
+         plantwatch users: the password was not typed the same twice; nothing changed\n\nEXIT 2\n"
+    );
+    let (list, _) = expect(&users(&db, &["list"], ""), 0);
+    assert_eq!(list.lines().count(), 2, "bob was not added: {list}");
 }
 
 #[test]

@@ -27,11 +27,15 @@ pub enum AccessError {
     #[error("wrong password for user '{0}'")]
     WrongPassword(String),
     /// The acting user's role does not allow the action.
-    #[error("{action} needs {needed}; {who} is {role}")]
+    #[error("{action} needs {needed}; {}", match who {
+        Some(who) => format!("'{who}' is {role}"),
+        None => "nobody is signed in".to_string(),
+    })]
     Denied {
         action: &'static str,
         needed: &'static str,
-        who: String,
+        /// The acting user, `None` when nobody is signed in.
+        who: Option<String>,
         role: Role,
     },
     /// Removing or demoting the last admin would leave nobody able to manage users.

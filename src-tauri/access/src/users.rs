@@ -205,11 +205,7 @@ impl Users {
         Err(AccessError::Denied {
             action,
             needed: "an admin",
-            who: if actor.name.is_empty() {
-                "nobody signed in".to_string()
-            } else {
-                format!("'{}'", actor.name)
-            },
+            who: (!actor.name.is_empty()).then(|| actor.name.clone()),
             role: actor.role,
         })
     }
@@ -441,8 +437,13 @@ impl Users {
         verdict
     }
 
-    /// Audits a sign-out (an explicit one, or the idle lock).
-    pub fn sign_out(&self, user: &User, comment: Option<&str>) -> Result<(), AccessError> {
+    /// Audits a sign-out.
+    pub fn sign_out(&self, user: &User) -> Result<(), AccessError> {
+        self.sign_out_with(user, None)
+    }
+
+    /// Audits a sign-out with its reason as the comment (such as the idle lock).
+    pub fn sign_out_with(&self, user: &User, comment: Option<&str>) -> Result<(), AccessError> {
         let mut entry = AuditEntry::new(
             Timestamp::now(),
             &user.name,

@@ -66,7 +66,7 @@ fn the_first_user_must_be_an_admin_and_later_ones_need_one() {
         .expect_err("nobody signed in");
     assert_eq!(
         err.to_string(),
-        "adding a user needs an admin; nobody signed in is viewer"
+        "adding a user needs an admin; nobody is signed in"
     );
     let ada = users.sign_in("ada", &pw("ada-password")).expect("sign in");
     users
@@ -450,6 +450,13 @@ fn a_database_without_access_tables_reads_as_an_empty_trail() {
     assert!(trail.entries(None, None).expect("none").is_empty());
     let missing = AuditTrail::open_read_only(&path.with_extension("nope"));
     assert!(matches!(missing, Err(AccessError::Missing { .. })));
+}
+
+#[test]
+fn the_trail_and_the_users_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<AuditTrail>();
+    shareable::<Users>();
 }
 
 #[test]

@@ -189,7 +189,7 @@ fn finish(
 ) -> Result<(), UsersError> {
     let result = change(by);
     if let Some(user) = by {
-        users.sign_out(user, Some("end of plantwatch users"))?;
+        users.sign_out_with(user, Some("end of plantwatch users"))?;
     }
     Ok(result?)
 }
