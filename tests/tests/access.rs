@@ -480,6 +480,42 @@ fn audit_refuses_bad_times_and_missing_databases() {
     expect(&users(&missing, &["list"], ""), 1);
 }
 
+#[test]
+fn several_processes_appending_at_once_keep_one_intact_chain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = plant(dir.path());
+    // Six commands at once, each signing in (a failed sign-in is appended too) and acting.
+    let children: Vec<_> = (0..6)
+        .map(|n| {
+            let (who, password) = if n % 2 == 0 {
+                ("ada", "ada-password")
+            } else {
+                ("ghost", "ghost-password")
+            };
+            Command::new(plantwatch_bin())
+                .args(["users", "--db", db.to_str().expect("path"), "--as", who])
+                .args(["idle-lock", &format!("{}m", 20 + n)])
+                .env("PLANTWATCH_PASSWORD", password)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start plantwatch")
+        })
+        .collect();
+    let codes: Vec<Option<i32>> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait").status.code())
+        .collect();
+    assert_eq!(codes, [0, 2, 0, 2, 0, 2].map(Some));
+    // 4 entries from making the plant, 3 for each admin command, 1 for each unknown user.
+    let (verdict, _) = expect(&audit(&db, &["--verify"]), 0);
+    assert!(
+        verdict.starts_with("audit chain intact: 16 entries\n"),
+        "{verdict}"
+    );
+}
+
 /// Runs `--verify` on a copy of an intact six-entry trail after `statement`, and returns what it printed.
 fn verify_after(statement: &str) -> String {
     let dir = tempfile::tempdir().expect("temp dir");

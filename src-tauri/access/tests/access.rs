@@ -417,13 +417,13 @@ fn appending_after_a_removed_tail_keeps_the_gap_visible() {
 #[test]
 fn several_processes_worth_of_appenders_keep_one_chain() {
     let (_dir, path) = db();
-    let threads: Vec<_> = (0..4)
+    let threads: Vec<_> = (0..8)
         .map(|t| {
             let path = path.clone();
             std::thread::spawn(move || {
                 // Each thread has a connection of its own, as another process would.
                 let trail = AuditTrail::open(&path).expect("open");
-                for n in 0..25 {
+                for n in 0..100 {
                     trail.append(&write_entry(t * 100 + n)).expect("append");
                 }
             })
@@ -437,7 +437,7 @@ fn several_processes_worth_of_appenders_keep_one_chain() {
             .expect("open")
             .verify()
             .expect("one intact chain"),
-        100
+        800
     );
 }
 
