@@ -279,7 +279,45 @@ impl Connection {
                 data.len()
             )));
         }
-        Ok(self.exchange(unit, request, timeout).await?.map(|_| ()))
+        let expected = echo_of(&request);
+        self.exchange_write(unit, request, expected, timeout).await
+    }
+
+    /// Sends a write and checks the device's echo: a reply naming another address, value or count is
+    /// not the answer to this write (tokio-modbus checks only the function code), so the connection
+    /// is poisoned like for any malformed frame.
+    async fn exchange_write(
+        &mut self,
+        unit: u8,
+        request: Request<'_>,
+        expected: Option<Response>,
+        timeout: Duration,
+    ) -> Result<Result<(), u8>, LinkError> {
+        match self.exchange(unit, request, timeout).await? {
+            Err(code) => Ok(Err(code)),
+            Ok(response) if expected.as_ref().is_none_or(|e| *e == response) => Ok(Ok(())),
+            Ok(response) => Err(self.poison(LinkError::BadFrame {
+                reason: format!(
+                    "the write's echo {response:?} differs from the request (expected {expected:?})"
+                ),
+            })),
+        }
+    }
+
+    /// Sets or clears one bit of holding register `address` on the device itself with a mask write
+    /// (FC 22), so no other bit can change between a read and a write. Devices that do not implement
+    /// FC 22 answer exception 01; the caller then falls back to a read-modify-write.
+    pub async fn mask_write(
+        &mut self,
+        unit: u8,
+        address: u16,
+        and_mask: u16,
+        or_mask: u16,
+        timeout: Duration,
+    ) -> Result<Result<(), u8>, LinkError> {
+        let request = Request::MaskWriteRegister(address, and_mask, or_mask);
+        let expected = echo_of(&request);
+        self.exchange_write(unit, request, expected, timeout).await
     }
 
     /// Closes the connection politely (a dropped connection closes too).
@@ -336,6 +374,21 @@ fn io_error(err: io::Error) -> LinkError {
             reason: err.to_string(),
         },
     }
+}
+
+/// The reply a device must send to a write: the request echoed (single writes, mask write), or its
+/// address and count (multiple writes).
+fn echo_of(request: &Request<'_>) -> Option<Response> {
+    Some(match request {
+        Request::WriteSingleCoil(a, on) => Response::WriteSingleCoil(*a, *on),
+        Request::WriteMultipleCoils(a, bits) => Response::WriteMultipleCoils(*a, bits.len() as u16),
+        Request::WriteSingleRegister(a, w) => Response::WriteSingleRegister(*a, *w),
+        Request::WriteMultipleRegisters(a, w) => {
+            Response::WriteMultipleRegisters(*a, w.len() as u16)
+        }
+        Request::MaskWriteRegister(a, and, or) => Response::MaskWriteRegister(*a, *and, *or),
+        _ => return None,
+    })
 }
 
 fn describe(response: &Response) -> String {
