@@ -449,10 +449,10 @@ mod tests {
         assert_eq!(encode_bit(&t, &Value::Bool(true)), Ok((3, true)));
         assert_eq!(with_bit(0xA5F0, 3, true), 0xA5F8);
         assert_eq!(with_bit(0xFFFF, 3, false), 0xFFF7);
-        let (and, or) = bit_masks(3, true);
-        assert_eq!((0xA5F0 & and) | (or & !and), 0xA5F8);
-        let (and, or) = bit_masks(3, false);
-        assert_eq!((0xFFFF & and) | (or & !and), 0xFFF7);
+        // What the device computes for a mask write (FC 22).
+        let masked = |current: u16, (and, or): (u16, u16)| (current & and) | (or & !and);
+        assert_eq!(masked(0xA5F0, bit_masks(3, true)), 0xA5F8);
+        assert_eq!(masked(0xFFFF, bit_masks(3, false)), 0xFFF7);
     }
 
     #[test]
