@@ -279,28 +279,29 @@ impl Connection {
                 data.len()
             )));
         }
-        let expected = echo_of(&request);
-        self.exchange_write(unit, request, expected, timeout).await
+        self.exchange_write(unit, request, timeout).await
     }
 
-    /// Sends a write and checks the device's echo: a reply naming another address, value or count is
-    /// not the answer to this write (tokio-modbus checks only the function code), so the connection
-    /// is poisoned like for any malformed frame.
+    /// Sends a write and checks the device's echo (see [`echo_fits`]): a reply naming another address
+    /// or count is not the answer to this write (tokio-modbus checks only the function code), so the
+    /// connection is poisoned like for any malformed frame.
     async fn exchange_write(
         &mut self,
         unit: u8,
         request: Request<'_>,
-        expected: Option<Response>,
         timeout: Duration,
     ) -> Result<Result<(), u8>, LinkError> {
-        match self.exchange(unit, request, timeout).await? {
-            Err(code) => Ok(Err(code)),
-            Ok(response) if expected.as_ref().is_none_or(|e| *e == response) => Ok(Ok(())),
-            Ok(response) => Err(self.poison(LinkError::BadFrame {
-                reason: format!(
-                    "the write's echo {response:?} differs from the request (expected {expected:?})"
-                ),
-            })),
+        let sent = format!("{request:?}");
+        let echo = match self.exchange(unit, request.clone(), timeout).await? {
+            Err(code) => return Ok(Err(code)),
+            Ok(response) => response,
+        };
+        if echo_fits(&request, &echo) {
+            Ok(Ok(()))
+        } else {
+            Err(self.poison(LinkError::BadFrame {
+                reason: format!("the write's echo {echo:?} does not answer {sent}"),
+            }))
         }
     }
 
@@ -316,8 +317,7 @@ impl Connection {
         timeout: Duration,
     ) -> Result<Result<(), u8>, LinkError> {
         let request = Request::MaskWriteRegister(address, and_mask, or_mask);
-        let expected = echo_of(&request);
-        self.exchange_write(unit, request, expected, timeout).await
+        self.exchange_write(unit, request, timeout).await
     }
 
     /// Closes the connection politely (a dropped connection closes too).
@@ -376,19 +376,26 @@ fn io_error(err: io::Error) -> LinkError {
     }
 }
 
-/// The reply a device must send to a write: the request echoed (single writes, mask write), or its
-/// address and count (multiple writes).
-fn echo_of(request: &Request<'_>) -> Option<Response> {
-    Some(match request {
-        Request::WriteSingleCoil(a, on) => Response::WriteSingleCoil(*a, *on),
-        Request::WriteMultipleCoils(a, bits) => Response::WriteMultipleCoils(*a, bits.len() as u16),
-        Request::WriteSingleRegister(a, w) => Response::WriteSingleRegister(*a, *w),
-        Request::WriteMultipleRegisters(a, w) => {
-            Response::WriteMultipleRegisters(*a, w.len() as u16)
+/// Whether `response` is the echo of the write `request`: the same address, count, coil state and
+/// masks. A single register's echo may carry another value: devices that clamp a setpoint echo what
+/// they stored, and the read-back that follows every write reports that as a mismatch.
+fn echo_fits(request: &Request<'_>, response: &Response) -> bool {
+    match (request, response) {
+        (Request::WriteSingleCoil(a, on), Response::WriteSingleCoil(ra, ron)) => {
+            a == ra && on == ron
         }
-        Request::MaskWriteRegister(a, and, or) => Response::MaskWriteRegister(*a, *and, *or),
-        _ => return None,
-    })
+        (Request::WriteMultipleCoils(a, bits), Response::WriteMultipleCoils(ra, n)) => {
+            a == ra && bits.len() == usize::from(*n)
+        }
+        (Request::WriteSingleRegister(a, _), Response::WriteSingleRegister(ra, _)) => a == ra,
+        (Request::WriteMultipleRegisters(a, words), Response::WriteMultipleRegisters(ra, n)) => {
+            a == ra && words.len() == usize::from(*n)
+        }
+        (Request::MaskWriteRegister(a, and, or), Response::MaskWriteRegister(ra, rand, ror)) => {
+            (a, and, or) == (ra, rand, ror)
+        }
+        _ => false,
+    }
 }
 
 fn describe(response: &Response) -> String {
