@@ -16,6 +16,7 @@ Once listening on 127.0.0.1 it prints `PORT <n>`, then answers commands on stdin
   clear                           ok
   get UNIT TABLE ADDRESS COUNT    ok V V ...     raw values (registers, or 0/1 for bits)
   set UNIT TABLE ADDRESS V [V...] ok
+  mute UNIT | unmute UNIT         ok             the unit stops answering, or answers again
   value UNIT ADDRESS TYPE ORDER [LENGTH]  ok V   holding registers decoded by pymodbus: TYPE u16 i16 u32
                                                  i32 u64 i64 f32 f64 string (LENGTH registers)
 It exits when stdin closes or on SIGTERM.
@@ -60,13 +61,24 @@ WRITE_HOLDING = (0x06, 0x10, 0x16)
 
 
 class Unit(ModbusSlaveContext):
-    """A unit that clamps writes to some holding registers."""
+    """A unit that clamps writes to some holding registers, and can be made silent."""
 
     def __init__(self, blocks, clamp):
         super().__init__(zero_mode=True, **blocks)
         self.clamp = clamp
+        self.mute = False
+
+    async def _hold(self):
+        if self.mute:
+            # Never answer: the request waits until the client gives up.
+            await asyncio.Event().wait()
+
+    async def async_getValues(self, fc_as_hex, address, count=1):
+        await self._hold()
+        return await super().async_getValues(fc_as_hex, address, count)
 
     async def async_setValues(self, fc_as_hex, address, values):
+        await self._hold()
         if fc_as_hex in WRITE_HOLDING:
             values = [self._clamped(address + i, v) for i, v in enumerate(values)]
         return await super().async_setValues(fc_as_hex, address, values)
@@ -126,6 +138,9 @@ def command(units, log, line):
             for offset, word in enumerate(words[4:]):
                 value = int(word, 0)
                 block.values[address + offset] = bool(value) if table in ("coil", "discrete") else value & 0xFFFF
+            return "ok"
+        if verb in ("mute", "unmute"):
+            unit.mute = verb == "mute"
             return "ok"
         if verb == "value":
             address, type_name, order = int(words[2]), words[3], words[4]

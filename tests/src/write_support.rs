@@ -59,6 +59,11 @@ impl WriteServer {
             .collect()
     }
 
+    /// Unit 1 stops answering (`true`) or answers again.
+    pub fn mute(&mut self, mute: bool) {
+        self.ask(if mute { "mute 1" } else { "unmute 1" });
+    }
+
     /// Forgets the requests logged so far.
     pub fn clear(&mut self) {
         self.ask("clear");

@@ -733,3 +733,108 @@ async fn a_write_to_an_unreachable_device_fails_within_its_timeout() {
     );
     plant.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_to_a_silent_device_fails_within_its_timeouts() {
+    let mut plant = PeerPlant::start(true, 1, 100).await;
+    plant.peer.mute(true);
+    let started = std::time::Instant::now();
+    let report = plant.write("dev0/counts", Value::Number(9.0)).await;
+    let took = started.elapsed();
+    assert!(
+        matches!(report.outcome, WriteOutcome::Failed { .. }),
+        "{}",
+        report.message()
+    );
+    // The device's timeout is 2 s: a poll in progress may hold the link that long, then the write's
+    // first exchange times out; never the link task's whole queue wait or longer.
+    assert!(took < Duration::from_millis(4500), "failed after {took:?}");
+    plant.peer.mute(false);
+    plant.stop().await;
+}
+
+/// `devices` devices on the peer, each one writable counter (holding 2), polled every `poll_ms`.
+fn many_devices_toml(port: u16, devices: usize, poll_ms: u64) -> String {
+    let mut text = String::from("[plant]\nname = \"Many\"\n");
+    for d in 0..devices {
+        text += &format!(
+            "\n[[devices]]\nid = \"dev{d}\"\ntransport = \"tcp\"\nhost = \"127.0.0.1\"\nport = {port}\nunit = 1\npoll_ms = {poll_ms}\ntimeout_ms = 2000\n\n[[devices.tags]]\nid = \"counts\"\ntable = \"holding\"\naddress = 2\ntype = \"u16\"\nwrite = {{ role = \"operator\" }}\n"
+        );
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_to_one_of_50_devices_keep_every_poll_deadline() {
+    const DEVICES: usize = 50;
+    const PERIOD_MS: u64 = 200;
+    const WRITES: usize = 20;
+    let peer = plantwatch_system_tests::write_support::WriteServer::start(&peer_spec(true));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = many_devices_toml(peer.port(), DEVICES, PERIOD_MS);
+    let plant = plantwatch_config::parse(&text, std::path::Path::new("many.toml"))
+        .unwrap_or_else(|e| panic!("the test plant is valid: {e}"));
+    let options = EngineOptions {
+        history: Some(dir.path().join("plant.db")),
+        alarms: false,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::start(Arc::new(plant), options)
+        .await
+        .expect("engine starts");
+    for d in 0..DEVICES {
+        wait_for_live(
+            &engine,
+            &format!("dev{d}/counts"),
+            "a first good poll",
+            WITHIN,
+            |l| l.quality == Quality::Good,
+        )
+        .await;
+    }
+    let missed_before: Vec<u64> = engine
+        .devices()
+        .iter()
+        .map(|s| s.counters.missed_cycles)
+        .collect();
+
+    let tag = engine.plant().find_tag("dev0/counts").expect("dev0/counts");
+    let mut round_trips = Vec::new();
+    for i in 0..WRITES {
+        let started = std::time::Instant::now();
+        let report = engine
+            .write_tag(
+                tag,
+                Value::Number(i as f64),
+                &actor("olga", Role::Operator),
+                None,
+            )
+            .await;
+        round_trips.push(started.elapsed());
+        assert_outcome(&report, WriteOutcome::Done);
+        tokio::time::sleep(Duration::from_millis(PERIOD_MS / 2)).await;
+    }
+
+    let missed: Vec<u64> = engine
+        .devices()
+        .iter()
+        .zip(&missed_before)
+        .map(|(s, before)| s.counters.missed_cycles - before)
+        .collect();
+    round_trips.sort();
+    let median = round_trips[WRITES / 2];
+    let longest = round_trips[WRITES - 1];
+    eprintln!(
+        "{WRITES} writes to dev0 among {DEVICES} devices polled every {PERIOD_MS} ms: round trip median {median:?}, longest {longest:?}; missed cycles during the writes: {missed:?}"
+    );
+    assert!(
+        longest <= Duration::from_millis(PERIOD_MS),
+        "a write's round trip (request to read-back) stays within one poll period: longest {longest:?}"
+    );
+    assert_eq!(
+        missed.iter().sum::<u64>(),
+        0,
+        "no device missed a poll deadline while dev0 was written: {missed:?}"
+    );
+    engine.stop().await.expect("engine stops cleanly");
+}
