@@ -414,3 +414,45 @@ async fn connect_tcp(endpoint: &SocketEndpoint) -> io::Result<TcpStream> {
     stream.set_nodelay(true)?;
     Ok(stream)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_is_answered_only_by_its_own_echo() {
+        let single = Request::WriteSingleRegister(230, 1500);
+        assert!(echo_fits(
+            &single,
+            &Response::WriteSingleRegister(230, 1500)
+        ));
+        // A device that clamped the value echoes what it stored: the read-back reports it.
+        assert!(echo_fits(
+            &single,
+            &Response::WriteSingleRegister(230, 1000)
+        ));
+        assert!(!echo_fits(
+            &single,
+            &Response::WriteSingleRegister(231, 1500)
+        ));
+        let coil = Request::WriteSingleCoil(1, true);
+        assert!(!echo_fits(&coil, &Response::WriteSingleCoil(1, false)));
+        let words = [1, 2, 3];
+        let many = Request::WriteMultipleRegisters(10, words.as_slice().into());
+        assert!(echo_fits(&many, &Response::WriteMultipleRegisters(10, 3)));
+        assert!(!echo_fits(&many, &Response::WriteMultipleRegisters(10, 2)));
+        let mask = Request::MaskWriteRegister(220, 0xFFF7, 0x0008);
+        assert!(echo_fits(
+            &mask,
+            &Response::MaskWriteRegister(220, 0xFFF7, 0x0008)
+        ));
+        assert!(!echo_fits(
+            &mask,
+            &Response::MaskWriteRegister(220, 0xFFFF, 0x0008)
+        ));
+        assert!(!echo_fits(
+            &single,
+            &Response::ReadHoldingRegisters(vec![1500])
+        ));
+    }
+}
