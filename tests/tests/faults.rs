@@ -26,6 +26,7 @@ async fn start(config: &std::path::Path, dir: &std::path::Path) -> Engine {
     let options = EngineOptions {
         history: Some(dir.join("plant.db")),
         alarms: false,
+        ..EngineOptions::default()
     };
     Engine::start(Arc::new(plant), options)
         .await
