@@ -221,7 +221,7 @@ impl Users {
     ) -> Result<(), AccessError> {
         check_name(name)?;
         password.check_new()?;
-        // Hash before taking the write lock: it takes a fifth of a second.
+        // Hash before taking the write lock: it takes a good part of a second.
         let hash = password::hash(password)?;
         let change = Change {
             action: AuditAction::UserAdded,
@@ -388,7 +388,7 @@ impl Users {
                 .map_err(self.sql("reading a user"))?;
             (users, row)
         };
-        // Verify without holding the connection: it takes a fifth of a second.
+        // Verify without holding the connection: it takes a good part of a second.
         let verdict = match stored {
             (0, _) => Err(AccessError::NoUsers),
             (_, None) => {
@@ -503,5 +503,29 @@ impl Users {
             .map_err(self.sql("setting the idle lock"))?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_locks_read_as_people_write_them() {
+        assert_eq!(format_idle_lock(Duration::from_secs(900)), "15m");
+        assert_eq!(format_idle_lock(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_idle_lock(Duration::from_secs(86_400)), "24h");
+        assert_eq!(format_idle_lock(Duration::from_secs(61)), "1m1s");
+        assert_eq!(format_idle_lock(Duration::from_millis(500)), "0s");
+    }
+
+    #[test]
+    fn user_names_are_short_words() {
+        for good in ["ada", "olga.k", "shift_2", "Jürgen", "a-b"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "ada lovelace", "x,y", "a/b", &"n".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
     }
 }
