@@ -37,6 +37,8 @@ enum Command {
     Users(cli::users::Args),
     /// Print the audit trail, or verify its hash chain.
     Audit(cli::audit::Args),
+    /// Write one tag through the checked, audited write path (sign in, check, write, read back).
+    Write(cli::write::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Some(Command::Alarms(args)) => cli::alarms::run(args),
         Some(Command::Users(args)) => cli::users::run(args),
         Some(Command::Audit(args)) => cli::audit::run(args),
+        Some(Command::Write(args)) => cli::write::run(args),
         None => open_desktop(),
     }
 }

@@ -7,6 +7,8 @@ pub mod check;
 pub mod collect;
 mod csv;
 pub mod export;
+mod password;
 pub mod read;
 pub mod simulate;
 pub mod users;
+pub mod write;
