@@ -965,3 +965,60 @@ fn a_version_2_log_is_kept_through_the_upgrade_and_sealed_by_the_next_writer() {
     );
     assert_eq!((log, chunks), (0, 2));
 }
+
+/// Issue 17, fault 2: one NaN made a chunk's sum NaN, SQLite stored it as NULL, the NOT NULL column
+/// refused it and the seal was retried forever while the log grew.
+#[test]
+fn non_finite_numbers_are_stored_exactly_and_left_out_of_summaries() {
+    let nan_with_payload = f64::from_bits(0x7ff8_0000_dead_beef);
+    let values = [
+        1.0,
+        nan_with_payload,
+        f64::INFINITY,
+        3.0,
+        f64::NEG_INFINITY,
+        -f64::NAN,
+    ];
+    let samples: Vec<Sample> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| num(FLOW, i as i64 * 1000, v))
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("open writer");
+    writer.sink().send(samples);
+    let stats = writer.close().expect("close");
+    assert_eq!(
+        (stats.stored, stats.errors, stats.last_error),
+        (6, 0, None),
+        "sealing never fails on non-finite numbers"
+    );
+    assert_eq!(
+        query_number(&path, "SELECT count(*) FROM log"),
+        0,
+        "the log is sealed into chunks on close"
+    );
+    assert_eq!(query_number(&path, "SELECT count(*) FROM chunks"), 1);
+
+    let reader = HistoryReader::open(&path).expect("reader");
+    let mut bits = Vec::new();
+    reader
+        .for_each_sample(&SampleQuery::default(), |s| match s.value {
+            Some(Value::Number(v)) => bits.push(v.to_bits()),
+            ref other => panic!("a number was stored, got {other:?}"),
+        })
+        .expect("read");
+    let expected: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
+    assert_eq!(bits, expected, "every f64 comes back bit for bit");
+
+    let column = reader
+        .thinned("plc/flow", Timestamp(0), Timestamp(6000), 1)
+        .expect("thinned");
+    let b = &column[0];
+    assert_eq!(
+        (b.count, b.min, b.max, b.avg),
+        (2, Some(1.0), Some(3.0), Some(2.0)),
+        "summaries rest on the finite numbers only"
+    );
+}
