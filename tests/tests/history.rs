@@ -194,6 +194,51 @@ fn export_to_a_file_replaces_it_whole_and_leaves_no_temporary_file() {
     );
 }
 
+/// Issue 17, fault 7: `export --out` onto its own `--db` replaced the history with the CSV and exited 0.
+#[test]
+fn export_onto_its_own_history_file_is_refused_by_any_name() {
+    let stored = stored_demo();
+    let link = stored.dir.path().join("link.db");
+    std::os::unix::fs::symlink(&stored.db, &link).expect("symlink to the history");
+    let dotted = stored.dir.path().join(".").join("plant.db");
+    let before = std::fs::read(&stored.db).expect("read history");
+    let samples = read_back_count(&stored.db);
+    for out in [&stored.db, &link, &dotted] {
+        let out_arg = out.to_str().expect("utf-8 path");
+        let result = export(&stored.db, &["--out", out_arg]);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "--out {out_arg}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "plantwatch export: --out {out_arg} is the history file --db {} itself: the export would replace the history; write to another file\n",
+                stored.db.display()
+            )
+        );
+        assert_eq!(
+            std::fs::read(&stored.db).expect("read history"),
+            before,
+            "--out {out_arg}: the history is untouched"
+        );
+    }
+    // The same file reached through the symlink as --db.
+    let result = export(&link, &["--out", stored.db.to_str().expect("utf-8 path")]);
+    assert_eq!(result.status.code(), Some(2));
+    assert_eq!(
+        read_back_count(&stored.db),
+        samples,
+        "every sample is still there"
+    );
+}
+
+/// How many samples the history file holds, read through the library.
+fn read_back_count(db: &Path) -> u64 {
+    let reader = HistoryReader::open(db).expect("open reader");
+    reader
+        .for_each_sample(&SampleQuery::default(), |_| {})
+        .expect("read samples")
+}
+
 #[test]
 fn export_of_an_unknown_tag_names_some_known_ones_and_exits_2() {
     let stored = stored_demo();
