@@ -231,6 +231,64 @@ fn export_onto_its_own_history_file_is_refused_by_any_name() {
     );
 }
 
+/// Issue 17, fault 6: `export` and `alarms` failed on a history they could not write ("attempt to write a
+/// readonly database"): SQLite wanted to create the WAL index beside the file. The readers run here as
+/// the unprivileged user `nobody` (through `setpriv`, so the test works as root in CI, where file modes
+/// do not stop root) on a file and folder owned by root, as with a collector's service user.
+#[test]
+fn readers_work_on_a_history_they_cannot_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let setpriv = Path::new("/usr/bin/setpriv");
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !setpriv.exists() || !is_root {
+        eprintln!("SKIPPED: this test needs root and /usr/bin/setpriv to read as the user nobody");
+        return;
+    }
+    let stored = stored_demo();
+    let folder = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(stored.dir.path(), folder).expect("chmod folder");
+    let file = std::fs::Permissions::from_mode(0o644);
+    std::fs::set_permissions(&stored.db, file).expect("chmod file");
+    let as_nobody = |args: &[&str]| {
+        Command::new(setpriv)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(plantwatch_bin())
+            .args(args)
+            .arg("--db")
+            .arg(&stored.db)
+            .output()
+            .expect("run plantwatch as nobody")
+    };
+
+    let out = as_nobody(&["export"]);
+    assert!(
+        out.status.success(),
+        "export as nobody: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = std::fs::read_to_string(data("history/all.csv")).expect("read all.csv");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+
+    let out = as_nobody(&["alarms"]);
+    assert!(
+        out.status.success(),
+        "alarms as nobody: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names: Vec<String> = std::fs::read_dir(stored.dir.path())
+        .expect("list folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["plant.db"],
+        "the readers left nothing beside the file"
+    );
+}
+
 /// How many samples the history file holds, read through the library.
 fn read_back_count(db: &Path) -> u64 {
     let reader = HistoryReader::open(db).expect("open reader");
