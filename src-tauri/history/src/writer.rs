@@ -12,6 +12,7 @@ use plantwatch_core::{Plant, Sample};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::codec::Rec;
+use crate::lock::WriterLock;
 use crate::store::{self, ChunkEnds, Runs, SealJob};
 use crate::{layout, schema, HistoryError};
 
@@ -126,6 +127,8 @@ impl HistoryWriter {
     /// Opens (creating if needed) the history file, brings its schema up to date (refusing one written
     /// by a newer Plantwatch), registers the plant's tags by full id and starts the writer thread.
     pub fn open(path: &Path, plant: &Plant) -> Result<HistoryWriter, HistoryError> {
+        // Before anything is written: a second writer of the file is refused here.
+        let lock = WriterLock::acquire(path)?;
         let conn = schema::open_connection(path)?;
         schema::migrate(&conn, layout::COMPONENT, layout::STEPS).map_err(|source| {
             HistoryError::Schema {
@@ -159,6 +162,7 @@ impl HistoryWriter {
             job,
             ends: ChunkEnds::default(),
             counters: counters.clone(),
+            _lock: lock,
         };
         let thread = std::thread::Builder::new()
             .name("history-writer".into())
@@ -291,6 +295,8 @@ struct WriterThread {
     job: Option<SealJob>,
     ends: ChunkEnds,
     counters: Arc<Counters>,
+    /// Held until the thread has stored its last sample and ends.
+    _lock: WriterLock,
 }
 
 fn now_ms() -> i64 {
