@@ -54,4 +54,4 @@ pub use lock::lock_path;
 pub use reader::{
     Aggregate, Bucket, HistoryReader, IntervalValue, SampleQuery, StoredSample, TagInfo,
 };
-pub use writer::{HistoryWriter, SampleSink, WriterStats};
+pub use writer::{HistoryWriter, SampleSink, WriterOptions, WriterStats};

@@ -1022,3 +1022,100 @@ fn non_finite_numbers_are_stored_exactly_and_left_out_of_summaries() {
         "summaries rest on the finite numbers only"
     );
 }
+
+/// Another connection holding the write lock of `path` (`BEGIN EXCLUSIVE`), as a backup tool would.
+fn hold_write_lock(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open a second connection");
+    conn.execute_batch("BEGIN EXCLUSIVE")
+        .expect("take the write lock");
+    conn
+}
+
+/// Sends `batches` batches of `size` samples of plc/flow, one per millisecond from `first_ms`.
+fn send_flow(sink: &SampleSink, first_ms: i64, batches: i64, size: i64) {
+    for b in 0..batches {
+        let start = first_ms + b * size;
+        sink.send((start..start + size).map(|ms| num(FLOW, ms, 1.0)).collect());
+    }
+}
+
+/// Issue 17, fault 3: while the file refused commits the queue grew without bound. Now it holds a
+/// bounded number of samples, the oldest are dropped and counted, and the newest are stored once the
+/// file takes commits again.
+#[test]
+fn a_file_refusing_commits_drops_the_oldest_queued_samples_and_counts_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let options = WriterOptions {
+        queue_samples: Some(1000),
+    };
+    let writer = HistoryWriter::open_with(&path, &demo_plant(), options).expect("open writer");
+    let sink = writer.sink();
+    let backup = hold_write_lock(&path);
+    let sent = 300 * 1000;
+    send_flow(&sink, 0, 300, 1000);
+    let stats = writer.stats();
+    assert_eq!(
+        stats.stored + stats.dropped + stats.pending,
+        sent,
+        "{stats:?}"
+    );
+    assert!(
+        stats.pending <= 100_000 + 2 * 1000,
+        "at most one batch of 100,000 and the queue's 1,000 wait: {stats:?}"
+    );
+    assert!(stats.dropped >= sent - 100_000 - 2 * 1000, "{stats:?}");
+
+    drop(backup);
+    let waited = Instant::now();
+    while writer.stats().pending > 0 && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = writer.close().expect("close");
+    assert_eq!(
+        (stats.stored + stats.dropped, stats.pending),
+        (sent, 0),
+        "every sample is stored or counted as dropped: {stats:?}"
+    );
+    let newest = HistoryReader::open(&path)
+        .expect("reader")
+        .latest("plc/flow")
+        .expect("latest")
+        .expect("a sample");
+    assert_eq!(
+        newest.time,
+        Timestamp(sent as i64 - 1),
+        "the newest sample is kept"
+    );
+}
+
+/// Issue 17, fault 3: close retried a batch the file kept refusing for ten tries of the five-second busy
+/// timeout, then as long again for the seal: well past a service manager's stop timeout.
+#[test]
+fn close_returns_in_bounded_time_while_the_file_stays_locked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("open writer");
+    let sink = writer.sink();
+    let _backup = hold_write_lock(&path);
+    send_flow(&sink, 0, 10, 100);
+    let closing = Instant::now();
+    let stats = writer.close().expect("close");
+    let took = closing.elapsed();
+    assert!(
+        took < Duration::from_secs(20),
+        "close took {took:?} (10 s to try, a 5 s busy wait at most before)"
+    );
+    assert_eq!(
+        (stats.stored, stats.dropped, stats.pending),
+        (0, 1000, 0),
+        "what could not be stored is counted: {stats:?}"
+    );
+    assert!(
+        stats
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("database is locked")),
+        "{stats:?}"
+    );
+}
