@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -58,10 +58,24 @@ struct Counters {
     pending: AtomicU64,
     dropped: AtomicU64,
     errors: AtomicU64,
+    /// The last commit or seal step failed (cleared by the next that succeeds).
+    failing: AtomicBool,
     last_error: Mutex<Option<String>>,
 }
 
 impl Counters {
+    fn snapshot(&self) -> WriterStats {
+        WriterStats {
+            stored: self.stored.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            pending: self.pending.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
+            failing: self.failing.load(Ordering::Relaxed),
+        }
+    }
+
     /// Counts samples that were pending as dropped.
     fn give_up(&self, n: u64) {
         self.pending.fetch_sub(n, Ordering::Relaxed);
@@ -70,6 +84,7 @@ impl Counters {
 
     fn record_error(&self, error: &HistoryError) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        self.failing.store(true, Ordering::Relaxed);
         tracing::warn!("{error}");
         if let Ok(mut last) = self.last_error.lock() {
             *last = Some(error.to_string());
@@ -94,6 +109,9 @@ pub struct WriterStats {
     pub errors: u64,
     /// The last error, as text.
     pub last_error: Option<String>,
+    /// The file refuses commits right now (the last try failed): samples wait, and drop once the queue
+    /// is full.
+    pub failing: bool,
 }
 
 /// The one writer of a history file. A thread owns the write connection; sinks hand it samples through a
@@ -366,15 +384,7 @@ impl HistoryWriter {
 
     /// The writer's counters right now.
     pub fn stats(&self) -> WriterStats {
-        let c = &self.counters;
-        WriterStats {
-            stored: c.stored.load(Ordering::Relaxed),
-            batches: c.batches.load(Ordering::Relaxed),
-            pending: c.pending.load(Ordering::Relaxed),
-            dropped: c.dropped.load(Ordering::Relaxed),
-            errors: c.errors.load(Ordering::Relaxed),
-            last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
-        }
+        self.counters.snapshot()
     }
 
     /// Stores everything sent so far, stops the thread and returns the final counters. Returns within
@@ -390,15 +400,7 @@ impl HistoryWriter {
                 reason: "the writer thread panicked".into(),
             });
         }
-        let stats = WriterStats {
-            stored: self.counters.stored.load(Ordering::Relaxed),
-            batches: self.counters.batches.load(Ordering::Relaxed),
-            pending: self.counters.pending.load(Ordering::Relaxed),
-            dropped: self.counters.dropped.load(Ordering::Relaxed),
-            errors: self.counters.errors.load(Ordering::Relaxed),
-            last_error: self.counters.last_error.lock().ok().and_then(|e| e.clone()),
-        };
-        Ok(stats)
+        Ok(self.counters.snapshot())
     }
 }
 
@@ -583,6 +585,7 @@ impl WriterThread {
         c.stored.fetch_add(known, Ordering::Relaxed);
         c.dropped.fetch_add(n - known, Ordering::Relaxed);
         c.batches.fetch_add(1, Ordering::Relaxed);
+        c.failing.store(false, Ordering::Relaxed);
         Ok(())
     }
 
