@@ -1119,3 +1119,31 @@ fn close_returns_in_bounded_time_while_the_file_stays_locked() {
         "{stats:?}"
     );
 }
+
+/// A writer dropped without `close` (an error path of its owner) must not keep the file's lock: its
+/// thread would otherwise wait for samples forever and refuse every later writer of the file.
+#[test]
+fn a_writer_dropped_without_close_lets_the_next_writer_in() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("open writer");
+    writer.sink().send(vec![num(FLOW, 1000, 1.0)]);
+    drop(writer);
+    let waited = Instant::now();
+    let next = loop {
+        match HistoryWriter::open(&path, &demo_plant()) {
+            Ok(next) => break next,
+            Err(e) => assert!(
+                waited.elapsed() < Duration::from_secs(15),
+                "the dropped writer still holds the file: {e}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    next.close().expect("close");
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()).len(),
+        1,
+        "its sample was stored"
+    );
+}

@@ -130,13 +130,25 @@ pub struct HistoryWriter {
     sink: SampleSink,
     counters: Arc<Counters>,
     thread: JoinHandle<()>,
+    _close_on_drop: CloseOnDrop,
+}
+
+/// Asks the writer thread to close when the [`HistoryWriter`] is dropped without [`HistoryWriter::close`]
+/// (an error path): otherwise the thread would wait for samples forever, holding the file's lock.
+struct CloseOnDrop(Arc<Queue>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.ask_close();
+    }
 }
 
 /// How a writer runs beyond its file and plant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriterOptions {
     /// The most samples the queue between sinks and writer holds; `None`: the larger of a million and
-    /// two per plant tag.
+    /// two per plant tag. (While a commit keeps failing, the writer's own batch holds up to 100,000
+    /// more.)
     pub queue_samples: Option<usize>,
 }
 
@@ -368,6 +380,7 @@ impl HistoryWriter {
             })?;
         Ok(HistoryWriter {
             path: path.to_path_buf(),
+            _close_on_drop: CloseOnDrop(queue.clone()),
             sink: SampleSink {
                 queue,
                 counters: counters.clone(),
