@@ -71,6 +71,15 @@ pub struct EngineStats {
     pub samples_stored: u64,
     /// Samples handed to the writer and not committed yet.
     pub samples_pending: u64,
+    /// Samples the history writer could not store (its queue overflowed while the file refused commits,
+    /// or a stop ran out of time): lost, so `collect` exits 1.
+    pub samples_dropped: u64,
+    /// Failed history commits (each retried).
+    pub history_errors: u64,
+    /// The last history error, as text.
+    pub history_last_error: Option<String>,
+    /// The history file refuses commits right now (samples wait, and drop once the queue is full).
+    pub history_failing: bool,
     /// Devices whose last cycle read (online or degraded).
     pub devices_online: usize,
     pub devices_total: usize,
@@ -272,6 +281,10 @@ impl Engine {
         let mut stats = EngineStats {
             samples_stored: writer.stored,
             samples_pending: writer.pending,
+            samples_dropped: writer.dropped,
+            history_errors: writer.errors,
+            history_last_error: writer.last_error,
+            history_failing: writer.failing,
             devices_total: self.plant.devices.len(),
             ..EngineStats::default()
         };
@@ -332,7 +345,9 @@ impl Engine {
         write::perform(t, full_id, requested, actor, comment, audit, open).await
     }
 
-    /// Stops polling, flushes the history and stops the alarm service. Returns the final totals.
+    /// Stops polling, flushes the history and stops the alarm service. Returns the final totals. Ends in
+    /// bounded time even when the history file refuses commits (see `HistoryWriter::close`): what could
+    /// not be stored is in `samples_dropped`.
     pub async fn stop(self) -> Result<EngineStats, EngineError> {
         let _ = self.stop.send(true);
         for link in self.links {
@@ -374,6 +389,11 @@ impl Engine {
         .map_err(|_| EngineError::Stopped)?
         .map_err(EngineError::HistoryClose)?;
         stats.samples_stored = writer.stored;
+        stats.samples_pending = writer.pending;
+        stats.samples_dropped = writer.dropped;
+        stats.history_errors = writer.errors;
+        stats.history_last_error = writer.last_error;
+        stats.history_failing = writer.failing;
         Ok(stats)
     }
 }
