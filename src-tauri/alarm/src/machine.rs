@@ -55,6 +55,11 @@ impl Default for Record {
     }
 }
 
+/// The states an operator action changed, as they were before it: [`AlarmMachine::undo`] puts them back
+/// when the action could not be journaled (an action that is not on record did not happen).
+#[derive(Debug, Clone, Default)]
+pub struct Undo(Vec<(AlarmId, Record)>);
+
 /// Every alarm of a plant and its state.
 #[derive(Debug, Clone)]
 pub struct AlarmMachine {
@@ -208,13 +213,13 @@ impl AlarmMachine {
     }
 
     /// Applies an operator action at `now`. Checks everything first, so an action either applies to every
-    /// alarm it names or to none.
+    /// alarm it names or to none. Returns what [`AlarmMachine::undo`] needs to take it back.
     pub fn act(
         &mut self,
         action: &OperatorAction,
         now: Timestamp,
         out: &mut Vec<AlarmEvent>,
-    ) -> Result<(), AlarmError> {
+    ) -> Result<Undo, AlarmError> {
         let user = action.user.trim();
         if user.is_empty() {
             return Err(AlarmError::MissingUser);
@@ -224,9 +229,11 @@ impl AlarmMachine {
             .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty());
+        let undo;
         match &action.command {
             AlarmCommand::Acknowledge(keys) => {
                 let ids = self.resolve(keys)?;
+                undo = self.save(&ids);
                 self.acknowledge(&ids, user, comment, now, out);
             }
             AlarmCommand::AcknowledgeAllVisible => {
@@ -237,6 +244,7 @@ impl AlarmMachine {
                     })
                     .map(|i| AlarmId(i as u32))
                     .collect();
+                undo = self.save(&ids);
                 self.acknowledge(&ids, user, comment, now, out);
             }
             AlarmCommand::Shelve { alarms, duration } => {
@@ -253,6 +261,7 @@ impl AlarmMachine {
                 // The configured maximum caps every shelve, so a forgotten shelve cannot hide an alarm for long.
                 let lasts = (*duration).min(self.max_shelve);
                 let until = now.add_millis(lasts.as_millis() as i64);
+                undo = self.save(&ids);
                 for id in ids {
                     let (def, record) = self.pair(id);
                     record.shelve = Some(Shelve {
@@ -274,6 +283,7 @@ impl AlarmMachine {
                 {
                     return Err(AlarmError::NotShelved(self.key(id)));
                 }
+                undo = self.save(&ids);
                 for id in ids {
                     let (def, record) = self.pair(id);
                     record.shelve = None;
@@ -295,6 +305,7 @@ impl AlarmMachine {
                 {
                     return Err(AlarmError::AlreadyOutOfService(self.key(id)));
                 }
+                undo = self.save(&ids);
                 for id in ids {
                     let (def, record) = self.pair(id);
                     record.out_of_service = Some(OutOfService {
@@ -320,6 +331,7 @@ impl AlarmMachine {
                 {
                     return Err(AlarmError::NotOutOfService(self.key(id)));
                 }
+                undo = self.save(&ids);
                 for id in ids {
                     let (def, record) = self.pair(id);
                     record.out_of_service = None;
@@ -334,7 +346,22 @@ impl AlarmMachine {
                 }
             }
         }
-        Ok(())
+        Ok(undo)
+    }
+
+    /// Puts back the states an action changed (the action could not be journaled).
+    pub fn undo(&mut self, undo: Undo) {
+        for (id, record) in undo.0 {
+            self.records[id.0 as usize] = record;
+        }
+    }
+
+    fn save(&self, ids: &[AlarmId]) -> Undo {
+        Undo(
+            ids.iter()
+                .map(|&id| (id, self.records[id.0 as usize].clone()))
+                .collect(),
+        )
     }
 
     fn acknowledge(
@@ -412,6 +439,15 @@ impl AlarmMachine {
     /// The priority of an alarm (for notifications).
     pub fn priority(&self, id: AlarmId) -> Option<Priority> {
         self.catalog.get(id).map(|d| d.priority)
+    }
+
+    /// Whether an event deserves to interrupt the operator (a desktop notification, the tone): a critical
+    /// or high alarm became active and the operator has not hidden it (shelved or out of service). The
+    /// one place this rule is decided; the desktop and the UI act on the verdict it gives.
+    pub fn is_urgent(&self, event: &AlarmEvent) -> bool {
+        event.entry.state == Transition::Active
+            && matches!(event.entry.priority, Priority::Critical | Priority::High)
+            && !self.is_hidden(event.alarm)
     }
 
     /// True when the operator has hidden the alarm (shelved or out of service).
