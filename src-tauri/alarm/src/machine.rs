@@ -594,6 +594,119 @@ mod tests {
         }
     }
 
+    /// A plant with one level tag and an alarm of each priority on it, at limits 1, 2, 3 and 4.
+    fn every_priority() -> (AlarmMachine, plantwatch_core::TagIndex) {
+        let rule = |limit: f64, priority: Priority| AlarmRule {
+            condition: AlarmCondition::Limit {
+                kind: if limit < 2.5 {
+                    LimitKind::Lo
+                } else {
+                    LimitKind::Hi
+                },
+                limit,
+            },
+            priority,
+            deadband: 0.0,
+            on_delay: Duration::ZERO,
+            off_delay: Duration::ZERO,
+            message: None,
+        };
+        let level = testing::tag("level", ValueType::F32).with_alarms(vec![
+            rule(1.0, Priority::Low),
+            rule(2.0, Priority::Medium),
+            rule(3.0, Priority::High),
+            rule(4.0, Priority::Critical),
+        ]);
+        let plant = testing::plant("urgent", Path::new("plant.db"), vec![("plc", vec![level])]);
+        let tag = plant.find_tag("plc/level").expect("the tag exists");
+        (AlarmMachine::new(&plant), tag)
+    }
+
+    fn reading(
+        machine: &mut AlarmMachine,
+        tag: plantwatch_core::TagIndex,
+        v: f64,
+        ms: i64,
+    ) -> Vec<AlarmEvent> {
+        let mut out = Vec::new();
+        let sample = Sample {
+            tag,
+            time: Timestamp(ms),
+            value: Some(Value::Number(v)),
+            quality: Quality::Good,
+        };
+        machine.sample(&sample, &mut out);
+        out
+    }
+
+    /// Each event's priority, transition and whether it is urgent.
+    fn verdicts(
+        machine: &AlarmMachine,
+        events: &[AlarmEvent],
+    ) -> Vec<(Priority, Transition, bool)> {
+        events
+            .iter()
+            .map(|e| (e.entry.priority, e.entry.state, machine.is_urgent(e)))
+            .collect()
+    }
+
+    #[test]
+    fn only_a_critical_or_high_alarm_becoming_active_in_the_main_list_is_urgent() {
+        let (mut machine, tag) = every_priority();
+        let low_and_medium = reading(&mut machine, tag, 0.5, 0);
+        assert_eq!(
+            verdicts(&machine, &low_and_medium),
+            [
+                (Priority::Low, Transition::Active, false),
+                (Priority::Medium, Transition::Active, false),
+            ],
+            "low and medium activations are not urgent"
+        );
+        let high_and_critical = reading(&mut machine, tag, 4.5, 1000);
+        assert_eq!(
+            verdicts(&machine, &high_and_critical),
+            [
+                (Priority::Low, Transition::Cleared, false),
+                (Priority::Medium, Transition::Cleared, false),
+                (Priority::High, Transition::Active, true),
+                (Priority::Critical, Transition::Active, true),
+            ],
+            "clearings are not urgent, high and critical activations are"
+        );
+
+        // Acknowledging is not urgent; an alarm the operator hid is not urgent when it trips again.
+        let mut acked = Vec::new();
+        let ack = OperatorAction {
+            user: "anna".into(),
+            comment: None,
+            command: AlarmCommand::AcknowledgeAllVisible,
+        };
+        machine.act(&ack, Timestamp(2000), &mut acked).expect("ack");
+        assert!(acked.iter().all(|e| !machine.is_urgent(e)));
+        let mut hidden = Vec::new();
+        let shelve = OperatorAction {
+            user: "anna".into(),
+            comment: Some("transmitter being replaced".into()),
+            command: AlarmCommand::Shelve {
+                alarms: vec![high_and_critical[3].key.clone()],
+                duration: Duration::from_secs(600),
+            },
+        };
+        machine
+            .act(&shelve, Timestamp(3000), &mut hidden)
+            .expect("shelve");
+        reading(&mut machine, tag, 2.5, 4000);
+        let again = reading(&mut machine, tag, 4.5, 5000);
+        assert_eq!(
+            verdicts(&machine, &again),
+            [
+                (Priority::High, Transition::Active, true),
+                (Priority::Critical, Transition::Active, false)
+            ],
+            "the shelved critical alarm trips without interrupting"
+        );
+    }
+
     #[test]
     fn a_shelve_keeps_its_reason_trimmed() {
         let mut machine = tripped();

@@ -97,6 +97,10 @@ impl AlarmManager {
     ) -> Result<Vec<AlarmEvent>, AlarmError> {
         let mut out = Vec::new();
         let undo = self.machine.act(action, now, &mut out)?;
+        if out.is_empty() {
+            // Nothing changed (acknowledging what is already acknowledged): nothing to put on record.
+            return Ok(out);
+        }
         let before = self.backlog.len();
         let out = self.queue(out);
         if let Err(source) = self.write(ACT_PATIENCE, now) {

@@ -36,6 +36,10 @@ const TICK: Duration = Duration::from_millis(250);
 /// snapshot).
 const CHANGE_CAPACITY: usize = 1024;
 
+/// The most messages handled in one burst, so a busy plant still gets its changes journaled and its
+/// delays ticked between bursts.
+const BURST: usize = 1024;
+
 /// The first pause after the journal refused a write; it doubles up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 
@@ -243,7 +247,9 @@ fn run(mut manager: AlarmManager, inbox: Receiver<Message>, shared: &Shared) -> 
         let mut stop = false;
         // Handle a burst in one go, so the snapshot is published once per burst.
         let mut message = first;
+        let mut handled = 0;
         while let Some(m) = message.take() {
+            handled += 1;
             match m {
                 Message::Event(EngineEvent::Samples(samples)) => {
                     events.extend(manager.samples(&samples));
@@ -272,7 +278,9 @@ fn run(mut manager: AlarmManager, inbox: Receiver<Message>, shared: &Shared) -> 
                     break;
                 }
             }
-            message = inbox.try_recv().ok();
+            if handled < BURST {
+                message = inbox.try_recv().ok();
+            }
         }
         if Instant::now() >= next_tick {
             events.extend(manager.tick(Timestamp::now()));
@@ -303,10 +311,18 @@ fn journal(manager: &mut AlarmManager, retry: &mut Retry) {
             retry.succeeded();
         }
         Err(e) => {
-            if !was_failing {
-                tracing::warn!("alarm journal refused a write, retrying: {e}");
-            }
+            // A lock held for a moment by the history writer is routine; a journal refusing writes
+            // for several seconds is worth a warning, once.
+            let was_patient = retry.pause < RETRY_MAX;
             retry.failed(Instant::now());
+            if was_patient && retry.pause == RETRY_MAX {
+                tracing::warn!(
+                    pending = manager.backlog().pending,
+                    "alarm journal refuses writes, retrying every {RETRY_MAX:?}: {e}"
+                );
+            } else {
+                tracing::debug!("alarm journal refused a write, retrying: {e}");
+            }
         }
     }
 }
