@@ -118,7 +118,8 @@ fn main() {
     let mut transitions = 0;
     let t = Instant::now();
     for batch in &batches {
-        transitions += manager.samples(batch).expect("journal").len();
+        transitions += manager.samples(batch).len();
+        manager.flush(Timestamp::now()).expect("journal");
     }
     report(
         "manager (journal, SQLite WAL)",

@@ -158,10 +158,11 @@ fn active_lists_what_the_alarm_service_left_active() {
         value: Some(Value::Number(value)),
         quality: Quality::Good,
     };
-    manager.samples(&[sample(3.7, 0)]).expect("trip");
+    manager.samples(&[sample(3.7, 0)]);
+    manager.device(0, true, Timestamp(1_795_651_200_000 + 500));
     manager
-        .device(0, true, Timestamp(1_795_651_200_000 + 500))
-        .expect("offline");
+        .flush(Timestamp(1_795_651_200_000 + 500))
+        .expect("journal the trip and the offline device");
     drop(manager);
 
     let csv = stdout(&run_alarms(&["--db", &db.to_string_lossy(), "--active"]));

@@ -1,27 +1,14 @@
 // Tells the operator about new critical and high alarms with an optional tone made with Web Audio (no
 // sound file to load). The desktop notification is shown by the Rust side (the webview's Notifications
 // API shows nothing inside WebKitGTK), so the page does not ask for one.
-import type { AlarmRow, AlarmView } from "./bindings/ipc";
+//
+// Which alarms are urgent is decided once, in Rust (the alarm service's `notify` verdict): a live batch
+// names them in `urgent`. The page only applies the user's `sound` setting to that verdict.
+import type { LiveBatch } from "./bindings/ipc";
 
-/**
- * Alarms in `next` that became active since `prev` and are urgent enough to announce: critical or
- * high, active and unacknowledged, and in the main list (shelved and out-of-service alarms are not
- * announced). An alarm counts as new when `prev` had no activation of it at that time in any list, so
- * an unshelved alarm is not announced again. Nothing is new when `prev` was no alarm picture at all (the
- * first picture after start shows alarms the operator has not seen arrive).
- */
-export function newUrgentAlarms(prev: AlarmView, next: AlarmView): AlarmRow[] {
-  if (!prev.available) return [];
-  const key = (a: AlarmRow) => `${a.id}@${a.since}`;
-  const seen = new Set([...prev.alarms, ...prev.shelved, ...prev.outOfService].map(key));
-  return next.alarms.filter(
-    (a) => (a.priority === "critical" || a.priority === "high") && a.state === "activeUnacked" && !seen.has(key(a)),
-  );
-}
-
-/** Whether a new alarm picture should sound the tone: the `sound` setting is on and an urgent alarm is new. */
-export function shouldSound(prev: AlarmView, next: AlarmView, sound: boolean): boolean {
-  return sound && newUrgentAlarms(prev, next).length > 0;
+/** Whether a live batch should sound the tone: the `sound` setting is on and the batch names an urgent alarm. */
+export function shouldSound(batch: LiveBatch, sound: boolean): boolean {
+  return sound && batch.urgent.length > 0;
 }
 
 let audio: AudioContext | null = null;

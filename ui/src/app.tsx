@@ -75,10 +75,9 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
         if (SCREENS.some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
         mark("subscribe");
         await backend.liveSubscribe((batch) => {
-          const before = store.alarms;
           store.apply(batch);
           if (batch.resync) backend.liveSnapshot().then((u) => store.setSnapshot(u));
-          if (batch.alarms && shouldSound(before, batch.alarms, settingsRef.current.sound)) beep();
+          if (shouldSound(batch, settingsRef.current.sound)) beep();
         });
         mark("plant");
         await showPlant(await backend.plantInfo());

@@ -25,6 +25,7 @@ const CAUSES: Record<string, string> = {
   comm_lost: "communication lost: the device does not answer",
   config: "configuration: the device lacks this address",
   stale: "stale: the last usable value, not refreshed in time",
+  not_a_number: "sensor fault: the device sent a value that is not a number",
 };
 
 /** The cause of a bad or uncertain quality in words (shown on hover). */

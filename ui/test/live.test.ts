@@ -17,6 +17,7 @@ const batch = (tags: TagUpdate[], extra: Partial<LiveBatch> = {}): LiveBatch => 
   tags,
   devices: null,
   alarms: null,
+  urgent: [],
   resync: false,
   ...extra,
 });

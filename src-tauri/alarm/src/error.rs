@@ -40,6 +40,10 @@ pub enum AlarmError {
     /// A journal row holds something this version cannot read back (for example an unknown kind).
     #[error("alarm journal {}: unreadable row: {message}", path.display())]
     BadRow { path: PathBuf, message: String },
+    /// An operator action could not be journaled (database locked, disk full), so it was taken back:
+    /// the alarms are as they were, and the operator may try again.
+    #[error("not done: the action could not be recorded in the alarm journal ({0}); the alarms are unchanged, try again")]
+    NotJournaled(#[source] Box<AlarmError>),
     /// The alarm service's thread is gone (it stopped or panicked).
     #[error("the alarm service is not running")]
     ServiceStopped,

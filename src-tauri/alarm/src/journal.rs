@@ -103,6 +103,17 @@ impl Journal {
         }
     }
 
+    /// [`Journal::write`], waiting at most `patience` for a database another connection holds.
+    pub fn write_within<'a>(
+        &self,
+        patience: std::time::Duration,
+        entries: impl IntoIterator<Item = &'a JournalEntry>,
+        current: &[AlarmStatus],
+    ) -> Result<(), AlarmError> {
+        self.conn.busy_timeout(patience).map_err(self.sql())?;
+        self.write(entries, current)
+    }
+
     /// Appends entries and rewrites the current state of the alarms they concern, in one transaction.
     /// `current` holds the new status of each alarm touched; quiet ones (normal, not shelved, in
     /// service) are removed from `alarm_current`.

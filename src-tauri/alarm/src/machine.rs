@@ -55,6 +55,11 @@ impl Default for Record {
     }
 }
 
+/// The states an operator action changed, as they were before it: [`AlarmMachine::undo`] puts them back
+/// when the action could not be journaled (an action that is not on record did not happen).
+#[derive(Debug, Clone, Default)]
+pub struct Undo(Vec<(AlarmId, Record)>);
+
 /// Every alarm of a plant and its state.
 #[derive(Debug, Clone)]
 pub struct AlarmMachine {
@@ -208,13 +213,13 @@ impl AlarmMachine {
     }
 
     /// Applies an operator action at `now`. Checks everything first, so an action either applies to every
-    /// alarm it names or to none.
+    /// alarm it names or to none. Returns what [`AlarmMachine::undo`] needs to take it back.
     pub fn act(
         &mut self,
         action: &OperatorAction,
         now: Timestamp,
         out: &mut Vec<AlarmEvent>,
-    ) -> Result<(), AlarmError> {
+    ) -> Result<Undo, AlarmError> {
         let user = action.user.trim();
         if user.is_empty() {
             return Err(AlarmError::MissingUser);
@@ -224,9 +229,11 @@ impl AlarmMachine {
             .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty());
+        let undo;
         match &action.command {
             AlarmCommand::Acknowledge(keys) => {
                 let ids = self.resolve(keys)?;
+                undo = self.save(&ids);
                 self.acknowledge(&ids, user, comment, now, out);
             }
             AlarmCommand::AcknowledgeAllVisible => {
@@ -237,6 +244,7 @@ impl AlarmMachine {
                     })
                     .map(|i| AlarmId(i as u32))
                     .collect();
+                undo = self.save(&ids);
                 self.acknowledge(&ids, user, comment, now, out);
             }
             AlarmCommand::Shelve { alarms, duration } => {
@@ -253,6 +261,7 @@ impl AlarmMachine {
                 // The configured maximum caps every shelve, so a forgotten shelve cannot hide an alarm for long.
                 let lasts = (*duration).min(self.max_shelve);
                 let until = now.add_millis(lasts.as_millis() as i64);
+                undo = self.save(&ids);
                 for id in ids {
                     let (def, record) = self.pair(id);
                     record.shelve = Some(Shelve {
@@ -274,6 +283,7 @@ impl AlarmMachine {
                 {
                     return Err(AlarmError::NotShelved(self.key(id)));
                 }
+                undo = self.save(&ids);
                 for id in ids {
                     let (def, record) = self.pair(id);
                     record.shelve = None;
@@ -295,6 +305,7 @@ impl AlarmMachine {
                 {
                     return Err(AlarmError::AlreadyOutOfService(self.key(id)));
                 }
+                undo = self.save(&ids);
                 for id in ids {
                     let (def, record) = self.pair(id);
                     record.out_of_service = Some(OutOfService {
@@ -320,6 +331,7 @@ impl AlarmMachine {
                 {
                     return Err(AlarmError::NotOutOfService(self.key(id)));
                 }
+                undo = self.save(&ids);
                 for id in ids {
                     let (def, record) = self.pair(id);
                     record.out_of_service = None;
@@ -334,7 +346,22 @@ impl AlarmMachine {
                 }
             }
         }
-        Ok(())
+        Ok(undo)
+    }
+
+    /// Puts back the states an action changed (the action could not be journaled).
+    pub fn undo(&mut self, undo: Undo) {
+        for (id, record) in undo.0 {
+            self.records[id.0 as usize] = record;
+        }
+    }
+
+    fn save(&self, ids: &[AlarmId]) -> Undo {
+        Undo(
+            ids.iter()
+                .map(|&id| (id, self.records[id.0 as usize].clone()))
+                .collect(),
+        )
     }
 
     fn acknowledge(
@@ -412,6 +439,15 @@ impl AlarmMachine {
     /// The priority of an alarm (for notifications).
     pub fn priority(&self, id: AlarmId) -> Option<Priority> {
         self.catalog.get(id).map(|d| d.priority)
+    }
+
+    /// Whether an event deserves to interrupt the operator (a desktop notification, the tone): a critical
+    /// or high alarm became active and the operator has not hidden it (shelved or out of service). The
+    /// one place this rule is decided; the desktop and the UI act on the verdict it gives.
+    pub fn is_urgent(&self, event: &AlarmEvent) -> bool {
+        event.entry.state == Transition::Active
+            && matches!(event.entry.priority, Priority::Critical | Priority::High)
+            && !self.is_hidden(event.alarm)
     }
 
     /// True when the operator has hidden the alarm (shelved or out of service).
@@ -556,6 +592,119 @@ mod tests {
                 "still visible for reason {reason:?}"
             );
         }
+    }
+
+    /// A plant with one level tag and an alarm of each priority on it, at limits 1, 2, 3 and 4.
+    fn every_priority() -> (AlarmMachine, plantwatch_core::TagIndex) {
+        let rule = |limit: f64, priority: Priority| AlarmRule {
+            condition: AlarmCondition::Limit {
+                kind: if limit < 2.5 {
+                    LimitKind::Lo
+                } else {
+                    LimitKind::Hi
+                },
+                limit,
+            },
+            priority,
+            deadband: 0.0,
+            on_delay: Duration::ZERO,
+            off_delay: Duration::ZERO,
+            message: None,
+        };
+        let level = testing::tag("level", ValueType::F32).with_alarms(vec![
+            rule(1.0, Priority::Low),
+            rule(2.0, Priority::Medium),
+            rule(3.0, Priority::High),
+            rule(4.0, Priority::Critical),
+        ]);
+        let plant = testing::plant("urgent", Path::new("plant.db"), vec![("plc", vec![level])]);
+        let tag = plant.find_tag("plc/level").expect("the tag exists");
+        (AlarmMachine::new(&plant), tag)
+    }
+
+    fn reading(
+        machine: &mut AlarmMachine,
+        tag: plantwatch_core::TagIndex,
+        v: f64,
+        ms: i64,
+    ) -> Vec<AlarmEvent> {
+        let mut out = Vec::new();
+        let sample = Sample {
+            tag,
+            time: Timestamp(ms),
+            value: Some(Value::Number(v)),
+            quality: Quality::Good,
+        };
+        machine.sample(&sample, &mut out);
+        out
+    }
+
+    /// Each event's priority, transition and whether it is urgent.
+    fn verdicts(
+        machine: &AlarmMachine,
+        events: &[AlarmEvent],
+    ) -> Vec<(Priority, Transition, bool)> {
+        events
+            .iter()
+            .map(|e| (e.entry.priority, e.entry.state, machine.is_urgent(e)))
+            .collect()
+    }
+
+    #[test]
+    fn only_a_critical_or_high_alarm_becoming_active_in_the_main_list_is_urgent() {
+        let (mut machine, tag) = every_priority();
+        let low_and_medium = reading(&mut machine, tag, 0.5, 0);
+        assert_eq!(
+            verdicts(&machine, &low_and_medium),
+            [
+                (Priority::Low, Transition::Active, false),
+                (Priority::Medium, Transition::Active, false),
+            ],
+            "low and medium activations are not urgent"
+        );
+        let high_and_critical = reading(&mut machine, tag, 4.5, 1000);
+        assert_eq!(
+            verdicts(&machine, &high_and_critical),
+            [
+                (Priority::Low, Transition::Cleared, false),
+                (Priority::Medium, Transition::Cleared, false),
+                (Priority::High, Transition::Active, true),
+                (Priority::Critical, Transition::Active, true),
+            ],
+            "clearings are not urgent, high and critical activations are"
+        );
+
+        // Acknowledging is not urgent; an alarm the operator hid is not urgent when it trips again.
+        let mut acked = Vec::new();
+        let ack = OperatorAction {
+            user: "anna".into(),
+            comment: None,
+            command: AlarmCommand::AcknowledgeAllVisible,
+        };
+        machine.act(&ack, Timestamp(2000), &mut acked).expect("ack");
+        assert!(acked.iter().all(|e| !machine.is_urgent(e)));
+        let mut hidden = Vec::new();
+        let shelve = OperatorAction {
+            user: "anna".into(),
+            comment: Some("transmitter being replaced".into()),
+            command: AlarmCommand::Shelve {
+                alarms: vec![high_and_critical[3].key.clone()],
+                duration: Duration::from_secs(600),
+            },
+        };
+        machine
+            .act(&shelve, Timestamp(3000), &mut hidden)
+            .expect("shelve");
+        reading(&mut machine, tag, 2.5, 4000);
+        let again = reading(&mut machine, tag, 4.5, 5000);
+        assert_eq!(
+            verdicts(&machine, &again),
+            [
+                (Priority::High, Transition::Active, true),
+                (Priority::Critical, Transition::Active, false)
+            ],
+            "the shelved critical alarm trips without interrupting"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use plantwatch_core::{Priority, Timestamp};
 
+use crate::backlog::JournalBacklog;
 use crate::catalog::AlarmKind;
 use crate::entry::AlarmState;
 
@@ -108,6 +109,8 @@ pub struct AlarmSnapshot {
     pub unacked: PriorityCounts,
     /// The newest unacknowledged alarm of the main list, for the banner.
     pub newest_unacked: Option<AlarmStatus>,
+    /// Alarm changes shown here but not yet in the journal (the database is locked or the disk full).
+    pub journal: JournalBacklog,
 }
 
 impl AlarmSnapshot {

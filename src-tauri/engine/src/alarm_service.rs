@@ -2,9 +2,16 @@
 //! engine events, and answers the operator's actions and queries.
 //!
 //! The poll loop only ever calls [`AlarmService::feed`], which queues the event and returns at once.
-//! The service's thread evaluates, journals every transition to the plant's database (its own
-//! connection; SQLite's busy timeout lets it share the file with the history writer), ticks about four
-//! times a second for delays and shelve expiry, and publishes a fresh [`AlarmSnapshot`] after every change.
+//! The service's thread evaluates, publishes a fresh [`AlarmSnapshot`] and the changes at once, then
+//! writes them to the journal (its own connection; it shares the file with the history writer). The
+//! operator sees an alarm whatever the disk does: when the journal cannot be written (database locked,
+//! disk full) the changes wait in the manager's bounded backlog, in order and with their own times,
+//! and the service retries with a growing pause (100 ms to 5 s) until the journal takes them. The
+//! snapshot's `journal` says how far behind the journal is and why. An operator action is different:
+//! it counts only once journaled, so [`AlarmService::act`] answers after the journal took it, or with
+//! [`AlarmError::NotJournaled`] after taking it back. On stop the service keeps trying for a bounded
+//! time ([`STOP_DRAIN`]); what is still unjournaled is logged and counted, never dropped silently.
+//! It ticks about four times a second for delays and shelve expiry.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
@@ -13,10 +20,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use plantwatch_alarm::{
-    AlarmError, AlarmEvent, AlarmManager, AlarmSnapshot, Catalog, JournalEntry, OperatorAction,
-    Transition,
+    AlarmError, AlarmEvent, AlarmManager, AlarmSnapshot, Catalog, JournalBacklog, JournalEntry,
+    OperatorAction,
 };
-use plantwatch_core::{Plant, Priority, Timestamp};
+use plantwatch_core::{Plant, Timestamp};
 use tokio::sync::broadcast;
 
 use crate::event::EngineEvent;
@@ -29,15 +36,28 @@ const TICK: Duration = Duration::from_millis(250);
 /// snapshot).
 const CHANGE_CAPACITY: usize = 1024;
 
-/// One journaled change, for the UI.
+/// The most messages handled in one burst, so a busy plant still gets its changes journaled and its
+/// delays ticked between bursts.
+const BURST: usize = 1024;
+
+/// The first pause after the journal refused a write; it doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+
+/// The longest pause between two tries of a refusing journal.
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// How long a stopping service keeps trying to journal its backlog.
+pub const STOP_DRAIN: Duration = Duration::from_secs(3);
+
+/// One alarm change, for the UI, published as soon as the machine made it (the journal follows).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmChange {
     /// The alarm's key (`"plc/level:hi"`, `"plc:comm"`); operator actions name alarms by it.
     pub key: String,
-    /// The journal entry written for the change.
+    /// The journal entry for the change (written, or waiting in the backlog).
     pub entry: JournalEntry,
-    /// True when the operator should be told now (desktop notification, sound): a critical or high
-    /// alarm became active and is neither shelved nor out of service.
+    /// True when the operator should be told now (desktop notification, sound): the alarm machine's
+    /// one rule, [`plantwatch_alarm::AlarmMachine::is_urgent`].
     pub notify: bool,
 }
 
@@ -59,14 +79,18 @@ pub struct AlarmService {
     shared: Arc<Shared>,
     catalog: Arc<Catalog>,
     db: PathBuf,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<JournalBacklog>>,
 }
 
 impl AlarmService {
     /// Opens the alarm journal in the plant's database `db` (creating its tables if needed), restores the
     /// alarm states saved there, and starts the service thread.
     pub fn spawn(plant: Arc<Plant>, db: &Path) -> Result<AlarmService, AlarmError> {
-        let manager = AlarmManager::open(&plant, db)?;
+        AlarmService::start(AlarmManager::open(&plant, db)?, db)
+    }
+
+    /// Starts the service thread on an opened manager (tests give one with a small backlog).
+    pub fn start(manager: AlarmManager, db: &Path) -> Result<AlarmService, AlarmError> {
         let catalog = Arc::new(manager.machine().catalog().clone());
         let (changes, _) = broadcast::channel(CHANGE_CAPACITY);
         let shared = Arc::new(Shared {
@@ -96,7 +120,7 @@ impl AlarmService {
     }
 
     /// Every alarm the operator needs to see: the main list, shelved and out-of-service alarms apart,
-    /// counts by priority and the newest unacknowledged alarm.
+    /// counts by priority, the newest unacknowledged alarm, and the journal's backlog.
     pub fn snapshot(&self) -> AlarmSnapshot {
         match self.shared.snapshot.read() {
             Ok(s) => s.clone(),
@@ -105,8 +129,10 @@ impl AlarmService {
     }
 
     /// Applies an operator action (acknowledge, shelve, unshelve, out of service, return to service) and
-    /// waits until it is journaled and the snapshot shows it (milliseconds). Operator mistakes (unknown
-    /// alarm, missing user or reason) come back as errors and change nothing.
+    /// waits until it is journaled and the snapshot shows it (milliseconds; at most about
+    /// [`plantwatch_alarm::ACT_PATIENCE`] while the database is locked). Operator mistakes (unknown
+    /// alarm, missing user or reason) come back as errors and change nothing; so does a journal that
+    /// cannot take the action ([`AlarmError::NotJournaled`]: the action is taken back, try again).
     pub fn act(&self, action: OperatorAction) -> Result<(), AlarmError> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.queue
@@ -115,7 +141,7 @@ impl AlarmService {
         answer.recv().map_err(|_| AlarmError::ServiceStopped)?
     }
 
-    /// Journaled changes as they happen, for the UI (refresh the summary, notify on `notify`).
+    /// Alarm changes as they happen, for the UI (refresh the summary, notify on `notify`).
     pub fn subscribe(&self) -> broadcast::Receiver<AlarmChange> {
         self.shared.changes.subscribe()
     }
@@ -130,16 +156,38 @@ impl AlarmService {
         &self.db
     }
 
-    /// Stops the thread after it has handled every event queued before this call.
-    pub fn stop(mut self) {
-        self.shut_down();
+    /// Stops the thread after it has handled every event queued before this call and tried for up to
+    /// [`STOP_DRAIN`] to journal its backlog. What could not be journaled is logged as an error.
+    pub fn stop(self) {
+        self.close();
     }
 
-    fn shut_down(&mut self) {
+    /// [`AlarmService::stop`], returning what the journal still lacked at the end (none pending when
+    /// everything was journaled).
+    pub fn close(mut self) -> JournalBacklog {
+        self.shut_down()
+    }
+
+    fn shut_down(&mut self) -> JournalBacklog {
         let _ = self.queue.send(Message::Stop);
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
+        let Some(thread) = self.thread.take() else {
+            return JournalBacklog::default();
+        };
+        match thread.join() {
+            Ok(left) => {
+                if !left.is_clear() {
+                    tracing::error!(
+                        pending = left.pending,
+                        dropped = left.dropped,
+                        last_error = left.last_error.as_deref().unwrap_or(""),
+                        "alarm changes were shown but never journaled"
+                    );
+                }
+                left
+            }
+            Err(_) => {
                 tracing::error!("the alarm service thread panicked");
+                JournalBacklog::default()
             }
         }
     }
@@ -151,11 +199,45 @@ impl Drop for AlarmService {
     }
 }
 
-/// The service thread: evaluate, journal, publish; tick when idle.
-fn run(mut manager: AlarmManager, inbox: Receiver<Message>, shared: &Shared) {
+/// When the service next tries the journal: at once while it takes writes, after a doubling pause
+/// while it refuses.
+struct Retry {
+    pause: Duration,
+    next: Instant,
+}
+
+impl Retry {
+    fn new() -> Retry {
+        Retry {
+            pause: Duration::ZERO,
+            next: Instant::now(),
+        }
+    }
+
+    fn due(&self, now: Instant) -> bool {
+        now >= self.next
+    }
+
+    fn succeeded(&mut self) {
+        self.pause = Duration::ZERO;
+    }
+
+    fn failed(&mut self, now: Instant) {
+        self.pause = (self.pause * 2).clamp(RETRY_FIRST, RETRY_MAX);
+        self.next = now + self.pause;
+    }
+}
+
+/// The service thread: evaluate, publish, journal; tick when idle. Returns the backlog left at stop.
+fn run(mut manager: AlarmManager, inbox: Receiver<Message>, shared: &Shared) -> JournalBacklog {
     let mut next_tick = Instant::now() + TICK;
+    let mut retry = Retry::new();
     loop {
-        let wait = next_tick.saturating_duration_since(Instant::now());
+        let mut wake = next_tick;
+        if manager.backlog().pending > 0 {
+            wake = wake.min(retry.next);
+        }
+        let wait = wake.saturating_duration_since(Instant::now());
         let first = match inbox.recv_timeout(wait) {
             Ok(message) => Some(message),
             Err(RecvTimeoutError::Timeout) => None,
@@ -165,21 +247,23 @@ fn run(mut manager: AlarmManager, inbox: Receiver<Message>, shared: &Shared) {
         let mut stop = false;
         // Handle a burst in one go, so the snapshot is published once per burst.
         let mut message = first;
+        let mut handled = 0;
         while let Some(m) = message.take() {
+            handled += 1;
             match m {
                 Message::Event(EngineEvent::Samples(samples)) => {
-                    keep(&mut events, manager.samples(&samples));
+                    events.extend(manager.samples(&samples));
                 }
                 Message::Event(EngineEvent::DeviceState { device, state, at }) => {
-                    keep(
-                        &mut events,
-                        manager.device(device, state == DeviceState::Offline, at),
-                    );
+                    events.extend(manager.device(device, state == DeviceState::Offline, at));
                 }
                 Message::Act(action, reply) => {
-                    let result = manager.act(&action, Timestamp::now());
-                    let answer = match result {
+                    // The changes before the action reach the operator first, then the action, which
+                    // journals everything before it (the journal keeps their order).
+                    publish(&manager, shared, std::mem::take(&mut events));
+                    let answer = match manager.act(&action, Timestamp::now()) {
                         Ok(done) => {
+                            retry.succeeded();
                             events.extend(done);
                             Ok(())
                         }
@@ -194,10 +278,12 @@ fn run(mut manager: AlarmManager, inbox: Receiver<Message>, shared: &Shared) {
                     break;
                 }
             }
-            message = inbox.try_recv().ok();
+            if handled < BURST {
+                message = inbox.try_recv().ok();
+            }
         }
         if Instant::now() >= next_tick {
-            keep(&mut events, manager.tick(Timestamp::now()));
+            events.extend(manager.tick(Timestamp::now()));
             next_tick = Instant::now() + TICK;
         }
         if !events.is_empty() {
@@ -206,15 +292,62 @@ fn run(mut manager: AlarmManager, inbox: Receiver<Message>, shared: &Shared) {
         if stop {
             break;
         }
+        if manager.backlog().pending > 0 && retry.due(Instant::now()) {
+            journal(&mut manager, &mut retry);
+            show_backlog(&manager, shared);
+        }
+    }
+    drain(&mut manager, &mut retry, shared)
+}
+
+/// One try to journal the backlog.
+fn journal(manager: &mut AlarmManager, retry: &mut Retry) {
+    let was_failing = manager.backlog().last_error.is_some();
+    match manager.flush(Timestamp::now()) {
+        Ok(written) => {
+            if was_failing {
+                tracing::info!(written, "alarm journal caught up");
+            }
+            retry.succeeded();
+        }
+        Err(e) => {
+            // A lock held for a moment by the history writer is routine; a journal refusing writes
+            // for several seconds is worth a warning, once.
+            let was_patient = retry.pause < RETRY_MAX;
+            retry.failed(Instant::now());
+            if was_patient && retry.pause == RETRY_MAX {
+                tracing::warn!(
+                    pending = manager.backlog().pending,
+                    "alarm journal refuses writes, retrying every {RETRY_MAX:?}: {e}"
+                );
+            } else {
+                tracing::debug!("alarm journal refused a write, retrying: {e}");
+            }
+        }
     }
 }
 
-/// Keeps the events of a step; a journal failure is logged and the service goes on (the states in
-/// memory stay right, and the next write may succeed).
-fn keep(events: &mut Vec<AlarmEvent>, result: Result<Vec<AlarmEvent>, AlarmError>) {
-    match result {
-        Ok(done) => events.extend(done),
-        Err(e) => tracing::error!("alarm journal: {e}"),
+/// At stop: keeps trying the journal for [`STOP_DRAIN`]; returns what is left.
+fn drain(manager: &mut AlarmManager, retry: &mut Retry, shared: &Shared) -> JournalBacklog {
+    let deadline = Instant::now() + STOP_DRAIN;
+    while manager.backlog().pending > 0 && Instant::now() < deadline {
+        let now = Instant::now();
+        if retry.due(now) {
+            journal(manager, retry);
+        } else {
+            std::thread::sleep(retry.next.min(deadline).saturating_duration_since(now));
+        }
+    }
+    show_backlog(manager, shared);
+    manager.backlog()
+}
+
+/// Puts the journal's backlog in the published snapshot (the alarms in it did not change).
+fn show_backlog(manager: &AlarmManager, shared: &Shared) {
+    let backlog = manager.backlog();
+    match shared.snapshot.write() {
+        Ok(mut s) => s.journal = backlog,
+        Err(poisoned) => poisoned.into_inner().journal = backlog,
     }
 }
 
@@ -225,10 +358,7 @@ fn publish(manager: &AlarmManager, shared: &Shared, events: Vec<AlarmEvent>) {
         Err(poisoned) => *poisoned.into_inner() = snapshot,
     }
     for event in events {
-        let machine = manager.machine();
-        let notify = event.entry.state == Transition::Active
-            && matches!(event.entry.priority, Priority::Critical | Priority::High)
-            && !machine.is_hidden(event.alarm);
+        let notify = manager.machine().is_urgent(&event);
         // No receiver is fine: no UI is open.
         let _ = shared.changes.send(AlarmChange {
             key: event.key,
@@ -243,7 +373,7 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use plantwatch_alarm::{AlarmCommand, AlarmState};
+    use plantwatch_alarm::{AlarmCommand, AlarmState, Transition};
     use plantwatch_core::{Quality, Sample, Value};
 
     use super::*;

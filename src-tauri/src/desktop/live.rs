@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plantwatch_core::Timestamp;
+use plantwatch_engine::alarm_service::AlarmChange;
 use plantwatch_engine::{Engine, EngineEvent};
 use tauri::ipc::Channel;
 use tokio::sync::broadcast::error::TryRecvError;
@@ -25,6 +26,7 @@ pub struct Batcher {
     tags: BTreeMap<u32, TagUpdate>,
     device_state_changed: bool,
     lagged: bool,
+    urgent: Vec<String>,
 }
 
 impl Batcher {
@@ -49,6 +51,19 @@ impl Batcher {
             }
             EngineEvent::DeviceState { .. } => self.device_state_changed = true,
         }
+    }
+
+    /// Takes one alarm change in: the alarm service's verdict that it should interrupt the operator is
+    /// passed on as is.
+    pub fn alarm(&mut self, change: &AlarmChange) {
+        if change.notify {
+            self.urgent.push(change.key.clone());
+        }
+    }
+
+    /// The alarms that became urgent since the last call, in the order they did.
+    pub fn take_urgent(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.urgent)
     }
 
     /// The receiver fell behind and events were lost: the UI must re-read every tag.
@@ -92,8 +107,11 @@ pub async fn forward(
     engine: Arc<tokio::sync::RwLock<Option<super::session::Session>>>,
     hub: LiveHub,
 ) {
-    let mut events = match engine.read().await.as_ref() {
-        Some(session) => session.engine.subscribe(),
+    let (mut events, mut alarm_changes) = match engine.read().await.as_ref() {
+        Some(session) => (
+            session.engine.subscribe(),
+            session.engine.alarms().map(|a| a.subscribe()),
+        ),
         None => return,
     };
     let mut batcher = Batcher::default();
@@ -112,7 +130,19 @@ pub async fn forward(
                 Err(TryRecvError::Closed) => return,
             }
         }
+        if let Some(changes) = alarm_changes.as_mut() {
+            loop {
+                match changes.try_recv() {
+                    Ok(change) => batcher.alarm(&change),
+                    // Changes missed while the page was busy are old news: sounding for them late
+                    // would mislead (the alarm picture still shows them).
+                    Err(TryRecvError::Lagged(_)) => continue,
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                }
+            }
+        }
         let (tags, state_changed, resync) = batcher.take();
+        let urgent = batcher.take_urgent();
         let guard = engine.read().await;
         let Some(session) = guard.as_ref() else {
             return;
@@ -123,7 +153,8 @@ pub async fn forward(
         let alarms = (last_alarms.as_ref() != Some(&view)).then(|| view.clone());
         last_alarms = Some(view);
         drop(guard);
-        if tags.is_empty() && devices.is_none() && alarms.is_none() && !resync {
+        if tags.is_empty() && devices.is_none() && alarms.is_none() && urgent.is_empty() && !resync
+        {
             continue;
         }
         hub.send(&LiveBatch {
@@ -131,6 +162,7 @@ pub async fn forward(
             tags,
             devices,
             alarms,
+            urgent,
             resync,
         });
     }
@@ -192,6 +224,47 @@ mod tests {
         assert_eq!(tags[1].cause.as_deref(), Some("comm_lost"));
         assert!(!state_changed && !resync);
         assert!(b.take().0.is_empty(), "taking empties the batcher");
+    }
+
+    #[test]
+    fn the_alarm_services_urgent_verdict_is_passed_on_as_is_and_taken_once() {
+        let change = |key: &str, priority: plantwatch_core::Priority, notify: bool| AlarmChange {
+            key: key.into(),
+            entry: plantwatch_alarm::JournalEntry {
+                time: Timestamp(0),
+                tag: "lift/level".into(),
+                kind: plantwatch_alarm::AlarmKind::Hi,
+                priority,
+                state: plantwatch_alarm::Transition::Active,
+                value: Some(4.0),
+                limit: Some(3.6),
+                message: String::new(),
+                user: None,
+                comment: None,
+                shelved_until: None,
+            },
+            notify,
+        };
+        let mut b = Batcher::default();
+        // The verdict is the service's alone: a critical activation it did not mark (the alarm was
+        // shelved) is not urgent here, and a change it marked is, whatever the desktop would think.
+        b.alarm(&change(
+            "lift/level:hihi",
+            plantwatch_core::Priority::Critical,
+            false,
+        ));
+        b.alarm(&change(
+            "lift/level:hi",
+            plantwatch_core::Priority::High,
+            true,
+        ));
+        b.alarm(&change(
+            "lift/trip:state",
+            plantwatch_core::Priority::High,
+            true,
+        ));
+        assert_eq!(b.take_urgent(), ["lift/level:hi", "lift/trip:state"]);
+        assert!(b.take_urgent().is_empty(), "taking empties the list");
     }
 
     #[test]

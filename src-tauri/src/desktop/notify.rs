@@ -5,8 +5,7 @@
 //! from Rust. Which alarm changes are announced is decided by [`notice`], a pure function; [`forward`]
 //! only feeds it the alarm service's changes and shows what it returns.
 
-use plantwatch_alarm::{JournalEntry, Transition};
-use plantwatch_core::Priority;
+use plantwatch_alarm::JournalEntry;
 use plantwatch_engine::alarm_service::AlarmChange;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -25,14 +24,13 @@ pub struct Notice {
 
 /// The notification for an alarm change, or `None` when the operator should not be interrupted.
 ///
-/// Only a new activation of a critical or high alarm that is neither shelved nor out of service is
-/// announced (the alarm service's `notify` verdict, which alone knows whether the alarm is hidden), and
-/// only while the user's `notify` setting is on. Acknowledgements, clearings, shelving and the other
-/// operator actions never are, and neither are medium and low alarms.
+/// A change is announced when the alarm service marked it `notify` (its one rule, `AlarmMachine::is_urgent`:
+/// a new activation of a critical or high alarm that is neither shelved nor out of service) and the
+/// user's `notify` setting is on. Acknowledgements, clearings, shelving and the other operator actions
+/// never are, and neither are medium and low alarms.
 pub fn notice(change: &AlarmChange, enabled: bool) -> Option<Notice> {
     let entry = &change.entry;
-    let urgent = matches!(entry.priority, Priority::Critical | Priority::High);
-    if !enabled || !change.notify || !urgent || entry.state != Transition::Active {
+    if !enabled || !change.notify {
         return None;
     }
     Some(Notice {
@@ -121,8 +119,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use plantwatch_alarm::{AlarmCommand, OperatorAction};
-    use plantwatch_core::{Plant, Quality, Sample, Timestamp, Value};
+    use plantwatch_alarm::{AlarmCommand, OperatorAction, Transition};
+    use plantwatch_core::{Plant, Priority, Quality, Sample, Timestamp, Value};
     use plantwatch_engine::alarm_service::AlarmService;
     use plantwatch_engine::EngineEvent;
 

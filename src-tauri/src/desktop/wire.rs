@@ -438,6 +438,10 @@ pub struct LiveBatch {
     pub devices: Option<Vec<DeviceView>>,
     /// The alarm picture, when it changed.
     pub alarms: Option<AlarmView>,
+    /// Alarms (their ids) that became active since the last batch and should interrupt the operator
+    /// now: critical or high, neither shelved nor out of service. The alarm service decides this
+    /// once (`AlarmMachine::is_urgent`); the page plays its tone for these and never re-decides.
+    pub urgent: Vec<String>,
     /// True when the UI fell behind and missed events: it should ask for a full snapshot.
     pub resync: bool,
 }

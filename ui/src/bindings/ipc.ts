@@ -93,6 +93,12 @@ devices: Array<DeviceView> | null,
  */
 alarms: AlarmView | null, 
 /**
+ * Alarms (their ids) that became active since the last batch and should interrupt the operator
+ * now: critical or high, neither shelved nor out of service. The alarm service decides this
+ * once (`AlarmMachine::is_urgent`); the page plays its tone for these and never re-decides.
+ */
+urgent: Array<string>, 
+/**
  * True when the UI fell behind and missed events: it should ask for a full snapshot.
  */
 resync: boolean, };

@@ -256,6 +256,8 @@ pub fn run(name: &str) {
                     Ok(events) => pending = events,
                     Err(e) => last_error = Some(e),
                 }
+                // Every step is on record before the next, so a `restart` finds what the script did.
+                m.flush(now).expect("the journal takes the step");
             }
         }
     }
@@ -301,15 +303,14 @@ fn event(
         m.act(&action, now).map_err(|e| e.to_string())
     };
     match p[1] {
-        "tick" => Ok(m.tick(now).map_err(|e| e.to_string())?),
+        "tick" => Ok(m.tick(now)),
         "offline" | "online" => {
             let device = plant
                 .devices
                 .iter()
                 .position(|d| d.id == p[2])
                 .expect("device");
-            m.device(device, p[1] == "offline", now)
-                .map_err(|e| e.to_string())
+            Ok(m.device(device, p[1] == "offline", now))
         }
         "ack" => act(m, p[2], AlarmCommand::Acknowledge(keys(&p[3..]))),
         "ack-all" => act(m, p[2], AlarmCommand::AcknowledgeAllVisible),
@@ -345,8 +346,7 @@ fn event(
                 value,
                 quality,
             };
-            m.samples(std::slice::from_ref(&sample))
-                .map_err(|e| e.to_string())
+            Ok(m.samples(std::slice::from_ref(&sample)))
         }
         other => panic!("unknown event `{other}`"),
     }

@@ -253,7 +253,17 @@ impl TagTable {
     }
 
     /// Sets a reading; true when the value or quality changed (or it is the tag's first sample).
+    ///
+    /// Every reading passes here, so this is where a number that is not one (NaN, or infinite) stops
+    /// being good: it becomes `bad:not_a_number`, a sensor fault the operator sees and alarms ignore,
+    /// and the value is kept as it came so history stores it exactly.
     pub fn set(&mut self, pos: u32, value: Value, quality: Quality, at: Timestamp) -> bool {
+        let quality = match value {
+            Value::Number(n) if !n.is_finite() && quality.is_good() => {
+                Quality::Bad(Cause::NotANumber)
+            }
+            _ => quality,
+        };
         let p = pos as usize;
         let at_code = self.encode(at.0);
         self.time[p] = at_code;
@@ -474,6 +484,35 @@ mod tests {
         assert!(t.set(0, Value::Number(2.0), GOOD, Timestamp(3)));
         assert!(t.set(1, Value::Number(f64::NAN), GOOD, Timestamp(1)));
         assert!(!t.set(1, Value::Number(f64::NAN), GOOD, Timestamp(2)));
+    }
+
+    #[test]
+    fn a_reading_that_is_not_a_number_is_a_sensor_fault_that_keeps_its_value() {
+        let mut t = TagTable::new(4, true);
+        let not_a_number = Quality::Bad(Cause::NotANumber);
+        for (pos, n) in [(0, f64::NAN), (1, f64::INFINITY), (2, f64::NEG_INFINITY)] {
+            assert!(t.set(pos, Value::Number(n), GOOD, Timestamp(1)));
+            let live = t.live(pos);
+            assert_eq!(live.quality, not_a_number, "{n}");
+            assert!(
+                matches!(live.value, Some(Value::Number(v)) if v.to_bits() == n.to_bits()),
+                "{n} is kept as it came: {:?}",
+                live.value
+            );
+        }
+        assert!(
+            t.set(0, Value::Number(2.5), GOOD, Timestamp(2)),
+            "a number again is good again"
+        );
+        assert_eq!(t.quality(0), GOOD);
+        // A reading that is already not good keeps its own cause.
+        t.set(
+            3,
+            Value::Number(f64::NAN),
+            Quality::Uncertain(Cause::Stale),
+            Timestamp(1),
+        );
+        assert_eq!(t.quality(3), Quality::Uncertain(Cause::Stale));
     }
 
     #[test]
