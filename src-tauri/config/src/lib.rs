@@ -46,8 +46,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Plant, ConfigErrors> {
             .iter()
             .map(|e| syntax_problem(text, e))
             .collect();
-        problems.sort_by_key(|p| p.span.start);
+        // A key whose value is broken (`port = = 5`) is also seen as a duplicate of an earlier one;
+        // the syntax error is the cause, so on one line it goes before any duplicate key.
+        problems.sort_by_key(|p| {
+            (
+                lines.line(p.span.start),
+                p.kind == ConfigErrorKind::Duplicate,
+                p.span.start,
+            )
+        });
         problems.dedup_by_key(|p| lines.line(p.span.start));
+        problems.sort_by_key(|p| p.span.start);
         return Err(ConfigErrors::from_problems(path, text, problems)
             .unwrap_or_else(|| unreachable_empty(path)));
     }
@@ -70,14 +79,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Plant, ConfigErrors> {
 fn syntax_problem(text: &str, error: &toml::de::Error) -> Problem {
     let span = error.span().unwrap_or(0..0);
     let mut message = error.message().trim().replace('\n', "; ");
+    let mut kind = ConfigErrorKind::Syntax;
     if message == "duplicate key" {
+        kind = ConfigErrorKind::Duplicate;
         if let Some(key) = text.get(span.clone()).filter(|k| !k.is_empty()) {
             message = format!("duplicate key '{key}'");
         }
     }
     Problem {
         span,
-        kind: ConfigErrorKind::Syntax,
+        kind,
         message: format!("TOML syntax: {message}"),
     }
 }

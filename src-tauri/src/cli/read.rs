@@ -70,8 +70,8 @@ pub struct Args {
     /// Serial stop bits (rtu): 1 or 2.
     #[arg(long, default_value_t = 1)]
     pub stop_bits: u8,
-    /// How long to wait for the connection and for each reply.
-    #[arg(long, default_value_t = 1000)]
+    /// How long to wait for the connection and for each reply, 1 to 60000 ms (as a device's timeout_ms).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub timeout_ms: u64,
     /// Read every tag of a configured device instead (with --device).
     #[arg(long, requires = "device")]
