@@ -25,6 +25,7 @@ const CAUSES: Record<string, string> = {
   comm_lost: "communication lost: the device does not answer",
   config: "configuration: the device lacks this address",
   stale: "stale: the last usable value, not refreshed in time",
+  bad_reply: "bad reply: the device answered with a malformed frame",
 };
 
 /** The cause of a bad or uncertain quality in words (shown on hover). */
