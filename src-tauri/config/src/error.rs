@@ -73,13 +73,13 @@ pub struct ConfigErrors {
 
 impl ConfigErrors {
     /// A config that could not be read at all.
-    pub(crate) fn unreadable(path: &Path, cause: &std::io::Error) -> ConfigErrors {
+    pub(crate) fn unreadable(path: &Path, cause: &crate::file::ReadFileError) -> ConfigErrors {
         ConfigErrors {
             errors: vec![ConfigError {
                 path: path.to_path_buf(),
                 position: None,
                 kind: ConfigErrorKind::Read,
-                message: format!("cannot read: {cause}"),
+                message: cause.to_string(),
             }],
         }
     }

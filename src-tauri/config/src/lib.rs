@@ -9,6 +9,7 @@ mod alarm;
 mod device;
 mod error;
 mod fields;
+mod file;
 mod ids;
 mod plant;
 mod summary;
@@ -20,15 +21,17 @@ use plantwatch_core::Plant;
 use toml::de::DeTable;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Position};
+pub use file::{read_config_file, ReadFileError, MAX_CONFIG_BYTES};
 pub use summary::summary;
 
 use error::Problem;
 use fields::Report;
 
-/// Reads the config file at `path` and validates it. A file that cannot be read is reported as one
-/// [`ConfigError`] without a position.
+/// Reads the config file at `path` and validates it. A file that cannot be read, or is not a regular
+/// file of at most [`MAX_CONFIG_BYTES`], is reported as one [`ConfigError`] without a position.
 pub fn load(path: &Path) -> Result<Plant, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors::unreadable(path, &e))?;
+    let text =
+        read_config_file(path, MAX_CONFIG_BYTES).map_err(|e| ConfigErrors::unreadable(path, &e))?;
     parse(&text, path)
 }
 
