@@ -474,3 +474,29 @@ pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local address").port()
 }
+
+/// A Modbus TCP device on 127.0.0.1 that answers every read with a malformed frame
+/// (`tests/peers/bad_reply_server.py`): `mode` is `tid`, `unit`, `function` or `length`, the part of the
+/// reply that is wrong.
+pub struct BadReplyServer {
+    server: PythonServer,
+}
+
+impl BadReplyServer {
+    /// Starts the server on a free port.
+    pub fn start(mode: &str) -> BadReplyServer {
+        BadReplyServer {
+            server: PythonServer::start(
+                "bad_reply_server.py",
+                vec![OsString::from(mode)],
+                Transport::Tcp,
+                false,
+            ),
+        }
+    }
+
+    /// The TCP port.
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+}

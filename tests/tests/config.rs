@@ -173,3 +173,56 @@ fn the_shipped_demo_plant_is_valid() {
         "summary: {stdout}"
     );
 }
+
+/// Runs `plantwatch check PATH`, killing it if it has not finished within five seconds.
+fn check_within_deadline(path: &Path) -> Option<Output> {
+    let mut child = Command::new(plantwatch_bin())
+        .arg("check")
+        .arg(path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run plantwatch check");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while child.try_wait().expect("wait for plantwatch").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().expect("read the output"))
+}
+
+#[test]
+fn a_fifo_a_device_or_a_huge_file_is_refused_at_once_with_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("fifo.toml");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo");
+    let huge = dir.path().join("huge.toml");
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(2 * 1024 * 1024 * 1024))
+        .expect("a 2 GB sparse file");
+    let cases = [
+        (fifo.clone(), "not a regular file (a FIFO)"),
+        (PathBuf::from("/dev/zero"), "not a regular file (a device)"),
+        (huge.clone(), "2147483648 bytes, more than the 268435456"),
+    ];
+    for (path, words) in cases {
+        let output = check_within_deadline(&path)
+            .unwrap_or_else(|| panic!("check {} still running after 5 s", path.display()));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            path.display()
+        );
+        assert!(stderr.contains(words), "{}: {stderr}", path.display());
+    }
+}

@@ -26,6 +26,7 @@ const CAUSES: Record<string, string> = {
   config: "configuration: the device lacks this address",
   stale: "stale: the last usable value, not refreshed in time",
   not_a_number: "sensor fault: the device sent a value that is not a number",
+  bad_reply: "bad reply: the device answered with a malformed frame",
 };
 
 /** The cause of a bad or uncertain quality in words (shown on hover). */

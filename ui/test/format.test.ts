@@ -28,6 +28,7 @@ describe("quality", () => {
   it("explains causes in words", () => {
     expect(describeCause("exception_0B")).toBe("Modbus exception 0B: gateway target did not respond");
     expect(describeCause("stale")).toMatch(/not refreshed/);
+    expect(describeCause("bad_reply")).toBe("bad reply: the device answered with a malformed frame");
     expect(describeCause(null)).toBe("good");
   });
 });

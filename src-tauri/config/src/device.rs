@@ -53,6 +53,13 @@ const PARITIES: &[(&str, Parity)] = &[
     ("odd", Parity::Odd),
 ];
 
+/// The fastest poll: faster than this a device spends its time answering, not measuring.
+const MIN_POLL_MS: i64 = 10;
+/// The slowest poll, a day: a longer period is a typo, and the bound keeps deadline arithmetic small.
+const MAX_POLL_MS: i64 = 86_400_000;
+/// The longest wait for a reply, a minute: a device silent that long is down.
+const MAX_TIMEOUT_MS: i64 = 60_000;
+
 /// The most registers one FC3/FC4 read may ask for.
 const PROTOCOL_MAX_BLOCK: i64 = 125;
 
@@ -82,11 +89,11 @@ pub(crate) fn read_device(table: &DeTable<'_>, span: Range<usize>, report: &Repo
     let (link, serial) = read_link(&section, transport);
     let unit = read_unit(&section, transport);
     let poll_period = section
-        .integer("poll_ms", 10, i64::MAX)
+        .integer("poll_ms", MIN_POLL_MS, MAX_POLL_MS)
         .or_default(1000)
         .map(millis);
     let timeout = section
-        .integer("timeout_ms", 1, i64::MAX)
+        .integer("timeout_ms", 1, MAX_TIMEOUT_MS)
         .or_default(1000)
         .map(millis);
     let max_block = section
@@ -275,11 +282,17 @@ fn read_link(
     }
 }
 
-/// The unit id: 0 to 247 on every link, and 255 too on TCP, where direct devices are meant to be
+/// The unit id: 1 to 247 on every link, 0 too on TCP (no broadcast there), and 255 too on TCP, where direct devices are meant to be
 /// addressed with 0xFF.
 fn read_unit(section: &Section<'_, '_>, transport: Option<Transport>) -> Option<u8> {
     let unit = section.integer("unit", i64::MIN, i64::MAX)
         .check(section.report(), |&u| match (u, transport) {
+            // On a serial line unit 0 is the broadcast address: every device obeys a write and none
+            // answers, so every poll would time out.
+            (0, Some(Transport::Rtu | Transport::RtuOverTcp)) => Err(
+                "'unit' 0 is the serial broadcast address, which no device answers; use 1 to 247"
+                    .to_string(),
+            ),
             (0..=247, _) | (255, Some(Transport::Tcp) | None) => Ok(()),
             (255, _) => {
                 Err("'unit' 255 is only for direct TCP devices; on a serial line or gateway use 0 to 247".to_string())

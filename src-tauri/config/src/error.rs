@@ -1,6 +1,8 @@
 //! Problems found in a plant config, each with the file, line and column it points at.
 
 use std::fmt;
+
+use plantwatch_core::echo::escape;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -52,16 +54,11 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     /// `PATH:LINE:COL: message`, or `PATH: message` when the problem has no place in the file.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display().to_string();
+        let path = escape(&path);
         match self.position {
-            Some(p) => write!(
-                f,
-                "{}:{}:{}: {}",
-                self.path.display(),
-                p.line,
-                p.column,
-                self.message
-            ),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+            Some(p) => write!(f, "{path}:{}:{}: {}", p.line, p.column, self.message),
+            None => write!(f, "{path}: {}", escape(&self.message)),
         }
     }
 }
@@ -76,13 +73,13 @@ pub struct ConfigErrors {
 
 impl ConfigErrors {
     /// A config that could not be read at all.
-    pub(crate) fn unreadable(path: &Path, cause: &std::io::Error) -> ConfigErrors {
+    pub(crate) fn unreadable(path: &Path, cause: &crate::file::ReadFileError) -> ConfigErrors {
         ConfigErrors {
             errors: vec![ConfigError {
                 path: path.to_path_buf(),
                 position: None,
                 kind: ConfigErrorKind::Read,
-                message: format!("cannot read: {cause}"),
+                message: cause.to_string(),
             }],
         }
     }
@@ -119,7 +116,9 @@ impl ConfigErrors {
                 path: path.to_path_buf(),
                 position: Some(lines.position(text, p.span.start)),
                 kind: p.kind,
-                message: p.message,
+                // A message may quote the file (a key, a value); a control character in it must not
+                // start a line of its own that reads like another error.
+                message: escape(&p.message).into_owned(),
             })
             .collect();
         Some(ConfigErrors { errors })

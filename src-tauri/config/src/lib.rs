@@ -9,6 +9,7 @@ mod alarm;
 mod device;
 mod error;
 mod fields;
+mod file;
 mod ids;
 mod plant;
 mod summary;
@@ -21,15 +22,17 @@ use plantwatch_core::Plant;
 use toml::de::DeTable;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Position};
+pub use file::{read_config_file, ReadFileError, MAX_CONFIG_BYTES};
 pub use summary::summary;
 
 use error::Problem;
 use fields::Report;
 
-/// Reads the config file at `path` and validates it. A file that cannot be read is reported as one
-/// [`ConfigError`] without a position.
+/// Reads the config file at `path` and validates it. A file that cannot be read, or is not a regular
+/// file of at most [`MAX_CONFIG_BYTES`], is reported as one [`ConfigError`] without a position.
 pub fn load(path: &Path) -> Result<Plant, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors::unreadable(path, &e))?;
+    let text =
+        read_config_file(path, MAX_CONFIG_BYTES).map_err(|e| ConfigErrors::unreadable(path, &e))?;
     parse(&text, path)
 }
 
@@ -47,8 +50,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Plant, ConfigErrors> {
             .iter()
             .map(|e| syntax_problem(text, e))
             .collect();
-        problems.sort_by_key(|p| p.span.start);
+        // A key whose value is broken (`port = = 5`) is also seen as a duplicate of an earlier one;
+        // the syntax error is the cause, so on one line it goes before any duplicate key.
+        problems.sort_by_key(|p| {
+            (
+                lines.line(p.span.start),
+                p.kind == ConfigErrorKind::Duplicate,
+                p.span.start,
+            )
+        });
         problems.dedup_by_key(|p| lines.line(p.span.start));
+        problems.sort_by_key(|p| p.span.start);
         return Err(ConfigErrors::from_problems(path, text, problems)
             .unwrap_or_else(|| unreachable_empty(path)));
     }
@@ -71,14 +83,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Plant, ConfigErrors> {
 fn syntax_problem(text: &str, error: &toml::de::Error) -> Problem {
     let span = error.span().unwrap_or(0..0);
     let mut message = error.message().trim().replace('\n', "; ");
+    let mut kind = ConfigErrorKind::Syntax;
     if message == "duplicate key" {
+        kind = ConfigErrorKind::Duplicate;
         if let Some(key) = text.get(span.clone()).filter(|k| !k.is_empty()) {
             message = format!("duplicate key '{key}'");
         }
     }
     Problem {
         span,
-        kind: ConfigErrorKind::Syntax,
+        kind,
         message: format!("TOML syntax: {message}"),
     }
 }

@@ -90,9 +90,16 @@ fn read_history(top: &Section<'_, '_>, config: &Path) -> Option<PathBuf> {
         Field::Invalid => return None,
         Field::Present(at) => {
             let history = Section::open(at.value, at.span, "[history]", &["path"], report);
+            let folder = config.parent().unwrap_or(Path::new(""));
             let path = history.string("path").check(report, |p| {
                 if p.trim().is_empty() {
                     Err("'path' must not be empty".to_string())
+                } else if folder.join(p).is_dir() {
+                    // SQLite would fail on it only when collecting starts, far from the config.
+                    Err(format!(
+                        "'path' is a directory, not a history file: {}",
+                        plantwatch_core::echo::escape(p)
+                    ))
                 } else {
                     Ok(())
                 }

@@ -3,7 +3,7 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use plantwatch_core::{Table, Tag, ValueType, WordOrder};
+use plantwatch_core::{Table, Tag, ValueKind, ValueType, WordOrder};
 use toml::de::DeTable;
 
 use crate::alarm::read_alarms;
@@ -30,34 +30,13 @@ const TAG_KEYS: &[&str] = &[
     "write",
 ];
 
-const TABLES: &[(&str, Table)] = &[
-    ("coil", Table::Coil),
-    ("discrete", Table::Discrete),
-    ("input", Table::Input),
-    ("holding", Table::Holding),
-];
-
-/// The type words; `bit` and `string` get their bit and length from their own keys later.
-const TYPES: &[(&str, ValueType)] = &[
-    ("bool", ValueType::Bool),
-    ("u16", ValueType::U16),
-    ("i16", ValueType::I16),
-    ("u32", ValueType::U32),
-    ("i32", ValueType::I32),
-    ("u64", ValueType::U64),
-    ("i64", ValueType::I64),
-    ("f32", ValueType::F32),
-    ("f64", ValueType::F64),
-    ("bit", ValueType::Bit(0)),
-    ("string", ValueType::String { registers: 0 }),
-];
-
-const ORDERS: &[(&str, WordOrder)] = &[
-    ("ABCD", WordOrder::Abcd),
-    ("CDAB", WordOrder::Cdab),
-    ("BADC", WordOrder::Badc),
-    ("DCBA", WordOrder::Dcba),
-];
+/// The words of one of core's vocabularies, as the `choice` reader takes them; the names are core's.
+fn words<T: Copy, const N: usize>(
+    all: [T; N],
+    name: fn(T) -> &'static str,
+) -> [(&'static str, T); N] {
+    all.map(|item| (name(item), item))
+}
 
 /// The most registers a string tag may span (what one FC16 write can carry).
 const MAX_STRING_REGISTERS: i64 = 123;
@@ -88,7 +67,7 @@ pub(crate) fn read_tag(
     let table_kind = section.required(
         "table",
         "one of coil, discrete, input, holding",
-        section.choice("table", TABLES),
+        section.choice("table", &words(Table::ALL, Table::name)),
     );
     let value_type = read_value_type(&section, table_kind.as_ref().map(|t| t.value));
     let address = section.integer("address", 0, 65535);
@@ -173,7 +152,7 @@ pub(crate) fn read_tag(
 /// The value type, with the bit or string length filled in. Bit tables hold only booleans.
 fn read_value_type(section: &Section<'_, '_>, table: Option<Table>) -> Option<At<ValueType>> {
     let report = section.report();
-    let word = section.choice("type", TYPES);
+    let word = section.choice("type", &words(ValueKind::ALL, ValueKind::name));
     let bit = section.integer("bit", 0, 15);
     let length = section.integer("length", 1, MAX_STRING_REGISTERS);
 
@@ -181,11 +160,11 @@ fn read_value_type(section: &Section<'_, '_>, table: Option<Table>) -> Option<At
         (Some(table), Field::Absent) if table.is_bits() => {
             // The position of a defaulted type is the tag itself, for the later width checks.
             Some(At {
-                value: ValueType::Bool,
+                value: ValueKind::Bool,
                 span: section.span.clone(),
             })
         }
-        (Some(table), Field::Present(at)) if table.is_bits() && at.value != ValueType::Bool => {
+        (Some(table), Field::Present(at)) if table.is_bits() && at.value != ValueKind::Bool => {
             report.add(
                 at.span,
                 ConfigErrorKind::Conflict,
@@ -212,11 +191,8 @@ fn read_value_type(section: &Section<'_, '_>, table: Option<Table>) -> Option<At
     };
 
     // `bit` and `length` belong to exactly one type each; say so whichever way round it is wrong.
-    let is_bit = matches!(word.as_ref().map(|w| w.value), Some(ValueType::Bit(_)));
-    let is_string = matches!(
-        word.as_ref().map(|w| w.value),
-        Some(ValueType::String { .. })
-    );
+    let is_bit = matches!(word.as_ref().map(|w| w.value), Some(ValueKind::Bit));
+    let is_string = matches!(word.as_ref().map(|w| w.value), Some(ValueKind::String));
     if word.is_some() && !is_bit {
         section.forbid("bit", "applies only to type = \"bit\"");
     }
@@ -225,7 +201,7 @@ fn read_value_type(section: &Section<'_, '_>, table: Option<Table>) -> Option<At
     }
     let word = word?;
     match word.value {
-        ValueType::Bit(_) => {
+        ValueKind::Bit => {
             let bit =
                 section.required("bit", "type = \"bit\" needs the bit number, 0 to 15", bit)?;
             Some(At {
@@ -233,7 +209,7 @@ fn read_value_type(section: &Section<'_, '_>, table: Option<Table>) -> Option<At
                 span: word.span,
             })
         }
-        ValueType::String { .. } => {
+        ValueKind::String => {
             let length = section.required(
                 "length",
                 &format!(
@@ -247,13 +223,16 @@ fn read_value_type(section: &Section<'_, '_>, table: Option<Table>) -> Option<At
                 span: word.span,
             })
         }
-        _ => Some(word),
+        kind => Some(At {
+            value: kind.plain_type()?,
+            span: word.span,
+        }),
     }
 }
 
 /// The register order, allowed only on types wider than one register.
 fn read_order(section: &Section<'_, '_>, value_type: Option<ValueType>) -> Option<WordOrder> {
-    let order = section.choice("order", ORDERS);
+    let order = section.choice("order", &words(WordOrder::ALL, WordOrder::name));
     match (value_type, &order) {
         (Some(t), Field::Present(at)) if !is_multi_register_number(t) => {
             section.report().add(

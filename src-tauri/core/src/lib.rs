@@ -6,6 +6,7 @@
 //! Tauri or the terminal.
 
 pub mod control;
+pub mod echo;
 pub mod plant;
 pub mod sample;
 pub mod short_id;
@@ -18,4 +19,6 @@ pub use control::{Role, UnknownRole, WriteSpec};
 pub use plant::*;
 pub use sample::*;
 pub use short_id::ShortId;
-pub use time::{parse_duration, parse_time, ParseTimeError, Timestamp};
+pub use time::{
+    parse_duration, parse_time, ParseTimeError, Timestamp, MAX_DURATION, MAX_TIME, MIN_TIME,
+};

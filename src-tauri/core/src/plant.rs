@@ -488,6 +488,9 @@ pub enum Table {
 }
 
 impl Table {
+    /// Every table, in the order the config lists them.
+    pub const ALL: [Table; 4] = [Table::Coil, Table::Discrete, Table::Input, Table::Holding];
+
     /// Coils and discrete inputs hold bits; the others hold 16-bit registers.
     pub fn is_bits(self) -> bool {
         matches!(self, Table::Coil | Table::Discrete)
@@ -501,6 +504,136 @@ impl Table {
             Table::Input => "input",
             Table::Holding => "holding",
         }
+    }
+}
+
+/// A word the user typed (a table, a value type, a word order) that is not one of the allowed ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} '{}': expected one of {}", crate::echo::escape(input), allowed.join(", "))]
+pub struct UnknownName {
+    /// What was being named: `table`, `type`, `order`.
+    pub what: &'static str,
+    /// The text as typed.
+    pub input: String,
+    /// The spellings that would have been understood.
+    pub allowed: Vec<&'static str>,
+}
+
+/// Finds the item of `all` whose `name` is `text`, or says which names are allowed.
+fn by_name<T: Copy>(
+    what: &'static str,
+    text: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<T, UnknownName> {
+    all.iter()
+        .copied()
+        .find(|item| name(*item) == text)
+        .ok_or_else(|| UnknownName {
+            what,
+            input: text.to_string(),
+            allowed: all.iter().map(|item| name(*item)).collect(),
+        })
+}
+
+impl std::str::FromStr for Table {
+    type Err = UnknownName;
+
+    /// The config spelling: `coil`, `discrete`, `input`, `holding`.
+    fn from_str(text: &str) -> Result<Table, UnknownName> {
+        by_name("table", text, &Table::ALL, Table::name)
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The kind of a value type without its parameters (a `bit` without its bit number, a `string` without
+/// its length): the word the config's `type` key and `read --type` take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueKind {
+    Bool,
+    U16,
+    I16,
+    U32,
+    I32,
+    U64,
+    I64,
+    F32,
+    F64,
+    Bit,
+    String,
+}
+
+impl ValueKind {
+    /// Every kind, in the order messages list them.
+    pub const ALL: [ValueKind; 11] = [
+        ValueKind::Bool,
+        ValueKind::U16,
+        ValueKind::I16,
+        ValueKind::U32,
+        ValueKind::I32,
+        ValueKind::U64,
+        ValueKind::I64,
+        ValueKind::F32,
+        ValueKind::F64,
+        ValueKind::Bit,
+        ValueKind::String,
+    ];
+
+    /// The config spelling: `bool`, `u16`, ..., `bit`, `string`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueKind::Bool => "bool",
+            ValueKind::U16 => "u16",
+            ValueKind::I16 => "i16",
+            ValueKind::U32 => "u32",
+            ValueKind::I32 => "i32",
+            ValueKind::U64 => "u64",
+            ValueKind::I64 => "i64",
+            ValueKind::F32 => "f32",
+            ValueKind::F64 => "f64",
+            ValueKind::Bit => "bit",
+            ValueKind::String => "string",
+        }
+    }
+
+    /// The value type of this kind, when it needs no parameter (`None` for `bit` and `string`).
+    pub fn plain_type(self) -> Option<ValueType> {
+        Some(match self {
+            ValueKind::Bool => ValueType::Bool,
+            ValueKind::U16 => ValueType::U16,
+            ValueKind::I16 => ValueType::I16,
+            ValueKind::U32 => ValueType::U32,
+            ValueKind::I32 => ValueType::I32,
+            ValueKind::U64 => ValueType::U64,
+            ValueKind::I64 => ValueType::I64,
+            ValueKind::F32 => ValueType::F32,
+            ValueKind::F64 => ValueType::F64,
+            ValueKind::Bit | ValueKind::String => return None,
+        })
+    }
+
+    /// True for kinds whose value is a boolean (bool, bit).
+    pub fn is_boolean(self) -> bool {
+        matches!(self, ValueKind::Bool | ValueKind::Bit)
+    }
+}
+
+impl std::str::FromStr for ValueKind {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<ValueKind, UnknownName> {
+        by_name("type", text, &ValueKind::ALL, ValueKind::name)
+    }
+}
+
+impl std::fmt::Display for ValueKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -536,20 +669,25 @@ impl ValueType {
         }
     }
 
-    /// The config spelling.
+    /// The config spelling of its kind.
     pub fn name(self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Its kind, without the bit number or string length.
+    pub fn kind(self) -> ValueKind {
         match self {
-            ValueType::Bool => "bool",
-            ValueType::U16 => "u16",
-            ValueType::I16 => "i16",
-            ValueType::U32 => "u32",
-            ValueType::I32 => "i32",
-            ValueType::U64 => "u64",
-            ValueType::I64 => "i64",
-            ValueType::F32 => "f32",
-            ValueType::F64 => "f64",
-            ValueType::Bit(_) => "bit",
-            ValueType::String { .. } => "string",
+            ValueType::Bool => ValueKind::Bool,
+            ValueType::U16 => ValueKind::U16,
+            ValueType::I16 => ValueKind::I16,
+            ValueType::U32 => ValueKind::U32,
+            ValueType::I32 => ValueKind::I32,
+            ValueType::U64 => ValueKind::U64,
+            ValueType::I64 => ValueKind::I64,
+            ValueType::F32 => ValueKind::F32,
+            ValueType::F64 => ValueKind::F64,
+            ValueType::Bit(_) => ValueKind::Bit,
+            ValueType::String { .. } => ValueKind::String,
         }
     }
 
@@ -588,6 +726,28 @@ impl WordOrder {
             WordOrder::Badc => "BADC",
             WordOrder::Dcba => "DCBA",
         }
+    }
+}
+
+impl std::str::FromStr for WordOrder {
+    type Err = UnknownName;
+
+    /// The config spelling, in capitals: `ABCD`, `CDAB`, `BADC`, `DCBA`.
+    fn from_str(text: &str) -> Result<WordOrder, UnknownName> {
+        by_name("order", text, &WordOrder::ALL, WordOrder::name)
+    }
+}
+
+impl std::fmt::Display for WordOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for ValueType {
+    /// Its kind's spelling (`f32`, `bit`, `string`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -676,6 +836,42 @@ impl Priority {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tables_kinds_and_orders_read_back_their_own_names() {
+        for table in Table::ALL {
+            assert_eq!(table.to_string().parse::<Table>(), Ok(table));
+        }
+        for kind in ValueKind::ALL {
+            assert_eq!(kind.to_string().parse::<ValueKind>(), Ok(kind));
+        }
+        for order in WordOrder::ALL {
+            assert_eq!(order.to_string().parse::<WordOrder>(), Ok(order));
+        }
+        assert_eq!(ValueType::String { registers: 4 }.kind(), ValueKind::String);
+    }
+
+    #[test]
+    fn an_unknown_name_lists_the_allowed_ones() {
+        let error = "inputs".parse::<Table>().expect_err("not a table");
+        assert_eq!(
+            error.to_string(),
+            "unknown table 'inputs': expected one of coil, discrete, input, holding"
+        );
+        let error = "float".parse::<ValueKind>().expect_err("not a type");
+        assert!(
+            error.to_string().ends_with("f32, f64, bit, string"),
+            "{error}"
+        );
+        let error = "cdab"
+            .parse::<WordOrder>()
+            .expect_err("orders are capitals");
+        assert!(
+            error.to_string().contains("ABCD, CDAB, BADC, DCBA"),
+            "{error}"
+        );
+    }
+
     use super::*;
 
     fn tag(id: &str) -> Tag {

@@ -43,55 +43,85 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// A time or duration the user typed that could not be understood.
+/// The longest duration a user may type: 100 years of 365 days (`36500d`). Anything longer is a typo, and
+/// the bound keeps every sum of a typed time and a typed duration inside `i64` milliseconds.
+pub const MAX_DURATION: Duration = Duration::from_secs(36_500 * 86_400);
+
+/// The earliest time a user may type: 9999 BC, the start of the calendar RFC 3339 can write.
+pub const MIN_TIME: Timestamp = Timestamp(-377_705_023_201_000);
+
+/// The latest time a user may type: the end of the year 9999.
+pub const MAX_TIME: Timestamp = Timestamp(253_402_207_200_999);
+
+const DURATION_HINT: &str =
+    "expected a duration from 0ms to 36500d, such as 500ms, 90s, 10m, 1h30m or 7d";
+const TIME_HINT: &str =
+    "expected RFC 3339 (2026-11-25T14:00:00Z), 'now', or a time relative to now \
+     such as -1h or -7d, between the years -9999 and 9999 and at most 36500d from now";
+
+/// A time or duration the user typed that could not be understood, or lies out of the allowed range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {what} '{input}': {hint}")]
+#[error("invalid {what} '{}': {hint}", crate::echo::escape(input))]
 pub struct ParseTimeError {
     pub what: &'static str,
     pub input: String,
     pub hint: &'static str,
 }
 
-/// Parses a duration such as `10m`, `1h30m`, `90s`, `500ms`, `7d`.
+/// Parses a duration such as `10m`, `1h30m`, `90s`, `500ms`, `7d`, from 0 to [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, ParseTimeError> {
     let err = || ParseTimeError {
         what: "duration",
         input: text.to_string(),
-        hint: "expected a positive duration such as 500ms, 90s, 10m, 1h30m or 7d",
+        hint: DURATION_HINT,
     };
-    let span: jiff::SignedDuration = parse_friendly(text.trim()).ok_or_else(err)?;
+    let span = parse_friendly(text.trim()).ok_or_else(err)?;
     if span.is_negative() {
         return Err(err());
     }
-    Duration::try_from(span).map_err(|_| err())
+    let duration = Duration::try_from(span).map_err(|_| err())?;
+    if duration > MAX_DURATION {
+        return Err(err());
+    }
+    Ok(duration)
 }
 
 /// Parses a point in time: RFC 3339 (`2026-11-25T14:00:00Z`, `2026-11-25T15:00:00+01:00`), `now`, or a
-/// time relative to `now` such as `-1h`, `-7d`, `-90s`.
+/// time relative to `now` such as `-1h`, `-7d`, `-90s` (at most [`MAX_DURATION`] away). The result lies
+/// between [`MIN_TIME`] and [`MAX_TIME`].
 pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, ParseTimeError> {
     let text = text.trim();
     let err = || ParseTimeError {
         what: "time",
         input: text.to_string(),
-        hint:
-            "expected RFC 3339 (2026-11-25T14:00:00Z), 'now', or a relative time such as -1h or -7d",
+        hint: TIME_HINT,
     };
-    if text == "now" {
-        return Ok(now);
+    let sign = text.chars().next().filter(|c| *c == '-' || *c == '+');
+    // A sign starts a relative time, or an RFC 3339 year before 0 (`-0044-03-15T12:00:00Z`).
+    let relative = sign.and_then(|sign| Some((sign, parse_duration(&text[1..]).ok()?)));
+    let time = if text == "now" {
+        now
+    } else if let Some((sign, offset)) = relative {
+        // MAX_DURATION fits an i64 of milliseconds many times over, so the conversion cannot fail.
+        let millis = i64::try_from(offset.as_millis()).map_err(|_| err())?;
+        let moved = if sign == '-' {
+            now.0.checked_sub(millis)
+        } else {
+            now.0.checked_add(millis)
+        };
+        Timestamp(moved.ok_or_else(err)?)
+    } else {
+        let ts: jiff::Timestamp = text.parse().map_err(|_| err())?;
+        Timestamp(ts.as_millisecond())
+    };
+    if !(MIN_TIME..=MAX_TIME).contains(&time) {
+        return Err(err());
     }
-    if let Some(rest) = text.strip_prefix('-') {
-        let back = parse_friendly(rest).ok_or_else(err)?;
-        return Ok(now.add_millis(-(back.as_millis() as i64)));
-    }
-    if let Some(rest) = text.strip_prefix('+') {
-        let ahead = parse_friendly(rest).ok_or_else(err)?;
-        return Ok(now.add_millis(ahead.as_millis() as i64));
-    }
-    let ts: jiff::Timestamp = text.parse().map_err(|_| err())?;
-    Ok(Timestamp(ts.as_millisecond()))
+    Ok(time)
 }
 
-/// jiff's "friendly" duration format (`1h30m`, `500ms`); days are taken as 24 hours.
+/// jiff's "friendly" duration format (`1h30m`, `500ms`); days are taken as 24 hours. `None` for text
+/// that is not a duration or does not fit jiff's range.
 fn parse_friendly(text: &str) -> Option<jiff::SignedDuration> {
     if text.is_empty() {
         return None;
@@ -101,7 +131,8 @@ fn parse_friendly(text: &str) -> Option<jiff::SignedDuration> {
     }
     // SignedDuration refuses calendar units; accept whole days as a convenience.
     let days: i64 = text.strip_suffix('d')?.parse().ok()?;
-    Some(jiff::SignedDuration::from_hours(days.checked_mul(24)?))
+    let seconds = days.checked_mul(86_400)?;
+    Some(jiff::SignedDuration::from_secs(seconds))
 }
 
 #[cfg(test)]
@@ -135,5 +166,52 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86400)));
         assert!(parse_duration("ten minutes").is_err());
+    }
+
+    #[test]
+    fn durations_beyond_a_hundred_years_are_refused_with_the_range() {
+        assert_eq!(parse_duration("36500d"), Ok(MAX_DURATION));
+        for text in [
+            "36501d",
+            "99999999999999999d",
+            "9223372036854775807s",
+            "-1s",
+        ] {
+            let error = parse_duration(text).expect_err(text);
+            assert!(error.to_string().contains("0ms to 36500d"), "{error}");
+        }
+    }
+
+    #[test]
+    fn times_far_out_of_range_are_refused_not_overflowed() {
+        let now = Timestamp(10_000_000);
+        for text in [
+            "-9223372036854775s808ms",
+            "+9223372036854775s807ms",
+            "-99999999999999999d",
+            "-36501d",
+        ] {
+            let error = parse_time(text, now).expect_err(text);
+            assert!(error.to_string().contains("-9999 and 9999"), "{error}");
+        }
+        // A relative time at the edge of the calendar is refused, not wrapped.
+        assert!(parse_time("+1d", MAX_TIME).is_err());
+        assert!(parse_time("-1d", MIN_TIME).is_err());
+        assert_eq!(
+            parse_time("-36500d", now),
+            Ok(Timestamp(10_000_000 - 36_500 * 86_400_000))
+        );
+    }
+
+    #[test]
+    fn the_time_range_is_the_calendars() {
+        assert_eq!(MIN_TIME.0, jiff::Timestamp::MIN.as_millisecond());
+        assert_eq!(MAX_TIME.0, jiff::Timestamp::MAX.as_millisecond());
+    }
+
+    #[test]
+    fn an_echoed_input_shows_control_characters_escaped() {
+        let error = parse_time("1\nx.toml:1:1: error", Timestamp(0)).expect_err("not a time");
+        assert!(!error.to_string().contains('\n'), "{error}");
     }
 }

@@ -43,6 +43,8 @@ pub struct DeviceCounters {
     pub learned_refusals: u64,
     /// Link failures other than timeouts (refused, reset, bad frame).
     pub link_errors: u64,
+    /// Of the link errors, the malformed replies (wrong length, function, unit, transaction id, CRC).
+    pub bad_replies: u64,
     pub reconnects: u64,
     /// Poll cycles that started later than their period allowed (the cycle before overran).
     pub missed_cycles: u64,

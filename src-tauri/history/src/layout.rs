@@ -1,6 +1,6 @@
 //! The history tables and how a sample is laid out in them (see the crate docs for the why).
 
-use plantwatch_core::{Cause, Quality, ValueType};
+use plantwatch_core::{Cause, Quality, ValueKind};
 
 /// The component name of the history tables in `schema_version`.
 pub const COMPONENT: &str = "history";
@@ -100,17 +100,19 @@ pub const CHUNK_MAX_SAMPLES: usize = 8192;
 /// The schema version this binary writes and reads.
 pub const VERSION: i64 = STEPS.len() as i64;
 
-/// The type name stored for text tags; their values live in `sample_texts`.
-pub const TEXT_TYPE: &str = "string";
+/// The stored type name read as core's kind; `None` for a name this Plantwatch does not know.
+fn stored_kind(type_name: &str) -> Option<ValueKind> {
+    type_name.parse().ok()
+}
 
-/// True when tags of this stored type name hold text values.
+/// True when tags of this stored type name hold text values (kept in `sample_texts`).
 pub fn is_text_type(type_name: &str) -> bool {
-    type_name == TEXT_TYPE
+    stored_kind(type_name) == Some(ValueKind::String)
 }
 
 /// True when tags of this stored type name hold booleans (stored as 0/1).
 pub fn is_boolean_type(type_name: &str) -> bool {
-    type_name == ValueType::Bool.name() || type_name == ValueType::Bit(0).name()
+    stored_kind(type_name).is_some_and(ValueKind::is_boolean)
 }
 
 // Quality codes: 0 is good (SQLite stores the integer 0 in no bytes at all, and nearly every sample is

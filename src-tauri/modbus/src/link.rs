@@ -80,6 +80,12 @@ pub enum LinkError {
 }
 
 impl LinkError {
+    /// True when the device (or something on its link) answered with a malformed frame: wrong length,
+    /// function, unit, transaction id or CRC. Its tags get the cause `bad_reply`, not a lost connection.
+    pub fn is_bad_reply(&self) -> bool {
+        matches!(self, LinkError::BadFrame { .. })
+    }
+
     /// True when the connection is unusable after this error and must be reopened.
     pub fn needs_reopen(&self) -> bool {
         !matches!(self, LinkError::InvalidRequest { .. })

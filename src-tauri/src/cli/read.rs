@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use plantwatch_core::{
-    Device, Link, Parity, SerialLine, SocketEndpoint, Table, Tag, ValueType, WordOrder,
+    Device, Link, Parity, SerialLine, SocketEndpoint, Table, Tag, ValueKind, ValueType, WordOrder,
 };
 use plantwatch_modbus::link::exception_name;
 use plantwatch_modbus::plan::{MAX_BITS, MAX_REGISTERS};
@@ -70,8 +70,8 @@ pub struct Args {
     /// Serial stop bits (rtu): 1 or 2.
     #[arg(long, default_value_t = 1)]
     pub stop_bits: u8,
-    /// How long to wait for the connection and for each reply.
-    #[arg(long, default_value_t = 1000)]
+    /// How long to wait for the connection and for each reply, 1 to 60000 ms (as a device's timeout_ms).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub timeout_ms: u64,
     /// Read every tag of a configured device instead (with --device).
     #[arg(long, requires = "device")]
@@ -158,29 +158,19 @@ impl Range {
             .as_deref()
             .ok_or_else(|| usage("give a link or --config and --device".into()))?;
         let link = parse_link(link_text, args)?;
-        let table = match args.table.as_str() {
-            "coil" => Table::Coil,
-            "discrete" => Table::Discrete,
-            "input" => Table::Input,
-            "holding" => Table::Holding,
-            other => {
-                return Err(usage(format!(
-                    "unknown table '{other}' (coil, discrete, input, holding)"
-                )))
-            }
-        };
+        let table: Table = args
+            .table
+            .parse()
+            .map_err(|e| usage(format!("--table: {e}")))?;
         let value_type = parse_type(args, table)?;
         let (order, all_orders) = match args.order.to_ascii_uppercase().as_str() {
             "ALL" => (WordOrder::Abcd, true),
-            name => match WordOrder::ALL.into_iter().find(|o| o.name() == name) {
-                Some(order) => (order, false),
-                None => {
-                    return Err(usage(format!(
-                        "unknown order '{}' (ABCD, CDAB, BADC, DCBA, all)",
-                        args.order
-                    )))
-                }
-            },
+            name => {
+                let order: WordOrder = name
+                    .parse()
+                    .map_err(|e| usage(format!("--order: {e} (or all)")))?;
+                (order, false)
+            }
         };
         if args.count == 0 {
             return Err(usage("--count must be at least 1".into()));
@@ -272,23 +262,20 @@ fn parse_link(text: &str, args: &Args) -> Result<Link, ReadError> {
 
 fn parse_type(args: &Args, table: Table) -> Result<ValueType, ReadError> {
     let usage = |m: String| ReadError::Usage(m);
-    let default = if table.is_bits() { "bool" } else { "u16" };
-    let name = args.value_type.as_deref().unwrap_or(default);
-    let value_type = match name {
-        "bool" => ValueType::Bool,
-        "u16" => ValueType::U16,
-        "i16" => ValueType::I16,
-        "u32" => ValueType::U32,
-        "i32" => ValueType::I32,
-        "u64" => ValueType::U64,
-        "i64" => ValueType::I64,
-        "f32" => ValueType::F32,
-        "f64" => ValueType::F64,
-        "bit" => match args.bit {
+    let kind = match args.value_type.as_deref() {
+        Some(name) => name
+            .parse::<ValueKind>()
+            .map_err(|e| usage(format!("--type: {e}")))?,
+        None if table.is_bits() => ValueKind::Bool,
+        None => ValueKind::U16,
+    };
+    let value_type = match (kind, kind.plain_type()) {
+        (_, Some(plain)) => plain,
+        (ValueKind::Bit, None) => match args.bit {
             Some(bit) if bit <= 15 => ValueType::Bit(bit),
             _ => return Err(usage("--type bit needs --bit 0-15".into())),
         },
-        "string" => match args.length.and_then(|n| u8::try_from(n).ok()) {
+        (_, None) => match args.length.and_then(|n| u8::try_from(n).ok()) {
             Some(registers @ 1..=125) => ValueType::String { registers },
             _ => {
                 return Err(usage(
@@ -296,7 +283,6 @@ fn parse_type(args: &Args, table: Table) -> Result<ValueType, ReadError> {
                 ))
             }
         },
-        other => return Err(usage(format!("unknown type '{other}'"))),
     };
     if table.is_bits() && value_type != ValueType::Bool {
         return Err(usage(format!(

@@ -127,8 +127,9 @@ pub async fn reload_plant(state: State<'_, AppState>) -> Reply<PlantInfo> {
 pub async fn check_plant(path: String) -> Reply<PlantFileReport> {
     blocking(move || {
         let path = PathBuf::from(path);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| io(format!("cannot read {}: {e}", path.display())))?;
+        // Only a regular file under the size limit: a FIFO or /dev/zero must not hang the command.
+        let text = plantwatch_config::read_config_file(&path, plantwatch_config::MAX_CONFIG_BYTES)
+            .map_err(|e| io(format!("{}: {e}", path.display())))?;
         let (problems, devices, tags) = match plantwatch_config::parse(&text, &path) {
             Ok(plant) => (
                 Vec::new(),

@@ -110,6 +110,32 @@ async fn start_engine(plant: Plant) -> Result<Engine, UiError> {
         .map_err(|e| UiError::new(ErrorCode::Engine, format!("cannot start the engine: {e}")))
 }
 
+/// How long reading and validating a plant file may take before the window gives up on it.
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// [`load_plant`] on a blocking thread, given up after [`LOAD_TIMEOUT`]. The config reader itself
+/// accepts only regular files under a size limit (no FIFO, no `/dev/zero`); the timeout covers a
+/// regular file on a mount that stopped answering.
+pub async fn load_plant_off_runtime(path: PathBuf) -> Result<Plant, UiError> {
+    let shown = path.display().to_string();
+    let read = tokio::task::spawn_blocking(move || load_plant(&path));
+    match tokio::time::timeout(LOAD_TIMEOUT, read).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(UiError::new(
+            ErrorCode::Engine,
+            format!("reading the plant file failed: {join}"),
+        )),
+        Err(_) => Err(UiError::new(
+            ErrorCode::Io,
+            format!(
+                "the plant file {} could not be read within {} s",
+                plantwatch_core::echo::escape(&shown),
+                LOAD_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
 /// Reads and validates a plant file.
 pub fn load_plant(path: &Path) -> Result<Plant, UiError> {
     plantwatch_config::load(path).map_err(|errors| {

@@ -87,11 +87,13 @@ impl AppState {
     /// Opens a plant file (validated before the running plant is closed, so a broken file leaves the
     /// current plant running), or the simulated plant for `None`.
     pub async fn open(&self, path: Option<PathBuf>) -> Result<PlantInfo, UiError> {
-        let _switch = self.switching.lock().await;
+        // Read before taking the switch lock: a file that is slow to read (a hung network mount)
+        // must not keep every other plant switch waiting.
         let plant = match &path {
-            Some(p) => Some(session::load_plant(&absolute(p))?),
+            Some(p) => Some(session::load_plant_off_runtime(absolute(p)).await?),
             None => None,
         };
+        let _switch = self.switching.lock().await;
         self.close_current().await;
         let new = match plant {
             Some(plant) => Session::start(plant).await?,

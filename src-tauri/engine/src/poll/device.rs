@@ -418,12 +418,22 @@ impl DevicePoll {
 
     /// The device did not answer (timeout) or its link failed: every tag is bad, keeping its last value.
     pub fn on_comm_failure(&mut self, at: Timestamp, message: String) {
-        self.note_error(at, message);
         let cause = if self.answered {
             Cause::CommLost
         } else {
             Cause::NoConnectionYet
         };
+        self.on_failure(at, message, cause);
+    }
+
+    /// The device's link carried a malformed reply: every tag is bad with the cause `bad_reply`, keeping
+    /// its last value, and the connection is reopened as after any link failure.
+    pub fn on_bad_reply(&mut self, at: Timestamp, message: String) {
+        self.on_failure(at, message, Cause::BadReply);
+    }
+
+    fn on_failure(&mut self, at: Timestamp, message: String, cause: Cause) {
+        self.note_error(at, message);
         let count = self.device().tags.len() as u32;
         {
             let mut shared = lock(&self.shared);

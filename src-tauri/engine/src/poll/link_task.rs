@@ -376,13 +376,20 @@ impl LinkTask {
                 } else {
                     device.counters.link_errors += 1;
                 }
+                if error.is_bad_reply() {
+                    device.counters.bad_replies += 1;
+                }
                 // A timed-out or broken connection is never reused: a late reply could be taken for
                 // the answer to the next request.
                 if error.needs_reopen() {
                     self.conn = None;
                 }
                 let message = format!("{} {start}+{count}: {error}", table.name());
-                device.on_comm_failure(Timestamp::now(), message);
+                if error.is_bad_reply() {
+                    device.on_bad_reply(Timestamp::now(), message);
+                } else {
+                    device.on_comm_failure(Timestamp::now(), message);
+                }
                 ReadResult::Failed
             }
         }
