@@ -3,7 +3,8 @@
 //! so no engine writes unaudited.
 
 use plantwatch_access::{AuditAction, AuditEntry, AuditTrail};
-use plantwatch_core::Timestamp;
+use plantwatch_alarm::{AlarmCommand, OperatorAction};
+use plantwatch_core::{Role, Timestamp};
 
 use crate::write::{WriteAudit, WriteReport};
 
@@ -41,9 +42,45 @@ pub fn entry_of(report: &WriteReport, comment: Option<&str>, time: Timestamp) ->
     entry
 }
 
+/// The audit entry of an operator's alarm action: one entry per action, naming every alarm it named.
+pub fn entry_of_alarm_action(
+    action: &OperatorAction,
+    role: Role,
+    result: &str,
+    refusal: Option<String>,
+    time: Timestamp,
+) -> AuditEntry {
+    let (kind, target, requested) = match &action.command {
+        AlarmCommand::Acknowledge(keys) => (AuditAction::AlarmAcknowledged, keys.join(" "), None),
+        AlarmCommand::AcknowledgeAllVisible => (
+            AuditAction::AlarmAcknowledged,
+            "all visible".to_string(),
+            None,
+        ),
+        AlarmCommand::Shelve { alarms, duration } => (
+            AuditAction::AlarmShelved,
+            alarms.join(" "),
+            Some(format!("{}s", duration.as_secs())),
+        ),
+        AlarmCommand::Unshelve(keys) => (AuditAction::AlarmUnshelved, keys.join(" "), None),
+        AlarmCommand::RemoveFromService(keys) => {
+            (AuditAction::AlarmOutOfService, keys.join(" "), None)
+        }
+        AlarmCommand::ReturnToService(keys) => (AuditAction::AlarmInService, keys.join(" "), None),
+    };
+    let mut entry = AuditEntry::new(time, &action.user, role, kind, &target, result);
+    entry.requested = requested;
+    entry.comment = match (action.comment.as_deref(), refusal) {
+        (Some(c), Some(r)) => Some(format!("{c} ({r})")),
+        (Some(c), None) => Some(c.to_string()),
+        (None, r) => r,
+    };
+    entry
+}
+
 #[cfg(test)]
 mod tests {
-    use plantwatch_core::{Role, Value};
+    use plantwatch_core::Value;
 
     use super::*;
     use crate::write::{Actor, WriteOutcome};
@@ -72,6 +109,27 @@ mod tests {
         assert_eq!(
             entry.comment.as_deref(),
             Some("storm coming (out of range: 9 for plc/start_level is outside 0.5 to 3)")
+        );
+    }
+
+    #[test]
+    fn a_shelve_names_its_alarms_its_time_and_its_reason() {
+        let action = OperatorAction {
+            user: "olga".into(),
+            comment: Some("sensor cleaning".into()),
+            command: AlarmCommand::Shelve {
+                alarms: vec!["plc/level:hi".into(), "plc/level:hihi".into()],
+                duration: std::time::Duration::from_secs(1800),
+            },
+        };
+        let entry = entry_of_alarm_action(&action, Role::Operator, "ok", None, Timestamp(9));
+        assert_eq!(entry.action, AuditAction::AlarmShelved);
+        assert_eq!(entry.target, "plc/level:hi plc/level:hihi");
+        assert_eq!(entry.requested.as_deref(), Some("1800s"));
+        assert_eq!(entry.comment.as_deref(), Some("sensor cleaning"));
+        assert_eq!(
+            (entry.user.to_string(), entry.role),
+            ("olga".to_string(), Role::Operator)
         );
     }
 }

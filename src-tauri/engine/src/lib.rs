@@ -129,6 +129,8 @@ pub struct Engine {
     device_link: Vec<usize>,
     /// Where write attempts are recorded.
     audit: Arc<dyn WriteAudit>,
+    /// The plant's audit trail, where alarm actions go.
+    trail: Arc<plantwatch_access::AuditTrail>,
     stop: watch::Sender<bool>,
 }
 
@@ -157,13 +159,15 @@ impl Engine {
             })?;
 
         // The one place the engine starts the alarm service; it shares the plant's history file.
-        // Every write is audited: in the plant's own trail unless the caller brings one.
+        // Every write and alarm action is audited: in the plant's own trail (writes in the caller's,
+        // when it brings one).
+        let trail = Arc::new(
+            plantwatch_access::AuditTrail::open(&history_path)
+                .map_err(|e| EngineError::Audit(e.to_string()))?,
+        );
         let audit: Arc<dyn WriteAudit> = match options.audit {
             Some(audit) => audit,
-            None => Arc::new(
-                plantwatch_access::AuditTrail::open(&history_path)
-                    .map_err(|e| EngineError::Audit(e.to_string()))?,
-            ),
+            None => trail.clone(),
         };
         let alarms = if options.alarms {
             let service = AlarmService::spawn(plant.clone(), &history_path)
@@ -241,6 +245,7 @@ impl Engine {
             poll_threads,
             device_link,
             audit,
+            trail,
             stop,
         })
     }
@@ -343,6 +348,44 @@ impl Engine {
             })
         };
         write::perform(t, full_id, requested, actor, comment, audit, open).await
+    }
+
+    /// Applies an operator's alarm action (acknowledge, shelve, out of service, ...) as `role`, and
+    /// records it in the audit trail, refused or not. The caller has decided who acts: a signed-in user
+    /// and their role, or, on a plant without users, a typed name (`role` viewer; today's behaviour).
+    /// Returns once the action is journaled (see [`AlarmService::act`]).
+    pub fn act_on_alarms(
+        &self,
+        action: plantwatch_alarm::OperatorAction,
+        role: plantwatch_core::Role,
+    ) -> Result<(), EngineError> {
+        let result = match self.alarms() {
+            Some(service) => service
+                .act(action.clone())
+                .map_err(|e| EngineError::Alarms(e.to_string())),
+            None => Err(EngineError::Alarms(
+                "this engine runs without the alarm service".into(),
+            )),
+        };
+        let outcome = match &result {
+            Ok(()) => "ok",
+            Err(_) => "refused",
+        };
+        let entry = audit::entry_of_alarm_action(
+            &action,
+            role,
+            outcome,
+            result.as_ref().err().map(ToString::to_string),
+            plantwatch_core::Timestamp::now(),
+        );
+        if let Err(e) = self.trail.append(&entry) {
+            // The action stands (it is journaled); the trail's failure is told, not hidden.
+            tracing::error!("the audit trail could not record an alarm action: {e}");
+            return result.and(Err(EngineError::Audit(format!(
+                "the action was done, but the audit trail could not record it: {e}"
+            ))));
+        }
+        result
     }
 
     /// Stops polling, flushes the history and stops the alarm service. Returns the final totals. Ends in
