@@ -432,3 +432,41 @@ fn a_full_disk_is_shown_waited_out_and_a_stop_on_it_says_what_was_lost() {
         recovered.stored
     );
 }
+
+/// Issue 17, faults 1 and 5: alarm changes the journal cannot take (the file locked by a backup tool) are
+/// still evaluated and shown: the status line counts them as waiting for the journal, and a stop while
+/// the file is still locked says how many never reached it and exits 1 instead of hiding them.
+#[test]
+fn alarm_changes_a_locked_journal_cannot_take_are_shown_and_a_stop_reports_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (sim, config) = simulated_plant(dir.path());
+    let db = dir.path().join("plant.db");
+    let mut collect = Collector::start(&config, &db, &[]);
+    collect.status_until("every device online", Duration::from_secs(20), |s| {
+        s.line.contains("devices 4/4 online") && s.stored > 0
+    });
+
+    let _backup = Sqlite3Lock::hold(&db);
+    // The plant goes away while the file is locked: every device's communication alarm trips.
+    sim.terminate();
+    let waiting = collect.status_until(
+        "alarm changes waiting for the journal",
+        Duration::from_secs(30),
+        |s| s.line.contains("alarms ") && s.line.contains(" waiting for the journal"),
+    );
+    assert!(
+        waiting.line.contains("devices 0/4 online"),
+        "the devices are offline: {}",
+        waiting.line
+    );
+    let (code, took, rest) = collect.terminate();
+    assert!(
+        took < Duration::from_secs(30),
+        "the stop ends in bounded time, took {took:?}:\n{rest}"
+    );
+    assert_eq!(code, Some(1), "alarm changes were lost:\n{rest}");
+    assert!(
+        rest.contains("alarm changes could not be journaled (last journal error: "),
+        "the stop says what the journal lacks and why:\n{rest}"
+    );
+}

@@ -87,6 +87,11 @@ pub struct EngineStats {
     pub errors: u64,
     /// Poll deadlines devices could not keep, summed over devices.
     pub missed_cycles: u64,
+    /// Alarm changes shown to the operator but not in the journal yet (it refuses writes: a locked or
+    /// full disk), plus any the journal's backlog had to give up. At stop: what never reached it.
+    pub alarm_changes_unjournaled: u64,
+    /// Why the alarm journal refuses writes, while it does.
+    pub alarm_journal_error: Option<String>,
 }
 
 /// What can go wrong starting, stopping or commanding the engine.
@@ -301,6 +306,11 @@ impl Engine {
             stats.errors += c.timeouts + c.link_errors + c.exceptions.values().sum::<u64>();
             stats.missed_cycles += c.missed_cycles;
         }
+        if let Some(alarms) = self.alarms() {
+            let journal = alarms.snapshot().journal;
+            stats.alarm_changes_unjournaled = journal.pending as u64 + journal.dropped;
+            stats.alarm_journal_error = journal.last_error;
+        }
         stats
     }
 
@@ -418,7 +428,11 @@ impl Engine {
         drop(self.outputs);
         if let Some(alarms) = self.alarms {
             match Arc::try_unwrap(alarms) {
-                Ok(service) => service.stop(),
+                Ok(service) => {
+                    let journal = service.close();
+                    stats.alarm_changes_unjournaled = journal.pending as u64 + journal.dropped;
+                    stats.alarm_journal_error = journal.last_error;
+                }
                 Err(_) => tracing::warn!("alarm service still referenced at stop; not flushed"),
             }
         }

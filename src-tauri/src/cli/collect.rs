@@ -90,6 +90,19 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
     match engine.stop().await {
         Ok(stats) => {
             eprintln!("{} stopped: {}", clock(), summary(&stats));
+            let mut lost = false;
+            if stats.alarm_changes_unjournaled > 0 {
+                let why = stats
+                    .alarm_journal_error
+                    .as_deref()
+                    .map(|e| format!(" (last journal error: {e})"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "plantwatch collect: {} alarm changes could not be journaled{why}",
+                    stats.alarm_changes_unjournaled
+                );
+                lost = true;
+            }
             if stats.samples_dropped > 0 {
                 let why = stats
                     .history_last_error
@@ -100,9 +113,13 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
                     "plantwatch collect: {} samples could not be stored{why}",
                     stats.samples_dropped
                 );
-                return ExitCode::from(1);
+                lost = true;
             }
-            ExitCode::SUCCESS
+            if lost {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("plantwatch collect: {e}");
@@ -156,6 +173,16 @@ fn summary(stats: &EngineStats) -> String {
     match &stats.history_last_error {
         Some(error) if stats.history_failing => line.push_str(&format!(" (failing: {error})")),
         _ => {}
+    }
+    // Alarm changes the operator has seen and the journal does not have yet: only while there are any.
+    if stats.alarm_changes_unjournaled > 0 {
+        line.push_str(&format!(
+            ", alarms {} waiting for the journal",
+            stats.alarm_changes_unjournaled
+        ));
+        if let Some(error) = &stats.alarm_journal_error {
+            line.push_str(&format!(" ({error})"));
+        }
     }
     line
 }
