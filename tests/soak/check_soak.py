@@ -16,6 +16,7 @@ Prints the table; exits 1 when anything was lost.
 
 import argparse
 import csv
+import re
 import sys
 import tomllib
 from collections import defaultdict
@@ -270,11 +271,15 @@ def main():
     for log in args.collector_logs:
         try:
             with open(log) as f:
-                lines = [l.rstrip() for l in f if l.strip()]
+                # The collector colours its log lines when it can; the table is plain text.
+                lines = [re.sub(r"\x1b\[[0-9;]*m", "", l).rstrip() for l in f if l.strip()]
         except OSError:
             continue
-        if lines:
-            print(f"  {log}: {lines[-1]}")
+        status = [l for l in lines if "samples stored" in l]
+        warnings = [l for l in lines if "WARN" in l or "ERROR" in l]
+        print(f"  {log}: {status[-1] if status else 'no status line'}; {len(warnings)} warnings logged")
+        for line in warnings[:5]:
+            print(f"    {line}")
     lost = missing or holes or args.integrity != "ok"
     return 1 if lost else 0
 
