@@ -33,6 +33,10 @@ enum Command {
     Simulate(cli::simulate::Args),
     /// Print the alarm journal, or alarm health.
     Alarms(cli::alarms::Args),
+    /// Manage the plant's users (add, passwd, remove, role, list) and the idle lock.
+    Users(cli::users::Args),
+    /// Print the audit trail, or verify its hash chain.
+    Audit(cli::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
         Some(Command::Read(args)) => cli::read::run(args),
         Some(Command::Simulate(args)) => cli::simulate::run(args),
         Some(Command::Alarms(args)) => cli::alarms::run(args),
+        Some(Command::Users(args)) => cli::users::run(args),
+        Some(Command::Audit(args)) => cli::audit::run(args),
         None => open_desktop(),
     }
 }

@@ -9,33 +9,37 @@ pub mod alarm_service;
 pub mod event;
 pub mod poll;
 pub mod status;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use plantwatch_core::{Plant, TagIndex, Value};
 use plantwatch_history::{HistoryError, HistoryWriter};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub use event::EngineEvent;
 pub use status::{DeviceCounters, DeviceState, DeviceStatus, TagLive};
+pub use write::{write_once, Actor, WriteAudit, WriteOutcome, WriteReport};
 
 use alarm_service::AlarmService;
 use poll::device::DevicePoll;
-use poll::link_task::{LinkTask, WriteRequest};
+use poll::link_task::{LinkSender, LinkTask, WriteRequest};
 use poll::runtime::PollThreads;
 use poll::tags::TagTable;
 use poll::{lock, DeviceShared, Outputs};
 
 /// How the engine runs beyond what the plant says.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineOptions {
     /// The history file; overrides `plant.history` when set.
     pub history: Option<PathBuf>,
     /// Run the alarm service (evaluate rules, keep the journal).
     pub alarms: bool,
+    /// Where every write attempt is recorded ([`Engine::write_tag`]); none: writes are not audited.
+    pub audit: Option<Arc<dyn WriteAudit>>,
 }
 
 impl Default for EngineOptions {
@@ -43,7 +47,18 @@ impl Default for EngineOptions {
         EngineOptions {
             history: None,
             alarms: true,
+            audit: None,
         }
+    }
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("history", &self.history)
+            .field("alarms", &self.alarms)
+            .field("audit", &self.audit.is_some())
+            .finish()
     }
 }
 
@@ -74,19 +89,6 @@ pub enum EngineError {
     Alarms(String),
     #[error("no tag with index {0}")]
     NoSuchTag(u32),
-    #[error("tag '{tag}' is read-only (input registers and discrete inputs cannot be written)")]
-    ReadOnly { tag: String },
-    #[error("tag '{tag}' cannot take that kind of value (a coil takes true/false or 0/1)")]
-    WrongKind { tag: String },
-    #[error("cannot encode the value for '{tag}': {source}")]
-    Encode {
-        tag: String,
-        source: plantwatch_modbus::decode::DecodeError,
-    },
-    #[error("the device refused the write of '{tag}' with exception {code:02X}")]
-    WriteRefused { tag: String, code: u8 },
-    #[error("the write of '{tag}' failed: {message}")]
-    WriteFailed { tag: String, message: String },
     #[error("the engine is stopping")]
     Stopped,
     #[error("cannot start the polling threads: {0}")]
@@ -112,6 +114,8 @@ pub struct Engine {
     poll_threads: PollThreads,
     /// Device index -> index into `links`.
     device_link: Vec<usize>,
+    /// Where write attempts are recorded.
+    audit: Option<Arc<dyn WriteAudit>>,
     stop: watch::Sender<bool>,
 }
 
@@ -215,6 +219,7 @@ impl Engine {
             hand_off,
             poll_threads,
             device_link,
+            audit: options.audit,
             stop,
         })
     }
@@ -279,28 +284,40 @@ impl Engine {
         self.alarms.as_deref()
     }
 
-    /// Writes a value to a tag (coil or holding register) through its link's task, between polls.
-    pub async fn write(&self, tag: TagIndex, value: Value) -> Result<(), EngineError> {
-        let (device, _) = self.plant.tag(tag).ok_or(EngineError::NoSuchTag(tag.0))?;
+    /// Writes `requested` to a tag on behalf of `actor`: checks it (writable, role, kind, range,
+    /// type), sends it through the tag's link task ahead of queued polls with the link's one request in
+    /// flight, reads the tag back and compares, records the attempt through the audit hook (every
+    /// attempt, refused ones too) and returns the report. Never waits without bound: a link busy past
+    /// [`poll::link_task::WRITE_QUEUE_WAIT`] reports `failed` without sending.
+    pub async fn write_tag(
+        &self,
+        tag: TagIndex,
+        requested: Value,
+        actor: &Actor,
+        comment: Option<&str>,
+    ) -> WriteReport {
+        let audit = self.audit.as_deref();
+        let Some((device, t)) = self.plant.tag(tag) else {
+            return write::no_such_tag(tag, requested, actor, comment, audit);
+        };
+        let full_id = format!("{}/{}", device.id, t.id());
         let device_index = self
             .plant
             .devices
             .iter()
             .position(|d| std::ptr::eq(d, device))
-            .ok_or(EngineError::NoSuchTag(tag.0))?;
+            .unwrap_or_default();
         let position = tag.0 - self.plant.first_tag_of(device_index).0;
-        let link = &self.links[self.device_link[device_index]];
-        let (reply, answer) = oneshot::channel();
-        link.writes
-            .send(WriteRequest {
+        let writes = &self.links[self.device_link[device_index]].writes;
+        let open = || async {
+            Ok(LinkSender {
+                writes: writes.clone(),
                 device: device_index,
                 tag: position,
-                value,
-                reply,
+                timeout: device.timeout,
             })
-            .await
-            .map_err(|_| EngineError::Stopped)?;
-        answer.await.map_err(|_| EngineError::Stopped)?
+        };
+        write::perform(t, full_id, requested, actor, comment, audit, open).await
     }
 
     /// Stops polling, flushes the history and stops the alarm service. Returns the final totals.

@@ -55,6 +55,7 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
     let options = EngineOptions {
         history: args.db.clone(),
         alarms: !args.no_alarms,
+        ..EngineOptions::default()
     };
     // Watch SIGTERM before anything else: a service manager that stops us early must get a clean
     // stop (history flushed), not the default action's sudden death.
