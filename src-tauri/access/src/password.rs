@@ -2,8 +2,9 @@
 //!
 //! Hashes are argon2id (RFC 9106), version 0x13, with **64 MiB of memory, 3 passes and 1 lane**, a 16-byte
 //! random salt from the operating system and a 32-byte output: RFC 9106's second recommended setting
-//! for machines short of memory, above OWASP's minimum (19 MiB, 2 passes). One hash takes about a fifth
-//! of a second on a desktop CPU, which is nothing for a sign-in and a great deal for someone guessing.
+//! for machines short of memory, above OWASP's minimum (19 MiB, 2 passes). One hash costs 64 MiB for a
+//! moment and, on a CPU core of its own, a fraction of a second (0.7 s measured on a 2-core machine
+//! shared by some 16 busy processes): nothing for a sign-in, a great deal for someone guessing.
 //! Each hash is stored as a PHC string (`$argon2id$v=19$m=65536,t=3,p=1$SALT$HASH`) that carries its own
 //! parameters, so they can be raised later without making the stored hashes unreadable.
 

@@ -49,10 +49,21 @@ pub struct Users {
     path: PathBuf,
 }
 
-/// Who is acting, as the database knows them now.
+/// Who is acting, as the database knows them now: nobody (a viewer), or a named user.
 struct Actor {
-    name: String,
+    name: Option<String>,
     role: Role,
+}
+
+impl Actor {
+    /// The name in the audit trail: empty for nobody.
+    fn audit_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("")
+    }
+
+    fn is(&self, name: &str) -> bool {
+        self.name.as_deref() == Some(name)
+    }
 }
 
 /// The audit entry a change makes, before its result is known.
@@ -148,11 +159,11 @@ impl Users {
     fn actor(&self, conn: &Connection, by: Option<&User>) -> Result<Actor, AccessError> {
         Ok(match by {
             None => Actor {
-                name: String::new(),
+                name: None,
                 role: Role::Viewer,
             },
             Some(user) => Actor {
-                name: user.name.clone(),
+                name: Some(user.name.clone()),
                 role: self.role_of(conn, &user.name)?.unwrap_or(Role::Viewer),
             },
         })
@@ -184,7 +195,7 @@ impl Users {
         };
         let mut entry = AuditEntry::new(
             Timestamp::now(),
-            &actor.name,
+            actor.audit_name(),
             actor.role,
             change.action,
             &change.target,
@@ -205,7 +216,7 @@ impl Users {
         Err(AccessError::Denied {
             action,
             needed: "an admin",
-            who: (!actor.name.is_empty()).then(|| actor.name.clone()),
+            who: actor.name.clone(),
             role: actor.role,
         })
     }
@@ -221,7 +232,7 @@ impl Users {
     ) -> Result<(), AccessError> {
         check_name(name)?;
         password.check_new()?;
-        // Hash before taking the write lock: it takes a fifth of a second.
+        // Hash before taking the write lock: it takes a good part of a second.
         let hash = password::hash(password)?;
         let change = Change {
             action: AuditAction::UserAdded,
@@ -268,7 +279,7 @@ impl Users {
         };
         self.change(by, change, |tx, actor| {
             let exists = self.role_of(tx, name)?.is_some();
-            if !(by.is_some() && actor.name == name && exists) {
+            if !(actor.is(name) && exists) {
                 Self::require_admin(actor, "changing another user's password")?;
             }
             if !exists {
@@ -388,7 +399,7 @@ impl Users {
                 .map_err(self.sql("reading a user"))?;
             (users, row)
         };
-        // Verify without holding the connection: it takes a fifth of a second.
+        // Verify without holding the connection: it takes a good part of a second.
         let verdict = match stored {
             (0, _) => Err(AccessError::NoUsers),
             (_, None) => {
@@ -503,5 +514,29 @@ impl Users {
             .map_err(self.sql("setting the idle lock"))?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_locks_read_as_people_write_them() {
+        assert_eq!(format_idle_lock(Duration::from_secs(900)), "15m");
+        assert_eq!(format_idle_lock(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_idle_lock(Duration::from_secs(86_400)), "24h");
+        assert_eq!(format_idle_lock(Duration::from_secs(61)), "1m1s");
+        assert_eq!(format_idle_lock(Duration::from_millis(500)), "0s");
+    }
+
+    #[test]
+    fn user_names_are_short_words() {
+        for good in ["ada", "olga.k", "shift_2", "Jürgen", "a-b"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "ada lovelace", "x,y", "a/b", &"n".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! per link.
 
 pub mod alarm_service;
+pub mod audit;
 pub mod event;
 pub mod poll;
 pub mod status;
@@ -38,7 +39,8 @@ pub struct EngineOptions {
     pub history: Option<PathBuf>,
     /// Run the alarm service (evaluate rules, keep the journal).
     pub alarms: bool,
-    /// Where every write attempt is recorded ([`Engine::write_tag`]); none: writes are not audited.
+    /// Where every write attempt is recorded ([`Engine::write_tag`]); none: the audit trail in the
+    /// plant's history file (there is no way to write unaudited).
     pub audit: Option<Arc<dyn WriteAudit>>,
 }
 
@@ -85,6 +87,8 @@ pub enum EngineError {
     History { path: PathBuf, source: HistoryError },
     #[error("history: {0}")]
     HistoryClose(HistoryError),
+    #[error("cannot open the audit trail: {0}")]
+    Audit(String),
     #[error("cannot start the alarm service: {0}")]
     Alarms(String),
     #[error("no tag with index {0}")]
@@ -115,7 +119,7 @@ pub struct Engine {
     /// Device index -> index into `links`.
     device_link: Vec<usize>,
     /// Where write attempts are recorded.
-    audit: Option<Arc<dyn WriteAudit>>,
+    audit: Arc<dyn WriteAudit>,
     stop: watch::Sender<bool>,
 }
 
@@ -144,6 +148,14 @@ impl Engine {
             })?;
 
         // The one place the engine starts the alarm service; it shares the plant's history file.
+        // Every write is audited: in the plant's own trail unless the caller brings one.
+        let audit: Arc<dyn WriteAudit> = match options.audit {
+            Some(audit) => audit,
+            None => Arc::new(
+                plantwatch_access::AuditTrail::open(&history_path)
+                    .map_err(|e| EngineError::Audit(e.to_string()))?,
+            ),
+        };
         let alarms = if options.alarms {
             let service = AlarmService::spawn(plant.clone(), &history_path)
                 .map_err(|e| EngineError::Alarms(e.to_string()))?;
@@ -219,7 +231,7 @@ impl Engine {
             hand_off,
             poll_threads,
             device_link,
-            audit: options.audit,
+            audit,
             stop,
         })
     }
@@ -296,7 +308,7 @@ impl Engine {
         actor: &Actor,
         comment: Option<&str>,
     ) -> WriteReport {
-        let audit = self.audit.as_deref();
+        let audit = Some(self.audit.as_ref());
         let Some((device, t)) = self.plant.tag(tag) else {
             return write::no_such_tag(tag, requested, actor, comment, audit);
         };

@@ -197,6 +197,17 @@ pub(crate) fn check(tag: &Tag, requested: &Value, actor: &Actor) -> Result<Check
     if !actor.role.allows(spec.role) {
         return Err(WriteOutcome::Denied { needed: spec.role });
     }
+    let numeric = !matches!(
+        tag.value_type,
+        ValueType::Bool | ValueType::Bit(_) | ValueType::String { .. }
+    );
+    if numeric && tag.table == Table::Holding && matches!(requested, Value::Bool(_)) {
+        // `true` for a setpoint is more likely a slip than a wish to write 1.
+        return Err(invalid(format!(
+            "a {} tag takes a number, not true/false",
+            tag.value_type.name()
+        )));
+    }
     if let Value::Number(n) = requested {
         if !n.is_finite() {
             return Err(invalid("not a finite number".to_string()));
@@ -625,7 +636,11 @@ mod tests {
                 max: Some(3.0)
             })
         );
-        for bad in [Value::Number(f64::NAN), Value::Text("2".into())] {
+        for bad in [
+            Value::Number(f64::NAN),
+            Value::Text("2".into()),
+            Value::Bool(true),
+        ] {
             assert!(matches!(
                 check(&t, &bad, &operator()),
                 Err(WriteOutcome::Invalid { .. })
