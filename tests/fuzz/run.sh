@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes the parts of Plantwatch that read bytes from outside, with AFL++ on stable Rust (cargo-afl):
 #
-#   bash tests/fuzz/run.sh [target|all] [execs]
+#   bash tests/fuzz/run.sh [target|all] [execs] [seconds]
 #
 #   target  modbus_reply, history_codec, config_text, or all (the default)
 #   execs   executions per target (default 10000000); AFL stops near that count (-E)
+#   seconds a time limit per target as well (-V), for a machine too busy to reach `execs` in time
 #
 # Installs cargo-afl when it is missing (AFL++ is built from the crate's bundled source). Each target
 # starts from its kept corpus in tests/data/fuzz/<target>/ plus fresh seeds made from the test data,
@@ -21,6 +22,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 targets=(modbus_reply history_codec config_text)
 which="${1:-all}"
 execs="${2:-10000000}"
+seconds="${3:-}"
 if [[ "$which" != all && ! " ${targets[*]} " =~ " $which " ]]; then
   echo "run.sh: unknown target '$which' (allowed: ${targets[*]} all)" >&2
   exit 2
@@ -29,6 +31,12 @@ if ! [[ "$execs" =~ ^[1-9][0-9]*$ ]]; then
   echo "run.sh: execs must be a positive whole number, got '$execs'" >&2
   exit 2
 fi
+if [[ -n "$seconds" && ! "$seconds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "run.sh: seconds must be a positive whole number, got '$seconds'" >&2
+  exit 2
+fi
+limits=(-E "$execs")
+[[ -n "$seconds" ]] && limits+=(-V "$seconds")
 [[ "$which" == all ]] || targets=("$which")
 
 if ! cargo afl --version >/dev/null 2>&1; then
@@ -58,10 +66,11 @@ for target in "${targets[@]}"; do
   cp -n "$kept"/* "$seeds/$target/" 2>/dev/null || true
   out="$here/out/$target"
   rm -rf "$out"
+  mkdir -p "$here/out"
   dict=()
   [[ -f "$here/$target.dict" ]] && dict=(-x "$here/$target.dict")
-  echo "== fuzzing $target for $execs executions" >&2
-  nice -n 10 cargo afl fuzz -i "$seeds/$target" -o "$out" -E "$execs" "${dict[@]}" -- "$bin/$target" \
+  echo "== fuzzing $target for $execs executions${seconds:+ or $seconds s}" >&2
+  nice -n 10 cargo afl fuzz -i "$seeds/$target" -o "$out" "${limits[@]}" "${dict[@]}" -- "$bin/$target" \
     >"$here/out/$target.log" 2>&1 || { tail -20 "$here/out/$target.log" >&2; exit 1; }
   stats="$out/default/fuzzer_stats"
   done_execs=$(awk -F' *: *' '$1=="execs_done"{print $2}' "$stats")
@@ -77,7 +86,10 @@ for target in "${targets[@]}"; do
   echo "== minimising the $target corpus into tests/data/fuzz/$target" >&2
   min="$(mktemp -d)"
   rmdir "$min"
-  nice -n 10 cargo afl cmin -i "$out/default/queue" -o "$min" -- "$bin/$target" >"$here/out/$target.cmin.log" 2>&1
+  # The shell afl-cmin: the Python one (what `cargo afl cmin` picks) records no coverage from these
+  # persistent-mode binaries and would keep nothing.
+  cmin="$(find "$HOME/.local/share/afl.rs" -path '*/afl/bin/afl-cmin.bash' | sort | tail -1)"
+  nice -n 10 "$cmin" -i "$out/default/queue" -o "$min" -- "$bin/$target" >"$here/out/$target.cmin.log" 2>&1
   rm -rf "$kept"
   mkdir -p "$kept"
   # Names AFL gives (id:000123,src:...,op:...) hold colons; plain numbered names travel better.
