@@ -241,10 +241,13 @@ mod tests {
     #[test]
     fn every_seed_goes_through_its_target() {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
-        let dir = std::env::temp_dir().join(format!("plantwatch-fuzz-seeds-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("plantwatch-fuzz-seeds-{}", std::process::id()));
         write_all(&repo, &dir).expect("seeds are written");
         for (target, run) in crate::TARGETS {
-            let seeds: Vec<_> = fs::read_dir(dir.join(target)).expect("a seed folder").collect();
+            let seeds: Vec<_> = fs::read_dir(dir.join(target))
+                .expect("a seed folder")
+                .collect();
             assert!(seeds.len() >= 3, "{target}: {} seeds", seeds.len());
             for seed in seeds {
                 run(&fs::read(seed.expect("an entry").path()).expect("a seed"));
