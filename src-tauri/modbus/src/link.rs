@@ -172,6 +172,25 @@ impl Connection {
         })
     }
 
+    /// A connection over a byte stream that is already open, framed as `link` frames (MBAP for
+    /// [`Link::Tcp`], RTU for RTU and RTU over TCP) but without serial pacing. For in-memory peers: the
+    /// fuzzer feeds the reply path bytes that no real device would send through it.
+    pub fn attach<S>(link: &Link, stream: S) -> Connection
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + fmt::Debug + 'static,
+    {
+        let context = match link {
+            Link::Tcp(_) => tokio_modbus::client::tcp::attach(stream),
+            Link::RtuOverTcp(_) | Link::Rtu(_) => tokio_modbus::client::rtu::attach(stream),
+        };
+        Connection {
+            link: link.clone(),
+            context: Some(context),
+            frame_gap: None,
+            last_traffic: Instant::now(),
+        }
+    }
+
     /// The link this connection was opened on.
     pub fn link(&self) -> &Link {
         &self.link
