@@ -504,16 +504,22 @@ impl DevicePoll {
             } else {
                 stored.saturating_add(heartbeat)
             };
-            if due <= at.0 {
-                let index = TagIndex(self.first_tag + pos);
-                let mut sample = tags.current_sample(pos, index);
-                if sample.time.0 < self.cycle_at {
-                    // Not read in this cycle (a refused tag): the heartbeat sample is of now.
-                    sample.time = at;
-                }
+            if due > at.0 {
+                next = next.min(due);
+                continue;
+            }
+            let index = TagIndex(self.first_tag + pos);
+            let mut sample = tags.current_sample(pos, index);
+            if sample.time.0 < self.cycle_at {
+                // Not read in this cycle (a refused tag): the heartbeat sample is of now.
+                sample.time = at;
+            }
+            if sample.time.0 >= due {
+                next = next.min(sample.time.0.saturating_add(heartbeat));
                 self.pending.heartbeats.push(sample);
-                next = next.min(at.0.saturating_add(heartbeat));
             } else {
+                // Read just before it was due (the cycle ended after): history's rule, which counts
+                // from the read, would refuse it. The next cycle's read is late enough.
                 next = next.min(due);
             }
         }
@@ -906,6 +912,25 @@ mod tests {
             Vec::<u32>::new(),
             "stored again at 60 s"
         );
+    }
+
+    /// The 30-minute soak found heartbeats up to 100 s apart on unchanged tags with a 60 s heartbeat: the
+    /// sweep judged a tag due against the cycle's end, history's rule against the earlier time the tag was
+    /// read, so a heartbeat offered a few milliseconds early was refused and not looked at again for a
+    /// whole heartbeat. A refused offer is tried again at the next cycle.
+    #[test]
+    fn a_heartbeat_due_between_a_tags_read_and_the_cycles_end_is_stored_by_the_next_cycle() {
+        let mut poll = device_poll();
+        let t0 = Instant::now();
+        cycle(&mut poll, registers(1, 2, 0, 3), 0, t0);
+        // Read 5 ms before the heartbeat is due, the cycle ending 10 ms after.
+        poll.begin_cycle(Timestamp(59_990));
+        poll.on_planned_data(0, registers(1, 2, 0, 3), Timestamp(59_995), t0);
+        poll.finish_cycle(Timestamp(60_010), t0);
+        poll.sweep_heartbeats(Timestamp(60_010));
+        assert_eq!(poll.take_outcome().stored.len(), 0, "not due at its read time");
+        let (_, stored) = cycle(&mut poll, registers(1, 2, 0, 3), 61_000, t0);
+        assert_eq!(stored, vec![0, 1, 2, 3], "due, and read after it was due");
     }
 
     #[test]
