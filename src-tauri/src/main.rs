@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cli;
+mod csv;
 #[cfg(feature = "desktop")]
 mod desktop;
 

@@ -1,5 +1,5 @@
 // How values, qualities and times are written on screen.
-import type { QualityLevel, TagInfo, TagUpdate } from "./bindings/ipc";
+import type { QualityLevel, TagInfo, TagUpdate, WireCause } from "./bindings/ipc";
 
 /** A plain number with the precision a display needs (no binary-float tails like 16.900000000000002). */
 export function formatNumber(v: number | null | undefined): string {
@@ -20,34 +20,28 @@ export function formatValue(u: TagUpdate | undefined, tag?: TagInfo): string {
   return v.toFixed(digits);
 }
 
-const CAUSES: Record<string, string> = {
-  no_connection: "no answer from the device yet",
-  comm_lost: "communication lost: the device does not answer",
-  config: "configuration: the device lacks this address",
-  stale: "stale: the last usable value, not refreshed in time",
-  not_a_number: "sensor fault: the device sent a value that is not a number",
-  bad_reply: "bad reply: the device answered with a malformed frame",
-};
-
-/** The cause of a bad or uncertain quality in words (shown on hover). */
-export function describeCause(cause: string | null): string {
+/** The cause of a bad or uncertain quality in words (shown on hover). The exception's name comes from
+ * Rust with the cause; only the code is formatted here (two hex digits, as the device logs show it). */
+export function describeCause(cause: WireCause | null): string {
   if (!cause) return "good";
-  if (CAUSES[cause]) return CAUSES[cause];
-  const m = /^exception_([0-9A-F]{2})$/i.exec(cause);
-  if (m) {
-    const names: Record<string, string> = {
-      "01": "illegal function",
-      "02": "illegal data address",
-      "03": "illegal data value",
-      "04": "device failure",
-      "06": "device busy",
-      "0A": "gateway path unavailable",
-      "0B": "gateway target did not respond",
-    };
-    const code = m[1].toUpperCase();
-    return `Modbus exception ${code}${names[code] ? `: ${names[code]}` : ""}`;
+  switch (cause.kind) {
+    case "no_connection":
+      return "no answer from the device yet";
+    case "comm_lost":
+      return "communication lost: the device does not answer";
+    case "config":
+      return "configuration: the device lacks this address";
+    case "stale":
+      return "stale: the last usable value, not refreshed in time";
+    case "not_a_number":
+      return "sensor fault: the device sent a value that is not a number";
+    case "bad_reply":
+      return "bad reply: the device answered with a malformed frame";
+    case "exception": {
+      const code = cause.code.toString(16).toUpperCase().padStart(2, "0");
+      return `Modbus exception ${code}: ${cause.name}`;
+    }
   }
-  return cause;
 }
 
 /** CSS class for a quality level. */
@@ -58,11 +52,16 @@ export function qualityClass(q: QualityLevel | undefined): string {
 /** A short badge text for a non-good quality ("BAD", "STALE", ...). */
 export function qualityBadge(u: TagUpdate | undefined): string | null {
   if (!u || u.q === "good") return null;
-  if (u.cause === "stale") return "STALE";
+  if (u.cause?.kind === "stale") return "STALE";
   if (u.q === "uncertain") return "UNCERTAIN";
-  if (u.cause === "comm_lost") return "COMM";
-  if (u.cause === "no_connection") return "WAIT";
-  return "BAD";
+  switch (u.cause?.kind) {
+    case "comm_lost":
+      return "COMM";
+    case "no_connection":
+      return "WAIT";
+    default:
+      return "BAD";
+  }
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { TagUpdate } from "../src/bindings/ipc";
+import type { TagUpdate, WireCause } from "../src/bindings/ipc";
 import { describeCause, formatAgo, formatNumber, formatValue, qualityBadge } from "../src/format";
 
-const u = (v: TagUpdate["v"], q: TagUpdate["q"] = "good", cause: string | null = null): TagUpdate => ({ i: 0, v, q, cause, t: 0, c: 0 });
+const u = (v: TagUpdate["v"], q: TagUpdate["q"] = "good", cause: WireCause | null = null): TagUpdate => ({ i: 0, v, q, cause, t: 0, c: 0 });
+const illegalAddress: WireCause = { kind: "exception", code: 2, name: "illegal data address" };
 
 describe("values on screen", () => {
   it("shows integers as they are and fractions with few decimals", () => {
@@ -20,15 +21,20 @@ describe("values on screen", () => {
 
 describe("quality", () => {
   it("tells stale apart from bad", () => {
-    expect(qualityBadge(u(1, "uncertain", "stale"))).toBe("STALE");
-    expect(qualityBadge(u(1, "bad", "comm_lost"))).toBe("COMM");
-    expect(qualityBadge(u(1, "bad", "exception_02"))).toBe("BAD");
+    expect(qualityBadge(u(1, "uncertain", { kind: "stale" }))).toBe("STALE");
+    expect(qualityBadge(u(1, "bad", { kind: "comm_lost" }))).toBe("COMM");
+    expect(qualityBadge(u(1, "bad", { kind: "no_connection" }))).toBe("WAIT");
+    expect(qualityBadge(u(1, "bad", illegalAddress))).toBe("BAD");
     expect(qualityBadge(u(1))).toBeNull();
   });
   it("explains causes in words", () => {
-    expect(describeCause("exception_0B")).toBe("Modbus exception 0B: gateway target did not respond");
-    expect(describeCause("stale")).toMatch(/not refreshed/);
-    expect(describeCause("bad_reply")).toBe("bad reply: the device answered with a malformed frame");
+    // The name is the one Rust sent; the UI keeps no table of its own.
+    expect(describeCause({ kind: "exception", code: 11, name: "gateway target device failed to respond" })).toBe(
+      "Modbus exception 0B: gateway target device failed to respond",
+    );
+    expect(describeCause(illegalAddress)).toBe("Modbus exception 02: illegal data address");
+    expect(describeCause({ kind: "stale" })).toMatch(/not refreshed/);
+    expect(describeCause({ kind: "bad_reply" })).toBe("bad reply: the device answered with a malformed frame");
     expect(describeCause(null)).toBe("good");
   });
 });

@@ -7,7 +7,7 @@ const update = (i: number, v: number | boolean | null, t: number, q: TagUpdate["
   i,
   v,
   q,
-  cause: q === "good" ? null : "comm_lost",
+  cause: q === "good" ? null : { kind: "comm_lost" },
   t,
   c: t,
 });

@@ -63,8 +63,8 @@ describe("the tags screen", () => {
     const store = withStore(bigPlant(1, 3));
     store.setSnapshot([
       { i: 0, v: 1.5, q: "good", cause: null, t: 1, c: 1 },
-      { i: 1, v: 2.5, q: "uncertain", cause: "stale", t: 1, c: 1 },
-      { i: 2, v: null, q: "bad", cause: "exception_02", t: 1, c: 1 },
+      { i: 1, v: 2.5, q: "uncertain", cause: { kind: "stale" }, t: 1, c: 1 },
+      { i: 2, v: null, q: "bad", cause: { kind: "exception", code: 2, name: "illegal data address" }, t: 1, c: 1 },
     ]);
     render(
       <Services.Provider value={services(store)}>

@@ -16,7 +16,7 @@ use plantwatch_alarm::health::{self, HealthReport, CHATTER_TRIPS, FLOOD_ALARMS};
 use plantwatch_alarm::{AlarmError, AlarmStatus, JournalEntry, JournalQuery, JournalReader};
 use plantwatch_core::{parse_time, Timestamp};
 
-use super::csv::field;
+use crate::csv::{field, number, tidy, JournalLine, JOURNAL_HEADER};
 
 /// Print the alarm journal, the active alarms, or alarm health.
 #[derive(clap::Args)]
@@ -140,10 +140,7 @@ fn print(args: &Args) -> Result<(), AlarmsError> {
         }
     } else {
         if format == Format::Csv {
-            writeln!(
-                out,
-                "time,tag,kind,priority,state,value,limit,message,user,comment"
-            )?;
+            writeln!(out, "{JOURNAL_HEADER}")?;
         }
         let mut failed = None;
         reader.for_each(query, |entry| {
@@ -164,31 +161,9 @@ fn print(args: &Args) -> Result<(), AlarmsError> {
     Ok(())
 }
 
-fn number(value: Option<f64>) -> String {
-    value.map(|v| tidy(v).to_string()).unwrap_or_default()
-}
-
-/// A value rounded to 12 significant digits, so scaling noise (`101 * 0.1` = 10.100000000000001) does
-/// not reach the reader; far beyond what any plant instrument resolves.
-fn tidy(value: f64) -> f64 {
-    format!("{value:.11e}").parse().unwrap_or(value)
-}
-
-fn entry_csv(out: &mut impl Write, e: &JournalEntry) -> io::Result<()> {
-    writeln!(
-        out,
-        "{},{},{},{},{},{},{},{},{},{}",
-        e.time,
-        field(&e.tag),
-        e.kind.name(),
-        e.priority.name(),
-        e.state.name(),
-        number(e.value),
-        number(e.limit),
-        field(&e.message),
-        field(e.user.as_deref().unwrap_or("")),
-        field(e.comment.as_deref().unwrap_or("")),
-    )
+/// One journal row, written by the one journal CSV writer the desktop's export also uses.
+pub(crate) fn entry_csv(out: &mut impl Write, e: &JournalEntry) -> io::Result<()> {
+    writeln!(out, "{}", JournalLine::from(e))
 }
 
 fn entry_json(out: &mut impl Write, e: &JournalEntry) -> io::Result<()> {

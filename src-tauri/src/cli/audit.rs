@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use plantwatch_access::{AccessError, AuditEntry, AuditTrail, ChainBroken};
 use plantwatch_core::{parse_time, Timestamp};
 
-use super::csv::field;
+use crate::csv::field;
 
 /// Print or verify the audit trail.
 #[derive(clap::Args)]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use plantwatch_core::{parse_duration, parse_time, Quality, Timestamp, Value};
 use plantwatch_history::{Aggregate, HistoryError, HistoryReader, SampleQuery};
 
-use super::csv;
+use crate::csv;
 
 /// Export stored samples.
 #[derive(clap::Args)]
@@ -324,14 +324,14 @@ fn write_export(
 
 /// A value as it is written.
 #[derive(Clone, Copy)]
-enum Cell<'a> {
+pub(crate) enum Cell<'a> {
     Empty,
     Number(f64),
     Bool(bool),
     Text(&'a str),
 }
 
-fn write_row(
+pub(crate) fn write_row(
     out: &mut impl Write,
     format: Format,
     time: Timestamp,
@@ -344,7 +344,7 @@ fn write_row(
             write!(out, "{time},{},", csv::field(tag))?;
             match value {
                 Cell::Empty => {}
-                Cell::Number(n) => write!(out, "{n}")?,
+                Cell::Number(n) => write!(out, "{}", csv::sample(n))?,
                 Cell::Bool(b) => out.write_all(if b { b"1" } else { b"0" })?,
                 // Text is always quoted, so a value like 42 stays text for whoever reads the file.
                 Cell::Text(t) => write!(out, "{}", csv::quoted(t))?,

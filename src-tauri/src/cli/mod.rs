@@ -5,7 +5,6 @@ pub mod alarms;
 pub mod audit;
 pub mod check;
 pub mod collect;
-mod csv;
 pub mod export;
 mod password;
 pub mod read;

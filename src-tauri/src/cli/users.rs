@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use plantwatch_access::{format_idle_lock, AccessError, User, Users};
 use plantwatch_core::{parse_duration, Role};
 
-use super::csv::field;
 use super::password::Passwords;
+use crate::csv::field;
 
 /// Manage the plant's users.
 #[derive(clap::Args)]

@@ -12,6 +12,8 @@ use plantwatch_alarm::{
 use plantwatch_core::Timestamp;
 use plantwatch_engine::Engine;
 
+use crate::csv;
+
 use super::wire::{
     AlarmActionKind, AlarmActionRequest, AlarmFlood, AlarmHealth, AlarmRow, AlarmStateName,
     AlarmView, ChatteringAlarm, ErrorCode, FrequentAlarm, HealthPeriod, JournalQuery, JournalRow,
@@ -259,36 +261,28 @@ pub fn health_of(r: &HealthReport, from: i64, to: i64) -> AlarmHealth {
     }
 }
 
-/// The journal rows as CSV, oldest first, with the same header as `plantwatch alarms`.
+/// The journal rows as CSV, oldest first, written by the CLI's journal writer (`plantwatch alarms`),
+/// so both give the same bytes.
 pub fn journal_csv(rows: &[JournalRow]) -> String {
-    let mut out = String::from("time,tag,kind,priority,state,value,limit,message,user,comment\n");
+    use std::fmt::Write;
+    let mut out = format!("{}\n", csv::JOURNAL_HEADER);
     for r in rows.iter().rev() {
-        let fields = [
-            Timestamp(r.time).to_string(),
-            r.tag.clone(),
-            r.kind.clone(),
-            r.priority.clone(),
-            r.state.clone(),
-            r.value.map(|v| v.to_string()).unwrap_or_default(),
-            r.limit.map(|v| v.to_string()).unwrap_or_default(),
-            r.message.clone(),
-            r.user.clone().unwrap_or_default(),
-            r.comment.clone().unwrap_or_default(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
+        let line = csv::JournalLine {
+            time: Timestamp(r.time),
+            tag: &r.tag,
+            kind: &r.kind,
+            priority: &r.priority,
+            state: &r.state,
+            value: r.value,
+            limit: r.limit,
+            message: &r.message,
+            user: r.user.as_deref(),
+            comment: r.comment.as_deref(),
+        };
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "{line}");
     }
     out
-}
-
-/// RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled.
-pub fn csv_field(f: &str) -> String {
-    if f.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", f.replace('"', "\"\""))
-    } else {
-        f.to_string()
-    }
 }
 
 #[cfg(test)]
@@ -476,9 +470,36 @@ mod tests {
     }
 
     #[test]
-    fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a, b"), "\"a, b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    fn the_journal_export_writes_the_same_bytes_as_plantwatch_alarms_csv() {
+        let scaled = JournalEntry {
+            value: Some(101.0 * 0.1),
+            limit: Some(10.0),
+            message: "level, high \"again\"".into(),
+            ..activation("plc/level", 1_000)
+        };
+        let acknowledged = JournalEntry {
+            state: plantwatch_alarm::Transition::Acknowledged,
+            user: Some("=HYPERLINK(\"x\")".into()),
+            comment: Some("checked\non site".into()),
+            ..activation("plc/level", 2_000)
+        };
+        // The journal is read oldest first; the desktop holds its rows newest first.
+        let entries = [scaled, acknowledged];
+        let mut cli = format!("{}\n", csv::JOURNAL_HEADER).into_bytes();
+        for e in &entries {
+            crate::cli::alarms::entry_csv(&mut cli, e).expect("written to memory");
+        }
+        let rows: Vec<JournalRow> = entries.iter().rev().map(journal_row).collect();
+        let desktop = journal_csv(&rows);
+        assert_eq!(
+            desktop,
+            String::from_utf8(cli).expect("utf-8"),
+            "byte for byte"
+        );
+        assert!(desktop.contains(",10.1,10,"), "no scaling noise: {desktop}");
+        assert!(
+            desktop.contains("\"'=HYPERLINK"),
+            "formula neutralised: {desktop}"
+        );
     }
 }

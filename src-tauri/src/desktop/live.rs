@@ -186,6 +186,7 @@ pub fn snapshot(engine: &Engine) -> Vec<TagUpdate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desktop::wire::WireCause;
     use plantwatch_core::{Cause, Quality, Sample, TagIndex, Value};
 
     fn sample(tag: u32, ms: i64, value: f64, quality: Quality) -> Sample {
@@ -221,7 +222,7 @@ mod tests {
             Some(WireValue::Number(2.0)),
             "the newest value wins"
         );
-        assert_eq!(tags[1].cause.as_deref(), Some("comm_lost"));
+        assert_eq!(tags[1].cause, Some(WireCause::CommLost));
         assert!(!state_changed && !resync);
         assert!(b.take().0.is_empty(), "taking empties the batcher");
     }

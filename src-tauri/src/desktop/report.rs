@@ -6,9 +6,10 @@ use std::sync::OnceLock;
 
 use plotters::prelude::*;
 
-use super::alarms::csv_field;
 use super::wire::{ErrorCode, TrendData, UiError};
 use plantwatch_core::Timestamp;
+
+use crate::csv;
 
 /// A pen's name for the export header and legend: the tag's full id and unit.
 pub struct PenLabel {
@@ -16,27 +17,28 @@ pub struct PenLabel {
     pub unit: Option<String>,
 }
 
-/// One row per column: the time (RFC 3339 UTC), then each pen's avg, min, max and count.
+/// One row per column: the time (RFC 3339 UTC), then each pen's avg, min, max and count. Fields and
+/// numbers go through the CLI's CSV writer: a value is written as `plantwatch export` writes it.
 pub fn csv(data: &TrendData, labels: &[PenLabel]) -> String {
+    use std::fmt::Write;
     let mut out = String::from("time");
+    // Writing to a String cannot fail.
     for l in labels {
         for stat in ["avg", "min", "max", "count"] {
-            out.push(',');
-            out.push_str(&csv_field(&format!("{} {stat}", l.id)));
+            let _ = write!(out, ",{}", csv::field(&format!("{} {stat}", l.id)));
         }
     }
     out.push('\n');
-    let cell = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for (c, &t) in data.time.iter().enumerate() {
         out.push_str(&Timestamp(t.round() as i64).to_string());
         for p in &data.pens {
-            out.push_str(&format!(
-                ",{},{},{},{}",
-                cell(p.avg[c]),
-                cell(p.min[c]),
-                cell(p.max[c]),
-                p.count[c]
-            ));
+            for stat in [p.avg[c], p.min[c], p.max[c]] {
+                out.push(',');
+                if let Some(v) = stat {
+                    let _ = write!(out, "{}", csv::sample(v));
+                }
+            }
+            let _ = write!(out, ",{}", p.count[c]);
         }
         out.push('\n');
     }
@@ -234,6 +236,7 @@ fn axis_time(ms: i64, span: i64) -> String {
 mod tests {
     use super::*;
     use crate::desktop::wire::PenData;
+    use plantwatch_core::Quality;
 
     fn data() -> TrendData {
         TrendData {
@@ -268,6 +271,53 @@ mod tests {
         assert_eq!(lines[1], "1970-01-01T00:00:00.500Z,1.2,1,1.5,3");
         assert_eq!(lines[2], "1970-01-01T00:00:01.500Z,,,,0");
         assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn an_unthinned_trend_export_writes_each_value_as_plantwatch_export_does() {
+        use crate::cli::export::{write_row, Cell, Format};
+        let values = [f64::from(0.1_f32), 101.0 * 0.1, -1.5, 1e-7, 42.0];
+        let time: Vec<f64> = (0..values.len()).map(|i| 1000.0 * i as f64).collect();
+        let one_each = values.iter().map(|&v| Some(v)).collect::<Vec<_>>();
+        let data = TrendData {
+            from: 0,
+            to: 5000,
+            time: time.clone(),
+            pens: vec![PenData {
+                tag: 0,
+                min: one_each.clone(),
+                max: one_each.clone(),
+                avg: one_each,
+                count: vec![1; values.len()],
+            }],
+            query_ms: 0.0,
+        };
+        let label = PenLabel {
+            id: "plc/level".into(),
+            unit: None,
+        };
+        let trend = csv(&data, &[label]);
+        for (line, (&t, &v)) in trend.lines().skip(1).zip(time.iter().zip(&values)) {
+            let mut cli = Vec::new();
+            let at = Timestamp(t as i64);
+            write_row(
+                &mut cli,
+                Format::Csv,
+                at,
+                "plc/level",
+                Cell::Number(v),
+                Quality::Good,
+            )
+            .expect("written to memory");
+            let cli = String::from_utf8(cli).expect("utf-8");
+            // CLI: time,tag,value,quality; trend: time,avg,min,max,count.
+            let cli_cells: Vec<&str> = cli.trim_end().split(',').collect();
+            let trend_cells: Vec<&str> = line.split(',').collect();
+            assert_eq!(trend_cells[0], cli_cells[0], "time of {v}");
+            for stat in &trend_cells[1..4] {
+                assert_eq!(*stat, cli_cells[2], "value {v}");
+            }
+        }
     }
 
     #[test]

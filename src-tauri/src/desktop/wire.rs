@@ -17,6 +17,7 @@ use plantwatch_core::{
     AlarmCondition, Cause, Device, Plant, Priority, Quality, Tag, TagIndex, Timestamp, Value,
 };
 use plantwatch_engine::{DeviceState, DeviceStatus, TagLive};
+use plantwatch_modbus::exception_name;
 
 /// An error as the UI sees it: a stable code to act on and a message to show.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -279,8 +280,8 @@ pub struct TagUpdate {
     pub v: Option<WireValue>,
     /// Quality level.
     pub q: QualityLevel,
-    /// Why the quality is not good (`comm_lost`, `exception_02`, `stale`, ...), else null.
-    pub cause: Option<String>,
+    /// Why the quality is not good, else null.
+    pub cause: Option<WireCause>,
     /// When the tag was last read.
     #[ts(type = "number | null")]
     pub t: Option<i64>,
@@ -289,17 +290,56 @@ pub struct TagUpdate {
     pub c: Option<i64>,
 }
 
-/// Splits a quality into the level and cause the UI shows.
-pub fn quality_parts(q: Quality) -> (QualityLevel, Option<String>) {
-    match q {
-        Quality::Good => (QualityLevel::Good, None),
-        Quality::Uncertain(c) => (QualityLevel::Uncertain, Some(cause_text(c))),
-        Quality::Bad(c) => (QualityLevel::Bad, Some(cause_text(c))),
+/// Why a value is not good, as typed data: the UI switches on `kind` and never parses text. The
+/// exception's name is decided here, once, by the Modbus crate's table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WireCause {
+    /// The device has not answered since the collector started.
+    NoConnection,
+    /// The link to the device failed or timed out.
+    CommLost,
+    /// The device answered with a Modbus exception.
+    Exception {
+        /// The exception code (1 illegal function, 2 illegal data address, ...).
+        code: u8,
+        /// The code's name in words, e.g. `illegal data address`.
+        name: String,
+    },
+    /// The configuration asks for an address the device lacks.
+    Config,
+    /// The last usable value, not refreshed in time.
+    Stale,
+    /// The device sent a float that is not a number or is infinite.
+    NotANumber,
+    /// The device answered with a frame that does not fit the request.
+    BadReply,
+}
+
+impl From<Cause> for WireCause {
+    fn from(c: Cause) -> Self {
+        match c {
+            Cause::NoConnectionYet => WireCause::NoConnection,
+            Cause::CommLost => WireCause::CommLost,
+            Cause::Exception(code) => WireCause::Exception {
+                code,
+                name: exception_name(code).to_string(),
+            },
+            Cause::Configuration => WireCause::Config,
+            Cause::Stale => WireCause::Stale,
+            Cause::NotANumber => WireCause::NotANumber,
+            Cause::BadReply => WireCause::BadReply,
+        }
     }
 }
 
-fn cause_text(c: Cause) -> String {
-    c.to_string()
+/// Splits a quality into the level and cause the UI shows.
+pub fn quality_parts(q: Quality) -> (QualityLevel, Option<WireCause>) {
+    match q {
+        Quality::Good => (QualityLevel::Good, None),
+        Quality::Uncertain(c) => (QualityLevel::Uncertain, Some(c.into())),
+        Quality::Bad(c) => (QualityLevel::Bad, Some(c.into())),
+    }
 }
 
 impl TagUpdate {
@@ -810,6 +850,7 @@ pub fn render_typescript() -> String {
         PriorityName::decl(&cfg),
         WireValue::decl(&cfg),
         QualityLevel::decl(&cfg),
+        WireCause::decl(&cfg),
         TagUpdate::decl(&cfg),
         DeviceStateName::decl(&cfg),
         DeviceView::decl(&cfg),
@@ -851,4 +892,34 @@ pub fn render_typescript() -> String {
     out.truncate(out.trim_end().len());
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_crosses_as_a_tagged_object_with_the_exception_named_in_rust() {
+        let json = |c: Cause| serde_json::to_value(WireCause::from(c)).unwrap_or_default();
+        assert_eq!(
+            json(Cause::Exception(2)),
+            serde_json::json!({"kind": "exception", "code": 2, "name": "illegal data address"})
+        );
+        assert_eq!(
+            json(Cause::Exception(0x0B)),
+            serde_json::json!({"kind": "exception", "code": 11, "name": "gateway target device failed to respond"})
+        );
+        assert_eq!(
+            json(Cause::CommLost),
+            serde_json::json!({"kind": "comm_lost"})
+        );
+        assert_eq!(
+            json(Cause::NoConnectionYet),
+            serde_json::json!({"kind": "no_connection"})
+        );
+        assert_eq!(
+            json(Cause::NotANumber),
+            serde_json::json!({"kind": "not_a_number"})
+        );
+    }
 }

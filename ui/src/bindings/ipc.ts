@@ -41,6 +41,16 @@ export type WireValue = boolean | number | string;
 
 export type QualityLevel = "good" | "uncertain" | "bad";
 
+export type WireCause = { "kind": "no_connection" } | { "kind": "comm_lost" } | { "kind": "exception", 
+/**
+ * The exception code (1 illegal function, 2 illegal data address, ...).
+ */
+code: number, 
+/**
+ * The code's name in words, e.g. `illegal data address`.
+ */
+name: string, } | { "kind": "config" } | { "kind": "stale" } | { "kind": "not_a_number" } | { "kind": "bad_reply" };
+
 export type TagUpdate = { 
 /**
  * Plant-wide tag index.
@@ -55,9 +65,9 @@ v: WireValue | null,
  */
 q: QualityLevel, 
 /**
- * Why the quality is not good (`comm_lost`, `exception_02`, `stale`, ...), else null.
+ * Why the quality is not good, else null.
  */
-cause: string | null, 
+cause: WireCause | null, 
 /**
  * When the tag was last read.
  */

@@ -1,6 +1,11 @@
-//! CSV fields per RFC 4180, shared by the commands that print CSV (`export`, `alarms`).
+//! The one CSV writer: fields per RFC 4180 with formula cells neutralised, the number formats, and the
+//! alarm journal's row. The CLI (`export`, `alarms`, `audit`, `users`) and the desktop's exports (trend
+//! CSV, alarm journal CSV) all write through it, so the same data gives the same bytes everywhere.
 
 use std::fmt;
+
+use plantwatch_alarm::JournalEntry;
+use plantwatch_core::Timestamp;
 
 /// A text field as it is written: in double quotes (with quotes inside doubled) when it holds a comma, a
 /// quote or a line break, or when asked to be quoted always; as it is otherwise. Text that starts like
@@ -56,6 +61,76 @@ impl fmt::Display for Field<'_> {
     }
 }
 
+/// A sample's value as history holds it: the shortest text that reads back to the same f64, so an
+/// export loses nothing (`0.10000000149011612` for a device's f32 0.1).
+pub fn sample(value: f64) -> impl fmt::Display {
+    value
+}
+
+/// A reading shown to people (alarm values and limits), or nothing: rounded by [`tidy`].
+pub fn number(value: Option<f64>) -> impl fmt::Display {
+    value.map(tidy).map_or_else(String::new, |v| v.to_string())
+}
+
+/// A value rounded to 12 significant digits, so scaling noise (`101 * 0.1` = 10.100000000000001) does
+/// not reach the reader; far beyond what any plant instrument resolves.
+pub fn tidy(value: f64) -> f64 {
+    format!("{value:.11e}").parse().unwrap_or(value)
+}
+
+/// The alarm journal's CSV header (`plantwatch alarms` and the desktop's journal export).
+pub const JOURNAL_HEADER: &str = "time,tag,kind,priority,state,value,limit,message,user,comment";
+
+/// One alarm journal row as CSV, without the line end.
+pub struct JournalLine<'a> {
+    pub time: Timestamp,
+    pub tag: &'a str,
+    pub kind: &'a str,
+    pub priority: &'a str,
+    pub state: &'a str,
+    pub value: Option<f64>,
+    pub limit: Option<f64>,
+    pub message: &'a str,
+    pub user: Option<&'a str>,
+    pub comment: Option<&'a str>,
+}
+
+impl<'a> From<&'a JournalEntry> for JournalLine<'a> {
+    fn from(e: &'a JournalEntry) -> Self {
+        JournalLine {
+            time: e.time,
+            tag: &e.tag,
+            kind: e.kind.name(),
+            priority: e.priority.name(),
+            state: e.state.name(),
+            value: e.value,
+            limit: e.limit,
+            message: &e.message,
+            user: e.user.as_deref(),
+            comment: e.comment.as_deref(),
+        }
+    }
+}
+
+impl fmt::Display for JournalLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{},{},{},{},{},{},{},{},{},{}",
+            self.time,
+            field(self.tag),
+            field(self.kind),
+            field(self.priority),
+            field(self.state),
+            number(self.value),
+            number(self.limit),
+            field(self.message),
+            field(self.user.unwrap_or("")),
+            field(self.comment.unwrap_or("")),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +165,16 @@ mod tests {
         assert_eq!(field("=\"x\"").to_string(), "\"'=\"\"x\"\"\"");
         // Inside the text the characters are harmless.
         assert_eq!(field("a=b").to_string(), "a=b");
+    }
+
+    #[test]
+    fn readings_lose_scaling_noise_and_samples_keep_every_digit() {
+        assert_eq!(number(Some(101.0 * 0.1)).to_string(), "10.1");
+        assert_eq!(number(Some(-1.5)).to_string(), "-1.5");
+        assert_eq!(number(None).to_string(), "");
+        assert_eq!(
+            sample(f64::from(0.1_f32)).to_string(),
+            "0.10000000149011612"
+        );
     }
 }
