@@ -94,6 +94,18 @@ pub struct EngineStats {
     pub alarm_journal_error: Option<String>,
 }
 
+/// Why an operator's alarm action was not done, or not recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AlarmActionError {
+    /// The alarm service refused it (unknown alarm, missing reason, not journaled, ...).
+    #[error("{0}")]
+    Refused(String),
+    #[error("this engine runs without the alarm service")]
+    NoService,
+    #[error("the action was done, but the audit trail could not record it: {0}")]
+    NotAudited(String),
+}
+
 /// What can go wrong starting, stopping or commanding the engine.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -368,14 +380,12 @@ impl Engine {
         &self,
         action: plantwatch_alarm::OperatorAction,
         role: plantwatch_core::Role,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), AlarmActionError> {
         let result = match self.alarms() {
             Some(service) => service
                 .act(action.clone())
-                .map_err(|e| EngineError::Alarms(e.to_string())),
-            None => Err(EngineError::Alarms(
-                "this engine runs without the alarm service".into(),
-            )),
+                .map_err(|e| AlarmActionError::Refused(e.to_string())),
+            None => Err(AlarmActionError::NoService),
         };
         let outcome = match &result {
             Ok(()) => "ok",
@@ -391,9 +401,7 @@ impl Engine {
         if let Err(e) = self.trail.append(&entry) {
             // The action stands (it is journaled); the trail's failure is told, not hidden.
             tracing::error!("the audit trail could not record an alarm action: {e}");
-            return result.and(Err(EngineError::Audit(format!(
-                "the action was done, but the audit trail could not record it: {e}"
-            ))));
+            return result.and(Err(AlarmActionError::NotAudited(e.to_string())));
         }
         result
     }

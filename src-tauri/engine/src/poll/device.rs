@@ -928,7 +928,11 @@ mod tests {
         poll.on_planned_data(0, registers(1, 2, 0, 3), Timestamp(59_995), t0);
         poll.finish_cycle(Timestamp(60_010), t0);
         poll.sweep_heartbeats(Timestamp(60_010));
-        assert_eq!(poll.take_outcome().stored.len(), 0, "not due at its read time");
+        assert_eq!(
+            poll.take_outcome().stored.len(),
+            0,
+            "not due at its read time"
+        );
         let (_, stored) = cycle(&mut poll, registers(1, 2, 0, 3), 61_000, t0);
         assert_eq!(stored, vec![0, 1, 2, 3], "due, and read after it was due");
     }
