@@ -266,19 +266,22 @@ def test_an_operator_writes_the_start_level(driver):
     sign_in(driver, "anna", "secret")
     go(driver, "tags")
     by_test_id(driver, "tag-search")[0].send_keys("start_level")
-    opener = wait_for(
+    openers = wait_for(
         "a writable start level",
         lambda: [b for b in by_test_id(driver, "write-open") if "start_level" in b.get_attribute("aria-label")],
-    )[0]
+    )
+    # The lead pump's start level when there is one (the demo plant has a lead and a lag start level).
+    opener = next((b for b in openers if "lead" in b.get_attribute("aria-label")), openers[0])
     tag_id = opener.get_attribute("aria-label").removeprefix("Write ")
     # Rows are placed absolutely: WebKitWebDriver may not see them as clickable, the page does.
     driver.execute_script("arguments[0].click()", opener)
     panel_value = wait_for("the write panel with a value", lambda: (v := by_test_id(driver, "write-panel-value")) and v[0].text.strip() not in ("", "—") and v[0])
     old = float(panel_value.text.split()[0])
     low, high = (float(x) for x in by_test_id(driver, "write-range")[0].text.replace("–", " ").split()[:2])
-    # A change of more than 10 % of the range, so the confirmation is due; a value the device holds
-    # exactly (two decimals).
-    new = round(low + 0.25 * (high - low), 2) if old > (low + high) / 2 else round(low + 0.75 * (high - low), 2)
+    # A change of 15 % of the range (over 10 %, so the confirmation is due), down when there is room, to
+    # stay in the controller's order (stop < lead start <= lag start); one decimal the device holds exactly.
+    step = round(0.15 * (high - low), 1)
+    new = round(old - step, 1) if old - step >= low else round(old + step, 1)
     print(f"  {tag_id}: {old} -> {new} (range {low}..{high})")
     entry = by_test_id(driver, "write-entry")[0]
     entry.send_keys(f"{new}" + Keys.ENTER)  # keyboard only: Enter asks, Enter on the focused button confirms

@@ -5,8 +5,8 @@ import type {
   AlarmActionRequest,
   AlarmHealth,
   AlarmView,
+  AuditEntries,
   AuditQuery,
-  AuditRow,
   ConnectionTest,
   DeviceView,
   ExportFormat,
@@ -70,7 +70,7 @@ export const backend = {
   signIn: (name: string, password: string) => call<SessionView>("sign_in", { name, password }),
   signOut: () => call<SessionView>("sign_out"),
   writeTag: (request: WriteRequest) => call<WriteResult>("write_tag", { request }),
-  auditEntries: (query: AuditQuery) => call<AuditRow[]>("audit_entries", { query }),
+  auditEntries: (query: AuditQuery) => call<AuditEntries>("audit_entries", { query }),
   auditExport: (query: AuditQuery) => call<string>("audit_export", { query }),
 };
 

@@ -74,6 +74,7 @@ const done = (requested: number): WriteResult => ({
   max: null,
   reason: null,
   message: `plc/start_level: done (${requested})`,
+  auditError: null,
 });
 
 describe("signing in", () => {

@@ -22,6 +22,7 @@ const result = (r: Partial<WriteResult>): WriteResult => ({
   max: null,
   reason: null,
   message: "",
+  auditError: null,
   ...r,
 });
 

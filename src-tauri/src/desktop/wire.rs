@@ -887,6 +887,8 @@ pub struct WriteResult {
     pub reason: Option<String>,
     /// The whole result in one sentence, as the engine words it.
     pub message: String,
+    /// Why the audit trail could not record this write, when it could not (shown beside the result).
+    pub audit_error: Option<String>,
 }
 
 /// A filter on the audit trail.
@@ -905,6 +907,16 @@ pub struct AuditQuery {
     pub text: Option<String>,
     /// Newest entries first, at most this many.
     pub limit: u32,
+}
+
+/// The audit entries matching a query, and every action the trail knows (for the filter).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntries {
+    /// Newest first.
+    pub entries: Vec<AuditRow>,
+    /// `write`, `sign_in`, ... in the trail's own order.
+    pub actions: Vec<String>,
 }
 
 /// One entry of the audit trail.
@@ -1030,6 +1042,7 @@ pub fn render_typescript() -> String {
         WriteResultKind::decl(&cfg),
         WriteResult::decl(&cfg),
         AuditQuery::decl(&cfg),
+        AuditEntries::decl(&cfg),
         AuditRow::decl(&cfg),
         Theme::decl(&cfg),
         WindowSize::decl(&cfg),

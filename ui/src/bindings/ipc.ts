@@ -355,7 +355,11 @@ reason: string | null,
 /**
  * The whole result in one sentence, as the engine words it.
  */
-message: string, };
+message: string, 
+/**
+ * Why the audit trail could not record this write, when it could not (shown beside the result).
+ */
+auditError: string | null, };
 
 export type AuditQuery = { from: number | null, to: number | null, 
 /**
@@ -374,6 +378,16 @@ text: string | null,
  * Newest entries first, at most this many.
  */
 limit: number, };
+
+export type AuditEntries = { 
+/**
+ * Newest first.
+ */
+entries: Array<AuditRow>, 
+/**
+ * `write`, `sign_in`, ... in the trail's own order.
+ */
+actions: Array<string>, };
 
 export type AuditRow = { id: number, time: number, user: string, role: RoleName, 
 /**

@@ -143,6 +143,11 @@ export function WriteControl({ tag }: { tag: TagInfo }) {
           {resultText(result, tag)}
         </span>
       )}
+      {result?.auditError && (
+        <span class="field-error" role="alert" data-testid="write-audit-error">
+          not in the audit trail: {result.auditError}
+        </span>
+      )}
       {pending && (
         <Modal title="Confirm the write" testId="confirm-write" onCancel={() => setPending(null)}>
           <p data-testid="confirm-text">{pending.text}</p>

@@ -13,24 +13,6 @@ const RANGES = [
   { id: "all", label: "All", span: 0 },
 ];
 
-/** The actions of the audit trail, in the words `plantwatch audit` prints. */
-export const AUDIT_ACTIONS = [
-  "write",
-  "sign_in",
-  "sign_in_failed",
-  "sign_out",
-  "user_added",
-  "user_removed",
-  "password_changed",
-  "role_changed",
-  "idle_lock_changed",
-  "alarm_acknowledged",
-  "alarm_shelved",
-  "alarm_unshelved",
-  "alarm_out_of_service",
-  "alarm_in_service",
-];
-
 /** The query of the screen's filters (empty fields filter nothing). */
 export function auditQuery(range: string, user: string, action: string, text: string, now: number): AuditQuery {
   const span = RANGES.find((r) => r.id === range)?.span ?? 0;
@@ -45,13 +27,17 @@ export function Audit() {
   const [action, setAction] = useState("");
   const [text, setText] = useState("");
   const [rows, setRows] = useState<AuditRow[]>([]);
+  // The trail's own list of actions, for the filter.
+  const [actions, setActions] = useState<string[]>([]);
   const [error, setError] = useState<UiError | null>(null);
   const [status, setStatus] = useState("");
   const query = () => auditQuery(range, user, action, text, Date.now());
 
   const load = async () => {
     try {
-      setRows(await backend.auditEntries(query()));
+      const found = await backend.auditEntries(query());
+      setRows(found.entries);
+      setActions(found.actions);
       setError(null);
     } catch (e) {
       setError(e as UiError);
@@ -95,7 +81,7 @@ export function Audit() {
           onChange={(e) => setAction((e.currentTarget as HTMLSelectElement).value)}
         >
           <option value="">All actions</option>
-          {AUDIT_ACTIONS.map((a) => (
+          {actions.map((a) => (
             <option value={a}>{a}</option>
           ))}
         </select>
