@@ -33,6 +33,12 @@ enum Command {
     Simulate(cli::simulate::Args),
     /// Print the alarm journal, or alarm health.
     Alarms(cli::alarms::Args),
+    /// Manage the plant's users (add, passwd, remove, role, list) and the idle lock.
+    Users(cli::users::Args),
+    /// Print the audit trail, or verify its hash chain.
+    Audit(cli::audit::Args),
+    /// Write one tag through the checked, audited write path (sign in, check, write, read back).
+    Write(cli::write::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +51,9 @@ fn main() -> ExitCode {
         Some(Command::Read(args)) => cli::read::run(args),
         Some(Command::Simulate(args)) => cli::simulate::run(args),
         Some(Command::Alarms(args)) => cli::alarms::run(args),
+        Some(Command::Users(args)) => cli::users::run(args),
+        Some(Command::Audit(args)) => cli::audit::run(args),
+        Some(Command::Write(args)) => cli::write::run(args),
         None => open_desktop(),
     }
 }

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use plantwatch_core::{Quality, Sample, TagIndex, Timestamp, Value};
-use plantwatch_history::{HistoryReader, HistoryWriter, SampleQuery};
+use plantwatch_history::{HistoryReader, HistoryWriter, SampleQuery, WriterOptions};
 use plantwatch_system_tests::out_dir;
 
 const DAYS: i64 = 7;
@@ -127,7 +127,12 @@ fn main() {
 }
 
 fn generate(db: &Path, plant: &plantwatch_core::Plant, now: i64) {
-    let writer = HistoryWriter::open(db, plant).expect("open the bench history");
+    // A bulk load, faster than any commit: the whole input may wait in the queue (a poll loop's queue is
+    // bounded and drops the oldest samples when full).
+    let unbounded = WriterOptions {
+        queue_samples: Some(usize::MAX),
+    };
+    let writer = HistoryWriter::open_with(db, plant, unbounded).expect("open the bench history");
     let sink = writer.sink();
     let start = now - DAYS * 86_400_000;
     let mut batch = Vec::with_capacity(40_000);

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use plantwatch_core::{Plant, Quality, Sample, TagIndex, Timestamp, Value};
-use plantwatch_history::{HistoryReader, HistoryWriter, SampleQuery};
+use plantwatch_history::{HistoryReader, HistoryWriter, SampleQuery, WriterOptions};
 use plantwatch_system_tests::history_support::numeric_plant;
 
 /// 2026-11-25T00:00:00Z in ms.
@@ -76,7 +76,12 @@ impl Measured {
 /// Sends every cycle through a sink (as the poll loop does) and closes the writer (which flushes).
 fn through_writer(db: &Path, plant: &Plant, cycles: Vec<Vec<Sample>>) -> Measured {
     let samples: u64 = cycles.iter().map(|c| c.len() as u64).sum();
-    let writer = HistoryWriter::open(db, plant).expect("open writer");
+    // Every cycle is sent at once, faster than any commit: the whole input may wait in the queue (a poll
+    // loop's queue is bounded and drops the oldest samples when full).
+    let unbounded = WriterOptions {
+        queue_samples: Some(usize::MAX),
+    };
+    let writer = HistoryWriter::open_with(db, plant, unbounded).expect("open writer");
     let sink = writer.sink();
     let started = Instant::now();
     for cycle in cycles {

@@ -79,6 +79,7 @@ fn plantwatch(port: u16, multi_thread: bool) -> Rate {
         let options = EngineOptions {
             history: None,
             alarms: false,
+            ..EngineOptions::default()
         };
         let engine = Engine::start(Arc::new(plant), options)
             .await

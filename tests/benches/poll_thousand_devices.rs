@@ -53,6 +53,7 @@ fn main() {
         let options = EngineOptions {
             history: None,
             alarms: false,
+            ..EngineOptions::default()
         };
         let started = Instant::now();
         let engine = Engine::start(Arc::new(plant), options)

@@ -194,6 +194,116 @@ fn export_to_a_file_replaces_it_whole_and_leaves_no_temporary_file() {
     );
 }
 
+/// Issue 17, fault 7: `export --out` onto its own `--db` replaced the history with the CSV and exited 0.
+#[test]
+fn export_onto_its_own_history_file_is_refused_by_any_name() {
+    let stored = stored_demo();
+    let link = stored.dir.path().join("link.db");
+    std::os::unix::fs::symlink(&stored.db, &link).expect("symlink to the history");
+    let dotted = stored.dir.path().join(".").join("plant.db");
+    let before = std::fs::read(&stored.db).expect("read history");
+    let samples = read_back_count(&stored.db);
+    for out in [&stored.db, &link, &dotted] {
+        let out_arg = out.to_str().expect("utf-8 path");
+        let result = export(&stored.db, &["--out", out_arg]);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "--out {out_arg}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "plantwatch export: --out {out_arg} is the history file --db {} itself: the export would replace the history; write to another file\n",
+                stored.db.display()
+            )
+        );
+        assert_eq!(
+            std::fs::read(&stored.db).expect("read history"),
+            before,
+            "--out {out_arg}: the history is untouched"
+        );
+    }
+    // The same file reached through the symlink as --db.
+    let result = export(&link, &["--out", stored.db.to_str().expect("utf-8 path")]);
+    assert_eq!(result.status.code(), Some(2));
+    assert_eq!(
+        read_back_count(&stored.db),
+        samples,
+        "every sample is still there"
+    );
+}
+
+/// Issue 17, fault 6: `export` and `alarms` failed on a history they could not write ("attempt to write a
+/// readonly database"): SQLite wanted to create the WAL index beside the file. The readers run here as
+/// the unprivileged user `nobody` (through `setpriv`, so the test works as root in CI, where file modes
+/// do not stop root) on a file and folder owned by root, as with a collector's service user.
+#[test]
+fn readers_work_on_a_history_they_cannot_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let setpriv = Path::new("/usr/bin/setpriv");
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !setpriv.exists() || !is_root {
+        eprintln!("SKIPPED: this test needs root and /usr/bin/setpriv to read as the user nobody");
+        return;
+    }
+    let stored = stored_demo();
+    let folder = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(stored.dir.path(), folder).expect("chmod folder");
+    let file = std::fs::Permissions::from_mode(0o644);
+    std::fs::set_permissions(&stored.db, file).expect("chmod file");
+    let before = names_in(stored.dir.path());
+    let as_nobody = |args: &[&str]| {
+        Command::new(setpriv)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(plantwatch_bin())
+            .args(args)
+            .arg("--db")
+            .arg(&stored.db)
+            .output()
+            .expect("run plantwatch as nobody")
+    };
+
+    let out = as_nobody(&["export"]);
+    assert!(
+        out.status.success(),
+        "export as nobody: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = std::fs::read_to_string(data("history/all.csv")).expect("read all.csv");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+
+    let out = as_nobody(&["alarms"]);
+    assert!(
+        out.status.success(),
+        "alarms as nobody: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        names_in(stored.dir.path()),
+        before,
+        "the readers left nothing beside the file"
+    );
+}
+
+/// The names in a folder, sorted.
+fn names_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .expect("list folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// How many samples the history file holds, read through the library.
+fn read_back_count(db: &Path) -> u64 {
+    let reader = HistoryReader::open(db).expect("open reader");
+    reader
+        .for_each_sample(&SampleQuery::default(), |_| {})
+        .expect("read samples")
+}
+
 #[test]
 fn export_of_an_unknown_tag_names_some_known_ones_and_exits_2() {
     let stored = stored_demo();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use plantwatch_core::{Priority, Timestamp};
 use plantwatch_history::schema;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::catalog::AlarmKind;
 use crate::entry::{AlarmState, JournalEntry, Transition};
@@ -216,10 +216,8 @@ impl JournalReader {
             path: path.to_path_buf(),
             source,
         };
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql)?;
+        // Works on a file this process cannot write (see `schema::open_read_only`).
+        let conn = schema::open_read_only(path).map_err(sql)?;
         let found = schema::version(&conn, COMPONENT).map_err(sql)?;
         let supported = STEPS.len() as i64;
         if found > supported {

@@ -13,6 +13,7 @@ mod ids;
 mod plant;
 mod summary;
 mod tag;
+mod write;
 
 use std::path::Path;
 

@@ -10,6 +10,7 @@ use crate::alarm::read_alarms;
 use crate::error::ConfigErrorKind;
 use crate::fields::{At, Field, Report, Section};
 use crate::ids::read_id;
+use crate::write::read_write;
 
 const TAG_KEYS: &[&str] = &[
     "id",
@@ -26,6 +27,7 @@ const TAG_KEYS: &[&str] = &[
     "deadband",
     "heartbeat_s",
     "alarms",
+    "write",
 ];
 
 const TABLES: &[(&str, Table)] = &[
@@ -135,6 +137,11 @@ pub(crate) fn read_tag(
         })
         .or_default(DEFAULT_HEARTBEAT);
     let alarms = read_alarms(&section, value_type.as_ref().map(|t| t.value));
+    let write = read_write(
+        &section,
+        table_kind.as_ref().map(|t| t.value),
+        value_type.as_ref().map(|t| t.value),
+    );
 
     let tag = (|| {
         let mut tag = Tag::new(
@@ -154,6 +161,9 @@ pub(crate) fn read_tag(
         }
         if let Some(unit) = unit? {
             tag = tag.with_unit(unit);
+        }
+        if let Some(write) = write? {
+            tag = tag.with_write(write);
         }
         Some(tag)
     })();

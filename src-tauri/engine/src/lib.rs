@@ -6,36 +6,42 @@
 //! per link.
 
 pub mod alarm_service;
+pub mod audit;
 pub mod event;
 pub mod poll;
 pub mod status;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use plantwatch_core::{Plant, TagIndex, Value};
 use plantwatch_history::{HistoryError, HistoryWriter};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub use event::EngineEvent;
 pub use status::{DeviceCounters, DeviceState, DeviceStatus, TagLive};
+pub use write::{write_once, Actor, WriteAudit, WriteOutcome, WriteReport};
 
 use alarm_service::AlarmService;
 use poll::device::DevicePoll;
-use poll::link_task::{LinkTask, WriteRequest};
+use poll::link_task::{LinkSender, LinkTask, WriteRequest};
 use poll::runtime::PollThreads;
 use poll::tags::TagTable;
 use poll::{lock, DeviceShared, Outputs};
 
 /// How the engine runs beyond what the plant says.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineOptions {
     /// The history file; overrides `plant.history` when set.
     pub history: Option<PathBuf>,
     /// Run the alarm service (evaluate rules, keep the journal).
     pub alarms: bool,
+    /// Where every write attempt is recorded ([`Engine::write_tag`]); none: the audit trail in the
+    /// plant's history file (there is no way to write unaudited).
+    pub audit: Option<Arc<dyn WriteAudit>>,
 }
 
 impl Default for EngineOptions {
@@ -43,7 +49,18 @@ impl Default for EngineOptions {
         EngineOptions {
             history: None,
             alarms: true,
+            audit: None,
         }
+    }
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("history", &self.history)
+            .field("alarms", &self.alarms)
+            .field("audit", &self.audit.is_some())
+            .finish()
     }
 }
 
@@ -54,6 +71,15 @@ pub struct EngineStats {
     pub samples_stored: u64,
     /// Samples handed to the writer and not committed yet.
     pub samples_pending: u64,
+    /// Samples the history writer could not store (its queue overflowed while the file refused commits,
+    /// or a stop ran out of time): lost, so `collect` exits 1.
+    pub samples_dropped: u64,
+    /// Failed history commits (each retried).
+    pub history_errors: u64,
+    /// The last history error, as text.
+    pub history_last_error: Option<String>,
+    /// The history file refuses commits right now (samples wait, and drop once the queue is full).
+    pub history_failing: bool,
     /// Devices whose last cycle read (online or degraded).
     pub devices_online: usize,
     pub devices_total: usize,
@@ -70,23 +96,12 @@ pub enum EngineError {
     History { path: PathBuf, source: HistoryError },
     #[error("history: {0}")]
     HistoryClose(HistoryError),
+    #[error("cannot open the audit trail: {0}")]
+    Audit(String),
     #[error("cannot start the alarm service: {0}")]
     Alarms(String),
     #[error("no tag with index {0}")]
     NoSuchTag(u32),
-    #[error("tag '{tag}' is read-only (input registers and discrete inputs cannot be written)")]
-    ReadOnly { tag: String },
-    #[error("tag '{tag}' cannot take that kind of value (a coil takes true/false or 0/1)")]
-    WrongKind { tag: String },
-    #[error("cannot encode the value for '{tag}': {source}")]
-    Encode {
-        tag: String,
-        source: plantwatch_modbus::decode::DecodeError,
-    },
-    #[error("the device refused the write of '{tag}' with exception {code:02X}")]
-    WriteRefused { tag: String, code: u8 },
-    #[error("the write of '{tag}' failed: {message}")]
-    WriteFailed { tag: String, message: String },
     #[error("the engine is stopping")]
     Stopped,
     #[error("cannot start the polling threads: {0}")]
@@ -112,6 +127,8 @@ pub struct Engine {
     poll_threads: PollThreads,
     /// Device index -> index into `links`.
     device_link: Vec<usize>,
+    /// Where write attempts are recorded.
+    audit: Arc<dyn WriteAudit>,
     stop: watch::Sender<bool>,
 }
 
@@ -140,6 +157,14 @@ impl Engine {
             })?;
 
         // The one place the engine starts the alarm service; it shares the plant's history file.
+        // Every write is audited: in the plant's own trail unless the caller brings one.
+        let audit: Arc<dyn WriteAudit> = match options.audit {
+            Some(audit) => audit,
+            None => Arc::new(
+                plantwatch_access::AuditTrail::open(&history_path)
+                    .map_err(|e| EngineError::Audit(e.to_string()))?,
+            ),
+        };
         let alarms = if options.alarms {
             let service = AlarmService::spawn(plant.clone(), &history_path)
                 .map_err(|e| EngineError::Alarms(e.to_string()))?;
@@ -215,6 +240,7 @@ impl Engine {
             hand_off,
             poll_threads,
             device_link,
+            audit,
             stop,
         })
     }
@@ -255,6 +281,10 @@ impl Engine {
         let mut stats = EngineStats {
             samples_stored: writer.stored,
             samples_pending: writer.pending,
+            samples_dropped: writer.dropped,
+            history_errors: writer.errors,
+            history_last_error: writer.last_error,
+            history_failing: writer.failing,
             devices_total: self.plant.devices.len(),
             ..EngineStats::default()
         };
@@ -279,31 +309,45 @@ impl Engine {
         self.alarms.as_deref()
     }
 
-    /// Writes a value to a tag (coil or holding register) through its link's task, between polls.
-    pub async fn write(&self, tag: TagIndex, value: Value) -> Result<(), EngineError> {
-        let (device, _) = self.plant.tag(tag).ok_or(EngineError::NoSuchTag(tag.0))?;
+    /// Writes `requested` to a tag on behalf of `actor`: checks it (writable, role, kind, range,
+    /// type), sends it through the tag's link task ahead of queued polls with the link's one request in
+    /// flight, reads the tag back and compares, records the attempt through the audit hook (every
+    /// attempt, refused ones too) and returns the report. Never waits without bound: a link busy past
+    /// [`poll::link_task::WRITE_QUEUE_WAIT`] reports `failed` without sending.
+    pub async fn write_tag(
+        &self,
+        tag: TagIndex,
+        requested: Value,
+        actor: &Actor,
+        comment: Option<&str>,
+    ) -> WriteReport {
+        let audit = Some(self.audit.as_ref());
+        let Some((device, t)) = self.plant.tag(tag) else {
+            return write::no_such_tag(tag, requested, actor, comment, audit);
+        };
+        let full_id = format!("{}/{}", device.id, t.id());
         let device_index = self
             .plant
             .devices
             .iter()
             .position(|d| std::ptr::eq(d, device))
-            .ok_or(EngineError::NoSuchTag(tag.0))?;
+            .unwrap_or_default();
         let position = tag.0 - self.plant.first_tag_of(device_index).0;
-        let link = &self.links[self.device_link[device_index]];
-        let (reply, answer) = oneshot::channel();
-        link.writes
-            .send(WriteRequest {
+        let writes = &self.links[self.device_link[device_index]].writes;
+        let open = || async {
+            Ok(LinkSender {
+                writes: writes.clone(),
                 device: device_index,
                 tag: position,
-                value,
-                reply,
+                timeout: device.timeout,
             })
-            .await
-            .map_err(|_| EngineError::Stopped)?;
-        answer.await.map_err(|_| EngineError::Stopped)?
+        };
+        write::perform(t, full_id, requested, actor, comment, audit, open).await
     }
 
-    /// Stops polling, flushes the history and stops the alarm service. Returns the final totals.
+    /// Stops polling, flushes the history and stops the alarm service. Returns the final totals. Ends in
+    /// bounded time even when the history file refuses commits (see `HistoryWriter::close`): what could
+    /// not be stored is in `samples_dropped`.
     pub async fn stop(self) -> Result<EngineStats, EngineError> {
         let _ = self.stop.send(true);
         for link in self.links {
@@ -345,6 +389,11 @@ impl Engine {
         .map_err(|_| EngineError::Stopped)?
         .map_err(EngineError::HistoryClose)?;
         stats.samples_stored = writer.stored;
+        stats.samples_pending = writer.pending;
+        stats.samples_dropped = writer.dropped;
+        stats.history_errors = writer.errors;
+        stats.history_last_error = writer.last_error;
+        stats.history_failing = writer.failing;
         Ok(stats)
     }
 }

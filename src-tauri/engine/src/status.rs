@@ -11,7 +11,9 @@ pub enum DeviceState {
     Connecting,
     /// The last poll cycle read every block.
     Online,
-    /// The device answers, but some blocks fail (exceptions, bad ranges).
+    /// The device answers, but a configured tag cannot be read (an exception, or an address the device
+    /// refuses). Unused addresses inside a coalesced read that the device refuses are learned and read
+    /// around; they do not make a device degraded.
     Degraded,
     /// The link is down or the device does not answer; reconnecting with back-off.
     Offline,
@@ -34,8 +36,11 @@ pub struct DeviceCounters {
     pub requests: u64,
     pub responses: u64,
     pub timeouts: u64,
-    /// Modbus exception responses by code.
+    /// Modbus exception responses by code that left a configured tag unread (errors).
     pub exceptions: BTreeMap<u8, u64>,
+    /// Exceptions 02/03 to a coalesced read that the poller answered by splitting it, learning which
+    /// unused addresses the device lacks. Normal on a first start, read around afterwards: not errors.
+    pub learned_refusals: u64,
     /// Link failures other than timeouts (refused, reset, bad frame).
     pub link_errors: u64,
     pub reconnects: u64,

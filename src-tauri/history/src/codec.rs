@@ -45,10 +45,13 @@ impl Rec {
         }
     }
 
-    /// The number when the sample is good and has one (what summaries and aggregates rest on).
+    /// The number when the sample is good and has a finite one: what summaries and aggregates rest on.
+    /// A NaN or infinite number is stored exactly but left out of every summary: one NaN would make a
+    /// chunk's sum NaN, which SQLite stores as NULL (refused by the NOT NULL column, so the seal would
+    /// fail for good), and +inf and -inf together would do the same.
     pub fn good_number(&self) -> Option<f64> {
         match (&self.value, self.quality) {
-            (RecValue::Number(v), 0) => Some(*v),
+            (RecValue::Number(v), 0) if v.is_finite() => Some(*v),
             _ => None,
         }
     }

@@ -29,6 +29,18 @@ pub enum HistoryError {
     /// A query named a tag the history file has never stored.
     #[error("unknown tag '{tag}'")]
     UnknownTag { tag: String },
+    /// Another process writes this history file (it holds the lock beside it).
+    #[error(
+        "history file {} is being written by {holder}; one writer per file: stop that one first (export, alarms and trends read alongside it)",
+        path.display()
+    )]
+    Locked { path: PathBuf, holder: String },
+    /// The lock file beside the history could not be opened, locked or written.
+    #[error("history lock file {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The writer thread stopped unexpectedly (it panicked or could not be started).
     #[error("history writer for {} stopped: {reason}", path.display())]
     WriterStopped { path: PathBuf, reason: String },

@@ -3,7 +3,9 @@
 //!
 //! # Invariants
 //! - One writer per file: [`HistoryWriter`] owns the only write connection, on its own thread. The poll
-//!   loop hands it samples through a [`SampleSink`] that never blocks; nothing else writes samples.
+//!   loop hands it samples through a [`SampleSink`] that never blocks; nothing else writes samples. A
+//!   second writer, in this process or another, is refused by the lock file beside the database
+//!   (`lock`), naming the holder.
 //! - Readers ([`HistoryReader`]) open their own read-only connection and never create a file (a file of an
 //!   older Plantwatch is upgraded once, as a writer would). WAL mode lets them read while the writer
 //!   commits; each query reads one snapshot.
@@ -37,6 +39,7 @@ pub mod codec;
 mod error;
 pub mod filter;
 pub mod layout;
+mod lock;
 pub mod reader;
 pub mod schema;
 mod store;
@@ -47,7 +50,8 @@ mod tests;
 
 pub use error::HistoryError;
 pub use filter::{worth_storing, LastStored};
+pub use lock::lock_path;
 pub use reader::{
     Aggregate, Bucket, HistoryReader, IntervalValue, SampleQuery, StoredSample, TagInfo,
 };
-pub use writer::{HistoryWriter, SampleSink, WriterStats};
+pub use writer::{HistoryWriter, SampleSink, WriterOptions, WriterStats};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plantwatch_core::{Quality, Timestamp, Value};
-use rusqlite::{Connection, OpenFlags, Transaction};
+use rusqlite::{Connection, Transaction};
 
 use crate::codec::{Rec, RecValue};
 use crate::store::{self, TagCursor, Wanted};
@@ -152,10 +152,7 @@ impl HistoryReader {
             path: path.to_path_buf(),
             source,
         };
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(open_err)?;
+        let conn = schema::open_read_only(path).map_err(open_err)?;
         let found = schema::version(&conn, layout::COMPONENT).map_err(open_err)?;
         if found > layout::VERSION {
             let source = schema::SchemaError::TooNew {

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::HistoryError;
 
@@ -118,6 +118,53 @@ pub fn open_connection(path: &Path) -> Result<Connection, HistoryError> {
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_err)?;
     Ok(conn)
+}
+
+/// Opens an existing database for reading only, for the readers (`export`, `alarms`, trends), which must
+/// work on a file they cannot write: a read-only share, or a file in a folder owned by the collector's
+/// service user.
+///
+/// A WAL database is read through its `-shm` index, which SQLite creates beside the file when no
+/// writer is running; where the folder is not writable that fails ("attempt to write a readonly
+/// database"). When no `-wal` file exists no writer has the file open, and the file is read as
+/// immutable (no `-shm`, no locks) instead. A writer that starts during such a read and checkpoints
+/// into the file could show the reader a torn page, so this is only the fallback; with a writer running,
+/// its `-wal` and `-shm` exist and SQLite reads through them read-only.
+pub fn open_read_only(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // The first read opens the WAL index: the step that needs write access to the folder.
+    let probe = conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()));
+    let Err(error) = probe else {
+        return Ok(conn);
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if Path::new(&wal).exists() {
+        return Err(error);
+    }
+    drop(conn);
+    let uri = format!("file:{}?immutable=1", uri_path(path));
+    let immutable =
+        Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI).map_err(|_| error)?;
+    Ok(immutable)
+}
+
+/// `path` as the path part of an SQLite `file:` URI: every byte but unreserved ones and `/`
+/// percent-encoded (a `?`, `#` or `%` in a file name would otherwise end or change the path).
+fn uri_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for &b in absolute.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

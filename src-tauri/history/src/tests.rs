@@ -965,3 +965,185 @@ fn a_version_2_log_is_kept_through_the_upgrade_and_sealed_by_the_next_writer() {
     );
     assert_eq!((log, chunks), (0, 2));
 }
+
+/// Issue 17, fault 2: one NaN made a chunk's sum NaN, SQLite stored it as NULL, the NOT NULL column
+/// refused it and the seal was retried forever while the log grew.
+#[test]
+fn non_finite_numbers_are_stored_exactly_and_left_out_of_summaries() {
+    let nan_with_payload = f64::from_bits(0x7ff8_0000_dead_beef);
+    let values = [
+        1.0,
+        nan_with_payload,
+        f64::INFINITY,
+        3.0,
+        f64::NEG_INFINITY,
+        -f64::NAN,
+    ];
+    let samples: Vec<Sample> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| num(FLOW, i as i64 * 1000, v))
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("open writer");
+    writer.sink().send(samples);
+    let stats = writer.close().expect("close");
+    assert_eq!(
+        (stats.stored, stats.errors, stats.last_error),
+        (6, 0, None),
+        "sealing never fails on non-finite numbers"
+    );
+    assert_eq!(
+        query_number(&path, "SELECT count(*) FROM log"),
+        0,
+        "the log is sealed into chunks on close"
+    );
+    assert_eq!(query_number(&path, "SELECT count(*) FROM chunks"), 1);
+
+    let reader = HistoryReader::open(&path).expect("reader");
+    let mut bits = Vec::new();
+    reader
+        .for_each_sample(&SampleQuery::default(), |s| match s.value {
+            Some(Value::Number(v)) => bits.push(v.to_bits()),
+            ref other => panic!("a number was stored, got {other:?}"),
+        })
+        .expect("read");
+    let expected: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
+    assert_eq!(bits, expected, "every f64 comes back bit for bit");
+
+    let column = reader
+        .thinned("plc/flow", Timestamp(0), Timestamp(6000), 1)
+        .expect("thinned");
+    let b = &column[0];
+    assert_eq!(
+        (b.count, b.min, b.max, b.avg),
+        (2, Some(1.0), Some(3.0), Some(2.0)),
+        "summaries rest on the finite numbers only"
+    );
+}
+
+/// Another connection holding the write lock of `path` (`BEGIN EXCLUSIVE`), as a backup tool would.
+fn hold_write_lock(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open a second connection");
+    conn.execute_batch("BEGIN EXCLUSIVE")
+        .expect("take the write lock");
+    conn
+}
+
+/// Sends `batches` batches of `size` samples of plc/flow, one per millisecond from `first_ms`.
+fn send_flow(sink: &SampleSink, first_ms: i64, batches: i64, size: i64) {
+    for b in 0..batches {
+        let start = first_ms + b * size;
+        sink.send((start..start + size).map(|ms| num(FLOW, ms, 1.0)).collect());
+    }
+}
+
+/// Issue 17, fault 3: while the file refused commits the queue grew without bound. Now it holds a
+/// bounded number of samples, the oldest are dropped and counted, and the newest are stored once the
+/// file takes commits again.
+#[test]
+fn a_file_refusing_commits_drops_the_oldest_queued_samples_and_counts_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let options = WriterOptions {
+        queue_samples: Some(1000),
+    };
+    let writer = HistoryWriter::open_with(&path, &demo_plant(), options).expect("open writer");
+    let sink = writer.sink();
+    let backup = hold_write_lock(&path);
+    let sent = 300 * 1000;
+    send_flow(&sink, 0, 300, 1000);
+    let stats = writer.stats();
+    assert_eq!(
+        stats.stored + stats.dropped + stats.pending,
+        sent,
+        "{stats:?}"
+    );
+    assert!(
+        stats.pending <= 100_000 + 2 * 1000,
+        "at most one batch of 100,000 and the queue's 1,000 wait: {stats:?}"
+    );
+    assert!(stats.dropped >= sent - 100_000 - 2 * 1000, "{stats:?}");
+
+    drop(backup);
+    let waited = Instant::now();
+    while writer.stats().pending > 0 && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = writer.close().expect("close");
+    assert_eq!(
+        (stats.stored + stats.dropped, stats.pending),
+        (sent, 0),
+        "every sample is stored or counted as dropped: {stats:?}"
+    );
+    let newest = HistoryReader::open(&path)
+        .expect("reader")
+        .latest("plc/flow")
+        .expect("latest")
+        .expect("a sample");
+    assert_eq!(
+        newest.time,
+        Timestamp(sent as i64 - 1),
+        "the newest sample is kept"
+    );
+}
+
+/// Issue 17, fault 3: close retried a batch the file kept refusing for ten tries of the five-second busy
+/// timeout, then as long again for the seal: well past a service manager's stop timeout.
+#[test]
+fn close_returns_in_bounded_time_while_the_file_stays_locked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("open writer");
+    let sink = writer.sink();
+    let _backup = hold_write_lock(&path);
+    send_flow(&sink, 0, 10, 100);
+    let closing = Instant::now();
+    let stats = writer.close().expect("close");
+    let took = closing.elapsed();
+    assert!(
+        took < Duration::from_secs(20),
+        "close took {took:?} (10 s to try, a 5 s busy wait at most before)"
+    );
+    assert_eq!(
+        (stats.stored, stats.dropped, stats.pending),
+        (0, 1000, 0),
+        "what could not be stored is counted: {stats:?}"
+    );
+    assert!(
+        stats
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("database is locked")),
+        "{stats:?}"
+    );
+}
+
+/// A writer dropped without `close` (an error path of its owner) must not keep the file's lock: its
+/// thread would otherwise wait for samples forever and refuse every later writer of the file.
+#[test]
+fn a_writer_dropped_without_close_lets_the_next_writer_in() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("open writer");
+    writer.sink().send(vec![num(FLOW, 1000, 1.0)]);
+    drop(writer);
+    let waited = Instant::now();
+    let next = loop {
+        match HistoryWriter::open(&path, &demo_plant()) {
+            Ok(next) => break next,
+            Err(e) => assert!(
+                waited.elapsed() < Duration::from_secs(15),
+                "the dropped writer still holds the file: {e}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    next.close().expect("close");
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()).len(),
+        1,
+        "its sample was stored"
+    );
+}

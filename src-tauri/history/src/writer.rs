@@ -1,10 +1,10 @@
 //! The one writer: a thread that owns the write connection and turns the samples it receives into a few
 //! large transactions.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use plantwatch_core::{Plant, Sample};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::codec::Rec;
+use crate::lock::WriterLock;
 use crate::store::{self, ChunkEnds, Runs, SealJob};
 use crate::{layout, schema, HistoryError};
 
@@ -35,14 +36,19 @@ const SEAL_AGE_MS: i64 = 10 * 60 * 1000;
 const SEAL_STEP_SAMPLES: u64 = 400_000;
 /// After a failed commit, wait this long before trying the same batch again.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
-/// On close, give up on a batch that keeps failing after this many tries.
-const CLOSE_TRIES: u32 = 10;
-
-enum Message {
-    /// Samples and when they were sent (the commit deadline counts from the oldest waiting).
-    Samples(Vec<Sample>, Instant),
-    Close,
-}
+/// Once asked to close, the writer stores what it can for this long, then gives up on the rest (counted
+/// as dropped) so a stop always ends: a full disk or a file another process keeps locked must not hold a
+/// service past its stop timeout (systemd's is 90 s). A commit already waiting on a lock when the close
+/// request comes may take up to the busy timeout (5 s) more; after it, one waits at most
+/// `CLOSE_BUSY_TIMEOUT`. A seal left unfinished is finished by the next writer.
+const CLOSE_WITHIN: Duration = Duration::from_secs(10);
+/// The busy timeout of the write connection while closing.
+const CLOSE_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+/// The queue between the sinks and the writer holds at most this many samples (about 40 MB)...
+const QUEUE_MIN_SAMPLES: usize = 1_000_000;
+/// ...or this many per plant tag if that is more (two full scans of a big plant, so a seal step or a
+/// slow commit never drops samples of a healthy file).
+const QUEUE_SAMPLES_PER_TAG: usize = 2;
 
 /// Counters shared between the writer thread, its sinks and whoever watches them.
 #[derive(Default)]
@@ -52,12 +58,33 @@ struct Counters {
     pending: AtomicU64,
     dropped: AtomicU64,
     errors: AtomicU64,
+    /// The last commit or seal step failed (cleared by the next that succeeds).
+    failing: AtomicBool,
     last_error: Mutex<Option<String>>,
 }
 
 impl Counters {
+    fn snapshot(&self) -> WriterStats {
+        WriterStats {
+            stored: self.stored.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            pending: self.pending.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
+            failing: self.failing.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts samples that were pending as dropped.
+    fn give_up(&self, n: u64) {
+        self.pending.fetch_sub(n, Ordering::Relaxed);
+        self.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
     fn record_error(&self, error: &HistoryError) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        self.failing.store(true, Ordering::Relaxed);
         tracing::warn!("{error}");
         if let Ok(mut last) = self.last_error.lock() {
             *last = Some(error.to_string());
@@ -72,53 +99,219 @@ pub struct WriterStats {
     pub stored: u64,
     /// Transactions committed.
     pub batches: u64,
-    /// Samples handed to a sink and not committed yet.
+    /// Samples handed to a sink and not committed yet (queued, or in the batch being committed).
     pub pending: u64,
-    /// Samples that could not be stored: sent after close, of a tag outside the plant, or given up on.
+    /// Samples that could not be stored: the oldest queued ones pushed out of a full queue (the file
+    /// refused commits for long), those still unstored when a close ran out of time, those sent after
+    /// close, and those of a tag outside the plant.
     pub dropped: u64,
     /// Failed commits (each retried, except on close after several tries).
     pub errors: u64,
     /// The last error, as text.
     pub last_error: Option<String>,
+    /// The file refuses commits right now (the last try failed): samples wait, and drop once the queue
+    /// is full.
+    pub failing: bool,
 }
 
-/// The one writer of a history file. A thread owns the write connection; sinks hand it samples over an
-/// unbounded channel, so the poll loop never waits on the disk. Samples are batched into one transaction
+/// The one writer of a history file. A thread owns the write connection; sinks hand it samples through a
+/// bounded queue, so the poll loop never waits on the disk. Samples are batched into one transaction
 /// that starts at most half a second after the oldest was sent (at once when 100,000 are waiting), so a
-/// `kill -9` loses at most the last second and never corrupts the file (SQLite's WAL journal). Samples of one tag at the same
-/// millisecond keep the last one sent (`INSERT OR REPLACE`). It stores every sample it is given: choosing
-/// which samples are worth keeping is [`crate::worth_storing`]'s job, before the sink.
+/// `kill -9` loses at most the last second and never corrupts the file (SQLite's WAL journal). Samples of
+/// one tag at the same millisecond keep the last one sent (`INSERT OR REPLACE`). It stores every sample it
+/// is given: choosing which samples are worth keeping is [`crate::worth_storing`]'s job, before the sink.
+///
+/// While the file refuses commits (a full disk, another process holding a lock) the writer retries its
+/// batch and the queue fills; when it is full the oldest queued samples are dropped and counted, so
+/// memory stays bounded. [`HistoryWriter::close`] always returns within about [`CLOSE_WITHIN`], counting
+/// what it could not store.
 pub struct HistoryWriter {
     path: PathBuf,
     sink: SampleSink,
     counters: Arc<Counters>,
     thread: JoinHandle<()>,
+    _close_on_drop: CloseOnDrop,
 }
 
-/// Where samples go to be stored. Cheap to clone, shareable between threads; `send` never blocks.
+/// Asks the writer thread to close when the [`HistoryWriter`] is dropped without [`HistoryWriter::close`]
+/// (an error path): otherwise the thread would wait for samples forever, holding the file's lock.
+struct CloseOnDrop(Arc<Queue>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.ask_close();
+    }
+}
+
+/// How a writer runs beyond its file and plant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// The most samples the queue between sinks and writer holds; `None`: the larger of a million and
+    /// two per plant tag. (While a commit keeps failing, the writer's own batch holds up to 100,000
+    /// more.)
+    pub queue_samples: Option<usize>,
+}
+
+/// Where samples go to be stored. Cheap to clone, shareable between threads; `send` never blocks on
+/// the disk.
 #[derive(Clone)]
 pub struct SampleSink {
-    sender: Sender<Message>,
+    queue: Arc<Queue>,
     counters: Arc<Counters>,
 }
 
 impl SampleSink {
-    /// Queues samples for the writer. Never blocks; after the writer has closed, the samples are counted
-    /// as dropped.
+    /// Queues samples for the writer. Never waits on the disk; when the queue is full the oldest queued
+    /// samples are dropped (and counted), and after the writer has closed the samples are counted as
+    /// dropped.
     pub fn send(&self, samples: Vec<Sample>) {
-        let n = samples.len() as u64;
+        self.queue.push(samples, &self.counters);
+    }
+}
+
+/// The samples sent and not yet taken by the writer thread, oldest first, and whether the writer was
+/// asked to close.
+struct Queue {
+    state: Mutex<QueueState>,
+    /// Signalled when samples arrive or close is asked.
+    changed: Condvar,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct QueueState {
+    /// Samples and when they were sent (the commit deadline counts from the oldest waiting).
+    messages: VecDeque<(Vec<Sample>, Instant)>,
+    samples: usize,
+    /// Close was asked: the writer stores what is queued and stops.
+    closing: bool,
+    /// The writer thread has ended: sends are dropped.
+    closed: bool,
+}
+
+/// How long [`Queue::pop`] waits for samples.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Until samples arrive or close is asked.
+    Forever,
+    /// Until this instant at the latest.
+    Until(Instant),
+}
+
+/// What [`Queue::pop`] found.
+enum Popped {
+    Samples(Vec<Sample>, Instant),
+    /// Nothing queued, and close was asked.
+    Closing,
+    /// Nothing queued before the wait ended.
+    Nothing,
+}
+
+impl Queue {
+    fn new(capacity: usize) -> Queue {
+        Queue {
+            state: Mutex::new(QueueState::default()),
+            changed: Condvar::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // A panic while holding the lock leaves plain data behind: keep using it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, samples: Vec<Sample>, counters: &Counters) {
+        let n = samples.len();
         if n == 0 {
             return;
         }
-        self.counters.pending.fetch_add(n, Ordering::Relaxed);
-        if self
-            .sender
-            .send(Message::Samples(samples, Instant::now()))
-            .is_err()
-        {
-            self.counters.pending.fetch_sub(n, Ordering::Relaxed);
-            self.counters.dropped.fetch_add(n, Ordering::Relaxed);
+        let mut state = self.lock();
+        if state.closed {
+            counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            return;
         }
+        counters.pending.fetch_add(n as u64, Ordering::Relaxed);
+        state.messages.push_back((samples, Instant::now()));
+        state.samples += n;
+        // Full: the file has refused commits for long. The oldest unsent samples go first: when it comes
+        // back, the newest are what the operator needs.
+        while state.samples > self.capacity {
+            let Some((oldest, _)) = state.messages.pop_front() else {
+                break;
+            };
+            state.samples -= oldest.len();
+            counters.give_up(oldest.len() as u64);
+        }
+        drop(state);
+        self.changed.notify_one();
+    }
+
+    /// Takes the oldest queued samples, waiting as `wait` says when there are none.
+    fn pop(&self, wait: Wait) -> Popped {
+        let mut state = self.lock();
+        loop {
+            if let Some((samples, sent)) = state.messages.pop_front() {
+                state.samples -= samples.len();
+                return Popped::Samples(samples, sent);
+            }
+            if state.closing {
+                return Popped::Closing;
+            }
+            state = match wait {
+                Wait::Forever => self
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                Wait::Until(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        return Popped::Nothing;
+                    };
+                    self.changed
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    fn ask_close(&self) {
+        self.lock().closing = true;
+        self.changed.notify_all();
+    }
+
+    fn closing(&self) -> bool {
+        self.lock().closing
+    }
+
+    /// Sleeps for `pause`, or less when close is asked meanwhile.
+    fn pause_unless_closing(&self, pause: Duration) {
+        let deadline = Instant::now() + pause;
+        let mut state = self.lock();
+        while !state.closing {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return;
+            };
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
+    /// Marks the writer gone and takes what is still queued (later sends are dropped at once).
+    fn finish(&self) -> u64 {
+        let mut state = self.lock();
+        state.closed = true;
+        state.closing = true;
+        let left = state.samples as u64;
+        state.messages.clear();
+        state.samples = 0;
+        left
     }
 }
 
@@ -126,6 +319,17 @@ impl HistoryWriter {
     /// Opens (creating if needed) the history file, brings its schema up to date (refusing one written
     /// by a newer Plantwatch), registers the plant's tags by full id and starts the writer thread.
     pub fn open(path: &Path, plant: &Plant) -> Result<HistoryWriter, HistoryError> {
+        HistoryWriter::open_with(path, plant, WriterOptions::default())
+    }
+
+    /// [`HistoryWriter::open`] with options.
+    pub fn open_with(
+        path: &Path,
+        plant: &Plant,
+        options: WriterOptions,
+    ) -> Result<HistoryWriter, HistoryError> {
+        // Before anything is written: a second writer of the file is refused here.
+        let lock = WriterLock::acquire(path)?;
         let conn = schema::open_connection(path)?;
         schema::migrate(&conn, layout::COMPONENT, layout::STEPS).map_err(|source| {
             HistoryError::Schema {
@@ -149,7 +353,10 @@ impl HistoryWriter {
         let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
 
         let counters = Arc::new(Counters::default());
-        let (sender, receiver) = mpsc::channel();
+        let capacity = options.queue_samples.unwrap_or_else(|| {
+            QUEUE_MIN_SAMPLES.max(plant.tag_count().saturating_mul(QUEUE_SAMPLES_PER_TAG))
+        });
+        let queue = Arc::new(Queue::new(capacity));
         let thread_state = WriterThread {
             path: path.to_path_buf(),
             conn,
@@ -159,18 +366,23 @@ impl HistoryWriter {
             job,
             ends: ChunkEnds::default(),
             counters: counters.clone(),
+            _lock: lock,
         };
         let thread = std::thread::Builder::new()
             .name("history-writer".into())
-            .spawn(move || thread_state.run(receiver))
+            .spawn({
+                let queue = queue.clone();
+                move || thread_state.run(&queue)
+            })
             .map_err(|e| HistoryError::WriterStopped {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             })?;
         Ok(HistoryWriter {
             path: path.to_path_buf(),
+            _close_on_drop: CloseOnDrop(queue.clone()),
             sink: SampleSink {
-                sender,
+                queue,
                 counters: counters.clone(),
             },
             counters,
@@ -185,37 +397,23 @@ impl HistoryWriter {
 
     /// The writer's counters right now.
     pub fn stats(&self) -> WriterStats {
-        let c = &self.counters;
-        WriterStats {
-            stored: c.stored.load(Ordering::Relaxed),
-            batches: c.batches.load(Ordering::Relaxed),
-            pending: c.pending.load(Ordering::Relaxed),
-            dropped: c.dropped.load(Ordering::Relaxed),
-            errors: c.errors.load(Ordering::Relaxed),
-            last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
-        }
+        self.counters.snapshot()
     }
 
-    /// Stores everything sent so far, stops the thread and returns the final counters. Samples sent
-    /// through remaining sinks afterwards are dropped (and counted).
+    /// Stores everything sent so far, stops the thread and returns the final counters. Returns within
+    /// about [`CLOSE_WITHIN`] whatever the file does: samples it could not store by then are counted as
+    /// dropped (`pending` is 0 afterwards). Samples sent through remaining sinks afterwards are dropped
+    /// (and counted).
     pub fn close(self) -> Result<WriterStats, HistoryError> {
         // The thread may already be gone (it panicked); joining tells.
-        let _ = self.sink.sender.send(Message::Close);
+        self.sink.queue.ask_close();
         if self.thread.join().is_err() {
             return Err(HistoryError::WriterStopped {
                 path: self.path,
                 reason: "the writer thread panicked".into(),
             });
         }
-        let stats = WriterStats {
-            stored: self.counters.stored.load(Ordering::Relaxed),
-            batches: self.counters.batches.load(Ordering::Relaxed),
-            pending: self.counters.pending.load(Ordering::Relaxed),
-            dropped: self.counters.dropped.load(Ordering::Relaxed),
-            errors: self.counters.errors.load(Ordering::Relaxed),
-            last_error: self.counters.last_error.lock().ok().and_then(|e| e.clone()),
-        };
-        Ok(stats)
+        Ok(self.counters.snapshot())
     }
 }
 
@@ -291,6 +489,8 @@ struct WriterThread {
     job: Option<SealJob>,
     ends: ChunkEnds,
     counters: Arc<Counters>,
+    /// Held until the thread has stored its last sample and ends.
+    _lock: WriterLock,
 }
 
 fn now_ms() -> i64 {
@@ -298,82 +498,76 @@ fn now_ms() -> i64 {
 }
 
 impl WriterThread {
-    fn run(mut self, receiver: Receiver<Message>) {
+    fn run(mut self, queue: &Queue) {
         let mut batch: Vec<Sample> = Vec::new();
         // When the oldest sample of `batch` was sent (kept across a failed commit).
         let mut oldest = Instant::now();
-        let mut closing = false;
-        let mut failed_tries = 0u32;
-        while !closing || !batch.is_empty() {
+        // Set when close is asked: stop trying to store at this instant.
+        let mut close_by: Option<Instant> = None;
+        loop {
+            if close_by.is_none() && queue.closing() {
+                close_by = Some(Instant::now() + CLOSE_WITHIN);
+                // A file another process keeps locked must not hold each try for the full timeout.
+                let _ = self.conn.busy_timeout(CLOSE_BUSY_TIMEOUT);
+            }
+            if close_by.is_some_and(|by| Instant::now() >= by) {
+                break;
+            }
             if batch.is_empty() {
-                match receiver.recv() {
-                    Ok(Message::Samples(samples, sent)) => (batch, oldest) = (samples, sent),
-                    Ok(Message::Close) | Err(_) => closing = true,
+                match queue.pop(Wait::Forever) {
+                    Popped::Samples(samples, sent) => (batch, oldest) = (samples, sent),
+                    Popped::Closing => break,
+                    Popped::Nothing => continue,
                 }
             }
-            // Gather until the deadline of the oldest waiting sample, a full batch, or close.
+            // Gather until the deadline of the oldest waiting sample or a full batch; when closing, or
+            // behind (the last commit was slow), only what is queued already, so a backlog is stored in
+            // a few large transactions rather than one small one per message.
             let deadline = oldest + COMMIT_EVERY;
-            while !closing && batch.len() < MAX_BATCH {
-                let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                    break;
+            while batch.len() < MAX_BATCH {
+                let wait = if queue.closing() {
+                    Wait::Until(Instant::now())
+                } else {
+                    Wait::Until(deadline)
                 };
-                match receiver.recv_timeout(left) {
-                    Ok(Message::Samples(mut samples, _)) => batch.append(&mut samples),
-                    Ok(Message::Close) | Err(RecvTimeoutError::Disconnected) => closing = true,
-                    Err(RecvTimeoutError::Timeout) => break,
+                match queue.pop(wait) {
+                    Popped::Samples(mut samples, _) => batch.append(&mut samples),
+                    Popped::Closing | Popped::Nothing => break,
                 }
-            }
-            // Behind (the last commit was slow): take what is already queued too, so a backlog is stored
-            // in a few large transactions rather than one small one per message.
-            while !closing && batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(Message::Samples(mut samples, _)) => batch.append(&mut samples),
-                    Ok(Message::Close) => closing = true,
-                    Err(_) => break,
-                }
-            }
-            if closing {
-                // Everything sent before close is stored; later sends find the channel closed.
-                while let Ok(message) = receiver.try_recv() {
-                    if let Message::Samples(mut samples, _) = message {
-                        batch.append(&mut samples);
-                    }
-                }
-            }
-            if batch.is_empty() {
-                continue;
             }
             match self.store(&mut batch) {
                 Ok(()) => {
-                    failed_tries = 0;
-                    if !closing {
+                    if close_by.is_none() {
                         self.seal_if_due(false);
                     }
                 }
                 Err(error) => {
                     self.counters.record_error(&error);
-                    failed_tries += 1;
-                    if closing && failed_tries >= CLOSE_TRIES {
-                        self.give_up(&mut batch);
+                    // The batch is kept and tried again; the queue meanwhile is bounded (see `push`).
+                    if close_by.is_none() {
+                        queue.pause_unless_closing(RETRY_AFTER);
                     } else {
-                        std::thread::sleep(RETRY_AFTER);
+                        std::thread::sleep(RETRY_AFTER.min(CLOSE_BUSY_TIMEOUT));
                     }
                 }
             }
         }
-        // A graceful stop leaves the file compact: everything in chunks, the log empty.
-        let mut tries = 0;
-        while (self.job.is_some() || self.log_samples > 0) && tries < CLOSE_TRIES {
+        // A graceful stop leaves the file compact (everything in chunks, the log empty) if time allows;
+        // an unfinished seal is finished by the next writer.
+        let close_by = close_by.unwrap_or_else(|| Instant::now() + CLOSE_WITHIN);
+        while (self.job.is_some() || self.log_samples > 0) && Instant::now() < close_by {
             if !self.seal_if_due(true) {
-                tries += 1;
                 std::thread::sleep(RETRY_AFTER);
             }
         }
-        // Samples that raced with close into the queue are not stored: count them before the queue goes.
-        while let Ok(message) = receiver.try_recv() {
-            if let Message::Samples(samples, _) = message {
-                self.give_up(&mut { samples });
-            }
+        // What could not be stored in time, and what raced with close into the queue.
+        let left = batch.len() as u64 + queue.finish();
+        self.counters.give_up(left);
+        if left > 0 {
+            tracing::warn!(
+                "history file {}: {left} samples could not be stored before close",
+                self.path.display()
+            );
         }
     }
 
@@ -404,6 +598,7 @@ impl WriterThread {
         c.stored.fetch_add(known, Ordering::Relaxed);
         c.dropped.fetch_add(n - known, Ordering::Relaxed);
         c.batches.fetch_add(1, Ordering::Relaxed);
+        c.failing.store(false, Ordering::Relaxed);
         Ok(())
     }
 
@@ -479,13 +674,6 @@ impl WriterThread {
                 source,
             }),
         }
-    }
-
-    fn give_up(&self, batch: &mut Vec<Sample>) {
-        let n = batch.len() as u64;
-        batch.clear();
-        self.counters.pending.fetch_sub(n, Ordering::Relaxed);
-        self.counters.dropped.fetch_add(n, Ordering::Relaxed);
     }
 }
 

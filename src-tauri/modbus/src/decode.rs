@@ -40,6 +40,14 @@ pub enum DecodeError {
         raw: f64,
         value_type: &'static str,
     },
+    /// A write of NaN or an infinity: no device setpoint means "not a number", and an f32 or f64
+    /// register would store it as such.
+    #[error("tag '{tag}': {value} is not a finite number")]
+    NotFinite { tag: String, value: f64 },
+    /// A `bit` tag encoded as a whole register: the other 15 bits would be overwritten. A bit is
+    /// written with [`encode_bit`] and a mask write or a read-modify-write of its register.
+    #[error("tag '{tag}' is one bit of a register; it is written by changing that bit alone")]
+    BitOfRegister { tag: String },
     /// A write of a string longer than the tag's registers can hold.
     #[error("tag '{tag}': text of {len} bytes does not fit in {registers} register(s)")]
     TextTooLong {
@@ -105,21 +113,17 @@ pub fn decode_bit(tag: &Tag, bit: bool) -> Value {
 /// Encodes an engineering value into the registers a write of this tag sends: the inverse of
 /// [`decode_registers`] (scaling undone, integers rounded to the nearest raw value).
 ///
-/// A `Bit` tag cannot be written on its own without a read-modify-write of its register, so it encodes
-/// as the whole register with only that bit set or clear; callers that must keep the other bits read
-/// the register first.
+/// NaN and infinities are refused, and so is a value whose raw form does not fit the type (70000 into
+/// a u16). A `Bit` tag is refused too ([`DecodeError::BitOfRegister`]): writing its register whole
+/// would clear the other 15 bits; see [`encode_bit`] and [`with_bit`].
 pub fn encode_registers(tag: &Tag, value: &Value) -> Result<Vec<u16>, DecodeError> {
     let order = tag.order;
     let regs = match tag.value_type {
         ValueType::Bool => vec![u16::from(as_bool(tag, value)?)],
-        ValueType::Bit(bit) => {
-            if bit > 15 {
-                return Err(DecodeError::NoSuchBit {
-                    tag: tag.id().to_string(),
-                    bit,
-                });
-            }
-            vec![u16::from(as_bool(tag, value)?) << bit]
+        ValueType::Bit(_) => {
+            return Err(DecodeError::BitOfRegister {
+                tag: tag.id().to_string(),
+            })
         }
         ValueType::U16 => vec![raw_integer(tag, value, 0.0, f64::from(u16::MAX))? as u16],
         ValueType::I16 => {
@@ -144,7 +148,7 @@ pub fn encode_registers(tag: &Tag, value: &Value) -> Result<Vec<u16>, DecodeErro
         }
         ValueType::F32 => {
             let raw = raw_number(tag, value)?;
-            if raw.is_finite() && raw.abs() > f64::from(f32::MAX) {
+            if raw.abs() > f64::from(f32::MAX) {
                 return Err(DecodeError::OutOfRange {
                     tag: tag.id().to_string(),
                     raw,
@@ -153,7 +157,18 @@ pub fn encode_registers(tag: &Tag, value: &Value) -> Result<Vec<u16>, DecodeErro
             }
             from_canonical(&(raw as f32).to_be_bytes(), order)
         }
-        ValueType::F64 => from_canonical(&raw_number(tag, value)?.to_be_bytes(), order),
+        ValueType::F64 => {
+            let raw = raw_number(tag, value)?;
+            // A tiny scale can push a finite engineering value past f64's range.
+            if !raw.is_finite() {
+                return Err(DecodeError::OutOfRange {
+                    tag: tag.id().to_string(),
+                    raw,
+                    value_type: "f64",
+                });
+            }
+            from_canonical(&raw.to_be_bytes(), order)
+        }
         ValueType::String { registers } => {
             let Value::Text(text) = value else {
                 return Err(wrong_kind(tag, "text", value));
@@ -174,6 +189,42 @@ pub fn encode_registers(tag: &Tag, value: &Value) -> Result<Vec<u16>, DecodeErro
         }
     };
     Ok(regs)
+}
+
+/// The state one coil, or one `bool` tag on a bit table, is written to: `true`/`false`, or the numbers
+/// 1 and 0 (0.5 or -3 is more likely a slip of the hand than a wish to start a pump).
+pub fn encode_coil(tag: &Tag, value: &Value) -> Result<bool, DecodeError> {
+    as_bool(tag, value)
+}
+
+/// The bit number and state a write of a `bit` tag sets; the caller changes that bit alone.
+pub fn encode_bit(tag: &Tag, value: &Value) -> Result<(u8, bool), DecodeError> {
+    match tag.value_type {
+        ValueType::Bit(bit) if bit <= 15 => Ok((bit, as_bool(tag, value)?)),
+        ValueType::Bit(bit) => Err(DecodeError::NoSuchBit {
+            tag: tag.id().to_string(),
+            bit,
+        }),
+        _ => Err(wrong_kind(tag, "a register or coil", value)),
+    }
+}
+
+/// `register` with bit `bit` set (`on`) or cleared, the other bits kept: the modify step of a
+/// read-modify-write.
+pub fn with_bit(register: u16, bit: u8, on: bool) -> u16 {
+    let mask = 1u16 << (bit & 15);
+    if on {
+        register | mask
+    } else {
+        register & !mask
+    }
+}
+
+/// The AND and OR masks of a Modbus mask write (FC 22) that set or clear bit `bit` alone: the device
+/// computes `(current AND and_mask) OR (or_mask AND NOT and_mask)`.
+pub fn bit_masks(bit: u8, on: bool) -> (u16, u16) {
+    let mask = 1u16 << (bit & 15);
+    (!mask, if on { mask } else { 0 })
 }
 
 /// The bytes of the value in big-endian (ABCD...) order, from registers laid out in `order`.
@@ -278,6 +329,12 @@ fn raw_number(tag: &Tag, value: &Value) -> Result<f64, DecodeError> {
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Text(_) => return Err(wrong_kind(tag, "a number", value)),
     };
+    if !engineering.is_finite() {
+        return Err(DecodeError::NotFinite {
+            tag: tag.id().to_string(),
+            value: engineering,
+        });
+    }
     if tag.scale() == 0.0 {
         return Err(DecodeError::OutOfRange {
             tag: tag.id().to_string(),
@@ -349,6 +406,65 @@ mod tests {
             encode_registers(&level, &Value::Number(9.0)),
             Ok(vec![0xFFFE])
         );
+    }
+
+    #[test]
+    fn nan_infinities_and_values_past_the_type_are_refused() {
+        for value_type in [
+            ValueType::U16,
+            ValueType::I32,
+            ValueType::F32,
+            ValueType::F64,
+        ] {
+            let t = tag(value_type, WordOrder::Abcd);
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                assert!(
+                    matches!(
+                        encode_registers(&t, &Value::Number(bad)),
+                        Err(DecodeError::NotFinite { .. })
+                    ),
+                    "{bad} into {}",
+                    value_type.name()
+                );
+            }
+        }
+        let counts = tag(ValueType::U16, WordOrder::Abcd).with_scale(0.001);
+        assert!(matches!(
+            encode_registers(&counts, &Value::Number(70.0)),
+            Err(DecodeError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            encode_registers(&tag(ValueType::F32, WordOrder::Abcd), &Value::Number(1e39)),
+            Err(DecodeError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn a_bit_is_never_encoded_as_its_whole_register() {
+        let t = tag(ValueType::Bit(3), WordOrder::Abcd);
+        assert!(matches!(
+            encode_registers(&t, &Value::Bool(true)),
+            Err(DecodeError::BitOfRegister { .. })
+        ));
+        assert_eq!(encode_bit(&t, &Value::Bool(true)), Ok((3, true)));
+        assert_eq!(with_bit(0xA5F0, 3, true), 0xA5F8);
+        assert_eq!(with_bit(0xFFFF, 3, false), 0xFFF7);
+        // What the device computes for a mask write (FC 22).
+        let masked = |current: u16, (and, or): (u16, u16)| (current & and) | (or & !and);
+        assert_eq!(masked(0xA5F0, bit_masks(3, true)), 0xA5F8);
+        assert_eq!(masked(0xFFFF, bit_masks(3, false)), 0xFFF7);
+    }
+
+    #[test]
+    fn strings_are_padded_with_nuls_in_every_order() {
+        let t = tag(ValueType::String { registers: 3 }, WordOrder::Badc);
+        let regs = encode_registers(&t, &Value::Text("ABC".into())).expect("fits");
+        assert_eq!(regs, vec![0x4241, 0x0043, 0x0000]);
+        assert_eq!(decode_registers(&t, &regs), Ok(Value::Text("ABC".into())));
+        assert!(matches!(
+            encode_registers(&t, &Value::Text("ABCDEFG".into())),
+            Err(DecodeError::TextTooLong { .. })
+        ));
     }
 
     #[test]

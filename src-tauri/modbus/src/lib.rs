@@ -14,7 +14,10 @@ pub mod plan;
 pub mod reader;
 pub mod serial;
 
-pub use decode::{decode_bit, decode_registers, encode_registers, DecodeError};
+pub use decode::{
+    bit_masks, decode_bit, decode_registers, encode_bit, encode_coil, encode_registers, with_bit,
+    DecodeError,
+};
 pub use link::{exception_name, Connection, LinkError, Payload};
 pub use plan::{plan_device, split_block, BadRanges, Block};
 pub use reader::{read_block, BlockRead};

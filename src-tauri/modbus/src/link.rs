@@ -279,7 +279,45 @@ impl Connection {
                 data.len()
             )));
         }
-        Ok(self.exchange(unit, request, timeout).await?.map(|_| ()))
+        self.exchange_write(unit, request, timeout).await
+    }
+
+    /// Sends a write and checks the device's echo (see [`echo_fits`]): a reply naming another address
+    /// or count is not the answer to this write (tokio-modbus checks only the function code), so the
+    /// connection is poisoned like for any malformed frame.
+    async fn exchange_write(
+        &mut self,
+        unit: u8,
+        request: Request<'_>,
+        timeout: Duration,
+    ) -> Result<Result<(), u8>, LinkError> {
+        let sent = format!("{request:?}");
+        let echo = match self.exchange(unit, request.clone(), timeout).await? {
+            Err(code) => return Ok(Err(code)),
+            Ok(response) => response,
+        };
+        if echo_fits(&request, &echo) {
+            Ok(Ok(()))
+        } else {
+            Err(self.poison(LinkError::BadFrame {
+                reason: format!("the write's echo {echo:?} does not answer {sent}"),
+            }))
+        }
+    }
+
+    /// Sets or clears one bit of holding register `address` on the device itself with a mask write
+    /// (FC 22), so no other bit can change between a read and a write. Devices that do not implement
+    /// FC 22 answer exception 01; the caller then falls back to a read-modify-write.
+    pub async fn mask_write(
+        &mut self,
+        unit: u8,
+        address: u16,
+        and_mask: u16,
+        or_mask: u16,
+        timeout: Duration,
+    ) -> Result<Result<(), u8>, LinkError> {
+        let request = Request::MaskWriteRegister(address, and_mask, or_mask);
+        self.exchange_write(unit, request, timeout).await
     }
 
     /// Closes the connection politely (a dropped connection closes too).
@@ -338,6 +376,28 @@ fn io_error(err: io::Error) -> LinkError {
     }
 }
 
+/// Whether `response` is the echo of the write `request`: the same address, count, coil state and
+/// masks. A single register's echo may carry another value: devices that clamp a setpoint echo what
+/// they stored, and the read-back that follows every write reports that as a mismatch.
+fn echo_fits(request: &Request<'_>, response: &Response) -> bool {
+    match (request, response) {
+        (Request::WriteSingleCoil(a, on), Response::WriteSingleCoil(ra, ron)) => {
+            a == ra && on == ron
+        }
+        (Request::WriteMultipleCoils(a, bits), Response::WriteMultipleCoils(ra, n)) => {
+            a == ra && bits.len() == usize::from(*n)
+        }
+        (Request::WriteSingleRegister(a, _), Response::WriteSingleRegister(ra, _)) => a == ra,
+        (Request::WriteMultipleRegisters(a, words), Response::WriteMultipleRegisters(ra, n)) => {
+            a == ra && words.len() == usize::from(*n)
+        }
+        (Request::MaskWriteRegister(a, and, or), Response::MaskWriteRegister(ra, rand, ror)) => {
+            (a, and, or) == (ra, rand, ror)
+        }
+        _ => false,
+    }
+}
+
 fn describe(response: &Response) -> String {
     match response {
         Response::ReadCoils(b) | Response::ReadDiscreteInputs(b) => format!("{} bits", b.len()),
@@ -353,4 +413,46 @@ async fn connect_tcp(endpoint: &SocketEndpoint) -> io::Result<TcpStream> {
     // Requests are small and latency matters more than packet count.
     stream.set_nodelay(true)?;
     Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_is_answered_only_by_its_own_echo() {
+        let single = Request::WriteSingleRegister(230, 1500);
+        assert!(echo_fits(
+            &single,
+            &Response::WriteSingleRegister(230, 1500)
+        ));
+        // A device that clamped the value echoes what it stored: the read-back reports it.
+        assert!(echo_fits(
+            &single,
+            &Response::WriteSingleRegister(230, 1000)
+        ));
+        assert!(!echo_fits(
+            &single,
+            &Response::WriteSingleRegister(231, 1500)
+        ));
+        let coil = Request::WriteSingleCoil(1, true);
+        assert!(!echo_fits(&coil, &Response::WriteSingleCoil(1, false)));
+        let words = [1, 2, 3];
+        let many = Request::WriteMultipleRegisters(10, words.as_slice().into());
+        assert!(echo_fits(&many, &Response::WriteMultipleRegisters(10, 3)));
+        assert!(!echo_fits(&many, &Response::WriteMultipleRegisters(10, 2)));
+        let mask = Request::MaskWriteRegister(220, 0xFFF7, 0x0008);
+        assert!(echo_fits(
+            &mask,
+            &Response::MaskWriteRegister(220, 0xFFF7, 0x0008)
+        ));
+        assert!(!echo_fits(
+            &mask,
+            &Response::MaskWriteRegister(220, 0xFFFF, 0x0008)
+        ));
+        assert!(!echo_fits(
+            &single,
+            &Response::ReadHoldingRegisters(vec![1500])
+        ));
+    }
 }

@@ -44,7 +44,9 @@
 //! | holding | 100-107 | station name "Lift station 4" (read-only) | string, 8 registers | |
 //!
 //! Setpoint writes that would not make a working controller (stop < lead start <= lag start <= 4 m,
-//! 20 Hz <= min speed <= max speed <= 50 Hz) answer 03 and change nothing.
+//! min speed <= max speed) answer 03 and change nothing. The speed setpoints are first clamped to
+//! 20-50 Hz, as PLCs clamp analog setpoints, so a write of 55 Hz reads back 50 Hz; likewise the drives
+//! clamp their ramp times (parameters 20 and 21) to 1-60 s and refuse motor data out of range with 03.
 //!
 //! **Drives, units 11 (pump 1) and 12 (pump 2)** (functions 3, 6, 16; reads of at most 16 registers)
 //!

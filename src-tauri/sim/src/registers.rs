@@ -24,6 +24,13 @@ pub const DRIVE_READ_CAP: u16 = 16;
 /// The PLC's station name, in holding registers 100-107.
 pub const STATION_NAME: &str = "Lift station 4";
 
+/// The PLC's speed setpoints are clamped into 20.00-50.00 Hz (0.01 Hz units).
+const SPEED_MIN_CHZ: u16 = 2000;
+const SPEED_MAX_CHZ: u16 = 5000;
+/// A drive's ramp times are clamped into 1.0-60.0 s (0.1 s units).
+const RAMP_MIN_DS: u16 = 10;
+const RAMP_MAX_DS: u16 = 600;
+
 /// Protocol limits (Modbus application protocol v1.1b3).
 const MAX_READ_BITS: u16 = 2000;
 const MAX_READ_REGISTERS: u16 = 125;
@@ -373,6 +380,11 @@ fn write_registers(
                 ]
             };
             raw[usize::from(addr)..end as usize].copy_from_slice(words);
+            // The speed setpoints are clamped to what the drives can run (20-50 Hz), as PLCs clamp
+            // analog setpoints, rather than refused: a client that reads back sees the clamped value.
+            for speed in &mut raw[3..5] {
+                *speed = (*speed).clamp(SPEED_MIN_CHZ, SPEED_MAX_CHZ);
+            }
             let setpoints = Setpoints {
                 stop_mm: raw[0],
                 lead_start_mm: raw[1],
@@ -392,6 +404,11 @@ fn write_registers(
             }
             let mut trial = station.pump(pump).params;
             trial[usize::from(addr - 20)..(end - 20) as usize].copy_from_slice(words);
+            // Drives clamp ramp times to their range (1-60 s) instead of refusing them; the nominal
+            // motor data must be right and is refused when out of range.
+            for ramp in &mut trial[0..2] {
+                *ramp = (*ramp).clamp(RAMP_MIN_DS, RAMP_MAX_DS);
+            }
             // Check every value first, so a refused write changes nothing.
             if !trial
                 .iter()
@@ -406,5 +423,102 @@ fn write_registers(
             Ok(())
         }
         Device::Meter => Err(ExceptionCode::IllegalFunction),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn station() -> Station {
+        Station::new(&Scenario::normal(), 1)
+    }
+
+    fn holding(s: &mut Station, device: Device, addr: u16) -> u16 {
+        match answer(s, device, &Request::ReadHoldingRegisters(addr, 1)) {
+            Ok(Response::ReadHoldingRegisters(words)) => words[0],
+            other => panic!("reading holding {addr}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn speed_setpoints_and_ramp_times_are_clamped_like_real_devices_do() {
+        let mut s = station();
+        // 55 Hz for the maximum speed: the PLC keeps 50 Hz.
+        assert!(answer(&mut s, Device::Plc, &Request::WriteSingleRegister(4, 5500)).is_ok());
+        assert_eq!(holding(&mut s, Device::Plc, 4), 5000);
+        // A 90 s ramp: the drive keeps 60 s.
+        let drive = Device::Drive(0);
+        assert!(answer(&mut s, drive, &Request::WriteSingleRegister(20, 900)).is_ok());
+        assert_eq!(holding(&mut s, drive, 20), 600);
+    }
+
+    #[test]
+    fn read_only_registers_and_unworkable_values_are_refused() {
+        let mut s = station();
+        let cases = [
+            // The station name is read-only: 02.
+            (Device::Plc, 100, 0x4142, ExceptionCode::IllegalDataAddress),
+            // A drive's status word is read-only: 02.
+            (Device::Drive(0), 0, 0, ExceptionCode::IllegalDataAddress),
+            // A lead start above the lag start: 03.
+            (Device::Plc, 1, 3000, ExceptionCode::IllegalDataValue),
+            // A motor current of 200 A: 03.
+            (
+                Device::Drive(1),
+                22,
+                20_000,
+                ExceptionCode::IllegalDataValue,
+            ),
+        ];
+        for (device, addr, word, code) in cases {
+            assert_eq!(
+                answer(&mut s, device, &Request::WriteSingleRegister(addr, word)),
+                Err(code),
+                "{device:?} holding {addr} := {word}"
+            );
+        }
+    }
+
+    /// When the lead pump first starts, on the plant clock, after the lead start level is set to
+    /// `lead_start_mm` at time 0 (both pumps stopped and the level below every start level).
+    fn first_start_s(lead_start_mm: u16) -> f64 {
+        let mut s = station();
+        s.set_manual(0, false);
+        s.set_manual(1, false);
+        // Begin from a pump-down: wait until both pumps are off.
+        let mut waited = 0.0;
+        while (s.pump(0).is_running() || s.pump(1).is_running()) && waited < 3600.0 {
+            s.advance(1.0);
+            waited += 1.0;
+        }
+        assert!(answer(
+            &mut s,
+            Device::Plc,
+            &Request::WriteSingleRegister(1, lead_start_mm)
+        )
+        .is_ok());
+        let start = s.clock_s();
+        while !(s.pump(0).is_running() || s.pump(1).is_running()) {
+            s.advance(1.0);
+            assert!(
+                s.clock_s() - start < 4.0 * 3600.0,
+                "no pump started within 4 h"
+            );
+        }
+        s.clock_s() - start
+    }
+
+    #[test]
+    fn raising_the_start_level_makes_the_pumps_start_later() {
+        let at_2_0 = first_start_s(2000);
+        let at_2_4 = first_start_s(2400);
+        assert!(
+            at_2_4 > at_2_0 + 30.0,
+            "a lead start at 2.4 m starts the pump later than at 2.0 m: {at_2_4} s vs {at_2_0} s"
+        );
+        // The same plant clock and seed give the same answer: the physics is deterministic.
+        assert_eq!(first_start_s(2400), at_2_4);
     }
 }

@@ -1,8 +1,10 @@
 //! `plantwatch collect CONFIG [--db FILE] [--duration 10m]`: poll every device of a plant and store the
-//! history until the duration ends or SIGINT/SIGTERM arrives, then flush and exit 0.
+//! history until the duration ends or SIGINT/SIGTERM arrives, then flush and exit: 0 when every sample
+//! was stored, 1 when any was lost (or the engine could not start), 2 for a bad config.
 //!
-//! A status line goes to stderr every few seconds:
-//! `12:00:05 devices 3/4 online, 1234 samples stored, 5 errors` (UTC time of day).
+//! A status line goes to stderr every few seconds (UTC time of day):
+//! `12:00:05 devices 3/4 online, 1234 samples stored, 5 errors, history 12 waiting, 0 dropped, 0 write errors`
+//! with, while the history file refuses commits, ` (failing: ...)` saying why.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +57,7 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
     let options = EngineOptions {
         history: args.db.clone(),
         alarms: !args.no_alarms,
+        ..EngineOptions::default()
     };
     // Watch SIGTERM before anything else: a service manager that stops us early must get a clean
     // stop (history flushed), not the default action's sudden death.
@@ -87,6 +90,18 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
     match engine.stop().await {
         Ok(stats) => {
             eprintln!("{} stopped: {}", clock(), summary(&stats));
+            if stats.samples_dropped > 0 {
+                let why = stats
+                    .history_last_error
+                    .as_deref()
+                    .map(|e| format!(" (last history error: {e})"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "plantwatch collect: {} samples could not be stored{why}",
+                    stats.samples_dropped
+                );
+                return ExitCode::from(1);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -132,6 +147,15 @@ fn summary(stats: &EngineStats) -> String {
     );
     if stats.missed_cycles > 0 {
         line.push_str(&format!(", {} missed cycles", stats.missed_cycles));
+    }
+    line.push_str(&format!(
+        ", history {} waiting, {} dropped, {} write errors",
+        stats.samples_pending, stats.samples_dropped, stats.history_errors
+    ));
+    // Why, while the file refuses commits.
+    match &stats.history_last_error {
+        Some(error) if stats.history_failing => line.push_str(&format!(" (failing: {error})")),
+        _ => {}
     }
     line
 }

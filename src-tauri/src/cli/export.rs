@@ -138,6 +138,9 @@ fn parse_request(args: &Args) -> Result<Request, ExportError> {
 
 fn export(args: &Args) -> Result<(), ExportError> {
     let request = parse_request(args)?;
+    if let Some(out) = &args.out {
+        refuse_out_onto_db(out, &args.db)?;
+    }
     let reader = HistoryReader::open(&args.db)?;
     check_tags(&reader, &args.db, &request.query.tags)?;
     match &args.out {
@@ -161,6 +164,24 @@ fn export(args: &Args) -> Result<(), ExportError> {
             write_export(&reader, &request, args.format, out)
         }),
     }
+}
+
+/// Refuses an `--out` that is the history file itself, by any name (a symlink, a hard link, `./`): the
+/// export would be renamed over the history and the samples lost. Compared by file identity (device and
+/// inode), so every spelling of the path is caught; an `--out` that does not exist yet cannot be it.
+fn refuse_out_onto_db(out: &Path, db: &Path) -> Result<(), ExportError> {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(out_meta), Ok(db_meta)) = (std::fs::metadata(out), std::fs::metadata(db)) else {
+        return Ok(());
+    };
+    if (out_meta.dev(), out_meta.ino()) == (db_meta.dev(), db_meta.ino()) {
+        return Err(ExportError::BadInput(format!(
+            "--out {} is the history file --db {} itself: the export would replace the history; write to another file",
+            out.display(),
+            db.display()
+        )));
+    }
+    Ok(())
 }
 
 /// What can stop writing an export midway.

@@ -2,9 +2,13 @@
 //! 0 success, 1 a runtime failure (I/O, database, link), 2 bad input (usage, config, arguments).
 
 pub mod alarms;
+pub mod audit;
 pub mod check;
 pub mod collect;
 mod csv;
 pub mod export;
+mod password;
 pub mod read;
 pub mod simulate;
+pub mod users;
+pub mod write;

@@ -103,6 +103,7 @@ async fn start_engine(plant: Plant) -> Result<Engine, UiError> {
     let options = EngineOptions {
         history: None,
         alarms: true,
+        ..EngineOptions::default()
     };
     Engine::start(Arc::new(plant), options)
         .await

@@ -147,6 +147,9 @@ pub struct DevicePoll {
     replan: bool,
     /// True once the device ever answered (bad quality becomes comm lost instead of no connection).
     answered: bool,
+    /// True once a refused range held configured tags: they are `bad:config` for good, and the device is
+    /// degraded (a refused gap between tags is not).
+    unreadable_tags: bool,
     /// Exceptions or refused ranges in the current cycle.
     cycle_troubles: bool,
     /// When the current cycle began (UTC ms): tags changed since then already went out as changes.
@@ -224,6 +227,7 @@ impl DevicePoll {
             pending: Pending::default(),
             replan: false,
             answered: false,
+            unreadable_tags: false,
             cycle_troubles: false,
             cycle_at: NEVER,
             heartbeat_ms,
@@ -370,10 +374,11 @@ impl DevicePoll {
         );
     }
 
-    /// Counts an exception 02/03 that will be handled by splitting the block.
-    pub fn count_refusal(&mut self, code: u8) {
+    /// Counts an exception 02/03 that will be handled by splitting the block: learning the device's
+    /// map, not an error (a tag the device truly refuses is counted by [`Self::on_refused`]).
+    pub fn count_refusal(&mut self) {
         self.answered = true;
-        *self.counters.exceptions.entry(code).or_default() += 1;
+        self.counters.learned_refusals += 1;
     }
 
     /// A block the device refused (02/03) that cannot be split further: its range is remembered and its
@@ -381,6 +386,10 @@ impl DevicePoll {
     pub fn on_refused(&mut self, block: &Block, code: u8, at: Timestamp) {
         self.cycle_troubles = true;
         self.replan = true;
+        *self.counters.exceptions.entry(code).or_default() += 1;
+        if !block.tags.is_empty() {
+            self.unreadable_tags = true;
+        }
         self.bad.mark(block.table, block.start, block.count);
         self.note_error(
             at,
@@ -453,8 +462,7 @@ impl DevicePoll {
                 })
                 .collect();
         }
-        let refused = !self.bad.is_empty();
-        self.state = if self.cycle_troubles || refused {
+        self.state = if self.cycle_troubles || self.unreadable_tags {
             DeviceState::Degraded
         } else {
             DeviceState::Online

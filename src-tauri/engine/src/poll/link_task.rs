@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use plantwatch_core::{Link, Table, Timestamp, Value};
+use plantwatch_core::{Link, Table, Timestamp};
 use plantwatch_modbus::link::{Connection, LinkError, Payload};
 use plantwatch_modbus::plan::{split_block, Block};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -19,16 +19,67 @@ use tokio::time::Instant;
 use crate::poll::device::DevicePoll;
 use crate::poll::schedule::Backoff;
 use crate::poll::Outputs;
-use crate::EngineError;
+use crate::write::{carry_out, Command, MaskWrite, Sender, Sent, WriteOutcome};
 
-/// A write asked of a link task.
-pub struct WriteRequest {
+/// How long a write may wait for its turn on a busy link before it is given up unsent. A write goes
+/// ahead of queued polls, so it waits at most for the device read in progress; this bounds a link whose
+/// reads all time out.
+pub const WRITE_QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// A write asked of a link task: one checked command (see [`crate::write`]).
+pub(crate) struct WriteRequest {
     /// Index into `Plant::devices`.
     pub device: usize,
     /// Position of the tag in the device's tags.
     pub tag: u32,
-    pub value: Value,
-    pub reply: oneshot::Sender<Result<(), EngineError>>,
+    pub command: Command,
+    /// Read the tag back and compare (not for the first half of a pulse).
+    pub read_back: bool,
+    /// Not sent at all after this.
+    pub deadline: Instant,
+    pub reply: oneshot::Sender<Sent>,
+}
+
+/// The engine's side of a write: sends commands to one device's link task and waits, with a bound.
+pub(crate) struct LinkSender {
+    pub writes: mpsc::Sender<WriteRequest>,
+    pub device: usize,
+    pub tag: u32,
+    /// The device's timeout: each of the write's three exchanges is bounded by it.
+    pub timeout: Duration,
+}
+
+impl Sender for LinkSender {
+    async fn send(&mut self, command: Command, read_back: bool) -> Sent {
+        let failed = |reason: &str| Sent {
+            old: None,
+            readback: None,
+            outcome: WriteOutcome::Failed {
+                reason: reason.to_string(),
+            },
+        };
+        let deadline = Instant::now() + WRITE_QUEUE_WAIT;
+        let (reply, answer) = oneshot::channel();
+        let request = WriteRequest {
+            device: self.device,
+            tag: self.tag,
+            command,
+            read_back,
+            deadline,
+            reply,
+        };
+        if self.writes.send(request).await.is_err() {
+            return failed("not sent: the engine is stopping");
+        }
+        // The link task answers every request it takes (a late one unsent); this bound only
+        // guards against a task that is gone.
+        let bound = deadline + self.timeout * 4 + Duration::from_secs(1);
+        match tokio::time::timeout_at(bound, answer).await {
+            Ok(Ok(sent)) => sent,
+            Ok(Err(_)) => failed("no answer: the engine is stopping"),
+            Err(_) => failed("no answer from the link within the write's deadline"),
+        }
+    }
 }
 
 /// The state of one link: its connection and its devices.
@@ -43,6 +94,8 @@ pub struct LinkTask {
     open_retry_at: Option<Instant>,
     outputs: Arc<Outputs>,
     writes: mpsc::Receiver<WriteRequest>,
+    /// Whether each device (by position in `devices`) takes the mask write, FC 22.
+    mask_writes: Vec<MaskWrite>,
     stop: watch::Receiver<bool>,
 }
 
@@ -55,7 +108,7 @@ enum ReadResult {
 }
 
 impl LinkTask {
-    pub fn new(
+    pub(crate) fn new(
         link: Link,
         devices: Vec<DevicePoll>,
         outputs: Arc<Outputs>,
@@ -64,6 +117,7 @@ impl LinkTask {
     ) -> LinkTask {
         LinkTask {
             link,
+            mask_writes: vec![MaskWrite::Untried; devices.len()],
             devices,
             conn: None,
             opened_once: false,
@@ -81,6 +135,17 @@ impl LinkTask {
         loop {
             if *self.stop.borrow() {
                 break;
+            }
+            // A write goes ahead of the polls due (it never waits behind a backlog of them).
+            if writes_open {
+                match self.writes.try_recv() {
+                    Ok(request) => {
+                        self.write(request).await;
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => writes_open = false,
+                    Err(mpsc::error::TryRecvError::Empty) => {}
+                }
             }
             let now = Instant::now();
             // The device most overdue goes first.
@@ -106,7 +171,9 @@ impl LinkTask {
         // Answer writes that arrived too late rather than leaving their callers waiting.
         self.writes.close();
         while let Ok(request) = self.writes.try_recv() {
-            let _ = request.reply.send(Err(EngineError::Stopped));
+            let _ = request
+                .reply
+                .send(not_sent("not sent: the engine is stopping"));
         }
     }
 
@@ -256,7 +323,7 @@ impl LinkTask {
             self.devices[i].on_exception(block, code, at);
             return Ok(());
         }
-        self.devices[i].count_refusal(code);
+        self.devices[i].count_refusal();
         match split_block(block, self.devices[i].device()) {
             None => {
                 self.devices[i].on_refused(block, code, at);
@@ -277,9 +344,9 @@ impl LinkTask {
 
     /// Reads half of a refused block; `Ok(true)` when it was read whole without a refusal.
     async fn read_block_halves(&mut self, i: usize, half: &Block) -> Result<bool, ()> {
-        let refusals_before = self.devices[i].counters.exceptions.clone();
+        let refusals_before = self.devices[i].counters.learned_refusals;
         self.read_split(i, half).await?;
-        Ok(self.devices[i].counters.exceptions == refusals_before)
+        Ok(self.devices[i].counters.learned_refusals == refusals_before)
     }
 
     /// Sends one read and waits for its answer, counting and timing it.
@@ -321,83 +388,51 @@ impl LinkTask {
         }
     }
 
-    /// Carries out a write between polls.
+    /// Carries out one write command between polls: the read, write and read-back run back to back
+    /// on the link's connection, so no poll is interleaved (a bit's read-modify-write stays whole).
     async fn write(&mut self, request: WriteRequest) {
-        let result = self
-            .write_inner(request.device, request.tag, &request.value)
-            .await;
-        let _ = request.reply.send(result);
+        let sent = self.write_inner(&request).await;
+        let _ = request.reply.send(sent);
     }
 
-    async fn write_inner(
-        &mut self,
-        device: usize,
-        tag: u32,
-        value: &Value,
-    ) -> Result<(), EngineError> {
-        let Some(i) = self.devices.iter().position(|d| d.index == device) else {
-            return Err(EngineError::Stopped);
-        };
-        // Copies of what the write needs (not the whole device: a device may have thousands of tags),
-        // so `self` is free for the connection below.
-        let (t, unit, timeout, full_id) = {
-            let dev = self.devices[i].device();
-            let Some(t) = dev.tags.get(tag as usize) else {
-                return Err(EngineError::Stopped);
-            };
-            let full_id = format!("{}/{}", dev.id, t.id());
-            (t.clone(), dev.unit, dev.timeout, full_id)
-        };
-        let t = &t;
-        let payload = match t.table {
-            Table::Coil => {
-                // A coil takes a boolean, or the numbers 0 and 1: 0.5 or -3 is more likely a slip
-                // of the operator's hand than a wish to start a pump.
-                let on = match value {
-                    Value::Bool(b) => *b,
-                    Value::Number(n) if *n == 0.0 || *n == 1.0 => *n == 1.0,
-                    Value::Number(_) | Value::Text(_) => {
-                        return Err(EngineError::WrongKind { tag: full_id })
-                    }
-                };
-                Payload::Bits(vec![on])
-            }
-            Table::Holding => Payload::Registers(
-                plantwatch_modbus::decode::encode_registers(t, value).map_err(|source| {
-                    EngineError::Encode {
-                        tag: full_id.clone(),
-                        source,
-                    }
-                })?,
-            ),
-            Table::Input | Table::Discrete => return Err(EngineError::ReadOnly { tag: full_id }),
-        };
-        self.ensure_open(timeout)
-            .await
-            .map_err(|message| EngineError::WriteFailed {
-                tag: full_id.clone(),
-                message,
-            })?;
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(EngineError::WriteFailed {
-                tag: full_id,
-                message: "no connection".into(),
-            });
-        };
-        match conn
-            .write(unit, t.table, t.address, &payload, timeout)
-            .await
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(code)) => Err(EngineError::WriteRefused { tag: full_id, code }),
-            Err(error) => {
-                self.conn = None;
-                Err(EngineError::WriteFailed {
-                    tag: full_id,
-                    message: error.to_string(),
-                })
-            }
+    async fn write_inner(&mut self, request: &WriteRequest) -> Sent {
+        if request.reply.is_closed() {
+            return not_sent("not sent: the caller is gone");
         }
+        if Instant::now() > request.deadline {
+            return not_sent(&format!(
+                "not sent: the link was busy for {} s",
+                WRITE_QUEUE_WAIT.as_secs()
+            ));
+        }
+        let Some(i) = self.devices.iter().position(|d| d.index == request.device) else {
+            return not_sent("not sent: the device is not on this link");
+        };
+        let timeout = self.devices[i].device().timeout;
+        if let Err(message) = self.ensure_open(timeout).await {
+            return not_sent(&message);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return not_sent("not sent: no connection");
+        };
+        let device = self.devices[i].device();
+        let Some(tag) = device.tags.get(request.tag as usize) else {
+            return not_sent("not sent: the device has no such tag");
+        };
+        let sent = carry_out(
+            conn,
+            device,
+            tag,
+            &request.command,
+            request.read_back,
+            &mut self.mask_writes[i],
+        )
+        .await;
+        // A timed-out or broken connection is never reused (see `read_once`).
+        if !conn.is_open() {
+            self.conn = None;
+        }
+        sent
     }
 
     /// Sends what a device's poll produced to listeners, alarms and history, and updates its status.
@@ -405,5 +440,15 @@ impl LinkTask {
         let device = &mut self.devices[i];
         self.outputs.deliver(device);
         self.outputs.update_status(device);
+    }
+}
+
+fn not_sent(reason: &str) -> Sent {
+    Sent {
+        old: None,
+        readback: None,
+        outcome: WriteOutcome::Failed {
+            reason: reason.to_string(),
+        },
     }
 }
