@@ -344,7 +344,7 @@ pub fn filter_audit(rows: impl Iterator<Item = AuditRow>, query: &AuditQuery) ->
             })
         })
         .collect();
-    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.sort_by_key(|r| std::cmp::Reverse(r.id));
     out.truncate(query.limit.max(1) as usize);
     out
 }
