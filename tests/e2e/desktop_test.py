@@ -260,10 +260,10 @@ def sign_in(driver, name, password):
 def test_an_operator_writes_the_start_level(driver):
     """Issue 10's acceptance: sign in, change the demo's start level, confirm, see `done` and the new
     value; the Audit screen shows the entry; sign out, and the write controls are gone. run.sh made the
-    admin anna (password `secret`) with `plantwatch users add` before the app started."""
+    admin anna (password `e2e-secret`) with `plantwatch users add` before the app started."""
     wait_for("the plant", lambda: by_test_id(driver, "device-card"))
     assert not by_test_id(driver, "write-control"), "nobody is signed in: no write controls"
-    sign_in(driver, "anna", "secret")
+    sign_in(driver, "anna", "e2e-secret")
     go(driver, "tags")
     by_test_id(driver, "tag-search")[0].send_keys("start_level")
     openers = wait_for(

@@ -151,9 +151,9 @@ for entry in "${tests[@]}"; do
   work="$scratch/$name"
   mkdir -p "$work/data" "$work/exports"
   # Users in the demo plant's database (where the app keeps it: $PLANTWATCH_DATA_DIR/demo-plant.db),
-  # made with the real CLI; each has the password `secret`.
+  # made with the real CLI; each has the password `e2e-secret`.
   for user in ${users:-}; do
-    printf 'secret\n' | "$bin" users --db "$work/data/demo-plant.db" add "${user%%:*}" --role "${user##*:}" >"$work/users.log" 2>&1 \
+    printf 'e2e-secret\n' | "$bin" users --db "$work/data/demo-plant.db" add "${user%%:*}" --role "${user##*:}" >"$work/users.log" 2>&1 \
       || { echo "run.sh: cannot add user $user:" >&2; cat "$work/users.log" >&2; }
   done
   start_dunst "$work" || { failed=$((failed + 1)); failures+=("$name"); continue; }
