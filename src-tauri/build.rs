@@ -28,6 +28,12 @@ mod desktop {
         "alarm_journal",
         "export_journal",
         "alarm_health",
+        "session",
+        "sign_in",
+        "sign_out",
+        "write_tag",
+        "audit_entries",
+        "audit_export",
     ];
 
     pub fn build() {

@@ -248,6 +248,77 @@ def test_a_high_alarm_shows_a_desktop_notification(driver):
     assert len(after) == before, f"no notification while the setting is off, got {after[before:]!r}"
 
 
+def sign_in(driver, name, password):
+    """Signs in from the header, typing like a user (Enter submits the form)."""
+    wait_for("the sign-in button", lambda: by_test_id(driver, "sign-in"))[0].click()
+    field = wait_for("the sign-in form", lambda: by_test_id(driver, "sign-in-name"))[0]
+    field.send_keys(name)
+    by_test_id(driver, "sign-in-password")[0].send_keys(password + Keys.ENTER)
+    wait_for(f"{name} signed in", lambda: name in by_test_id(driver, "session-user")[0].text)
+
+
+def test_an_operator_writes_the_start_level(driver):
+    """Issue 10's acceptance: sign in, change the demo's start level, confirm, see `done` and the new
+    value; the Audit screen shows the entry; sign out, and the write controls are gone. run.sh made the
+    admin anna (password `e2e-secret`) with `plantwatch users add` before the app started."""
+    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
+    assert not by_test_id(driver, "write-control"), "nobody is signed in: no write controls"
+    sign_in(driver, "anna", "e2e-secret")
+    go(driver, "tags")
+    by_test_id(driver, "tag-search")[0].send_keys("start_level")
+    openers = wait_for(
+        "a writable start level",
+        lambda: [b for b in by_test_id(driver, "write-open") if "start_level" in b.get_attribute("aria-label")],
+    )
+    # The lead pump's start level when there is one (the demo plant has a lead and a lag start level).
+    opener = next((b for b in openers if "lead" in b.get_attribute("aria-label")), openers[0])
+    tag_id = opener.get_attribute("aria-label").removeprefix("Write ")
+    # Rows are placed absolutely: WebKitWebDriver may not see them as clickable, the page does.
+    driver.execute_script("arguments[0].click()", opener)
+    panel_value = wait_for("the write panel with a value", lambda: (v := by_test_id(driver, "write-panel-value")) and v[0].text.strip() not in ("", "—") and v[0])
+    old = float(panel_value.text.split()[0])
+    low, high = (float(x) for x in by_test_id(driver, "write-range")[0].text.replace("–", " ").split()[:2])
+    # A change of 15 % of the range (over 10 %, so the confirmation is due), down when there is room, to
+    # stay in the controller's order (stop < lead start <= lag start); one decimal the device holds exactly.
+    step = round(0.15 * (high - low), 1)
+    new = round(old - step, 1) if old - step >= low else round(old + step, 1)
+    print(f"  {tag_id}: {old} -> {new} (range {low}..{high})")
+    entry = by_test_id(driver, "write-entry")[0]
+    entry.send_keys(f"{new}" + Keys.ENTER)  # keyboard only: Enter asks, Enter on the focused button confirms
+    confirm = wait_for("the confirmation", lambda: by_test_id(driver, "confirm-text"))[0].text
+    assert tag_id in confirm and f"{new:g}" in confirm, f"the confirmation names the tag and the new value, got {confirm!r}"
+    shot(driver, "write_confirmation")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    result = wait_for("the write's result", lambda: (r := by_test_id(driver, "write-result")) and r[0])
+    assert result.get_attribute("data-result") == "done", f"the write is done, got {result.text!r} ({result.get_attribute('title')!r})"
+    assert result.text.startswith("done"), f"the result says done, got {result.text!r}"
+    wait_for(f"the new value {new} on screen", lambda: abs(float(by_test_id(driver, "write-panel-value")[0].text.split()[0]) - new) < 1e-6, timeout=15)
+    shot(driver, "write_done")
+
+    go(driver, "audit")
+
+    def audited():
+        for r in by_test_id(driver, "audit-row"):
+            if r.get_attribute("data-action") == "write" and r.get_attribute("data-target") == tag_id:
+                return r.text
+        return None
+
+    entry_text = wait_for("the write in the audit trail", audited, timeout=15)
+    assert "anna" in entry_text and "done" in entry_text, f"the audit entry names the user and result, got {entry_text!r}"
+    shot(driver, "audit_shows_the_write")
+
+    by_test_id(driver, "sign-out")[0].click()
+    wait_for("signed out", lambda: by_test_id(driver, "sign-in"))
+    wait_for("the audit screen closed", lambda: by_test_id(driver, "screen-overview"))
+    assert not driver.find_elements(By.CSS_SELECTOR, 'nav.screens button[data-screen="audit"]'), "the audit is for engineers and admins"
+    assert not by_test_id(driver, "write-control"), "no write controls on the overview once signed out"
+    go(driver, "tags")
+    by_test_id(driver, "tag-search")[0].send_keys("start_level")
+    wait_for("start level rows", lambda: by_test_id(driver, "tag-row"))
+    assert not by_test_id(driver, "write-open"), "no write controls on the tags screen once signed out"
+    shot(driver, "signed_out_no_write_controls")
+
+
 def bench_launch_to_first_values(driver):
     """Prints the time from the process start to the first live values on screen."""
     at = wait_for("first values", lambda: driver.execute_script("return document.documentElement.dataset.firstValuesAt"))

@@ -125,7 +125,7 @@ passed=0
 failed=0
 failures=()
 
-# name | simulator scenario | simulator speed
+# name | simulator scenario | simulator speed | users made before the app starts (optional)
 tests=(
   "test_starts_on_the_simulated_plant normal 1"
   "test_live_values_change_on_the_overview normal 1"
@@ -134,6 +134,7 @@ tests=(
   "test_a_broken_plant_file_shows_its_error normal 1"
   "test_an_alarm_is_acknowledged_and_journaled gas-flood 5"
   "test_a_high_alarm_shows_a_desktop_notification gas-flood 5"
+  "test_an_operator_writes_the_start_level normal 1 anna:admin"
 )
 # PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above.
 if [ -n "${PLANTWATCH_E2E_ONLY:-}" ]; then
@@ -146,9 +147,15 @@ fi
 
 export PLANTWATCH_E2E_BIN="$bin" PLANTWATCH_E2E_OUT="$out"
 for entry in "${tests[@]}"; do
-  read -r name scenario speed <<<"$entry"
+  read -r name scenario speed users <<<"$entry"
   work="$scratch/$name"
   mkdir -p "$work/data" "$work/exports"
+  # Users in the demo plant's database (where the app keeps it: $PLANTWATCH_DATA_DIR/demo-plant.db),
+  # made with the real CLI; each has the password `e2e-secret`.
+  for user in ${users:-}; do
+    printf 'e2e-secret\n' | "$bin" users --db "$work/data/demo-plant.db" add "${user%%:*}" --role "${user##*:}" >"$work/users.log" 2>&1 \
+      || { echo "run.sh: cannot add user $user:" >&2; cat "$work/users.log" >&2; }
+  done
   start_dunst "$work" || { failed=$((failed + 1)); failures+=("$name"); continue; }
   start_driver PLANTWATCH_DATA_DIR="$work/data" PLANTWATCH_EXPORT_DIR="$work/exports" \
     PLANTWATCH_SIM_SCENARIO="$scenario" PLANTWATCH_SIM_SPEED="$speed" WEBKIT_DISABLE_COMPOSITING_MODE=1

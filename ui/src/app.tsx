@@ -1,8 +1,9 @@
 // The window: plant name and screen tabs, the alarm banner, and the current screen.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { PlantInfo, Settings, UiError } from "./bindings/ipc";
+import type { PlantInfo, SessionView, Settings, UiError } from "./bindings/ipc";
 import { AlarmBanner } from "./components/AlarmBanner";
-import { DEFAULT_SETTINGS, Services, type AppServices } from "./context";
+import { SessionBar } from "./components/SessionBar";
+import { DEFAULT_SETTINGS, NO_SESSION, Services, type AppServices } from "./context";
 import { beep, shouldSound } from "./alert";
 import type { Backend } from "./ipc";
 import { LiveStore } from "./live";
@@ -14,6 +15,7 @@ import { Alarms } from "./screens/Alarms";
 import { Journal } from "./screens/Journal";
 import { Health } from "./screens/Health";
 import { PlantFiles } from "./screens/PlantFiles";
+import { Audit } from "./screens/Audit";
 
 export const SCREENS = [
   { id: "overview", title: "Overview" },
@@ -24,7 +26,17 @@ export const SCREENS = [
   { id: "journal", title: "Journal" },
   { id: "plant", title: "Plant files" },
   { id: "health", title: "Alarm health" },
+  { id: "audit", title: "Audit" },
 ] as const;
+
+/** How often the page asks who is signed in (and says whether the user used the window meanwhile):
+ * the idle lock shows within this time. */
+export const SESSION_POLL_MS = 5000;
+
+/** The screens a session may open: the audit trail only for engineers and admins. */
+export function screensFor(session: SessionView) {
+  return SCREENS.filter((s) => s.id !== "audit" || session.audit);
+}
 
 export function App({ backend, store }: { backend: Backend; store: LiveStore }) {
   const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);
@@ -32,8 +44,11 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
   const [plant, setPlant] = useState<PlantInfo | null>(null);
   const [error, setError] = useState<UiError | null>(null);
   const [trendPens, setTrendPens] = useState<number[]>([]);
+  const [session, setSession] = useState<SessionView>(NO_SESSION);
   const settingsRef = useRef(settings);
   settingsRef.current = settings;
+  const sessionRef = useRef(session);
+  sessionRef.current = session;
 
   const saveSettings = (patch: Partial<Settings>) => {
     const next = { ...settingsRef.current, ...patch };
@@ -42,6 +57,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
   };
 
   const go = (id: string, pens?: number[]) => {
+    if (!screensFor(sessionRef.current).some((s) => s.id === id)) return;
     if (pens) setTrendPens(pens);
     setScreen(id);
     saveSettings({ lastScreen: id });
@@ -61,6 +77,8 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
     store.setSnapshot(snapshot);
     store.setAlarms(alarms);
     store.setDevices(devices);
+    // Another plant has other users: whoever was signed in is not any more.
+    backend.session(false).then(setSession, () => {});
   };
 
   useEffect(() => {
@@ -72,7 +90,8 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
         const s = await backend.settingsGet();
         if (!alive) return;
         setSettings(s);
-        if (SCREENS.some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
+        // The audit screen needs a sign-in first: the window never opens on it.
+        if (screensFor(NO_SESSION).some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
         mark("subscribe");
         await backend.liveSubscribe((batch) => {
           store.apply(batch);
@@ -107,7 +126,31 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
     document.documentElement.dataset.theme = settings.theme;
   }, [settings.theme]);
 
-  // Full keyboard use: Alt+1..8 switch screens from anywhere.
+  // The idle lock: the page tells the Rust side whether the user touched a key or the pointer since the
+  // last ask, and shows the session it gets back (which is signed out once the idle time has passed).
+  useEffect(() => {
+    let used = false;
+    const mark = () => (used = true);
+    window.addEventListener("keydown", mark, true);
+    window.addEventListener("pointerdown", mark, true);
+    const id = setInterval(() => {
+      const active = used;
+      used = false;
+      backend.session(active).then(setSession, () => {});
+    }, SESSION_POLL_MS);
+    return () => {
+      clearInterval(id);
+      window.removeEventListener("keydown", mark, true);
+      window.removeEventListener("pointerdown", mark, true);
+    };
+  }, [backend]);
+
+  // A screen the session may no longer open (the audit after a sign-out) gives way to the overview.
+  useEffect(() => {
+    if (!screensFor(session).some((s) => s.id === screen)) setScreen("overview");
+  }, [session, screen]);
+
+  // Full keyboard use: Alt+1..9 switch screens from anywhere (the audit only when the session may).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.altKey && !e.ctrlKey && /^[1-9]$/.test(e.key)) {
@@ -123,8 +166,8 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
   }, []);
 
   const services: AppServices = useMemo(
-    () => ({ backend, store, settings, saveSettings, go }),
-    [backend, store, settings],
+    () => ({ backend, store, settings, saveSettings, go, session, setSession }),
+    [backend, store, settings, session],
   );
 
   return (
@@ -136,7 +179,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
             {plant?.simulated && <small>simulated</small>}
           </div>
           <nav class="screens" aria-label="Screens">
-            {SCREENS.map((s, i) => (
+            {screensFor(session).map((s, i) => (
               <button
                 aria-current={screen === s.id ? "page" : undefined}
                 onClick={() => go(s.id)}
@@ -148,6 +191,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
               </button>
             ))}
           </nav>
+          <SessionBar />
           <button
             onClick={() => saveSettings({ theme: settings.theme === "dark" ? "light" : "dark" })}
             title="Switch between the dark and the light theme"
@@ -170,6 +214,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
           {screen === "alarms" && <Alarms />}
           {screen === "journal" && <Journal />}
           {screen === "health" && <Health />}
+          {screen === "audit" && <Audit />}
           {screen === "plant" && <PlantFiles onOpened={(p) => showPlant(p).catch((e) => setError(e))} />}
         </main>
       </div>

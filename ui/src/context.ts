@@ -2,7 +2,7 @@
 // live store.
 import { createContext } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
-import type { Settings } from "./bindings/ipc";
+import type { SessionView, Settings } from "./bindings/ipc";
 import { backend, type Backend } from "./ipc";
 import { LiveStore } from "./live";
 
@@ -12,7 +12,22 @@ export interface AppServices {
   settings: Settings;
   saveSettings: (patch: Partial<Settings>) => void;
   go: (screen: string, pens?: number[]) => void;
+  /** Who acts from the window, as the Rust side last said. */
+  session: SessionView;
+  /** Shows a session the Rust side returned (after a sign-in, a sign-out or a refusal). */
+  setSession: (session: SessionView) => void;
 }
+
+/** Nobody signed in on a plant without users: today's behaviour (typed names on alarms, no writes). */
+export const NO_SESSION: SessionView = {
+  user: null,
+  role: "viewer",
+  users: false,
+  alarmActions: true,
+  audit: false,
+  idleLockS: 900,
+  locked: null,
+};
 
 /** Settings before the backend's saved ones arrive (and the context's own default). */
 export const DEFAULT_SETTINGS: Settings = {
@@ -33,6 +48,8 @@ export const Services = createContext<AppServices>({
   settings: DEFAULT_SETTINGS,
   saveSettings: () => {},
   go: () => {},
+  session: NO_SESSION,
+  setSession: () => {},
 });
 
 export const useServices = () => useContext(Services);

@@ -5,6 +5,8 @@ import type {
   AlarmActionRequest,
   AlarmHealth,
   AlarmView,
+  AuditEntries,
+  AuditQuery,
   ConnectionTest,
   DeviceView,
   ExportFormat,
@@ -13,11 +15,14 @@ import type {
   LiveBatch,
   PlantFileReport,
   PlantInfo,
+  SessionView,
   Settings,
   TagUpdate,
   TrendData,
   TrendRequest,
   UiError,
+  WriteRequest,
+  WriteResult,
 } from "./bindings/ipc";
 
 /** Turns whatever a rejected invoke gave into a UiError. */
@@ -60,6 +65,13 @@ export const backend = {
   alarmJournal: (query: JournalQuery) => call<JournalRow[]>("alarm_journal", { query }),
   exportJournal: (query: JournalQuery) => call<string>("export_journal", { query }),
   alarmHealth: (from: number, to: number) => call<AlarmHealth>("alarm_health", { from, to }),
+  /** Who acts from the window; `active` says the user used it since the last call (idle lock). */
+  session: (active: boolean) => call<SessionView>("session", { active }),
+  signIn: (name: string, password: string) => call<SessionView>("sign_in", { name, password }),
+  signOut: () => call<SessionView>("sign_out"),
+  writeTag: (request: WriteRequest) => call<WriteResult>("write_tag", { request }),
+  auditEntries: (query: AuditQuery) => call<AuditEntries>("audit_entries", { query }),
+  auditExport: (query: AuditQuery) => call<string>("audit_export", { query }),
 };
 
 export type Backend = typeof backend;

@@ -30,6 +30,7 @@ export function tag(index: number, device: number, id: string, extra: Partial<Ta
     address: index,
     boolean: false,
     alarms: [],
+    write: null,
     ...extra,
   };
 }

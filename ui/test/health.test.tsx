@@ -2,7 +2,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { cleanup, render, screen } from "@testing-library/preact";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AlarmHealth } from "../src/bindings/ipc";
-import { Services, type AppServices } from "../src/context";
+import { NO_SESSION, Services, type AppServices } from "../src/context";
 import { backend } from "../src/ipc";
 import { LiveStore } from "../src/live";
 import { Health } from "../src/screens/Health";
@@ -41,6 +41,8 @@ function services(): AppServices {
     settings: { theme: "dark", lastScreen: "health", operator: "ann", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [] },
     saveSettings: () => {},
     go: () => {},
+    session: NO_SESSION,
+    setSession: () => {},
   };
 }
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { AlarmActionRequest, AlarmRow, PlantInfo } from "../src/bindings/ipc";
 import { AlarmBanner } from "../src/components/AlarmBanner";
 import { visibleRange } from "../src/components/VirtualList";
-import { Services, type AppServices } from "../src/context";
+import { NO_SESSION, Services, type AppServices } from "../src/context";
 import { backend } from "../src/ipc";
 import { LiveStore, NO_ALARMS } from "../src/live";
 import { Alarms, sortAlarms } from "../src/screens/Alarms";
@@ -20,6 +20,8 @@ function services(store: LiveStore): AppServices {
     settings: { theme: "dark", lastScreen: "tags", operator: "ann", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [] },
     saveSettings: () => {},
     go: () => {},
+    session: NO_SESSION,
+    setSession: () => {},
   };
 }
 

@@ -9,7 +9,7 @@ use plantwatch_alarm::{
     AlarmCommand, AlarmSnapshot, AlarmState, AlarmStatus, JournalEntry,
     JournalQuery as AlarmJournalQuery, JournalReader, OperatorAction,
 };
-use plantwatch_core::Timestamp;
+use plantwatch_core::{Role, Timestamp};
 use plantwatch_engine::Engine;
 
 use crate::csv;
@@ -129,17 +129,12 @@ pub fn action_of(request: &AlarmActionRequest) -> Result<OperatorAction, UiError
     })
 }
 
-/// Applies an operator action.
-pub fn act(engine: &Engine, request: &AlarmActionRequest) -> Result<(), UiError> {
+/// Applies an operator action as `role` through the engine, which journals it and records it in the
+/// audit trail, refused or not.
+pub fn act(engine: &Engine, request: &AlarmActionRequest, role: Role) -> Result<(), UiError> {
     let action = action_of(request)?;
-    let service = engine.alarms().ok_or_else(|| {
-        UiError::new(
-            ErrorCode::Alarm,
-            "the alarm service is not running for this plant",
-        )
-    })?;
-    service
-        .act(action)
+    engine
+        .act_on_alarms(action, role)
         .map_err(|e| UiError::new(ErrorCode::Alarm, e.to_string()))
 }
 

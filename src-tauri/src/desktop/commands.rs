@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use tauri::ipc::Channel;
 use tauri::State;
 
+use super::control::{self, Control};
 use super::state::AppState;
 use super::wire::{
-    AlarmActionRequest, AlarmHealth, AlarmView, ConnectionTest, DeviceView, ErrorCode,
-    ExportFormat, JournalQuery, JournalRow, LiveBatch, PlantFileReport, PlantInfo, Settings,
-    TagUpdate, TrendData, TrendRequest, UiError,
+    AlarmActionRequest, AlarmHealth, AlarmView, AuditEntries, AuditQuery, ConnectionTest,
+    DeviceView, ErrorCode, ExportFormat, JournalQuery, JournalRow, LiveBatch, PlantFileReport,
+    PlantInfo, SessionView, Settings, TagUpdate, TrendData, TrendRequest, UiError, WriteRequest,
+    WriteResult,
 };
 use super::{alarms, connection, live, report, session, trend};
 
@@ -173,10 +175,21 @@ pub async fn alarm_snapshot(state: State<'_, AppState>) -> Reply<AlarmView> {
     state.with_session(|s| Ok(alarms::view(&s.engine))).await
 }
 
+/// Acts on alarms: on a plant with users as the signed-in operator (the page's name is ignored), and
+/// never for a viewer; on a plant without users under the typed name. Audited.
 #[tauri::command]
-pub async fn alarm_act(state: State<'_, AppState>, request: AlarmActionRequest) -> Reply<()> {
+pub async fn alarm_act(
+    state: State<'_, AppState>,
+    control: State<'_, Control>,
+    request: AlarmActionRequest,
+) -> Reply<()> {
+    let db = plant_db(&state).await?;
+    let (request, role) = {
+        let (control, db) = (control.inner().clone(), db.clone());
+        blocking(move || control.alarm_request(&db, request)).await?
+    };
     state
-        .with_session(|s| alarms::act(&s.engine, &request))
+        .with_session(|s| alarms::act(&s.engine, &request, role))
         .await
 }
 
@@ -220,6 +233,121 @@ pub async fn export_journal(state: State<'_, AppState>, query: JournalQuery) -> 
             .replace([':', '.'], "-");
         let path = dir.join(format!("alarm-journal-{stamp}.csv"));
         std::fs::write(&path, alarms::journal_csv(&rows)).map_err(io)?;
+        Ok(path.display().to_string())
+    })
+    .await
+}
+
+/// The open plant's database: its history, alarm journal, users and audit trail.
+async fn plant_db(state: &AppState) -> Reply<PathBuf> {
+    state
+        .with_session(|s| Ok(s.engine.history_path().to_path_buf()))
+        .await
+}
+
+/// Who acts from the window; `active` tells that the user just used it (restarting the idle lock).
+#[tauri::command]
+pub async fn session(
+    state: State<'_, AppState>,
+    control: State<'_, Control>,
+    active: bool,
+) -> Reply<SessionView> {
+    let db = plant_db(&state).await?;
+    let control = control.inner().clone();
+    blocking(move || control.view(&db, active)).await
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    state: State<'_, AppState>,
+    control: State<'_, Control>,
+    name: String,
+    password: String,
+) -> Reply<SessionView> {
+    let db = plant_db(&state).await?;
+    let control = control.inner().clone();
+    blocking(move || control.sign_in(&db, &name, &password)).await
+}
+
+#[tauri::command]
+pub async fn sign_out(
+    state: State<'_, AppState>,
+    control: State<'_, Control>,
+) -> Reply<SessionView> {
+    let db = plant_db(&state).await?;
+    let control = control.inner().clone();
+    blocking(move || control.sign_out(&db)).await
+}
+
+/// Writes a tag as the signed-in user through the engine's one write path (which checks role, range
+/// and type, reads back, and records the attempt in the audit trail).
+#[tauri::command]
+pub async fn write_tag(
+    state: State<'_, AppState>,
+    control: State<'_, Control>,
+    request: WriteRequest,
+) -> Reply<WriteResult> {
+    let db = plant_db(&state).await?;
+    let actor = {
+        let control = control.inner().clone();
+        blocking(move || control.write_actor(&db)).await?
+    };
+    let guard = state.read_session().await;
+    let session = guard
+        .as_ref()
+        .ok_or_else(|| UiError::new(ErrorCode::NoPlant, "no plant is open yet"))?;
+    let tag = plantwatch_core::TagIndex(request.tag);
+    if session.plant().tag(tag).is_none() {
+        return Err(UiError::new(
+            ErrorCode::NotFound,
+            format!("no tag {}", request.tag),
+        ));
+    }
+    let comment = request
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let report = session
+        .engine
+        .write_tag(tag, request.value.into(), &actor, comment)
+        .await;
+    Ok(control::write_result(request.tag, &report))
+}
+
+/// The audit trail, for engineers and admins.
+#[tauri::command]
+pub async fn audit_entries(
+    state: State<'_, AppState>,
+    control: State<'_, Control>,
+    query: AuditQuery,
+) -> Reply<AuditEntries> {
+    let db = plant_db(&state).await?;
+    let control = control.inner().clone();
+    blocking(move || control.audit_entries(&db, &query)).await
+}
+
+/// Writes the audit entries matching a query to a CSV file and returns its path.
+#[tauri::command]
+pub async fn audit_export(
+    state: State<'_, AppState>,
+    control: State<'_, Control>,
+    query: AuditQuery,
+) -> Reply<String> {
+    let db = plant_db(&state).await?;
+    let control = control.inner().clone();
+    let dir = state.export_dir.clone();
+    blocking(move || {
+        let rows = control.audit_rows(
+            &db,
+            &AuditQuery {
+                limit: u32::MAX,
+                ..query
+            },
+        )?;
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let path = control::export_path(&dir);
+        std::fs::write(&path, control::audit_csv(&rows)).map_err(io)?;
         Ok(path.display().to_string())
     })
     .await

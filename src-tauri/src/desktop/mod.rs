@@ -7,8 +7,10 @@
 mod alarms;
 mod commands;
 mod connection;
+mod control;
 mod live;
 mod notify;
+mod presence;
 mod report;
 mod session;
 mod settings;
@@ -60,6 +62,12 @@ pub fn run() -> ExitCode {
             commands::alarm_journal,
             commands::export_journal,
             commands::alarm_health,
+            commands::session,
+            commands::sign_in,
+            commands::sign_out,
+            commands::write_tag,
+            commands::audit_entries,
+            commands::audit_export,
         ])
         .setup(|app| {
             let data_dir = env_dir("PLANTWATCH_DATA_DIR").unwrap_or(app.path().app_data_dir()?);
@@ -71,6 +79,8 @@ pub fn run() -> ExitCode {
             state.attach(app.handle().clone());
             let size = state.settings.get().window.unwrap_or(DEFAULT_SIZE);
             app.manage(state);
+            // Who is signed in on this window (never the page's say).
+            app.manage(control::Control::default());
             // The page starts loading while the plant opens; its first calls wait for setup to end.
             WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
                 .title("Plantwatch")

@@ -64,6 +64,12 @@ impl AppState {
         }
     }
 
+    /// The open plant's session, held open (a plant switch waits) until the guard is dropped: for
+    /// commands that await the engine, such as a write.
+    pub async fn read_session(&self) -> tokio::sync::RwLockReadGuard<'_, Option<Session>> {
+        self.session.read().await
+    }
+
     pub async fn plant_info(&self) -> Result<PlantInfo, UiError> {
         self.with_session(|s| Ok(PlantInfo::from_plant(s.plant(), s.simulated())))
             .await

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use plantwatch_core::{
-    AlarmCondition, Cause, Device, Plant, Priority, Quality, Tag, TagIndex, Timestamp, Value,
+    AlarmCondition, Cause, Device, Plant, Priority, Quality, Role, Tag, TagIndex, Timestamp, Value,
+    WriteSpec,
 };
 use plantwatch_engine::{DeviceState, DeviceStatus, TagLive};
 use plantwatch_modbus::exception_name;
@@ -49,6 +50,10 @@ pub enum ErrorCode {
     BadRequest,
     /// No plant is open yet.
     NoPlant,
+    /// The signed-in role (or nobody signed in) does not allow this: sign in as someone who may.
+    Denied,
+    /// The name or password was not accepted (the message does not say which).
+    SignInFailed,
 }
 
 impl UiError {
@@ -124,6 +129,67 @@ pub struct TagInfo {
     pub address: u16,
     pub boolean: bool,
     pub alarms: Vec<AlarmLimit>,
+    /// How the tag may be written; null for a read-only tag.
+    pub write: Option<WriteInfo>,
+}
+
+/// How a tag may be written (the plant file's `write = { ... }`), for the write controls.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteInfo {
+    /// The least role allowed to write it.
+    pub role: RoleName,
+    /// The accepted range in engineering units (null: open on that side).
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// A question to confirm before the write is sent (e.g. "Start pump 1?").
+    pub confirm: Option<String>,
+    /// A momentary command: true, then false after this many milliseconds.
+    pub pulse_ms: Option<u32>,
+}
+
+impl From<&WriteSpec> for WriteInfo {
+    fn from(spec: &WriteSpec) -> Self {
+        WriteInfo {
+            role: spec.role.into(),
+            min: spec.min,
+            max: spec.max,
+            confirm: spec.confirm.as_deref().map(String::from),
+            pulse_ms: spec.pulse_ms,
+        }
+    }
+}
+
+/// A role on the wire: what a signed-in user may do (nobody signed in is a viewer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum RoleName {
+    Viewer,
+    Operator,
+    Engineer,
+    Admin,
+}
+
+impl From<Role> for RoleName {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Viewer => RoleName::Viewer,
+            Role::Operator => RoleName::Operator,
+            Role::Engineer => RoleName::Engineer,
+            Role::Admin => RoleName::Admin,
+        }
+    }
+}
+
+impl From<RoleName> for Role {
+    fn from(r: RoleName) -> Self {
+        match r {
+            RoleName::Viewer => Role::Viewer,
+            RoleName::Operator => Role::Operator,
+            RoleName::Engineer => Role::Engineer,
+            RoleName::Admin => Role::Admin,
+        }
+    }
 }
 
 /// An alarm configured on a tag (limits are drawn on trends).
@@ -235,6 +301,7 @@ fn tag_info(plant: &Plant, index: TagIndex, device: &Device, tag: &Tag) -> TagIn
                 }
             })
             .collect(),
+        write: tag.write_spec().map(WriteInfo::from),
     }
 }
 
@@ -243,7 +310,7 @@ fn millis_u32(d: std::time::Duration) -> u32 {
 }
 
 /// A value on the wire: a number, a boolean or a text.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(untagged)]
 pub enum WireValue {
     Bool(bool),
@@ -257,6 +324,16 @@ impl From<&Value> for WireValue {
             Value::Bool(b) => WireValue::Bool(*b),
             Value::Number(n) => WireValue::Number(*n),
             Value::Text(t) => WireValue::Text(t.to_string()),
+        }
+    }
+}
+
+impl From<WireValue> for Value {
+    fn from(v: WireValue) -> Self {
+        match v {
+            WireValue::Bool(b) => Value::Bool(b),
+            WireValue::Number(n) => Value::Number(n),
+            WireValue::Text(t) => Value::Text(t.into()),
         }
     }
 }
@@ -779,6 +856,133 @@ pub struct ConnectionTest {
     pub message: String,
 }
 
+/// Who acts from this window. The Rust side keeps the signed-in user; the page only shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// The signed-in user, or null when nobody is (a viewer).
+    pub user: Option<String>,
+    pub role: RoleName,
+    /// True when the plant's database has users. Without users alarms take a typed name and nothing can
+    /// be written.
+    pub users: bool,
+    /// May acknowledge, shelve and take alarms out of service (an operator or more, or anyone on a plant
+    /// without users).
+    pub alarm_actions: bool,
+    /// May read and export the audit trail (an engineer or an admin).
+    pub audit: bool,
+    /// How long the session may stay unused before it locks itself, in seconds.
+    pub idle_lock_s: u32,
+    /// Whose session last locked itself after the idle time (shown until someone signs in).
+    pub locked: Option<String>,
+}
+
+/// A write asked for from the window.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteRequest {
+    /// Plant-wide tag index.
+    pub tag: u32,
+    /// The value in engineering units (for a pulse: true).
+    pub value: WireValue,
+    pub comment: Option<String>,
+}
+
+/// How a write ended, as the user is told: `done`, `mismatch`, `refused`, `failed`, `denied`,
+/// `out of range`, `invalid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum WriteResultKind {
+    /// The read-back equals the request.
+    Done,
+    /// The device answered but holds another value (see `readback`).
+    Mismatch,
+    /// The device answered with an exception (see `code`).
+    Refused,
+    /// No answer: a timeout or the link is down (see `reason`).
+    Failed,
+    /// The role does not allow it (see `needed`).
+    Denied,
+    /// Outside the tag's range (see `min` and `max`).
+    OutOfRange,
+    /// Not a value this tag can take (wrong type, not writable, not a number).
+    Invalid,
+}
+
+/// The result of one write, shown in place next to the control that asked for it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteResult {
+    pub tag: u32,
+    pub result: WriteResultKind,
+    /// The value before the write, when it was known.
+    pub old: Option<WireValue>,
+    pub requested: WireValue,
+    /// The value read back after the write.
+    pub readback: Option<WireValue>,
+    /// For `refused`: the Modbus exception code.
+    pub code: Option<u8>,
+    /// For `denied`: the least role that may write the tag.
+    pub needed: Option<RoleName>,
+    /// For `outOfRange`: the accepted range.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// For `failed` and `invalid`: why.
+    pub reason: Option<String>,
+    /// The whole result in one sentence, as the engine words it.
+    pub message: String,
+    /// Why the audit trail could not record this write, when it could not (shown beside the result).
+    pub audit_error: Option<String>,
+}
+
+/// A filter on the audit trail.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditQuery {
+    #[ts(type = "number | null")]
+    pub from: Option<i64>,
+    #[ts(type = "number | null")]
+    pub to: Option<i64>,
+    /// Only entries by this user (exact name).
+    pub user: Option<String>,
+    /// Only entries of this action (`write`, `sign_in`, ...).
+    pub action: Option<String>,
+    /// Only entries whose target, result or comment contains this text.
+    pub text: Option<String>,
+    /// Newest entries first, at most this many.
+    pub limit: u32,
+}
+
+/// The audit entries matching a query, and every action the trail knows (for the filter).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntries {
+    /// Newest first.
+    pub entries: Vec<AuditRow>,
+    /// `write`, `sign_in`, ... in the trail's own order.
+    pub actions: Vec<String>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRow {
+    #[ts(type = "number")]
+    pub id: i64,
+    #[ts(type = "number")]
+    pub time: i64,
+    pub user: String,
+    pub role: RoleName,
+    /// `write`, `sign_in`, `sign_in_failed`, `sign_out`, `alarm_acknowledged`, ...
+    pub action: String,
+    pub target: String,
+    pub old: Option<String>,
+    pub requested: Option<String>,
+    pub readback: Option<String>,
+    pub result: String,
+    pub comment: Option<String>,
+}
+
 /// The colour theme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(rename_all = "camelCase")]
@@ -847,6 +1051,8 @@ pub fn render_typescript() -> String {
         DeviceInfo::decl(&cfg),
         TagInfo::decl(&cfg),
         AlarmLimit::decl(&cfg),
+        WriteInfo::decl(&cfg),
+        RoleName::decl(&cfg),
         PriorityName::decl(&cfg),
         WireValue::decl(&cfg),
         QualityLevel::decl(&cfg),
@@ -876,6 +1082,13 @@ pub fn render_typescript() -> String {
         ExportFormat::decl(&cfg),
         PlantFileReport::decl(&cfg),
         ConnectionTest::decl(&cfg),
+        SessionView::decl(&cfg),
+        WriteRequest::decl(&cfg),
+        WriteResultKind::decl(&cfg),
+        WriteResult::decl(&cfg),
+        AuditQuery::decl(&cfg),
+        AuditEntries::decl(&cfg),
+        AuditRow::decl(&cfg),
         Theme::decl(&cfg),
         WindowSize::decl(&cfg),
         Settings::decl(&cfg),

@@ -7,7 +7,7 @@ export type UiError = { code: ErrorCode, message: string,
  */
 problems: Array<ConfigProblem>, };
 
-export type ErrorCode = "configInvalid" | "io" | "engine" | "history" | "alarm" | "notFound" | "badRequest" | "noPlant";
+export type ErrorCode = "configInvalid" | "io" | "engine" | "history" | "alarm" | "notFound" | "badRequest" | "noPlant" | "denied" | "signInFailed";
 
 export type ConfigProblem = { line: number, col: number, message: string, };
 
@@ -31,9 +31,33 @@ export type TagInfo = { index: number, device: number,
 /**
  * The full id, `device/tag`.
  */
-id: string, name: string, unit: string | null, valueType: string, table: string, address: number, boolean: boolean, alarms: Array<AlarmLimit>, };
+id: string, name: string, unit: string | null, valueType: string, table: string, address: number, boolean: boolean, alarms: Array<AlarmLimit>, 
+/**
+ * How the tag may be written; null for a read-only tag.
+ */
+write: WriteInfo | null, };
 
 export type AlarmLimit = { kind: string, limit: number | null, priority: PriorityName, message: string | null, };
+
+export type WriteInfo = { 
+/**
+ * The least role allowed to write it.
+ */
+role: RoleName, 
+/**
+ * The accepted range in engineering units (null: open on that side).
+ */
+min: number | null, max: number | null, 
+/**
+ * A question to confirm before the write is sent (e.g. "Start pump 1?").
+ */
+confirm: string | null, 
+/**
+ * A momentary command: true, then false after this many milliseconds.
+ */
+pulseMs: number | null, };
+
+export type RoleName = "viewer" | "operator" | "engineer" | "admin";
 
 export type PriorityName = "critical" | "high" | "medium" | "low";
 
@@ -278,6 +302,114 @@ export type PlantFileReport = { path: string, text: string, problems: Array<Conf
 devices: number, tags: number, };
 
 export type ConnectionTest = { ok: boolean, latencyMs: number, message: string, };
+
+export type SessionView = { 
+/**
+ * The signed-in user, or null when nobody is (a viewer).
+ */
+user: string | null, role: RoleName, 
+/**
+ * True when the plant's database has users. Without users alarms take a typed name and nothing can
+ * be written.
+ */
+users: boolean, 
+/**
+ * May acknowledge, shelve and take alarms out of service (an operator or more, or anyone on a plant
+ * without users).
+ */
+alarmActions: boolean, 
+/**
+ * May read and export the audit trail (an engineer or an admin).
+ */
+audit: boolean, 
+/**
+ * How long the session may stay unused before it locks itself, in seconds.
+ */
+idleLockS: number, 
+/**
+ * Whose session last locked itself after the idle time (shown until someone signs in).
+ */
+locked: string | null, };
+
+export type WriteRequest = { 
+/**
+ * Plant-wide tag index.
+ */
+tag: number, 
+/**
+ * The value in engineering units (for a pulse: true).
+ */
+value: WireValue, comment: string | null, };
+
+export type WriteResultKind = "done" | "mismatch" | "refused" | "failed" | "denied" | "outOfRange" | "invalid";
+
+export type WriteResult = { tag: number, result: WriteResultKind, 
+/**
+ * The value before the write, when it was known.
+ */
+old: WireValue | null, requested: WireValue, 
+/**
+ * The value read back after the write.
+ */
+readback: WireValue | null, 
+/**
+ * For `refused`: the Modbus exception code.
+ */
+code: number | null, 
+/**
+ * For `denied`: the least role that may write the tag.
+ */
+needed: RoleName | null, 
+/**
+ * For `outOfRange`: the accepted range.
+ */
+min: number | null, max: number | null, 
+/**
+ * For `failed` and `invalid`: why.
+ */
+reason: string | null, 
+/**
+ * The whole result in one sentence, as the engine words it.
+ */
+message: string, 
+/**
+ * Why the audit trail could not record this write, when it could not (shown beside the result).
+ */
+auditError: string | null, };
+
+export type AuditQuery = { from: number | null, to: number | null, 
+/**
+ * Only entries by this user (exact name).
+ */
+user: string | null, 
+/**
+ * Only entries of this action (`write`, `sign_in`, ...).
+ */
+action: string | null, 
+/**
+ * Only entries whose target, result or comment contains this text.
+ */
+text: string | null, 
+/**
+ * Newest entries first, at most this many.
+ */
+limit: number, };
+
+export type AuditEntries = { 
+/**
+ * Newest first.
+ */
+entries: Array<AuditRow>, 
+/**
+ * `write`, `sign_in`, ... in the trail's own order.
+ */
+actions: Array<string>, };
+
+export type AuditRow = { id: number, time: number, user: string, role: RoleName, 
+/**
+ * `write`, `sign_in`, `sign_in_failed`, `sign_out`, `alarm_acknowledged`, ...
+ */
+action: string, target: string, old: string | null, requested: string | null, readback: string | null, result: string, comment: string | null, };
 
 export type Theme = "dark" | "light";
 

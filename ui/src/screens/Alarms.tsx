@@ -83,7 +83,7 @@ function AlarmTable({ rows, selected, toggle, label }: { rows: AlarmRow[]; selec
 
 export function Alarms() {
   const store = useLive();
-  const { backend, settings, saveSettings } = useServices();
+  const { backend, settings, saveSettings, session, setSession } = useServices();
   const [selected, setSelected] = useState<Set<string>>(new Set());
   // Typed locally (the screen re-renders with every live batch) and saved when the field is left.
   const [operator, setOperator] = useState(settings.operator);
@@ -96,6 +96,10 @@ export function Alarms() {
   const [done, setDone] = useState("");
   const view = store.alarms;
   const rows = sortAlarms(view.alarms);
+  // On a plant with users the signed-in user acts (the Rust side puts their name on it); without
+  // users, the typed name.
+  const actor = session.users ? session.user ?? "" : operator;
+  const mayAct = session.alarmActions;
 
   const toggle = (id: string) => {
     const next = new Set(selected);
@@ -118,37 +122,51 @@ export function Alarms() {
         action,
         ids: all ? [] : [...selected],
         all,
-        user: operator,
+        user: actor,
         comment: text === "" ? null : text,
         shelveMinutes: shelving ? minutes : null,
       });
       store.setAlarms(await backend.alarmSnapshot());
-      saveSettings({ operator });
-      setDone(`${action} done by ${operator}`);
+      if (!session.users) saveSettings({ operator });
+      setDone(`${action} done by ${actor}`);
       setSelected(new Set());
       if (shelving) setReason("");
       else setComment("");
     } catch (e) {
-      setError(e as UiError);
+      const err = e as UiError;
+      setError(err);
+      if (err.code === "denied") backend.session(false).then(setSession, () => {});
     }
   };
 
-  const none = selected.size === 0;
+  const none = selected.size === 0 || !mayAct;
   return (
     <section aria-label="Alarm summary">
       <h2>Alarms</h2>
       {!view.available && <p class="note">The alarm service is not running for this plant.</p>}
       <div class="toolbar" role="toolbar" aria-label="Alarm actions">
-        <label>
-          Operator{" "}
-          <input
-            value={operator}
-            aria-label="Operator name"
-            data-testid="operator"
-            onInput={(e) => setOperator((e.currentTarget as HTMLInputElement).value)}
-            onChange={() => saveSettings({ operator })}
-          />
-        </label>
+        {session.users ? (
+          <span data-testid="acting-user">
+            {mayAct ? (
+              <>
+                Acting as <strong>{session.user}</strong>
+              </>
+            ) : (
+              <span class="muted">Sign in as an operator to acknowledge or shelve alarms</span>
+            )}
+          </span>
+        ) : (
+          <label>
+            Operator{" "}
+            <input
+              value={operator}
+              aria-label="Operator name"
+              data-testid="operator"
+              onInput={(e) => setOperator((e.currentTarget as HTMLInputElement).value)}
+              onChange={() => saveSettings({ operator })}
+            />
+          </label>
+        )}
         <input
           class="grow"
           placeholder="Comment (optional)"
@@ -160,7 +178,7 @@ export function Alarms() {
         <button class="primary" disabled={none} onClick={() => act("acknowledge")} data-testid="ack-selected">
           Acknowledge selected
         </button>
-        <button onClick={() => act("acknowledge", true)} data-testid="ack-all">
+        <button disabled={!mayAct} onClick={() => act("acknowledge", true)} data-testid="ack-all">
           Acknowledge all
         </button>
         <label>

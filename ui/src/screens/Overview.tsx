@@ -2,6 +2,7 @@
 import type { PlantInfo, TagInfo } from "../bindings/ipc";
 import { PRIORITIES } from "../components/AlarmBanner";
 import { Sparkline } from "../components/Sparkline";
+import { WriteControl } from "../components/WriteControl";
 import { useLive, useNow, useServices } from "../context";
 import { describeCause, formatAgo, formatValue, qualityBadge, qualityClass } from "../format";
 
@@ -64,6 +65,7 @@ export function Overview() {
                 {badge && <span class="q-badge">{badge}</span>}
               </div>
               <Sparkline ring={store.ring(t.index)} version={store.version} />
+              <WriteControl tag={t} />
             </div>
           );
         })}

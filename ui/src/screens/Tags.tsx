@@ -2,8 +2,10 @@
 import { useMemo, useRef, useState } from "preact/hooks";
 import type { PlantInfo, TagInfo } from "../bindings/ipc";
 import { VirtualList } from "../components/VirtualList";
+import { WriteControl } from "../components/WriteControl";
 import { useLive, useServices } from "../context";
 import { describeCause, formatClock, formatValue, qualityBadge, qualityClass } from "../format";
+import { writableBy } from "../write";
 
 export const ROW_HEIGHT = 40;
 
@@ -22,13 +24,17 @@ export function filterTags(plant: PlantInfo, text: string, device: number): TagI
 
 export function Tags() {
   const store = useLive();
-  const { go } = useServices();
+  const { go, session } = useServices();
   const [text, setText] = useState("");
+  // The tag whose write control is open above the list (its index), or null.
+  const [writing, setWriting] = useState<number | null>(null);
   const [device, setDevice] = useState(-1);
   const search = useRef<HTMLInputElement>(null);
   const plant = store.plant;
   const tags = useMemo(() => (plant ? filterTags(plant, text, device) : []), [plant, text, device]);
   if (!plant) return <p class="muted">Opening the plant…</p>;
+  const target = writing === null ? undefined : plant.tags[writing];
+  const targetWrite = target && writableBy(target, session);
 
   return (
     <section aria-label="Tags">
@@ -59,6 +65,20 @@ export function Tags() {
           {tags.length} of {plant.tags.length} tags
         </span>
       </div>
+      {target && targetWrite && (
+        <div class="write-panel" data-testid="write-panel" aria-label={`Write ${target.id}`} role="group">
+          <strong>{target.id}</strong>
+          <span class="muted">{target.name}</span>
+          <span class="value num" data-testid="write-panel-value">
+            {formatValue(store.values[target.index], target)}
+            {target.unit && <span class="muted"> {target.unit}</span>}
+          </span>
+          <WriteControl key={target.index} tag={target} />
+          <button class="close" onClick={() => setWriting(null)} data-testid="write-close" aria-label="Close the write control">
+            Close
+          </button>
+        </div>
+      )}
       <VirtualList
         count={tags.length}
         rowHeight={ROW_HEIGHT}
@@ -72,6 +92,7 @@ export function Tags() {
             <span>Unit</span>
             <span>Quality</span>
             <span>Changed</span>
+            <span>Write</span>
           </div>
         }
         renderRow={(i, top) => {
@@ -99,6 +120,22 @@ export function Tags() {
                 {badge ?? "good"}
               </span>
               <span class="num muted">{formatClock(u?.c)}</span>
+              <span>
+                {writableBy(t, session) && (
+                  <button
+                    class="small"
+                    data-testid="write-open"
+                    aria-label={`Write ${t.id}`}
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      setWriting(t.index);
+                    }}
+                    onKeyDown={(e) => e.stopPropagation()}
+                  >
+                    Write…
+                  </button>
+                )}
+              </span>
             </div>
           );
         }}
