@@ -12,9 +12,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::span::parse_span;
 use plantwatch_alarm::health::{self, HealthReport, CHATTER_TRIPS, FLOOD_ALARMS};
 use plantwatch_alarm::{AlarmError, AlarmStatus, JournalEntry, JournalQuery, JournalReader};
-use plantwatch_core::{parse_time, Timestamp};
+use plantwatch_core::Timestamp;
 
 use crate::csv::{field, number, tidy, JournalLine, JOURNAL_HEADER};
 
@@ -81,23 +82,9 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn print(args: &Args) -> Result<(), AlarmsError> {
-    let now = Timestamp::now();
-    let time = |text: &Option<String>| -> Result<Option<Timestamp>, AlarmsError> {
-        text.as_deref()
-            .map(|t| parse_time(t, now).map_err(|e| AlarmsError::BadInput(e.to_string())))
-            .transpose()
-    };
-    let query = JournalQuery {
-        from: time(&args.from)?,
-        to: time(&args.to)?,
-    };
-    if let (Some(from), Some(to)) = (query.from, query.to) {
-        if to <= from {
-            return Err(AlarmsError::BadInput(format!(
-                "--to ({to}) must be after --from ({from})"
-            )));
-        }
-    }
+    let (from, to) =
+        parse_span(args.from.as_deref(), args.to.as_deref()).map_err(AlarmsError::BadInput)?;
+    let query = JournalQuery { from, to };
     let format = match (args.health, args.format) {
         (true, None) => Format::Text,
         (true, Some(Format::Csv)) => {

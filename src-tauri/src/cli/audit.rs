@@ -10,8 +10,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::span::parse_span;
 use plantwatch_access::{AccessError, AuditEntry, AuditTrail, ChainBroken};
-use plantwatch_core::{parse_time, Timestamp};
 
 use crate::csv::field;
 
@@ -100,20 +100,8 @@ fn verify(args: &Args) -> ExitCode {
 }
 
 fn print(args: &Args) -> Result<(), AuditError> {
-    let now = Timestamp::now();
-    let time = |text: &Option<String>| -> Result<Option<Timestamp>, AuditError> {
-        text.as_deref()
-            .map(|t| parse_time(t, now).map_err(|e| AuditError::BadInput(e.to_string())))
-            .transpose()
-    };
-    let (from, to) = (time(&args.from)?, time(&args.to)?);
-    if let (Some(from), Some(to)) = (from, to) {
-        if to <= from {
-            return Err(AuditError::BadInput(format!(
-                "--to ({to}) must be after --from ({from})"
-            )));
-        }
-    }
+    let (from, to) =
+        parse_span(args.from.as_deref(), args.to.as_deref()).map_err(AuditError::BadInput)?;
     let trail = AuditTrail::open_read_only(&args.db)?;
     let mut out = BufWriter::new(io::stdout().lock());
     if args.format == Format::Csv {

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use plantwatch_core::{parse_duration, parse_time, Quality, Timestamp, Value};
+use super::span::parse_span;
+use plantwatch_core::{parse_duration, Quality, Timestamp, Value};
 use plantwatch_history::{Aggregate, HistoryError, HistoryReader, SampleQuery};
 
 use crate::csv;
@@ -88,21 +89,8 @@ struct Request {
 }
 
 fn parse_request(args: &Args) -> Result<Request, ExportError> {
-    let now = Timestamp::now();
-    let time = |text: &Option<String>| -> Result<Option<Timestamp>, ExportError> {
-        text.as_deref()
-            .map(|t| parse_time(t, now).map_err(|e| ExportError::BadInput(e.to_string())))
-            .transpose()
-    };
-    let from = time(&args.from)?;
-    let to = time(&args.to)?;
-    if let (Some(from), Some(to)) = (from, to) {
-        if to <= from {
-            return Err(ExportError::BadInput(format!(
-                "--to ({to}) must be after --from ({from})"
-            )));
-        }
-    }
+    let (from, to) =
+        parse_span(args.from.as_deref(), args.to.as_deref()).map_err(ExportError::BadInput)?;
     let aggregation = match (&args.every, &args.agg) {
         (Some(every), Some(agg)) => {
             let every = parse_duration(every).map_err(|e| ExportError::BadInput(e.to_string()))?;
