@@ -299,7 +299,7 @@ fn the_first_user_must_be_an_admin_and_a_plant_without_users_signs_nobody_in() {
     );
     let (_, err) = expect(&users(&db, &["add", "ada", "--role", "root"], ""), 2);
     assert!(
-        err.contains("unknown role 'root'; allowed: viewer, operator, engineer, admin"),
+        err.contains("unknown role 'root': expected one of viewer, operator, engineer, admin"),
         "{err}"
     );
     let (_, err) = expect(&users(&db, &["add", "ada", "--role", "admin"], ""), 2);

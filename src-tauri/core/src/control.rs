@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::plant::{by_name, UnknownName};
+
 /// What a signed-in user may do. Ordered from least to most: a role may do everything the roles below
 /// it may, so "the least role allowed" is a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -45,18 +47,11 @@ impl fmt::Display for Role {
     }
 }
 
-/// A word that names no role; its message lists the allowed ones.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role '{0}'; allowed: viewer, operator, engineer, admin")]
-pub struct UnknownRole(pub String);
-
+/// Read like every other word users type (tables, types, orders): a wrong one lists the allowed ones.
 impl FromStr for Role {
-    type Err = UnknownRole;
-    fn from_str(text: &str) -> Result<Role, UnknownRole> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.name() == text)
-            .ok_or_else(|| UnknownRole(text.to_string()))
+    type Err = UnknownName;
+    fn from_str(text: &str) -> Result<Role, UnknownName> {
+        by_name("role", text, &Role::ALL, Role::name)
     }
 }
 
@@ -91,7 +86,10 @@ mod tests {
         assert_eq!("engineer".parse::<Role>(), Ok(Role::Engineer));
         assert_eq!(
             "root".parse::<Role>().map_err(|e| e.to_string()),
-            Err("unknown role 'root'; allowed: viewer, operator, engineer, admin".to_string())
+            Err(
+                "unknown role 'root': expected one of viewer, operator, engineer, admin"
+                    .to_string()
+            )
         );
         assert!(Role::Admin.allows(Role::Operator));
         assert!(Role::Operator.allows(Role::Operator));

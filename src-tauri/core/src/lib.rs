@@ -15,7 +15,7 @@ pub mod time;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use control::{Role, UnknownRole, WriteSpec};
+pub use control::{Role, WriteSpec};
 pub use plant::*;
 pub use sample::*;
 pub use short_id::ShortId;

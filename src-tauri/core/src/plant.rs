@@ -511,7 +511,7 @@ impl Table {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} '{}': expected one of {}", crate::echo::escape(input), allowed.join(", "))]
 pub struct UnknownName {
-    /// What was being named: `table`, `type`, `order`.
+    /// What was being named: `table`, `type`, `order`, `role`.
     pub what: &'static str,
     /// The text as typed.
     pub input: String,
@@ -520,7 +520,7 @@ pub struct UnknownName {
 }
 
 /// Finds the item of `all` whose `name` is `text`, or says which names are allowed.
-fn by_name<T: Copy>(
+pub(crate) fn by_name<T: Copy>(
     what: &'static str,
     text: &str,
     all: &[T],
