@@ -64,18 +64,24 @@ for target in "${targets[@]}"; do
   kept="$repo/tests/data/fuzz/$target"
   mkdir -p "$kept"
   cp -n "$kept"/* "$seeds/$target/" 2>/dev/null || true
-  if [[ "$target" == config_text ]]; then
-    find "$seeds/$target" -type f -size +4096c -delete # see maxlen below
-  fi
+  case "$target" in # see maxlen below
+    config_text) find "$seeds/$target" -type f -size +4096c -delete ;;
+    history_codec) find "$seeds/$target" -type f -size +2048c -delete ;;
+  esac
   out="$here/out/$target"
   rm -rf "$out"
   mkdir -p "$here/out"
   dict=()
   [[ -f "$here/$target.dict" ]] && dict=(-x "$here/$target.dict")
   # A plant file's grammar is reached by short texts; long ones mostly repeat tables. With AFL free to
-  # grow configs to 15 KB it ran at about 500 executions a second here, at 4 KB at about 6,000.
+  # grow configs to 15 KB it ran at about 500 executions a second here, at 4 KB at about 6,000. The codec
+  # likewise: 2 KB hold runs of hundreds of samples and a log blob of dozens of runs, and AFL's 25 KB
+  # inputs took 5-9 ms each.
   maxlen=()
-  [[ "$target" == config_text ]] && maxlen=(-G 4096)
+  case "$target" in
+    config_text) maxlen=(-G 4096) ;;
+    history_codec) maxlen=(-G 2048) ;;
+  esac
   echo "== fuzzing $target for $execs executions${seconds:+ or $seconds s}" >&2
   nice -n 10 cargo afl fuzz -i "$seeds/$target" -o "$out" "${limits[@]}" "${maxlen[@]}" "${dict[@]}" -- "$bin/$target" \
     >"$here/out/$target.log" 2>&1 || { tail -20 "$here/out/$target.log" >&2; exit 1; }
