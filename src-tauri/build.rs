@@ -34,6 +34,7 @@ mod desktop {
         "write_tag",
         "audit_entries",
         "audit_export",
+        "plant_screens",
     ];
 
     pub fn build() {

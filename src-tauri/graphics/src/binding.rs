@@ -12,7 +12,6 @@
 //! ```
 
 use plantwatch_core::{Plant, ValueType};
-use serde::Serialize;
 
 /// A problem in one binding attribute, at a byte offset inside its value.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +28,7 @@ fn problem(offset: usize, message: impl Into<String>) -> BindingProblem {
 }
 
 /// A tag a binding reads: its plant-wide index (what live batches carry) and its full id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagRef {
     /// Plant-wide tag index.
     pub index: u32,
@@ -38,7 +37,7 @@ pub struct TagRef {
 }
 
 /// A colour an element may be painted: `#rrggbb` (short forms are expanded), or `none`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Colour(String);
 
 impl Colour {
@@ -66,8 +65,7 @@ impl Colour {
 }
 
 /// When a colour rule applies.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Match {
     /// A boolean tag is `true` (or `false`).
     Is { value: bool },
@@ -78,7 +76,7 @@ pub enum Match {
 }
 
 /// One `condition=colour` of a fill or stroke.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ColourRule {
     pub tag: TagRef,
     pub when: Match,
@@ -86,15 +84,14 @@ pub struct ColourRule {
 }
 
 /// A closed numeric range `from..to` with `from < to`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Span {
     pub from: f64,
     pub to: f64,
 }
 
 /// Which way a level grows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Axis {
     /// Height, from the element's bottom edge (the default).
     Y,
@@ -103,25 +100,18 @@ pub enum Axis {
 }
 
 /// A comparison in a visibility condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compare {
-    #[serde(rename = ">")]
     Above,
-    #[serde(rename = ">=")]
     AtLeast,
-    #[serde(rename = "<")]
     Below,
-    #[serde(rename = "<=")]
     AtMost,
-    #[serde(rename = "==")]
     Equal,
-    #[serde(rename = "!=")]
     NotEqual,
 }
 
 /// When an element is shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     /// A boolean tag is `value`.
     Is { value: bool },
@@ -130,8 +120,7 @@ pub enum Condition {
 }
 
 /// What a click on an element does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClickAction {
     /// Opens the tag's trend.
     Trend,
@@ -140,8 +129,7 @@ pub enum ClickAction {
 }
 
 /// One binding of an element to the plant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Binding {
     /// The element's text is the tag's value, with `decimals` when given, and the unit.
     Text {

@@ -4,10 +4,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 use plantwatch_core::echo::escape;
-use serde::Serialize;
 
 /// A place in a picture file, both 1-based; columns count characters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Position {
     pub line: u32,
     pub column: u32,

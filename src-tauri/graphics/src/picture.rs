@@ -5,7 +5,6 @@ use std::path::Path;
 
 use plantwatch_core::Plant;
 use roxmltree::{Attribute, Document, Node};
-use serde::Serialize;
 
 use crate::binding::{self, Axis, Binding, BindingProblem, TagRef, Tags};
 use crate::error::{PictureError, Position};
@@ -28,7 +27,7 @@ pub const BINDING_ATTRIBUTES: &[&str] = &[
 ];
 
 /// A picture ready for the webview: the sanitised SVG and what its bound elements show.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Picture {
     /// The sanitised SVG document.
     pub svg: String,
@@ -39,7 +38,7 @@ pub struct Picture {
 }
 
 /// An element of the picture bound to tags.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BoundElement {
     /// Its `data-pw-id` in the sanitised SVG (0, 1, 2, ... in document order).
     pub id: u32,

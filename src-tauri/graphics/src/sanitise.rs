@@ -8,7 +8,6 @@
 use std::fmt;
 
 use roxmltree::{Attribute, Node};
-use serde::Serialize;
 
 use crate::error::Position;
 
@@ -22,8 +21,7 @@ const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 pub(crate) const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 /// Why something was removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
     /// `<script>` (or an SVG Tiny `<handler>`).
     Script,
@@ -62,7 +60,7 @@ impl fmt::Display for Reason {
 }
 
 /// One thing removed from a picture.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal {
     /// Where it was.
     pub position: Position,
