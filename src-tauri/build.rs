@@ -35,6 +35,7 @@ mod desktop {
         "audit_entries",
         "audit_export",
         "plant_screens",
+        "export_screen",
     ];
 
     pub fn build() {

@@ -304,3 +304,14 @@ export function svgElement(screen: ScreenView): SVGSVGElement | null {
   svg.insertBefore(hatch(), svg.firstChild);
   return svg;
 }
+
+/** The picture as shown, for an export: its current values and the quality marks (as a style sheet of
+ * its own, since the page's does not travel with the file). */
+export function exportText(svg: SVGSVGElement): string {
+  const copy = svg.cloneNode(true) as SVGSVGElement;
+  const style = document.createElementNS(SVG_NS, "style");
+  style.textContent =
+    ".pw-bad { fill: url(#pw-hatch) !important; opacity: 0.75 } .pw-uncertain { opacity: 0.6 } text.pw-bad { fill: #777 !important }";
+  copy.insertBefore(style, copy.firstChild);
+  return new XMLSerializer().serializeToString(copy);
+}

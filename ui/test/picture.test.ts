@@ -148,3 +148,57 @@ describe("a picture in the page", () => {
     expect(svgElement({ ...picture, svg: "<svg" })).toBeNull();
   });
 });
+
+describe("the Screens screen", () => {
+  it("shows the picture with live values, opens a trend on click and exports what it shows", async () => {
+    const { render, fireEvent, screen: page, cleanup, waitFor } = await import("@testing-library/preact");
+    const { h } = await import("preact");
+    const { Services, NO_SESSION, DEFAULT_SETTINGS } = await import("../src/context");
+    const { LiveStore } = await import("../src/live");
+    const { Screens } = await import("../src/screens/Screens");
+    const { backend } = await import("../src/ipc");
+    const store = new LiveStore();
+    store.setPlant({
+      name: "t",
+      source: null,
+      simulated: true,
+      historyPath: "",
+      devices: [],
+      tags: [tag(0, 0, "plc/level", { unit: "m" }), tag(1, 0, "plc/running"), tag(2, 0, "plc/tripped"), tag(3, 0, "plc/speed")],
+    });
+    store.setSnapshot([reading(0, 2), reading(1, true), reading(2, false), reading(3, 0)]);
+    const went: unknown[] = [];
+    const exports: [string, string][] = [];
+    const fake = { ...backend, exportScreen: async (id: string, svg: string) => (exports.push([id, svg]), "/x/screen.svg") };
+    render(
+      h(
+        Services.Provider,
+        {
+          value: {
+            backend: fake,
+            store,
+            settings: DEFAULT_SETTINGS,
+            saveSettings: () => {},
+            go: (...a: unknown[]) => went.push(a),
+            session: NO_SESSION,
+            setSession: () => {},
+          },
+        },
+        h(Screens, { screens: [picture] }),
+      ),
+    );
+    const host = page.getByTestId("picture");
+    const water = () => host.querySelector('[data-pw-id="0"]') as SVGElement;
+    expect(water().getAttribute("height")).toBe("40");
+    store.apply({ tags: [reading(0, 3)], devices: null, alarms: null, urgent: [], resync: false } as never);
+    expect(water().getAttribute("height")).toBe("60");
+    expect(host.dataset.touched, "one tag changed: its two elements").toBe("2");
+    fireEvent.click(water());
+    expect(went).toEqual([["trends", [0]]]);
+    fireEvent.click(page.getByTestId("picture-export"));
+    await waitFor(() => expect(page.getByTestId("picture-exported").textContent).toBe("Saved /x/screen.svg"));
+    expect(exports[0][0]).toBe("station");
+    expect(exports[0][1]).toContain('height="60"');
+    cleanup();
+  });
+});

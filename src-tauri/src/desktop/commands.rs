@@ -43,6 +43,16 @@ pub async fn plant_screens(state: State<'_, AppState>) -> Reply<Vec<ScreenView>>
     blocking(move || Ok(screens::views(&plant, simulated))).await
 }
 
+/// Writes a screen as the page shows it (with its current values) to the export folder as SVG; returns
+/// the file's path.
+#[tauri::command]
+pub async fn export_screen(state: State<'_, AppState>, id: String, svg: String) -> Reply<String> {
+    let plant = state.with_session(|s| Ok(s.plant().clone())).await?;
+    let dir = state.export_dir.clone();
+    blocking(move || screens::export_svg(&plant, &id, &svg, &dir).map(|p| p.display().to_string()))
+        .await
+}
+
 #[tauri::command]
 pub async fn live_subscribe(state: State<'_, AppState>, channel: Channel<LiveBatch>) -> Reply<()> {
     state.hub.add(channel);

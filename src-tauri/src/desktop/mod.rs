@@ -70,6 +70,7 @@ pub fn run() -> ExitCode {
             commands::audit_entries,
             commands::audit_export,
             commands::plant_screens,
+            commands::export_screen,
         ])
         .setup(|app| {
             let data_dir = env_dir("PLANTWATCH_DATA_DIR").unwrap_or(app.path().app_data_dir()?);

@@ -3,11 +3,11 @@
 // a PictureBinder apply each live batch to the elements whose tags changed. A click opens the tag's trend
 // or its write control.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ScreenView, TagInfo } from "../bindings/ipc";
+import type { ScreenView, TagInfo, UiError } from "../bindings/ipc";
 import { Modal } from "../components/Modal";
 import { WriteControl } from "../components/WriteControl";
 import { useServices } from "../context";
-import { PictureBinder, svgElement, unacknowledgedTags } from "../picture";
+import { exportText, PictureBinder, svgElement, unacknowledgedTags } from "../picture";
 import { writableBy } from "../write";
 
 /** The update cost of a picture, kept on its element for the benchmark and the e2e test to read. */
@@ -21,8 +21,9 @@ function record(el: HTMLElement, ms: number, touched: number) {
 }
 
 export function Screens({ screens }: { screens: ScreenView[] }) {
-  const { store, go, session } = useServices();
+  const { backend, store, go, session } = useServices();
   const [current, setCurrent] = useState(0);
+  const [exported, setExported] = useState("");
   const [writeTag, setWriteTag] = useState<TagInfo | null>(null);
   const host = useRef<HTMLDivElement>(null);
   const view = screens[Math.min(current, screens.length - 1)];
@@ -64,17 +65,34 @@ export function Screens({ screens }: { screens: ScreenView[] }) {
   }, [view, store]);
 
   if (!view) return <p class="muted">This plant has no pictures.</p>;
+
+  const exportSvg = async () => {
+    const svg = host.current?.querySelector("svg");
+    if (!svg) return;
+    try {
+      setExported(`Saved ${await backend.exportScreen(view.id, exportText(svg as SVGSVGElement))}`);
+    } catch (e) {
+      setExported(`Not saved: ${(e as UiError).message}`);
+    }
+  };
   return (
     <section aria-label="Screens" class="pictures">
-      {screens.length > 1 && (
-        <div class="toolbar">
-          {screens.map((s, i) => (
+      <div class="toolbar">
+        {screens.length > 1 &&
+          screens.map((s, i) => (
             <button aria-current={i === current ? "page" : undefined} onClick={() => setCurrent(i)} data-testid="picture-tab">
               {s.title}
             </button>
           ))}
-        </div>
-      )}
+        <span class="grow muted" data-testid="picture-exported">
+          {exported}
+        </span>
+        {!view.problem && (
+          <button onClick={exportSvg} data-testid="picture-export" title="Save the picture with its current values as SVG">
+            Export SVG
+          </button>
+        )}
+      </div>
       {view.problem ? (
         <div class="error-box" role="alert" data-testid="picture-problem">
           <p>The picture “{view.title}” cannot be shown:</p>
