@@ -34,6 +34,8 @@ mod desktop {
         "write_tag",
         "audit_entries",
         "audit_export",
+        "plant_screens",
+        "export_screen",
     ];
 
     pub fn build() {

@@ -68,6 +68,13 @@ def shot(driver, name):
     subprocess.run(["import", "-window", "root", os.path.join(OUT, f"{name}.png")], check=True, timeout=20)
 
 
+def on_overview(driver):
+    """The demo plant opens on its picture (issue 16): waits for the start to finish, then opens the Overview."""
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+    go(driver, "overview")
+    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
+
+
 def key_values(driver):
     return [e.text for e in by_test_id(driver, "key-value")]
 
@@ -76,6 +83,7 @@ def key_values(driver):
 
 
 def test_starts_on_the_simulated_plant(driver):
+    on_overview(driver)
     name = wait_for("the plant's name", lambda: by_test_id(driver, "plant-name")[0].text.strip() not in ("", "Plantwatch") and by_test_id(driver, "plant-name")[0].text)
     assert "simulated" in name, f"the title should say the plant is simulated, got {name!r}"
     cards = wait_for("device cards", lambda: by_test_id(driver, "device-card"))
@@ -85,6 +93,7 @@ def test_starts_on_the_simulated_plant(driver):
 
 
 def test_live_values_change_on_the_overview(driver):
+    on_overview(driver)
     first = wait_for("key tags with values", lambda: (v := key_values(driver)) and all(not x.startswith("—") for x in v) and v)
     changed = wait_for("a key value to change", lambda: (v := key_values(driver)) != first and v, timeout=30)
     assert len(changed) == len(first)
@@ -92,7 +101,7 @@ def test_live_values_change_on_the_overview(driver):
 
 
 def test_the_tags_screen_filters(driver):
-    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
+    on_overview(driver)
     go(driver, "tags")
     count = by_test_id(driver, "tag-count")[0]
     total = int(count.text.split(" of ")[1].split()[0])
@@ -117,6 +126,7 @@ def test_the_tags_screen_filters(driver):
 
 
 def test_a_trend_opens_with_history(driver):
+    on_overview(driver)
     keys = wait_for("key tags", lambda: by_test_id(driver, "key-tag"))
     keys[0].click()  # a key tag opens its trend
     wait_for("the trends screen", lambda: by_test_id(driver, "screen-trends"))
@@ -135,7 +145,7 @@ def test_a_trend_opens_with_history(driver):
 
 
 def test_a_broken_plant_file_shows_its_error(driver):
-    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
+    on_overview(driver)
     broken = os.path.join(WORK, "broken-plant.toml")
     with open(broken, "w") as f:
         f.write(
@@ -222,7 +232,7 @@ def alarm_state(driver, alarm_id):
 
 
 def test_a_high_alarm_shows_a_desktop_notification(driver):
-    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
+    on_overview(driver)
     # The gas-flood scenario pushes H2S over its 10 ppm HI (high priority) within seconds.
     def h2s_notified():
         return [n for n in desktop_notifications() if n[0] in ("HIGH alarm: plc/h2s", "CRITICAL alarm: plc/h2s")]
@@ -261,7 +271,7 @@ def test_an_operator_writes_the_start_level(driver):
     """Issue 10's acceptance: sign in, change the demo's start level, confirm, see `done` and the new
     value; the Audit screen shows the entry; sign out, and the write controls are gone. run.sh made the
     admin anna (password `e2e-secret`) with `plantwatch users add` before the app started."""
-    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
+    on_overview(driver)
     assert not by_test_id(driver, "write-control"), "nobody is signed in: no write controls"
     sign_in(driver, "anna", "e2e-secret")
     go(driver, "tags")
@@ -319,6 +329,107 @@ def test_an_operator_writes_the_start_level(driver):
     shot(driver, "signed_out_no_write_controls")
 
 
+# --- process pictures (issue 16) ---------------------------------------------------------------------
+
+WELL_BOTTOM, WELL_HEIGHT, WELL_METRES = 540.0, 360.0, 4.0  # assets/screens/station.svg's wet well
+
+
+def picture(driver):
+    """The picture shown, once its bindings are applied."""
+    return wait_for("the picture", lambda: (p := driver.find_elements(By.CSS_SELECTOR, '[data-testid="picture"][data-ready="true"]')) and p[0])
+
+
+def well(driver):
+    """(level text, water height, water y) read in one go from the DOM."""
+    return driver.execute_script(
+        "const w = document.getElementById('well-water'), t = document.getElementById('level-value');"
+        "return [t.firstChild.textContent, Number(w.getAttribute('height')), Number(w.getAttribute('y'))];"
+    )
+
+
+def test_the_home_screen_is_the_lift_station(driver):
+    """The simulated plant opens on its picture; the wet well's water follows plc/level."""
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+    wait_for("the Screens screen as home", lambda: by_test_id(driver, "screen-screens"))
+    assert picture(driver).get_attribute("data-screen-id") == "station"
+    current = driver.find_element(By.CSS_SELECTOR, 'nav.screens button[aria-current="page"]').get_attribute("data-screen")
+    assert current == "screens", f"the navigation marks Screens, got {current!r}"
+
+    def follows():
+        text, height, y = well(driver)
+        if not text.endswith(" m"):
+            return None
+        level = float(text.split()[0])
+        expected = WELL_HEIGHT * min(1.0, max(0.0, level / WELL_METRES))
+        # The text shows two decimals: half a centimetre of level is 0.45 px of water.
+        assert abs(height - expected) <= 0.5, f"level {level} m should draw {expected:.1f} px of water, the DOM has {height}"
+        assert abs(y + height - WELL_BOTTOM) < 1e-6, f"the water rises from the floor: y {y} + height {height}"
+        return (level, height)
+
+    first = wait_for("the level drawn", follows)
+    print(f"  level {first[0]} m -> water {first[1]:.1f} px")
+    shot(driver, "home_screen_is_the_lift_station")
+    later = wait_for("the level to move", lambda: (r := follows()) and r[0] != first[0] and r, timeout=60)
+    print(f"  level {later[0]} m -> water {later[1]:.1f} px")
+
+
+def test_a_pump_turns_red_when_it_trips(driver):
+    """The pump-trip scenario trips pump 1's drive: its body is drawn red and the trip text shows."""
+    picture(driver)
+    red = "rgb(221, 34, 34)"  # #d22, the picture's tripped colour
+    fill = lambda: driver.execute_script("return getComputedStyle(document.getElementById('pump1-body')).fill")
+    before = wait_for("pump 1 drawn", fill)
+    assert before != red, f"pump 1 is not tripped at the start, drawn {before}"
+    wait_for("pump 1 red", lambda: fill() == red, timeout=120)
+    shown = driver.execute_script("return getComputedStyle(document.getElementById('pump1-trip')).display")
+    assert shown != "none", "the 'Pump 1 tripped' text is shown"
+    shot(driver, "pump_turns_red_when_it_trips")
+
+
+def test_a_click_on_the_picture_opens_the_trend(driver):
+    picture(driver)
+    flow = wait_for("the flow reading", lambda: driver.find_element(By.ID, "flow-value"))
+    wait_for("a flow value", lambda: flow.text.endswith("L/s"))
+    try:
+        flow.click()
+    except Exception:  # WebKitWebDriver may refuse to click SVG text; the page's own click is the same event
+        driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", flow)
+    wait_for("the trends screen", lambda: by_test_id(driver, "screen-trends"))
+    legend = wait_for("the flow's pen", lambda: (c := by_test_id(driver, "trend-chart")) and "plc/flow" in c[0].text and c[0].text)
+    print(f"  trend legend: {legend[:60]!r}")
+    shot(driver, "click_on_the_picture_opens_the_trend")
+
+
+def test_a_hostile_picture_runs_nothing(driver):
+    """tests/data/graphics/hostile.svg (script, onload, onclick, foreignObject, XHTML script, javascript:
+    link, href animation, external references) opened as a plant's picture: nothing of it runs."""
+    import shutil
+
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "graphics")
+    for name in ("hostile.toml", "hostile.svg"):
+        shutil.copy(os.path.join(data, name), WORK)
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+    go(driver, "plant")
+    path = by_test_id(driver, "plant-path")[0]
+    path.clear()
+    path.send_keys(os.path.join(WORK, "hostile.toml"))
+    by_test_id(driver, "open-plant")[0].click()
+    wait_for("the hostile plant open", lambda: "Picture test plant" in by_test_id(driver, "plant-name")[0].text)
+    go(driver, "screens")
+    shown = picture(driver)
+    assert shown.get_attribute("data-screen-id") == "hostile"
+    for target in ("rect", "a", "text"):
+        for el in shown.find_elements(By.CSS_SELECTOR, target):
+            driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", el)
+    time.sleep(1)  # a script would have run by now: the clicks and the load are synchronous events
+    marks = driver.execute_script("return document.documentElement.getAttribute('data-pwned')")
+    assert marks is None, f"a script of the hostile picture ran: {marks!r}"
+    inside = shown.get_attribute("innerHTML").lower()
+    for banned in ("<script", "onload", "onclick", "foreignobject", "javascript:", "evil.example"):
+        assert banned not in inside, f"{banned!r} reached the page"
+    shot(driver, "hostile_picture_runs_nothing")
+
+
 def bench_launch_to_first_values(driver):
     """Prints the time from the process start to the first live values on screen."""
     at = wait_for("first values", lambda: driver.execute_script("return document.documentElement.dataset.firstValuesAt"))
@@ -329,7 +440,7 @@ def bench_launch_to_first_values(driver):
 
 def bench_trend_7d(driver):
     """Prints request -> drawn chart for 4 pens over 7 days (the plant made by the desktop_trend bench)."""
-    wait_for("the plant", lambda: by_test_id(driver, "device-card"))
+    on_overview(driver)
     go(driver, "trends")
     toggles = wait_for("pen toggles", lambda: by_test_id(driver, "pen-toggle"))
     for t in toggles[:4]:
@@ -353,6 +464,51 @@ def bench_trend_7d(driver):
     shot(driver, "bench_trend_7d")
     results.sort()
     print(json.dumps({"bench": "trend_4_pens_7_days_request_to_drawn_ms", "median": results[len(results) // 2], "runs": results}))
+
+
+def bench_picture_updates(driver, seconds=20):
+    """Prints the cost of applying live batches to a picture of many bound elements (picture_bench.sh)."""
+    expected = int(os.environ.get("PLANTWATCH_BENCH_ELEMENTS", "1000"))
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready", timeout=60)
+    wait_for("the bench plant", lambda: "Picture bench" in by_test_id(driver, "plant-name")[0].text, timeout=30)
+    if not by_test_id(driver, "screen-screens"):
+        go(driver, "screens")
+    shown = picture(driver)
+    bound = driver.execute_script("return arguments[0].querySelectorAll('[data-pw-id]').length", shown)
+    assert bound == expected, f"the picture has {bound} bound elements, expected {expected}"
+    wait_for("live batches", lambda: int(shown.get_attribute("data-updates") or 0) > 5, timeout=30)
+    for key in ("updates", "updateMsTotal", "updateMsMax"):
+        driver.execute_script(f"delete arguments[0].dataset.{key}", shown)
+    # Frame gaps over the same window, as the page's own animation frames see them.
+    driver.set_script_timeout(seconds + 30)
+    gaps = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1], until = performance.now() + arguments[0] * 1000;
+        const gaps = []; let last = performance.now();
+        function frame(t) { gaps.push(t - last); last = t; if (t < until) requestAnimationFrame(frame); else done(gaps); }
+        requestAnimationFrame(frame);
+        """,
+        seconds,
+    )
+    updates = int(shown.get_attribute("data-updates") or 0)
+    total = float(shown.get_attribute("data-update-ms-total") or 0)
+    worst = float(shown.get_attribute("data-update-ms-max") or 0)
+    touched = int(shown.get_attribute("data-touched") or 0)
+    gaps.sort()
+    shot(driver, "bench_picture_updates")
+    print(json.dumps({
+        "bench": "picture_update_per_batch",
+        "bound_elements": bound,
+        "seconds": seconds,
+        "batches": updates,
+        "elements_touched_last_batch": touched,
+        "apply_ms_mean": round(total / updates, 3) if updates else None,
+        "apply_ms_max": round(worst, 3),
+        "frames": len(gaps),
+        "frame_gap_ms_median": round(gaps[len(gaps) // 2], 1) if gaps else None,
+        "frame_gap_ms_max": round(gaps[-1], 1) if gaps else None,
+        "frames_over_25_ms": sum(1 for g in gaps if g > 25),
+    }))
 
 
 def find_app_pid():

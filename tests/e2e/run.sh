@@ -135,6 +135,10 @@ tests=(
   "test_an_alarm_is_acknowledged_and_journaled gas-flood 5"
   "test_a_high_alarm_shows_a_desktop_notification gas-flood 5"
   "test_an_operator_writes_the_start_level normal 1 anna:admin"
+  "test_the_home_screen_is_the_lift_station normal 1"
+  "test_a_pump_turns_red_when_it_trips pump-trip 5"
+  "test_a_click_on_the_picture_opens_the_trend normal 1"
+  "test_a_hostile_picture_runs_nothing normal 1"
 )
 # PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above.
 if [ -n "${PLANTWATCH_E2E_ONLY:-}" ]; then

@@ -169,7 +169,10 @@ fn the_shipped_demo_plant_is_valid() {
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.ends_with(", history demo-plant.db\n"),
+        stdout
+            .lines()
+            .next()
+            .is_some_and(|summary| summary.ends_with(", history demo-plant.db")),
         "summary: {stdout}"
     );
 }

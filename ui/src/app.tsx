@@ -1,6 +1,6 @@
 // The window: plant name and screen tabs, the alarm banner, and the current screen.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { PlantInfo, SessionView, Settings, UiError } from "./bindings/ipc";
+import type { PlantInfo, ScreenView, SessionView, Settings, UiError } from "./bindings/ipc";
 import { AlarmBanner } from "./components/AlarmBanner";
 import { SessionBar } from "./components/SessionBar";
 import { DEFAULT_SETTINGS, NO_SESSION, Services, type AppServices } from "./context";
@@ -16,8 +16,10 @@ import { Journal } from "./screens/Journal";
 import { Health } from "./screens/Health";
 import { PlantFiles } from "./screens/PlantFiles";
 import { Audit } from "./screens/Audit";
+import { Screens } from "./screens/Screens";
 
 export const SCREENS = [
+  { id: "screens", title: "Screens" },
   { id: "overview", title: "Overview" },
   { id: "tags", title: "Tags" },
   { id: "trends", title: "Trends" },
@@ -33,9 +35,10 @@ export const SCREENS = [
  * the idle lock shows within this time. */
 export const SESSION_POLL_MS = 5000;
 
-/** The screens a session may open: the audit trail only for engineers and admins. */
-export function screensFor(session: SessionView) {
-  return SCREENS.filter((s) => s.id !== "audit" || session.audit);
+/** The screens a session may open: the audit trail only for engineers and admins, the process pictures
+ * only on a plant that has some (Alt+N counts the screens shown). */
+export function screensFor(session: SessionView, pictures = false) {
+  return SCREENS.filter((s) => (s.id !== "audit" || session.audit) && (s.id !== "screens" || pictures));
 }
 
 export function App({ backend, store }: { backend: Backend; store: LiveStore }) {
@@ -45,6 +48,11 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
   const [error, setError] = useState<UiError | null>(null);
   const [trendPens, setTrendPens] = useState<number[]>([]);
   const [session, setSession] = useState<SessionView>(NO_SESSION);
+  const [pictures, setPictures] = useState<ScreenView[]>([]);
+  const picturesRef = useRef(pictures);
+  picturesRef.current = pictures;
+  const screenRef = useRef(screen);
+  screenRef.current = screen;
   const settingsRef = useRef(settings);
   settingsRef.current = settings;
   const sessionRef = useRef(session);
@@ -57,7 +65,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
   };
 
   const go = (id: string, pens?: number[]) => {
-    if (!screensFor(sessionRef.current).some((s) => s.id === id)) return;
+    if (!screensFor(sessionRef.current, picturesRef.current.length > 0).some((s) => s.id === id)) return;
     if (pens) setTrendPens(pens);
     setScreen(id);
     saveSettings({ lastScreen: id });
@@ -77,6 +85,11 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
     store.setSnapshot(snapshot);
     store.setAlarms(alarms);
     store.setDevices(devices);
+    // A plant with pictures opens on its first, the home screen (unless another screen was chosen).
+    const shown = await backend.plantScreens().catch(() => [] as ScreenView[]);
+    picturesRef.current = shown;
+    setPictures(shown);
+    if (shown.length > 0 && screenRef.current === "overview") setScreen("screens");
     // Another plant has other users: whoever was signed in is not any more.
     backend.session(false).then(setSession, () => {});
   };
@@ -91,7 +104,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
         if (!alive) return;
         setSettings(s);
         // The audit screen needs a sign-in first: the window never opens on it.
-        if (screensFor(NO_SESSION).some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
+        if (screensFor(NO_SESSION, true).some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
         mark("subscribe");
         await backend.liveSubscribe((batch) => {
           store.apply(batch);
@@ -147,14 +160,14 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
 
   // A screen the session may no longer open (the audit after a sign-out) gives way to the overview.
   useEffect(() => {
-    if (!screensFor(session).some((s) => s.id === screen)) setScreen("overview");
-  }, [session, screen]);
+    if (!screensFor(session, pictures.length > 0).some((s) => s.id === screen)) setScreen("overview");
+  }, [session, screen, pictures]);
 
   // Full keyboard use: Alt+1..9 switch screens from anywhere (the audit only when the session may).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.altKey && !e.ctrlKey && /^[1-9]$/.test(e.key)) {
-        const s = SCREENS[Number(e.key) - 1];
+        const s = screensFor(sessionRef.current, picturesRef.current.length > 0)[Number(e.key) - 1];
         if (s) {
           e.preventDefault();
           go(s.id);
@@ -179,7 +192,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
             {plant?.simulated && <small>simulated</small>}
           </div>
           <nav class="screens" aria-label="Screens">
-            {screensFor(session).map((s, i) => (
+            {screensFor(session, pictures.length > 0).map((s, i) => (
               <button
                 aria-current={screen === s.id ? "page" : undefined}
                 onClick={() => go(s.id)}
@@ -207,6 +220,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
               {error.message}
             </div>
           )}
+          {screen === "screens" && <Screens screens={pictures} />}
           {screen === "overview" && <Overview />}
           {screen === "tags" && <Tags />}
           {screen === "trends" && <Trends initialPens={trendPens} />}

@@ -15,6 +15,7 @@ import type {
   LiveBatch,
   PlantFileReport,
   PlantInfo,
+  ScreenView,
   SessionView,
   Settings,
   TagUpdate,
@@ -44,6 +45,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const backend = {
   plantInfo: () => call<PlantInfo>("plant_info"),
+  plantScreens: () => call<ScreenView[]>("plant_screens"),
+  exportScreen: (id: string, svg: string) => call<string>("export_screen", { id, svg }),
   liveSubscribe: (onBatch: (batch: LiveBatch) => void) => {
     const channel = new Channel<LiveBatch>();
     channel.onmessage = onBatch;

@@ -54,6 +54,9 @@ export class LiveStore {
   lastBatchAt = 0;
   /** Increases with every change: cheap for components to compare. */
   version = 0;
+  /** The tags the last change touched, or null when every tag may have (a new plant or snapshot), for
+   * views that update only what changed (process pictures). */
+  lastChanged: number[] | null = null;
   private rings = new Map<number, Ring>();
   private listeners = new Set<Listener>();
 
@@ -62,6 +65,7 @@ export class LiveStore {
     this.values = new Array(plant.tags.length);
     this.devices = [];
     this.rings.clear();
+    this.lastChanged = null;
     this.changed();
   }
 
@@ -79,11 +83,13 @@ export class LiveStore {
   /** Replaces every tag's reading (after subscribing, or when the UI fell behind). */
   setSnapshot(updates: TagUpdate[]) {
     for (const u of updates) this.put(u);
+    this.lastChanged = null;
     this.changed();
   }
 
   apply(batch: LiveBatch) {
     for (const u of batch.tags) this.put(u);
+    this.lastChanged = batch.tags.map((u) => u.i);
     if (batch.devices) this.devices = batch.devices;
     if (batch.alarms) this.alarms = batch.alarms;
     this.lastBatchAt = Date.now();
@@ -92,11 +98,13 @@ export class LiveStore {
 
   setAlarms(view: AlarmView) {
     this.alarms = view;
+    this.lastChanged = [];
     this.changed();
   }
 
   setDevices(devices: DeviceView[]) {
     this.devices = devices;
+    this.lastChanged = [];
     this.changed();
   }
 

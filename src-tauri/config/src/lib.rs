@@ -12,6 +12,7 @@ mod fields;
 mod file;
 mod ids;
 mod plant;
+mod screen;
 mod summary;
 mod tag;
 mod write;

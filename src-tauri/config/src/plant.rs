@@ -12,7 +12,7 @@ use crate::device::{read_device, ReadDevice};
 use crate::error::ConfigErrorKind;
 use crate::fields::{At, Field, Report, Section};
 
-const TOP_KEYS: &[&str] = &["plant", "history", "alarms", "devices"];
+const TOP_KEYS: &[&str] = &["plant", "history", "alarms", "devices", "screens"];
 
 /// How long an operator may shelve an alarm when the config does not say: one 8-hour shift.
 const DEFAULT_MAX_SHELVE: Duration = Duration::from_secs(28_800);
@@ -41,13 +41,21 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
         }
     };
 
-    Some(Plant::new(
+    let screens = match top.tables("screens", "[[screens]]") {
+        Field::Absent => Some(Vec::new()),
+        Field::Invalid => None,
+        Field::Present(at) => crate::screen::read_screens(at.value, path, report),
+    };
+
+    let mut plant = Plant::new(
         name?,
         history?,
         alarm_settings?,
         devices?,
         Some(path.to_path_buf()),
-    ))
+    );
+    plant.screens = screens?;
+    Some(plant)
 }
 
 /// `[plant] name`, required.

@@ -19,6 +19,9 @@ pub struct Plant {
     pub devices: Vec<Device>,
     /// The config file this plant came from, when it came from one.
     pub source: Option<PathBuf>,
+    /// The process pictures (`[[screens]]`), in config order; the first is the home screen. Empty for a
+    /// plant without pictures, which opens on its overview.
+    pub screens: Vec<Screen>,
     /// The plant-wide index of each device's first tag (tags of one device are contiguous), and the
     /// number of tags at the end: `first_tags[d]..first_tags[d + 1]` are device `d`'s. Four bytes a
     /// device rather than a (device, tag) pair per tag, which a million-tag plant would feel.
@@ -48,6 +51,7 @@ impl Plant {
             alarm_settings,
             devices,
             source,
+            screens: Vec::new(),
             first_tags,
         }
     }
@@ -103,6 +107,18 @@ impl Plant {
     pub fn full_id(&self, index: TagIndex) -> Option<String> {
         self.tag(index).map(|(d, t)| format!("{}/{}", d.id, t.id()))
     }
+}
+
+/// A process picture of the plant (`[[screens]]` in the config): an SVG file whose elements are bound
+/// to tags. The file is only named here; `plantwatch-graphics` reads and checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screen {
+    /// `[a-z0-9_-]+`, unique among the plant's screens.
+    pub id: String,
+    /// The title shown in the navigation.
+    pub title: String,
+    /// The SVG file, already resolved against the config's directory.
+    pub file: PathBuf,
 }
 
 /// Plant-wide alarm settings (`[alarms]` in the config).

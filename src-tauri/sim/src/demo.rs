@@ -11,6 +11,23 @@ pub const DEMO_PLANT_TOML: &str = include_str!("../../../assets/demo-plant.toml"
 /// The name the demo config is parsed under (its place in the repository).
 const DEMO_PLANT_PATH: &str = "assets/demo-plant.toml";
 
+/// The demo plant's process pictures, embedded like the config, each under the path its `[[screens]]`
+/// entry resolves to (the config's folder joined with its `file`).
+const DEMO_PICTURES: &[(&str, &str)] = &[(
+    "assets/screens/station.svg",
+    include_str!("../../../assets/screens/station.svg"),
+)];
+
+/// The embedded text of one of the demo plant's pictures, by the path its screen names; `None` for any
+/// other file. The desktop shows the demo plant's screens from these, since an installed program has
+/// no `assets/` folder beside it.
+pub fn demo_picture(file: &Path) -> Option<&'static str> {
+    DEMO_PICTURES
+        .iter()
+        .find(|(path, _)| Path::new(path) == file)
+        .map(|(_, text)| *text)
+}
+
 /// The demo plant as the config parser reads it, unchanged: devices on the address in the file.
 pub fn demo_plant_as_shipped() -> Plant {
     // The embedded file is checked by a unit test of this crate and by the config's own tests, so a
@@ -73,6 +90,12 @@ mod tests {
                 })
             );
         }
+        let pictures: Vec<bool> = plant
+            .screens
+            .iter()
+            .map(|s| demo_picture(&s.file).is_some())
+            .collect();
+        assert_eq!(pictures, [true], "the home screen's picture is embedded");
         assert_eq!(
             default_listen(),
             Some("127.0.0.1:5020".parse().expect("address"))

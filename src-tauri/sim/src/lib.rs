@@ -93,7 +93,8 @@ mod service;
 pub mod station;
 
 pub use demo::{
-    default_listen, demo_plant, demo_plant_as_shipped, demo_plant_with_history, DEMO_PLANT_TOML,
+    default_listen, demo_picture, demo_plant, demo_plant_as_shipped, demo_plant_with_history,
+    DEMO_PLANT_TOML,
 };
 pub use scenario::{Scenario, ScenarioError};
 pub use server::{SerialPort, SimError, SimOptions, SimServer, Transport, MAX_SPEED};

@@ -10,10 +10,10 @@ use super::state::AppState;
 use super::wire::{
     AlarmActionRequest, AlarmHealth, AlarmView, AuditEntries, AuditQuery, ConnectionTest,
     DeviceView, ErrorCode, ExportFormat, JournalQuery, JournalRow, LiveBatch, PlantFileReport,
-    PlantInfo, SessionView, Settings, TagUpdate, TrendData, TrendRequest, UiError, WriteRequest,
-    WriteResult,
+    PlantInfo, ScreenView, SessionView, Settings, TagUpdate, TrendData, TrendRequest, UiError,
+    WriteRequest, WriteResult,
 };
-use super::{alarms, connection, live, report, session, trend};
+use super::{alarms, connection, live, report, screens, session, trend};
 
 type Reply<T> = Result<T, UiError>;
 
@@ -31,6 +31,26 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Reply<T> + Send + 'stat
 #[tauri::command]
 pub async fn plant_info(state: State<'_, AppState>) -> Reply<PlantInfo> {
     state.plant_info().await
+}
+
+/// The open plant's process pictures (issue 16), sanitised, with their bindings; empty for a plant
+/// without `[[screens]]`.
+#[tauri::command]
+pub async fn plant_screens(state: State<'_, AppState>) -> Reply<Vec<ScreenView>> {
+    let (plant, simulated) = state
+        .with_session(|s| Ok((s.plant().clone(), s.simulated())))
+        .await?;
+    blocking(move || Ok(screens::views(&plant, simulated))).await
+}
+
+/// Writes a screen as the page shows it (with its current values) to the export folder as SVG; returns
+/// the file's path.
+#[tauri::command]
+pub async fn export_screen(state: State<'_, AppState>, id: String, svg: String) -> Reply<String> {
+    let plant = state.with_session(|s| Ok(s.plant().clone())).await?;
+    let dir = state.export_dir.clone();
+    blocking(move || screens::export_svg(&plant, &id, &svg, &dir).map(|p| p.display().to_string()))
+        .await
 }
 
 #[tauri::command]

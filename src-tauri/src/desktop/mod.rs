@@ -12,6 +12,7 @@ mod live;
 mod notify;
 mod presence;
 mod report;
+mod screens;
 mod session;
 mod settings;
 mod state;
@@ -68,6 +69,8 @@ pub fn run() -> ExitCode {
             commands::write_tag,
             commands::audit_entries,
             commands::audit_export,
+            commands::plant_screens,
+            commands::export_screen,
         ])
         .setup(|app| {
             let data_dir = env_dir("PLANTWATCH_DATA_DIR").unwrap_or(app.path().app_data_dir()?);

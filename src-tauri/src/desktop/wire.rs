@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use plantwatch_core::{
-    AlarmCondition, Cause, Device, Plant, Priority, Quality, Role, Tag, TagIndex, Timestamp, Value,
-    WriteSpec,
+    AlarmCondition, Cause, Device, Plant, Priority, Quality, Role, Screen, Tag, TagIndex,
+    Timestamp, Value, WriteSpec,
 };
 use plantwatch_engine::{DeviceState, DeviceStatus, TagLive};
 use plantwatch_modbus::exception_name;
@@ -1000,6 +1000,249 @@ pub struct WindowSize {
     pub height: f64,
 }
 
+/// A process picture (issue 16) ready to show: the sanitised SVG and what its bound elements display.
+/// A screen whose picture cannot be shown carries the reason instead, so the others still open.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenView {
+    pub id: String,
+    pub title: String,
+    /// The sanitised SVG document (no scripts, handlers or external references), or "" on a problem.
+    pub svg: String,
+    /// Every bound element, by its `data-pw-id`.
+    pub elements: Vec<ScreenElement>,
+    /// Why the picture cannot be shown (`station.svg:12:3: ...`, one problem a line), else null.
+    pub problem: Option<String>,
+}
+
+/// One element of a picture bound to tags.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenElement {
+    /// The element's `data-pw-id`.
+    pub id: u32,
+    /// Every tag it reads (plant-wide indexes), each once: a batch touches the element only when one
+    /// of these changed.
+    pub tags: Vec<u32>,
+    pub bindings: Vec<ScreenBinding>,
+}
+
+/// One binding of an element, as the page applies it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ScreenBinding {
+    /// The text is the value with `decimals` (null: as it comes) and the unit.
+    Text {
+        tag: u32,
+        decimals: Option<u8>,
+        unit: Option<String>,
+    },
+    /// Fill colour rules, in order; the last that holds wins.
+    Fill { rules: Vec<ColourRuleView> },
+    /// Stroke colour rules, as for the fill.
+    Stroke { rules: Vec<ColourRuleView> },
+    /// Scaled between `from` and `to` along `axis` (`y`: height from the bottom; `x`: width).
+    Level {
+        tag: u32,
+        from: f64,
+        to: f64,
+        axis: LevelAxis,
+    },
+    /// Shown while the test holds.
+    Visible { tag: u32, test: ValueTest },
+    /// Turned about its centre: `valueFrom..valueTo` onto `angleFrom..angleTo` degrees.
+    #[serde(rename_all = "camelCase")]
+    Rotate {
+        tag: u32,
+        value_from: f64,
+        value_to: f64,
+        angle_from: f64,
+        angle_to: f64,
+    },
+    /// A click opens the tag's trend or its write control.
+    Click { tag: u32, action: ClickKind },
+}
+
+/// Which way a level grows: `y` the height from the bottom, `x` the width from the left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum LevelAxis {
+    X,
+    Y,
+}
+
+/// A colour rule: when `test` holds for `tag`, paint `colour` (`#rrggbb[aa]` or `none`).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ColourRuleView {
+    pub tag: u32,
+    pub test: ValueTest,
+    pub colour: String,
+}
+
+/// A test of a tag's value: one shape for colour rules and visibility, so the page has one evaluator.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ValueTest {
+    /// A boolean equals `value`.
+    Is { value: bool },
+    /// A number lies in `from..to`, ends included; a null end is open.
+    Within { from: Option<f64>, to: Option<f64> },
+    /// A number compared with `value`.
+    Compare { op: CompareOp, value: f64 },
+}
+
+/// A comparison of a visibility condition or a colour rule's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub enum CompareOp {
+    #[serde(rename = ">")]
+    Above,
+    #[serde(rename = ">=")]
+    AtLeast,
+    #[serde(rename = "<")]
+    Below,
+    #[serde(rename = "<=")]
+    AtMost,
+    #[serde(rename = "==")]
+    Equal,
+    #[serde(rename = "!=")]
+    NotEqual,
+}
+
+/// What a click on a picture's element opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ClickKind {
+    Trend,
+    Write,
+}
+
+impl ScreenView {
+    /// A screen whose picture was read and checked.
+    pub fn shown(screen: &Screen, picture: &plantwatch_graphics::Picture) -> ScreenView {
+        ScreenView {
+            id: screen.id.clone(),
+            title: screen.title.clone(),
+            svg: picture.svg.clone(),
+            elements: picture
+                .elements
+                .iter()
+                .map(|e| ScreenElement {
+                    id: e.id,
+                    tags: e.tags().iter().map(|t| t.index).collect(),
+                    bindings: e.bindings.iter().map(ScreenBinding::from).collect(),
+                })
+                .collect(),
+            problem: None,
+        }
+    }
+
+    /// A screen whose picture cannot be shown, with why.
+    pub fn failed(screen: &Screen, problem: String) -> ScreenView {
+        ScreenView {
+            id: screen.id.clone(),
+            title: screen.title.clone(),
+            svg: String::new(),
+            elements: Vec::new(),
+            problem: Some(problem),
+        }
+    }
+}
+
+impl From<&plantwatch_graphics::Binding> for ScreenBinding {
+    fn from(b: &plantwatch_graphics::Binding) -> Self {
+        use plantwatch_graphics::{Axis, Binding, ClickAction};
+        let rules = |rules: &[plantwatch_graphics::ColourRule]| -> Vec<ColourRuleView> {
+            rules
+                .iter()
+                .map(|r| ColourRuleView {
+                    tag: r.tag.index,
+                    test: ValueTest::from(&r.when),
+                    colour: r.colour.as_str().to_string(),
+                })
+                .collect()
+        };
+        match b {
+            Binding::Text {
+                tag,
+                decimals,
+                unit,
+            } => ScreenBinding::Text {
+                tag: tag.index,
+                decimals: *decimals,
+                unit: unit.clone(),
+            },
+            Binding::Fill { rules: r } => ScreenBinding::Fill { rules: rules(r) },
+            Binding::Stroke { rules: r } => ScreenBinding::Stroke { rules: rules(r) },
+            Binding::Level { tag, span, axis } => ScreenBinding::Level {
+                tag: tag.index,
+                from: span.from,
+                to: span.to,
+                axis: match axis {
+                    Axis::X => LevelAxis::X,
+                    Axis::Y => LevelAxis::Y,
+                },
+            },
+            Binding::Visible { tag, condition } => ScreenBinding::Visible {
+                tag: tag.index,
+                test: ValueTest::from(condition),
+            },
+            Binding::Rotate {
+                tag,
+                values,
+                angles,
+            } => ScreenBinding::Rotate {
+                tag: tag.index,
+                value_from: values.from,
+                value_to: values.to,
+                angle_from: angles.from,
+                angle_to: angles.to,
+            },
+            Binding::Click { tag, action } => ScreenBinding::Click {
+                tag: tag.index,
+                action: match action {
+                    ClickAction::Trend => ClickKind::Trend,
+                    ClickAction::Write => ClickKind::Write,
+                },
+            },
+        }
+    }
+}
+
+impl From<&plantwatch_graphics::Match> for ValueTest {
+    fn from(m: &plantwatch_graphics::Match) -> Self {
+        use plantwatch_graphics::Match;
+        match *m {
+            Match::Is { value } => ValueTest::Is { value },
+            Match::Equals { value } => ValueTest::Compare {
+                op: CompareOp::Equal,
+                value,
+            },
+            Match::Within { from, to } => ValueTest::Within { from, to },
+        }
+    }
+}
+
+impl From<&plantwatch_graphics::Condition> for ValueTest {
+    fn from(c: &plantwatch_graphics::Condition) -> Self {
+        use plantwatch_graphics::{Compare, Condition};
+        match *c {
+            Condition::Is { value } => ValueTest::Is { value },
+            Condition::Compare { op, value } => ValueTest::Compare {
+                op: match op {
+                    Compare::Above => CompareOp::Above,
+                    Compare::AtLeast => CompareOp::AtLeast,
+                    Compare::Below => CompareOp::Below,
+                    Compare::AtMost => CompareOp::AtMost,
+                    Compare::Equal => CompareOp::Equal,
+                    Compare::NotEqual => CompareOp::NotEqual,
+                },
+                value,
+            },
+        }
+    }
+}
+
 /// What the desktop remembers between runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
@@ -1092,6 +1335,14 @@ pub fn render_typescript() -> String {
         Theme::decl(&cfg),
         WindowSize::decl(&cfg),
         Settings::decl(&cfg),
+        ScreenView::decl(&cfg),
+        ScreenElement::decl(&cfg),
+        ScreenBinding::decl(&cfg),
+        LevelAxis::decl(&cfg),
+        ColourRuleView::decl(&cfg),
+        ValueTest::decl(&cfg),
+        CompareOp::decl(&cfg),
+        ClickKind::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/desktop/wire.rs by ts-rs. Do not edit: change the Rust types and run\n\

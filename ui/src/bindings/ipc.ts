@@ -444,3 +444,40 @@ lastPlant: string | null, window: WindowSize | null,
  * Tags pinned on the Overview (full ids); empty picks some.
  */
 keyTags: Array<string>, };
+
+export type ScreenView = { id: string, title: string, 
+/**
+ * The sanitised SVG document (no scripts, handlers or external references), or "" on a problem.
+ */
+svg: string, 
+/**
+ * Every bound element, by its `data-pw-id`.
+ */
+elements: Array<ScreenElement>, 
+/**
+ * Why the picture cannot be shown (`station.svg:12:3: ...`, one problem a line), else null.
+ */
+problem: string | null, };
+
+export type ScreenElement = { 
+/**
+ * The element's `data-pw-id`.
+ */
+id: number, 
+/**
+ * Every tag it reads (plant-wide indexes), each once: a batch touches the element only when one
+ * of these changed.
+ */
+tags: Array<number>, bindings: Array<ScreenBinding>, };
+
+export type ScreenBinding = { "kind": "text", tag: number, decimals: number | null, unit: string | null, } | { "kind": "fill", rules: Array<ColourRuleView>, } | { "kind": "stroke", rules: Array<ColourRuleView>, } | { "kind": "level", tag: number, from: number, to: number, axis: LevelAxis, } | { "kind": "visible", tag: number, test: ValueTest, } | { "kind": "rotate", tag: number, valueFrom: number, valueTo: number, angleFrom: number, angleTo: number, } | { "kind": "click", tag: number, action: ClickKind, };
+
+export type LevelAxis = "x" | "y";
+
+export type ColourRuleView = { tag: number, test: ValueTest, colour: string, };
+
+export type ValueTest = { "kind": "is", value: boolean, } | { "kind": "within", from: number | null, to: number | null, } | { "kind": "compare", op: CompareOp, value: number, };
+
+export type CompareOp = ">" | ">=" | "<" | "<=" | "==" | "!=";
+
+export type ClickKind = "trend" | "write";
