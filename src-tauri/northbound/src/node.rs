@@ -5,7 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use plantwatch_core::{Plant, Sample, SparkplugSettings, TagIndex, Timestamp};
+use std::collections::HashSet;
+
+use plantwatch_core::{BrokerAddress, Plant, Sample, SparkplugSettings, TagIndex, Timestamp};
 use plantwatch_engine::{Actor, DeviceState, Engine, EngineEvent};
 use prost::Message;
 use rumqttc::{LastWill, QoS};
@@ -34,7 +36,7 @@ const REPLAY_SETTLE: Duration = Duration::from_secs(3);
 const CURSOR_EVERY: Duration = Duration::from_secs(1);
 /// The pause after every broker failed, doubling up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The actor named in the audit trail for writes that come as Sparkplug commands.
 pub const COMMAND_ACTOR: &str = "sparkplug";
 
@@ -70,6 +72,7 @@ impl Northbound {
             status: status.clone(),
             stop: stop_rx,
             rate: Rate::default(),
+            acked_live: AckedLive::default(),
         };
         let task = tokio::spawn(node.run());
         Ok(Northbound { stop, task, status })
@@ -95,10 +98,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// What a publish was for, remembered until its PUBACK.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Sent {
     Control,
-    Live { oldest: Timestamp },
+    /// Live data: its oldest sample's time, and every sample (so the replay after an outage can skip
+    /// what the broker already acknowledged).
+    Live {
+        oldest: Timestamp,
+        samples: Box<[(TagIndex, Timestamp)]>,
+    },
     Replay(BatchId),
 }
 
@@ -126,6 +134,27 @@ struct Node {
     status: Arc<Mutex<NorthboundStatus>>,
     stop: watch::Receiver<bool>,
     rate: Rate,
+    /// Live samples the current broker acknowledged after its cursor (the cursor trails the live
+    /// stream): the replay after a lost connection skips them, so a broker outage sends nothing twice.
+    /// Pruned as the cursor moves.
+    acked_live: AckedLive,
+}
+
+/// Live samples a broker acknowledged beyond its cursor.
+#[derive(Default)]
+struct AckedLive {
+    broker: Option<BrokerAddress>,
+    samples: HashSet<(TagIndex, Timestamp)>,
+}
+
+impl AckedLive {
+    /// Starts a session with `broker`: what another broker acknowledged says nothing about this one.
+    fn session(&mut self, broker: &BrokerAddress) {
+        if self.broker.as_ref() != Some(broker) {
+            self.broker = Some(broker.clone());
+            self.samples.clear();
+        }
+    }
 }
 
 impl Node {
@@ -159,7 +188,6 @@ impl Node {
                 };
                 match opened {
                     Err(e) => {
-                        tracing::warn!("{e}");
                         self.error(e.to_string());
                         index += 1;
                     }
@@ -169,8 +197,7 @@ impl Node {
                             End::Stop => break 'outer,
                             End::HostOffline => continue 'outer,
                             End::Lost(why) => {
-                                tracing::warn!("sparkplug: {broker}: {why}");
-                                self.error(format!("{broker}: {why}"));
+                                self.error(format!("broker {broker}: {why}"));
                                 // Back to the first (preferred) broker after a short pause.
                                 index = 0;
                                 if self.pause(FIRST_BACKOFF).await {
@@ -181,7 +208,14 @@ impl Node {
                     }
                 }
             }
-            self.set(|s| s.state = LinkState::Offline);
+            let behind = brokers
+                .first()
+                .and_then(|b| self.cursor.acked(b))
+                .map(|acked| Timestamp::now().millis_since(acked).max(0) as f64 / 1000.0);
+            self.set(|s| {
+                s.state = LinkState::Offline;
+                s.backlog_s = behind.unwrap_or(0.0);
+            });
             if self.pause(backoff).await {
                 break;
             }
@@ -203,8 +237,14 @@ impl Node {
         change(&mut lock(&self.status));
     }
 
+    /// Records the last error; logs it when it differs from the one before (a broker that stays down
+    /// is said once, not at every retry).
     fn error(&self, message: String) {
-        self.set(|s| s.last_error = Some((Timestamp::now(), message)));
+        let mut status = lock(&self.status);
+        if status.last_error.as_ref().map(|(_, m)| m) != Some(&message) {
+            tracing::warn!("sparkplug: {message}");
+        }
+        status.last_error = Some((Timestamp::now(), message));
     }
 
     /// One session with one broker, from CONNACK to its end.
@@ -285,6 +325,7 @@ impl Node {
     async fn begin_publishing(&mut self, session: &mut Session) -> Result<(), String> {
         let broker = session.connection.broker.clone();
         let acked = self.cursor.acked(&broker).unwrap_or_else(Timestamp::now);
+        self.acked_live.session(&broker);
         let now = Timestamp::now();
         session.ledger = Some(Ledger::new(acked, now));
         session.read_to = acked;
@@ -352,6 +393,7 @@ impl Node {
         sent: Sent,
         metrics: u64,
     ) -> Result<(), String> {
+        let replayed = matches!(sent, Sent::Replay(_));
         session
             .connection
             .publish(topic, payload::encode(payload), sent)
@@ -359,7 +401,7 @@ impl Node {
         self.set(|s| {
             s.messages_published += 1;
             s.metrics_published += metrics;
-            if matches!(sent, Sent::Replay(_)) {
+            if replayed {
                 s.metrics_replayed += metrics;
             }
         });
@@ -374,13 +416,7 @@ impl Node {
         match happening {
             Happening::Lost(why) => Err(why),
             Happening::Acked(sent) => {
-                if let Some(ledger) = session.ledger.as_mut() {
-                    match sent {
-                        Sent::Control => {}
-                        Sent::Live { oldest } => ledger.live_acked(oldest),
-                        Sent::Replay(id) => ledger.batch_acked(id),
-                    }
-                }
+                self.acked(session, sent);
                 Ok(None)
             }
             Happening::Message { topic, payload } => match self.topics.incoming(&topic) {
@@ -395,6 +431,24 @@ impl Node {
                 }
                 None => Ok(None),
             },
+        }
+    }
+
+    /// A PUBACK: the ledger moves, and live samples are remembered beyond the cursor.
+    fn acked(&mut self, session: &mut Session, sent: Sent) {
+        let Some(ledger) = session.ledger.as_mut() else {
+            return;
+        };
+        match sent {
+            Sent::Control => {}
+            Sent::Live { oldest, samples } => {
+                ledger.live_acked(oldest);
+                let cursor = ledger.acked();
+                self.acked_live
+                    .samples
+                    .extend(samples.iter().filter(|(_, time)| *time > cursor));
+            }
+            Sent::Replay(id) => ledger.batch_acked(id),
         }
     }
 
@@ -591,7 +645,8 @@ impl Node {
                 ledger.live_sent(oldest);
             }
             let topic = self.topics.ddata(&self.plant.devices[device].id);
-            self.publish(session, topic, &data, Sent::Live { oldest }, count)
+            let samples = group.iter().map(|s| (s.tag, s.time)).collect();
+            self.publish(session, topic, &data, Sent::Live { oldest, samples }, count)
                 .await?;
         }
         Ok(())
@@ -671,6 +726,10 @@ impl Node {
         };
         let id = ledger.open_batch(batch.through);
         let mut samples = batch.samples;
+        // What the broker already acknowledged live before the connection was lost is not sent again.
+        if !self.acked_live.samples.is_empty() {
+            samples.retain(|s| !self.acked_live.samples.contains(&(s.tag, s.time)));
+        }
         // Stable: each device's samples stay in time order.
         samples.sort_by_key(|s| device_of(&self.plant, s.tag));
         let mut start = 0;
@@ -777,6 +836,7 @@ impl Node {
         let to = ledger.settle_live();
         let broker = session.connection.broker.clone();
         if self.cursor.acked(&broker) != Some(to) {
+            self.acked_live.samples.retain(|&(_, time)| time > to);
             self.cursor.advance(&broker, to);
             if let Err(e) = self.cursor.save() {
                 self.error(e.to_string());
@@ -796,15 +856,7 @@ impl Node {
             while session.connection.in_flight() > 0 {
                 let next = tokio::time::timeout_at(deadline, session.connection.next()).await;
                 match next {
-                    Ok(Happening::Acked(sent)) => {
-                        if let Some(ledger) = session.ledger.as_mut() {
-                            match sent {
-                                Sent::Control => {}
-                                Sent::Live { oldest } => ledger.live_acked(oldest),
-                                Sent::Replay(id) => ledger.batch_acked(id),
-                            }
-                        }
-                    }
+                    Ok(Happening::Acked(sent)) => self.acked(&mut session, sent),
                     Ok(Happening::Message { .. }) => {}
                     Ok(Happening::Lost(_)) | Err(_) => break,
                 }
