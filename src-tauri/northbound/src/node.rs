@@ -661,11 +661,9 @@ impl Node {
         let event = match event {
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                // Device states may have changed unseen: restate every device.
-                if session.ledger.is_some() {
-                    self.births(session).await?;
-                }
-                return Ok(());
+                // Device states may have changed unseen: bring each device's birth or death in line
+                // with its state now.
+                return self.reconcile_devices(session).await;
             }
             Err(broadcast::error::RecvError::Closed) => return Err("the engine stopped".into()),
         };
@@ -695,6 +693,38 @@ impl Node {
                 self.device_birth(session, device, &live, now).await?;
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// DDEATH for each born device that is offline now, DBIRTH for each unborn one that is not.
+    async fn reconcile_devices(&mut self, session: &mut Session) -> Result<(), String> {
+        if session.ledger.is_none() {
+            return Ok(());
+        }
+        let states: Vec<DeviceState> = self.engine.devices().iter().map(|d| d.state).collect();
+        let now = Timestamp::now();
+        let mut live: Option<Vec<plantwatch_engine::TagLive>> = None;
+        for (device, state) in states.into_iter().enumerate() {
+            let offline = state == DeviceState::Offline;
+            match (offline, session.born.get(device).copied().unwrap_or(false)) {
+                (true, true) => {
+                    let seq = session.seq.take();
+                    let topic = self.topics.ddeath(&self.plant.devices[device].id);
+                    let death = payload::device_death(now, seq);
+                    self.publish(session, topic, &death, Sent::Control, 0)
+                        .await?;
+                    session.born[device] = false;
+                }
+                (false, false) => {
+                    if live.is_none() {
+                        live = Some(self.engine.live());
+                    }
+                    let readings = live.as_deref().unwrap_or(&[]);
+                    self.device_birth(session, device, readings, now).await?;
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
