@@ -121,7 +121,8 @@ enum End {
 #[derive(Default)]
 struct Rate {
     since: Option<Instant>,
-    published_then: u64,
+    messages_then: u64,
+    metrics_then: u64,
 }
 
 struct Node {
@@ -826,14 +827,21 @@ impl Node {
         }
         let acked = self.cursor.acked(&session.connection.broker);
         let replaying = session.ledger.as_ref().is_some_and(Ledger::replaying);
-        let published = lock(&self.status).messages_published;
-        let elapsed = self.rate.since.map(|t| t.elapsed());
-        let rate = match elapsed {
+        let (messages, metrics) = {
+            let s = lock(&self.status);
+            (s.messages_published, s.metrics_published)
+        };
+        let rate = match self.rate.since.map(|t| t.elapsed()) {
             Some(e) if e >= Duration::from_secs(1) => {
-                let r = (published - self.rate.published_then) as f64 / e.as_secs_f64();
+                let per_s = |now: u64, then: u64| (now - then) as f64 / e.as_secs_f64();
+                let r = (
+                    per_s(messages, self.rate.messages_then),
+                    per_s(metrics, self.rate.metrics_then),
+                );
                 self.rate = Rate {
                     since: Some(Instant::now()),
-                    published_then: published,
+                    messages_then: messages,
+                    metrics_then: metrics,
                 };
                 Some(r)
             }
@@ -841,14 +849,16 @@ impl Node {
             None => {
                 self.rate = Rate {
                     since: Some(Instant::now()),
-                    published_then: published,
+                    messages_then: messages,
+                    metrics_then: metrics,
                 };
                 None
             }
         };
         self.set(|s| {
-            if let Some(r) = rate {
-                s.messages_per_s = r;
+            if let Some((messages, metrics)) = rate {
+                s.messages_per_s = messages;
+                s.metrics_per_s = metrics;
             }
             s.acked_through = acked;
             s.backlog_s = match (replaying || session.ledger.is_none(), acked) {
