@@ -26,6 +26,9 @@ pub const LIVE_SETTLE_MS: i64 = 10_000;
 pub const LIVE_SETTLE: std::time::Duration =
     std::time::Duration::from_millis(LIVE_SETTLE_MS as u64);
 
+/// How far before the node's first start a broker's new cursor starts.
+pub const NEW_BROKER_LOOKBACK_MS: i64 = 10_000;
+
 /// The file beside the history that keeps the cursors: `<history file>.sparkplug`.
 pub fn cursor_path(history: &Path) -> PathBuf {
     let mut name = history.as_os_str().to_owned();
@@ -81,7 +84,9 @@ pub struct CursorFile {
 
 impl CursorFile {
     /// Reads the file at `path`, or starts an empty one when there is none. Each broker without a cursor
-    /// gets `now`: the node replays nothing from before its first start.
+    /// starts [`NEW_BROKER_LOOKBACK_MS`] before `now`: the node replays nothing older than its first
+    /// start, but does publish the samples the engine stored just before the node was started (the first
+    /// poll's, in the same millisecond as the start or a little earlier).
     pub fn open(
         path: PathBuf,
         brokers: &[BrokerAddress],
@@ -103,7 +108,7 @@ impl CursorFile {
                 .brokers
                 .entry(broker.to_string())
                 .or_insert(BrokerCursor {
-                    acked_through_ms: now.as_millis(),
+                    acked_through_ms: now.add_millis(-NEW_BROKER_LOOKBACK_MS).as_millis(),
                 });
         }
         Ok(CursorFile { path, state })
@@ -348,11 +353,16 @@ mod tests {
     }
 
     #[test]
-    fn a_new_broker_starts_from_now_and_the_file_round_trips() {
+    fn a_new_broker_starts_just_before_now_and_the_file_round_trips() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("p.db.sparkplug");
-        let mut file = CursorFile::open(path.clone(), &[broker()], Timestamp(1000)).expect("open");
-        assert_eq!(file.acked(&broker()), Some(Timestamp(1000)));
+        let mut file =
+            CursorFile::open(path.clone(), &[broker()], Timestamp(11_000)).expect("open");
+        assert_eq!(
+            file.acked(&broker()),
+            Some(Timestamp(1000)),
+            "a little before the start, for what the engine stored just before"
+        );
         file.advance(&broker(), Timestamp(5000));
         file.advance(&broker(), Timestamp(4000));
         assert_eq!(file.acked(&broker()), Some(Timestamp(5000)), "never back");
