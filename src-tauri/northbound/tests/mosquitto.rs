@@ -233,7 +233,6 @@ async fn a_broker_outage_loses_nothing_and_sends_nothing_twice() {
     )
     .await;
     let outage_start = plantwatch_core::Timestamp::now();
-    let outage_start = plantwatch_core::Timestamp::now();
     broker.stop();
     wait_for("the node to notice", Duration::from_secs(20), || {
         node.status().state != LinkState::Online
