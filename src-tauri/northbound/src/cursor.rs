@@ -4,10 +4,13 @@
 //! **The cursor's guarantee.** The cursor of a broker is a sample time `C`: every sample the history
 //! stored with a time at or before `C` has been published to that broker and acknowledged by it
 //! (PUBACK, QoS 1). After a restart (a clean stop, a broker outage or a `kill -9`) the node replays the
-//! history's samples in `(C, now]`, so nothing the history holds is lost. The price is duplicates:
-//! what was acknowledged after the cursor was last written (it is written at most about once a second)
-//! and the messages in flight at the time; during a replay that is at most the replay's window of
-//! batches, while live the cursor trails the newest stored sample by [`LIVE_SETTLE`].
+//! history's samples in `(C, now]`, so nothing the history holds is lost. The price is duplicates.
+//! During a replay the cursor is written as each batch is acknowledged in full, so a `kill -9` sends
+//! again at most the batches in flight (the replay's window) and the live samples published since the
+//! reconnect (the cursor passes them only when the replay is done). Live, it is written about once a second
+//! and trails the newest stored sample by [`LIVE_SETTLE`] (stored samples arrive not quite in time
+//! order), so a `kill -9` while live sends again up to that much. A broker outage without a restart
+//! sends nothing twice (the node remembers what was acknowledged beyond the cursor).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;

@@ -449,7 +449,15 @@ impl Node {
                     .samples
                     .extend(samples.iter().filter(|(_, time)| *time > cursor));
             }
-            Sent::Replay(id) => ledger.batch_acked(id),
+            Sent::Replay(id) => {
+                let before = ledger.acked();
+                ledger.batch_acked(id);
+                if ledger.acked() > before {
+                    // A replay batch is acknowledged in full: keep it at once, so a `kill -9` during
+                    // the replay sends again at most the batches in flight, not a second's worth.
+                    self.settle_cursor(session);
+                }
+            }
         }
     }
 
