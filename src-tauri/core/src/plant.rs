@@ -22,6 +22,8 @@ pub struct Plant {
     /// The process pictures (`[[screens]]`), in config order; the first is the home screen. Empty for a
     /// plant without pictures, which opens on its overview.
     pub screens: Vec<Screen>,
+    /// `[northbound.sparkplug]`: publish the plant as a Sparkplug B edge node (none: no northbound).
+    pub sparkplug: Option<crate::SparkplugSettings>,
     /// The plant-wide index of each device's first tag (tags of one device are contiguous), and the
     /// number of tags at the end: `first_tags[d]..first_tags[d + 1]` are device `d`'s. Four bytes a
     /// device rather than a (device, tag) pair per tag, which a million-tag plant would feel.
@@ -52,6 +54,7 @@ impl Plant {
             devices,
             source,
             screens: Vec::new(),
+            sparkplug: None,
             first_tags,
         }
     }

@@ -10,5 +10,6 @@ mod password;
 pub mod read;
 pub mod simulate;
 mod span;
+pub mod sparkplug;
 pub mod users;
 pub mod write;
