@@ -15,6 +15,7 @@ mod desktop {
         "live_subscribe",
         "live_snapshot",
         "device_statuses",
+        "northbound_status",
         "test_connection",
         "trend_history",
         "export_trend",

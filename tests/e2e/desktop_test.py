@@ -430,6 +430,73 @@ def test_a_hostile_picture_runs_nothing(driver):
     shot(driver, "hostile_picture_runs_nothing")
 
 
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def accepts(port):
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_the_devices_screen_shows_the_northbound_link(driver):
+    """A plant file with [northbound.sparkplug] opened in the window: the window runs the Sparkplug edge
+    node (a real Mosquitto, started here, sees its NBIRTH) and the Devices screen shows the link online
+    with its broker."""
+    import shutil
+
+    assets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "assets")
+    broker_port, sim_port = free_port(), free_port()
+    with open(os.path.join(WORK, "mosquitto.conf"), "w") as f:
+        f.write(f"listener {broker_port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    children = [
+        subprocess.Popen(["mosquitto", "-c", os.path.join(WORK, "mosquitto.conf")], stderr=subprocess.DEVNULL),
+        subprocess.Popen([BIN, "simulate", "--listen", f"127.0.0.1:{sim_port}"], stderr=subprocess.DEVNULL),
+    ]
+    try:
+        wait_for("the broker and the simulator to listen", lambda: accepts(broker_port) and accepts(sim_port))
+        # An independent subscriber waits for the node's birth certificate.
+        birth = subprocess.Popen(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker_port), "-t", "spBv1.0/e2e/NBIRTH/lift4", "-C", "1", "-W", "60"],
+            stdout=subprocess.DEVNULL,
+        )
+        children.append(birth)
+        with open(os.path.join(assets, "demo-plant.toml")) as f:
+            plant = f.read().replace("port = 5020", f"port = {sim_port}")
+        plant = plant.replace('name = "Lift station 4 (simulated)"', 'name = "Lift station 4 (northbound)"')
+        plant += f'\n[northbound.sparkplug]\nbroker = "mqtt://127.0.0.1:{broker_port}"\ngroup = "e2e"\nnode = "lift4"\n'
+        with open(os.path.join(WORK, "northbound-plant.toml"), "w") as f:
+            f.write(plant)
+        shutil.copytree(os.path.join(assets, "screens"), os.path.join(WORK, "screens"), dirs_exist_ok=True)
+        wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+        go(driver, "plant")
+        path = by_test_id(driver, "plant-path")[0]
+        path.clear()
+        path.send_keys(os.path.join(WORK, "northbound-plant.toml"))
+        by_test_id(driver, "open-plant")[0].click()
+        wait_for("the plant file open", lambda: "northbound" in by_test_id(driver, "plant-name")[0].text)
+        go(driver, "devices")
+        wait_for("the northbound link online", lambda: by_test_id(driver, "northbound-state") and by_test_id(driver, "northbound-state")[0].text == "online", timeout=40)
+        broker = by_test_id(driver, "northbound-broker")[0].text
+        assert str(broker_port) in broker, f"the card names the broker, got {broker!r}"
+        assert birth.wait(timeout=30) == 0, "Mosquitto's subscriber saw no NBIRTH from the window's node"
+        shot(driver, "devices_screen_shows_the_northbound_link")
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
 def bench_launch_to_first_values(driver):
     """Prints the time from the process start to the first live values on screen."""
     at = wait_for("first values", lambda: driver.execute_script("return document.documentElement.dataset.firstValuesAt"))

@@ -139,6 +139,7 @@ tests=(
   "test_a_pump_turns_red_when_it_trips pump-trip 5"
   "test_a_click_on_the_picture_opens_the_trend normal 1"
   "test_a_hostile_picture_runs_nothing normal 1"
+  "test_the_devices_screen_shows_the_northbound_link normal 1"
 )
 # PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above.
 if [ -n "${PLANTWATCH_E2E_ONLY:-}" ]; then

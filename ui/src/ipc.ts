@@ -13,6 +13,7 @@ import type {
   JournalQuery,
   JournalRow,
   LiveBatch,
+  NorthboundView,
   PlantFileReport,
   PlantInfo,
   ScreenView,
@@ -54,6 +55,7 @@ export const backend = {
   },
   liveSnapshot: () => call<TagUpdate[]>("live_snapshot"),
   deviceStatuses: () => call<DeviceView[]>("device_statuses"),
+  northboundStatus: () => call<NorthboundView | null>("northbound_status"),
   testConnection: (device: number) => call<ConnectionTest>("test_connection", { device }),
   trendHistory: (request: TrendRequest) => call<TrendData>("trend_history", { request }),
   exportTrend: (request: TrendRequest, format: ExportFormat) =>

@@ -420,6 +420,24 @@ impl Engine {
         result
     }
 
+    /// The engine back from an `Arc` it was shared through (the northbound node holds one for its
+    /// commands), once the other holders have let go, waiting at most `within`; `None` when they did not,
+    /// so that [`Engine::stop`] can run.
+    pub async fn reclaim(mut shared: Arc<Engine>, within: std::time::Duration) -> Option<Engine> {
+        let deadline = Instant::now() + within;
+        loop {
+            match Arc::try_unwrap(shared) {
+                Ok(engine) => return Some(engine),
+                Err(again) if Instant::now() < deadline => {
+                    shared = again;
+                    // A holder lets go when its last command (a write in progress) ends: poll for it.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Stops polling, flushes the history and stops the alarm service. Returns the final totals. Ends in
     /// bounded time even when the history file refuses commits (see `HistoryWriter::close`): what could
     /// not be stored is in `samples_dropped`.

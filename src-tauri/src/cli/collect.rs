@@ -105,7 +105,7 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
                 Err(e) => {
                     eprintln!("plantwatch collect: sparkplug: {e}");
                     let code = if e.is_bad_input() { 2 } else { 1 };
-                    if let Some(engine) = unshare(engine).await {
+                    if let Some(engine) = Engine::reclaim(engine, RECLAIM_WITHIN).await {
                         let _ = engine.stop().await;
                     }
                     return ExitCode::from(code);
@@ -128,7 +128,7 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
         let status = node.stop().await;
         eprintln!("{} {}", clock(), status.line());
     }
-    let Some(engine) = unshare(engine).await else {
+    let Some(engine) = Engine::reclaim(engine, RECLAIM_WITHIN).await else {
         eprintln!("plantwatch collect: the engine is still in use after the northbound stopped");
         return ExitCode::from(1);
     };
@@ -173,21 +173,8 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
     }
 }
 
-/// The engine back from the `Arc` it shared with the northbound, once the node's last command (a
-/// write in progress) has let go of it; waits a bounded time.
-async fn unshare(mut engine: Arc<Engine>) -> Option<Engine> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        match Arc::try_unwrap(engine) {
-            Ok(engine) => return Some(engine),
-            Err(shared) if tokio::time::Instant::now() < deadline => {
-                engine = shared;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(_) => return None,
-        }
-    }
-}
+/// How long `collect` waits for the northbound node to let go of the engine (its last command).
+const RECLAIM_WITHIN: Duration = Duration::from_secs(10);
 
 /// Prints the status line until the duration ends or a signal arrives; returns why it stopped.
 async fn wait_for_stop(

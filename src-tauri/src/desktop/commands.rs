@@ -9,11 +9,11 @@ use super::control::{self, Control};
 use super::state::AppState;
 use super::wire::{
     AlarmActionRequest, AlarmHealth, AlarmView, AuditEntries, AuditQuery, ConnectionTest,
-    DeviceView, ErrorCode, ExportFormat, JournalQuery, JournalRow, LiveBatch, PlantFileReport,
-    PlantInfo, ScreenView, SessionView, Settings, TagUpdate, TrendData, TrendRequest, UiError,
-    WriteRequest, WriteResult,
+    DeviceView, ErrorCode, ExportFormat, JournalQuery, JournalRow, LiveBatch, NorthboundView,
+    PlantFileReport, PlantInfo, ScreenView, SessionView, Settings, TagUpdate, TrendData,
+    TrendRequest, UiError, WriteRequest, WriteResult,
 };
-use super::{alarms, connection, live, report, screens, session, trend};
+use super::{alarms, connection, live, northbound, report, screens, session, trend};
 
 type Reply<T> = Result<T, UiError>;
 
@@ -68,6 +68,14 @@ pub async fn live_snapshot(state: State<'_, AppState>) -> Reply<Vec<TagUpdate>> 
 pub async fn device_statuses(state: State<'_, AppState>) -> Reply<Vec<DeviceView>> {
     state
         .with_session(|s| Ok(live::device_views(&s.engine)))
+        .await
+}
+
+/// The plant's northbound link, `None` when it configures none.
+#[tauri::command]
+pub async fn northbound_status(state: State<'_, AppState>) -> Reply<Option<NorthboundView>> {
+    state
+        .with_session(|s| Ok(s.northbound().map(northbound::view)))
         .await
 }
 

@@ -9,6 +9,7 @@ mod commands;
 mod connection;
 mod control;
 mod live;
+mod northbound;
 mod notify;
 mod presence;
 mod report;
@@ -50,6 +51,7 @@ pub fn run() -> ExitCode {
             commands::live_subscribe,
             commands::live_snapshot,
             commands::device_statuses,
+            commands::northbound_status,
             commands::test_connection,
             commands::trend_history,
             commands::export_trend,

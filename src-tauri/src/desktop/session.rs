@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use plantwatch_core::Plant;
 use plantwatch_engine::{Engine, EngineOptions};
+use plantwatch_northbound::{Northbound, NorthboundStatus};
 use plantwatch_sim::{Scenario, SimOptions, SimServer};
 
 use super::wire::{ConfigProblem, ErrorCode, UiError};
@@ -35,10 +36,25 @@ impl SimChoice {
 
 /// A running plant.
 pub struct Session {
-    pub engine: Engine,
+    /// Shared with the northbound node, which writes through it (Sparkplug commands).
+    pub engine: Arc<Engine>,
+    /// The Sparkplug B edge node, when the plant has `[northbound.sparkplug]`.
+    northbound: Option<NorthboundSlot>,
     /// The in-process simulator, for the demo plant.
     sim: Option<SimServer>,
 }
+
+/// The northbound link of a plant that configures one: running, or why it could not start (an unset
+/// password variable, an unreadable TLS file). A plant whose link cannot start is still monitored: the
+/// window shows the reason on the Devices screen instead of refusing the plant, and the history keeps
+/// every sample for the replay once the link starts.
+enum NorthboundSlot {
+    Running(Northbound),
+    Failed(String),
+}
+
+/// How long closing a plant waits for the northbound node to let go of the engine.
+const RECLAIM_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Session {
     pub fn plant(&self) -> &Arc<Plant> {
@@ -49,10 +65,23 @@ impl Session {
         self.sim.is_some()
     }
 
-    /// Starts polling a validated plant (see [`load_plant`]).
+    /// The northbound link's status, or the reason it did not start; `None` for a plant without one.
+    pub fn northbound(&self) -> Option<Result<NorthboundStatus, String>> {
+        self.northbound.as_ref().map(|slot| match slot {
+            NorthboundSlot::Running(node) => Ok(node.status()),
+            NorthboundSlot::Failed(why) => Err(why.clone()),
+        })
+    }
+
+    /// Starts polling a validated plant (see [`load_plant`]), and its northbound link when it has one.
     pub async fn start(plant: Plant) -> Result<Session, UiError> {
-        let engine = start_engine(plant).await?;
-        Ok(Session { engine, sim: None })
+        let engine = Arc::new(start_engine(plant).await?);
+        let northbound = start_northbound(&engine);
+        Ok(Session {
+            engine,
+            northbound,
+            sim: None,
+        })
     }
 
     /// Starts the built-in simulated lift station on a free loopback port and monitors it, with its
@@ -76,7 +105,7 @@ impl Session {
         })?;
         let plant = plantwatch_sim::demo_plant_with_history(addr, history);
         let engine = match start_engine(plant).await {
-            Ok(engine) => engine,
+            Ok(engine) => Arc::new(engine),
             Err(e) => {
                 sim.shutdown().await;
                 return Err(e);
@@ -84,19 +113,42 @@ impl Session {
         };
         Ok(Session {
             engine,
+            northbound: None,
             sim: Some(sim),
         })
     }
 
-    /// Stops polling (flushing history and the alarm journal), then the simulator.
+    /// Stops the northbound link (its NDEATH and last acknowledgements while the engine still runs),
+    /// then polling (flushing history and the alarm journal), then the simulator.
     pub async fn close(self) {
-        if let Err(error) = self.engine.stop().await {
-            tracing::warn!("stopping the engine: {error}");
+        if let Some(NorthboundSlot::Running(node)) = self.northbound {
+            node.stop().await;
+        }
+        match Engine::reclaim(self.engine, RECLAIM_WITHIN).await {
+            Some(engine) => {
+                if let Err(error) = engine.stop().await {
+                    tracing::warn!("stopping the engine: {error}");
+                }
+            }
+            // Only a command still in progress holds it; its link tasks stop when it is dropped.
+            None => tracing::warn!("the engine was still in use when the plant closed"),
         }
         if let Some(sim) = self.sim {
             sim.shutdown().await;
         }
     }
+}
+
+/// Starts the plant's Sparkplug B edge node, if it configures one.
+fn start_northbound(engine: &Arc<Engine>) -> Option<NorthboundSlot> {
+    let settings = engine.plant().sparkplug.clone()?;
+    Some(match Northbound::start(engine.clone(), settings) {
+        Ok(node) => NorthboundSlot::Running(node),
+        Err(e) => {
+            tracing::warn!("the northbound link did not start: {e}");
+            NorthboundSlot::Failed(e.to_string())
+        }
+    })
 }
 
 async fn start_engine(plant: Plant) -> Result<Engine, UiError> {

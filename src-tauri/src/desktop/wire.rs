@@ -455,6 +455,44 @@ impl From<DeviceState> for DeviceStateName {
     }
 }
 
+/// The northbound (Sparkplug B) link's state, as the Devices screen shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum NorthboundStateName {
+    Connecting,
+    Online,
+    /// Connected, holding back until the primary host application says it is online.
+    WaitingForPrimaryHost,
+    Offline,
+    Stopped,
+    /// The link could not start (see `lastError`); the plant is monitored and its history kept.
+    NotStarted,
+}
+
+/// The northbound link: where it publishes, how fast, how far the replay is behind, the last error.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NorthboundView {
+    pub state: NorthboundStateName,
+    pub broker: Option<String>,
+    pub messages_per_s: f64,
+    pub metrics_per_s: f64,
+    #[ts(type = "number")]
+    pub metrics_published: u64,
+    #[ts(type = "number")]
+    pub metrics_replayed: u64,
+    /// How far the acknowledged cursor is behind, in seconds (the replay's backlog).
+    pub backlog_s: f64,
+    #[ts(type = "number")]
+    pub commands_done: u64,
+    #[ts(type = "number")]
+    pub commands_ignored: u64,
+    pub last_error: Option<String>,
+    /// When the last error happened, ms since the Unix epoch.
+    #[ts(type = "number | null")]
+    pub last_error_at: Option<i64>,
+}
+
 /// A device's state, counters and recent errors.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -1303,6 +1341,8 @@ pub fn render_typescript() -> String {
         TagUpdate::decl(&cfg),
         DeviceStateName::decl(&cfg),
         DeviceView::decl(&cfg),
+        NorthboundStateName::decl(&cfg),
+        NorthboundView::decl(&cfg),
         ExceptionCount::decl(&cfg),
         DeviceError::decl(&cfg),
         LiveBatch::decl(&cfg),

@@ -109,6 +109,18 @@ export type DeviceView = { index: number, state: DeviceStateName, requests: numb
  */
 errorRate: number, latencyLastMs: number, latencyAvgMs: number, latencyMaxMs: number, lastPoll: number | null, lastErrors: Array<DeviceError>, };
 
+export type NorthboundStateName = "connecting" | "online" | "waitingForPrimaryHost" | "offline" | "stopped" | "notStarted";
+
+export type NorthboundView = { state: NorthboundStateName, broker: string | null, messagesPerS: number, metricsPerS: number, metricsPublished: number, metricsReplayed: number, 
+/**
+ * How far the acknowledged cursor is behind, in seconds (the replay's backlog).
+ */
+backlogS: number, commandsDone: number, commandsIgnored: number, lastError: string | null, 
+/**
+ * When the last error happened, ms since the Unix epoch.
+ */
+lastErrorAt: number | null, };
+
 export type ExceptionCount = { code: number, count: number, };
 
 export type DeviceError = { at: number, message: string, };

@@ -1,6 +1,7 @@
 // Each device's configuration, state, counters and last errors, and a connection test.
 import { useState } from "preact/hooks";
 import type { ConnectionTest, UiError } from "../bindings/ipc";
+import { NorthboundCard } from "../components/NorthboundCard";
 import { useLive, useNow, useServices } from "../context";
 import { formatAgo, formatClock } from "../format";
 
@@ -26,6 +27,7 @@ export function Devices() {
     <section aria-label="Devices">
       <h2>Devices</h2>
       <div class="cards">
+        <NorthboundCard />
         {plant.devices.map((d) => {
           const s = store.devices.find((x) => x.index === d.index);
           const state = s?.state ?? "connecting";
