@@ -11,6 +11,7 @@ mod error;
 mod fields;
 mod file;
 mod ids;
+mod northbound;
 mod plant;
 mod summary;
 mod tag;

@@ -12,7 +12,7 @@ use crate::device::{read_device, ReadDevice};
 use crate::error::ConfigErrorKind;
 use crate::fields::{At, Field, Report, Section};
 
-const TOP_KEYS: &[&str] = &["plant", "history", "alarms", "devices"];
+const TOP_KEYS: &[&str] = &["plant", "history", "alarms", "devices", "northbound"];
 
 /// How long an operator may shelve an alarm when the config does not say: one 8-hour shift.
 const DEFAULT_MAX_SHELVE: Duration = Duration::from_secs(28_800);
@@ -24,6 +24,7 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
     let name = read_name(&top);
     let history = read_history(&top, path);
     let alarm_settings = read_alarm_settings(&top);
+    let sparkplug = crate::northbound::read_northbound(&top, name.as_deref(), path);
     let devices = match top.tables("devices", "[[devices]]") {
         Field::Absent => Some(Vec::new()),
         Field::Invalid => None,
@@ -41,13 +42,15 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
         }
     };
 
-    Some(Plant::new(
+    let mut plant = Plant::new(
         name?,
         history?,
         alarm_settings?,
         devices?,
         Some(path.to_path_buf()),
-    ))
+    );
+    plant.sparkplug = sparkplug?;
+    Some(plant)
 }
 
 /// `[plant] name`, required.

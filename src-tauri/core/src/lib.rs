@@ -7,6 +7,7 @@
 
 pub mod control;
 pub mod echo;
+pub mod northbound;
 pub mod plant;
 pub mod sample;
 pub mod short_id;
@@ -16,6 +17,7 @@ pub mod time;
 pub mod testing;
 
 pub use control::{Role, UnknownRole, WriteSpec};
+pub use northbound::{BrokerAddress, SparkplugId, SparkplugSettings, TlsFiles};
 pub use plant::*;
 pub use sample::*;
 pub use short_id::ShortId;

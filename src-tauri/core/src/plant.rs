@@ -19,6 +19,8 @@ pub struct Plant {
     pub devices: Vec<Device>,
     /// The config file this plant came from, when it came from one.
     pub source: Option<PathBuf>,
+    /// `[northbound.sparkplug]`: publish the plant as a Sparkplug B edge node (none: no northbound).
+    pub sparkplug: Option<crate::SparkplugSettings>,
     /// The plant-wide index of each device's first tag (tags of one device are contiguous), and the
     /// number of tags at the end: `first_tags[d]..first_tags[d + 1]` are device `d`'s. Four bytes a
     /// device rather than a (device, tag) pair per tag, which a million-tag plant would feel.
@@ -48,6 +50,7 @@ impl Plant {
             alarm_settings,
             devices,
             source,
+            sparkplug: None,
             first_tags,
         }
     }

@@ -160,6 +160,10 @@ const START_PHASES: u32 = 8;
 /// How many events a slow listener may fall behind before it sees `Lagged`.
 const EVENT_CAPACITY: usize = 4096;
 
+/// How many batches of stored samples a slow listener may fall behind before it sees `Lagged`: batches
+/// go every 50 ms, so about 50 seconds.
+const STORED_CAPACITY: usize = 1024;
+
 impl Engine {
     /// Opens the history (creating or migrating it), starts the alarm service when asked, and starts
     /// one polling task per link, on the engine's own polling thread. Must be called inside a Tokio
@@ -215,9 +219,11 @@ impl Engine {
                 }))
             })
             .collect();
+        let (stored, _) = broadcast::channel(STORED_CAPACITY);
         let outputs = Arc::new(Outputs {
             events,
             sink: Some(writer.sink()),
+            stored,
             history: Mutex::new(Vec::new()),
             alarms: alarm_feed,
             devices: devices.clone(),
@@ -276,6 +282,14 @@ impl Engine {
     /// thousand events behind gets `RecvError::Lagged` and should re-read [`Engine::live`].
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.outputs.events.subscribe()
+    }
+
+    /// The samples the history stores, in the batches handed to its writer (deadband and heartbeat already
+    /// applied), from now on. Batches are copied only while someone listens. A listener more than
+    /// [`STORED_CAPACITY`] batches (about 50 s) behind gets `RecvError::Lagged`: those batches are lost
+    /// to it, and it must read that span back from the history (the northbound replays it).
+    pub fn subscribe_stored(&self) -> broadcast::Receiver<Arc<[plantwatch_core::Sample]>> {
+        self.outputs.stored.subscribe()
     }
 
     /// The latest reading of every tag, indexed by `TagIndex`.

@@ -84,6 +84,9 @@ const HAND_OFF_SAMPLES: usize = 50_000;
 pub struct Outputs {
     pub events: broadcast::Sender<EngineEvent>,
     pub sink: Option<SampleSink>,
+    /// The batches handed to the history writer, for listeners of what is stored (the northbound).
+    /// Copied only while someone listens.
+    pub stored: broadcast::Sender<Arc<[Sample]>>,
     /// Samples worth storing that wait for the writer (held only to append or take the batch).
     pub history: Mutex<Vec<Sample>>,
     /// Feeds the alarm service (never blocks), when the engine runs one.
@@ -108,8 +111,8 @@ impl Outputs {
             batch.extend(outcome.stored);
             (batch.len() >= HAND_OFF_SAMPLES).then(|| std::mem::take(&mut *batch))
         };
-        if let (Some(batch), Some(sink)) = (full, &self.sink) {
-            sink.send(batch);
+        if let Some(batch) = full {
+            self.hand_off(batch);
         }
         if !outcome.changed.is_empty() {
             let event = EngineEvent::Samples(Arc::from(outcome.changed));
@@ -124,8 +127,22 @@ impl Outputs {
     /// Hands the waiting admitted samples to the history writer.
     pub fn flush_history(&self) {
         let batch = std::mem::take(&mut *lock(&self.history));
+        self.hand_off(batch);
+    }
+
+    /// Gives a batch to the listeners of stored samples and to the history writer.
+    fn hand_off(&self, batch: Vec<Sample>) {
+        self.tap(&batch);
         if let Some(sink) = &self.sink {
             sink.send(batch);
+        }
+    }
+
+    /// Offers a batch on its way to the history writer to the listeners of stored samples, if any.
+    fn tap(&self, batch: &[Sample]) {
+        if !batch.is_empty() && self.stored.receiver_count() > 0 {
+            // No receiver left by now is fine: it unsubscribed in between.
+            let _ = self.stored.send(Arc::from(batch));
         }
     }
 
@@ -178,4 +195,59 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plantwatch_core::{Quality, TagIndex, Value};
+
+    fn outputs() -> Outputs {
+        Outputs {
+            events: broadcast::channel(4).0,
+            sink: None,
+            stored: broadcast::channel(2).0,
+            history: Mutex::new(Vec::new()),
+            alarms: None,
+            devices: Vec::new(),
+        }
+    }
+
+    fn sample(tag: u32, ms: i64) -> Sample {
+        Sample {
+            tag: TagIndex(tag),
+            time: Timestamp::from_millis(ms),
+            value: Some(Value::Number(1.0)),
+            quality: Quality::Good,
+        }
+    }
+
+    #[test]
+    fn the_batches_for_the_history_reach_listeners_of_stored_samples() {
+        let outputs = outputs();
+        let mut listener = outputs.stored.subscribe();
+        lock(&outputs.history).extend([sample(0, 10), sample(1, 11)]);
+        outputs.flush_history();
+        outputs.flush_history();
+        let batch = listener.try_recv().expect("the flushed batch");
+        assert_eq!(&*batch, &[sample(0, 10), sample(1, 11)]);
+        assert!(
+            listener.try_recv().is_err(),
+            "an empty flush offers nothing to listeners"
+        );
+    }
+
+    #[test]
+    fn a_listener_that_falls_behind_is_told_how_many_batches_it_lost() {
+        let outputs = outputs();
+        let mut listener = outputs.stored.subscribe();
+        for ms in 0..5 {
+            lock(&outputs.history).push(sample(0, ms));
+            outputs.flush_history();
+        }
+        assert!(matches!(
+            listener.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(3))
+        ));
+    }
 }
