@@ -397,6 +397,44 @@ fn sparkplug_check(config: &Path, env: &[(&str, &str)]) -> Output {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The peers themselves
+// ---------------------------------------------------------------------------------------------------
+
+/// Publishes `payload` at QoS 1 with Mosquitto's own client.
+fn mosquitto_pub(broker: &Broker, topic: &str, payload: &str) {
+    let status = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port().to_string()])
+        .args(["-q", "1", "-t", topic, "-m", payload])
+        .status()
+        .expect("run mosquitto_pub");
+    assert!(status.success(), "mosquitto_pub to {topic}");
+}
+
+#[test]
+fn the_consumers_session_survives_a_broker_restart_so_the_outage_tests_lose_nothing() {
+    let mut broker = Broker::start(BrokerAuth::Anonymous);
+    let consumer = Consumer::start(&broker, "restart-consumer");
+    mosquitto_pub(&broker, "spBv1.0/g/NDATA/before", "");
+    broker.restart();
+    // Published at once after the restart, most likely before the consumer reconnected: the broker
+    // queues it on the consumer's saved session.
+    mosquitto_pub(&broker, "spBv1.0/g/NDATA/after", "");
+    wait_for(
+        "both messages at the consumer",
+        Duration::from_secs(10),
+        || consumer.messages().len() == 2,
+        || format!("{:?}\n{}", consumer.messages(), broker.log()),
+    );
+    let topics: Vec<String> = consumer.messages().into_iter().map(|m| m.topic).collect();
+    assert_eq!(
+        topics,
+        ["spBv1.0/g/NDATA/before", "spBv1.0/g/NDATA/after"],
+        "each message once, in order"
+    );
+    check_decoded(&consumer.messages());
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Births, values, sequence numbers
 // ---------------------------------------------------------------------------------------------------
 
