@@ -594,7 +594,8 @@ impl Drop for Collector {
     }
 }
 
-/// Waits until `condition` holds, polling every 50 ms, or fails the test with `what` (and `context()`).
+/// Waits until `condition` holds, polling every 200 ms (conditions here run `plantwatch export` and read
+/// every message: not free on a shared machine), or fails the test with `what` (and `context()`).
 pub fn wait_for(
     what: &str,
     within: Duration,
@@ -608,6 +609,6 @@ pub fn wait_for(
             "{what}: not within {within:?}\n{}",
             context()
         );
-        thread::sleep(Duration::from_millis(50));
+        thread::sleep(Duration::from_millis(200));
     }
 }
