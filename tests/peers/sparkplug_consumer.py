@@ -31,7 +31,8 @@ Commands on stdin, one answer line each on stdout:
                                              QoS 1), answers `ok` once the broker acknowledged it
   ncmd GROUP NODE NAME TYPE VALUE         -> publishes an NCMD writing one metric by name, `ok` when acked
   dcmd GROUP NODE DEVICE NAME TYPE VALUE  -> the same as a DCMD to one device
-TYPE is a pysparkplug DataType name (BOOLEAN, UINT16, DOUBLE, STRING, ...); VALUE is JSON (true, 2.5, "x").
+TYPE is a pysparkplug DataType name (BOOLEAN, UINT16, DOUBLE, STRING, ...); VALUE is JSON (true, 2.5, "x");
+a NAME with spaces is written with %20 (`Node%20Control/Rebirth`).
 """
 
 import argparse
@@ -198,7 +199,7 @@ def command_payload(name, type_name, value_text):
     payload = Payload()
     payload.timestamp = int(time.time() * 1000)
     metric = payload.metrics.add()
-    metric.name = name
+    metric.name = name.replace("%20", " ")
     metric.datatype = datatype
     metric.timestamp = payload.timestamp
     setattr(metric, datatype.field, datatype.encode(json.loads(value_text)))

@@ -476,8 +476,8 @@ impl Consumer {
         assert_eq!(answer, "ok", "publishing `{line}`");
     }
 
-    /// Publishes an NCMD writing one node metric (`Node Control/Rebirth` has a space: not supported
-    /// here; the name must be one word).
+    /// Publishes an NCMD writing one node metric (a space in `metric` is sent as the consumer's `%20`:
+    /// `Node Control/Rebirth` works).
     pub fn publish_ncmd(
         &mut self,
         group: &str,
@@ -486,6 +486,7 @@ impl Consumer {
         datatype: &str,
         value: &str,
     ) {
+        let metric = metric.replace(' ', "%20");
         let line = format!("ncmd {group} {node} {metric} {datatype} {value}");
         let answer = self.peer.ask(&line);
         assert_eq!(answer, "ok", "publishing `{line}`");

@@ -575,6 +575,27 @@ fn births_hold_every_tag_values_equal_export_and_seq_has_no_gaps() {
     }
 }
 
+#[test]
+fn a_rebirth_command_brings_new_births_in_the_same_session() {
+    let mut rig = Rig::start(RigOptions::default());
+    rig.wait_for_births_and_data(5);
+    rig.consumer
+        .publish_ncmd(GROUP, NODE, "Node Control/Rebirth", "BOOLEAN", "true");
+    wait_for(
+        "a second NBIRTH and DBIRTHs",
+        Duration::from_secs(15),
+        || {
+            let m = rig.consumer.messages();
+            count(&m, "NBIRTH") >= 2 && count(&m, "DBIRTH") >= 8
+        },
+        || rig.context(),
+    );
+    assert_eq!(rig.collector.terminate(), Some(0), "{}", rig.context());
+    let messages = rig.consumer.messages();
+    check_decoded(&messages);
+    check_seq(&messages);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Store and forward
 // ---------------------------------------------------------------------------------------------------
