@@ -40,6 +40,8 @@ enum Command {
     Audit(cli::audit::Args),
     /// Write one tag through the checked, audited write path (sign in, check, write, read back).
     Write(cli::write::Args),
+    /// The plant's Sparkplug B edge node: `--check` connects, publishes the births and reports.
+    Sparkplug(cli::sparkplug::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Some(Command::Users(args)) => cli::users::run(args),
         Some(Command::Audit(args)) => cli::audit::run(args),
         Some(Command::Write(args)) => cli::write::run(args),
+        Some(Command::Sparkplug(args)) => cli::sparkplug::run(args),
         None => open_desktop(),
     }
 }

@@ -88,11 +88,10 @@ fn read_sparkplug(
             if is_env_name(name) {
                 Ok(())
             } else {
-                Err(format!(
-                    "'password_env' is the NAME of an environment variable (A-Z, a-z, 0-9 and _, not \
-                     starting with a digit), not {:?}; the password itself never goes in the plant file",
-                    plantwatch_core::echo::escape(name)
-                ))
+                // The value is not echoed: it may be the password itself, written in the wrong place.
+                Err("'password_env' must be the NAME of an environment variable (A-Z, a-z, 0-9 and _, \
+                     not starting with a digit); the password itself never goes in the plant file"
+                    .to_string())
             }
         })
         .optional();
@@ -133,22 +132,26 @@ fn read_sparkplug(
         )
         .or_default(Role::Operator);
 
-    let brokers = brokers?;
-    let ca = ca.optional()?;
-    let client = client?;
     // TLS files only mean something to an mqtts:// broker; on a plain connection they would be
     // silently unused, and the user would believe the link encrypted.
-    if !brokers.iter().any(|b| b.tls) {
+    let plain_only = brokers.as_ref().is_some_and(|b| !b.iter().any(|b| b.tls));
+    if plain_only {
         for key in ["ca_file", "client_cert", "client_key"] {
             section.forbid(
                 key,
                 "is for TLS, but no broker is mqtts://; use mqtts://HOST:PORT or leave it out",
             );
         }
-        if ca.is_some() || client.is_some() {
+        if ["ca_file", "client_cert", "client_key"]
+            .iter()
+            .any(|k| section.has(k))
+        {
             return None;
         }
     }
+    let brokers = brokers?;
+    let ca = ca.optional()?;
+    let client = client?;
     Some(SparkplugSettings {
         brokers,
         group: group?.value,

@@ -4,7 +4,10 @@
 //!
 //! A status line goes to stderr every few seconds (UTC time of day):
 //! `12:00:05 devices 3/4 online, 1234 samples stored, 5 errors, history 12 waiting, 0 dropped, 0 write errors`
-//! with, while the history file refuses commits, ` (failing: ...)` saying why.
+//! with, while the history file refuses commits, ` (failing: ...)` saying why. With a
+//! `[northbound.sparkplug]` section the Sparkplug B edge node runs too (started after the engine,
+//! stopped before it), and the line gains `, sparkplug online mqtt://host:1883 12 msg/s backlog 0 s`
+//! and its last error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +16,7 @@ use std::time::Duration;
 
 use plantwatch_core::{parse_duration, Timestamp};
 use plantwatch_engine::{Engine, EngineOptions, EngineStats};
+use plantwatch_northbound::Northbound;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -84,9 +88,50 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
         plant.tag_count(),
         engine.history_path().display()
     );
+    let engine = Arc::new(engine);
+    let northbound = match plant.sparkplug.clone() {
+        None => None,
+        Some(settings) => {
+            let brokers: Vec<String> = settings.brokers.iter().map(ToString::to_string).collect();
+            match Northbound::start(engine.clone(), settings) {
+                Ok(node) => {
+                    eprintln!(
+                        "{} sparkplug edge node: brokers {}",
+                        clock(),
+                        brokers.join(", ")
+                    );
+                    Some(node)
+                }
+                Err(e) => {
+                    eprintln!("plantwatch collect: sparkplug: {e}");
+                    let code = if e.is_bad_input() { 2 } else { 1 };
+                    if let Some(engine) = unshare(engine).await {
+                        let _ = engine.stop().await;
+                    }
+                    return ExitCode::from(code);
+                }
+            }
+        }
+    };
 
-    let stop_reason = wait_for_stop(&engine, terminate, args.duration, args.status_every).await;
+    let stop_reason = wait_for_stop(
+        &engine,
+        northbound.as_ref(),
+        terminate,
+        args.duration,
+        args.status_every,
+    )
+    .await;
     eprintln!("{} {stop_reason}: stopping", clock());
+    // The node first: its NDEATH and last acknowledgements, while the engine still runs.
+    if let Some(node) = northbound {
+        let status = node.stop().await;
+        eprintln!("{} {}", clock(), status.line());
+    }
+    let Some(engine) = unshare(engine).await else {
+        eprintln!("plantwatch collect: the engine is still in use after the northbound stopped");
+        return ExitCode::from(1);
+    };
     match engine.stop().await {
         Ok(stats) => {
             eprintln!("{} stopped: {}", clock(), summary(&stats));
@@ -128,9 +173,26 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
     }
 }
 
+/// The engine back from the `Arc` it shared with the northbound, once the node's last command (a
+/// write in progress) has let go of it; waits a bounded time.
+async fn unshare(mut engine: Arc<Engine>) -> Option<Engine> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match Arc::try_unwrap(engine) {
+            Ok(engine) => return Some(engine),
+            Err(shared) if tokio::time::Instant::now() < deadline => {
+                engine = shared;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Prints the status line until the duration ends or a signal arrives; returns why it stopped.
 async fn wait_for_stop(
     engine: &Engine,
+    northbound: Option<&Northbound>,
     mut terminate: Option<tokio::signal::unix::Signal>,
     duration: Option<Duration>,
     every: Duration,
@@ -152,7 +214,14 @@ async fn wait_for_stop(
             _ = &mut end => return "duration reached",
             _ = tokio::signal::ctrl_c() => return "SIGINT",
             Some(_) = async { match terminate.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => return "SIGTERM",
-            _ = status.tick() => eprintln!("{} {}", clock(), summary(&engine.stats())),
+            _ = status.tick() => {
+                let mut line = summary(&engine.stats());
+                if let Some(node) = northbound {
+                    line.push_str(", ");
+                    line.push_str(&node.status().line());
+                }
+                eprintln!("{} {line}", clock());
+            }
         }
     }
 }

@@ -9,5 +9,6 @@ pub mod export;
 mod password;
 pub mod read;
 pub mod simulate;
+pub mod sparkplug;
 pub mod users;
 pub mod write;

@@ -1,0 +1,471 @@
+//! Store-and-forward bookkeeping: what each broker has acknowledged, durably, and the arithmetic that
+//! moves it forward.
+//!
+//! **The cursor's guarantee.** The cursor of a broker is a sample time `C`: every sample the history
+//! stored with a time at or before `C` has been published to that broker and acknowledged by it
+//! (PUBACK, QoS 1). After a restart (a clean stop, a broker outage or a `kill -9`) the node replays the
+//! history's samples in `(C, now]`, so nothing the history holds is lost. The price is duplicates:
+//! what was acknowledged after the cursor was last written (it is written at most about once a second)
+//! and the messages in flight at the time; during a replay that is at most the replay's window of
+//! batches, while live the cursor trails the newest stored sample by [`LIVE_SETTLE`].
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use plantwatch_core::{BrokerAddress, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::seq::BdSeq;
+
+/// How far the live cursor trails the newest stored sample. Stored samples reach the node in batches
+/// that are not in strict time order (a device's cycle hands over its samples when it ends); a sample
+/// older than this when it arrives could, after a `kill -9`, be missing from the replay.
+pub const LIVE_SETTLE_MS: i64 = 10_000;
+/// [`LIVE_SETTLE_MS`] as a duration, for the docs.
+pub const LIVE_SETTLE: std::time::Duration =
+    std::time::Duration::from_millis(LIVE_SETTLE_MS as u64);
+
+/// The file beside the history that keeps the cursors: `<history file>.sparkplug`.
+pub fn cursor_path(history: &Path) -> PathBuf {
+    let mut name = history.as_os_str().to_owned();
+    name.push(".sparkplug");
+    PathBuf::from(name)
+}
+
+/// What the cursor file holds (JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CursorState {
+    /// The format's version: 1.
+    pub version: u32,
+    /// The bdSeq of the last session started (the next one takes the following number).
+    pub bd_seq: u8,
+    /// Per broker (its URL, `mqtt://host:port`): through which sample time it acknowledged everything.
+    pub brokers: BTreeMap<String, BrokerCursor>,
+}
+
+/// One broker's cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerCursor {
+    /// UTC milliseconds: every stored sample at or before this time was acknowledged.
+    pub acked_through_ms: i64,
+}
+
+/// Why the cursor file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CursorError {
+    #[error("cannot read the Sparkplug cursor {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the Sparkplug cursor {path} is damaged ({source}); move it aside to replay from now on, or restore it")]
+    Damaged {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot write the Sparkplug cursor {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The cursor file: read once at start, written atomically (temporary file, fsync, rename, fsync of
+/// the folder), so a crash leaves the old or the new cursor, never half of one.
+#[derive(Debug)]
+pub struct CursorFile {
+    path: PathBuf,
+    pub state: CursorState,
+}
+
+impl CursorFile {
+    /// Reads the file at `path`, or starts an empty one when there is none. Each broker without a cursor
+    /// gets `now`: the node replays nothing from before its first start.
+    pub fn open(
+        path: PathBuf,
+        brokers: &[BrokerAddress],
+        now: Timestamp,
+    ) -> Result<CursorFile, CursorError> {
+        let mut state = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| CursorError::Damaged {
+                path: path.clone(),
+                source,
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CursorState {
+                version: 1,
+                ..CursorState::default()
+            },
+            Err(source) => return Err(CursorError::Read { path, source }),
+        };
+        for broker in brokers {
+            state
+                .brokers
+                .entry(broker.to_string())
+                .or_insert(BrokerCursor {
+                    acked_through_ms: now.as_millis(),
+                });
+        }
+        Ok(CursorFile { path, state })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The broker's cursor.
+    pub fn acked(&self, broker: &BrokerAddress) -> Option<Timestamp> {
+        self.state
+            .brokers
+            .get(&broker.to_string())
+            .map(|c| Timestamp(c.acked_through_ms))
+    }
+
+    /// Moves the broker's cursor forward (never back).
+    pub fn advance(&mut self, broker: &BrokerAddress, to: Timestamp) {
+        let entry = self
+            .state
+            .brokers
+            .entry(broker.to_string())
+            .or_insert(BrokerCursor {
+                acked_through_ms: to.as_millis(),
+            });
+        entry.acked_through_ms = entry.acked_through_ms.max(to.as_millis());
+    }
+
+    /// Takes the next bdSeq for a new session.
+    pub fn next_bd_seq(&mut self) -> BdSeq {
+        let next = BdSeq(self.state.bd_seq).following();
+        self.state.bd_seq = next.0;
+        next
+    }
+
+    /// Writes the file atomically.
+    pub fn save(&self) -> Result<(), CursorError> {
+        let err = |source| CursorError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let mut tmp_name = self.path.as_os_str().to_owned();
+        tmp_name.push(".tmp");
+        let tmp = PathBuf::from(tmp_name);
+        let bytes = serde_json::to_vec_pretty(&self.state).map_err(|e| err(e.into()))?;
+        {
+            let mut file = std::fs::File::create(&tmp).map_err(err)?;
+            file.write_all(&bytes).map_err(err)?;
+            file.sync_all().map_err(err)?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(err)?;
+        // The rename itself is durable once the folder is synced.
+        if let Some(folder) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Ok(dir) = std::fs::File::open(folder) {
+                let _ = dir.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A replay batch's number within a session.
+pub type BatchId = u64;
+
+/// The acknowledgement arithmetic of one session with one broker: replay batches and live messages
+/// in flight, and how far the cursor may move when their PUBACKs arrive. Pure: times are passed in.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    /// Everything stored at or before this time is acknowledged (the cursor).
+    acked: Timestamp,
+    /// The end of what must be replayed: live messages carry only samples after it.
+    replay_to: Timestamp,
+    /// Replay batches not yet acknowledged in full, in order.
+    batches: VecDeque<Batch>,
+    next_batch: BatchId,
+    /// Live messages in flight: the oldest sample time of each, as a multiset.
+    live: BTreeMap<Timestamp, u32>,
+    /// The newest stored sample seen live.
+    live_newest: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+struct Batch {
+    id: BatchId,
+    /// The batch holds every stored sample in (previous batch's `through`, `through`].
+    through: Timestamp,
+    /// Its messages not yet acknowledged.
+    unacked: u32,
+    /// Every message of the batch has been published (so `unacked == 0` means done).
+    sealed: bool,
+}
+
+impl Ledger {
+    /// A session that starts with the broker's cursor at `acked` and must replay through `replay_to`.
+    pub fn new(acked: Timestamp, replay_to: Timestamp) -> Ledger {
+        Ledger {
+            acked,
+            replay_to: replay_to.max(acked),
+            batches: VecDeque::new(),
+            next_batch: 0,
+            live: BTreeMap::new(),
+            live_newest: None,
+        }
+    }
+
+    /// The cursor: everything stored at or before it is acknowledged.
+    pub fn acked(&self) -> Timestamp {
+        self.acked
+    }
+
+    /// The end of the span to replay.
+    pub fn replay_to(&self) -> Timestamp {
+        self.replay_to
+    }
+
+    /// More must be replayed (after a lost live span): through `to`. Live messages carry only samples
+    /// after it from now on.
+    pub fn extend_replay(&mut self, to: Timestamp) {
+        self.replay_to = self.replay_to.max(to);
+    }
+
+    /// True while the cursor has not reached the end of the replay.
+    pub fn replaying(&self) -> bool {
+        self.acked < self.replay_to
+    }
+
+    /// Whether a live sample of this time is published live (later than the replayed span) rather than
+    /// left to the replay.
+    pub fn is_live(&self, time: Timestamp) -> bool {
+        time > self.replay_to
+    }
+
+    /// Opens a replay batch that covers every stored sample up to `through`.
+    pub fn open_batch(&mut self, through: Timestamp) -> BatchId {
+        let id = self.next_batch;
+        self.next_batch += 1;
+        self.batches.push_back(Batch {
+            id,
+            through,
+            unacked: 0,
+            sealed: false,
+        });
+        id
+    }
+
+    /// One more message of the batch is in flight.
+    pub fn batch_message(&mut self, id: BatchId) {
+        if let Some(b) = self.batches.iter_mut().find(|b| b.id == id) {
+            b.unacked += 1;
+        }
+    }
+
+    /// Every message of the batch is published.
+    pub fn seal_batch(&mut self, id: BatchId) {
+        if let Some(b) = self.batches.iter_mut().find(|b| b.id == id) {
+            b.sealed = true;
+        }
+        self.settle_batches();
+    }
+
+    /// A message of the batch was acknowledged.
+    pub fn batch_acked(&mut self, id: BatchId) {
+        if let Some(b) = self.batches.iter_mut().find(|b| b.id == id) {
+            b.unacked = b.unacked.saturating_sub(1);
+        }
+        self.settle_batches();
+    }
+
+    /// Replay batches published and not yet acknowledged.
+    pub fn batches_in_flight(&self) -> usize {
+        self.batches.len()
+    }
+
+    fn settle_batches(&mut self) {
+        while let Some(front) = self.batches.front() {
+            if !(front.sealed && front.unacked == 0) {
+                break;
+            }
+            self.acked = self.acked.max(front.through.min(self.replay_to));
+            self.batches.pop_front();
+        }
+    }
+
+    /// A live message went out; `oldest` is its oldest sample's time.
+    pub fn live_sent(&mut self, oldest: Timestamp) {
+        *self.live.entry(oldest).or_insert(0) += 1;
+    }
+
+    /// A live message was acknowledged.
+    pub fn live_acked(&mut self, oldest: Timestamp) {
+        if let Some(n) = self.live.get_mut(&oldest) {
+            *n -= 1;
+            if *n == 0 {
+                self.live.remove(&oldest);
+            }
+        }
+    }
+
+    /// A stored sample of this time arrived live (published or not).
+    pub fn live_seen(&mut self, time: Timestamp) {
+        self.live_newest = Some(self.live_newest.map_or(time, |t| t.max(time)));
+    }
+
+    /// Moves the cursor as far as the live stream allows: once the replay is acknowledged, to just
+    /// before the oldest live sample still in flight, and never closer than [`LIVE_SETTLE_MS`] to the
+    /// newest stored sample seen (older samples may still be on their way). Returns the cursor.
+    pub fn settle_live(&mut self) -> Timestamp {
+        if self.replaying() || !self.batches.is_empty() {
+            return self.acked;
+        }
+        let Some(newest) = self.live_newest else {
+            return self.acked;
+        };
+        let mut candidate = newest.add_millis(-LIVE_SETTLE_MS);
+        if let Some((&oldest, _)) = self.live.iter().next() {
+            candidate = candidate.min(oldest.add_millis(-1));
+        }
+        self.acked = self.acked.max(candidate);
+        self.acked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broker() -> BrokerAddress {
+        BrokerAddress {
+            tls: false,
+            host: "127.0.0.1".into(),
+            port: 1883,
+        }
+    }
+
+    #[test]
+    fn the_cursor_file_sits_beside_the_history() {
+        assert_eq!(
+            cursor_path(Path::new("/plants/lift4.db")),
+            PathBuf::from("/plants/lift4.db.sparkplug")
+        );
+    }
+
+    #[test]
+    fn a_new_broker_starts_from_now_and_the_file_round_trips() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.db.sparkplug");
+        let mut file = CursorFile::open(path.clone(), &[broker()], Timestamp(1000)).expect("open");
+        assert_eq!(file.acked(&broker()), Some(Timestamp(1000)));
+        file.advance(&broker(), Timestamp(5000));
+        file.advance(&broker(), Timestamp(4000));
+        assert_eq!(file.acked(&broker()), Some(Timestamp(5000)), "never back");
+        assert_eq!(file.next_bd_seq(), BdSeq(1));
+        file.save().expect("save");
+        let again = CursorFile::open(path.clone(), &[broker()], Timestamp(9000)).expect("reopen");
+        assert_eq!(
+            again.acked(&broker()),
+            Some(Timestamp(5000)),
+            "the saved cursor, not now"
+        );
+        assert_eq!(again.state.bd_seq, 1);
+        assert!(
+            !dir.path().join("p.db.sparkplug.tmp").exists(),
+            "no temporary left"
+        );
+    }
+
+    #[test]
+    fn a_damaged_cursor_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.db.sparkplug");
+        std::fs::write(&path, b"{\"version\": 1, \"bro").expect("write");
+        let err = CursorFile::open(path, &[broker()], Timestamp(0)).expect_err("damaged");
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
+
+    #[test]
+    fn replay_batches_move_the_cursor_in_order_as_they_are_acknowledged() {
+        let mut ledger = Ledger::new(Timestamp(100), Timestamp(400));
+        assert!(ledger.replaying());
+        let a = ledger.open_batch(Timestamp(200));
+        ledger.batch_message(a);
+        ledger.batch_message(a);
+        ledger.seal_batch(a);
+        let b = ledger.open_batch(Timestamp(400));
+        ledger.batch_message(b);
+        ledger.seal_batch(b);
+        ledger.batch_acked(b);
+        assert_eq!(
+            ledger.acked(),
+            Timestamp(100),
+            "b is acknowledged but a is not"
+        );
+        ledger.batch_acked(a);
+        assert_eq!(
+            ledger.acked(),
+            Timestamp(100),
+            "one of a's two messages is still out"
+        );
+        ledger.batch_acked(a);
+        assert_eq!(ledger.acked(), Timestamp(400), "a and then b");
+        assert!(!ledger.replaying());
+    }
+
+    #[test]
+    fn an_unsealed_batch_holds_the_cursor_even_with_every_message_acknowledged() {
+        let mut ledger = Ledger::new(Timestamp(0), Timestamp(50));
+        let a = ledger.open_batch(Timestamp(50));
+        ledger.batch_message(a);
+        ledger.batch_acked(a);
+        assert_eq!(ledger.acked(), Timestamp(0), "more of the batch may follow");
+        ledger.seal_batch(a);
+        assert_eq!(ledger.acked(), Timestamp(50));
+    }
+
+    #[test]
+    fn live_samples_inside_the_replayed_span_are_left_to_the_replay() {
+        let ledger = Ledger::new(Timestamp(0), Timestamp(1000));
+        assert!(!ledger.is_live(Timestamp(1000)));
+        assert!(ledger.is_live(Timestamp(1001)));
+    }
+
+    #[test]
+    fn live_acknowledgements_move_the_cursor_only_after_the_replay_and_behind_the_settle_time() {
+        let mut ledger = Ledger::new(Timestamp(0), Timestamp(1000));
+        ledger.live_seen(Timestamp(50_000));
+        assert_eq!(ledger.settle_live(), Timestamp(0), "still replaying");
+        let a = ledger.open_batch(Timestamp(1000));
+        ledger.seal_batch(a);
+        assert_eq!(ledger.acked(), Timestamp(1000));
+        ledger.live_sent(Timestamp(45_000));
+        assert_eq!(
+            ledger.settle_live(),
+            Timestamp(40_000),
+            "newest seen minus the settle time"
+        );
+        ledger.live_sent(Timestamp(38_000));
+        assert_eq!(ledger.settle_live(), Timestamp(40_000), "never back");
+        ledger.live_acked(Timestamp(38_000));
+        ledger.live_seen(Timestamp(70_000));
+        assert_eq!(
+            ledger.settle_live(),
+            Timestamp(44_999),
+            "just before the oldest message in flight"
+        );
+        ledger.live_acked(Timestamp(45_000));
+        assert_eq!(ledger.settle_live(), Timestamp(60_000));
+    }
+
+    #[test]
+    fn a_lost_live_span_is_added_to_the_replay() {
+        let mut ledger = Ledger::new(Timestamp(0), Timestamp(0));
+        ledger.live_seen(Timestamp(30_000));
+        assert_eq!(ledger.settle_live(), Timestamp(20_000));
+        ledger.extend_replay(Timestamp(31_000));
+        assert!(ledger.replaying());
+        assert!(!ledger.is_live(Timestamp(30_500)));
+        ledger.live_seen(Timestamp(90_000));
+        assert_eq!(
+            ledger.settle_live(),
+            Timestamp(20_000),
+            "held until the span is replayed"
+        );
+    }
+}
