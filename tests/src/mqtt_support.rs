@@ -10,7 +10,8 @@
 //! println!("{} messages so far", consumer.messages().len());
 //! ```
 
-use std::io::Write;
+use std::cell::Cell;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::peers::compile_libmodbus_peer;
 use crate::peers::Peer;
 use crate::{peer, plantwatch_bin, python};
 
@@ -370,6 +372,8 @@ impl SpMessage {
 pub struct Consumer {
     peer: Peer,
     out: PathBuf,
+    /// How far [`Consumer::count_new`] has read the output.
+    read_to: Cell<u64>,
     _dir: tempfile::TempDir,
 }
 
@@ -419,6 +423,7 @@ impl Consumer {
         Consumer {
             peer,
             out,
+            read_to: Cell::new(0),
             _dir: dir,
         }
     }
@@ -430,6 +435,23 @@ impl Consumer {
         text.lines()
             .filter_map(|line| serde_json::from_str(line).ok())
             .collect()
+    }
+
+    /// How often `needle` occurs in the complete lines written since the last call: a cheap watch
+    /// for a tight loop (for example `"is_historical": true` to catch a replay as it starts).
+    pub fn count_new(&self, needle: &str) -> usize {
+        let Ok(mut file) = std::fs::File::open(&self.out) else {
+            return 0;
+        };
+        let mut text = String::new();
+        if file.seek(SeekFrom::Start(self.read_to.get())).is_err()
+            || file.read_to_string(&mut text).is_err()
+        {
+            return 0;
+        }
+        let complete = text.rfind('\n').map_or(0, |i| i + 1);
+        self.read_to.set(self.read_to.get() + complete as u64);
+        text[..complete].matches(needle).count()
     }
 
     /// `(messages, metrics, historical metrics, first and last arrival in ms)` counted so far.
@@ -501,6 +523,151 @@ pub struct ConsumerCounts {
     pub historical: u64,
     pub first_ms: u64,
     pub last_ms: u64,
+}
+
+/// A TCP relay on 127.0.0.1 that delivers every byte `delay` late in each direction: a long link to
+/// the broker (a WAN, a satellite), so that a node that keeps a few batches in flight replays slowly
+/// enough to be interrupted. Each accepted connection gets its own connection to `target`; when either
+/// side closes, both do. The threads end with the connections (the listener's when the relay drops).
+pub struct DelayProxy {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl DelayProxy {
+    /// Listens on a free port and relays to 127.0.0.1:`target`.
+    pub fn start(target: u16, delay: Duration) -> DelayProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local address").port();
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopping = std::sync::Arc::clone(&stop);
+        thread::spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                let Ok((client, _)) = listener.accept() else {
+                    thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let _ = client.set_nonblocking(false);
+                let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue; // the broker is down: the client sees its connection closed
+                };
+                for (from, to) in [
+                    (client.try_clone(), upstream.try_clone()),
+                    (upstream.try_clone(), client.try_clone()),
+                ] {
+                    if let (Ok(from), Ok(to)) = (from, to) {
+                        relay_late(from, to, delay);
+                    }
+                }
+            }
+        });
+        DelayProxy { port, stop }
+    }
+
+    /// The port to connect to instead of the broker's.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for DelayProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Copies `from` to `to`, each chunk written `delay` after it was read (a reader and a writer thread
+/// joined by a channel, so the delay does not slow the reading).
+fn relay_late(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    let closer = from.try_clone();
+    thread::spawn(move || {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match from.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx
+                        .send((Instant::now() + delay, buffer[..n].to_vec()))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    thread::spawn(move || {
+        for (due, bytes) in rx {
+            thread::sleep(due.saturating_duration_since(Instant::now()));
+            if to.write_all(&bytes).is_err() {
+                break;
+            }
+        }
+        // The reading side closed (or the writing failed): close both ends.
+        let _ = to.shutdown(std::net::Shutdown::Both);
+        if let Ok(closer) = closer {
+            let _ = closer.shutdown(std::net::Shutdown::Both);
+        }
+    });
+}
+
+/// The engine benchmarks' libmodbus server (`tests/peers/engine_bench_server.c`): holding registers
+/// `0..registers`, `fraction` of them given a new random value each second, one map for every unit id and
+/// connection. A plant of many devices on it stores thousands of samples a second: a backlog big enough
+/// to interrupt its replay.
+pub struct ChangingServer {
+    _peer: Peer,
+    _binary: crate::peers::CompiledPeer,
+    port: u16,
+}
+
+impl ChangingServer {
+    /// Compiles and starts the server on a free port.
+    pub fn start(registers: u16, fraction: f64) -> ChangingServer {
+        let binary = compile_libmodbus_peer("engine_bench_server");
+        let mut command = Command::new(&binary.path);
+        command.args([registers.to_string(), fraction.to_string(), "0".to_string()]);
+        let mut peer = Peer::spawn("engine_bench_server", command);
+        let port = peer.port();
+        ChangingServer {
+            _peer: peer,
+            _binary: binary,
+            port,
+        }
+    }
+
+    /// The TCP port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A plant file's text: `devices` devices `dev0`.. on this server, each with u16 tags `r0`.. for
+    /// holding registers `0..registers`, polled every `poll_ms`, no deadband; history `plant.db`.
+    pub fn plant_toml(&self, devices: usize, registers: u16, poll_ms: u32) -> String {
+        let mut text = String::from(
+            "[plant]\nname = \"Changing registers\"\n\n[history]\npath = \"plant.db\"\n\n",
+        );
+        for d in 0..devices {
+            text.push_str(&format!(
+                "[[devices]]\nid = \"dev{d}\"\ntransport = \"tcp\"\nhost = \"127.0.0.1\"\n\
+                 port = {}\nunit = 1\npoll_ms = {poll_ms}\ntimeout_ms = 1000\nmax_block = 125\n\
+                 max_gap = 16\ntags = [\n",
+                self.port
+            ));
+            for r in 0..registers {
+                text.push_str(&format!(
+                    "  {{ id = \"r{r}\", table = \"holding\", address = {r}, type = \"u16\" }},\n"
+                ));
+            }
+            text.push_str("]\n\n");
+        }
+        text
+    }
 }
 
 /// A running `plantwatch collect CONFIG --db DB --status-every 1s` with its stderr in a file; killed on
