@@ -300,7 +300,11 @@ fn refusal(code: ConnectReturnCode) -> String {
         ConnectReturnCode::BadUserNamePassword => {
             "the broker refused the username or password".into()
         }
-        ConnectReturnCode::NotAuthorized => "the broker says this client is not authorized".into(),
+        // Mosquitto 2 answers a wrong password with this code too.
+        ConnectReturnCode::NotAuthorized => {
+            "the broker refused the connection as not authorized (check username and password)"
+                .into()
+        }
         ConnectReturnCode::BadClientId => "the broker refused the client id".into(),
         ConnectReturnCode::ServiceUnavailable => "the broker is unavailable".into(),
         ConnectReturnCode::RefusedProtocolVersion => "the broker does not speak MQTT 3.1.1".into(),

@@ -121,7 +121,8 @@ enum End {
 #[derive(Default)]
 struct Rate {
     since: Option<Instant>,
-    published_then: u64,
+    messages_then: u64,
+    metrics_then: u64,
 }
 
 struct Node {
@@ -661,11 +662,9 @@ impl Node {
         let event = match event {
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                // Device states may have changed unseen: restate every device.
-                if session.ledger.is_some() {
-                    self.births(session).await?;
-                }
-                return Ok(());
+                // Device states may have changed unseen: bring each device's birth or death in line
+                // with its state now.
+                return self.reconcile_devices(session).await;
             }
             Err(broadcast::error::RecvError::Closed) => return Err("the engine stopped".into()),
         };
@@ -695,6 +694,38 @@ impl Node {
                 self.device_birth(session, device, &live, now).await?;
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// DDEATH for each born device that is offline now, DBIRTH for each unborn one that is not.
+    async fn reconcile_devices(&mut self, session: &mut Session) -> Result<(), String> {
+        if session.ledger.is_none() {
+            return Ok(());
+        }
+        let states: Vec<DeviceState> = self.engine.devices().iter().map(|d| d.state).collect();
+        let now = Timestamp::now();
+        let mut live: Option<Vec<plantwatch_engine::TagLive>> = None;
+        for (device, state) in states.into_iter().enumerate() {
+            let offline = state == DeviceState::Offline;
+            match (offline, session.born.get(device).copied().unwrap_or(false)) {
+                (true, true) => {
+                    let seq = session.seq.take();
+                    let topic = self.topics.ddeath(&self.plant.devices[device].id);
+                    let death = payload::device_death(now, seq);
+                    self.publish(session, topic, &death, Sent::Control, 0)
+                        .await?;
+                    session.born[device] = false;
+                }
+                (false, false) => {
+                    if live.is_none() {
+                        live = Some(self.engine.live());
+                    }
+                    let readings = live.as_deref().unwrap_or(&[]);
+                    self.device_birth(session, device, readings, now).await?;
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -796,14 +827,21 @@ impl Node {
         }
         let acked = self.cursor.acked(&session.connection.broker);
         let replaying = session.ledger.as_ref().is_some_and(Ledger::replaying);
-        let published = lock(&self.status).messages_published;
-        let elapsed = self.rate.since.map(|t| t.elapsed());
-        let rate = match elapsed {
+        let (messages, metrics) = {
+            let s = lock(&self.status);
+            (s.messages_published, s.metrics_published)
+        };
+        let rate = match self.rate.since.map(|t| t.elapsed()) {
             Some(e) if e >= Duration::from_secs(1) => {
-                let r = (published - self.rate.published_then) as f64 / e.as_secs_f64();
+                let per_s = |now: u64, then: u64| (now - then) as f64 / e.as_secs_f64();
+                let r = (
+                    per_s(messages, self.rate.messages_then),
+                    per_s(metrics, self.rate.metrics_then),
+                );
                 self.rate = Rate {
                     since: Some(Instant::now()),
-                    published_then: published,
+                    messages_then: messages,
+                    metrics_then: metrics,
                 };
                 Some(r)
             }
@@ -811,14 +849,16 @@ impl Node {
             None => {
                 self.rate = Rate {
                     since: Some(Instant::now()),
-                    published_then: published,
+                    messages_then: messages,
+                    metrics_then: metrics,
                 };
                 None
             }
         };
         self.set(|s| {
-            if let Some(r) = rate {
-                s.messages_per_s = r;
+            if let Some((messages, metrics)) = rate {
+                s.messages_per_s = messages;
+                s.metrics_per_s = metrics;
             }
             s.acked_through = acked;
             s.backlog_s = match (replaying || session.ledger.is_none(), acked) {

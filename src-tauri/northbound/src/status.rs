@@ -38,8 +38,10 @@ pub struct NorthboundStatus {
     pub state: LinkState,
     /// The broker connected to (or last tried), as a URL.
     pub broker: Option<String>,
-    /// Messages published per second, over the last few seconds.
+    /// Messages published per second, over the last second or so.
     pub messages_per_s: f64,
+    /// Metrics published per second (live and replayed), over the same time.
+    pub metrics_per_s: f64,
     /// Messages published since start (births, data, deaths).
     pub messages_published: u64,
     /// Metrics published since start (live and replayed).
@@ -66,9 +68,10 @@ impl NorthboundStatus {
     pub fn line(&self) -> String {
         let broker = self.broker.as_deref().unwrap_or("-");
         let mut line = format!(
-            "sparkplug {} {broker} {:.0} msg/s backlog {:.0} s",
+            "sparkplug {} {broker} {:.0} msg/s {:.0} metrics/s backlog {:.0} s",
             self.state.name(),
             self.messages_per_s,
+            self.metrics_per_s,
             self.backlog_s
         );
         if let Some((_, error)) = &self.last_error {

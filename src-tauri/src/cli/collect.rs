@@ -6,7 +6,7 @@
 //! `12:00:05 devices 3/4 online, 1234 samples stored, 5 errors, history 12 waiting, 0 dropped, 0 write errors`
 //! with, while the history file refuses commits, ` (failing: ...)` saying why. With a
 //! `[northbound.sparkplug]` section the Sparkplug B edge node runs too (started after the engine,
-//! stopped before it), and the line gains `, sparkplug online mqtt://host:1883 12 msg/s backlog 0 s`
+//! stopped before it), and the line gains `, sparkplug online mqtt://host:1883 12 msg/s 240 metrics/s backlog 0 s`
 //! and its last error.
 
 use std::path::PathBuf;

@@ -55,13 +55,13 @@ pub fn run(args: Args) -> ExitCode {
                 println!("skipped {failed}");
             }
             println!(
-                "ok: broker {}, group {}, node {}: NBIRTH and {} DBIRTHs ({} metrics) acknowledged, round trip {} ms",
+                "ok: broker {}, group {}, node {}: NBIRTH and {} DBIRTHs ({} metrics) acknowledged, round trip {:.1} ms",
                 report.broker,
                 report.group,
                 report.node,
                 report.devices,
                 report.metrics,
-                report.round_trip.as_millis()
+                report.round_trip.as_secs_f64() * 1000.0
             );
             ExitCode::SUCCESS
         }
