@@ -59,6 +59,9 @@ impl Connector {
     /// client apart from the collector's (`--check` uses its own client id, so it never takes the
     /// running node's connection over).
     pub fn load(settings: &SparkplugSettings, suffix: &str) -> Result<Connector, NodeError> {
+        // rumqttc builds its TLS configuration with the process's default crypto provider; name ours
+        // (ring), so a second provider linked in by another crate can never leave it ambiguous.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let password = match &settings.password_env {
             None => None,
             Some(name) => {

@@ -4,10 +4,13 @@
 //! **The cursor's guarantee.** The cursor of a broker is a sample time `C`: every sample the history
 //! stored with a time at or before `C` has been published to that broker and acknowledged by it
 //! (PUBACK, QoS 1). After a restart (a clean stop, a broker outage or a `kill -9`) the node replays the
-//! history's samples in `(C, now]`, so nothing the history holds is lost. The price is duplicates:
-//! what was acknowledged after the cursor was last written (it is written at most about once a second)
-//! and the messages in flight at the time; during a replay that is at most the replay's window of
-//! batches, while live the cursor trails the newest stored sample by [`LIVE_SETTLE`].
+//! history's samples in `(C, now]`, so nothing the history holds is lost. The price is duplicates.
+//! During a replay the cursor is written as each batch is acknowledged in full, so a `kill -9` sends
+//! again at most the batches in flight (the replay's window) and the live samples published since the
+//! reconnect (the cursor passes them only when the replay is done). Live, it is written about once a second
+//! and trails the newest stored sample by [`LIVE_SETTLE`] (stored samples arrive not quite in time
+//! order), so a `kill -9` while live sends again up to that much. A broker outage without a restart
+//! sends nothing twice (the node remembers what was acknowledged beyond the cursor).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
@@ -25,6 +28,9 @@ pub const LIVE_SETTLE_MS: i64 = 10_000;
 /// [`LIVE_SETTLE_MS`] as a duration, for the docs.
 pub const LIVE_SETTLE: std::time::Duration =
     std::time::Duration::from_millis(LIVE_SETTLE_MS as u64);
+
+/// How far before the node's first start a broker's new cursor starts.
+pub const NEW_BROKER_LOOKBACK_MS: i64 = 10_000;
 
 /// The file beside the history that keeps the cursors: `<history file>.sparkplug`.
 pub fn cursor_path(history: &Path) -> PathBuf {
@@ -81,7 +87,9 @@ pub struct CursorFile {
 
 impl CursorFile {
     /// Reads the file at `path`, or starts an empty one when there is none. Each broker without a cursor
-    /// gets `now`: the node replays nothing from before its first start.
+    /// starts [`NEW_BROKER_LOOKBACK_MS`] before `now`: the node replays nothing older than its first
+    /// start, but does publish the samples the engine stored just before the node was started (the first
+    /// poll's, in the same millisecond as the start or a little earlier).
     pub fn open(
         path: PathBuf,
         brokers: &[BrokerAddress],
@@ -103,7 +111,7 @@ impl CursorFile {
                 .brokers
                 .entry(broker.to_string())
                 .or_insert(BrokerCursor {
-                    acked_through_ms: now.as_millis(),
+                    acked_through_ms: now.add_millis(-NEW_BROKER_LOOKBACK_MS).as_millis(),
                 });
         }
         Ok(CursorFile { path, state })
@@ -348,11 +356,16 @@ mod tests {
     }
 
     #[test]
-    fn a_new_broker_starts_from_now_and_the_file_round_trips() {
+    fn a_new_broker_starts_just_before_now_and_the_file_round_trips() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("p.db.sparkplug");
-        let mut file = CursorFile::open(path.clone(), &[broker()], Timestamp(1000)).expect("open");
-        assert_eq!(file.acked(&broker()), Some(Timestamp(1000)));
+        let mut file =
+            CursorFile::open(path.clone(), &[broker()], Timestamp(11_000)).expect("open");
+        assert_eq!(
+            file.acked(&broker()),
+            Some(Timestamp(1000)),
+            "a little before the start, for what the engine stored just before"
+        );
         file.advance(&broker(), Timestamp(5000));
         file.advance(&broker(), Timestamp(4000));
         assert_eq!(file.acked(&broker()), Some(Timestamp(5000)), "never back");

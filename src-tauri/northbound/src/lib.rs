@@ -11,11 +11,12 @@
 //!
 //! **The cursor's guarantee** (see [`cursor`]): for each broker, a sample time `C` such that every sample
 //! the history stored at or before `C` was acknowledged by that broker (QoS 1 PUBACK). It is written
-//! atomically beside the history (`<history>.sparkplug`) about once a second. After any stop, `kill -9`
-//! included, the replay starts after `C`: nothing stored is lost, and what is sent twice is bounded by
-//! what was acknowledged since the last write plus the messages in flight (during a replay, at most
-//! [`node::REPLAY_WINDOW`] batches of [`node::REPLAY_BATCH`] samples; live, the last
-//! [`cursor::LIVE_SETTLE`]).
+//! atomically beside the history (`<history>.sparkplug`): at each fully acknowledged replay batch, and
+//! about once a second while live. After any stop, `kill -9` included, the replay starts after `C`:
+//! nothing stored is lost, and what is sent twice is bounded: killed during a replay, at most the
+//! [`node::REPLAY_WINDOW`] batches of [`node::REPLAY_BATCH`] samples in flight and the live samples
+//! published since that reconnect; killed while live, the last [`cursor::LIVE_SETTLE`] of samples; a
+//! broker outage alone, nothing.
 //!
 //! Parts: [`topic`] (the namespace), [`metric`] (datatypes, values, quality, birth and data metrics),
 //! [`payload`] (the messages), [`seq`] (seq and bdSeq), [`cursor`] (the durable cursor and the

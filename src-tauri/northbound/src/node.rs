@@ -449,7 +449,15 @@ impl Node {
                     .samples
                     .extend(samples.iter().filter(|(_, time)| *time > cursor));
             }
-            Sent::Replay(id) => ledger.batch_acked(id),
+            Sent::Replay(id) => {
+                let before = ledger.acked();
+                ledger.batch_acked(id);
+                if ledger.acked() > before {
+                    // A replay batch is acknowledged in full: keep it at once, so a `kill -9` during
+                    // the replay sends again at most the batches in flight, not a second's worth.
+                    self.settle_cursor(session);
+                }
+            }
         }
     }
 
@@ -944,4 +952,27 @@ fn device_of(plant: &Plant, tag: TagIndex) -> usize {
         }
     }
     low.saturating_sub(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plantwatch_core::testing;
+    use plantwatch_core::{Table, Tag, ValueType};
+
+    #[test]
+    fn each_tag_belongs_to_its_device_even_after_a_device_without_tags() {
+        let tag = |id| Tag::new(id, Table::Holding, 0, ValueType::U16);
+        let plant = testing::plant(
+            "p",
+            std::path::Path::new("p.db"),
+            vec![
+                ("a", vec![tag("x"), tag("y")]),
+                ("empty", vec![]),
+                ("b", vec![tag("z")]),
+            ],
+        );
+        let devices: Vec<usize> = (0..3).map(|t| device_of(&plant, TagIndex(t))).collect();
+        assert_eq!(devices, [0, 0, 2]);
+    }
 }
