@@ -6,6 +6,7 @@
 pub mod alarm_support;
 pub mod engine_support;
 pub mod history_support;
+pub mod mqtt_support;
 pub mod peers;
 pub mod sim_support;
 pub mod write_support;
