@@ -215,6 +215,23 @@ mod tests {
         assert!(text > 200, "{text} dark pixels where the reading is");
         // Nothing dark where there is no text.
         assert_eq!(image.dark_pixels((200, 400), (140, 200)), 0);
+        // The flow meter's bad quality: hatched grey (the page's style sheet wins over its green fill).
+        let meter: Vec<[u8; 4]> = (124..176)
+            .flat_map(|y| (24..136).map(move |x| (x, y)))
+            .map(|(x, y)| image.pixel(x, y))
+            .collect();
+        // Greys at 75 % over the light blue-grey background: never the green.
+        let grey = |p: &[u8; 4]| p[0].abs_diff(p[1]) <= 4 && p[1].abs_diff(p[2]) <= 4;
+        assert!(meter.iter().all(grey), "only greys where the meter is");
+        // #bbb and #777 at 75 % over #f4f5f7: about 201 and 150.
+        let (light, dark) = (
+            meter.iter().filter(|p| p[0] > 190).count(),
+            meter.iter().filter(|p| p[0] < 165).count(),
+        );
+        assert!(
+            light > 500 && dark > 500,
+            "hatched: {light} light, {dark} dark"
+        );
     }
 
     #[test]
