@@ -16,6 +16,7 @@ import type {
   NorthboundView,
   PlantFileReport,
   PlantInfo,
+  ScreenFormat,
   ScreenView,
   SessionView,
   Settings,
@@ -47,7 +48,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const backend = {
   plantInfo: () => call<PlantInfo>("plant_info"),
   plantScreens: () => call<ScreenView[]>("plant_screens"),
-  exportScreen: (id: string, svg: string) => call<string>("export_screen", { id, svg }),
+  exportScreen: (id: string, svg: string, format: ScreenFormat) =>
+    call<string>("export_screen", { id, svg, format }),
   liveSubscribe: (onBatch: (batch: LiveBatch) => void) => {
     const channel = new Channel<LiveBatch>();
     channel.onmessage = onBatch;

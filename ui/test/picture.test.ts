@@ -168,8 +168,11 @@ describe("the Screens screen", () => {
     });
     store.setSnapshot([reading(0, 2), reading(1, true), reading(2, false), reading(3, 0)]);
     const went: unknown[] = [];
-    const exports: [string, string][] = [];
-    const fake = { ...backend, exportScreen: async (id: string, svg: string) => (exports.push([id, svg]), "/x/screen.svg") };
+    const exports: [string, string, string][] = [];
+    const fake = {
+      ...backend,
+      exportScreen: async (id: string, svg: string, format: string) => (exports.push([id, svg, format]), `/x/screen.${format}`),
+    };
     render(
       h(
         Services.Provider,
@@ -199,6 +202,10 @@ describe("the Screens screen", () => {
     await waitFor(() => expect(page.getByTestId("picture-exported").textContent).toBe("Saved /x/screen.svg"));
     expect(exports[0][0]).toBe("station");
     expect(exports[0][1]).toContain('height="60"');
+    expect(exports[0][2]).toBe("svg");
+    fireEvent.click(page.getByTestId("picture-export-png"));
+    await waitFor(() => expect(page.getByTestId("picture-exported").textContent).toBe("Saved /x/screen.png"));
+    expect(exports[1]).toEqual([exports[0][0], exports[0][1], "png"]);
     cleanup();
   });
 });

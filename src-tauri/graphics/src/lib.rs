@@ -4,11 +4,13 @@
 //! [`parse`] reads a picture once: it sanitises it (the SVG is data, never code: see [`sanitise`]),
 //! parses every binding into a typed [`Binding`] with its tags resolved against the [`Plant`], and writes
 //! the sanitised SVG back out with a `data-pw-id` on each bound element. Every problem is located as
-//! `station.svg:LINE:COL`. Pure but for [`load`] reading the file; no Tauri, no webview.
+//! `station.svg:LINE:COL`. [`render_png`] draws a picture (values applied) as PNG for exports. Pure but for
+//! [`load`] reading the file and [`render_png`] the system's fonts; no Tauri, no webview.
 
 mod binding;
 mod error;
 mod picture;
+mod raster;
 pub mod sanitise;
 
 use std::io::Read;
@@ -21,6 +23,7 @@ pub use binding::{
 };
 pub use error::{PictureError, PictureErrors, Position};
 pub use picture::{BoundElement, Picture, BINDING_ATTRIBUTES};
+pub use raster::{render_png, RenderError, DEFAULT_PNG_WIDTH, MAX_PNG_SIDE};
 pub use sanitise::{Reason, Removal};
 
 /// The largest picture read: far above any hand-drawn plant, small enough for the webview.

@@ -10,8 +10,8 @@ use super::state::AppState;
 use super::wire::{
     AlarmActionRequest, AlarmHealth, AlarmView, AuditEntries, AuditQuery, ConnectionTest,
     DeviceView, ErrorCode, ExportFormat, JournalQuery, JournalRow, LiveBatch, NorthboundView,
-    PlantFileReport, PlantInfo, ScreenView, SessionView, Settings, TagUpdate, TrendData,
-    TrendRequest, UiError, WriteRequest, WriteResult,
+    PlantFileReport, PlantInfo, ScreenFormat, ScreenView, SessionView, Settings, TagUpdate,
+    TrendData, TrendRequest, UiError, WriteRequest, WriteResult,
 };
 use super::{alarms, connection, live, northbound, report, screens, session, trend};
 
@@ -43,14 +43,21 @@ pub async fn plant_screens(state: State<'_, AppState>) -> Reply<Vec<ScreenView>>
     blocking(move || Ok(screens::views(&plant, simulated))).await
 }
 
-/// Writes a screen as the page shows it (with its current values) to the export folder as SVG; returns
-/// the file's path.
+/// Writes a screen as the page shows it (with its current values) to the export folder, as SVG or drawn
+/// as PNG; returns the file's path.
 #[tauri::command]
-pub async fn export_screen(state: State<'_, AppState>, id: String, svg: String) -> Reply<String> {
+pub async fn export_screen(
+    state: State<'_, AppState>,
+    id: String,
+    svg: String,
+    format: ScreenFormat,
+) -> Reply<String> {
     let plant = state.with_session(|s| Ok(s.plant().clone())).await?;
     let dir = state.export_dir.clone();
-    blocking(move || screens::export_svg(&plant, &id, &svg, &dir).map(|p| p.display().to_string()))
-        .await
+    blocking(move || {
+        screens::export(&plant, &id, &svg, format, &dir).map(|p| p.display().to_string())
+    })
+    .await
 }
 
 #[tauri::command]

@@ -873,6 +873,14 @@ pub enum ExportFormat {
     Svg,
 }
 
+/// Export formats of a process picture (issue 16): the picture as shown, as SVG or drawn as PNG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ScreenFormat {
+    Svg,
+    Png,
+}
+
 /// A plant file's text with its problems, for the Plant files screen.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -1363,6 +1371,7 @@ pub fn render_typescript() -> String {
         PenData::decl(&cfg),
         TrendData::decl(&cfg),
         ExportFormat::decl(&cfg),
+        ScreenFormat::decl(&cfg),
         PlantFileReport::decl(&cfg),
         ConnectionTest::decl(&cfg),
         SessionView::decl(&cfg),

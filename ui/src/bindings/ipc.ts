@@ -307,6 +307,8 @@ queryMs: number, };
 
 export type ExportFormat = "csv" | "png" | "svg";
 
+export type ScreenFormat = "svg" | "png";
+
 export type PlantFileReport = { path: string, text: string, problems: Array<ConfigProblem>, 
 /**
  * Devices and tags when the file is valid.

@@ -3,7 +3,7 @@
 // a PictureBinder apply each live batch to the elements whose tags changed. A click opens the tag's trend
 // or its write control.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ScreenView, TagInfo, UiError } from "../bindings/ipc";
+import type { ScreenFormat, ScreenView, TagInfo, UiError } from "../bindings/ipc";
 import { Modal } from "../components/Modal";
 import { WriteControl } from "../components/WriteControl";
 import { useServices } from "../context";
@@ -66,11 +66,11 @@ export function Screens({ screens }: { screens: ScreenView[] }) {
 
   if (!view) return <p class="muted">This plant has no pictures.</p>;
 
-  const exportSvg = async () => {
+  const exportPicture = async (format: ScreenFormat) => {
     const svg = host.current?.querySelector("svg");
     if (!svg) return;
     try {
-      setExported(`Saved ${await backend.exportScreen(view.id, exportText(svg as SVGSVGElement))}`);
+      setExported(`Saved ${await backend.exportScreen(view.id, exportText(svg as SVGSVGElement), format)}`);
     } catch (e) {
       setExported(`Not saved: ${(e as UiError).message}`);
     }
@@ -88,9 +88,18 @@ export function Screens({ screens }: { screens: ScreenView[] }) {
           {exported}
         </span>
         {!view.problem && (
-          <button onClick={exportSvg} data-testid="picture-export" title="Save the picture with its current values as SVG">
-            Export SVG
-          </button>
+          <>
+            <button onClick={() => exportPicture("svg")} data-testid="picture-export" title="Save the picture with its current values as SVG">
+              Export SVG
+            </button>
+            <button
+              onClick={() => exportPicture("png")}
+              data-testid="picture-export-png"
+              title="Save the picture with its current values as a PNG image (for reports and shift logs)"
+            >
+              Export PNG
+            </button>
+          </>
         )}
       </div>
       {view.problem ? (
