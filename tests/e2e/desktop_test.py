@@ -485,7 +485,7 @@ def test_the_devices_screen_shows_the_northbound_link(driver):
         by_test_id(driver, "open-plant")[0].click()
         wait_for("the plant file open", lambda: "northbound" in by_test_id(driver, "plant-name")[0].text)
         go(driver, "devices")
-        wait_for("the northbound link online", lambda: by_test_id(driver, "northbound-state") and by_test_id(driver, "northbound-state")[0].text == "online", timeout=40)
+        wait_for("the northbound link online", lambda: by_test_id(driver, "northbound-state") and by_test_id(driver, "northbound-state")[0].text.lower() == "online", timeout=40)
         broker = by_test_id(driver, "northbound-broker")[0].text
         assert str(broker_port) in broker, f"the card names the broker, got {broker!r}"
         assert birth.wait(timeout=30) == 0, "Mosquitto's subscriber saw no NBIRTH from the window's node"
