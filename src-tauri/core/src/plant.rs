@@ -66,17 +66,22 @@ impl Plant {
 
     /// The device and tag behind a plant-wide tag index.
     pub fn tag(&self, index: TagIndex) -> Option<(&Device, &Tag)> {
-        if index.0 as usize >= self.tag_count() {
-            return None;
-        }
-        // The last device whose first tag is at or before the index; devices without tags share
-        // their first index with the next device, and this skips past them.
-        let d = self.first_tags.partition_point(|&first| first <= index.0) - 1;
+        let d = self.device_of(index)?;
         let device = self.devices.get(d)?;
         Some((
             device,
             device.tags.get((index.0 - self.first_tags[d]) as usize)?,
         ))
+    }
+
+    /// The index (in `devices`) of the device a plant-wide tag index belongs to; `None` past the last tag.
+    pub fn device_of(&self, index: TagIndex) -> Option<usize> {
+        if index.0 as usize >= self.tag_count() {
+            return None;
+        }
+        // The last device whose first tag is at or before the index; devices without tags share
+        // their first index with the next device, and this skips past them.
+        Some(self.first_tags.partition_point(|&first| first <= index.0) - 1)
     }
 
     /// The plant-wide index of the first tag of a device (tags of one device are contiguous).

@@ -617,24 +617,16 @@ impl Node {
                 live.push(s);
             }
         }
-        // Device by device, each device's samples in time order.
-        live.sort_by_key(|s| (s.tag, s.time));
-        let mut start = 0;
-        while start < live.len() {
-            let device = device_of(&self.plant, live[start].tag);
-            let end = start
-                + live[start..]
-                    .iter()
-                    .position(|s| device_of(&self.plant, s.tag) != device)
-                    .unwrap_or(live.len() - start);
-            let mut group: Vec<&Sample> = live[start..end].to_vec();
-            start = end;
+        // Device by device, each device's samples in time order (samples of one time in tag order).
+        let plant = self.plant.clone();
+        live.sort_by_cached_key(|s| (device_of(&plant, s.tag), s.time, s.tag));
+        for group in live.chunk_by(|a, b| device_of(&plant, a.tag) == device_of(&plant, b.tag)) {
+            let device = device_of(&plant, group[0].tag);
             if !session.born.get(device).copied().unwrap_or(false) {
                 // A dead device publishes nothing until its DBIRTH (Sparkplug); its DDEATH said its
                 // values are stale, and the history keeps the samples.
                 continue;
             }
-            group.sort_by_key(|s| s.time);
             let oldest = group[0].time;
             let seq = session.seq.take();
             let count = group.len() as u64;
@@ -770,17 +762,10 @@ impl Node {
             samples.retain(|s| !self.acked_live.samples.contains(&(s.tag, s.time)));
         }
         // Stable: each device's samples stay in time order.
-        samples.sort_by_key(|s| device_of(&self.plant, s.tag));
-        let mut start = 0;
-        while start < samples.len() {
-            let device = device_of(&self.plant, samples[start].tag);
-            let end = start
-                + samples[start..]
-                    .iter()
-                    .position(|s| device_of(&self.plant, s.tag) != device)
-                    .unwrap_or(samples.len() - start);
-            let group = &samples[start..end];
-            start = end;
+        let plant = self.plant.clone();
+        samples.sort_by_cached_key(|s| device_of(&plant, s.tag));
+        for group in samples.chunk_by(|a, b| device_of(&plant, a.tag) == device_of(&plant, b.tag)) {
+            let device = device_of(&plant, group[0].tag);
             let seq = session.seq.take();
             let data = payload::device_data(
                 &self.plant,
@@ -940,18 +925,12 @@ async fn recv_batch(
     }
 }
 
-/// The index of the device a tag belongs to: the last device whose first tag is at or before it.
+/// The index of the device a tag belongs to (core's `Plant::device_of`). Every tag the node sees comes
+/// from the engine or from `Plant::find_tag`, so it is in range; past the end it would be the last device.
 fn device_of(plant: &Plant, tag: TagIndex) -> usize {
-    let (mut low, mut high) = (0, plant.devices.len());
-    while low < high {
-        let mid = (low + high) / 2;
-        if plant.first_tag_of(mid).0 <= tag.0 {
-            low = mid + 1;
-        } else {
-            high = mid;
-        }
-    }
-    low.saturating_sub(1)
+    plant
+        .device_of(tag)
+        .unwrap_or(plant.devices.len().saturating_sub(1))
 }
 
 #[cfg(test)]
