@@ -14,37 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=$(realpath "${1:?usage: bench.sh /path/to/production/plantwatch [minutes]}")
 minutes=${2:-10}
-export PATH="$HOME/.cargo/bin:$PATH"
-py="$root/target/e2e-venv/bin/python"
-"$py" -c 'import selenium' 2>/dev/null || { python3 -m venv "$root/target/e2e-venv" && "$root/target/e2e-venv/bin/pip" install -q 'selenium==4.51.0'; }
-out="$root/tests/out/e2e"
-mkdir -p "$out"
-scratch=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-exec 3>"$scratch/display"
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
-pids+=($!)
-exec 3>&-
-for _ in $(seq 100); do [ -s "$scratch/display" ] && break; sleep 0.1; done
-export DISPLAY=":$(head -n1 "$scratch/display")"
-free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-with_driver() { # with_driver DATA_DIR TEST
-  local port native dpid
-  port=$(free_port); native=$(free_port)
-  PLANTWATCH_DATA_DIR="$1" WEBKIT_DISABLE_COMPOSITING_MODE=1 tauri-driver --port "$port" --native-port "$native" >"$scratch/driver.log" 2>&1 &
-  dpid=$!
-  for _ in $(seq 100); do "$py" -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break; sleep 0.1; done
-  PLANTWATCH_E2E_BIN="$bin" PLANTWATCH_E2E_DRIVER="http://127.0.0.1:$port" PLANTWATCH_E2E_OUT="$out" PLANTWATCH_E2E_WORK="$scratch" \
-    timeout 300 "$py" -u "$here/desktop_test.py" "$2"
-  kill -TERM "$dpid"; wait "$dpid" 2>/dev/null
-}
+source "$here/bench_env.sh"
 
 echo "== launch -> first live values"
 for run in 1 2 3; do
