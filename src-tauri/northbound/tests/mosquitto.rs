@@ -160,13 +160,19 @@ fn consume(port: u16, into: Arc<Mutex<Consumer>>) -> tokio::task::JoinHandle<()>
     })
 }
 
-fn mosquitto_installed() -> bool {
-    Command::new("mosquitto")
+/// Fails the test when Debian's mosquitto is missing: the README's test command installs it, and a missing
+/// peer must fail rather than pass unseen.
+fn require_mosquitto() {
+    let installed = Command::new("mosquitto")
         .arg("-h")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok()
+        .is_ok();
+    assert!(
+        installed,
+        "needs Debian's mosquitto: bash .ci/setup install (or apt-get install mosquitto)"
+    );
 }
 
 async fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
@@ -182,11 +188,7 @@ async fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_outage_loses_nothing_and_sends_nothing_twice() {
-    // The README's test command installs it; a missing peer fails rather than passing unseen.
-    assert!(
-        mosquitto_installed(),
-        "needs Debian's mosquitto: bash .ci/setup install (or apt-get install mosquitto)"
-    );
+    require_mosquitto();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut broker = Broker::start(dir.path());
     let seen = Arc::new(Mutex::new(Consumer::default()));
@@ -361,11 +363,7 @@ fn broker_with_password(dir: &Path) -> Option<Broker> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_check_names_the_broker_that_refuses_a_wrong_password_and_passes_with_the_right_one() {
-    // The README's test command installs it; a missing peer fails rather than passing unseen.
-    assert!(
-        mosquitto_installed(),
-        "needs Debian's mosquitto: bash .ci/setup install (or apt-get install mosquitto)"
-    );
+    require_mosquitto();
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = broker_with_password(dir.path())
         .expect("needs mosquitto_passwd (Debian's mosquitto package) to make a password file");
