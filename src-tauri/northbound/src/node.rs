@@ -576,8 +576,16 @@ impl Node {
                 let report = engine
                     .write_tag(tag, value, &actor, Some("Sparkplug DCMD"))
                     .await;
-                tracing::info!("sparkplug command: {}", report.message());
+                let message = report.message();
                 let mut s = lock(&status);
+                if report.audit_error.is_some() {
+                    // The write stands, but its audit entry is missing: said loudly, and shown on the
+                    // Devices screen and the status line, never only in an info log.
+                    tracing::warn!("sparkplug command: {message}");
+                    s.last_error = Some((Timestamp::now(), format!("command: {message}")));
+                } else {
+                    tracing::info!("sparkplug command: {message}");
+                }
                 if report.outcome == plantwatch_engine::WriteOutcome::Done {
                     s.commands_done += 1;
                 } else {
