@@ -168,19 +168,39 @@ pub fn encode_run(recs: &[Rec], out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes a run, calling `f` for every sample in time order.
-pub fn decode_run(data: &[u8], mut f: impl FnMut(Rec)) -> Result<(), CodecError> {
-    let mut bytes = Bytes::new(data);
-    let count = bytes.varint()?;
-    let mut time = 0i64;
-    let mut previous_number: Option<f64> = None;
-    for i in 0..count {
+/// Where the decoding of a run stands: the state between two samples, so a run can be read a few
+/// samples at a time (a replay holds thousands of runs open and takes from each what a slice of time
+/// needs) with the same code that decodes it whole.
+#[derive(Debug, Clone, Default)]
+struct RunState {
+    /// The offset of the next sample's bytes.
+    at: usize,
+    /// Samples not yet decoded; `None` before the count was read.
+    left: Option<u64>,
+    time: i64,
+    previous_number: Option<f64>,
+}
+
+impl RunState {
+    /// The next sample of the run `data` (the same bytes every call), or `None` at its end.
+    fn next(&mut self, data: &[u8]) -> Result<Option<Rec>, CodecError> {
+        let mut bytes = Bytes { data, at: self.at };
+        let first = self.left.is_none();
+        let left = match self.left {
+            Some(left) => left,
+            None => bytes.varint()?,
+        };
+        if left == 0 {
+            self.left = Some(0);
+            self.at = bytes.at;
+            return Ok(None);
+        }
         let flags = bytes.byte()?;
         let delta = bytes.varint()?;
-        time = if i == 0 {
+        let time = if first {
             unzigzag(delta)
         } else {
-            time.wrapping_add(delta as i64)
+            self.time.wrapping_add(delta as i64)
         };
         let quality = if flags & NOT_GOOD != 0 {
             u16::try_from(bytes.varint()?).map_err(|_| CodecError("quality out of range"))?
@@ -194,12 +214,13 @@ pub fn decode_run(data: &[u8], mut f: impl FnMut(Rec)) -> Result<(), CodecError>
                 let mut le = [0u8; 8];
                 le.copy_from_slice(raw);
                 let v = f64::from_bits(u64::from_le_bytes(le));
-                previous_number = Some(v);
+                self.previous_number = Some(v);
                 RecValue::Number(v)
             }
-            KIND_SAME_NUMBER => {
-                RecValue::Number(previous_number.ok_or(CodecError("repeat without a number"))?)
-            }
+            KIND_SAME_NUMBER => RecValue::Number(
+                self.previous_number
+                    .ok_or(CodecError("repeat without a number"))?,
+            ),
             _ => {
                 let len =
                     usize::try_from(bytes.varint()?).map_err(|_| CodecError("text too long"))?;
@@ -208,13 +229,45 @@ pub fn decode_run(data: &[u8], mut f: impl FnMut(Rec)) -> Result<(), CodecError>
                 RecValue::Text(text.into())
             }
         };
-        f(Rec {
+        self.time = time;
+        self.left = Some(left - 1);
+        self.at = bytes.at;
+        Ok(Some(Rec {
             time,
             quality,
             value,
-        });
+        }))
+    }
+}
+
+/// Decodes a run, calling `f` for every sample in time order.
+pub fn decode_run(data: &[u8], mut f: impl FnMut(Rec)) -> Result<(), CodecError> {
+    let mut state = RunState::default();
+    while let Some(rec) = state.next(data)? {
+        f(rec);
     }
     Ok(())
+}
+
+/// A run read a sample at a time: it owns its bytes, so it can stay open while others are read.
+#[derive(Debug, Clone)]
+pub struct RunReader {
+    data: Vec<u8>,
+    state: RunState,
+}
+
+impl RunReader {
+    pub fn new(data: Vec<u8>) -> RunReader {
+        RunReader {
+            data,
+            state: RunState::default(),
+        }
+    }
+
+    /// The next sample, or `None` at the run's end.
+    pub fn next_rec(&mut self) -> Result<Option<Rec>, CodecError> {
+        self.state.next(&self.data)
+    }
 }
 
 /// Decodes a whole run into a vector.

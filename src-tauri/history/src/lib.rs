@@ -43,6 +43,7 @@ mod lock;
 pub mod reader;
 pub mod schema;
 mod store;
+pub mod sweep;
 pub mod writer;
 
 #[cfg(test)]
@@ -54,4 +55,5 @@ pub use lock::lock_path;
 pub use reader::{
     Aggregate, Bucket, HistoryReader, IntervalValue, SampleQuery, StoredSample, TagInfo,
 };
+pub use sweep::Swept;
 pub use writer::{HistoryWriter, SampleSink, WriterOptions, WriterStats};

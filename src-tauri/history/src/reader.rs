@@ -118,17 +118,17 @@ pub struct Bucket {
 
 /// What kind of value a stored tag holds, from its type name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Number,
     Boolean,
     Text,
 }
 
 /// A tag row of the `tags` table.
-struct TagRow {
-    id: u32,
-    full_id: Arc<str>,
-    kind: Kind,
+pub(crate) struct TagRow {
+    pub(crate) id: u32,
+    pub(crate) full_id: Arc<str>,
+    pub(crate) kind: Kind,
 }
 
 /// Read-only access to a history file, on its own connection (so it never blocks the writer).
@@ -181,13 +181,16 @@ impl HistoryReader {
 
     /// A read transaction: everything read through it comes from one snapshot of the file, so a seal
     /// committing meanwhile is never seen half-done.
-    fn snapshot(&self) -> Result<Transaction<'_>, HistoryError> {
+    pub(crate) fn snapshot(&self) -> Result<Transaction<'_>, HistoryError> {
         self.conn
             .unchecked_transaction()
             .map_err(self.sql_err("starting a read"))
     }
 
-    fn sql_err(&self, what: &'static str) -> impl FnOnce(rusqlite::Error) -> HistoryError + '_ {
+    pub(crate) fn sql_err(
+        &self,
+        what: &'static str,
+    ) -> impl FnOnce(rusqlite::Error) -> HistoryError + '_ {
         move |source| HistoryError::Sql {
             path: self.path.clone(),
             what,
@@ -217,7 +220,7 @@ impl HistoryReader {
     }
 
     /// The tag rows a query names (every tag, in registration order, when it names none).
-    fn tag_rows(&self, names: &[String]) -> Result<Vec<TagRow>, HistoryError> {
+    pub(crate) fn tag_rows(&self, names: &[String]) -> Result<Vec<TagRow>, HistoryError> {
         if !self.has_history {
             return match names.first() {
                 Some(name) => Err(HistoryError::UnknownTag { tag: name.clone() }),
@@ -521,21 +524,25 @@ fn wanted<'a>(query: &SampleQuery, ids: &'a [u32]) -> Wanted<'a> {
 
 /// A stored record of `tag` as the sample callers see.
 fn stored(rec: Rec, tag: &TagRow) -> StoredSample {
-    let value = match rec.value {
-        RecValue::Text(text) => Some(Value::Text(Arc::from(text))),
-        RecValue::Number(n) if tag.kind == Kind::Boolean => Some(Value::Bool(n != 0.0)),
-        RecValue::Number(n) => Some(Value::Number(n)),
-        RecValue::None => None,
-    };
     StoredSample {
         tag: tag.full_id.clone(),
         time: Timestamp(rec.time),
-        value,
+        value: value_of(rec.value, tag.kind),
         quality: quality_of(rec.quality),
     }
 }
 
-fn quality_of(code: u16) -> Quality {
+/// A stored value as the value callers see (booleans were stored as 0/1).
+pub(crate) fn value_of(value: RecValue, kind: Kind) -> Option<Value> {
+    match value {
+        RecValue::Text(text) => Some(Value::Text(Arc::from(text))),
+        RecValue::Number(n) if kind == Kind::Boolean => Some(Value::Bool(n != 0.0)),
+        RecValue::Number(n) => Some(Value::Number(n)),
+        RecValue::None => None,
+    }
+}
+
+pub(crate) fn quality_of(code: u16) -> Quality {
     // A code this binary does not know came from a newer writer of the same schema version; the
     // closest honest reading is "uncertain", never "good".
     layout::quality_from_code(i64::from(code))

@@ -1147,3 +1147,149 @@ fn a_writer_dropped_without_close_lets_the_next_writer_in() {
         "its sample was stored"
     );
 }
+
+// ----- sweeps ---------------------------------------------------------------------------------------------
+
+/// What a sweep of `[from, to)` hands over, as `read_all` prints samples, in slice order; checks on the way
+/// that the slices follow each other without gaps, that each sample lies in its slice, and that a tag's
+/// samples within a slice are in time order.
+fn swept(path: &Path, from: i64, to: i64, target: usize, skip: &str) -> Vec<String> {
+    let reader = HistoryReader::open(path).expect("open reader");
+    let mut out = Vec::new();
+    let mut previous = from - 1;
+    let count = reader
+        .sweep(
+            Timestamp(from),
+            Timestamp(to),
+            target,
+            |name| (name != skip).then(|| Arc::<str>::from(name)),
+            |samples, through| {
+                assert!(
+                    through.0 > previous,
+                    "slices move forward: {previous} then {through:?}"
+                );
+                for pair in samples.windows(2) {
+                    if pair[0].tag == pair[1].tag {
+                        assert!(pair[0].time < pair[1].time, "{} out of order", pair[0].tag);
+                    }
+                }
+                for s in samples {
+                    assert!(
+                        s.time.0 > previous && s.time <= through,
+                        "{} at {} outside the slice ({previous}, {through:?}]",
+                        s.tag,
+                        s.time.0
+                    );
+                    let value = s
+                        .value
+                        .as_ref()
+                        .map_or("-".to_string(), |v| format!("{v:?}"));
+                    out.push((
+                        s.time.0,
+                        format!("{} {} {} {}", s.tag, s.time.0, value, s.quality),
+                    ));
+                }
+                previous = through.0;
+                true
+            },
+        )
+        .expect("sweep");
+    assert_eq!(previous, to - 1, "the last slice ends at the span's end");
+    assert_eq!(count as usize, out.len());
+    // Slices hold tags grouped, not interleaved by time: a stable sort by time gives the reader's order
+    // (at the same millisecond, tags by registration).
+    out.sort_by_key(|(time, _)| *time);
+    out.into_iter().map(|(_, line)| line).collect()
+}
+
+#[test]
+fn a_sweep_hands_over_what_a_query_reads_in_slices_of_about_the_target() {
+    let mut samples = flow_seconds(0, 3 * 3600);
+    samples.extend((0..2000).map(|s| num(KW, s * 5000 + 7, (s % 13) as f64)));
+    samples.extend((0..500).map(|s| {
+        sample(
+            RUN,
+            s * 20_000 + 3,
+            Some(Value::Bool(s % 2 == 0)),
+            Quality::Good,
+        )
+    }));
+    samples.push(sample(MODE, 4_000_000, text("auto"), Quality::Good));
+    samples.push(sample(FLOW, 5_000_500, None, Quality::Bad(Cause::CommLost)));
+    let (_dir, path) = stored(samples);
+    // Spans across chunk and window edges, and ones that start or end inside a chunk.
+    for (from, to) in [
+        (0, 11_000_000),
+        (1_234_567, 9_876_543),
+        (3_599_999, 3_600_001),
+        (0, 1),
+    ] {
+        for target in [1, 100, 100_000] {
+            let query = SampleQuery {
+                tags: Vec::new(),
+                from: Some(Timestamp(from)),
+                to: Some(Timestamp(to)),
+            };
+            assert_eq!(
+                swept(&path, from, to, target, ""),
+                read_all(&path, &query),
+                "{from}..{to} in slices of about {target}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_sweep_merges_the_unsealed_log_and_a_half_done_seal_like_a_query() {
+    let sealed = flow_seconds(0, 100);
+    let logged = vec![
+        flow_seconds(100, 150),
+        vec![
+            num(KW, 120_000, 3.0),
+            sample(MODE, 130_000, text("auto"), Quality::Good),
+        ],
+        flow_seconds(150, 200),
+    ];
+    // A late sample in the log replaces a sealed one at the same millisecond.
+    let mut with_late = logged.clone();
+    with_late[1].push(num(FLOW, 50_000, -5.0));
+    for (logged, half_sealed) in [(&with_late, false), (&logged, true)] {
+        let (_dir, path) = killed_writer_file(sealed.clone(), logged, half_sealed);
+        let all = read_all(&path, &SampleQuery::default());
+        assert_eq!(all.len(), 202);
+        assert_eq!(
+            swept(&path, 0, 300_000, 17, ""),
+            all,
+            "half sealed: {half_sealed}"
+        );
+        if !half_sealed {
+            assert!(all.contains(&"plc/flow 50000 Number(-5.0) good".to_string()));
+        }
+    }
+}
+
+#[test]
+fn a_sweep_skips_the_tags_it_is_given_no_key_for_and_stops_when_asked() {
+    let mut samples = flow_seconds(0, 600);
+    samples.extend((0..600).map(|s| num(KW, s * 1000, 1.0)));
+    let (_dir, path) = stored(samples);
+    let kw_only = swept(&path, 0, 600_000, 50, "plc/flow");
+    assert_eq!(kw_only.len(), 600);
+    assert!(kw_only.iter().all(|line| line.starts_with("meter/kw ")));
+    let reader = HistoryReader::open(&path).expect("reader");
+    let mut slices = 0;
+    let count = reader
+        .sweep(
+            Timestamp(0),
+            Timestamp(600_000),
+            100,
+            |_| Some(()),
+            |_, _| {
+                slices += 1;
+                slices < 3
+            },
+        )
+        .expect("sweep");
+    assert_eq!(slices, 3, "no slice after the one that said stop");
+    assert!(count < 1200, "it stopped early: {count}");
+}

@@ -1,0 +1,325 @@
+//! Reading every tag's samples over a span of time, slice by slice: what a replay of an outage needs.
+//!
+//! [`HistoryReader::for_each_sample`] merges one cursor per tag sample by sample, which is right for a
+//! few tags and an export, but a plant of 100,000 tags pays for 100,000 prepared statements before its
+//! first sample and a heap operation per sample after. A sweep instead cuts the span into slices of
+//! time and hands over each slice whole: every stored sample in `(previous end, end]`, grouped by tag
+//! (ascending tag id, so a device's tags, registered together, come together), each tag's samples in
+//! time order. A slice never splits a millisecond.
+//!
+//! How it reads: the span is read in windows of [`WINDOW_MS`], each in its own read transaction (so a
+//! long replay never pins one snapshot, and the write-ahead log can be checkpointed meanwhile). For a
+//! window it lists the ids of the chunks it needs from the `(tag, start)` index alone, reads a chunk's
+//! bytes only when the sweep reaches the chunk's start, and decodes it a few samples at a time
+//! ([`RunReader`]), so what it holds is about one chunk per tag, compressed. The unsealed log's samples
+//! of the window are read once and merged per tag (the log wins at the same millisecond, as everywhere).
+//! Slices grow and shrink to hold about `target` samples.
+
+use std::collections::VecDeque;
+
+use plantwatch_core::{Quality, Timestamp, Value};
+use rusqlite::{OptionalExtension, Transaction};
+
+use crate::codec::{Rec, RunReader};
+use crate::reader::{quality_of, value_of, Kind};
+use crate::store::{self, Wanted};
+use crate::{HistoryError, HistoryReader};
+
+/// A window of the sweep is read in one read transaction; its chunk list holds about one entry per
+/// chunk of each tag in it.
+pub const WINDOW_MS: i64 = 30 * 60 * 1000;
+
+/// The first slice's length; later ones adapt to the data's density.
+const FIRST_SLICE_MS: i64 = 1000;
+
+/// One sample of a sweep: the tag as the caller's key for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Swept<K> {
+    pub tag: K,
+    pub time: Timestamp,
+    pub value: Option<Value>,
+    pub quality: Quality,
+}
+
+/// A tag of the window being swept, with what is left of its samples.
+struct Stream<K> {
+    key: K,
+    kind: Kind,
+    /// Its chunks reached so far, in time order (they never overlap).
+    chunks: VecDeque<RunReader>,
+    /// The next sample of the front chunk, taken out to compare it with the log's.
+    head: Option<Rec>,
+    /// Its log samples in the window, sorted.
+    log: VecDeque<Rec>,
+}
+
+impl<K> Stream<K> {
+    fn is_done(&self) -> bool {
+        self.head.is_none() && self.chunks.is_empty() && self.log.is_empty()
+    }
+
+    /// The time of its next sample, once `fill_head` ran (`i64::MAX` when it has none left).
+    fn next_time(&self) -> i64 {
+        let chunk = self.head.as_ref().map_or(i64::MAX, |r| r.time);
+        let log = self.log.front().map_or(i64::MAX, |r| r.time);
+        chunk.min(log)
+    }
+
+    /// The next chunk sample at or after `from`, into `head`.
+    fn fill_head(&mut self, from: i64) -> rusqlite::Result<()> {
+        while self.head.is_none() {
+            let Some(front) = self.chunks.front_mut() else {
+                return Ok(());
+            };
+            match front.next_rec().map_err(store::damaged)? {
+                Some(rec) if rec.time >= from => self.head = Some(rec),
+                Some(_) => {}
+                None => {
+                    self.chunks.pop_front();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A chunk the window needs: read when the sweep reaches `start`.
+struct Pending {
+    start: i64,
+    stream: usize,
+    id: i64,
+}
+
+impl HistoryReader {
+    /// Sweeps `[from, to)` of every tag that `key_of` gives a key (tags it gives none are not read), in
+    /// slices of about `target` samples: `f` gets each slice's samples (grouped by tag in ascending tag
+    /// id, each tag's in time order) and the slice's last millisecond; the slices cover the span
+    /// without gaps or overlaps, the last one ending at `to - 1` (slices may be empty). `f` returns
+    /// false to stop. `key_of` is asked once per tag and window. Returns how many samples were handed
+    /// over.
+    pub fn sweep<K: Clone>(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        target: usize,
+        mut key_of: impl FnMut(&str) -> Option<K>,
+        mut f: impl FnMut(&[Swept<K>], Timestamp) -> bool,
+    ) -> Result<u64, HistoryError> {
+        let (from, to) = (from.as_millis(), to.as_millis());
+        let target = target.max(1);
+        let mut slice_ms = FIRST_SLICE_MS;
+        let mut count = 0u64;
+        let mut out: Vec<Swept<K>> = Vec::with_capacity(target.min(1 << 20));
+        let mut window_start = from;
+        while window_start < to {
+            let window_end = window_start.saturating_add(WINDOW_MS).min(to);
+            let more = self.sweep_window(
+                window_start,
+                window_end,
+                target,
+                &mut slice_ms,
+                &mut key_of,
+                &mut |samples, through| {
+                    count += samples.len() as u64;
+                    f(samples, through)
+                },
+                &mut out,
+            )?;
+            if !more {
+                break;
+            }
+            window_start = window_end;
+        }
+        Ok(count)
+    }
+
+    /// One window of [`Self::sweep`], in one read transaction. Returns false when `f` asked to stop.
+    #[allow(clippy::too_many_arguments)]
+    fn sweep_window<K: Clone>(
+        &self,
+        from: i64,
+        to: i64,
+        target: usize,
+        slice_ms: &mut i64,
+        key_of: &mut impl FnMut(&str) -> Option<K>,
+        f: &mut impl FnMut(&[Swept<K>], Timestamp) -> bool,
+        out: &mut Vec<Swept<K>>,
+    ) -> Result<bool, HistoryError> {
+        let what = "sweeping samples";
+        let rows = self.tag_rows(&[])?;
+        let snapshot = self.snapshot()?;
+        let mut streams: Vec<Stream<K>> = Vec::new();
+        let mut ids: Vec<u32> = Vec::new();
+        for row in &rows {
+            if let Some(key) = key_of(&row.full_id) {
+                ids.push(row.id);
+                streams.push(Stream {
+                    key,
+                    kind: row.kind,
+                    chunks: VecDeque::new(),
+                    head: None,
+                    log: VecDeque::new(),
+                });
+            }
+        }
+        if streams.is_empty() {
+            // Nothing to read, but the caller still gets the span's slices' end.
+            return Ok(f(&[], Timestamp(to - 1)));
+        }
+        let mut log =
+            store::read_log(&snapshot, Wanted::All, from, to).map_err(self.sql_err(what))?;
+        // The streams with samples left, in tag id order, and each stream's next sample time: a slice
+        // visits only the streams whose next sample falls in it, by one look at `next` (with 100,000
+        // tags and a few samples of each per slice, visiting every stream would cost more than the
+        // samples).
+        let mut active: Vec<usize> = Vec::new();
+        let mut next: Vec<i64> = vec![i64::MAX; streams.len()];
+        for (i, id) in ids.iter().enumerate() {
+            if let Some(recs) = log.remove(id) {
+                streams[i].log = recs.into();
+                next[i] = streams[i].next_time();
+                active.push(i);
+            }
+        }
+        let mut pending =
+            chunks_of_window(&snapshot, &ids, from, to).map_err(self.sql_err(what))?;
+        pending.sort_by_key(|p| (p.start, p.stream));
+        let mut next_pending = 0;
+        let mut data = snapshot
+            .prepare("SELECT data FROM chunks WHERE id = ?1")
+            .map_err(self.sql_err(what))?;
+        let mut done_through = from - 1;
+        while done_through < to - 1 {
+            let through = done_through.saturating_add(*slice_ms).min(to - 1);
+            // The chunks that start in this slice join their tags' streams.
+            let mut joined = false;
+            while let Some(p) = pending.get(next_pending).filter(|p| p.start <= through) {
+                let bytes: Vec<u8> = data
+                    .query_row([p.id], |r| r.get(0))
+                    .map_err(self.sql_err(what))?;
+                streams[p.stream].chunks.push_back(RunReader::new(bytes));
+                // Its next sample is not known until the chunk is read: visit it this slice.
+                next[p.stream] = i64::MIN;
+                active.push(p.stream);
+                joined = true;
+                next_pending += 1;
+            }
+            if joined {
+                active.sort_unstable();
+                active.dedup();
+            }
+            out.clear();
+            let mut finished = false;
+            for &i in &active {
+                if next[i] > through {
+                    continue;
+                }
+                let stream = &mut streams[i];
+                drain(stream, from, through, out).map_err(self.sql_err(what))?;
+                next[i] = stream.next_time();
+                finished |= stream.is_done();
+            }
+            if finished {
+                active.retain(|&i| !streams[i].is_done());
+            }
+            if !f(out, Timestamp(through)) {
+                return Ok(false);
+            }
+            // About `target` samples a slice: longer when this one held few, shorter when many.
+            if out.len() < target / 2 {
+                *slice_ms = slice_ms.saturating_mul(2).min(WINDOW_MS);
+            } else if out.len() > target.saturating_mul(2) {
+                *slice_ms = (*slice_ms / 2).max(1);
+            }
+            done_through = through;
+        }
+        Ok(true)
+    }
+}
+
+/// Moves `stream`'s samples in `[from, through]` to `out`, in time order; the log's sample wins over a
+/// chunk's at the same millisecond.
+fn drain<K: Clone>(
+    stream: &mut Stream<K>,
+    from: i64,
+    through: i64,
+    out: &mut Vec<Swept<K>>,
+) -> rusqlite::Result<()> {
+    loop {
+        stream.fill_head(from)?;
+        let chunk_time = stream.head.as_ref().map(|r| r.time);
+        let log_time = stream.log.front().map(|r| r.time);
+        let rec = match (chunk_time, log_time) {
+            (None, None) => return Ok(()),
+            (Some(c), Some(l)) if l <= c => {
+                if l > through {
+                    return Ok(());
+                }
+                if l == c {
+                    stream.head = None;
+                }
+                stream.log.pop_front()
+            }
+            (Some(c), _) => {
+                if c > through {
+                    return Ok(());
+                }
+                stream.head.take()
+            }
+            (None, Some(l)) => {
+                if l > through {
+                    return Ok(());
+                }
+                stream.log.pop_front()
+            }
+        };
+        if let Some(rec) = rec {
+            out.push(Swept {
+                tag: stream.key.clone(),
+                time: Timestamp(rec.time),
+                value: value_of(rec.value, stream.kind),
+                quality: quality_of(rec.quality),
+            });
+        }
+    }
+}
+
+/// The chunks of the tags `ids` (stream `i` is `ids[i]`) that may hold samples in `[from, to)`: for each
+/// tag its chunks that start in the window, from the index alone, and the one before the window if it
+/// reaches into it (a tag's chunks never overlap, so no earlier one can). The one before is read first
+/// (its `start` is given as `from`).
+fn chunks_of_window(
+    conn: &Transaction<'_>,
+    ids: &[u32],
+    from: i64,
+    to: i64,
+) -> rusqlite::Result<Vec<Pending>> {
+    let mut before = conn.prepare(
+        "SELECT id, end FROM chunks WHERE tag = ?1 AND start < ?2 ORDER BY start DESC LIMIT 1",
+    )?;
+    let mut inside = conn.prepare(
+        "SELECT id, start FROM chunks WHERE tag = ?1 AND start >= ?2 AND start < ?3 ORDER BY start",
+    )?;
+    let mut pending = Vec::new();
+    for (stream, &tag) in ids.iter().enumerate() {
+        let reaching: Option<(i64, i64)> = before
+            .query_row((tag, from), |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((id, _)) = reaching.filter(|&(_, end)| end >= from) {
+            pending.push(Pending {
+                start: from,
+                stream,
+                id,
+            });
+        }
+        let mut rows = inside.query((tag, from, to))?;
+        while let Some(row) = rows.next()? {
+            pending.push(Pending {
+                id: row.get(0)?,
+                start: row.get(1)?,
+                stream,
+            });
+        }
+    }
+    Ok(pending)
+}
