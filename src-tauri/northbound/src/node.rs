@@ -24,11 +24,24 @@ use crate::status::{LinkState, NorthboundStatus};
 use crate::topic::{Incoming, Topics};
 use crate::NodeError;
 
-/// Samples per replay batch (a batch never splits a millisecond, so it may hold a few more).
-pub const REPLAY_BATCH: usize = 2_000;
-/// Replay batches in flight at once: the replay's rate bound. Live messages are published as they come,
-/// ahead of the next replay batch, so the replay never starves them.
-pub const REPLAY_WINDOW: usize = 4;
+/// Replayed samples per device message, about: a replay batch (a slice of time of the whole plant) is
+/// sized so each device's DDATA carries about this many metrics, which keeps the message rate, and so
+/// the broker's and the consumers' work per sample, low.
+pub const REPLAY_METRICS_PER_DEVICE: usize = 1000;
+/// A replay batch holds at least this many samples (small plants)...
+pub const REPLAY_BATCH_MIN: usize = 2_000;
+/// ...and at most this many (memory: a batch in flight is about 50 bytes a sample).
+pub const REPLAY_BATCH_MAX: usize = 250_000;
+/// Replay batches in flight at once: one being acknowledged while the next is published. Live messages
+/// are published as they come, ahead of the next replay batch, so the replay never starves them.
+pub const REPLAY_WINDOW: usize = 1;
+
+/// The samples a replay batch aims at for `plant`: a slice of time never splits a millisecond, so a
+/// batch may hold more.
+pub fn replay_batch(plant: &Plant) -> usize {
+    (plant.devices.len() * REPLAY_METRICS_PER_DEVICE).clamp(REPLAY_BATCH_MIN, REPLAY_BATCH_MAX)
+}
+
 /// The replay reads the history only this long after its span ends, so the samples of the span's last
 /// moments are committed (the writer commits within about half a second).
 const REPLAY_SETTLE: Duration = Duration::from_secs(3);
@@ -146,7 +159,14 @@ struct Node {
 struct AckedLive {
     broker: Option<BrokerAddress>,
     samples: HashSet<(TagIndex, Timestamp)>,
+    /// The oldest sample time in `samples`: replayed samples before it need no look-up, and a cursor
+    /// before it prunes nothing (while a replay runs, the cursor stays behind every live sample).
+    oldest: Option<Timestamp>,
 }
+
+/// [`AckedLive`] remembers at most this many samples (about 50 MB): a longer replay with a busy live
+/// plant stops remembering, and a broker outage during it may send those samples twice (never lose them).
+const ACKED_LIVE_MAX: usize = 1_000_000;
 
 impl AckedLive {
     /// Starts a session with `broker`: what another broker acknowledged says nothing about this one.
@@ -154,6 +174,30 @@ impl AckedLive {
         if self.broker.as_ref() != Some(broker) {
             self.broker = Some(broker.clone());
             self.samples.clear();
+            self.oldest = None;
+        }
+    }
+
+    /// The broker acknowledged these live samples; those after `cursor` are remembered.
+    fn acked(&mut self, samples: &[(TagIndex, Timestamp)], cursor: Timestamp) {
+        for &(tag, time) in samples.iter().filter(|(_, time)| *time > cursor) {
+            if self.samples.len() >= ACKED_LIVE_MAX {
+                return;
+            }
+            self.samples.insert((tag, time));
+            self.oldest = Some(self.oldest.map_or(time, |t| t.min(time)));
+        }
+    }
+
+    fn contains(&self, tag: TagIndex, time: Timestamp) -> bool {
+        self.oldest.is_some_and(|oldest| time >= oldest) && self.samples.contains(&(tag, time))
+    }
+
+    /// The cursor moved to `cursor`: what it covers need not be remembered.
+    fn prune(&mut self, cursor: Timestamp) {
+        if self.oldest.is_some_and(|oldest| oldest <= cursor) {
+            self.samples.retain(|&(_, time)| time > cursor);
+            self.oldest = self.samples.iter().map(|&(_, time)| time).min();
         }
     }
 }
@@ -344,8 +388,14 @@ impl Node {
         session.seq = Seq::start();
         let nbirth = payload::node_birth(session.bd_seq, now);
         let _ = session.seq.take();
-        self.publish(session, self.topics.nbirth(), &nbirth, Sent::Control, 0)
-            .await?;
+        self.publish(
+            session,
+            self.topics.nbirth(),
+            payload::encode(&nbirth),
+            Sent::Control,
+            0,
+        )
+        .await?;
         let live = self.engine.live();
         let states: Vec<DeviceState> = self.engine.devices().iter().map(|d| d.state).collect();
         for d in 0..self.plant.devices.len() {
@@ -380,8 +430,14 @@ impl Node {
         let seq = session.seq.take();
         let birth = payload::device_birth(&self.plant, device, &current, now, seq);
         let topic = self.topics.dbirth(&self.plant.devices[device].id);
-        self.publish(session, topic, &birth, Sent::Control, count as u64)
-            .await?;
+        self.publish(
+            session,
+            topic,
+            payload::encode(&birth),
+            Sent::Control,
+            count as u64,
+        )
+        .await?;
         session.born[device] = true;
         Ok(())
     }
@@ -390,15 +446,12 @@ impl Node {
         &mut self,
         session: &mut Session,
         topic: String,
-        payload: &Payload,
+        payload: Vec<u8>,
         sent: Sent,
         metrics: u64,
     ) -> Result<(), String> {
         let replayed = matches!(sent, Sent::Replay(_));
-        session
-            .connection
-            .publish(topic, payload::encode(payload), sent)
-            .await?;
+        session.connection.publish(topic, payload, sent).await?;
         self.set(|s| {
             s.messages_published += 1;
             s.metrics_published += metrics;
@@ -445,9 +498,7 @@ impl Node {
             Sent::Live { oldest, samples } => {
                 ledger.live_acked(oldest);
                 let cursor = ledger.acked();
-                self.acked_live
-                    .samples
-                    .extend(samples.iter().filter(|(_, time)| *time > cursor));
+                self.acked_live.acked(&samples, cursor);
             }
             Sent::Replay(id) => {
                 let before = ledger.acked();
@@ -655,7 +706,7 @@ impl Node {
             }
             let topic = self.topics.ddata(&self.plant.devices[device].id);
             let samples = group.iter().map(|s| (s.tag, s.time)).collect();
-            self.publish(session, topic, &data, Sent::Live { oldest, samples }, count)
+            self.publish(session, topic, data, Sent::Live { oldest, samples }, count)
                 .await?;
         }
         Ok(())
@@ -690,7 +741,7 @@ impl Node {
                 self.publish(
                     session,
                     topic,
-                    &payload::device_death(now, seq),
+                    payload::encode(&payload::device_death(now, seq)),
                     Sent::Control,
                     0,
                 )
@@ -721,7 +772,7 @@ impl Node {
                     let seq = session.seq.take();
                     let topic = self.topics.ddeath(&self.plant.devices[device].id);
                     let death = payload::device_death(now, seq);
-                    self.publish(session, topic, &death, Sent::Control, 0)
+                    self.publish(session, topic, payload::encode(&death), Sent::Control, 0)
                         .await?;
                     session.born[device] = false;
                 }
@@ -766,12 +817,20 @@ impl Node {
         let id = ledger.open_batch(batch.through);
         let mut samples = batch.samples;
         // What the broker already acknowledged live before the connection was lost is not sent again.
-        if !self.acked_live.samples.is_empty() {
-            samples.retain(|s| !self.acked_live.samples.contains(&(s.tag, s.time)));
+        if self
+            .acked_live
+            .oldest
+            .is_some_and(|oldest| oldest <= batch.through)
+        {
+            samples.retain(|s| !self.acked_live.contains(s.tag, s.time));
         }
-        // Stable: each device's samples stay in time order.
+        // The sweep groups a slice by tag id, which follows the plant's order unless the plant file
+        // was edited since; then a stable sort groups it by device (each tag's samples stay in time
+        // order).
         let plant = self.plant.clone();
-        samples.sort_by_cached_key(|s| device_of(&plant, s.tag));
+        if !samples.is_sorted_by_key(|s| device_of(&plant, s.tag)) {
+            samples.sort_by_cached_key(|s| device_of(&plant, s.tag));
+        }
         for group in samples.chunk_by(|a, b| device_of(&plant, a.tag) == device_of(&plant, b.tag)) {
             let device = device_of(&plant, group[0].tag);
             let seq = session.seq.take();
@@ -792,7 +851,7 @@ impl Node {
             }
             let topic = self.topics.ddata(&self.plant.devices[device].id);
             let count = group.len() as u64;
-            self.publish(session, topic, &data, Sent::Replay(id), count)
+            self.publish(session, topic, data, Sent::Replay(id), count)
                 .await?;
         }
         if let Some(ledger) = session.ledger.as_mut() {
@@ -815,7 +874,7 @@ impl Node {
                     self.plant.clone(),
                     session.read_to,
                     to,
-                    REPLAY_BATCH,
+                    replay_batch(&self.plant),
                     tx,
                 );
                 session.reader = Some(rx);
@@ -877,7 +936,7 @@ impl Node {
         let to = ledger.settle_live();
         let broker = session.connection.broker.clone();
         if self.cursor.acked(&broker) != Some(to) {
-            self.acked_live.samples.retain(|&(_, time)| time > to);
+            self.acked_live.prune(to);
             self.cursor.advance(&broker, to);
             if let Err(e) = self.cursor.save() {
                 self.error(e.to_string());
@@ -890,7 +949,13 @@ impl Node {
         if session.ledger.is_some() {
             let death = payload::node_death(session.bd_seq, Timestamp::now());
             let _ = self
-                .publish(&mut session, self.topics.ndeath(), &death, Sent::Control, 0)
+                .publish(
+                    &mut session,
+                    self.topics.ndeath(),
+                    payload::encode(&death),
+                    Sent::Control,
+                    0,
+                )
                 .await;
             // Take the acknowledgements still coming for a moment, so the cursor holds them.
             let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
