@@ -884,9 +884,10 @@ fn a_kill_9_mid_replay_resumes_from_the_acknowledged_cursor() {
         "{lost} samples published live in the last 1.5 s before the kill are not in the history"
     );
     let duplicates = check_replayed(&samples, &history, down, up, false);
-    // Issue 12: "duplicates at most one in-flight batch". The node keeps at most 4 batches of 2,000
-    // samples unacknowledged, a batch never splitting a millisecond (its README): that whole in-flight
-    // window is the bound here. A replay that started again from the outage's beginning would send
+    // Issue 12: "duplicates at most one in-flight batch". The node keeps one replay batch (a slice of
+    // time) unacknowledged; for this plant a batch aims at 10,000 samples (1,000 per device), and a
+    // slice holds at most twice its aim before the next one is made shorter, plus what shares its last
+    // millisecond (its README). A replay that started again from the outage's beginning would send
     // everything replayed before the kill twice.
     let most_in_one_ms = history
         .values()
@@ -899,7 +900,7 @@ fn a_kill_9_mid_replay_resumes_from_the_acknowledged_cursor() {
         .into_values()
         .max()
         .unwrap_or(0);
-    let in_flight = 4 * (2000 + most_in_one_ms);
+    let in_flight = 2 * 10_000 + most_in_one_ms;
     println!(
         "kill -9 mid-replay: {duplicates} samples arrived twice (bound: the node's in-flight window, {in_flight}; \
          {last_second} arrived in the last 1.5 s before the kill)"
