@@ -14,7 +14,7 @@
 #   5. `apt-get remove plantwatch` leaves /etc/plantwatch and /var/lib/plantwatch in place
 # Prints `tests/package: N passed, N failed, N skipped` last; exits 1 when a check failed.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 root=$(pwd)
 packages=${PLANTWATCH_PACKAGES:-$root/target/packages}
 out=$root/tests/out/package
@@ -257,7 +257,8 @@ echo "      Exec=$exec_line StartupWMClass=$wm_class"
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$scratch/display" >"$scratch/xvfb.log" 2>&1 &
 xvfb_pid=$!
 if within 20 test -s "$scratch/display"; then
-  export DISPLAY=":$(cat "$scratch/display")"
+  DISPLAY=":$(cat "$scratch/display")"
+  export DISPLAY
   mkdir -p "$scratch/data"
   # A data folder of its own: the window opens the built-in simulated plant, as on a first start.
   PLANTWATCH_DATA_DIR="$scratch/data" PLANTWATCH_EXPORT_DIR="$scratch/exports" \
