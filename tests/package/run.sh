@@ -189,6 +189,8 @@ boot_container() {
   nspawn_pid=$!
   within 30 pgrep -P "$nspawn_pid" -x systemd || { why="no systemd in the container: $(tail -3 "$scratch/nspawn.log")"; return 1; }
   leader=$(pgrep -P "$nspawn_pid" -x systemd)
+  # systemctl talks to it through its private socket, which it makes a moment after it starts.
+  within 30 in_container test -S /run/systemd/private || { why="the container's systemd has no bus: $(tail -3 "$scratch/nspawn.log")"; return 1; }
   local state
   state=$(timeout 90 nsenter -t "$leader" -m -u -i -n -p -r -w systemctl is-system-running --wait 2>&1)
   case "$state" in
