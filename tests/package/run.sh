@@ -219,6 +219,7 @@ elif boot_container; then
   first=$(rows)
   check "the history grows (plantwatch export: $first rows, then more)" within 30 grows_beyond "$first"
   check "it runs as the user plantwatch (owner of the history)" sh -c "[ \"\$(stat -c %U $db)\" = plantwatch ]"
+  check "its lock file names the service (the window's refusal beside it)" grep -q "as service $unit" "$db.lock"
   online=$(in_container systemd-analyze security "$unit" 2>&1 | tail -1)
   echo "      systemd-analyze security (running): $online"
 

@@ -37,29 +37,24 @@ impl WriterLock {
             source,
         };
         // Not truncated on open: until the lock is ours, the content is the holder's name.
-        let mut file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .map_err(io_err)?;
+            .open(&path);
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                // A lock file this user may not write: typically the collector service's, under
+                // /var/lib/plantwatch. Name its holder if it is running, which says more than "denied".
+                return Err(held_by(db, &path).unwrap_or(io_err(e)));
+            }
+            Err(e) => return Err(io_err(e)),
+        };
         match file.try_lock() {
             Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                // The holder may be between taking the lock and writing its name: say so rather than wait.
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                return Err(HistoryError::Locked {
-                    path: db.to_path_buf(),
-                    holder: if holder.is_empty() {
-                        "another process".to_string()
-                    } else {
-                        holder.to_string()
-                    },
-                });
-            }
+            Err(TryLockError::WouldBlock) => return Err(locked(db, &mut file)),
             Err(TryLockError::Error(source)) => return Err(io_err(source)),
         }
         let record = (|| {
@@ -73,10 +68,60 @@ impl WriterLock {
     }
 }
 
-/// How this process names itself in a lock file: `process 1234 (plantwatch collect plant.toml)`.
+/// The refusal naming the holder of the locked `file` (the holder may be between taking the lock and
+/// writing its name: then it is "another process", rather than a wait).
+fn locked(db: &Path, file: &mut File) -> HistoryError {
+    let mut holder = String::new();
+    let _ = file.read_to_string(&mut holder);
+    let holder = holder.trim();
+    HistoryError::Locked {
+        path: db.to_path_buf(),
+        holder: if holder.is_empty() {
+            "another process".to_string()
+        } else {
+            holder.to_string()
+        },
+    }
+}
+
+/// For a lock file this process may read but not write: the refusal naming its holder when a writer
+/// holds it (an exclusive lock can be tried through a read-only handle), `None` when nobody does or it
+/// cannot be read.
+fn held_by(db: &Path, path: &Path) -> Option<HistoryError> {
+    let mut file = File::open(path).ok()?;
+    match file.try_lock() {
+        Err(TryLockError::WouldBlock) => Some(locked(db, &mut file)),
+        // Free (released again as `file` closes) or unknown: the caller's own error says more.
+        Ok(()) | Err(TryLockError::Error(_)) => None,
+    }
+}
+
+/// How this process names itself in a lock file: `process 1234 (plantwatch collect plant.toml)`, and
+/// the systemd service it runs as, if any (`... as service plantwatch-collect@lift4.service`), so a
+/// user opening the file in the window learns which service to stop.
 fn holder_line() -> String {
     let command: Vec<String> = std::env::args().collect();
-    format!("process {} ({})", std::process::id(), command.join(" "))
+    let mut line = format!("process {} ({})", std::process::id(), command.join(" "));
+    if let Some(unit) = systemd_unit() {
+        line.push_str(&format!(" as service {unit}"));
+    }
+    line
+}
+
+/// The systemd service this process runs in: systemd sets `INVOCATION_ID` for a unit's processes, and
+/// the unit is the last part of the process's cgroup path (`0::/system.slice/.../NAME.service`).
+fn systemd_unit() -> Option<String> {
+    std::env::var_os("INVOCATION_ID")?;
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    unit_of_cgroup(&cgroup)
+}
+
+fn unit_of_cgroup(cgroup: &str) -> Option<String> {
+    cgroup
+        .lines()
+        .filter_map(|line| line.rsplit('/').next())
+        .find(|last| last.ends_with(".service"))
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -101,5 +146,40 @@ mod tests {
         drop(first);
         WriterLock::acquire(&db).expect("free after the holder let go");
         assert_eq!(lock_path(&db), dir.path().join("plant.db.lock"));
+    }
+
+    /// A user who may not write the collector service's lock file still learns who holds it. (Tests run
+    /// as root in CI, which may write any file, so this calls the read-only probe directly.)
+    #[test]
+    fn a_lock_file_this_user_cannot_write_still_names_its_holder() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("plant.db");
+        let path = lock_path(&db);
+        assert!(
+            held_by(&db, &path).is_none(),
+            "no lock file: nothing to name"
+        );
+        let held = WriterLock::acquire(&db).expect("first lock");
+        let err = held_by(&db, &path).expect("held");
+        assert!(
+            err.to_string()
+                .contains(&format!("process {}", std::process::id())),
+            "{err}"
+        );
+        drop(held);
+        assert!(held_by(&db, &path).is_none(), "free again");
+    }
+
+    #[test]
+    fn a_collector_run_by_systemd_names_its_service() {
+        let cgroup = "0::/system.slice/system-plantwatch\\x2dcollect.slice/plantwatch-collect@lift4.service\n";
+        assert_eq!(
+            unit_of_cgroup(cgroup).as_deref(),
+            Some("plantwatch-collect@lift4.service")
+        );
+        assert_eq!(
+            unit_of_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n"),
+            None
+        );
     }
 }
