@@ -20,6 +20,7 @@ mod desktop {
         "trend_history",
         "export_trend",
         "open_plant",
+        "pick_plant_file",
         "reload_plant",
         "check_plant",
         "settings_get",

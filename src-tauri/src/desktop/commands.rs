@@ -155,6 +155,40 @@ pub async fn open_plant(state: State<'_, AppState>, path: Option<String>) -> Rep
     state.open(path.map(PathBuf::from)).await
 }
 
+/// Shows the system's open dialog for a plant file (`*.toml`), starting in the open plant file's folder;
+/// the chosen path, or none when the user cancelled. The page passes the title and the filter's name in
+/// its language. The page gets this one command rather than the dialog plugin's API: it can ask for a
+/// plant file, nothing else.
+#[tauri::command]
+pub async fn pick_plant_file(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    title: String,
+    filter: String,
+) -> Reply<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let folder = state
+        .settings
+        .get()
+        .last_plant
+        .and_then(|p| PathBuf::from(p).parent().map(PathBuf::from));
+    blocking(move || {
+        let mut dialog = app
+            .dialog()
+            .file()
+            .set_title(title)
+            .add_filter(filter, &["toml"]);
+        if let Some(folder) = folder.filter(|f| f.is_dir()) {
+            dialog = dialog.set_directory(folder);
+        }
+        let picked = dialog.blocking_pick_file();
+        Ok(picked
+            .and_then(|p| p.into_path().ok())
+            .map(|p| p.display().to_string()))
+    })
+    .await
+}
+
 #[tauri::command]
 pub async fn reload_plant(state: State<'_, AppState>) -> Reply<PlantInfo> {
     state.reload().await
