@@ -223,6 +223,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
           <button
             onClick={() => saveSettings({ theme: settings.theme === "dark" ? "light" : "dark" })}
             title={t("app.themeHint")}
+            class="theme"
             data-testid="theme-toggle"
           >
             {settings.theme === "dark" ? t("app.lightTheme") : t("app.darkTheme")}

@@ -93,6 +93,22 @@ export function formatClock(ms: number | null | undefined): string {
   return dateFormat(false).format(ms);
 }
 
+/** A time axis label in the locale's form: the date when the ticks are a day or more apart, else the
+ * clock (with seconds when they are under a minute apart). */
+export function formatAxisTime(ms: number, stepSeconds: number): string {
+  const key = `a${stepSeconds >= 86_400 ? "d" : stepSeconds < 60 ? "s" : "m"}:${intlLocale()}`;
+  let f = formatters.get(key) as Intl.DateTimeFormat | undefined;
+  if (!f) {
+    const options: Intl.DateTimeFormatOptions =
+      stepSeconds >= 86_400
+        ? { month: "2-digit", day: "2-digit" }
+        : { hour: "2-digit", minute: "2-digit", ...(stepSeconds < 60 ? { second: "2-digit" } : {}), hourCycle: "h23" };
+    f = new Intl.DateTimeFormat(intlLocale(), options);
+    formatters.set(key, f);
+  }
+  return f.format(ms);
+}
+
 /** Local date and time in the locale's form, with seconds. */
 export function formatDateTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "—";

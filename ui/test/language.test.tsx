@@ -27,7 +27,11 @@ const PLANT: PlantInfo = {
     tag(0, 0, "plc/level", {
       name: "Wet well level",
       nameZh: "集水井液位",
-      alarms: [{ kind: "hi", limit: 3, priority: "high", message: "Wet well high", messageZh: "集水井液位高" }],
+      alarms: [
+        { kind: "hi", limit: 3, priority: "high", message: "Wet well high", messageZh: "集水井液位高" },
+        { kind: "lo", limit: 0.5, priority: "medium", message: "Wet well low", messageZh: null },
+        { kind: "lolo", limit: 0.2, priority: "high", message: null, messageZh: null },
+      ],
     }),
     tag(1, 0, "plc/flow", { name: "Flow" }),
   ],
@@ -101,7 +105,12 @@ describe("the plant's own texts", () => {
     expect(tagName(level)).toBe("集水井液位");
     expect(tagName(flow)).toBe("Flow");
     expect(alarmMessage(PLANT, alarm)).toBe("集水井液位高");
+    // The plant's own English message without a Chinese one stays as written.
     expect(alarmMessage(PLANT, { ...alarm, kind: "lo", message: "Wet well low" })).toBe("Wet well low");
+    // Without any message the alarm service wrote "NAME LOLO": in Chinese, the name and the kind.
+    expect(alarmMessage(PLANT, { ...alarm, kind: "lolo", message: "Wet well level LOLO" })).toBe("集水井液位 低低限");
+    // A device's communication alarm.
+    expect(alarmMessage(PLANT, { source: "plc", kind: "comm", message: "PLC offline" })).toBe("PLC 离线");
   });
 });
 

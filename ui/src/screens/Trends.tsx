@@ -6,7 +6,7 @@ import type { ExportFormat, TagInfo, TrendData, TrendRequest, UiError } from "..
 import { useLive, useServices } from "../context";
 import { numeric } from "../live";
 import { currentShift, pan, SPANS, today, zoom, type Range } from "../trend-range";
-import { formatFixed } from "../format";
+import { formatAxisTime, formatDateTime, formatFixed } from "../format";
 import { currentLanguage, intlLocale, useT } from "../i18n";
 import { alarmKind } from "../i18n/words";
 import { tagName } from "../plant-text";
@@ -62,7 +62,8 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const series: uPlot.Series[] = [{}];
+    // Time in the window's locale: the legend's reading and the axis' ticks (uPlot's own are English).
+    const series: uPlot.Series[] = [{ label: t("trends.time"), value: (_u, v) => (v === null ? "--" : formatDateTime(v * 1000)) }];
     const bands: uPlot.Band[] = [];
     penTags.forEach((tag, k) => {
       const colour = PEN_COLOURS[k % PEN_COLOURS.length];
@@ -81,7 +82,11 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
       bands,
       scales: { x: { time: true } },
       axes: [
-        { stroke: "#9aa4b2", grid: { stroke: "#9aa4b233" } },
+        {
+          stroke: "#9aa4b2",
+          grid: { stroke: "#9aa4b233" },
+          values: (_u, splits, _axis, _space, step) => splits.map((x) => formatAxisTime(x * 1000, step)),
+        },
         { stroke: "#9aa4b2", grid: { stroke: "#9aa4b233" }, size: 70 },
       ],
       cursor: { drag: { x: true, y: false } },
