@@ -507,6 +507,30 @@ def test_every_screen_in_both_languages_and_sizes(driver):
     assert settings.get("language") == "zh-CN", f"the language is saved, settings say {settings.get('language')!r}"
 
 
+def test_notifications_and_alarms_in_chinese(driver):
+    """In Chinese, a new H2S alarm notifies with a Chinese title and the demo plant's message_zh, and the
+    alarm summary shows it in Chinese (gas-flood: H2S trips its HI, clears and trips again)."""
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+    choose_language(driver, "zh-CN")
+    go(driver, "alarms")
+    # The first activation may have gone out before the switch: wait for the next one.
+    wait_for("plc/h2s:hi to trip", lambda: alarm_state(driver, "plc/h2s:hi") == "activeUnacked", timeout=60)
+    before = len(desktop_notifications())
+    wait_for("plc/h2s:hi to clear", lambda: alarm_state(driver, "plc/h2s:hi") in ("returnedUnacked", None), timeout=90)
+    wait_for("plc/h2s:hi to trip again", lambda: alarm_state(driver, "plc/h2s:hi") == "activeUnacked", timeout=90)
+
+    def chinese_h2s():
+        return [n for n in desktop_notifications()[before:] if n[0] == "高优先级报警：plc/h2s"]
+
+    title, body = wait_for("a Chinese notification for plc/h2s", chinese_h2s, timeout=20)[0]
+    print(f"  notification: {title} | {body}")
+    assert re.fullmatch(r"硫化氢超过 10 ppm：数值 1\d(\.\d)?（限值 10）", body), f"the plant's message_zh, value and limit, got {body!r}"
+    row = next(r for r in by_test_id(driver, "alarm-row") if r.get_attribute("data-alarm") == "plc/h2s:hi")
+    text = row.get_attribute("textContent")
+    assert "硫化氢超过 10 ppm" in text and "高限" in text and "报警中" in text, f"the alarm row in Chinese, got {text!r}"
+    window_shot(driver, "alarms-in-chinese-with-an-active-alarm")
+
+
 def free_port():
     import socket
 
