@@ -947,6 +947,17 @@ mod tests {
             (Some("Discharge flow"), Some("L/s"))
         );
         assert_eq!(flow.display_name(), "Discharge flow");
+        assert_eq!(flow.name_zh(), None);
+        let chinese = tag("flow").with_name_zh("出水流量");
+        assert_eq!(
+            (chinese.name(), chinese.name_zh()),
+            (None, Some("出水流量"))
+        );
+        assert_eq!(
+            chinese.display_name(),
+            "flow",
+            "the name_zh is for the window in Chinese only"
+        );
         assert!(flow.alarms().is_empty());
         let bare = tag("flow").with_alarms(Vec::new());
         assert!(bare.details.is_none());
