@@ -33,6 +33,7 @@ fn rule(kind: LimitKind, limit: f64, priority: Priority, delays: bool) -> AlarmR
             Duration::ZERO
         },
         message: None,
+        message_zh: None,
     }
 }
 

@@ -430,6 +430,107 @@ def test_a_hostile_picture_runs_nothing(driver):
     shot(driver, "hostile_picture_runs_nothing")
 
 
+# --- languages and window sizes (issue 14) -------------------------------------------------------------
+
+# A word of each language's navigation, to know the switch took effect.
+LANGUAGE_MARK = {"en": "Overview", "zh-CN": "总览"}
+SIZES = [(1280, 800), (1024, 768)]
+
+
+def set_window_size(driver, width, height):
+    """Sizes the window's page to width x height CSS pixels (no window manager: outer = inner size)."""
+    driver.set_window_rect(x=0, y=0, width=width, height=height)
+    wait_for(
+        f"a {width}x{height} window",
+        lambda: driver.execute_script("return [window.innerWidth, window.innerHeight]") == [width, height],
+    )
+
+
+def window_shot(driver, name):
+    """A screenshot of the window alone: the X display cropped to the window's rectangle."""
+    rect = driver.get_window_rect()
+    time.sleep(0.3)  # let the last change paint
+    path = os.path.join(OUT, f"{name}.png")
+    crop = f"{rect['width']}x{rect['height']}+{rect['x']}+{rect['y']}"
+    subprocess.run(["import", "-window", "root", "-crop", crop, "+repage", path], check=True, timeout=20)
+    return path
+
+
+def choose_language(driver, language):
+    Select(by_test_id(driver, "language")[0]).select_by_value(language)
+    mark = LANGUAGE_MARK[language]
+    wait_for(f"the navigation in {language}", lambda: mark in driver.find_element(By.CSS_SELECTOR, "nav.screens").text)
+    assert driver.execute_script("return document.documentElement.lang") == language
+
+
+def navigation_rows(driver):
+    """How many rows the navigation's buttons take, and the navigation's height against one button's."""
+    return driver.execute_script(
+        """
+        const nav = document.querySelector('nav.screens');
+        const buttons = [...nav.querySelectorAll('button')];
+        const tops = new Set(buttons.map((b) => Math.round(b.getBoundingClientRect().top)));
+        return { rows: tops.size, nav: nav.getBoundingClientRect().height, button: buttons[0].getBoundingClientRect().height,
+                 buttons: buttons.length };
+        """
+    )
+
+
+def test_every_screen_in_both_languages_and_sizes(driver):
+    """Issue 14's acceptance: every screen in English and Simplified Chinese at 1280x800 and 1024x768
+    (screenshots in tests/out/e2e/, named screen-ID-LANGUAGE-WxH.png); the navigation is one row at 1280 px
+    in both languages, and no screen is wider than the window at either size. Signed in as the admin
+    run.sh made, so the Audit screen is there too."""
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+    sign_in(driver, "anna", "e2e-secret")
+    screens = [b.get_attribute("data-screen") for b in driver.find_elements(By.CSS_SELECTOR, "nav.screens button")]
+    assert len(screens) == 10, f"every screen with the demo's pictures and an admin's audit, saw {screens}"
+    for width, height in SIZES:
+        set_window_size(driver, width, height)
+        for language in ("en", "zh-CN"):
+            choose_language(driver, language)
+            nav = navigation_rows(driver)
+            print(f"  {width}x{height} {language}: navigation {nav}")
+            if width == 1280:
+                assert nav["rows"] == 1 and nav["nav"] < 1.5 * nav["button"], f"the navigation is one row at 1280 px in {language}: {nav}"
+            for screen in screens:
+                go(driver, screen)
+                if screen == "overview":
+                    wait_for("the overview's values", lambda: by_test_id(driver, "key-value"))
+                elif screen == "screens":
+                    wait_for("the picture", lambda: driver.execute_script("return document.querySelector('[data-testid=picture]')?.dataset.ready") == "true")
+                wide = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                assert wide <= 0, f"the {screen} screen is {wide} px wider than a {width} px window in {language}"
+                window_shot(driver, f"screen-{screen}-{language}-{width}x{height}")
+    # The choice was saved: the last one chosen is the one the settings hold.
+    settings = json.load(open(os.path.join(WORK, "data", "settings.json")))
+    assert settings.get("language") == "zh-CN", f"the language is saved, settings say {settings.get('language')!r}"
+
+
+def test_notifications_and_alarms_in_chinese(driver):
+    """In Chinese, a new H2S alarm notifies with a Chinese title and the demo plant's message_zh, and the
+    alarm summary shows it in Chinese (gas-flood: H2S trips its HI, clears and trips again)."""
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+    choose_language(driver, "zh-CN")
+    go(driver, "alarms")
+    # The first activation may have gone out before the switch: wait for the next one.
+    wait_for("plc/h2s:hi to trip", lambda: alarm_state(driver, "plc/h2s:hi") == "activeUnacked", timeout=60)
+    before = len(desktop_notifications())
+    wait_for("plc/h2s:hi to clear", lambda: alarm_state(driver, "plc/h2s:hi") in ("returnedUnacked", None), timeout=90)
+    wait_for("plc/h2s:hi to trip again", lambda: alarm_state(driver, "plc/h2s:hi") == "activeUnacked", timeout=90)
+
+    def chinese_h2s():
+        return [n for n in desktop_notifications()[before:] if n[0] == "高优先级报警：plc/h2s"]
+
+    title, body = wait_for("a Chinese notification for plc/h2s", chinese_h2s, timeout=20)[0]
+    print(f"  notification: {title} | {body}")
+    assert re.fullmatch(r"硫化氢超过 10 ppm：数值 1\d(\.\d)?（限值 10）", body), f"the plant's message_zh, value and limit, got {body!r}"
+    row = next(r for r in by_test_id(driver, "alarm-row") if r.get_attribute("data-alarm") == "plc/h2s:hi")
+    text = row.get_attribute("textContent")
+    assert "硫化氢超过 10 ppm" in text and "高限" in text and "报警中" in text, f"the alarm row in Chinese, got {text!r}"
+    window_shot(driver, "alarms-in-chinese-with-an-active-alarm")
+
+
 def free_port():
     import socket
 

@@ -140,6 +140,8 @@ tests=(
   "test_a_click_on_the_picture_opens_the_trend normal 1"
   "test_a_hostile_picture_runs_nothing normal 1"
   "test_the_devices_screen_shows_the_northbound_link normal 1"
+  "test_every_screen_in_both_languages_and_sizes normal 1 anna:admin"
+  "test_notifications_and_alarms_in_chinese gas-flood 5"
 )
 # PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above.
 if [ -n "${PLANTWATCH_E2E_ONLY:-}" ]; then

@@ -1,6 +1,6 @@
 // The window: plant name and screen tabs, the alarm banner, and the current screen.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { PlantInfo, ScreenView, SessionView, Settings, UiError } from "./bindings/ipc";
+import type { Language, PlantInfo, ScreenView, SessionView, Settings, UiError } from "./bindings/ipc";
 import { AlarmBanner } from "./components/AlarmBanner";
 import { SessionBar } from "./components/SessionBar";
 import { DEFAULT_SETTINGS, NO_SESSION, Services, type AppServices } from "./context";
@@ -17,18 +17,21 @@ import { Health } from "./screens/Health";
 import { PlantFiles } from "./screens/PlantFiles";
 import { Audit } from "./screens/Audit";
 import { Screens } from "./screens/Screens";
+import { LanguageSwitch } from "./components/LanguageSwitch";
+import { currentLanguage, setLanguage, systemLanguage, useT } from "./i18n";
 
+/** The screens in the navigation's order; each id names its title in the catalogs (`screens.<id>`). */
 export const SCREENS = [
-  { id: "screens", title: "Screens" },
-  { id: "overview", title: "Overview" },
-  { id: "tags", title: "Tags" },
-  { id: "trends", title: "Trends" },
-  { id: "devices", title: "Devices" },
-  { id: "alarms", title: "Alarms" },
-  { id: "journal", title: "Journal" },
-  { id: "plant", title: "Plant files" },
-  { id: "health", title: "Alarm health" },
-  { id: "audit", title: "Audit" },
+  { id: "screens" },
+  { id: "overview" },
+  { id: "tags" },
+  { id: "trends" },
+  { id: "devices" },
+  { id: "alarms" },
+  { id: "journal" },
+  { id: "plant" },
+  { id: "health" },
+  { id: "audit" },
 ] as const;
 
 /** How often the page asks who is signed in (and says whether the user used the window meanwhile):
@@ -42,6 +45,7 @@ export function screensFor(session: SessionView, pictures = false) {
 }
 
 export function App({ backend, store }: { backend: Backend; store: LiveStore }) {
+  const t = useT();
   const [settings, setSettings] = useState<Settings>(DEFAULT_SETTINGS);
   const [screen, setScreen] = useState<string>("overview");
   const [plant, setPlant] = useState<PlantInfo | null>(null);
@@ -102,6 +106,10 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
         mark("settings");
         const s = await backend.settingsGet();
         if (!alive) return;
+        // The first start follows the system's language; a choice made in the window is kept.
+        const language = s.language ?? systemLanguage(navigator.languages ?? [navigator.language]);
+        await setLanguage(language).catch(() => {});
+        if (!alive) return;
         setSettings(s);
         // The audit screen needs a sign-in first: the window never opens on it.
         if (screensFor(NO_SESSION, true).some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
@@ -138,6 +146,12 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
   useEffect(() => {
     document.documentElement.dataset.theme = settings.theme;
   }, [settings.theme]);
+
+  const chooseLanguage = (language: Language) => {
+    setLanguage(language)
+      .then(() => saveSettings({ language }))
+      .catch((e) => setError({ code: "io", message: String(e), problems: [] }));
+  };
 
   // The idle lock: the page tells the Rust side whether the user touched a key or the pointer since the
   // last ask, and shows the session it gets back (which is signed out once the idle time has passed).
@@ -188,29 +202,31 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
       <div class="app">
         <header class="topbar">
           <div class="plant" data-testid="plant-name">
-            {plant ? plant.name : "Plantwatch"}
-            {plant?.simulated && <small>simulated</small>}
+            {plant ? plant.name : t("app.name")}
+            {plant?.simulated && <small>{t("app.simulated")}</small>}
           </div>
-          <nav class="screens" aria-label="Screens">
+          <nav class="screens" aria-label={t("app.screensNav")} data-testid="screen-nav">
             {screensFor(session, pictures.length > 0).map((s, i) => (
               <button
                 aria-current={screen === s.id ? "page" : undefined}
                 onClick={() => go(s.id)}
                 data-screen={s.id}
-                title={`${s.title} (Alt+${i + 1})`}
+                title={t("app.screenHint", { title: t(`screens.${s.id}`), key: i + 1 })}
               >
-                {s.title}
+                {t(`screens.${s.id}`)}
                 <kbd>{i + 1}</kbd>
               </button>
             ))}
           </nav>
           <SessionBar />
+          <LanguageSwitch language={currentLanguage()} onChoose={chooseLanguage} />
           <button
             onClick={() => saveSettings({ theme: settings.theme === "dark" ? "light" : "dark" })}
-            title="Switch between the dark and the light theme"
+            title={t("app.themeHint")}
+            class="theme"
             data-testid="theme-toggle"
           >
-            {settings.theme === "dark" ? "Light theme" : "Dark theme"}
+            {settings.theme === "dark" ? t("app.lightTheme") : t("app.darkTheme")}
           </button>
         </header>
         <AlarmBanner />

@@ -40,6 +40,7 @@ export const DEFAULT_SETTINGS: Settings = {
   lastPlant: null,
   window: null,
   keyTags: [],
+  language: null,
 };
 
 export const Services = createContext<AppServices>({

@@ -9,15 +9,16 @@ export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
-export const SPANS: { id: string; label: string; span: number }[] = [
-  { id: "10m", label: "10 min", span: 10 * MINUTE },
-  { id: "1h", label: "1 h", span: HOUR },
-  { id: "8h", label: "8 h", span: 8 * HOUR },
-  { id: "24h", label: "24 h", span: DAY },
-  { id: "7d", label: "7 days", span: 7 * DAY },
-  { id: "30d", label: "30 days", span: 30 * DAY },
-  { id: "1y", label: "1 year", span: 365 * DAY },
-];
+/** The rolling spans of the trend screen; each id names its label in the catalogs (`trends.span.<id>`). */
+export const SPANS = [
+  { id: "10m", span: 10 * MINUTE },
+  { id: "1h", span: HOUR },
+  { id: "8h", span: 8 * HOUR },
+  { id: "24h", span: DAY },
+  { id: "7d", span: 7 * DAY },
+  { id: "30d", span: 30 * DAY },
+  { id: "1y", span: 365 * DAY },
+] as const;
 
 /** Shifts start at 06:00, 14:00 and 22:00 local time. */
 export const SHIFT_STARTS = [6, 14, 22];

@@ -2,6 +2,7 @@
 // means, when a write must be confirmed, and how a result is worded. The Rust side checks role, range
 // and type again on every write; these rules only decide what the page offers.
 import type { RoleName, SessionView, TagInfo, WireValue, WriteInfo, WriteResult } from "./bindings/ipc";
+import { t } from "./i18n";
 
 /** A number as typed and written: exact to 10 significant digits, without float tails or padding
  * (1.2, not 1.200 or 1.2000000000000002). */
@@ -42,12 +43,12 @@ export function rangeText(write: WriteInfo, unit: string | null): string {
 /** A typed number: a value, or why it is not one (the range itself is the Rust side's to refuse, but
  * the page says so before asking). */
 export function parseEntry(text: string, write: WriteInfo): { value: number } | { problem: string } {
-  const t = text.trim().replace(",", ".");
-  if (t === "") return { problem: "enter a value" };
-  const value = Number(t);
-  if (!Number.isFinite(value)) return { problem: `not a number: ${text.trim()}` };
+  const typed = text.trim().replace(",", ".");
+  if (typed === "") return { problem: t("write.enterValue") };
+  const value = Number(typed);
+  if (!Number.isFinite(value)) return { problem: t("write.notANumber", { text: text.trim() }) };
   if ((write.min !== null && value < write.min) || (write.max !== null && value > write.max)) {
-    return { problem: `out of range (${rangeText(write, null)})` };
+    return { problem: t("write.outOfRange", { range: rangeText(write, null) }) };
   }
   return { value };
 }
@@ -66,18 +67,19 @@ export function needsConfirm(tag: TagInfo, write: WriteInfo, old: WireValue | nu
 
 /** A value as the confirmation and results name it, with its unit. */
 export function valueText(v: WireValue | null, tag: TagInfo): string {
-  if (v === null) return "unknown";
-  if (typeof v === "boolean" || tag.boolean) return v ? "ON" : "OFF";
-  if (typeof v === "string") return `"${v}"`;
+  if (v === null) return t("write.unknown");
+  if (typeof v === "boolean" || tag.boolean) return v ? t("common.ON") : t("common.OFF");
+  if (typeof v === "string") return t("write.quoted", { text: v });
   return tag.unit ? `${exact(v)} ${tag.unit}` : exact(v);
 }
 
 /** The confirmation's sentence: tag, old value, new value and unit. */
 export function confirmText(tag: TagInfo, write: WriteInfo, old: WireValue | null, next: WireValue, pulse: boolean): string {
   const what = pulse
-    ? `Pulse ${tag.id} (ON for ${write.pulseMs} ms)`
-    : `Change ${tag.id} from ${valueText(old, tag)} to ${valueText(next, tag)}`;
-  return write.confirm ? `${write.confirm} ${what}?` : `${what}?`;
+    ? t("write.confirmPulse", { id: tag.id, ms: write.pulseMs })
+    : t("write.confirmChange", { id: tag.id, old: valueText(old, tag), next: valueText(next, tag) });
+  // The plant's own question (its config's `confirm`) comes first, in the plant's words.
+  return write.confirm ? t("write.confirmWith", { question: write.confirm, what }) : what;
 }
 
 /** The result in the words the user is shown: done, mismatch, refused (exception N), failed, denied,
@@ -85,21 +87,21 @@ export function confirmText(tag: TagInfo, write: WriteInfo, old: WireValue | nul
 export function resultText(r: WriteResult, tag: TagInfo): string {
   switch (r.result) {
     case "done":
-      return `done: ${valueText(r.readback ?? r.requested, tag)}`;
+      return t("write.result.done", { value: valueText(r.readback ?? r.requested, tag) });
     case "mismatch":
-      return `mismatch: wrote ${valueText(r.requested, tag)}, reads ${valueText(r.readback, tag)}`;
+      return t("write.result.mismatch", { requested: valueText(r.requested, tag), readback: valueText(r.readback, tag) });
     case "refused":
-      return `refused (exception ${r.code ?? "?"})`;
+      return t("write.result.refused", { code: r.code ?? "?" });
     case "failed":
-      return r.reason ? `failed: ${r.reason}` : "failed";
+      return r.reason ? t("write.result.failedWhy", { reason: r.reason }) : t("write.result.failed");
     case "denied":
-      return r.needed ? `denied: needs ${r.needed}` : "denied";
+      return r.needed ? t("write.result.deniedNeeds", { role: t(`role.${r.needed}`) }) : t("write.result.denied");
     case "outOfRange": {
       const range = rangeText({ role: "operator", min: r.min, max: r.max, confirm: null, pulseMs: null }, tag.unit);
-      return range ? `out of range (${range})` : "out of range";
+      return range ? t("write.result.outOfRangeWhy", { range }) : t("write.result.outOfRange");
     }
     case "invalid":
-      return r.reason ? `invalid: ${r.reason}` : "invalid";
+      return r.reason ? t("write.result.invalidWhy", { reason: r.reason }) : t("write.result.invalid");
   }
 }
 

@@ -53,7 +53,7 @@ function Window({ initial, store, children }: { initial: SessionView; store: Liv
   const services: AppServices = {
     backend,
     store,
-    settings: { theme: "dark", lastScreen: "tags", operator: "typed-name", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [] },
+    settings: { theme: "dark", lastScreen: "tags", operator: "typed-name", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [], language: null },
     saveSettings: () => {},
     go: () => {},
     session,
@@ -297,7 +297,7 @@ describe("alarm actions with users", () => {
     expect(screen.getByTestId("acting-user").textContent).toBe("Acting as anna");
     fireEvent.change(screen.getByLabelText(/^Select plc\/level/), { target: { checked: true } });
     fireEvent.click(screen.getByTestId("ack-selected"));
-    expect((await screen.findByTestId("alarm-action-done")).textContent).toBe("acknowledge done by anna");
+    expect((await screen.findByTestId("alarm-action-done")).textContent).toBe("Acknowledged by anna");
     expect(sent).toMatchObject([{ action: "acknowledge", ids: ["plc/level:hi"], user: "anna" }]);
   });
 

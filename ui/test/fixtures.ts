@@ -24,6 +24,7 @@ export function tag(index: number, device: number, id: string, extra: Partial<Ta
     device,
     id,
     name: id.split("/")[1] ?? id,
+    nameZh: null,
     unit: null,
     valueType: "u16",
     table: "holding",

@@ -546,6 +546,7 @@ mod tests {
             on_delay: Duration::ZERO,
             off_delay: Duration::ZERO,
             message: None,
+            message_zh: None,
         }]);
         let plant = testing::plant("shelve", Path::new("plant.db"), vec![("plc", vec![level])]);
         let mut machine = AlarmMachine::new(&plant);
@@ -610,6 +611,7 @@ mod tests {
             on_delay: Duration::ZERO,
             off_delay: Duration::ZERO,
             message: None,
+            message_zh: None,
         };
         let level = testing::tag("level", ValueType::F32).with_alarms(vec![
             rule(1.0, Priority::Low),

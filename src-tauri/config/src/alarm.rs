@@ -19,6 +19,7 @@ const ALARM_KEYS: &[&str] = &[
     "on_delay_s",
     "off_delay_s",
     "message",
+    "message_zh",
 ];
 
 /// The alarm kinds as written in the config; `None` is a state alarm.
@@ -102,6 +103,7 @@ fn read_alarm(
         .seconds("off_delay_s", false)
         .or_default(Duration::ZERO);
     let message = section.string("message").optional();
+    let message_zh = section.string("message_zh").optional();
     let limit = section.number("limit");
     let state_value = section.boolean("value");
 
@@ -177,6 +179,7 @@ fn read_alarm(
             on_delay: on_delay?,
             off_delay: off_delay?,
             message: message?,
+            message_zh: message_zh?,
         })
     })();
     (rule, Some(read))

@@ -15,6 +15,7 @@ use crate::write::read_write;
 const TAG_KEYS: &[&str] = &[
     "id",
     "name",
+    "name_zh",
     "table",
     "address",
     "type",
@@ -63,6 +64,7 @@ pub(crate) fn read_tag(
 
     let id = read_id(&section, "tag");
     let name = section.string("name").optional();
+    let name_zh = section.string("name_zh").optional();
     let unit = section.string("unit").optional();
     let table_kind = section.required(
         "table",
@@ -137,6 +139,9 @@ pub(crate) fn read_tag(
         .with_alarms(alarms?);
         if let Some(name) = name? {
             tag = tag.with_name(name);
+        }
+        if let Some(name_zh) = name_zh? {
+            tag = tag.with_name_zh(name_zh);
         }
         if let Some(unit) = unit? {
             tag = tag.with_unit(unit);

@@ -54,6 +54,7 @@ fn alarm(condition: AlarmCondition, priority: Priority) -> AlarmRule {
         on_delay: Duration::ZERO,
         off_delay: Duration::ZERO,
         message: None,
+        message_zh: None,
     }
 }
 

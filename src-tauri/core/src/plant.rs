@@ -294,6 +294,8 @@ impl HeartbeatCode {
 #[derive(Debug, Clone, PartialEq)]
 struct TagDetails {
     name: Option<Box<str>>,
+    /// The display name in Simplified Chinese, which the window prefers in Chinese.
+    name_zh: Option<Box<str>>,
     unit: Option<Box<str>>,
     alarms: Box<[AlarmRule]>,
     /// Engineering value = raw * scale + offset (numbers only).
@@ -312,6 +314,7 @@ impl Default for TagDetails {
     fn default() -> Self {
         TagDetails {
             name: None,
+            name_zh: None,
             unit: None,
             alarms: Box::new([]),
             scale: 1.0,
@@ -359,6 +362,11 @@ impl Tag {
     /// The display name, if the config gives one.
     pub fn name(&self) -> Option<&str> {
         self.details.as_ref()?.name.as_deref()
+    }
+
+    /// The display name in Simplified Chinese (`name_zh`), if the config gives one.
+    pub fn name_zh(&self) -> Option<&str> {
+        self.details.as_ref()?.name_zh.as_deref()
     }
 
     /// The engineering unit, if the config gives one.
@@ -428,6 +436,11 @@ impl Tag {
     /// With a display name.
     pub fn with_name(self, name: impl Into<Box<str>>) -> Tag {
         self.with_details(|d| d.name = Some(name.into()))
+    }
+
+    /// With a display name in Simplified Chinese.
+    pub fn with_name_zh(self, name: impl Into<Box<str>>) -> Tag {
+        self.with_details(|d| d.name_zh = Some(name.into()))
     }
 
     /// With an engineering unit.
@@ -787,6 +800,8 @@ pub struct AlarmRule {
     /// The condition must be gone this long before the alarm clears.
     pub off_delay: Duration,
     pub message: Option<String>,
+    /// The message in Simplified Chinese (`message_zh`), which the window prefers in Chinese.
+    pub message_zh: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -932,6 +947,17 @@ mod tests {
             (Some("Discharge flow"), Some("L/s"))
         );
         assert_eq!(flow.display_name(), "Discharge flow");
+        assert_eq!(flow.name_zh(), None);
+        let chinese = tag("flow").with_name_zh("出水流量");
+        assert_eq!(
+            (chinese.name(), chinese.name_zh()),
+            (None, Some("出水流量"))
+        );
+        assert_eq!(
+            chinese.display_name(),
+            "flow",
+            "the name_zh is for the window in Chinese only"
+        );
         assert!(flow.alarms().is_empty());
         let bare = tag("flow").with_alarms(Vec::new());
         assert!(bare.details.is_none());

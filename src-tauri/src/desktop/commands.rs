@@ -13,7 +13,7 @@ use super::wire::{
     PlantFileReport, PlantInfo, ScreenFormat, ScreenView, SessionView, Settings, TagUpdate,
     TrendData, TrendRequest, UiError, WriteRequest, WriteResult,
 };
-use super::{alarms, connection, live, northbound, report, screens, session, trend};
+use super::{alarms, connection, live, northbound, report, screens, session, trend, words};
 
 type Reply<T> = Result<T, UiError>;
 
@@ -114,6 +114,7 @@ pub async fn export_trend(
         .with_session(|s| Ok((s.plant().clone(), s.engine.history_path().to_path_buf())))
         .await?;
     let dir = state.export_dir.clone();
+    let language = state.settings.get().language.unwrap_or_default();
     blocking(move || {
         let data = trend::history(&db, &plant, &request)?;
         let labels: Vec<report::PenLabel> = request
@@ -123,6 +124,7 @@ pub async fn export_trend(
             .map(|(d, t)| report::PenLabel {
                 id: format!("{}/{}", d.id, t.id()),
                 unit: t.unit().map(String::from),
+                name: words::tag_name(t, language),
             })
             .collect();
         std::fs::create_dir_all(&dir).map_err(io)?;
@@ -141,6 +143,7 @@ pub async fn export_trend(
                 &path,
                 format == ExportFormat::Svg,
                 &plant.name,
+                language,
                 &data,
                 &labels,
             )?,

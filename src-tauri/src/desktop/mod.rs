@@ -5,6 +5,7 @@
 //! ([`wire`]), generated into `ui/src/bindings/ipc.ts`. Nothing under the engine knows about Tauri.
 
 mod alarms;
+mod chart_fonts;
 mod commands;
 mod connection;
 mod control;
@@ -19,6 +20,7 @@ mod settings;
 mod state;
 mod trend;
 pub mod wire;
+mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -5,13 +5,18 @@
 //! from Rust. Which alarm changes are announced is decided by [`notice`], a pure function; [`forward`]
 //! only feeds it the alarm service's changes and shows what it returns.
 
+use std::sync::Arc;
+
 use plantwatch_alarm::JournalEntry;
+use plantwatch_core::Plant;
 use plantwatch_engine::alarm_service::AlarmChange;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::state::AppState;
+use super::wire::Language;
+use super::words;
 
 /// What one notification says.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,39 +27,43 @@ pub struct Notice {
     pub body: String,
 }
 
+/// Whether and how the user wants to be told: the `notify` setting, the window's language, and the plant
+/// whose alarm rules may give the message in that language (`message_zh`).
+pub struct Audience<'a> {
+    pub enabled: bool,
+    pub language: Language,
+    pub plant: &'a Plant,
+}
+
 /// The notification for an alarm change, or `None` when the operator should not be interrupted.
 ///
 /// A change is announced when the alarm service marked it `notify` (its one rule, `AlarmMachine::is_urgent`:
 /// a new activation of a critical or high alarm that is neither shelved nor out of service) and the
 /// user's `notify` setting is on. Acknowledgements, clearings, shelving and the other operator actions
-/// never are, and neither are medium and low alarms.
-pub fn notice(change: &AlarmChange, enabled: bool) -> Option<Notice> {
+/// never are, and neither are medium and low alarms. Title and reading are in the user's language, and
+/// so is the message where the plant gives it in that language.
+pub fn notice(change: &AlarmChange, audience: &Audience<'_>) -> Option<Notice> {
     let entry = &change.entry;
-    if !enabled || !change.notify {
+    if !audience.enabled || !change.notify {
         return None;
     }
     Some(Notice {
-        title: format!(
-            "{} alarm: {}",
-            entry.priority.name().to_uppercase(),
-            entry.tag
-        ),
-        body: body(entry),
+        title: audience.language.alarm_title(entry.priority, &entry.tag),
+        body: body(entry, audience),
     })
 }
 
-fn body(entry: &JournalEntry) -> String {
-    let mut body = entry.message.clone();
-    let reading = match (entry.value, entry.limit) {
-        (Some(value), Some(limit)) => {
-            Some(format!("value {} (limit {})", number(value), number(limit)))
-        }
-        (Some(value), None) => Some(format!("value {}", number(value))),
-        _ => None,
-    };
+fn body(entry: &JournalEntry, audience: &Audience<'_>) -> String {
+    let language = audience.language;
+    let mut body = words::alarm_message(audience.plant, language, &entry.tag, entry.kind.name())
+        .unwrap_or_else(|| entry.message.clone());
+    let reading = entry.value.map(|value| {
+        let limit = entry.limit.map(number);
+        language.reading(&number(value), limit.as_deref())
+    });
     if let Some(reading) = reading {
         if !body.is_empty() {
-            body.push_str(": ");
+            body.push_str(language.separator());
         }
         body.push_str(&reading);
     }
@@ -84,8 +93,13 @@ fn number(v: f64) -> String {
 }
 
 /// Announces one plant's alarm changes until its alarm service stops (or the task is aborted when the
-/// plant is closed). The `notify` setting is read at each change, so switching it off takes effect at once.
-pub async fn forward<R: Runtime>(mut changes: broadcast::Receiver<AlarmChange>, app: AppHandle<R>) {
+/// plant is closed). The `notify` and `language` settings are read at each change, so a change of either
+/// takes effect at once.
+pub async fn forward<R: Runtime>(
+    mut changes: broadcast::Receiver<AlarmChange>,
+    app: AppHandle<R>,
+    plant: Arc<Plant>,
+) {
     loop {
         let change = match changes.recv().await {
             Ok(change) => change,
@@ -96,10 +110,15 @@ pub async fn forward<R: Runtime>(mut changes: broadcast::Receiver<AlarmChange>, 
             }
             Err(RecvError::Closed) => return,
         };
-        let enabled = app
+        let settings = app
             .try_state::<AppState>()
-            .is_some_and(|state| state.settings.get().notify);
-        if let Some(n) = notice(&change, enabled) {
+            .map(|state| state.settings.get());
+        let audience = Audience {
+            enabled: settings.as_ref().is_some_and(|s| s.notify),
+            language: settings.and_then(|s| s.language).unwrap_or_default(),
+            plant: &plant,
+        };
+        if let Some(n) = notice(&change, &audience) {
             let shown = app
                 .notification()
                 .builder()
@@ -145,7 +164,7 @@ table = "input"
 address = 0
 type = "f32"
 alarms = [
-  { kind = "hihi", limit = 3.6, priority = "critical", message = "Wet well overflowing" },
+  { kind = "hihi", limit = 3.6, priority = "critical", message = "Wet well overflowing", message_zh = "集水井溢流" },
   { kind = "hi", limit = 3.2, priority = "high" },
   { kind = "lo", limit = 0.5, priority = "medium", message = "Wet well nearly dry" },
 ]
@@ -166,6 +185,15 @@ alarms = [ { kind = "state", value = true, priority = "high", message = "Pump 1 
     }
 
     impl Rig {
+        /// The user of the window: notifications on or off, in English.
+        fn told(&self, enabled: bool) -> Audience<'_> {
+            Audience {
+                enabled,
+                language: Language::English,
+                plant: &self.plant,
+            }
+        }
+
         fn start() -> Rig {
             let dir = tempfile::tempdir().expect("temp dir");
             let plant = Arc::new(
@@ -211,7 +239,7 @@ alarms = [ { kind = "state", value = true, priority = "high", message = "Pump 1 
             while quiet_since.elapsed() < Duration::from_millis(400) {
                 match self.changes.try_recv() {
                     Ok(c) => {
-                        out.push((c.key.clone(), c.entry.state, notice(&c, true)));
+                        out.push((c.key.clone(), c.entry.state, notice(&c, &self.told(true))));
                         quiet_since = Instant::now();
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
@@ -326,7 +354,11 @@ alarms = [ { kind = "state", value = true, priority = "high", message = "Pump 1 
             match rig.changes.try_recv() {
                 Ok(change) => {
                     assert!(change.notify, "the service asks for a notification");
-                    assert_eq!(notice(&change, false), None, "but the user said no");
+                    assert_eq!(
+                        notice(&change, &rig.told(false)),
+                        None,
+                        "but the user said no"
+                    );
                     seen += 1;
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
@@ -361,18 +393,63 @@ alarms = [ { kind = "state", value = true, priority = "high", message = "Pump 1 
             comment: None,
             shelved_until: None,
         };
-        let n = notice(
-            &AlarmChange {
-                key: "lift:comm".into(),
-                entry,
-                notify: true,
-            },
-            true,
-        )
-        .expect("notified");
+        let rig = Rig::start();
+        let change = AlarmChange {
+            key: "lift:comm".into(),
+            entry,
+            notify: true,
+        };
+        let n = notice(&change, &rig.told(true)).expect("notified");
         assert_eq!(
             (n.title.as_str(), n.body.as_str()),
             ("HIGH alarm: lift", "lift is offline")
+        );
+        let chinese = Audience {
+            language: Language::SimplifiedChinese,
+            ..rig.told(true)
+        };
+        let n = notice(&change, &chinese).expect("notified");
+        assert_eq!(
+            (n.title.as_str(), n.body.as_str()),
+            ("高优先级报警：lift", "lift 离线")
+        );
+    }
+
+    #[test]
+    fn in_chinese_the_title_reading_and_the_plants_chinese_message_are_chinese() {
+        let mut rig = Rig::start();
+        rig.reading("lift/level", Value::Number(3.75));
+        let changes: Vec<AlarmChange> = std::iter::from_fn(|| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(c) = rig.changes.try_recv() {
+                    return Some(c);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            None
+        })
+        .take(2)
+        .collect();
+        let chinese = Audience {
+            enabled: true,
+            language: Language::SimplifiedChinese,
+            plant: &rig.plant,
+        };
+        let told: Vec<Notice> = changes.iter().filter_map(|c| notice(c, &chinese)).collect();
+        assert_eq!(
+            told,
+            [
+                Notice {
+                    title: "紧急报警：lift/level".into(),
+                    body: "集水井溢流：数值 3.75（限值 3.6）".into(),
+                },
+                Notice {
+                    // The HI rule gives no message at all: the tag's name and the kind, in Chinese.
+                    title: "高优先级报警：lift/level".into(),
+                    body: "level 高限：数值 3.75（限值 3.2）".into(),
+                },
+            ]
         );
     }
 }

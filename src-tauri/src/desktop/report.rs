@@ -2,19 +2,21 @@
 //! (rendered on the Rust side, so the export does not depend on the webview).
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use plotters::prelude::*;
 
-use super::wire::{ErrorCode, TrendData, UiError};
+use super::chart_fonts;
+use super::wire::{ErrorCode, Language, TrendData, UiError};
 use plantwatch_core::Timestamp;
 
 use crate::csv;
 
-/// A pen's name for the export header and legend: the tag's full id and unit.
+/// A pen's name for the export header and legend: the tag's full id and unit, and on a chart in
+/// Chinese the tag's Chinese name when the plant gives one.
 pub struct PenLabel {
     pub id: String,
     pub unit: Option<String>,
+    pub name: Option<String>,
 }
 
 /// One row per column: the time (RFC 3339 UTC), then each pen's avg, min, max and count. Fields and
@@ -56,50 +58,32 @@ const COLOURS: [RGBColor; 8] = [
     RGBColor(0x55, 0x60, 0x6e),
 ];
 
-/// Registers a system sans-serif font with plotters once; false when none was found (then the chart is
-/// drawn without text rather than not at all).
-fn fonts_ready() -> bool {
-    static READY: OnceLock<bool> = OnceLock::new();
-    *READY.get_or_init(|| {
-        const CANDIDATES: [&str; 4] = [
-            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-            "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-            "/usr/share/fonts/TTF/DejaVuSans.ttf",
-            "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-        ];
-        for path in CANDIDATES {
-            if let Ok(bytes) = std::fs::read(path) {
-                // plotters keeps fonts for the life of the process; leaking one file once is the price.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                    return true;
-                }
-            }
-        }
-        false
-    })
-}
-
-/// Draws the chart to a PNG or SVG file.
+/// Draws the chart of `plant`'s trend to a PNG or SVG file, its title and labels in the language.
 pub fn chart(
     path: &Path,
     svg: bool,
-    title: &str,
+    plant: &str,
+    language: Language,
     data: &TrendData,
     labels: &[PenLabel],
 ) -> Result<(), UiError> {
     let size = (1600u32, 900u32);
+    let text = Text {
+        family: chart_fonts::family(language),
+        title: language.trend_title(plant),
+        time_axis: language.time_axis(),
+    };
     let result = if svg {
         draw(
             SVGBackend::new(path, size).into_drawing_area(),
-            title,
+            &text,
             data,
             labels,
         )
     } else {
         draw(
             BitMapBackend::new(path, size).into_drawing_area(),
-            title,
+            &text,
             data,
             labels,
         )
@@ -112,13 +96,21 @@ pub fn chart(
     })
 }
 
+/// A chart's words and the font family they are drawn in (`None`: no font, no text).
+struct Text {
+    family: Option<&'static str>,
+    title: String,
+    time_axis: &'static str,
+}
+
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
-    title: &str,
+    words: &Text,
     data: &TrendData,
     labels: &[PenLabel],
 ) -> Result<(), String> {
-    let text = fonts_ready();
+    let family = words.family.unwrap_or("sans-serif");
+    let text = words.family.is_some();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (lo, hi) = value_range(data);
     let (x0, x1) = (data.from as f64, data.to as f64);
@@ -126,8 +118,8 @@ fn draw<DB: DrawingBackend>(
     builder.margin(20);
     if text {
         builder
-            .caption(title, ("sans-serif", 28))
-            .x_label_area_size(40)
+            .caption(&words.title, (family, 28))
+            .x_label_area_size(56)
             .y_label_area_size(80);
     }
     let mut chart = builder
@@ -139,8 +131,10 @@ fn draw<DB: DrawingBackend>(
             .configure_mesh()
             .x_labels(8)
             .x_label_formatter(&|x| axis_time(*x as i64, span))
+            .x_desc(words.time_axis)
             .y_labels(10)
-            .label_style(("sans-serif", 18))
+            .label_style((family, 18))
+            .axis_desc_style((family, 18))
             .draw()
             .map_err(|e| e.to_string())?;
     } else {
@@ -163,9 +157,15 @@ fn draw<DB: DrawingBackend>(
             .draw_series(segments(&data.time, &pen.avg, colour.stroke_width(3)))
             .map_err(|e| e.to_string())?;
         if text {
-            let label = labels.get(k).map_or(String::new(), |l| match &l.unit {
-                Some(u) => format!("{} ({u})", l.id),
-                None => l.id.clone(),
+            let label = labels.get(k).map_or(String::new(), |l| {
+                let named = match &l.name {
+                    Some(name) => format!("{name} {}", l.id),
+                    None => l.id.clone(),
+                };
+                match &l.unit {
+                    Some(u) => format!("{named} ({u})"),
+                    None => named,
+                }
             });
             line.label(label).legend(move |(x, y)| {
                 PathElement::new([(x, y), (x + 24, y)], colour.stroke_width(3))
@@ -177,7 +177,7 @@ fn draw<DB: DrawingBackend>(
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .label_font(("sans-serif", 18))
+            .label_font((family, 18))
             .draw()
             .map_err(|e| e.to_string())?;
     }
@@ -261,6 +261,7 @@ mod tests {
             &[PenLabel {
                 id: "plc/level".into(),
                 unit: Some("m".into()),
+                name: None,
             }],
         );
         let lines: Vec<&str> = text.lines().collect();
@@ -295,6 +296,7 @@ mod tests {
         let label = PenLabel {
             id: "plc/level".into(),
             unit: None,
+            name: None,
         };
         let trend = csv(&data, &[label]);
         for (line, (&t, &v)) in trend.lines().skip(1).zip(time.iter().zip(&values)) {
@@ -332,10 +334,11 @@ mod tests {
         let labels = [PenLabel {
             id: "plc/level".into(),
             unit: None,
+            name: None,
         }];
         for (name, svg) in [("t.png", false), ("t.svg", true)] {
             let path = dir.path().join(name);
-            chart(&path, svg, "Level", &data(), &labels).expect("drawn");
+            chart(&path, svg, "Level", Language::English, &data(), &labels).expect("drawn");
             let bytes = std::fs::read(&path).expect("written");
             if svg {
                 assert!(
@@ -346,5 +349,45 @@ mod tests {
                 assert_eq!(&bytes[1..4], b"PNG", "a PNG file");
             }
         }
+    }
+
+    #[test]
+    fn a_chart_in_chinese_has_chinese_title_axis_and_legend() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let labels = [PenLabel {
+            id: "plc/level".into(),
+            unit: Some("m".into()),
+            name: Some("集水井液位".into()),
+        }];
+        // SVG keeps its text as text: the words can be read back.
+        let path = dir.path().join("t.svg");
+        chart(
+            &path,
+            true,
+            "4 号泵站",
+            Language::SimplifiedChinese,
+            &data(),
+            &labels,
+        )
+        .expect("drawn");
+        let svg = std::fs::read_to_string(&path).expect("written");
+        for words in ["4 号泵站：趋势", "时间（UTC）", "集水井液位 plc/level (m)"] {
+            assert!(svg.contains(words), "{words} in the SVG");
+        }
+        // The PNG is drawn with the Simplified Chinese face (see chart_fonts), so its glyphs are real.
+        let png = dir.path().join("t.png");
+        chart(
+            &png,
+            false,
+            "4 号泵站",
+            Language::SimplifiedChinese,
+            &data(),
+            &labels,
+        )
+        .expect("drawn");
+        if let Some(keep) = std::env::var_os("PLANTWATCH_KEEP_CHART") {
+            std::fs::copy(&png, keep).expect("kept for a look");
+        }
+        assert_eq!(&std::fs::read(&png).expect("written")[1..4], b"PNG");
     }
 }

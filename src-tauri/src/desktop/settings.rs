@@ -107,6 +107,47 @@ mod tests {
     }
 
     #[test]
+    fn a_settings_file_from_before_the_language_loads_and_follows_the_system() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("settings.json");
+        std::fs::write(
+            &path,
+            r#"{"theme":"light","lastScreen":"tags","keyTags":["plc/level"]}"#,
+        )
+        .expect("write");
+        let loaded = SettingsStore::load(path).get();
+        assert_eq!(
+            loaded.theme,
+            super::super::wire::Theme::Light,
+            "the old file's keys are kept"
+        );
+        assert_eq!(
+            loaded.language, None,
+            "no language chosen yet: the window follows the system's"
+        );
+    }
+
+    #[test]
+    fn the_chosen_language_is_saved() {
+        use super::super::wire::Language;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("settings.json");
+        let store = SettingsStore::load(path.clone());
+        store
+            .update(|s| s.language = Some(Language::SimplifiedChinese))
+            .expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.contains(r#""language": "zh-CN""#),
+            "saved as the page names it: {text}"
+        );
+        assert_eq!(
+            SettingsStore::load(path).get().language,
+            Some(Language::SimplifiedChinese)
+        );
+    }
+
+    #[test]
     fn a_corrupt_settings_file_gives_the_defaults() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("settings.json");

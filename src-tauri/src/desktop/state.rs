@@ -108,8 +108,9 @@ impl AppState {
         let info = PlantInfo::from_plant(new.plant(), new.simulated());
         // Subscribed before the plant is shared, so no alarm change falls between the two.
         let changes = new.engine.alarms().map(|service| service.subscribe());
+        let plant = new.plant().clone();
         *self.session.write().await = Some(new);
-        self.start_forwarding(changes);
+        self.start_forwarding(changes, plant);
         if let Err(e) = self
             .settings
             .remember_plant(path.map(|p| absolute(&p)).as_deref())
@@ -149,7 +150,11 @@ impl AppState {
         }
     }
 
-    fn start_forwarding(&self, changes: Option<broadcast::Receiver<AlarmChange>>) {
+    fn start_forwarding(
+        &self,
+        changes: Option<broadcast::Receiver<AlarmChange>>,
+        plant: Arc<plantwatch_core::Plant>,
+    ) {
         let mut tasks = vec![tauri::async_runtime::spawn(live::forward(
             self.session.clone(),
             self.hub.clone(),
@@ -158,6 +163,7 @@ impl AppState {
             tasks.push(tauri::async_runtime::spawn(notify::forward(
                 changes,
                 app.clone(),
+                plant,
             )));
         }
         for old in std::mem::replace(&mut *self.lock_forwarders(), tasks) {

@@ -123,6 +123,8 @@ pub struct TagInfo {
     /// The full id, `device/tag`.
     pub id: String,
     pub name: String,
+    /// The name in Simplified Chinese (the plant file's `name_zh`), which the window prefers in Chinese.
+    pub name_zh: Option<String>,
     pub unit: Option<String>,
     pub value_type: String,
     pub table: String,
@@ -200,6 +202,9 @@ pub struct AlarmLimit {
     pub limit: Option<f64>,
     pub priority: PriorityName,
     pub message: Option<String>,
+    /// The message in Simplified Chinese (the plant file's `message_zh`): the window shows it in
+    /// Chinese for this tag's alarm of this kind, in the summary, the banner and the journal.
+    pub message_zh: Option<String>,
 }
 
 /// Alarm priority on the wire.
@@ -280,6 +285,7 @@ fn tag_info(plant: &Plant, index: TagIndex, device: &Device, tag: &Tag) -> TagIn
         device: device_index as u32,
         id: format!("{}/{}", device.id, tag.id()),
         name: tag.display_name().to_string(),
+        name_zh: tag.name_zh().map(String::from),
         unit: tag.unit().map(String::from),
         value_type: tag.value_type.name().to_string(),
         table: tag.table.name().to_string(),
@@ -298,6 +304,7 @@ fn tag_info(plant: &Plant, index: TagIndex, device: &Device, tag: &Tag) -> TagIn
                     limit,
                     priority: rule.priority.into(),
                     message: rule.message.clone(),
+                    message_zh: rule.message_zh.clone(),
                 }
             })
             .collect(),
@@ -1038,6 +1045,17 @@ pub enum Theme {
     Light,
 }
 
+/// The language the window speaks (and its notifications and chart exports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+pub enum Language {
+    #[default]
+    #[serde(rename = "en")]
+    English,
+    /// Simplified Chinese.
+    #[serde(rename = "zh-CN")]
+    SimplifiedChinese,
+}
+
 /// The window's remembered size.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -1309,6 +1327,9 @@ pub struct Settings {
     pub window: Option<WindowSize>,
     /// Tags pinned on the Overview (full ids); empty picks some.
     pub key_tags: Vec<String>,
+    /// The language chosen in the window; null until one is chosen (the window then follows the
+    /// system's). Settings files written before it existed load with null.
+    pub language: Option<Language>,
 }
 
 impl Default for Settings {
@@ -1323,6 +1344,7 @@ impl Default for Settings {
             last_plant: None,
             window: None,
             key_tags: Vec::new(),
+            language: None,
         }
     }
 }
@@ -1382,6 +1404,7 @@ pub fn render_typescript() -> String {
         AuditEntries::decl(&cfg),
         AuditRow::decl(&cfg),
         Theme::decl(&cfg),
+        Language::decl(&cfg),
         WindowSize::decl(&cfg),
         Settings::decl(&cfg),
         ScreenView::decl(&cfg),

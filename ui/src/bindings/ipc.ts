@@ -31,13 +31,22 @@ export type TagInfo = { index: number, device: number,
 /**
  * The full id, `device/tag`.
  */
-id: string, name: string, unit: string | null, valueType: string, table: string, address: number, boolean: boolean, alarms: Array<AlarmLimit>, 
+id: string, name: string, 
+/**
+ * The name in Simplified Chinese (the plant file's `name_zh`), which the window prefers in Chinese.
+ */
+nameZh: string | null, unit: string | null, valueType: string, table: string, address: number, boolean: boolean, alarms: Array<AlarmLimit>, 
 /**
  * How the tag may be written; null for a read-only tag.
  */
 write: WriteInfo | null, };
 
-export type AlarmLimit = { kind: string, limit: number | null, priority: PriorityName, message: string | null, };
+export type AlarmLimit = { kind: string, limit: number | null, priority: PriorityName, message: string | null, 
+/**
+ * The message in Simplified Chinese (the plant file's `message_zh`): the window shows it in
+ * Chinese for this tag's alarm of this kind, in the summary, the banner and the journal.
+ */
+messageZh: string | null, };
 
 export type WriteInfo = { 
 /**
@@ -427,6 +436,8 @@ action: string, target: string, old: string | null, requested: string | null, re
 
 export type Theme = "dark" | "light";
 
+export type Language = "en" | "zh-CN";
+
 export type WindowSize = { width: number, height: number, };
 
 export type Settings = { theme: Theme, 
@@ -457,7 +468,12 @@ lastPlant: string | null, window: WindowSize | null,
 /**
  * Tags pinned on the Overview (full ids); empty picks some.
  */
-keyTags: Array<string>, };
+keyTags: Array<string>, 
+/**
+ * The language chosen in the window; null until one is chosen (the window then follows the
+ * system's). Settings files written before it existed load with null.
+ */
+language: Language | null, };
 
 export type ScreenView = { id: string, title: string, 
 /**

@@ -2,10 +2,13 @@
 import type { PriorityName } from "../bindings/ipc";
 import { useLive, useServices } from "../context";
 import { formatClock } from "../format";
+import { useT } from "../i18n";
+import { alarmMessage } from "../plant-text";
 
 export const PRIORITIES: PriorityName[] = ["critical", "high", "medium", "low"];
 
 export function AlarmBanner() {
+  const t = useT();
   const store = useLive();
   const { go } = useServices();
   const a = store.alarms;
@@ -15,31 +18,31 @@ export function AlarmBanner() {
       class={`banner ${a.unacknowledged > 0 ? "has-unacked" : ""}`}
       role="status"
       aria-live="polite"
-      aria-label="Alarm banner"
+      aria-label={t("banner.label")}
       data-testid="alarm-banner"
       onClick={() => go("alarms")}
     >
       {PRIORITIES.map((p) => (
         <span
           class={`chip p-${p} ${a.counts[p] === 0 ? "zero" : ""}`}
-          title={`${a.counts[p]} active ${p} alarms`}
+          title={t("banner.countHint", { count: a.counts[p], priority: t(`priority.${p}`) })}
           data-testid={`count-${p}`}
         >
-          {p[0].toUpperCase()} {a.counts[p]}
+          {t(`priorityLetter.${p}`)} {a.counts[p]}
         </span>
       ))}
       <span class="newest" data-testid="newest-alarm">
         {!a.available ? (
-          <span class="muted">Alarms are not running for this plant</span>
+          <span class="muted">{t("banner.notRunning")}</span>
         ) : newest ? (
           <span class={`p-${newest.priority} unacked`}>
-            {formatClock(newest.since ?? newest.changed)} · {newest.source} · {newest.message}
+            {formatClock(newest.since ?? newest.changed)} · {newest.source} · {alarmMessage(store.plant, newest)}
           </span>
         ) : (
-          <span class="muted">No unacknowledged alarms</span>
+          <span class="muted">{t("banner.noUnacked")}</span>
         )}
       </span>
-      <span class="muted num">{a.unacknowledged} unacked</span>
+      <span class="muted num">{t("banner.unacked", { count: a.unacknowledged })}</span>
     </div>
   );
 }

@@ -4,16 +4,8 @@
 import { useEffect, useState } from "preact/hooks";
 import type { NorthboundStateName, NorthboundView } from "../bindings/ipc";
 import { useServices } from "../context";
-import { formatClock } from "../format";
-
-const STATE_TEXT: Record<NorthboundStateName, string> = {
-  connecting: "connecting",
-  online: "online",
-  waitingForPrimaryHost: "waiting for the primary host",
-  offline: "offline",
-  stopped: "stopped",
-  notStarted: "not started",
-};
+import { formatClock, formatFixed } from "../format";
+import { t as translate, useT } from "../i18n";
 
 // The state badge's class, in the device states' colours: online green, waiting amber, the rest red.
 const STATE_CLASS: Record<NorthboundStateName, string> = {
@@ -27,10 +19,10 @@ const STATE_CLASS: Record<NorthboundStateName, string> = {
 
 /** The backlog as people read it: "caught up", or seconds/minutes/hours behind. */
 export function describeBacklog(seconds: number): string {
-  if (seconds < 1) return "caught up";
-  if (seconds < 120) return `${seconds.toFixed(0)} s behind`;
-  if (seconds < 7200) return `${(seconds / 60).toFixed(0)} min behind`;
-  return `${(seconds / 3600).toFixed(1)} h behind`;
+  if (seconds < 1) return translate("northbound.caughtUp");
+  if (seconds < 120) return translate("northbound.secondsBehind", { n: formatFixed(seconds, 0) });
+  if (seconds < 7200) return translate("northbound.minutesBehind", { n: formatFixed(seconds / 60, 0) });
+  return translate("northbound.hoursBehind", { n: formatFixed(seconds / 3600, 1) });
 }
 
 export function NorthboundCard() {
@@ -55,32 +47,29 @@ export function NorthboundCard() {
 }
 
 export function NorthboundFacts({ view }: { view: NorthboundView }) {
+  const t = useT();
   return (
     <div class="card" data-testid="northbound">
       <div class="title">
-        <span>Northbound: Sparkplug B</span>
+        <span>{t("northbound.title")}</span>
         <span class={`state state-${STATE_CLASS[view.state]}`} data-testid="northbound-state">
-          {STATE_TEXT[view.state]}
+          {t(`northbound.state.${view.state}`)}
         </span>
       </div>
       <dl class="facts">
-        <dt>Broker</dt>
+        <dt>{t("northbound.broker")}</dt>
         <dd data-testid="northbound-broker">{view.broker ?? "—"}</dd>
-        <dt>Messages</dt>
+        <dt>{t("northbound.messages")}</dt>
         <dd>
-          {view.messagesPerS.toFixed(0)}/s, {view.metricsPerS.toFixed(0)} metrics/s
+          {t("northbound.messagesText", { messages: formatFixed(view.messagesPerS, 0), metrics: formatFixed(view.metricsPerS, 0) })}
         </dd>
-        <dt>Published</dt>
-        <dd>
-          {view.metricsPublished} metrics, {view.metricsReplayed} replayed from history
-        </dd>
-        <dt>Backlog</dt>
+        <dt>{t("northbound.published")}</dt>
+        <dd>{t("northbound.publishedText", { published: view.metricsPublished, replayed: view.metricsReplayed })}</dd>
+        <dt>{t("northbound.backlog")}</dt>
         <dd data-testid="northbound-backlog">{describeBacklog(view.backlogS)}</dd>
-        <dt>Commands</dt>
-        <dd>
-          {view.commandsDone} done, {view.commandsIgnored} refused or ignored
-        </dd>
-        <dt>Last error</dt>
+        <dt>{t("northbound.commands")}</dt>
+        <dd>{t("northbound.commandsText", { done: view.commandsDone, ignored: view.commandsIgnored })}</dd>
+        <dt>{t("northbound.lastError")}</dt>
         <dd data-testid="northbound-error">
           {view.lastError ? (
             <>
@@ -88,7 +77,7 @@ export function NorthboundFacts({ view }: { view: NorthboundView }) {
               {view.lastError}
             </>
           ) : (
-            "none"
+            t("common.none")
           )}
         </dd>
       </dl>

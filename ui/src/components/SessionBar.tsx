@@ -3,9 +3,11 @@
 import { useState } from "preact/hooks";
 import type { UiError } from "../bindings/ipc";
 import { useServices } from "../context";
+import { useT } from "../i18n";
 import { Modal } from "./Modal";
 
 export function SessionBar() {
+  const t = useT();
   const { session } = useServices();
   const [signingIn, setSigningIn] = useState(false);
   const { backend, setSession } = useServices();
@@ -15,9 +17,9 @@ export function SessionBar() {
       <span
         class="session muted"
         data-testid="session-user"
-        title="This plant has no users: alarms take a typed name and nothing can be written. An admin adds users with `plantwatch users add`."
+        title={t("session.noUsersHint")}
       >
-        no users
+        {t("session.noUsers")}
       </span>
     );
   }
@@ -25,20 +27,20 @@ export function SessionBar() {
     <div class="session">
       {session.user !== null ? (
         <>
-          <span data-testid="session-user" title={`Signed in; locks after ${Math.round(session.idleLockS / 60)} min unused`}>
-            {session.user} <span class="role">{session.role}</span>
+          <span data-testid="session-user" title={t("session.signedInHint", { minutes: Math.round(session.idleLockS / 60) })}>
+            {session.user} <span class="role">{t(`role.${session.role}`)}</span>
           </span>
           <button data-testid="sign-out" onClick={() => backend.signOut().then(setSession, () => {})}>
-            Sign out
+            {t("session.signOut")}
           </button>
         </>
       ) : (
         <>
           <span data-testid="session-user" class="muted">
-            {session.locked ? `${session.locked}: locked (idle)` : "viewer"}
+            {session.locked ? t("session.locked", { user: session.locked }) : t("session.viewer")}
           </span>
           <button class="primary" data-testid="sign-in" onClick={() => setSigningIn(true)}>
-            Sign in
+            {t("session.signIn")}
           </button>
         </>
       )}
@@ -48,6 +50,7 @@ export function SessionBar() {
 }
 
 function SignInDialog({ initialName, onClose }: { initialName: string; onClose: () => void }) {
+  const t = useT();
   const { backend, setSession } = useServices();
   const [name, setName] = useState(initialName);
   const [password, setPassword] = useState("");
@@ -69,10 +72,10 @@ function SignInDialog({ initialName, onClose }: { initialName: string; onClose: 
   };
 
   return (
-    <Modal title="Sign in" testId="sign-in-dialog" onCancel={onClose}>
+    <Modal title={t("session.signIn")} testId="sign-in-dialog" onCancel={onClose}>
       <form class="form" onSubmit={submit}>
         <label>
-          Name
+          {t("session.name")}
           <input
             autoComplete="username"
             data-testid="sign-in-name"
@@ -81,7 +84,7 @@ function SignInDialog({ initialName, onClose }: { initialName: string; onClose: 
           />
         </label>
         <label>
-          Password
+          {t("session.password")}
           <input
             type="password"
             autoComplete="current-password"
@@ -97,10 +100,10 @@ function SignInDialog({ initialName, onClose }: { initialName: string; onClose: 
         )}
         <div class="buttons">
           <button type="submit" class="primary" disabled={busy || name.trim() === ""} data-testid="sign-in-submit">
-            Sign in
+            {t("session.signIn")}
           </button>
           <button type="button" onClick={onClose}>
-            Cancel
+            {t("common.cancel")}
           </button>
         </div>
       </form>

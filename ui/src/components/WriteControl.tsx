@@ -13,6 +13,7 @@ import {
   resultText,
   writableBy,
 } from "../write";
+import { useT } from "../i18n";
 import { Modal } from "./Modal";
 
 interface Pending {
@@ -21,6 +22,7 @@ interface Pending {
 }
 
 export function WriteControl({ tag }: { tag: TagInfo }) {
+  const t = useT();
   const { backend, store, session, setSession } = useServices();
   const [entry, setEntry] = useState("");
   const [problem, setProblem] = useState("");
@@ -87,8 +89,8 @@ export function WriteControl({ tag }: { tag: TagInfo }) {
           <input
             class="write-entry"
             inputMode={kind === "number" ? "decimal" : "text"}
-            placeholder={kind === "number" ? "new value" : "new text"}
-            aria-label={`New value for ${tag.id}${range ? `, ${range}` : ""}`}
+            placeholder={kind === "number" ? t("write.newValue") : t("write.newText")}
+            aria-label={range ? t("write.entryLabelRange", { id: tag.id, range }) : t("write.entryLabel", { id: tag.id })}
             aria-invalid={problem !== ""}
             data-testid="write-entry"
             value={entry}
@@ -107,7 +109,7 @@ export function WriteControl({ tag }: { tag: TagInfo }) {
             </span>
           )}
           <button disabled={busy} onClick={submitEntry} data-testid="write-set">
-            Set
+            {t("write.set")}
           </button>
         </>
       )}
@@ -118,15 +120,15 @@ export function WriteControl({ tag }: { tag: TagInfo }) {
           data-testid="write-toggle"
           onClick={() => ask(!(current === true))}
         >
-          {current === true ? "Turn OFF" : "Turn ON"}
+          {current === true ? t("write.turnOff") : t("write.turnOn")}
         </button>
       )}
       {kind === "pulse" && (
         <button disabled={busy} data-testid="write-pulse" onClick={() => ask(true)}>
-          Pulse
+          {t("write.pulse")}
         </button>
       )}
-      {busy && <span class="muted">writing…</span>}
+      {busy && <span class="muted">{t("write.writing")}</span>}
       {problem && (
         <span class="field-error" role="alert" data-testid="write-problem">
           {problem}
@@ -145,18 +147,18 @@ export function WriteControl({ tag }: { tag: TagInfo }) {
       )}
       {result?.auditError && (
         <span class="field-error" role="alert" data-testid="write-audit-error">
-          not in the audit trail: {result.auditError}
+          {t("write.notAudited", { error: result.auditError })}
         </span>
       )}
       {pending && (
-        <Modal title="Confirm the write" testId="confirm-write" onCancel={() => setPending(null)}>
+        <Modal title={t("write.confirmTitle")} testId="confirm-write" onCancel={() => setPending(null)}>
           <p data-testid="confirm-text">{pending.text}</p>
           <div class="buttons">
             <button class="primary" data-autofocus data-testid="confirm-ok" onClick={() => send(pending.value)}>
-              Write
+              {t("write.confirmOk")}
             </button>
             <button data-testid="confirm-cancel" onClick={() => setPending(null)}>
-              Cancel
+              {t("common.cancel")}
             </button>
           </div>
         </Modal>

@@ -4,6 +4,9 @@ import { useState } from "preact/hooks";
 import type { AlarmActionKind, AlarmRow, PriorityName, UiError } from "../bindings/ipc";
 import { useLive, useServices } from "../context";
 import { formatDateTime, formatNumber } from "../format";
+import { useT } from "../i18n";
+import { alarmKind } from "../i18n/words";
+import { alarmMessage } from "../plant-text";
 
 const RANK: Record<PriorityName, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 
@@ -12,27 +15,22 @@ export function sortAlarms(rows: AlarmRow[]): AlarmRow[] {
   return [...rows].sort((a, b) => RANK[a.priority] - RANK[b.priority] || (b.since ?? b.changed) - (a.since ?? a.changed));
 }
 
-const STATE_TEXT: Record<string, string> = {
-  normal: "normal",
-  activeUnacked: "ACTIVE · unacknowledged",
-  activeAcked: "active · acknowledged",
-  returnedUnacked: "cleared · unacknowledged",
-};
-
 function AlarmTable({ rows, selected, toggle, label }: { rows: AlarmRow[]; selected: Set<string>; toggle: (id: string) => void; label: string }) {
+  const t = useT();
+  const plant = useServices().store.plant;
   return (
     <table class="grid" aria-label={label}>
       <thead>
         <tr>
-          <th>Select</th>
-          <th>Priority</th>
-          <th>Since</th>
-          <th>Source</th>
-          <th>Kind</th>
-          <th>Message</th>
-          <th class="n">Value</th>
-          <th class="n">Limit</th>
-          <th>State</th>
+          <th>{t("alarms.col.select")}</th>
+          <th>{t("alarms.col.priority")}</th>
+          <th>{t("alarms.col.since")}</th>
+          <th>{t("alarms.col.source")}</th>
+          <th>{t("alarms.col.kind")}</th>
+          <th>{t("alarms.col.message")}</th>
+          <th class="n">{t("alarms.col.value")}</th>
+          <th class="n">{t("alarms.col.limit")}</th>
+          <th>{t("alarms.col.state")}</th>
         </tr>
       </thead>
       <tbody>
@@ -48,23 +46,23 @@ function AlarmTable({ rows, selected, toggle, label }: { rows: AlarmRow[]; selec
               <td>
                 <input
                   type="checkbox"
-                  aria-label={`Select ${a.source} ${a.kind}`}
+                  aria-label={t("alarms.select", { source: a.source, kind: alarmKind(a.kind) })}
                   checked={selected.has(a.id)}
                   onChange={() => toggle(a.id)}
                 />
               </td>
               <td class={`p-${a.priority}`}>
-                <strong>{a.priority}</strong>
+                <strong>{t(`priority.${a.priority}`)}</strong>
               </td>
               <td class="num">{formatDateTime(a.since ?? a.changed)}</td>
               <td>{a.source}</td>
-              <td>{a.kind}</td>
-              <td class={unacked ? "unacked" : ""}>{a.message}</td>
+              <td>{alarmKind(a.kind)}</td>
+              <td class={unacked ? "unacked" : ""}>{alarmMessage(plant, a)}</td>
               <td class="n">{formatNumber(a.value)}</td>
               <td class="n">{formatNumber(a.limit)}</td>
               <td>
-                {STATE_TEXT[a.state] ?? a.state}
-                {a.shelvedUntil !== null && ` · shelved until ${formatDateTime(a.shelvedUntil)}`}
+                {t(`alarmState.${a.state}`)}
+                {a.shelvedUntil !== null && t("alarms.shelvedUntil", { time: formatDateTime(a.shelvedUntil) })}
               </td>
             </tr>
           );
@@ -72,7 +70,7 @@ function AlarmTable({ rows, selected, toggle, label }: { rows: AlarmRow[]; selec
         {rows.length === 0 && (
           <tr>
             <td colSpan={9} class="muted">
-              none
+              {t("common.none")}
             </td>
           </tr>
         )}
@@ -82,6 +80,7 @@ function AlarmTable({ rows, selected, toggle, label }: { rows: AlarmRow[]; selec
 }
 
 export function Alarms() {
+  const t = useT();
   const store = useLive();
   const { backend, settings, saveSettings, session, setSession } = useServices();
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -128,7 +127,7 @@ export function Alarms() {
       });
       store.setAlarms(await backend.alarmSnapshot());
       if (!session.users) saveSettings({ operator });
-      setDone(`${action} done by ${actor}`);
+      setDone(t(`alarms.done.${action}`, { user: actor }));
       setSelected(new Set());
       if (shelving) setReason("");
       else setComment("");
@@ -141,26 +140,26 @@ export function Alarms() {
 
   const none = selected.size === 0 || !mayAct;
   return (
-    <section aria-label="Alarm summary">
-      <h2>Alarms</h2>
-      {!view.available && <p class="note">The alarm service is not running for this plant.</p>}
-      <div class="toolbar" role="toolbar" aria-label="Alarm actions">
+    <section aria-label={t("alarms.label")}>
+      <h2>{t("alarms.title")}</h2>
+      {!view.available && <p class="note">{t("alarms.notRunning")}</p>}
+      <div class="toolbar" role="toolbar" aria-label={t("alarms.actions")}>
         {session.users ? (
           <span data-testid="acting-user">
             {mayAct ? (
               <>
-                Acting as <strong>{session.user}</strong>
+                {t("alarms.actingAs")} <strong>{session.user}</strong>
               </>
             ) : (
-              <span class="muted">Sign in as an operator to acknowledge or shelve alarms</span>
+              <span class="muted">{t("alarms.signInToAct")}</span>
             )}
           </span>
         ) : (
           <label>
-            Operator{" "}
+            {t("alarms.operator")}{" "}
             <input
               value={operator}
-              aria-label="Operator name"
+              aria-label={t("alarms.operatorLabel")}
               data-testid="operator"
               onInput={(e) => setOperator((e.currentTarget as HTMLInputElement).value)}
               onChange={() => saveSettings({ operator })}
@@ -169,35 +168,35 @@ export function Alarms() {
         )}
         <input
           class="grow"
-          placeholder="Comment (optional)"
-          aria-label="Comment"
+          placeholder={t("alarms.comment")}
+          aria-label={t("alarms.commentLabel")}
           data-testid="alarm-comment"
           value={comment}
           onInput={(e) => setComment((e.currentTarget as HTMLInputElement).value)}
         />
         <button class="primary" disabled={none} onClick={() => act("acknowledge")} data-testid="ack-selected">
-          Acknowledge selected
+          {t("alarms.ackSelected")}
         </button>
         <button disabled={!mayAct} onClick={() => act("acknowledge", true)} data-testid="ack-all">
-          Acknowledge all
+          {t("alarms.ackAll")}
         </button>
         <label>
-          Shelve for{" "}
+          {t("alarms.shelveFor")}{" "}
           <input
             type="number"
             min={1}
             style={{ width: "5em" }}
             value={minutes}
-            aria-label="Shelve minutes"
+            aria-label={t("alarms.shelveMinutes")}
             onInput={(e) => setMinutes(Number((e.currentTarget as HTMLInputElement).value))}
           />{" "}
-          min
+          {t("alarms.minutes")}
         </label>
         <label>
-          Reason{" "}
+          {t("alarms.reason")}{" "}
           <input
-            placeholder="Why shelve? (required)"
-            aria-label="Shelve reason"
+            placeholder={t("alarms.reasonPlaceholder")}
+            aria-label={t("alarms.reasonLabel")}
             aria-required="true"
             aria-invalid={reasonMissing}
             aria-describedby={reasonMissing ? "shelve-reason-error" : undefined}
@@ -211,20 +210,20 @@ export function Alarms() {
         </label>
         {reasonMissing && (
           <span class="field-error" id="shelve-reason-error" role="alert" data-testid="shelve-reason-error">
-            Enter a reason to shelve
+            {t("alarms.reasonMissing")}
           </span>
         )}
         <button disabled={none} onClick={() => act("shelve")} data-testid="shelve">
-          Shelve
+          {t("alarms.shelve")}
         </button>
         <button disabled={none} onClick={() => act("unshelve")}>
-          Unshelve
+          {t("alarms.unshelve")}
         </button>
         <button disabled={none} onClick={() => act("outOfService")}>
-          Out of service
+          {t("alarms.outOfService")}
         </button>
         <button disabled={none} onClick={() => act("returnToService")}>
-          Return to service
+          {t("alarms.returnToService")}
         </button>
       </div>
       {error && (
@@ -233,19 +232,19 @@ export function Alarms() {
         </div>
       )}
       {done && <p class="muted" data-testid="alarm-action-done">{done}</p>}
-      <AlarmTable rows={rows} selected={selected} toggle={toggle} label="Active alarms" />
-      <h3>Shelved</h3>
-      <AlarmTable rows={sortAlarms(view.shelved)} selected={selected} toggle={toggle} label="Shelved alarms" />
-      <h3>Out of service</h3>
-      <AlarmTable rows={sortAlarms(view.outOfService)} selected={selected} toggle={toggle} label="Out-of-service alarms" />
+      <AlarmTable rows={rows} selected={selected} toggle={toggle} label={t("alarms.active")} />
+      <h3>{t("alarms.shelved")}</h3>
+      <AlarmTable rows={sortAlarms(view.shelved)} selected={selected} toggle={toggle} label={t("alarms.shelvedTable")} />
+      <h3>{t("alarms.outOfService")}</h3>
+      <AlarmTable rows={sortAlarms(view.outOfService)} selected={selected} toggle={toggle} label={t("alarms.outOfServiceTable")} />
       <p class="muted">
-        Sound for critical and high alarms:{" "}
+        {t("alarms.sound")}{" "}
         <button aria-pressed={settings.sound} data-testid="sound-toggle" onClick={() => saveSettings({ sound: !settings.sound })}>
-          {settings.sound ? "on" : "off"}
+          {settings.sound ? t("common.on") : t("common.off")}
         </button>{" "}
-        Desktop notifications:{" "}
+        {t("alarms.notify")}{" "}
         <button aria-pressed={settings.notify} data-testid="notify-toggle" onClick={() => saveSettings({ notify: !settings.notify })}>
-          {settings.notify ? "on" : "off"}
+          {settings.notify ? t("common.on") : t("common.off")}
         </button>
       </p>
     </section>

@@ -4,14 +4,15 @@ import { useEffect, useState } from "preact/hooks";
 import type { AuditQuery, AuditRow, UiError } from "../bindings/ipc";
 import { useServices } from "../context";
 import { formatDateTime } from "../format";
+import { useT } from "../i18n";
 import { DAY, HOUR } from "../trend-range";
 
 const RANGES = [
-  { id: "1h", label: "Last hour", span: HOUR },
-  { id: "24h", label: "Last 24 h", span: DAY },
-  { id: "7d", label: "Last 7 days", span: 7 * DAY },
-  { id: "all", label: "All", span: 0 },
-];
+  { id: "1h", label: "common.lastHour", span: HOUR },
+  { id: "24h", label: "common.last24h", span: DAY },
+  { id: "7d", label: "common.last7d", span: 7 * DAY },
+  { id: "all", label: "common.all", span: 0 },
+] as const;
 
 /** The query of the screen's filters (empty fields filter nothing). */
 export function auditQuery(range: string, user: string, action: string, text: string, now: number): AuditQuery {
@@ -21,6 +22,7 @@ export function auditQuery(range: string, user: string, action: string, text: st
 }
 
 export function Audit() {
+  const t = useT();
   const { backend, session } = useServices();
   const [range, setRange] = useState("24h");
   const [user, setUser] = useState("");
@@ -52,35 +54,35 @@ export function Audit() {
 
   const exportCsv = async () => {
     try {
-      setStatus(`Saved CSV to ${await backend.auditExport(query())}`);
+      setStatus(t("common.savedCsv", { path: await backend.auditExport(query()) }));
     } catch (e) {
       setError(e as UiError);
     }
   };
 
   return (
-    <section aria-label="Audit trail">
+    <section aria-label={t("audit.label")}>
       <div class="toolbar">
-        <h2>Audit</h2>
-        <select aria-label="Time range" value={range} onChange={(e) => setRange((e.currentTarget as HTMLSelectElement).value)}>
+        <h2>{t("audit.title")}</h2>
+        <select aria-label={t("common.timeRange")} value={range} onChange={(e) => setRange((e.currentTarget as HTMLSelectElement).value)}>
           {RANGES.map((r) => (
-            <option value={r.id}>{r.label}</option>
+            <option value={r.id}>{t(r.label)}</option>
           ))}
         </select>
         <input
-          placeholder="User"
-          aria-label="Only this user"
+          placeholder={t("audit.user")}
+          aria-label={t("audit.userLabel")}
           data-testid="audit-user"
           value={user}
           onInput={(e) => setUser((e.currentTarget as HTMLInputElement).value)}
         />
         <select
-          aria-label="Action"
+          aria-label={t("audit.action")}
           data-testid="audit-action"
           value={action}
           onChange={(e) => setAction((e.currentTarget as HTMLSelectElement).value)}
         >
-          <option value="">All actions</option>
+          <option value="">{t("audit.allActions")}</option>
           {actions.map((a) => (
             <option value={a}>{a}</option>
           ))}
@@ -88,14 +90,14 @@ export function Audit() {
         <input
           type="search"
           class="grow"
-          placeholder="Filter by target, result or comment"
-          aria-label="Filter the audit trail"
+          placeholder={t("audit.filter")}
+          aria-label={t("audit.filterLabel")}
           data-testid="audit-filter"
           value={text}
           onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)}
         />
         <button onClick={exportCsv} data-testid="audit-export">
-          Export CSV
+          {t("common.exportCsv")}
         </button>
       </div>
       {error && (
@@ -108,19 +110,19 @@ export function Audit() {
           {status}
         </p>
       )}
-      <table class="grid" aria-label="Audit entries">
+      <table class="grid" aria-label={t("audit.entries")}>
         <thead>
           <tr>
-            <th>Time</th>
-            <th>User</th>
-            <th>Role</th>
-            <th>Action</th>
-            <th>Target</th>
-            <th class="n">Old</th>
-            <th class="n">Requested</th>
-            <th class="n">Read back</th>
-            <th>Result</th>
-            <th>Comment</th>
+            <th>{t("audit.col.time")}</th>
+            <th>{t("audit.col.user")}</th>
+            <th>{t("audit.col.role")}</th>
+            <th>{t("audit.col.action")}</th>
+            <th>{t("audit.col.target")}</th>
+            <th class="n">{t("audit.col.old")}</th>
+            <th class="n">{t("audit.col.requested")}</th>
+            <th class="n">{t("audit.col.readback")}</th>
+            <th>{t("audit.col.result")}</th>
+            <th>{t("audit.col.comment")}</th>
           </tr>
         </thead>
         <tbody>
@@ -140,7 +142,7 @@ export function Audit() {
           ))}
         </tbody>
       </table>
-      {rows.length === 0 && !error && <p class="muted">No audit entries in this range.</p>}
+      {rows.length === 0 && !error && <p class="muted">{t("audit.empty")}</p>}
     </section>
   );
 }

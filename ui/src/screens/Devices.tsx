@@ -3,15 +3,17 @@ import { useState } from "preact/hooks";
 import type { ConnectionTest, UiError } from "../bindings/ipc";
 import { NorthboundCard } from "../components/NorthboundCard";
 import { useLive, useNow, useServices } from "../context";
-import { formatAgo, formatClock } from "../format";
+import { formatAgo, formatClock, formatFixed } from "../format";
+import { useT } from "../i18n";
 
 export function Devices() {
+  const t = useT();
   const store = useLive();
   const { backend } = useServices();
   const now = useNow();
   const [tests, setTests] = useState<Record<number, ConnectionTest | UiError | "running">>({});
   const plant = store.plant;
-  if (!plant) return <p class="muted">Opening the plant…</p>;
+  if (!plant) return <p class="muted">{t("app.openingPlant")}</p>;
 
   const test = async (device: number) => {
     setTests((t) => ({ ...t, [device]: "running" }));
@@ -24,8 +26,8 @@ export function Devices() {
   };
 
   return (
-    <section aria-label="Devices">
-      <h2>Devices</h2>
+    <section aria-label={t("devices.label")}>
+      <h2>{t("devices.title")}</h2>
       <div class="cards">
         <NorthboundCard />
         {plant.devices.map((d) => {
@@ -38,51 +40,49 @@ export function Devices() {
                 <span>
                   {d.name} <span class="muted">({d.id})</span>
                 </span>
-                <span class={`state state-${state}`}>{state}</span>
+                <span class={`state state-${state}`}>{t(`deviceState.${state}`)}</span>
               </div>
               <dl class="facts">
-                <dt>Link</dt>
+                <dt>{t("devices.link")}</dt>
                 <dd>{d.link}</dd>
-                <dt>Unit id</dt>
+                <dt>{t("devices.unit")}</dt>
                 <dd>{d.unit}</dd>
-                <dt>Poll / timeout</dt>
-                <dd>
-                  {d.pollMs} ms / {d.timeoutMs} ms
-                </dd>
-                <dt>Block / gap</dt>
-                <dd>
-                  {d.maxBlock} / {d.maxGap} registers
-                </dd>
-                <dt>Tags</dt>
+                <dt>{t("devices.pollTimeout")}</dt>
+                <dd>{t("devices.pollTimeoutText", { poll: d.pollMs, timeout: d.timeoutMs })}</dd>
+                <dt>{t("devices.blockGap")}</dt>
+                <dd>{t("devices.blockGapText", { block: d.maxBlock, gap: d.maxGap })}</dd>
+                <dt>{t("devices.tags")}</dt>
                 <dd>{d.tagCount}</dd>
-                <dt>Last poll</dt>
+                <dt>{t("devices.lastPoll")}</dt>
                 <dd>{formatAgo(s?.lastPoll, now)}</dd>
-                <dt>Requests</dt>
-                <dd>
-                  {s?.requests ?? 0} sent, {s?.responses ?? 0} answered
-                </dd>
-                <dt>Timeouts</dt>
+                <dt>{t("devices.requests")}</dt>
+                <dd>{t("devices.requestsText", { sent: s?.requests ?? 0, answered: s?.responses ?? 0 })}</dd>
+                <dt>{t("devices.timeouts")}</dt>
                 <dd>{s?.timeouts ?? 0}</dd>
-                <dt>Exceptions</dt>
+                <dt>{t("devices.exceptions")}</dt>
                 <dd>
                   {s && s.exceptions.length > 0
                     ? s.exceptions.map((e) => `${e.code.toString(16).padStart(2, "0").toUpperCase()}: ${e.count}`).join(", ")
-                    : "none"}
+                    : t("common.none")}
                 </dd>
-                <dt>Link errors</dt>
+                <dt>{t("devices.linkErrors")}</dt>
                 <dd>{s?.linkErrors ?? 0}</dd>
-                <dt>Reconnects</dt>
+                <dt>{t("devices.reconnects")}</dt>
                 <dd>{s?.reconnects ?? 0}</dd>
-                <dt>Missed cycles</dt>
+                <dt>{t("devices.missedCycles")}</dt>
                 <dd>{s?.missedCycles ?? 0}</dd>
-                <dt>Latency</dt>
+                <dt>{t("devices.latency")}</dt>
                 <dd>
                   {s
-                    ? `${s.latencyLastMs.toFixed(1)} last, ${s.latencyAvgMs.toFixed(1)} avg, ${s.latencyMaxMs.toFixed(1)} max ms`
+                    ? t("devices.latencyText", {
+                        last: formatFixed(s.latencyLastMs, 1),
+                        avg: formatFixed(s.latencyAvgMs, 1),
+                        max: formatFixed(s.latencyMaxMs, 1),
+                      })
                     : "—"}
                 </dd>
               </dl>
-              <h3>Last errors</h3>
+              <h3>{t("devices.lastErrors")}</h3>
               {s && s.lastErrors.length > 0 ? (
                 <ul>
                   {[...s.lastErrors].reverse().map((e) => (
@@ -92,19 +92,22 @@ export function Devices() {
                   ))}
                 </ul>
               ) : (
-                <p class="muted">none</p>
+                <p class="muted">{t("common.none")}</p>
               )}
               <div class="toolbar">
                 <button onClick={() => test(d.index)} disabled={result === "running"} data-testid="test-connection">
-                  Test connection
+                  {t("devices.testConnection")}
                 </button>
                 <span data-testid="test-result">
                   {result === "running"
-                    ? "testing…"
+                    ? t("devices.testing")
                     : result && "ok" in result
-                      ? `${result.ok ? "OK" : "FAILED"}: ${result.message} (${result.latencyMs.toFixed(1)} ms)`
+                      ? t(result.ok ? "devices.testOk" : "devices.testFailed", {
+                          message: result.message,
+                          ms: formatFixed(result.latencyMs, 1),
+                        })
                       : result
-                        ? `Error: ${result.message}`
+                        ? t("devices.testError", { message: result.message })
                         : ""}
                 </span>
               </div>

@@ -4,15 +4,18 @@ import { useEffect, useState } from "preact/hooks";
 import type { AlarmHealth, UiError } from "../bindings/ipc";
 import { useServices } from "../context";
 import { formatDateTime, formatNumber } from "../format";
+import { useT } from "../i18n";
+import { priorityWord } from "../i18n/words";
 import { DAY, HOUR } from "../trend-range";
 
 export const HEALTH_RANGES = [
-  { id: "shift", label: "Last shift (8 h)", span: 8 * HOUR },
-  { id: "day", label: "Last day", span: DAY },
-  { id: "week", label: "Last 7 days", span: 7 * DAY },
-];
+  { id: "shift", span: 8 * HOUR },
+  { id: "day", span: DAY },
+  { id: "week", span: 7 * DAY },
+] as const;
 
 export function Health() {
+  const t = useT();
   const { backend } = useServices();
   const [range, setRange] = useState("shift");
   const [report, setReport] = useState<AlarmHealth | null>(null);
@@ -39,12 +42,12 @@ export function Health() {
   const most = Math.max(10, ...periods.map((p) => p.alarms));
 
   return (
-    <section aria-label="Alarm health">
+    <section aria-label={t("health.label")}>
       <div class="toolbar">
-        <h2>Alarm health</h2>
-        <select aria-label="Time range" value={range} onChange={(e) => setRange((e.currentTarget as HTMLSelectElement).value)}>
+        <h2>{t("health.title")}</h2>
+        <select aria-label={t("common.timeRange")} value={range} onChange={(e) => setRange((e.currentTarget as HTMLSelectElement).value)}>
           {HEALTH_RANGES.map((r) => (
-            <option value={r.id}>{r.label}</option>
+            <option value={r.id}>{t(`health.range.${r.id}`)}</option>
           ))}
         </select>
       </div>
@@ -56,26 +59,25 @@ export function Health() {
       {report && (
         <>
           <p data-testid="health-summary">
-            {report.activations} alarms from {formatDateTime(report.from)} to {formatDateTime(report.to)},{" "}
-            {formatNumber(Math.round(report.averagePer10Minutes * 100) / 100)} per 10 minutes on average (about 1 is
-            the target in steady operation)
-            {report.busiest && (
-              <>
-                ; busiest 10 minutes: {formatDateTime(report.busiest.start)} with {report.busiest.alarms}
-              </>
-            )}
-            .
+            {t("health.summary", {
+              count: report.activations,
+              from: formatDateTime(report.from),
+              to: formatDateTime(report.to),
+              average: formatNumber(Math.round(report.averagePer10Minutes * 100) / 100),
+            })}
+            {report.busiest && t("health.busiest", { start: formatDateTime(report.busiest.start), alarms: report.busiest.alarms })}
+            {t("health.end")}
           </p>
 
-          <h3>Floods (10 or more alarms in 10 minutes): {report.floods.length}</h3>
+          <h3>{t("health.floods", { count: report.floods.length })}</h3>
           {report.floods.length > 0 && (
-            <table class="grid" aria-label="Floods">
+            <table class="grid" aria-label={t("health.floodsTable")}>
               <thead>
                 <tr>
-                  <th>Start</th>
-                  <th>End</th>
-                  <th class="n">Alarms</th>
-                  <th class="n">Most in 10 minutes</th>
+                  <th>{t("health.col.start")}</th>
+                  <th>{t("health.col.end")}</th>
+                  <th class="n">{t("health.col.alarms")}</th>
+                  <th class="n">{t("health.col.peak")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -91,15 +93,15 @@ export function Health() {
             </table>
           )}
 
-          <h3>Chattering alarms (3 or more trips in a minute): {report.chattering.length}</h3>
+          <h3>{t("health.chattering", { count: report.chattering.length })}</h3>
           {report.chattering.length > 0 && (
-            <table class="grid" aria-label="Chattering alarms">
+            <table class="grid" aria-label={t("health.chatteringTable")}>
               <thead>
                 <tr>
-                  <th>Alarm</th>
-                  <th class="n">Most trips in a minute</th>
-                  <th class="n">Trips in all</th>
-                  <th>First chattered</th>
+                  <th>{t("health.col.alarm")}</th>
+                  <th class="n">{t("health.col.mostPerMinute")}</th>
+                  <th class="n">{t("health.col.tripsInAll")}</th>
+                  <th>{t("health.col.firstChattered")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -115,33 +117,33 @@ export function Health() {
             </table>
           )}
 
-          <h3>Most frequent alarms</h3>
+          <h3>{t("health.mostFrequent")}</h3>
           {report.mostFrequent.length > 0 ? (
-            <table class="grid" aria-label="Most frequent alarms">
+            <table class="grid" aria-label={t("health.mostFrequent")}>
               <thead>
                 <tr>
-                  <th>Alarm</th>
-                  <th>Priority</th>
-                  <th class="n">Trips</th>
+                  <th>{t("health.col.alarm")}</th>
+                  <th>{t("health.col.priority")}</th>
+                  <th class="n">{t("health.col.trips")}</th>
                 </tr>
               </thead>
               <tbody>
                 {report.mostFrequent.map((f) => (
                   <tr data-testid="health-frequent">
                     <td>{f.alarm}</td>
-                    <td class={`p-${f.priority}`}>{f.priority}</td>
+                    <td class={`p-${f.priority}`}>{priorityWord(f.priority)}</td>
                     <td class="n">{f.activations}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
           ) : (
-            <p class="muted">No alarms in this range.</p>
+            <p class="muted">{t("health.noAlarms")}</p>
           )}
 
-          <h3>Alarms per 10 minutes (periods without alarms left out)</h3>
+          <h3>{t("health.per10")}</h3>
           {periods.length > 0 && (
-            <table class="grid" aria-label="Alarms per 10 minutes">
+            <table class="grid" aria-label={t("health.per10Table")}>
               <tbody>
                 {periods.map((p) => (
                   <tr data-testid="health-period" class={p.alarms >= 10 ? "p-critical" : undefined}>

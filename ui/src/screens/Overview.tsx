@@ -4,7 +4,9 @@ import { PRIORITIES } from "../components/AlarmBanner";
 import { Sparkline } from "../components/Sparkline";
 import { WriteControl } from "../components/WriteControl";
 import { useLive, useNow, useServices } from "../context";
-import { describeCause, formatAgo, formatValue, qualityBadge, qualityClass } from "../format";
+import { describeCause, formatAgo, formatFixed, formatValue, qualityBadge, qualityClass } from "../format";
+import { useT } from "../i18n";
+import { tagName } from "../plant-text";
 
 /** The tags shown big: the pinned ones, else the numeric tags that carry alarms, else the first ones. */
 export function keyTags(plant: PlantInfo, pinned: string[], max = 8): TagInfo[] {
@@ -19,59 +21,60 @@ export function keyTags(plant: PlantInfo, pinned: string[], max = 8): TagInfo[] 
 }
 
 export function Overview() {
+  const t = useT();
   const store = useLive();
   const { settings, go } = useServices();
   const now = useNow();
   const plant = store.plant;
-  if (!plant) return <p class="muted">Opening the plant…</p>;
+  if (!plant) return <p class="muted">{t("app.openingPlant")}</p>;
   const keys = keyTags(plant, settings.keyTags);
-  store.watch(keys.map((t) => t.index));
+  store.watch(keys.map((k) => k.index));
   const counts = store.alarms.counts;
 
   return (
-    <section aria-label="Overview">
+    <section aria-label={t("overview.label")}>
       <div class="toolbar">
-        <h2 class="grow">Overview</h2>
+        <h2 class="grow">{t("overview.title")}</h2>
         {PRIORITIES.map((p) => (
           <span class={`chip p-${p} ${counts[p] === 0 ? "zero" : ""}`} data-testid={`overview-count-${p}`}>
-            {p} {counts[p]}
+            {t(`priority.${p}`)} {counts[p]}
           </span>
         ))}
       </div>
 
-      <h3>Key tags</h3>
+      <h3>{t("overview.keyTags")}</h3>
       <div class="key-tags">
-        {keys.map((t) => {
-          const u = store.values[t.index];
+        {keys.map((tag) => {
+          const u = store.values[tag.index];
           const badge = qualityBadge(u);
           return (
             <div
               class="card"
               data-testid="key-tag"
-              data-tag={t.id}
+              data-tag={tag.id}
               tabIndex={0}
               role="button"
-              title={`${t.id} — ${describeCause(u?.cause ?? null)}. Enter opens its trend.`}
-              onClick={() => go("trends", [t.index])}
-              onKeyDown={(e) => e.key === "Enter" && go("trends", [t.index])}
+              title={t("overview.keyTagHint", { id: tag.id, cause: describeCause(u?.cause ?? null) })}
+              onClick={() => go("trends", [tag.index])}
+              onKeyDown={(e) => e.key === "Enter" && go("trends", [tag.index])}
             >
               <div class="title">
-                <span>{t.name}</span>
-                <span class="muted">{t.id}</span>
+                <span>{tagName(tag)}</span>
+                <span class="muted">{tag.id}</span>
               </div>
               <div class={`big-value ${qualityClass(u?.q)}`} data-testid="key-value">
-                {formatValue(u, t)}
-                {t.unit && <span class="unit">{t.unit}</span>}
+                {formatValue(u, tag)}
+                {tag.unit && <span class="unit">{tag.unit}</span>}
                 {badge && <span class="q-badge">{badge}</span>}
               </div>
-              <Sparkline ring={store.ring(t.index)} version={store.version} />
-              <WriteControl tag={t} />
+              <Sparkline ring={store.ring(tag.index)} version={store.version} />
+              <WriteControl tag={tag} />
             </div>
           );
         })}
       </div>
 
-      <h3>Devices</h3>
+      <h3>{t("overview.devices")}</h3>
       <div class="cards">
         {plant.devices.map((d) => {
           const s = store.devices.find((x) => x.index === d.index);
@@ -80,19 +83,17 @@ export function Overview() {
             <div class="card" data-testid="device-card" data-device={d.id}>
               <div class="title">
                 <span>{d.name}</span>
-                <span class={`state state-${state}`}>{state}</span>
+                <span class={`state state-${state}`}>{t(`deviceState.${state}`)}</span>
               </div>
               <dl class="facts">
-                <dt>Link</dt>
-                <dd>
-                  {d.link} unit {d.unit}
-                </dd>
-                <dt>Last poll</dt>
+                <dt>{t("overview.link")}</dt>
+                <dd>{t("overview.linkUnit", { link: d.link, unit: d.unit })}</dd>
+                <dt>{t("overview.lastPoll")}</dt>
                 <dd>{formatAgo(s?.lastPoll, now)}</dd>
-                <dt>Error rate</dt>
-                <dd>{s ? `${(s.errorRate * 100).toFixed(1)} %` : "—"}</dd>
-                <dt>Latency</dt>
-                <dd>{s ? `${s.latencyAvgMs.toFixed(1)} ms avg, ${s.latencyMaxMs.toFixed(1)} max` : "—"}</dd>
+                <dt>{t("overview.errorRate")}</dt>
+                <dd>{s ? `${formatFixed(s.errorRate * 100, 1)} %` : "—"}</dd>
+                <dt>{t("overview.latency")}</dt>
+                <dd>{s ? t("overview.latencyText", { avg: formatFixed(s.latencyAvgMs, 1), max: formatFixed(s.latencyMaxMs, 1) }) : "—"}</dd>
               </dl>
             </div>
           );

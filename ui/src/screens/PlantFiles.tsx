@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import type { ConfigProblem, PlantFileReport, PlantInfo, UiError } from "../bindings/ipc";
 import { useLive, useServices } from "../context";
+import { useT } from "../i18n";
 
 /** The file's lines with each problem attached to its line (problems past the end go on the last). */
 export function linesWithProblems(text: string, problems: ConfigProblem[]) {
@@ -16,6 +17,7 @@ export function linesWithProblems(text: string, problems: ConfigProblem[]) {
 }
 
 export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
+  const t = useT();
   const store = useLive();
   const { backend, settings } = useServices();
   const [path, setPath] = useState(store.plant?.source ?? "");
@@ -24,7 +26,7 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState("");
 
-  const run = async (what: () => Promise<PlantInfo>, done: string) => {
+  const run = async (what: () => Promise<PlantInfo>, done: "plant.opened" | "plant.reloaded") => {
     setBusy(true);
     setError(null);
     setMessage("");
@@ -32,7 +34,7 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
       const info = await what();
       setReport(null);
       onOpened(info);
-      setMessage(`${done}: ${info.name} (${info.devices.length} devices, ${info.tags.length} tags)`);
+      setMessage(t(done, { name: info.name, devices: info.devices.length, tags: info.tags.length }));
     } catch (e) {
       const err = e as UiError;
       setError(err);
@@ -50,15 +52,15 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
 
   const open = (p: string) => {
     setPath(p);
-    return run(() => backend.openPlant(p), "Opened");
+    return run(() => backend.openPlant(p), "plant.opened");
   };
 
   return (
-    <section aria-label="Plant files">
-      <h2>Plant files</h2>
+    <section aria-label={t("plant.label")}>
+      <h2>{t("plant.title")}</h2>
       <p>
-        Open plant: <strong>{store.plant?.name ?? "—"}</strong>{" "}
-        <span class="muted">{store.plant?.source ?? (store.plant?.simulated ? "(built-in simulated plant)" : "")}</span>
+        {t("plant.open")} <strong>{store.plant?.name ?? "—"}</strong>{" "}
+        <span class="muted">{store.plant?.source ?? (store.plant?.simulated ? t("plant.builtIn") : "")}</span>
       </p>
       <form
         class="toolbar"
@@ -69,25 +71,25 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
       >
         <input
           class="grow"
-          placeholder="/path/to/plant.toml"
-          aria-label="Plant file path"
+          placeholder={t("plant.pathPlaceholder")}
+          aria-label={t("plant.pathLabel")}
           data-testid="plant-path"
           value={path}
           onInput={(e) => setPath((e.currentTarget as HTMLInputElement).value)}
         />
         <button type="submit" class="primary" disabled={busy || path.trim() === ""} data-testid="open-plant">
-          Open
+          {t("plant.openButton")}
         </button>
         <button
           type="button"
           disabled={busy || !store.plant?.source}
-          onClick={() => run(() => backend.reloadPlant(), "Reloaded")}
+          onClick={() => run(() => backend.reloadPlant(), "plant.reloaded")}
           data-testid="reload-plant"
         >
-          Reload
+          {t("plant.reload")}
         </button>
-        <button type="button" disabled={busy} onClick={() => run(() => backend.openPlant(null), "Opened")}>
-          Simulated plant
+        <button type="button" disabled={busy} onClick={() => run(() => backend.openPlant(null), "plant.opened")}>
+          {t("plant.simulated")}
         </button>
       </form>
       {message && <p class="note" data-testid="plant-message">{message}</p>}
@@ -99,7 +101,7 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
       {report && report.problems.length > 0 && (
         <div>
           <h3>
-            {report.path}: {report.problems.length} problem{report.problems.length === 1 ? "" : "s"}
+            {t("plant.problems", { path: report.path, count: report.problems.length })}
           </h3>
           <div class="plant-file" data-testid="plant-file">
             {linesWithProblems(report.text, report.problems).map((l) => (
@@ -108,7 +110,7 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
                 <span>{l.content}</span>
                 {l.problems.map((p) => (
                   <span class="problem" data-testid="plant-problem">
-                    {"^".padStart(Math.max(1, p.col), " ")} line {p.line}, column {p.col}: {p.message}
+                    {"^".padStart(Math.max(1, p.col), " ")} {t("plant.problemAt", { line: p.line, col: p.col, message: p.message })}
                   </span>
                 ))}
               </div>
@@ -116,9 +118,9 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
           </div>
         </div>
       )}
-      <h3>Recent plants</h3>
+      <h3>{t("plant.recent")}</h3>
       {settings.recentPlants.length === 0 ? (
-        <p class="muted">none yet</p>
+        <p class="muted">{t("common.noneYet")}</p>
       ) : (
         <ul>
           {settings.recentPlants.map((p) => (

@@ -8,6 +8,8 @@ import { Modal } from "../components/Modal";
 import { WriteControl } from "../components/WriteControl";
 import { useServices } from "../context";
 import { exportText, PictureBinder, svgElement, unacknowledgedTags } from "../picture";
+import { useT } from "../i18n";
+import { tagName } from "../plant-text";
 import { writableBy } from "../write";
 
 /** The update cost of a picture, kept on its element for the benchmark and the e2e test to read. */
@@ -21,6 +23,7 @@ function record(el: HTMLElement, ms: number, touched: number) {
 }
 
 export function Screens({ screens }: { screens: ScreenView[] }) {
+  const t = useT();
   const { backend, store, go, session } = useServices();
   const [current, setCurrent] = useState(0);
   const [exported, setExported] = useState("");
@@ -64,19 +67,19 @@ export function Screens({ screens }: { screens: ScreenView[] }) {
     };
   }, [view, store]);
 
-  if (!view) return <p class="muted">This plant has no pictures.</p>;
+  if (!view) return <p class="muted">{t("pictures.none")}</p>;
 
   const exportPicture = async (format: ScreenFormat) => {
     const svg = host.current?.querySelector("svg");
     if (!svg) return;
     try {
-      setExported(`Saved ${await backend.exportScreen(view.id, exportText(svg as SVGSVGElement), format)}`);
+      setExported(t("pictures.saved", { path: await backend.exportScreen(view.id, exportText(svg as SVGSVGElement), format) }));
     } catch (e) {
-      setExported(`Not saved: ${(e as UiError).message}`);
+      setExported(t("pictures.notSaved", { message: (e as UiError).message }));
     }
   };
   return (
-    <section aria-label="Screens" class="pictures">
+    <section aria-label={t("pictures.label")} class="pictures">
       <div class="toolbar">
         {screens.length > 1 &&
           screens.map((s, i) => (
@@ -89,44 +92,44 @@ export function Screens({ screens }: { screens: ScreenView[] }) {
         </span>
         {!view.problem && (
           <>
-            <button onClick={() => exportPicture("svg")} data-testid="picture-export" title="Save the picture with its current values as SVG">
-              Export SVG
+            <button onClick={() => exportPicture("svg")} data-testid="picture-export" title={t("pictures.exportSvgHint")}>
+              {t("pictures.exportSvg")}
             </button>
             <button
               onClick={() => exportPicture("png")}
               data-testid="picture-export-png"
-              title="Save the picture with its current values as a PNG image (for reports and shift logs)"
+              title={t("pictures.exportPngHint")}
             >
-              Export PNG
+              {t("pictures.exportPng")}
             </button>
           </>
         )}
       </div>
       {view.problem ? (
         <div class="error-box" role="alert" data-testid="picture-problem">
-          <p>The picture “{view.title}” cannot be shown:</p>
+          <p>{t("pictures.cannotShow", { title: view.title })}</p>
           <pre>{view.problem}</pre>
         </div>
       ) : (
         <div class="picture" ref={host} data-testid="picture" data-screen-id={view.id} />
       )}
       {writeTag && (
-        <Modal title={`Write ${writeTag.name}`} testId="picture-write" onCancel={() => setWriteTag(null)}>
+        <Modal title={t("pictures.write", { name: tagName(writeTag) })} testId="picture-write" onCancel={() => setWriteTag(null)}>
           <p class="muted">{writeTag.id}</p>
           {writableBy(writeTag, session) ? (
             <WriteControl tag={writeTag} />
           ) : (
             <p data-testid="picture-write-denied">
               {!writeTag.write
-                ? "This tag is read-only."
+                ? t("pictures.readOnly")
                 : !session.users
-                  ? "This plant has no users, so nothing is written from the window."
+                  ? t("pictures.noUsers")
                   : session.user
-                    ? `Your role (${session.role}) may not write this tag.`
-                    : "Sign in to write this tag."}
+                    ? t("pictures.roleMayNot", { role: t(`role.${session.role}`) })
+                    : t("pictures.signIn")}
             </p>
           )}
-          <button onClick={() => setWriteTag(null)}>Close</button>
+          <button onClick={() => setWriteTag(null)}>{t("common.close")}</button>
         </Modal>
       )}
     </section>

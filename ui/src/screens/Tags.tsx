@@ -5,11 +5,14 @@ import { VirtualList } from "../components/VirtualList";
 import { WriteControl } from "../components/WriteControl";
 import { useLive, useServices } from "../context";
 import { describeCause, formatClock, formatValue, qualityBadge, qualityClass } from "../format";
+import { useT } from "../i18n";
+import { tagName } from "../plant-text";
 import { writableBy } from "../write";
 
 export const ROW_HEIGHT = 40;
 
-/** The tags matching a search text (id, name or unit, case-insensitive) and a device (-1: all). */
+/** The tags matching a search text (id, name in either language or unit, case-insensitive) and a
+ * device (-1: all). */
 export function filterTags(plant: PlantInfo, text: string, device: number): TagInfo[] {
   const needle = text.trim().toLowerCase();
   return plant.tags.filter(
@@ -18,11 +21,13 @@ export function filterTags(plant: PlantInfo, text: string, device: number): TagI
       (needle === "" ||
         t.id.toLowerCase().includes(needle) ||
         t.name.toLowerCase().includes(needle) ||
+        (t.nameZh ?? "").toLowerCase().includes(needle) ||
         (t.unit ?? "").toLowerCase().includes(needle)),
   );
 }
 
 export function Tags() {
+  const t = useT();
   const store = useLive();
   const { go, session } = useServices();
   const [text, setText] = useState("");
@@ -32,50 +37,50 @@ export function Tags() {
   const search = useRef<HTMLInputElement>(null);
   const plant = store.plant;
   const tags = useMemo(() => (plant ? filterTags(plant, text, device) : []), [plant, text, device]);
-  if (!plant) return <p class="muted">Opening the plant…</p>;
+  if (!plant) return <p class="muted">{t("app.openingPlant")}</p>;
   const target = writing === null ? undefined : plant.tags[writing];
   const targetWrite = target && writableBy(target, session);
 
   return (
-    <section aria-label="Tags">
+    <section aria-label={t("tags.label")}>
       <div class="toolbar">
-        <h2>Tags</h2>
+        <h2>{t("tags.title")}</h2>
         <input
           ref={search}
           type="search"
-          placeholder="Search tags (id, name, unit)"
-          aria-label="Search tags"
+          placeholder={t("tags.search")}
+          aria-label={t("tags.searchLabel")}
           data-testid="tag-search"
           value={text}
           onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)}
           autoFocus
         />
         <select
-          aria-label="Filter by device"
+          aria-label={t("tags.deviceFilter")}
           data-testid="device-filter"
           value={String(device)}
           onChange={(e) => setDevice(Number((e.currentTarget as HTMLSelectElement).value))}
         >
-          <option value="-1">All devices</option>
+          <option value="-1">{t("tags.allDevices")}</option>
           {plant.devices.map((d) => (
             <option value={String(d.index)}>{d.name}</option>
           ))}
         </select>
         <span class="muted grow" data-testid="tag-count">
-          {tags.length} of {plant.tags.length} tags
+          {t("tags.count", { shown: tags.length, total: plant.tags.length })}
         </span>
       </div>
       {target && targetWrite && (
-        <div class="write-panel" data-testid="write-panel" aria-label={`Write ${target.id}`} role="group">
+        <div class="write-panel" data-testid="write-panel" aria-label={t("tags.writeTag", { id: target.id })} role="group">
           <strong>{target.id}</strong>
-          <span class="muted">{target.name}</span>
+          <span class="muted">{tagName(target)}</span>
           <span class="value num" data-testid="write-panel-value">
             {formatValue(store.values[target.index], target)}
             {target.unit && <span class="muted"> {target.unit}</span>}
           </span>
           <WriteControl key={target.index} tag={target} />
-          <button class="close" onClick={() => setWriting(null)} data-testid="write-close" aria-label="Close the write control">
-            Close
+          <button class="close" onClick={() => setWriting(null)} data-testid="write-close" aria-label={t("tags.closeWrite")}>
+            {t("common.close")}
           </button>
         </div>
       )}
@@ -83,56 +88,56 @@ export function Tags() {
         count={tags.length}
         rowHeight={ROW_HEIGHT}
         height="calc(100vh - 190px)"
-        label="Tags"
+        label={t("tags.list")}
         header={
           <div class="trow head" style={{ height: `${ROW_HEIGHT}px` }} role="row">
-            <span>Tag</span>
-            <span>Name</span>
-            <span style={{ textAlign: "right" }}>Value</span>
-            <span>Unit</span>
-            <span>Quality</span>
-            <span>Changed</span>
-            <span>Write</span>
+            <span>{t("tags.col.tag")}</span>
+            <span>{t("tags.col.name")}</span>
+            <span style={{ textAlign: "right" }}>{t("tags.col.value")}</span>
+            <span>{t("tags.col.unit")}</span>
+            <span>{t("tags.col.quality")}</span>
+            <span>{t("tags.col.changed")}</span>
+            <span>{t("tags.col.write")}</span>
           </div>
         }
         renderRow={(i, top) => {
-          const t = tags[i];
-          const u = store.values[t.index];
+          const tag = tags[i];
+          const u = store.values[tag.index];
           const badge = qualityBadge(u);
           return (
             <div
               class="trow"
               role="row"
               data-testid="tag-row"
-              data-tag={t.id}
+              data-tag={tag.id}
               style={{ top: `${top}px`, height: `${ROW_HEIGHT}px` }}
               tabIndex={0}
-              onDblClick={() => go("trends", [t.index])}
-              onKeyDown={(e) => e.key === "Enter" && go("trends", [t.index])}
+              onDblClick={() => go("trends", [tag.index])}
+              onKeyDown={(e) => e.key === "Enter" && go("trends", [tag.index])}
             >
-              <span>{t.id}</span>
-              <span>{t.name}</span>
+              <span>{tag.id}</span>
+              <span>{tagName(tag)}</span>
               <span class={`value ${qualityClass(u?.q)}`} data-testid="tag-value">
-                {formatValue(u, t)}
+                {formatValue(u, tag)}
               </span>
-              <span class="muted">{t.unit ?? ""}</span>
+              <span class="muted">{tag.unit ?? ""}</span>
               <span class={qualityClass(u?.q)} title={describeCause(u?.cause ?? null)} data-testid="tag-quality">
-                {badge ?? "good"}
+                {badge ?? t("quality.good")}
               </span>
               <span class="num muted">{formatClock(u?.c)}</span>
               <span>
-                {writableBy(t, session) && (
+                {writableBy(tag, session) && (
                   <button
                     class="small"
                     data-testid="write-open"
-                    aria-label={`Write ${t.id}`}
+                    aria-label={t("tags.writeTag", { id: tag.id })}
                     onClick={(e) => {
                       e.stopPropagation();
-                      setWriting(t.index);
+                      setWriting(tag.index);
                     }}
                     onKeyDown={(e) => e.stopPropagation()}
                   >
-                    Write…
+                    {t("tags.writeOpen")}
                   </button>
                 )}
               </span>

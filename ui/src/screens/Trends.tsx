@@ -6,6 +6,10 @@ import type { ExportFormat, TagInfo, TrendData, TrendRequest, UiError } from "..
 import { useLive, useServices } from "../context";
 import { numeric } from "../live";
 import { currentShift, pan, SPANS, today, zoom, type Range } from "../trend-range";
+import { formatAxisTime, formatDateTime, formatFixed } from "../format";
+import { currentLanguage, intlLocale, useT } from "../i18n";
+import { alarmKind } from "../i18n/words";
+import { tagName } from "../plant-text";
 
 const PEN_COLOURS = ["#4fb3a9", "#ff9f1a", "#66a3ff", "#e05cd8", "#f5d90a", "#8bd450", "#ff6b6b", "#b0b8c4"];
 const PRIORITY_COLOURS: Record<string, string> = {
@@ -23,15 +27,16 @@ export function toColumns(data: TrendData): uPlot.AlignedData {
 }
 
 export function Trends({ initialPens }: { initialPens: number[] }) {
+  const t = useT();
   const store = useLive();
   const { backend } = useServices();
   const plant = store.plant;
   const numericTags = useMemo(
-    () => (plant ? plant.tags.filter((t) => t.valueType !== "string") : []),
+    () => (plant ? plant.tags.filter((tag) => tag.valueType !== "string") : []),
     [plant],
   );
   const [pens, setPens] = useState<number[]>(() =>
-    initialPens.length > 0 ? initialPens : numericTags.filter((t) => t.alarms.length > 0).slice(0, 2).map((t) => t.index),
+    initialPens.length > 0 ? initialPens : numericTags.filter((tag) => tag.alarms.length > 0).slice(0, 2).map((tag) => tag.index),
   );
   const [span, setSpan] = useState(10 * 60_000);
   const [live, setLive] = useState(true);
@@ -57,15 +62,16 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const series: uPlot.Series[] = [{}];
+    // Time in the window's locale: the legend's reading and the axis' ticks (uPlot's own are English).
+    const series: uPlot.Series[] = [{ label: t("trends.time"), value: (_u, v) => (v === null ? "--" : formatDateTime(v * 1000)) }];
     const bands: uPlot.Band[] = [];
-    penTags.forEach((t, k) => {
+    penTags.forEach((tag, k) => {
       const colour = PEN_COLOURS[k % PEN_COLOURS.length];
       const base = 1 + k * 3;
       series.push(
-        { label: `${t.id}${t.unit ? ` (${t.unit})` : ""}`, stroke: colour, width: 2, spanGaps: true },
-        { label: `${t.id} min`, stroke: colour + "55", width: 1, spanGaps: true },
-        { label: `${t.id} max`, stroke: colour + "55", width: 1, spanGaps: true },
+        { label: `${tag.id}${tag.unit ? ` (${tag.unit})` : ""}`, stroke: colour, width: 2, spanGaps: true },
+        { label: t("trends.penMin", { id: tag.id }), stroke: colour + "55", width: 1, spanGaps: true },
+        { label: t("trends.penMax", { id: tag.id }), stroke: colour + "55", width: 1, spanGaps: true },
       );
       bands.push({ series: [base + 2, base + 1], fill: colour + "33" });
     });
@@ -76,7 +82,11 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
       bands,
       scales: { x: { time: true } },
       axes: [
-        { stroke: "#9aa4b2", grid: { stroke: "#9aa4b233" } },
+        {
+          stroke: "#9aa4b2",
+          grid: { stroke: "#9aa4b233" },
+          values: (_u, splits, _axis, _space, step) => splits.map((x) => formatAxisTime(x * 1000, step)),
+        },
         { stroke: "#9aa4b2", grid: { stroke: "#9aa4b233" }, size: 70 },
       ],
       cursor: { drag: { x: true, y: false } },
@@ -99,8 +109,8 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
             ctx.save();
             ctx.setLineDash([8, 6]);
             ctx.lineWidth = 1.5;
-            for (const t of penTags) {
-              for (const a of t.alarms) {
+            for (const tag of penTags) {
+              for (const a of tag.alarms) {
                 if (a.limit === null) continue;
                 const y = u.valToPos(a.limit, "y", true);
                 if (y < u.bbox.top || y > u.bbox.top + u.bbox.height) continue;
@@ -110,7 +120,7 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
                 ctx.lineTo(u.bbox.left + u.bbox.width, y);
                 ctx.stroke();
                 ctx.fillStyle = PRIORITY_COLOURS[a.priority];
-                ctx.fillText(`${a.kind.toUpperCase()} ${a.limit}`, u.bbox.left + 4, y - 4);
+                ctx.fillText(`${alarmKind(a.kind)} ${a.limit}`, u.bbox.left + 4, y - 4);
               }
             }
             ctx.restore();
@@ -133,7 +143,7 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
       chart.current?.destroy();
       chart.current = null;
     };
-  }, [pens.join(","), plant]);
+  }, [pens.join(","), plant, currentLanguage()]);
 
   // Fetch the history for the range (and again every few seconds while live).
   useEffect(() => {
@@ -154,7 +164,14 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
         setDrawMs(ms);
         setError(null);
         const samples = data.pens.reduce((n, p) => n + p.count.reduce((a, b) => a + b, 0), 0);
-        setStatus(`${samples.toLocaleString()} samples in ${data.time.length} columns · query ${data.queryMs.toFixed(0)} ms · drawn in ${ms.toFixed(0)} ms`);
+        setStatus(
+          t("trends.status", {
+            samples: samples.toLocaleString(intlLocale()),
+            columns: data.time.length,
+            queryMs: formatFixed(data.queryMs, 0),
+            drawMs: formatFixed(ms, 0),
+          }),
+        );
       } catch (e) {
         if (!cancelled) setError(e as UiError);
       }
@@ -196,51 +213,57 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
   const doExport = async (format: ExportFormat) => {
     try {
       const path = await backend.exportTrend(request(current()), format);
-      setStatus(`Saved ${format.toUpperCase()} to ${path}`);
+      setStatus(t("trends.saved", { format: format.toUpperCase(), path }));
     } catch (e) {
       setError(e as UiError);
     }
   };
 
-  if (!plant) return <p class="muted">Opening the plant…</p>;
+  if (!plant) return <p class="muted">{t("app.openingPlant")}</p>;
   const needle = filter.toLowerCase();
 
   return (
-    <section aria-label="Trends" class="trend-layout">
+    <section aria-label={t("trends.label")} class="trend-layout">
       <aside>
-        <h2>Pens</h2>
+        <h2>{t("trends.pens")}</h2>
         <input
           type="search"
-          placeholder="Find a tag"
-          aria-label="Find a tag for the trend"
+          placeholder={t("trends.findTag")}
+          aria-label={t("trends.findTagLabel")}
           value={filter}
           onInput={(e) => setFilter((e.currentTarget as HTMLInputElement).value)}
         />
-        <div class="pen-list" role="group" aria-label="Pens">
+        <div class="pen-list" role="group" aria-label={t("trends.pens")}>
           {numericTags
-            .filter((t) => needle === "" || t.id.toLowerCase().includes(needle) || t.name.toLowerCase().includes(needle))
+            .filter(
+              (tag) =>
+                needle === "" ||
+                tag.id.toLowerCase().includes(needle) ||
+                tag.name.toLowerCase().includes(needle) ||
+                (tag.nameZh ?? "").toLowerCase().includes(needle),
+            )
             .slice(0, 300)
-            .map((t) => (
-              <label>
+            .map((tag) => (
+              <label title={tagName(tag)}>
                 <input
                   type="checkbox"
-                  checked={pens.includes(t.index)}
+                  checked={pens.includes(tag.index)}
                   data-testid="pen-toggle"
-                  data-tag={t.id}
+                  data-tag={tag.id}
                   onChange={(e) => {
                     const on = (e.currentTarget as HTMLInputElement).checked;
-                    setPens(on ? [...pens, t.index].slice(-8) : pens.filter((p) => p !== t.index));
+                    setPens(on ? [...pens, tag.index].slice(-8) : pens.filter((p) => p !== tag.index));
                   }}
                 />
-                {t.id}
+                {tag.id}
               </label>
             ))}
         </div>
       </aside>
       <div>
-        <div class="toolbar" role="toolbar" aria-label="Trend range">
+        <div class="toolbar" role="toolbar" aria-label={t("trends.range")}>
           <button class={live ? "primary" : ""} aria-pressed={live} onClick={() => setLive(true)} data-testid="trend-live">
-            Live
+            {t("trends.live")}
           </button>
           {SPANS.map((s) => (
             <button
@@ -251,28 +274,34 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
                 if (!live) setRange({ from: range.to - s.span, to: range.to });
               }}
             >
-              {s.label}
+              {t(`trends.span.${s.id}`)}
             </button>
           ))}
           <button onClick={() => setView(currentShift(Date.now()))} data-testid="preset-shift">
-            This shift
+            {t("trends.thisShift")}
           </button>
           <button onClick={() => setView(today(Date.now()))} data-testid="preset-day">
-            Today
+            {t("trends.today")}
           </button>
-          <button onClick={() => setView(pan(current(), -0.5))} title="Back in time (←)" aria-label="Pan back">
+          <button onClick={() => setView(pan(current(), -0.5))} title={t("trends.back")} aria-label={t("trends.backLabel")}>
             ◀
           </button>
-          <button onClick={() => setView(pan(current(), 0.5))} title="Forward in time (→)" aria-label="Pan forward">
+          <button onClick={() => setView(pan(current(), 0.5))} title={t("trends.forward")} aria-label={t("trends.forwardLabel")}>
             ▶
           </button>
-          <button onClick={() => setView(zoom(current(), 2))} title="Zoom out (-)">
-            Zoom out
+          <button onClick={() => setView(zoom(current(), 2))} title={t("trends.zoomOutHint")}>
+            {t("trends.zoomOut")}
           </button>
           <span class="grow" />
-          <button onClick={() => doExport("csv")} data-testid="export-csv">CSV</button>
-          <button onClick={() => doExport("png")} data-testid="export-png">PNG</button>
-          <button onClick={() => doExport("svg")} data-testid="export-svg">SVG</button>
+          <button onClick={() => doExport("csv")} data-testid="export-csv" title={t("trends.exportCsv")}>
+            CSV
+          </button>
+          <button onClick={() => doExport("png")} data-testid="export-png" title={t("trends.exportPng")}>
+            PNG
+          </button>
+          <button onClick={() => doExport("svg")} data-testid="export-svg" title={t("trends.exportSvg")}>
+            SVG
+          </button>
         </div>
         {error && (
           <div class="error-box" role="alert">
@@ -284,12 +313,12 @@ export function Trends({ initialPens }: { initialPens: number[] }) {
           ref={box}
           tabIndex={0}
           onKeyDown={onKey}
-          aria-label="Trend chart: drag to zoom, arrows to pan, + and - to zoom"
+          aria-label={t("trends.chart")}
           data-testid="trend-chart"
           data-draw-ms={drawMs === null ? "" : drawMs.toFixed(1)}
         />
         <p class="muted" data-testid="trend-status">
-          {pens.length === 0 ? "Pick one or more pens." : status}
+          {pens.length === 0 ? t("trends.pickPens") : status}
         </p>
       </div>
     </section>

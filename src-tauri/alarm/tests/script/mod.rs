@@ -107,6 +107,7 @@ impl PlantBuilder {
             on_delay: option(w, "on").map_or(Duration::ZERO, seconds),
             off_delay: option(w, "off").map_or(Duration::ZERO, seconds),
             message: option(w, "message").map(str::to_string),
+            message_zh: None,
         };
         let device = self
             .devices
