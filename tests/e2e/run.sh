@@ -142,6 +142,7 @@ tests=(
   "test_the_devices_screen_shows_the_northbound_link normal 1"
   "test_every_screen_in_both_languages_and_sizes normal 1 anna:admin"
   "test_notifications_and_alarms_in_chinese gas-flood 5"
+  "test_the_plant_menu_opens_a_file_from_the_system_dialog_and_tags_pin_on_the_overview normal 1"
 )
 # PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above.
 if [ -n "${PLANTWATCH_E2E_ONLY:-}" ]; then

@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Language, PlantInfo, ScreenView, SessionView, Settings, UiError } from "./bindings/ipc";
 import { AlarmBanner } from "./components/AlarmBanner";
+import { PlantMenu } from "./components/PlantMenu";
 import { SessionBar } from "./components/SessionBar";
 import { DEFAULT_SETTINGS, NO_SESSION, Services, type AppServices } from "./context";
 import { beep, shouldSound } from "./alert";
@@ -218,6 +219,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
               </button>
             ))}
           </nav>
+          <PlantMenu onOpened={(p) => showPlant(p).catch((e) => setError(e))} onError={setError} />
           <SessionBar />
           <LanguageSwitch language={currentLanguage()} onChoose={chooseLanguage} />
           <button

@@ -9,7 +9,10 @@ import { useT } from "../i18n";
 import { tagName } from "../plant-text";
 
 /** The tags shown big: the pinned ones, else the numeric tags that carry alarms, else the first ones. */
-export function keyTags(plant: PlantInfo, pinned: string[], max = 8): TagInfo[] {
+/** The most tags the Overview shows big. */
+export const KEY_TAGS_MAX = 8;
+
+export function keyTags(plant: PlantInfo, pinned: string[], max = KEY_TAGS_MAX): TagInfo[] {
   if (pinned.length > 0) {
     const byId = new Map(plant.tags.map((t) => [t.id, t]));
     return pinned.flatMap((id) => byId.get(id) ?? []).slice(0, max);

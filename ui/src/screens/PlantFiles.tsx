@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import type { ConfigProblem, PlantFileReport, PlantInfo, UiError } from "../bindings/ipc";
 import { useLive, useServices } from "../context";
 import { useT } from "../i18n";
+import { pickPlantFile } from "../components/PlantMenu";
 
 /** The file's lines with each problem attached to its line (problems past the end go on the last). */
 export function linesWithProblems(text: string, problems: ConfigProblem[]) {
@@ -77,6 +78,20 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
           value={path}
           onInput={(e) => setPath((e.currentTarget as HTMLInputElement).value)}
         />
+        <button
+          type="button"
+          disabled={busy}
+          data-testid="browse-plant"
+          onClick={async () => {
+            const picked = await pickPlantFile(backend, t).catch((e: UiError) => {
+              setError(e);
+              return null;
+            });
+            if (picked !== null) open(picked);
+          }}
+        >
+          {t("plant.browse")}
+        </button>
         <button type="submit" class="primary" disabled={busy || path.trim() === ""} data-testid="open-plant">
           {t("plant.openButton")}
         </button>

@@ -8,6 +8,7 @@ import { describeCause, formatClock, formatValue, qualityBadge, qualityClass } f
 import { useT } from "../i18n";
 import { tagName } from "../plant-text";
 import { writableBy } from "../write";
+import { KEY_TAGS_MAX } from "./Overview";
 
 export const ROW_HEIGHT = 40;
 
@@ -29,7 +30,12 @@ export function filterTags(plant: PlantInfo, text: string, device: number): TagI
 export function Tags() {
   const t = useT();
   const store = useLive();
-  const { go, session } = useServices();
+  const { go, session, settings, saveSettings } = useServices();
+  const pinned = settings.keyTags;
+  // Pin or unpin a tag on the Overview (saved with the settings); the Overview shows the pinned tags
+  // in the order they were pinned.
+  const togglePin = (id: string) =>
+    saveSettings({ keyTags: pinned.includes(id) ? pinned.filter((p) => p !== id) : [...pinned, id] });
   const [text, setText] = useState("");
   // The tag whose write control is open above the list (its index), or null.
   const [writing, setWriting] = useState<number | null>(null);
@@ -91,6 +97,7 @@ export function Tags() {
         label={t("tags.list")}
         header={
           <div class="trow head" style={{ height: `${ROW_HEIGHT}px` }} role="row">
+            <span title={t("tags.col.pin")}>★</span>
             <span>{t("tags.col.tag")}</span>
             <span>{t("tags.col.name")}</span>
             <span style={{ textAlign: "right" }}>{t("tags.col.value")}</span>
@@ -115,6 +122,14 @@ export function Tags() {
               onDblClick={() => go("trends", [tag.index])}
               onKeyDown={(e) => e.key === "Enter" && go("trends", [tag.index])}
             >
+              <span>
+                <PinButton
+                  pinned={pinned.includes(tag.id)}
+                  full={pinned.length >= KEY_TAGS_MAX}
+                  id={tag.id}
+                  onToggle={() => togglePin(tag.id)}
+                />
+              </span>
               <span>{tag.id}</span>
               <span>{tagName(tag)}</span>
               <span class={`value ${qualityClass(u?.q)}`} data-testid="tag-value">
@@ -146,5 +161,38 @@ export function Tags() {
         }}
       />
     </section>
+  );
+}
+
+/** The star that pins a tag on the Overview; a full Overview takes no more until one is unpinned. */
+function PinButton({
+  pinned,
+  full,
+  id,
+  onToggle,
+}: {
+  pinned: boolean;
+  full: boolean;
+  id: string;
+  onToggle: () => void;
+}) {
+  const t = useT();
+  const blocked = !pinned && full;
+  return (
+    <button
+      class="pin small"
+      aria-pressed={pinned}
+      disabled={blocked}
+      aria-label={pinned ? t("tags.unpin", { id }) : t("tags.pin", { id })}
+      title={blocked ? t("tags.pinnedFull", { max: KEY_TAGS_MAX }) : undefined}
+      data-testid="tag-pin"
+      onClick={(e) => {
+        e.stopPropagation();
+        onToggle();
+      }}
+      onKeyDown={(e) => e.stopPropagation()}
+    >
+      {pinned ? "★" : "☆"}
+    </button>
   );
 }

@@ -1,0 +1,83 @@
+// The header's plant menu: open a plant file through the system's dialog, one of the recent plants, or
+// the simulated plant, from any screen (the Plant files screen stays the place for typing a path, seeing
+// a file's problems and reloading).
+import { useRef } from "preact/hooks";
+import type { PlantInfo, UiError } from "../bindings/ipc";
+import { useServices } from "../context";
+import { useT } from "../i18n";
+
+/** How many recent plants the menu lists (the Rust side keeps up to 8). */
+export const MENU_RECENT = 8;
+
+/** Asks the system's dialog for a plant file; the path, or null when the user cancelled. */
+export function pickPlantFile(
+  backend: ReturnType<typeof useServices>["backend"],
+  t: ReturnType<typeof useT>,
+): Promise<string | null> {
+  return backend.pickPlantFile(t("plant.dialogTitle"), t("plant.dialogFilter"));
+}
+
+export function PlantMenu({
+  onOpened,
+  onError,
+}: {
+  onOpened: (p: PlantInfo) => void;
+  onError: (e: UiError) => void;
+}) {
+  const t = useT();
+  const { backend, settings, go } = useServices();
+  const menu = useRef<HTMLDetailsElement>(null);
+
+  const close = () => menu.current?.removeAttribute("open");
+  const open = async (path: string | null) => {
+    close();
+    try {
+      onOpened(await backend.openPlant(path));
+    } catch (e) {
+      onError(e as UiError);
+    }
+  };
+  const browse = async () => {
+    close();
+    try {
+      const path = await pickPlantFile(backend, t);
+      if (path !== null) await open(path);
+    } catch (e) {
+      onError(e as UiError);
+    }
+  };
+
+  return (
+    <details class="plant-menu" ref={menu} data-testid="plant-menu">
+      <summary title={t("plant.menuHint")}>{t("plant.menu")}</summary>
+      <div class="menu" role="menu">
+        <button role="menuitem" onClick={browse} data-testid="menu-open">
+          {t("plant.menuOpen")}
+        </button>
+        {settings.recentPlants.length > 0 && (
+          <>
+            <div class="menu-heading">{t("plant.menuRecent")}</div>
+            {settings.recentPlants.slice(0, MENU_RECENT).map((p) => (
+              <button role="menuitem" title={p} onClick={() => open(p)} data-testid="menu-recent">
+                {p.split("/").pop()}
+              </button>
+            ))}
+          </>
+        )}
+        <hr />
+        <button role="menuitem" onClick={() => open(null)} data-testid="menu-simulated">
+          {t("plant.simulated")}
+        </button>
+        <button
+          role="menuitem"
+          onClick={() => {
+            close();
+            go("plant");
+          }}
+        >
+          {t("plant.menuFiles")}
+        </button>
+      </div>
+    </details>
+  );
+}
