@@ -6,8 +6,10 @@
 //! (PUBACK, QoS 1). After a restart (a clean stop, a broker outage or a `kill -9`) the node replays the
 //! history's samples in `(C, now]`, so nothing the history holds is lost. The price is duplicates.
 //! During a replay the cursor is written as each batch is acknowledged in full, so a `kill -9` sends
-//! again at most the batches in flight (the replay's window) and the live samples published since the
-//! reconnect (the cursor passes them only when the replay is done). Live, it is written about once a second
+//! again at most the batches in flight (the replay's window) and about the last [`LIVE_SETTLE`] of live
+//! samples: the cursor passes the live stream only when the replay is done, so the file keeps beside it
+//! the span of live samples acknowledged ahead of the replay ([`LiveSpan`]), which the replay after a
+//! restart leaves out. Live, it is written about once a second
 //! and trails the newest stored sample by [`LIVE_SETTLE`] (stored samples arrive not quite in time
 //! order), so a `kill -9` while live sends again up to that much. A broker outage without a restart
 //! sends nothing twice (the node remembers what was acknowledged beyond the cursor).
@@ -55,6 +57,26 @@ pub struct CursorState {
 pub struct BrokerCursor {
     /// UTC milliseconds: every stored sample at or before this time was acknowledged.
     pub acked_through_ms: i64,
+    /// While a replay runs, the live stream is acknowledged ahead of it: this span of it, so a restart
+    /// replays the gap up to the span and goes on after it instead of sending the span twice. Absent
+    /// in files of earlier versions and when no replay runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveSpan>,
+}
+
+/// Every stored sample in `(after_ms, through_ms]` was acknowledged (published live while a replay
+/// of what came before `after_ms` was still running).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveSpan {
+    pub after_ms: i64,
+    pub through_ms: i64,
+}
+
+impl LiveSpan {
+    /// Whether a sample of this time lies in the span.
+    pub fn holds(&self, time: Timestamp) -> bool {
+        time.as_millis() > self.after_ms && time.as_millis() <= self.through_ms
+    }
 }
 
 /// Why the cursor file could not be read or written.
@@ -112,6 +134,7 @@ impl CursorFile {
                 .entry(broker.to_string())
                 .or_insert(BrokerCursor {
                     acked_through_ms: now.add_millis(-NEW_BROKER_LOOKBACK_MS).as_millis(),
+                    live: None,
                 });
         }
         Ok(CursorFile { path, state })
@@ -129,16 +152,31 @@ impl CursorFile {
             .map(|c| Timestamp(c.acked_through_ms))
     }
 
-    /// Moves the broker's cursor forward (never back).
-    pub fn advance(&mut self, broker: &BrokerAddress, to: Timestamp) {
+    /// The span of live samples the broker acknowledged ahead of an unfinished replay.
+    pub fn live_span(&self, broker: &BrokerAddress) -> Option<LiveSpan> {
+        self.state.brokers.get(&broker.to_string())?.live
+    }
+
+    /// Moves the broker's cursor forward (never back) and records its live span (or none). Returns
+    /// whether anything changed (and so wants saving).
+    pub fn advance(
+        &mut self,
+        broker: &BrokerAddress,
+        to: Timestamp,
+        live: Option<LiveSpan>,
+    ) -> bool {
         let entry = self
             .state
             .brokers
             .entry(broker.to_string())
             .or_insert(BrokerCursor {
                 acked_through_ms: to.as_millis(),
+                live: None,
             });
+        let before = *entry;
         entry.acked_through_ms = entry.acked_through_ms.max(to.as_millis());
+        entry.live = live.filter(|span| span.through_ms > entry.acked_through_ms);
+        *entry != before
     }
 
     /// Takes the next bdSeq for a new session.
@@ -192,6 +230,11 @@ pub struct Ledger {
     live: BTreeMap<Timestamp, u32>,
     /// The newest stored sample seen live.
     live_newest: Option<Timestamp>,
+    /// A span acknowledged live before a restart (from the cursor file): the replay skips its samples,
+    /// and the cursor jumps over it once it reaches it.
+    skip: Option<LiveSpan>,
+    /// The live samples acknowledged so far ahead of this session's replay, for the cursor file.
+    ahead: Option<LiveSpan>,
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +258,38 @@ impl Ledger {
             next_batch: 0,
             live: BTreeMap::new(),
             live_newest: None,
+            skip: None,
+            ahead: None,
+        }
+    }
+
+    /// Like [`Ledger::new`], for a broker whose cursor file holds a live span from before a restart:
+    /// what it covers is not replayed.
+    pub fn resuming(acked: Timestamp, replay_to: Timestamp, span: Option<LiveSpan>) -> Ledger {
+        let mut ledger = Ledger::new(acked, replay_to);
+        ledger.skip = span.filter(|s| s.through_ms > acked.as_millis());
+        ledger.pass_skip();
+        ledger
+    }
+
+    /// The span the replay leaves out (acknowledged live before a restart).
+    pub fn skip(&self) -> Option<LiveSpan> {
+        self.skip
+    }
+
+    /// The live span to keep in the cursor file: the restored one until the replay passes it, else
+    /// what this session acknowledged live ahead of its replay.
+    pub fn durable_span(&self) -> Option<LiveSpan> {
+        self.skip.or(self.ahead)
+    }
+
+    /// Once the cursor reaches a skipped span, everything in it is acknowledged too.
+    fn pass_skip(&mut self) {
+        if let Some(span) = self.skip {
+            if self.acked.as_millis() >= span.after_ms {
+                self.acked = self.acked.max(Timestamp(span.through_ms));
+                self.skip = None;
+            }
         }
     }
 
@@ -231,6 +306,10 @@ impl Ledger {
     /// More must be replayed (after a lost live span): through `to`. Live messages carry only samples
     /// after it from now on.
     pub fn extend_replay(&mut self, to: Timestamp) {
+        if to > self.replay_to {
+            // The live span started at the old end: part of it will now be replayed.
+            self.ahead = None;
+        }
         self.replay_to = self.replay_to.max(to);
     }
 
@@ -293,6 +372,7 @@ impl Ledger {
             }
             self.acked = self.acked.max(front.through.min(self.replay_to));
             self.batches.pop_front();
+            self.pass_skip();
         }
     }
 
@@ -320,18 +400,34 @@ impl Ledger {
     /// before the oldest live sample still in flight, and never closer than [`LIVE_SETTLE_MS`] to the
     /// newest stored sample seen (older samples may still be on their way). Returns the cursor.
     pub fn settle_live(&mut self) -> Timestamp {
-        if self.replaying() || !self.batches.is_empty() {
-            return self.acked;
-        }
-        let Some(newest) = self.live_newest else {
+        let Some(candidate) = self.live_settled() else {
             return self.acked;
         };
+        if self.replaying() || !self.batches.is_empty() {
+            // The cursor waits for the replay; the live stream's acknowledged span is kept beside it
+            // (unless a restored span still waits to be passed: the file holds one span).
+            if self.skip.is_none() && candidate > self.replay_to {
+                self.ahead = Some(LiveSpan {
+                    after_ms: self.replay_to.as_millis(),
+                    through_ms: candidate.as_millis(),
+                });
+            }
+            return self.acked;
+        }
+        self.ahead = None;
+        self.acked = self.acked.max(candidate);
+        self.acked
+    }
+
+    /// How far the live stream is acknowledged for certain: [`LIVE_SETTLE_MS`] behind the newest
+    /// stored sample seen, and before the oldest live message still in flight.
+    fn live_settled(&self) -> Option<Timestamp> {
+        let newest = self.live_newest?;
         let mut candidate = newest.add_millis(-LIVE_SETTLE_MS);
         if let Some((&oldest, _)) = self.live.iter().next() {
             candidate = candidate.min(oldest.add_millis(-1));
         }
-        self.acked = self.acked.max(candidate);
-        self.acked
+        Some(candidate)
     }
 }
 
@@ -366,8 +462,8 @@ mod tests {
             Some(Timestamp(1000)),
             "a little before the start, for what the engine stored just before"
         );
-        file.advance(&broker(), Timestamp(5000));
-        file.advance(&broker(), Timestamp(4000));
+        file.advance(&broker(), Timestamp(5000), None);
+        file.advance(&broker(), Timestamp(4000), None);
         assert_eq!(file.acked(&broker()), Some(Timestamp(5000)), "never back");
         assert_eq!(file.next_bd_seq(), BdSeq(1));
         file.save().expect("save");
@@ -480,5 +576,96 @@ mod tests {
             Timestamp(20_000),
             "held until the span is replayed"
         );
+    }
+
+    #[test]
+    fn live_acknowledged_ahead_of_the_replay_is_kept_as_a_span_and_skipped_after_a_restart() {
+        // The replay of (0, 1000] runs; live samples up to 60 s are acknowledged meanwhile.
+        let mut ledger = Ledger::new(Timestamp(0), Timestamp(1000));
+        ledger.live_seen(Timestamp(60_000));
+        assert_eq!(
+            ledger.settle_live(),
+            Timestamp(0),
+            "the cursor waits for the replay"
+        );
+        let span = ledger.durable_span().expect("a span");
+        assert_eq!((span.after_ms, span.through_ms), (1000, 50_000));
+        // Killed here. The restart replays (0, now] but leaves the span out.
+        let mut after = Ledger::resuming(Timestamp(0), Timestamp(70_000), Some(span));
+        assert_eq!(after.skip(), Some(span));
+        assert!(span.holds(Timestamp(1001)) && span.holds(Timestamp(50_000)));
+        assert!(!span.holds(Timestamp(1000)) && !span.holds(Timestamp(50_001)));
+        assert_eq!(after.durable_span(), Some(span), "kept until passed");
+        let a = after.open_batch(Timestamp(999));
+        after.seal_batch(a);
+        assert_eq!(after.acked(), Timestamp(999));
+        let b = after.open_batch(Timestamp(20_000));
+        after.seal_batch(b);
+        assert_eq!(
+            after.acked(),
+            Timestamp(50_000),
+            "reaching the span's start passes the whole span"
+        );
+        assert_eq!(after.skip(), None);
+        assert_eq!(after.durable_span(), None);
+    }
+
+    #[test]
+    fn a_span_the_cursor_already_passed_or_a_lost_live_stream_leaves_no_span() {
+        let stale = LiveSpan {
+            after_ms: 10,
+            through_ms: 20,
+        };
+        let ledger = Ledger::resuming(Timestamp(30), Timestamp(40), Some(stale));
+        assert_eq!((ledger.skip(), ledger.acked()), (None, Timestamp(30)));
+        let inside = Ledger::resuming(
+            Timestamp(15),
+            Timestamp(40),
+            Some(LiveSpan {
+                after_ms: 10,
+                through_ms: 25,
+            }),
+        );
+        assert_eq!(
+            inside.acked(),
+            Timestamp(25),
+            "a cursor inside the span passes it"
+        );
+        let mut ledger = Ledger::new(Timestamp(0), Timestamp(1000));
+        ledger.live_seen(Timestamp(60_000));
+        ledger.settle_live();
+        assert!(ledger.durable_span().is_some());
+        ledger.extend_replay(Timestamp(30_000));
+        assert_eq!(
+            ledger.durable_span(),
+            None,
+            "live batches were lost: the span is replayed after all"
+        );
+    }
+
+    #[test]
+    fn the_cursor_file_keeps_the_live_span_and_reads_files_without_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.db.sparkplug");
+        std::fs::write(
+            &path,
+            br#"{"version": 1, "bd_seq": 3, "brokers": {"mqtt://127.0.0.1:1883": {"acked_through_ms": 500}}}"#,
+        )
+        .expect("write");
+        let mut file = CursorFile::open(path.clone(), &[broker()], Timestamp(0)).expect("open");
+        assert_eq!(file.live_span(&broker()), None);
+        let span = LiveSpan {
+            after_ms: 600,
+            through_ms: 900,
+        };
+        assert!(file.advance(&broker(), Timestamp(550), Some(span)));
+        assert!(
+            !file.advance(&broker(), Timestamp(550), Some(span)),
+            "no change"
+        );
+        file.save().expect("save");
+        let again = CursorFile::open(path, &[broker()], Timestamp(0)).expect("reopen");
+        assert_eq!(again.acked(&broker()), Some(Timestamp(550)));
+        assert_eq!(again.live_span(&broker()), Some(span));
     }
 }

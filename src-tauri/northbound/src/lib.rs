@@ -14,8 +14,8 @@
 //! atomically beside the history (`<history>.sparkplug`): at each fully acknowledged replay batch, and
 //! about once a second while live. After any stop, `kill -9` included, the replay starts after `C`:
 //! nothing stored is lost, and what is sent twice is bounded: killed during a replay, at most the
-//! [`node::REPLAY_WINDOW`] batches in flight ([`node::replay_batch`] samples each) and the live samples
-//! published since that reconnect; killed while live, the last [`cursor::LIVE_SETTLE`] of samples; a
+//! [`node::REPLAY_WINDOW`] batches in flight ([`node::replay_batch`] samples each) and about the last
+//! [`cursor::LIVE_SETTLE`] of live samples; killed while live, the last [`cursor::LIVE_SETTLE`] of samples; a
 //! broker outage alone, nothing.
 //!
 //! Parts: [`topic`] (the namespace), [`metric`] (datatypes, values, quality, birth and data metrics),

@@ -372,7 +372,7 @@ impl Node {
         let acked = self.cursor.acked(&broker).unwrap_or_else(Timestamp::now);
         self.acked_live.session(&broker);
         let now = Timestamp::now();
-        session.ledger = Some(Ledger::new(acked, now));
+        session.ledger = Some(Ledger::resuming(acked, now, self.cursor.live_span(&broker)));
         session.read_to = acked;
         self.births(session).await?;
         self.set(|s| {
@@ -815,7 +815,12 @@ impl Node {
             return Ok(());
         };
         let id = ledger.open_batch(batch.through);
+        let skip = ledger.skip();
         let mut samples = batch.samples;
+        // What the broker acknowledged live before a restart is not sent again.
+        if let Some(span) = skip {
+            samples.retain(|s| !span.holds(s.time));
+        }
         // What the broker already acknowledged live before the connection was lost is not sent again.
         if self
             .acked_live
@@ -934,10 +939,10 @@ impl Node {
             return;
         };
         let to = ledger.settle_live();
+        let span = ledger.durable_span();
         let broker = session.connection.broker.clone();
-        if self.cursor.acked(&broker) != Some(to) {
+        if self.cursor.advance(&broker, to, span) {
             self.acked_live.prune(to);
-            self.cursor.advance(&broker, to);
             if let Err(e) = self.cursor.save() {
                 self.error(e.to_string());
             }
