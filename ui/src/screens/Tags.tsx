@@ -6,6 +6,7 @@ import { WriteControl } from "../components/WriteControl";
 import { useLive, useServices } from "../context";
 import { describeCause, formatClock, formatValue, qualityBadge, qualityClass } from "../format";
 import { useT } from "../i18n";
+import { keyTags, MAX_KEY_TAGS, togglePin } from "./Overview";
 import { tagName } from "../plant-text";
 import { writableBy } from "../write";
 
@@ -29,7 +30,7 @@ export function filterTags(plant: PlantInfo, text: string, device: number): TagI
 export function Tags() {
   const t = useT();
   const store = useLive();
-  const { go, session } = useServices();
+  const { go, session, settings, saveSettings } = useServices();
   const [text, setText] = useState("");
   // The tag whose write control is open above the list (its index), or null.
   const [writing, setWriting] = useState<number | null>(null);
@@ -39,6 +40,7 @@ export function Tags() {
   const tags = useMemo(() => (plant ? filterTags(plant, text, device) : []), [plant, text, device]);
   if (!plant) return <p class="muted">{t("app.openingPlant")}</p>;
   const target = writing === null ? undefined : plant.tags[writing];
+  const pinned = new Set(keyTags(plant, settings.keyTags).map((k) => k.id));
   const targetWrite = target && writableBy(target, session);
 
   return (
@@ -98,6 +100,7 @@ export function Tags() {
             <span>{t("tags.col.quality")}</span>
             <span>{t("tags.col.changed")}</span>
             <span>{t("tags.col.write")}</span>
+            <span>{t("tags.pinColumn")}</span>
           </div>
         }
         renderRow={(i, top) => {
@@ -141,10 +144,44 @@ export function Tags() {
                   </button>
                 )}
               </span>
+              <span>
+                <PinButton
+                  id={tag.id}
+                  on={pinned.has(tag.id)}
+                  full={pinned.size >= MAX_KEY_TAGS}
+                  onToggle={() => {
+                    const next = togglePin(plant, settings.keyTags, tag.id);
+                    if (next) saveSettings({ keyTags: next });
+                  }}
+                />
+              </span>
             </div>
           );
         }}
       />
     </section>
+  );
+}
+
+/** A tag's star on the Tags screen: filled while the tag is a key tag on the Overview. */
+function PinButton({ id, on, full, onToggle }: { id: string; on: boolean; full: boolean; onToggle: () => void }) {
+  const t = useT();
+  const hint = on ? t("tags.unpin", { id }) : full ? t("tags.pinFull", { max: MAX_KEY_TAGS }) : t("tags.pin", { id });
+  return (
+    <button
+      class="small pin"
+      aria-pressed={on}
+      aria-label={hint}
+      title={hint}
+      disabled={!on && full}
+      data-testid="pin"
+      onClick={(e) => {
+        e.stopPropagation();
+        onToggle();
+      }}
+      onKeyDown={(e) => e.stopPropagation()}
+    >
+      {on ? "★" : "☆"}
+    </button>
   );
 }
