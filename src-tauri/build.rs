@@ -37,6 +37,7 @@ mod desktop {
         "audit_export",
         "plant_screens",
         "export_screen",
+        "pick_plant_file",
     ];
 
     pub fn build() {

@@ -531,6 +531,35 @@ def test_notifications_and_alarms_in_chinese(driver):
     window_shot(driver, "alarms-in-chinese-with-an-active-alarm")
 
 
+def xdotool(*args, timeout=20):
+    return subprocess.run(["xdotool", *args], check=True, timeout=timeout, capture_output=True, text=True).stdout
+
+
+def test_the_open_dialog_opens_a_plant_file(driver):
+    """Browse… on Plant files shows the native (GTK) open dialog, titled in the window's language; a plant
+    file chosen in it (typed into its location bar with xdotool, as a user would) is opened."""
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+    plant_file = os.path.join(WORK, "dialog-plant.toml")
+    with open(plant_file, "w") as f:
+        f.write(
+            '[plant]\nname = "Dialog plant"\n[history]\npath = "dialog-plant.db"\n'
+            '[[devices]]\nid = "plc"\ntransport = "tcp"\nhost = "127.0.0.1"\nport = 1502\n'
+            '[[devices.tags]]\nid = "level"\ntable = "input"\naddress = 0\ntype = "u16"\n'
+        )
+    go(driver, "plant")
+    by_test_id(driver, "browse-plant")[0].click()
+    dialog = xdotool("search", "--sync", "--name", "^Open a plant file$").split()[0]
+    shot(driver, "the_open_dialog")
+    xdotool("windowfocus", "--sync", dialog)
+    xdotool("key", "--delay", "100", "ctrl+l")
+    xdotool("type", "--delay", "20", plant_file)
+    xdotool("key", "Return")
+    message = wait_for("the chosen plant to open", lambda: (m := by_test_id(driver, "plant-message")) and m[0].text)
+    assert "Dialog plant" in message, f"the plant chosen in the dialog is open, got {message!r}"
+    assert by_test_id(driver, "plant-path")[0].get_attribute("value") == plant_file
+    wait_for("the header to name the plant", lambda: "Dialog plant" in by_test_id(driver, "plant-name")[0].get_attribute("textContent"))
+
+
 def free_port():
     import socket
 

@@ -158,6 +158,41 @@ pub async fn open_plant(state: State<'_, AppState>, path: Option<String>) -> Rep
     state.open(path.map(PathBuf::from)).await
 }
 
+/// The native open dialog for a plant file, in the window's language, starting in the open plant's
+/// folder: the chosen path, or null when the user cancelled. The page then opens it with `open_plant`.
+#[tauri::command]
+pub async fn pick_plant_file<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    window: tauri::Window<R>,
+    state: State<'_, AppState>,
+) -> Reply<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let language = state.settings.get().language.unwrap_or_default();
+    let folder = state
+        .with_session(|s| Ok(s.plant().source.clone()))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|file| file.parent().map(PathBuf::from));
+    let mut dialog = app
+        .dialog()
+        .file()
+        .set_parent(&window)
+        .set_title(language.pick_plant_title())
+        .add_filter(language.plant_files(), &["toml"]);
+    if let Some(folder) = folder {
+        dialog = dialog.set_directory(folder);
+    }
+    // The dialog waits for the user: off the async runtime.
+    blocking(move || {
+        Ok(dialog
+            .blocking_pick_file()
+            .and_then(|chosen| chosen.into_path().ok())
+            .map(|path| path.display().to_string()))
+    })
+    .await
+}
+
 #[tauri::command]
 pub async fn reload_plant(state: State<'_, AppState>) -> Reply<PlantInfo> {
     state.reload().await

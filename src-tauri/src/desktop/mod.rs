@@ -48,6 +48,7 @@ pub fn run() -> ExitCode {
         // Desktop notifications for new critical and high alarms, fired from Rust (see `notify`); the
         // page is given none of the plugin's commands.
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(tauri::generate_handler![
             commands::plant_info,
             commands::live_subscribe,
@@ -75,6 +76,7 @@ pub fn run() -> ExitCode {
             commands::audit_export,
             commands::plant_screens,
             commands::export_screen,
+            commands::pick_plant_file,
         ])
         .setup(|app| {
             let data_dir = env_dir("PLANTWATCH_DATA_DIR").unwrap_or(app.path().app_data_dir()?);

@@ -55,6 +55,16 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
     return run(() => backend.openPlant(p), "plant.opened");
   };
 
+  /** The native open dialog (Rust side); a chosen file is opened at once. */
+  const browse = async () => {
+    try {
+      const chosen = await backend.pickPlantFile();
+      if (chosen) await open(chosen);
+    } catch (e) {
+      setError(e as UiError);
+    }
+  };
+
   return (
     <section aria-label={t("plant.label")}>
       <h2>{t("plant.title")}</h2>
@@ -79,6 +89,9 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
         />
         <button type="submit" class="primary" disabled={busy || path.trim() === ""} data-testid="open-plant">
           {t("plant.openButton")}
+        </button>
+        <button type="button" disabled={busy} onClick={browse} title={t("plant.browseHint")} data-testid="browse-plant">
+          {t("plant.browse")}
         </button>
         <button
           type="button"
