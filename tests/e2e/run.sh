@@ -25,6 +25,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 command -v tauri-driver >/dev/null || { echo "run.sh: tauri-driver is missing (cargo install tauri-driver --locked)" >&2; exit 2; }
 command -v WebKitWebDriver >/dev/null || { echo "run.sh: WebKitWebDriver is missing (apt-get install webkit2gtk-driver)" >&2; exit 2; }
 command -v Xvfb >/dev/null || { echo "run.sh: Xvfb is missing (apt-get install xvfb)" >&2; exit 2; }
+command -v xdotool >/dev/null || { echo "run.sh: xdotool is missing (apt-get install xdotool)" >&2; exit 2; }
 for tool in dbus-daemon dunst dunstctl busctl; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install dunst dbus-daemon dbus-bin systemd)" >&2; exit 2; }
 done
@@ -142,6 +143,7 @@ tests=(
   "test_the_devices_screen_shows_the_northbound_link normal 1"
   "test_every_screen_in_both_languages_and_sizes normal 1 anna:admin"
   "test_notifications_and_alarms_in_chinese gas-flood 5"
+  "test_the_open_dialog_opens_a_plant_file normal 1"
   "test_the_plant_menu_opens_a_file_from_the_system_dialog_and_tags_pin_on_the_overview normal 1"
 )
 # PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above.

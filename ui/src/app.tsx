@@ -107,11 +107,13 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
         mark("settings");
         const s = await backend.settingsGet();
         if (!alive) return;
-        // The first start follows the system's language; a choice made in the window is kept.
+        // The first start follows the system's language and keeps it (the Rust side writes notifications
+        // and chart exports in it too); a choice made in the window is kept.
         const language = s.language ?? systemLanguage(navigator.languages ?? [navigator.language]);
         await setLanguage(language).catch(() => {});
         if (!alive) return;
-        setSettings(s);
+        if (s.language === null) backend.settingsSet({ ...s, language }).catch(() => {});
+        setSettings({ ...s, language });
         // The audit screen needs a sign-in first: the window never opens on it.
         if (screensFor(NO_SESSION, true).some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
         mark("subscribe");

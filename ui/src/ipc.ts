@@ -63,8 +63,8 @@ export const backend = {
   exportTrend: (request: TrendRequest, format: ExportFormat) =>
     call<string>("export_trend", { request, format }),
   openPlant: (path: string | null) => call<PlantInfo>("open_plant", { path }),
-  /** The system's open dialog for a plant file; null when cancelled. */
-  pickPlantFile: (title: string, filter: string) => call<string | null>("pick_plant_file", { title, filter }),
+  /** The native file dialog for a plant file: its path, or null when the user cancelled. */
+  pickPlantFile: () => call<string | null>("pick_plant_file"),
   reloadPlant: () => call<PlantInfo>("reload_plant"),
   checkPlant: (path: string) => call<PlantFileReport>("check_plant", { path }),
   settingsGet: () => call<Settings>("settings_get"),

@@ -80,6 +80,8 @@ describe("the window's language", () => {
     render(<App backend={backendWith({ ...DEFAULT_SETTINGS, language: null }, saved)} store={new LiveStore()} />);
     await waitFor(() => expect(screen.getByTestId("screen-nav").textContent).toContain("总览"));
     expect(document.documentElement.lang).toBe("zh-CN");
+    // Kept from the first start on, so notifications and chart exports speak it too.
+    expect(saved.map((s) => s.language)).toEqual(["zh-CN"]);
 
     fireEvent.change(screen.getByTestId("language"), { target: { value: "en" } });
     await waitFor(() => expect(screen.getByTestId("screen-nav").textContent).toContain("Overview"));

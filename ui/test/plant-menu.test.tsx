@@ -1,5 +1,4 @@
-// The small things a new user reaches for (issue 14): the plant menu in the header (the system's open
-// dialog, recent plants, the simulated plant) and pinning tags on the Overview from the Tags screen.
+// The header's plant menu (issue 14): the system's open dialog, the recent plants, the simulated plant.
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PlantInfo, Settings } from "../src/bindings/ipc";
@@ -7,8 +6,6 @@ import { PlantMenu } from "../src/components/PlantMenu";
 import { NO_SESSION, Services, type AppServices } from "../src/context";
 import { backend } from "../src/ipc";
 import { LiveStore } from "../src/live";
-import { KEY_TAGS_MAX } from "../src/screens/Overview";
-import { Tags } from "../src/screens/Tags";
 import { bigPlant } from "./fixtures";
 
 afterEach(cleanup);
@@ -38,8 +35,8 @@ function services(settings: Settings, calls: string[], patches: Partial<Settings
         calls.push(`open ${path}`);
         return plant;
       },
-      pickPlantFile: async (title: string, filter: string) => {
-        calls.push(`pick "${title}" "${filter}"`);
+      pickPlantFile: async () => {
+        calls.push("pick");
         return "/plants/picked.toml";
       },
     },
@@ -71,7 +68,7 @@ describe("the plant menu", () => {
     expect(calls).toEqual([
       "open /plants/boiler.toml",
       "open null",
-      'pick "Open a plant file" "Plant files (*.toml)"',
+      "pick",
       "open /plants/picked.toml",
     ]);
   });
@@ -88,38 +85,5 @@ describe("the plant menu", () => {
     expect(screen.queryAllByTestId("menu-recent")).toEqual([]);
     fireEvent.click(screen.getByTestId("menu-open"));
     await waitFor(() => expect(calls).toEqual(["pick"]));
-  });
-});
-
-describe("pinning tags on the Overview", () => {
-  it("pins an unpinned tag after the pinned ones and unpins a pinned one", () => {
-    const patches: Partial<Settings>[] = [];
-    render(
-      <Services.Provider value={services({ ...SETTINGS, keyTags: ["dev0/tag2"] }, [], patches)}>
-        <Tags />
-      </Services.Provider>,
-    );
-    const pins = screen.getAllByTestId("tag-pin");
-    expect(pins.map((p) => p.getAttribute("aria-pressed"))).toEqual(["false", "false", "true"]);
-    expect(pins[0].getAttribute("aria-label")).toBe("Show dev0/tag0 on the Overview");
-    fireEvent.click(pins[0]);
-    fireEvent.click(pins[2]);
-    expect(patches).toEqual([{ keyTags: ["dev0/tag2", "dev0/tag0"] }, { keyTags: [] }]);
-  });
-
-  it("takes no more tags once the Overview is full, but still unpins", () => {
-    const full = Array.from({ length: KEY_TAGS_MAX }, (_, i) => `other/t${i}`).concat(["dev0/tag1"]).slice(1);
-    const patches: Partial<Settings>[] = [];
-    render(
-      <Services.Provider value={services({ ...SETTINGS, keyTags: full }, [], patches)}>
-        <Tags />
-      </Services.Provider>,
-    );
-    const pins = screen.getAllByTestId("tag-pin") as HTMLButtonElement[];
-    expect(pins[0].disabled).toBe(true);
-    expect(pins[0].getAttribute("title")).toBe(`The Overview shows at most ${KEY_TAGS_MAX} tags: unpin one first`);
-    expect(pins[1].disabled).toBe(false);
-    fireEvent.click(pins[1]);
-    expect(patches).toEqual([{ keyTags: full.filter((id) => id !== "dev0/tag1") }]);
   });
 });

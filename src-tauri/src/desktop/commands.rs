@@ -158,36 +158,37 @@ pub async fn open_plant(state: State<'_, AppState>, path: Option<String>) -> Rep
     state.open(path.map(PathBuf::from)).await
 }
 
-/// Shows the system's open dialog for a plant file (`*.toml`), starting in the open plant file's folder;
-/// the chosen path, or none when the user cancelled. The page passes the title and the filter's name in
-/// its language. The page gets this one command rather than the dialog plugin's API: it can ask for a
-/// plant file, nothing else.
+/// The native open dialog for a plant file, in the window's language, starting in the open plant's
+/// folder: the chosen path, or null when the user cancelled. The page then opens it with `open_plant`.
 #[tauri::command]
-pub async fn pick_plant_file(
-    app: tauri::AppHandle,
+pub async fn pick_plant_file<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    window: tauri::Window<R>,
     state: State<'_, AppState>,
-    title: String,
-    filter: String,
 ) -> Reply<Option<String>> {
     use tauri_plugin_dialog::DialogExt;
+    let language = state.settings.get().language.unwrap_or_default();
     let folder = state
-        .settings
-        .get()
-        .last_plant
-        .and_then(|p| PathBuf::from(p).parent().map(PathBuf::from));
+        .with_session(|s| Ok(s.plant().source.clone()))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|file| file.parent().map(PathBuf::from));
+    let mut dialog = app
+        .dialog()
+        .file()
+        .set_parent(&window)
+        .set_title(language.pick_plant_title())
+        .add_filter(language.plant_files(), &["toml"]);
+    if let Some(folder) = folder {
+        dialog = dialog.set_directory(folder);
+    }
+    // The dialog waits for the user: off the async runtime.
     blocking(move || {
-        let mut dialog = app
-            .dialog()
-            .file()
-            .set_title(title)
-            .add_filter(filter, &["toml"]);
-        if let Some(folder) = folder.filter(|f| f.is_dir()) {
-            dialog = dialog.set_directory(folder);
-        }
-        let picked = dialog.blocking_pick_file();
-        Ok(picked
-            .and_then(|p| p.into_path().ok())
-            .map(|p| p.display().to_string()))
+        Ok(dialog
+            .blocking_pick_file()
+            .and_then(|chosen| chosen.into_path().ok())
+            .map(|path| path.display().to_string()))
     })
     .await
 }

@@ -48,8 +48,6 @@ pub fn run() -> ExitCode {
         // Desktop notifications for new critical and high alarms, fired from Rust (see `notify`); the
         // page is given none of the plugin's commands.
         .plugin(tauri_plugin_notification::init())
-        // The open dialog for plant files, shown from Rust (`commands::pick_plant_file`); likewise the
-        // page is given none of the plugin's commands.
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(tauri::generate_handler![
             commands::plant_info,
@@ -61,7 +59,6 @@ pub fn run() -> ExitCode {
             commands::trend_history,
             commands::export_trend,
             commands::open_plant,
-            commands::pick_plant_file,
             commands::reload_plant,
             commands::check_plant,
             commands::settings_get,
@@ -79,6 +76,7 @@ pub fn run() -> ExitCode {
             commands::audit_export,
             commands::plant_screens,
             commands::export_screen,
+            commands::pick_plant_file,
         ])
         .setup(|app| {
             let data_dir = env_dir("PLANTWATCH_DATA_DIR").unwrap_or(app.path().app_data_dir()?);

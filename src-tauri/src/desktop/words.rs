@@ -49,6 +49,22 @@ impl Language {
         }
     }
 
+    /// The title of the open dialog for a plant file.
+    pub fn pick_plant_title(self) -> &'static str {
+        match self {
+            Language::English => "Open a plant file",
+            Language::SimplifiedChinese => "打开工厂文件",
+        }
+    }
+
+    /// The open dialog's filter for plant files.
+    pub fn plant_files(self) -> &'static str {
+        match self {
+            Language::English => "Plant files",
+            Language::SimplifiedChinese => "工厂文件",
+        }
+    }
+
     /// The time axis of an exported chart (its labels are UTC).
     pub fn time_axis(self) -> &'static str {
         match self {

@@ -9,14 +9,6 @@ import { useT } from "../i18n";
 /** How many recent plants the menu lists (the Rust side keeps up to 8). */
 export const MENU_RECENT = 8;
 
-/** Asks the system's dialog for a plant file; the path, or null when the user cancelled. */
-export function pickPlantFile(
-  backend: ReturnType<typeof useServices>["backend"],
-  t: ReturnType<typeof useT>,
-): Promise<string | null> {
-  return backend.pickPlantFile(t("plant.dialogTitle"), t("plant.dialogFilter"));
-}
-
 export function PlantMenu({
   onOpened,
   onError,
@@ -40,7 +32,7 @@ export function PlantMenu({
   const browse = async () => {
     close();
     try {
-      const path = await pickPlantFile(backend, t);
+      const path = await backend.pickPlantFile();
       if (path !== null) await open(path);
     } catch (e) {
       onError(e as UiError);

@@ -8,11 +8,11 @@ import { describeCause, formatAgo, formatFixed, formatValue, qualityBadge, quali
 import { useT } from "../i18n";
 import { tagName } from "../plant-text";
 
-/** The tags shown big: the pinned ones, else the numeric tags that carry alarms, else the first ones. */
-/** The most tags the Overview shows big. */
-export const KEY_TAGS_MAX = 8;
+/** The most key tags the Overview shows. */
+export const MAX_KEY_TAGS = 8;
 
-export function keyTags(plant: PlantInfo, pinned: string[], max = KEY_TAGS_MAX): TagInfo[] {
+/** The tags shown big: the pinned ones, else the numeric tags that carry alarms, else the first ones. */
+export function keyTags(plant: PlantInfo, pinned: string[], max = MAX_KEY_TAGS): TagInfo[] {
   if (pinned.length > 0) {
     const byId = new Map(plant.tags.map((t) => [t.id, t]));
     return pinned.flatMap((id) => byId.get(id) ?? []).slice(0, max);
@@ -21,6 +21,17 @@ export function keyTags(plant: PlantInfo, pinned: string[], max = KEY_TAGS_MAX):
   const withAlarms = numeric.filter((t) => t.alarms.length > 0);
   const rest = numeric.filter((t) => t.alarms.length === 0);
   return [...withAlarms, ...rest].slice(0, max);
+}
+
+/**
+ * The pinned tags after pinning or unpinning `id` from the Tags screen. While nothing is pinned the
+ * Overview picks its own, and the first pin or unpin starts from those (pinning one tag does not empty
+ * the Overview of the others). `null` when the Overview is full and `id` would be one too many.
+ */
+export function togglePin(plant: PlantInfo, pinned: string[], id: string): string[] | null {
+  const shown = keyTags(plant, pinned).map((t) => t.id);
+  if (shown.includes(id)) return shown.filter((x) => x !== id);
+  return shown.length >= MAX_KEY_TAGS ? null : [...shown, id];
 }
 
 export function Overview() {

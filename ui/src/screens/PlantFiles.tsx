@@ -4,7 +4,6 @@ import { useState } from "preact/hooks";
 import type { ConfigProblem, PlantFileReport, PlantInfo, UiError } from "../bindings/ipc";
 import { useLive, useServices } from "../context";
 import { useT } from "../i18n";
-import { pickPlantFile } from "../components/PlantMenu";
 
 /** The file's lines with each problem attached to its line (problems past the end go on the last). */
 export function linesWithProblems(text: string, problems: ConfigProblem[]) {
@@ -56,6 +55,16 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
     return run(() => backend.openPlant(p), "plant.opened");
   };
 
+  /** The native open dialog (Rust side); a chosen file is opened at once. */
+  const browse = async () => {
+    try {
+      const chosen = await backend.pickPlantFile();
+      if (chosen) await open(chosen);
+    } catch (e) {
+      setError(e as UiError);
+    }
+  };
+
   return (
     <section aria-label={t("plant.label")}>
       <h2>{t("plant.title")}</h2>
@@ -78,22 +87,11 @@ export function PlantFiles({ onOpened }: { onOpened: (p: PlantInfo) => void }) {
           value={path}
           onInput={(e) => setPath((e.currentTarget as HTMLInputElement).value)}
         />
-        <button
-          type="button"
-          disabled={busy}
-          data-testid="browse-plant"
-          onClick={async () => {
-            const picked = await pickPlantFile(backend, t).catch((e: UiError) => {
-              setError(e);
-              return null;
-            });
-            if (picked !== null) open(picked);
-          }}
-        >
-          {t("plant.browse")}
-        </button>
         <button type="submit" class="primary" disabled={busy || path.trim() === ""} data-testid="open-plant">
           {t("plant.openButton")}
+        </button>
+        <button type="button" disabled={busy} onClick={browse} title={t("plant.browseHint")} data-testid="browse-plant">
+          {t("plant.browse")}
         </button>
         <button
           type="button"

@@ -6,9 +6,9 @@ import { WriteControl } from "../components/WriteControl";
 import { useLive, useServices } from "../context";
 import { describeCause, formatClock, formatValue, qualityBadge, qualityClass } from "../format";
 import { useT } from "../i18n";
+import { keyTags, MAX_KEY_TAGS, togglePin } from "./Overview";
 import { tagName } from "../plant-text";
 import { writableBy } from "../write";
-import { KEY_TAGS_MAX } from "./Overview";
 
 export const ROW_HEIGHT = 40;
 
@@ -31,11 +31,6 @@ export function Tags() {
   const t = useT();
   const store = useLive();
   const { go, session, settings, saveSettings } = useServices();
-  const pinned = settings.keyTags;
-  // Pin or unpin a tag on the Overview (saved with the settings); the Overview shows the pinned tags
-  // in the order they were pinned.
-  const togglePin = (id: string) =>
-    saveSettings({ keyTags: pinned.includes(id) ? pinned.filter((p) => p !== id) : [...pinned, id] });
   const [text, setText] = useState("");
   // The tag whose write control is open above the list (its index), or null.
   const [writing, setWriting] = useState<number | null>(null);
@@ -45,6 +40,7 @@ export function Tags() {
   const tags = useMemo(() => (plant ? filterTags(plant, text, device) : []), [plant, text, device]);
   if (!plant) return <p class="muted">{t("app.openingPlant")}</p>;
   const target = writing === null ? undefined : plant.tags[writing];
+  const pinned = new Set(keyTags(plant, settings.keyTags).map((k) => k.id));
   const targetWrite = target && writableBy(target, session);
 
   return (
@@ -97,7 +93,6 @@ export function Tags() {
         label={t("tags.list")}
         header={
           <div class="trow head" style={{ height: `${ROW_HEIGHT}px` }} role="row">
-            <span title={t("tags.col.pin")}>★</span>
             <span>{t("tags.col.tag")}</span>
             <span>{t("tags.col.name")}</span>
             <span style={{ textAlign: "right" }}>{t("tags.col.value")}</span>
@@ -105,6 +100,7 @@ export function Tags() {
             <span>{t("tags.col.quality")}</span>
             <span>{t("tags.col.changed")}</span>
             <span>{t("tags.col.write")}</span>
+            <span>{t("tags.pinColumn")}</span>
           </div>
         }
         renderRow={(i, top) => {
@@ -122,14 +118,6 @@ export function Tags() {
               onDblClick={() => go("trends", [tag.index])}
               onKeyDown={(e) => e.key === "Enter" && go("trends", [tag.index])}
             >
-              <span>
-                <PinButton
-                  pinned={pinned.includes(tag.id)}
-                  full={pinned.length >= KEY_TAGS_MAX}
-                  id={tag.id}
-                  onToggle={() => togglePin(tag.id)}
-                />
-              </span>
               <span>{tag.id}</span>
               <span>{tagName(tag)}</span>
               <span class={`value ${qualityClass(u?.q)}`} data-testid="tag-value">
@@ -156,6 +144,17 @@ export function Tags() {
                   </button>
                 )}
               </span>
+              <span>
+                <PinButton
+                  id={tag.id}
+                  on={pinned.has(tag.id)}
+                  full={pinned.size >= MAX_KEY_TAGS}
+                  onToggle={() => {
+                    const next = togglePin(plant, settings.keyTags, tag.id);
+                    if (next) saveSettings({ keyTags: next });
+                  }}
+                />
+              </span>
             </div>
           );
         }}
@@ -164,35 +163,25 @@ export function Tags() {
   );
 }
 
-/** The star that pins a tag on the Overview; a full Overview takes no more until one is unpinned. */
-function PinButton({
-  pinned,
-  full,
-  id,
-  onToggle,
-}: {
-  pinned: boolean;
-  full: boolean;
-  id: string;
-  onToggle: () => void;
-}) {
+/** A tag's star on the Tags screen: filled while the tag is a key tag on the Overview. */
+function PinButton({ id, on, full, onToggle }: { id: string; on: boolean; full: boolean; onToggle: () => void }) {
   const t = useT();
-  const blocked = !pinned && full;
+  const hint = on ? t("tags.unpin", { id }) : full ? t("tags.pinFull", { max: MAX_KEY_TAGS }) : t("tags.pin", { id });
   return (
     <button
-      class="pin small"
-      aria-pressed={pinned}
-      disabled={blocked}
-      aria-label={pinned ? t("tags.unpin", { id }) : t("tags.pin", { id })}
-      title={blocked ? t("tags.pinnedFull", { max: KEY_TAGS_MAX }) : undefined}
-      data-testid="tag-pin"
+      class="small pin"
+      aria-pressed={on}
+      aria-label={hint}
+      title={hint}
+      disabled={!on && full}
+      data-testid="pin"
       onClick={(e) => {
         e.stopPropagation();
         onToggle();
       }}
       onKeyDown={(e) => e.stopPropagation()}
     >
-      {pinned ? "★" : "☆"}
+      {on ? "★" : "☆"}
     </button>
   );
 }
