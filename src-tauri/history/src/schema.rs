@@ -113,8 +113,23 @@ pub fn open_connection(path: &Path) -> Result<Connection, HistoryError> {
     };
     let conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(open_err)?;
+    // Switching a new file to WAL, or reading the mode while another connection of a just-created file
+    // does, can answer "database is locked" at once: SQLite's busy handler does not cover every step
+    // of it (seen with eight writers opening one new file together on a loaded machine). Retry within
+    // the same busy timeout.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(open_err(e)),
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_err)?;
     Ok(conn)
