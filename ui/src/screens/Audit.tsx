@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { AuditQuery, AuditRow, UiError } from "../bindings/ipc";
 import { useServices } from "../context";
 import { formatDateTime } from "../format";
-import { useT } from "../i18n";
+import { i18n, useT } from "../i18n";
 import { DAY, HOUR } from "../trend-range";
 
 const RANGES = [
@@ -15,6 +15,13 @@ const RANGES = [
 ] as const;
 
 /** The query of the screen's filters (empty fields filter nothing). */
+/** An audit code (`sign_in`, `wrong_password`, ...) in the window's language; a code this window does
+ * not know (from a newer Plantwatch) is shown as it is. The CSV export keeps the codes. */
+export function auditWord(t: ReturnType<typeof useT>, kind: "actions" | "results", code: string): string {
+  const key = `audit.${kind}.${code}`;
+  return i18n.exists(key) ? String(t(key as never)) : code;
+}
+
 export function auditQuery(range: string, user: string, action: string, text: string, now: number): AuditQuery {
   const span = RANGES.find((r) => r.id === range)?.span ?? 0;
   const blank = (s: string) => (s.trim() === "" ? null : s.trim());
@@ -84,7 +91,7 @@ export function Audit() {
         >
           <option value="">{t("audit.allActions")}</option>
           {actions.map((a) => (
-            <option value={a}>{a}</option>
+            <option value={a}>{auditWord(t, "actions", a)}</option>
           ))}
         </select>
         <input
@@ -131,12 +138,14 @@ export function Audit() {
               <td class="num">{formatDateTime(r.time)}</td>
               <td>{r.user}</td>
               <td>{r.role}</td>
-              <td>{r.action}</td>
+              <td>{auditWord(t, "actions", r.action)}</td>
               <td>{r.target}</td>
               <td class="n">{r.old ?? ""}</td>
               <td class="n">{r.requested ?? ""}</td>
               <td class="n">{r.readback ?? ""}</td>
-              <td data-testid="audit-result">{r.result}</td>
+              <td data-testid="audit-result" data-result={r.result}>
+                {auditWord(t, "results", r.result)}
+              </td>
               <td>{r.comment ?? ""}</td>
             </tr>
           ))}
