@@ -57,14 +57,19 @@ async fn wait_for_more_polls(engine: &Engine, full_id: &str, n: u32) {
 /// the first poll also opens the connection and the run is timed from before the engine started, so
 /// up to 3 fewer are accepted (300 ms of scheduling slack on a loaded two-core machine). A healthy
 /// device that shared a connection with a faulty one would lose 3 polls to every 300 ms timeout of
-/// its neighbour, far more than that over a run.
+/// its neighbour, far more than that over a run. For the same reason one missed deadline is accepted (a
+/// scheduling hiccup of the test machine: seen once in a CI run with every other poll on time); a
+/// neighbour's timeouts would miss one or more every few periods.
 fn assert_kept_pace(counter_samples: usize, missed: u64, elapsed: Duration, what: &str) {
     let most = (elapsed.as_millis() / PERIOD.as_millis()) as usize + 1;
     assert!(
         counter_samples <= most && counter_samples + 3 >= most,
         "{what}: {counter_samples} polls in {elapsed:?} at {PERIOD:?}, expected {most} (at most 3 fewer)"
     );
-    assert_eq!(missed, 0, "{what}: no poll deadline was missed");
+    assert!(
+        missed <= 1,
+        "{what}: at most one poll deadline missed (a scheduling hiccup), got {missed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
