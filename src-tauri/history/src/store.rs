@@ -626,25 +626,44 @@ impl<'s> TagCursor<'s> {
         if self.next_chunk.is_none() {
             self.next_chunk = self.next_from_chunks()?;
         }
-        let take_log = match (&self.next_chunk, self.log.peek()) {
-            (None, None) => return Ok(None),
-            (None, Some(_)) => true,
-            (Some(_), None) => false,
-            (Some(c), Some(l)) => {
-                if c.time == l.time {
-                    // The log's sample replaced the chunk's.
+        let chunk = self.next_chunk.as_ref().map(|r| r.time);
+        let log = self.log.peek().map(|r| r.time);
+        Ok(match next_source(chunk, log) {
+            None => None,
+            Some(Source::Chunk) => self.next_chunk.take(),
+            Some(Source::Log { replaces_chunk }) => {
+                if replaces_chunk {
                     self.next_chunk = None;
-                    true
-                } else {
-                    l.time < c.time
                 }
+                self.log.next()
             }
-        };
-        if take_log {
-            Ok(self.log.next())
-        } else {
-            Ok(self.next_chunk.take())
-        }
+        })
+    }
+}
+
+/// Where a tag's next sample comes from, when both its chunks and the log may have one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Chunk,
+    /// The log's; when it has the chunk's millisecond, it replaced the chunk's sample, which is dropped.
+    Log {
+        replaces_chunk: bool,
+    },
+}
+
+/// The one merge rule of a tag's chunk samples and log samples, given the time of the next of each:
+/// the earlier first, and the log's at the same millisecond (it was written later). `None` when both
+/// are done.
+pub(crate) fn next_source(chunk: Option<i64>, log: Option<i64>) -> Option<Source> {
+    match (chunk, log) {
+        (None, None) => None,
+        (Some(c), Some(l)) if l <= c => Some(Source::Log {
+            replaces_chunk: l == c,
+        }),
+        (Some(_), _) => Some(Source::Chunk),
+        (None, Some(_)) => Some(Source::Log {
+            replaces_chunk: false,
+        }),
     }
 }
 

@@ -22,7 +22,7 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use crate::codec::{Rec, RunReader};
 use crate::reader::{quality_of, value_of, Kind};
-use crate::store::{self, Wanted};
+use crate::store::{self, Source, Wanted};
 use crate::{HistoryError, HistoryReader};
 
 /// A window of the sweep is read in one read transaction; its chunk list holds about one entry per
@@ -237,8 +237,8 @@ impl HistoryReader {
     }
 }
 
-/// Moves `stream`'s samples in `[from, through]` to `out`, in time order; the log's sample wins over a
-/// chunk's at the same millisecond.
+/// Moves `stream`'s samples in `[from, through]` to `out`, in time order, merged by
+/// [`store::next_source`] (the log's sample wins over a chunk's at the same millisecond).
 fn drain<K: Clone>(
     stream: &mut Stream<K>,
     from: i64,
@@ -247,28 +247,17 @@ fn drain<K: Clone>(
 ) -> rusqlite::Result<()> {
     loop {
         stream.fill_head(from)?;
-        let chunk_time = stream.head.as_ref().map(|r| r.time);
-        let log_time = stream.log.front().map(|r| r.time);
-        let rec = match (chunk_time, log_time) {
-            (None, None) => return Ok(()),
-            (Some(c), Some(l)) if l <= c => {
-                if l > through {
-                    return Ok(());
-                }
-                if l == c {
+        if stream.next_time() > through {
+            return Ok(());
+        }
+        let chunk = stream.head.as_ref().map(|r| r.time);
+        let log = stream.log.front().map(|r| r.time);
+        let rec = match store::next_source(chunk, log) {
+            None => return Ok(()),
+            Some(Source::Chunk) => stream.head.take(),
+            Some(Source::Log { replaces_chunk }) => {
+                if replaces_chunk {
                     stream.head = None;
-                }
-                stream.log.pop_front()
-            }
-            (Some(c), _) => {
-                if c > through {
-                    return Ok(());
-                }
-                stream.head.take()
-            }
-            (None, Some(l)) => {
-                if l > through {
-                    return Ok(());
                 }
                 stream.log.pop_front()
             }
