@@ -18,7 +18,7 @@ use crate::cursor::{cursor_path, BatchId, CursorFile, Ledger};
 use crate::metric::value_of_command;
 use crate::payload::{self, Current, Stored};
 use crate::proto::{DataType, Payload};
-use crate::replay::{spawn_reader, ReplayBatch};
+use crate::replay::{spawn_reader, ReplayBatch, Replayed};
 use crate::seq::{BdSeq, Seq};
 use crate::status::{LinkState, NorthboundStatus};
 use crate::topic::{Incoming, Topics};
@@ -817,27 +817,26 @@ impl Node {
         let id = ledger.open_batch(batch.through);
         let skip = ledger.skip();
         let mut samples = batch.samples;
-        // What the broker acknowledged live before a restart is not sent again.
-        if let Some(span) = skip {
-            samples.retain(|s| !span.holds(s.time));
-        }
-        // What the broker already acknowledged live before the connection was lost is not sent again.
-        if self
-            .acked_live
-            .oldest
-            .is_some_and(|oldest| oldest <= batch.through)
-        {
-            samples.retain(|s| !self.acked_live.contains(s.tag, s.time));
-        }
-        // The sweep groups a slice by tag id, which follows the plant's order unless the plant file
-        // was edited since; then a stable sort groups it by device (each tag's samples stay in time
-        // order).
+        // What the broker acknowledged live already is not sent again: before a restart (the span of
+        // the cursor file) or before the connection was lost (the samples remembered).
+        samples.retain(|s| {
+            !skip.is_some_and(|span| span.holds(s.time)) && !self.acked_live.contains(s.tag, s.time)
+        });
+        // Each sample's device, once. The sweep groups a slice by tag id, which follows the plant's
+        // order unless the plant file was edited since; then a stable sort groups it by device (each
+        // tag's samples stay in time order).
         let plant = self.plant.clone();
-        if !samples.is_sorted_by_key(|s| device_of(&plant, s.tag)) {
-            samples.sort_by_cached_key(|s| device_of(&plant, s.tag));
+        let mut devices: Vec<usize> = samples.iter().map(|s| device_of(&plant, s.tag)).collect();
+        if !devices.is_sorted() {
+            let mut by_device: Vec<(usize, Replayed)> = devices.into_iter().zip(samples).collect();
+            by_device.sort_by_key(|(device, _)| *device);
+            (devices, samples) = by_device.into_iter().unzip();
         }
-        for group in samples.chunk_by(|a, b| device_of(&plant, a.tag) == device_of(&plant, b.tag)) {
-            let device = device_of(&plant, group[0].tag);
+        let mut start = 0;
+        for run in devices.chunk_by(|a, b| a == b) {
+            let device = run[0];
+            let group = &samples[start..start + run.len()];
+            start += run.len();
             let seq = session.seq.take();
             let data = payload::device_data(
                 &self.plant,
