@@ -1,5 +1,23 @@
 // Small plants for UI tests, in the shape the Rust side sends.
 import type { DeviceInfo, PlantInfo, TagInfo } from "../src/bindings/ipc";
+import { DEFAULT_SETTINGS, NO_SESSION, type AppServices } from "../src/context";
+import { backend } from "../src/ipc";
+import { LiveStore } from "../src/live";
+
+/** The services a screen gets from the app, with the defaults (real IPC facade, default settings, no
+ * session, actions that do nothing) except what a test gives. */
+export function testServices(given: Partial<AppServices> = {}): AppServices {
+  return {
+    backend,
+    store: new LiveStore(),
+    settings: DEFAULT_SETTINGS,
+    saveSettings: () => {},
+    go: () => {},
+    session: NO_SESSION,
+    setSession: () => {},
+    ...given,
+  };
+}
 
 export function device(index: number, id: string, tagCount: number, firstTag: number): DeviceInfo {
   return {

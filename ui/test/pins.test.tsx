@@ -3,12 +3,11 @@
 import { cleanup, fireEvent, render, screen } from "@testing-library/preact";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Settings } from "../src/bindings/ipc";
-import { DEFAULT_SETTINGS, NO_SESSION, Services, type AppServices } from "../src/context";
-import { backend } from "../src/ipc";
+import { DEFAULT_SETTINGS, Services } from "../src/context";
 import { LiveStore } from "../src/live";
 import { keyTags, MAX_KEY_TAGS, togglePin } from "../src/screens/Overview";
 import { Tags } from "../src/screens/Tags";
-import { plant } from "./fixtures";
+import { plant, testServices } from "./fixtures";
 
 afterEach(cleanup);
 
@@ -29,15 +28,11 @@ describe("pinning key tags", () => {
     const saved: Partial<Settings>[] = [];
     const store = new LiveStore();
     store.setPlant(PLANT);
-    const services: AppServices = {
-      backend,
+    const services = testServices({
       store,
       settings: { ...DEFAULT_SETTINGS, keyTags: ["plc/t1"] },
       saveSettings: (patch) => void saved.push(patch),
-      go: () => {},
-      session: NO_SESSION,
-      setSession: () => {},
-    };
+    });
     render(
       <Services.Provider value={services}>
         <Tags />

@@ -3,32 +3,25 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/pr
 import { afterEach, describe, expect, it } from "vitest";
 import type { PlantInfo, Settings } from "../src/bindings/ipc";
 import { PlantMenu } from "../src/components/PlantMenu";
-import { NO_SESSION, Services, type AppServices } from "../src/context";
+import { DEFAULT_SETTINGS, Services, type AppServices } from "../src/context";
 import { backend } from "../src/ipc";
 import { LiveStore } from "../src/live";
-import { bigPlant } from "./fixtures";
+import { bigPlant, testServices } from "./fixtures";
 
 afterEach(cleanup);
 
 const SETTINGS: Settings = {
-  theme: "dark",
-  lastScreen: "tags",
-  operator: "ann",
-  sound: false,
-  notify: false,
+  ...DEFAULT_SETTINGS,
   recentPlants: ["/plants/lift4.toml", "/plants/boiler.toml"],
   lastPlant: "/plants/lift4.toml",
-  window: null,
-  keyTags: [],
-  language: null,
 };
 
 /** Services whose backend records what the page asked of it. */
-function services(settings: Settings, calls: string[], patches: Partial<Settings>[] = []): AppServices {
+function services(settings: Settings, calls: string[]): AppServices {
   const plant = bigPlant(1, 3);
   const store = new LiveStore();
   store.setPlant(plant);
-  return {
+  return testServices({
     backend: {
       ...backend,
       openPlant: async (path: string | null) => {
@@ -42,11 +35,8 @@ function services(settings: Settings, calls: string[], patches: Partial<Settings
     },
     store,
     settings,
-    saveSettings: (patch) => patches.push(patch),
     go: (screen) => calls.push(`go ${screen}`),
-    session: NO_SESSION,
-    setSession: () => {},
-  };
+  });
 }
 
 describe("the plant menu", () => {

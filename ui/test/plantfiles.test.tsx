@@ -3,11 +3,9 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_SETTINGS, NO_SESSION, Services, type AppServices } from "../src/context";
-import { backend } from "../src/ipc";
-import { LiveStore } from "../src/live";
+import { Services } from "../src/context";
 import { PlantFiles } from "../src/screens/PlantFiles";
-import { plant } from "./fixtures";
+import { plant, testServices } from "./fixtures";
 
 afterEach(() => {
   cleanup();
@@ -15,15 +13,7 @@ afterEach(() => {
 });
 
 function shown(opened: string[]) {
-  const services: AppServices = {
-    backend,
-    store: new LiveStore(),
-    settings: DEFAULT_SETTINGS,
-    saveSettings: () => {},
-    go: () => {},
-    session: NO_SESSION,
-    setSession: () => {},
-  };
+  const services = testServices();
   render(
     <Services.Provider value={services}>
       <PlantFiles onOpened={(p) => opened.push(p.name)} />
