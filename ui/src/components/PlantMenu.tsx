@@ -1,13 +1,10 @@
-// The header's plant menu: open a plant file through the system's dialog, one of the recent plants, or
-// the simulated plant, from any screen (the Plant files screen stays the place for typing a path, seeing
-// a file's problems and reloading).
+// The header's plant menu: open a plant file through the system's dialog, one of the recent plants (as
+// the settings keep them, at most 8), or the simulated plant, from any screen. The Plant files screen stays
+// the place for typing a path, seeing a file's problems and reloading.
 import { useRef } from "preact/hooks";
 import type { PlantInfo, UiError } from "../bindings/ipc";
 import { useServices } from "../context";
 import { useT } from "../i18n";
-
-/** How many recent plants the menu lists (the Rust side keeps up to 8). */
-export const MENU_RECENT = 8;
 
 export function PlantMenu({
   onOpened,
@@ -49,7 +46,7 @@ export function PlantMenu({
         {settings.recentPlants.length > 0 && (
           <>
             <div class="menu-heading">{t("plant.menuRecent")}</div>
-            {settings.recentPlants.slice(0, MENU_RECENT).map((p) => (
+            {settings.recentPlants.map((p) => (
               <button role="menuitem" title={p} onClick={() => open(p)} data-testid="menu-recent">
                 {p.split("/").pop()}
               </button>
