@@ -184,36 +184,10 @@ def test_the_plant_menu_opens_a_file_from_the_system_dialog_and_tags_pin_on_the_
     typed into with xdotool as a user would), the chosen file opens and becomes a recent plant, and the
     menu goes back to the simulated plant; a star on the Tags screen pins a tag on the Overview."""
     on_overview(driver)
-    chosen = os.path.join(WORK, "dialog-plant.toml")
-    with open(chosen, "w") as f:
-        f.write(
-            '[plant]\nname = "Dialog plant"\n\n[history]\npath = "dialog.db"\n\n'
-            '[[devices]]\nid = "plc"\ntransport = "tcp"\nhost = "127.0.0.1"\nport = 1\n'
-            'tags = [ { id = "level", table = "holding", address = 0, type = "u16" } ]\n'
-        )
+    chosen = write_dialog_plant()
     by_test_id(driver, "plant-menu")[0].find_element(By.TAG_NAME, "summary").click()
     by_test_id(driver, "menu-open")[0].click()
-    # The dialog is titled in the window's language; GTK's chooser takes a typed path after Ctrl+L.
-    dialog = wait_for("the system's open dialog", lambda: xdotool("search", "--onlyvisible", "--name", "Open a plant file").split()[0])
-    time.sleep(0.5)
-    # No window manager under Xvfb: give the dialog the keyboard focus, then type as a user would.
-    xdotool("windowfocus", "--sync", dialog)
-    xdotool("key", "ctrl+l")
-    xdotool("type", "--delay", "20", chosen)
-    shot(driver, "plant_menu_system_dialog")
-
-    def dialog_open():
-        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Open a plant file"], capture_output=True, text=True)
-        return found.returncode == 0 and found.stdout.strip() != ""
-
-    # The first Return may only take the location entry's completion; Return again opens.
-    for _ in range(3):
-        if not dialog_open():
-            break
-        xdotool("key", "Return")
-        time.sleep(1.0)
-    shot(driver, "plant_menu_after_the_dialog")
-    assert not dialog_open(), "the dialog closed on Return"
+    choose_in_open_dialog(driver, chosen, "plant_menu")
     wait_for("the chosen plant open", lambda: "Dialog plant" in plant_name(driver), timeout=30)
     by_test_id(driver, "plant-menu")[0].find_element(By.TAG_NAME, "summary").click()
     recent = wait_for("recent plants in the menu", lambda: by_test_id(driver, "menu-recent"))
@@ -602,29 +576,58 @@ def xdotool(*args, timeout=20):
     return subprocess.run(["xdotool", *args], check=True, timeout=timeout, capture_output=True, text=True).stdout
 
 
-def test_the_open_dialog_opens_a_plant_file(driver):
-    """Browse… on Plant files shows the native (GTK) open dialog, titled in the window's language; a plant
-    file chosen in it (typed into its location bar with xdotool, as a user would) is opened."""
-    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
-    plant_file = os.path.join(WORK, "dialog-plant.toml")
-    with open(plant_file, "w") as f:
+def write_dialog_plant():
+    """A plant file to choose in the open dialog ("Dialog plant", one device that is not there)."""
+    path = os.path.join(WORK, "dialog-plant.toml")
+    with open(path, "w") as f:
         f.write(
             '[plant]\nname = "Dialog plant"\n[history]\npath = "dialog-plant.db"\n'
             '[[devices]]\nid = "plc"\ntransport = "tcp"\nhost = "127.0.0.1"\nport = 1502\n'
             '[[devices.tags]]\nid = "level"\ntable = "input"\naddress = 0\ntype = "u16"\n'
         )
-    go(driver, "plant")
-    by_test_id(driver, "browse-plant")[0].click()
-    dialog = xdotool("search", "--sync", "--name", "^Open a plant file$").split()[0]
-    shot(driver, "the_open_dialog")
+    return path
+
+
+OPEN_DIALOG = "Open a plant file"
+
+
+def open_dialog_shown():
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{OPEN_DIALOG}$"], capture_output=True, text=True)
+    return found.stdout.split() if found.returncode == 0 else []
+
+
+def choose_in_open_dialog(driver, path, shots):
+    """Types `path` into the system's open dialog (GTK's file chooser, titled in the window's language)
+    as a user would, and accepts it. No window manager runs under Xvfb: the dialog is given the keyboard
+    focus first. Screenshots `<shots>_system_dialog` and `<shots>_after_the_dialog`."""
+    dialog = wait_for("the system's open dialog", open_dialog_shown)[0]
+    time.sleep(0.5)
     xdotool("windowfocus", "--sync", dialog)
     xdotool("key", "--delay", "100", "ctrl+l")
-    xdotool("type", "--delay", "20", plant_file)
-    xdotool("key", "Return")
+    xdotool("type", "--delay", "20", path)
+    shot(driver, f"{shots}_system_dialog")
+    # The first Return may only take the location entry's completion; Return again opens.
+    for _ in range(3):
+        if not open_dialog_shown():
+            break
+        xdotool("key", "Return")
+        time.sleep(1.0)
+    shot(driver, f"{shots}_after_the_dialog")
+    assert not open_dialog_shown(), "the dialog closed on Return"
+
+
+def test_the_open_dialog_opens_a_plant_file(driver):
+    """Browse… on Plant files shows the native (GTK) open dialog, titled in the window's language; a plant
+    file chosen in it (typed into its location bar with xdotool, as a user would) is opened."""
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+    plant_file = write_dialog_plant()
+    go(driver, "plant")
+    by_test_id(driver, "browse-plant")[0].click()
+    choose_in_open_dialog(driver, plant_file, "the_open_dialog")
     message = wait_for("the chosen plant to open", lambda: (m := by_test_id(driver, "plant-message")) and m[0].text)
     assert "Dialog plant" in message, f"the plant chosen in the dialog is open, got {message!r}"
     assert by_test_id(driver, "plant-path")[0].get_attribute("value") == plant_file
-    wait_for("the header to name the plant", lambda: "Dialog plant" in by_test_id(driver, "plant-name")[0].get_attribute("textContent"))
+    wait_for("the header to name the plant", lambda: "Dialog plant" in plant_name(driver))
 
 
 def free_port():
