@@ -679,8 +679,9 @@ fn flow_seconds(from_s: i64, to_s: i64) -> Vec<Sample> {
         .collect()
 }
 
-#[test]
-fn samples_still_in_the_log_read_like_sealed_ones_before_and_after_the_next_writer() {
+/// A killed writer's samples for [`killed_writer_file`]: 100 s of plc/flow sealed, then three commits in
+/// the log (50 s more of it, a kw and a mode sample, 50 s more).
+fn sealed_then_logged() -> (Vec<Sample>, Vec<Vec<Sample>>) {
     let sealed = flow_seconds(0, 100);
     let logged = vec![
         flow_seconds(100, 150),
@@ -690,6 +691,12 @@ fn samples_still_in_the_log_read_like_sealed_ones_before_and_after_the_next_writ
         ],
         flow_seconds(150, 200),
     ];
+    (sealed, logged)
+}
+
+#[test]
+fn samples_still_in_the_log_read_like_sealed_ones_before_and_after_the_next_writer() {
+    let (sealed, logged) = sealed_then_logged();
     for half_sealed in [false, true] {
         let (_dir, path) = killed_writer_file(sealed.clone(), &logged, half_sealed);
         let mut everything = sealed.clone();
@@ -1241,15 +1248,7 @@ fn a_sweep_hands_over_what_a_query_reads_in_slices_of_about_the_target() {
 
 #[test]
 fn a_sweep_merges_the_unsealed_log_and_a_half_done_seal_like_a_query() {
-    let sealed = flow_seconds(0, 100);
-    let logged = vec![
-        flow_seconds(100, 150),
-        vec![
-            num(KW, 120_000, 3.0),
-            sample(MODE, 130_000, text("auto"), Quality::Good),
-        ],
-        flow_seconds(150, 200),
-    ];
+    let (sealed, logged) = sealed_then_logged();
     // A late sample in the log replaces a sealed one at the same millisecond.
     let mut with_late = logged.clone();
     with_late[1].push(num(FLOW, 50_000, -5.0));
