@@ -228,7 +228,7 @@ pub fn bit_masks(bit: u8, on: bool) -> (u16, u16) {
 }
 
 /// The bytes of the value in big-endian (ABCD...) order, from registers laid out in `order`.
-fn canonical<const N: usize>(regs: &[u16], order: WordOrder) -> [u8; N] {
+pub(crate) fn canonical<const N: usize>(regs: &[u16], order: WordOrder) -> [u8; N] {
     let mut bytes = [0u8; N];
     for (i, reg) in wire_order(regs, order).enumerate() {
         bytes[2 * i..2 * i + 2].copy_from_slice(&reg.to_be_bytes());

@@ -4,12 +4,14 @@
 //! - [`decode`]: registers and bits to engineering values and back (pure).
 //! - [`plan`]: which reads cover a device's tags, and what the device refused (pure).
 //! - [`link`]: one connection, one request at a time, timeouts that poison the connection.
+//! - [`orders`]: a window of registers decoded in every type and word order side by side (pure).
 //! - [`reader`]: a planned block read with splitting on exception 02/03.
 //!
 //! This crate knows nothing of history, alarms, the engine's scheduling or the terminal.
 
 pub mod decode;
 pub mod link;
+pub mod orders;
 pub mod plan;
 pub mod reader;
 pub mod serial;
@@ -19,5 +21,8 @@ pub use decode::{
     DecodeError,
 };
 pub use link::{exception_name, Connection, LinkError, Payload};
+pub use orders::{
+    decode_window, Decoded32, Decoded64, Reading, RegisterDecodings, RegisterOrder64,
+};
 pub use plan::{plan_device, split_block, BadRanges, Block};
 pub use reader::{read_block, BlockRead};
