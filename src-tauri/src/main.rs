@@ -42,6 +42,8 @@ enum Command {
     Write(cli::write::Args),
     /// The plant's Sparkplug B edge node: `--check` connects, publishes the births and reports.
     Sparkplug(cli::sparkplug::Args),
+    /// A plant's tag list as CSV: `export` prints it, `import` adds and changes tags from it.
+    Tags(cli::tags::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Some(Command::Audit(args)) => cli::audit::run(args),
         Some(Command::Write(args)) => cli::write::run(args),
         Some(Command::Sparkplug(args)) => cli::sparkplug::run(args),
+        Some(Command::Tags(args)) => cli::tags::run(args),
         None => open_desktop(),
     }
 }

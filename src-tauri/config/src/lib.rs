@@ -2,11 +2,13 @@
 //!
 //! The config is parsed once, here, into the core types; everything downstream (polling, history, alarms)
 //! trusts them and never re-checks. Every problem in a file is reported, not just the first, each pointing
-//! at the offending key or value. This crate does no I/O beyond reading the file in [`load`], and knows
-//! nothing of Modbus links, SQLite or the terminal.
+//! at the offending key or value. This crate does no I/O beyond reading the file in [`load`] and the
+//! checked, atomic rewrites of [`edit`] and [`tag_list`], and knows nothing of Modbus links, SQLite or
+//! the terminal.
 
 mod alarm;
 mod device;
+pub mod edit;
 mod error;
 mod fields;
 mod file;
@@ -16,6 +18,7 @@ mod plant;
 mod screen;
 mod summary;
 mod tag;
+pub mod tag_list;
 mod write;
 
 use std::path::Path;
@@ -23,6 +26,7 @@ use std::path::Path;
 use plantwatch_core::Plant;
 use toml::de::DeTable;
 
+pub use edit::{add_tag, EditError, TagDraft};
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Position};
 pub use file::{read_config_file, ReadFileError, MAX_CONFIG_BYTES};
 pub use summary::summary;

@@ -11,5 +11,6 @@ pub mod read;
 pub mod simulate;
 mod span;
 pub mod sparkplug;
+pub mod tags;
 pub mod users;
 pub mod write;
