@@ -286,22 +286,21 @@ fn read_rows(
         if record.len() == 1 && record.get(0) == Some("") {
             continue; // A blank line.
         }
+        // A (device, id) seen before is named whatever else is wrong with either row.
+        let key = (
+            plain_text(record.get(0).unwrap_or("").trim()),
+            plain_text(record.get(1).unwrap_or("").trim()),
+        );
+        if let Some(first) = seen.get(&key) {
+            errors.push(RowError {
+                line,
+                message: format!("tag \"{}/{}\" is already on line {first}", key.0, key.1),
+            });
+            continue;
+        }
+        seen.insert(key, line);
         match read_row(&record, plant, only) {
-            Ok(row) => {
-                let key = (row.device.clone(), row.tag.id.clone());
-                if let Some(first) = seen.get(&key) {
-                    errors.push(RowError {
-                        line,
-                        message: format!(
-                            "tag \"{}/{}\" is already on line {first}",
-                            row.device, row.tag.id
-                        ),
-                    });
-                } else {
-                    seen.insert(key, line);
-                    rows.push(row);
-                }
-            }
+            Ok(row) => rows.push(row),
             Err(messages) => errors.extend(
                 messages
                     .into_iter()
