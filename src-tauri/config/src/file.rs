@@ -24,6 +24,14 @@ pub enum ReadFileError {
 
 /// Reads the plant file at `path` whole, when it is a regular file of at most `limit` bytes.
 pub fn read_config_file(path: &Path, limit: u64) -> Result<String, ReadFileError> {
+    let bytes = read_regular_file(path, limit)?;
+    String::from_utf8(bytes)
+        .map_err(|e| ReadFileError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
+/// Reads the file at `path` whole, when it is a regular file of at most `limit` bytes (a tag list
+/// too is never read from a FIFO or without bound).
+pub(crate) fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadFileError> {
     // `metadata` follows links and does not open the file, so a FIFO never blocks us here.
     let meta = std::fs::metadata(path)?;
     check_kind(&meta)?;
@@ -43,8 +51,7 @@ pub fn read_config_file(path: &Path, limit: u64) -> Result<String, ReadFileError
     if size > limit {
         return Err(ReadFileError::TooLarge { size, limit });
     }
-    String::from_utf8(bytes)
-        .map_err(|e| ReadFileError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+    Ok(bytes)
 }
 
 fn check_kind(meta: &std::fs::Metadata) -> Result<(), ReadFileError> {

@@ -151,10 +151,11 @@ impl fmt::Display for RowErrors {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// The CSV file could not be read.
-    #[error("{}: cannot read: {source}", .csv.display())]
+    #[error("{}: {reason}", .csv.display())]
     ReadCsv {
         csv: PathBuf,
-        source: std::io::Error,
+        /// Why, in the words of [`crate::ReadFileError`] (but for a tag list).
+        reason: String,
     },
     /// Rows with problems; nothing was imported.
     #[error("{0}")]
@@ -192,9 +193,16 @@ pub struct Imported {
 /// `device`, only rows of that device are allowed. The file is written (atomically) only when every row
 /// is good and the resulting plant passes the config check; when nothing changes it is not written.
 pub fn import(config: &Path, csv: &Path, device: Option<&str>) -> Result<Imported, ImportError> {
-    let bytes = std::fs::read(csv).map_err(|source| ImportError::ReadCsv {
-        csv: csv.to_path_buf(),
-        source,
+    let bytes = crate::file::read_regular_file(csv, crate::MAX_CONFIG_BYTES).map_err(|e| {
+        ImportError::ReadCsv {
+            csv: csv.to_path_buf(),
+            reason: match e {
+                crate::ReadFileError::NotAFile(what) => {
+                    format!("not a regular file ({what}); a tag list is a CSV file")
+                }
+                e => e.to_string(),
+            },
+        }
     })?;
     let mut document = PlantDocument::open(config)?;
     if let Some(device) = device {
