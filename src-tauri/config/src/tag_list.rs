@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use plantwatch_core::echo::escape;
-use plantwatch_core::{Plant, Table, ValueKind, WordOrder};
+use plantwatch_core::{Plant, Table, UnknownName, ValueKind, WordOrder};
 use toml_edit::Item;
 
 use crate::edit::{EditError, PlantDocument, TagDraft};
@@ -377,13 +377,7 @@ fn read_row(
         ));
     }
     let name = optional_text(cell(2));
-    let table = word(
-        cell(3),
-        "table",
-        &Table::ALL.map(Table::name),
-        &mut problems,
-    )
-    .and_then(|t| t.parse::<Table>().ok());
+    let table = word::<Table>(cell(3), "table", &mut problems);
     let address = match cell(4).parse::<u16>() {
         Ok(a) => Some(a),
         Err(_) => {
@@ -397,24 +391,12 @@ fn read_row(
     let kind = if cell(5).is_empty() && table.is_some_and(Table::is_bits) {
         Some(ValueKind::Bool)
     } else {
-        word(
-            cell(5),
-            "type",
-            &ValueKind::ALL.map(ValueKind::name),
-            &mut problems,
-        )
-        .and_then(|t| t.parse::<ValueKind>().ok())
+        word::<ValueKind>(cell(5), "type", &mut problems)
     };
     let order = if cell(6).is_empty() {
         Some(WordOrder::Abcd)
     } else {
-        word(
-            cell(6),
-            "order",
-            &WordOrder::ALL.map(WordOrder::name),
-            &mut problems,
-        )
-        .and_then(|o| o.parse::<WordOrder>().ok())
+        word::<WordOrder>(cell(6), "order", &mut problems)
     };
     let bit = optional_integer(cell(7), "bit", 0, 15, &mut problems);
     let length = optional_integer(cell(8), "length", 1, 123, &mut problems);
@@ -502,21 +484,22 @@ fn optional_text(cell: &str) -> Option<String> {
     (!cell.is_empty()).then(|| plain_text(cell))
 }
 
-/// A word of a fixed set, or a problem naming the set.
-fn word<'a>(
-    cell: &'a str,
+/// A word of one of core's vocabularies (a table, a type, an order), or a problem naming every word
+/// it allows.
+fn word<T: std::str::FromStr<Err = UnknownName>>(
+    cell: &str,
     column: &str,
-    allowed: &[&str],
     problems: &mut Vec<String>,
-) -> Option<&'a str> {
-    if allowed.contains(&cell) {
-        Some(cell)
-    } else {
-        problems.push(format!(
-            "{column} \"{cell}\" is not one of {}",
-            allowed.join(", ")
-        ));
-        None
+) -> Option<T> {
+    match cell.parse::<T>() {
+        Ok(word) => Some(word),
+        Err(unknown) => {
+            problems.push(format!(
+                "{column} \"{cell}\" is not one of {}",
+                unknown.allowed.join(", ")
+            ));
+            None
+        }
     }
 }
 
@@ -558,5 +541,55 @@ fn optional_number(
             problems.push(format!("{column} \"{cell}\" is not a number"));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plant() -> Plant {
+        let text = "[plant]\nname = \"t\"\n[[devices]]\nid = \"plc\"\ntransport = \"tcp\"\nhost = \"127.0.0.1\"\nmax_block = 16\n";
+        crate::parse(text, Path::new("plant.toml")).expect("a valid plant")
+    }
+
+    fn problems(csv: &str) -> Vec<String> {
+        read_rows(csv.as_bytes(), &plant(), None)
+            .expect_err("refused")
+            .into_iter()
+            .map(|e| format!("{}: {}", e.line, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn the_header_is_checked_and_an_empty_file_refused() {
+        assert_eq!(
+            problems("device,id,name\nplc,a,\n"),
+            [format!("1: the header must be exactly {HEADER}")]
+        );
+        assert_eq!(
+            problems(""),
+            [format!(
+                "1: the file is empty; a tag list starts with the header {HEADER}"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_row_is_checked_against_its_devices_read_limit() {
+        let csv = format!("{HEADER}\nplc,name,,holding,0,string,,,20,,,,,\n");
+        assert_eq!(
+            problems(&csv),
+            ["2: the string spans 20 registers, more than the device's max_block (16) allows in one read"]
+        );
+    }
+
+    #[test]
+    fn defaults_may_be_left_empty_and_a_neutralised_formula_is_restored() {
+        let csv = format!("{HEADER}\nplc,run,\"'=A1\",coil,3,,,,,,,,,\n");
+        let rows = read_rows(csv.as_bytes(), &plant(), None).expect("good rows");
+        let mut want = TagDraft::new("run", Table::Coil, 3, ValueKind::Bool);
+        want.name = Some("=A1".into());
+        assert_eq!(rows[0].tag, want);
     }
 }
