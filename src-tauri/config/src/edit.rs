@@ -220,6 +220,9 @@ pub enum EditError {
     /// are in the file as it would have been written.
     #[error("nothing was written: with this change the plant file would have these problems (lines of the file as it would be):\n{0}")]
     WouldBeInvalid(ConfigErrors),
+    /// The file changed on disk while the change was being made; nothing was written.
+    #[error("{}: the file was changed by someone else meanwhile; nothing was written, try again", .path.display())]
+    ChangedMeanwhile { path: PathBuf },
     /// The new file could not be written; the old one is untouched.
     #[error("{}: cannot write: {source}", .path.display())]
     Write {
@@ -229,10 +232,13 @@ pub enum EditError {
 }
 
 impl EditError {
-    /// True when the failure is the machine's (reading or writing the file), not the input's: the
-    /// command line's exit code 1 rather than 2.
+    /// True when the failure is the machine's (reading or writing the file, or another writer), not
+    /// the input's: the command line's exit code 1 rather than 2.
     pub fn is_io(&self) -> bool {
-        matches!(self, EditError::Read { .. } | EditError::Write { .. })
+        matches!(
+            self,
+            EditError::Read { .. } | EditError::Write { .. } | EditError::ChangedMeanwhile { .. }
+        )
     }
 }
 
@@ -262,6 +268,8 @@ pub(crate) struct PlantDocument {
     document: DocumentMut,
     /// The plant as the file describes it before any change.
     plant: Plant,
+    /// The file as read, to notice another writer before replacing it.
+    read: String,
 }
 
 impl PlantDocument {
@@ -281,6 +289,7 @@ impl PlantDocument {
             path: path.to_path_buf(),
             document,
             plant,
+            read: text,
         })
     }
 
@@ -379,6 +388,16 @@ impl PlantDocument {
     pub(crate) fn save(self) -> Result<Plant, EditError> {
         let text = self.document.to_string();
         let plant = crate::parse(&text, &self.path).map_err(EditError::WouldBeInvalid)?;
+        // Someone else (an editor, the window, another import) may have saved the file since it was
+        // read; replacing it would silently drop their change.
+        let now =
+            read_config_file(&self.path, MAX_CONFIG_BYTES).map_err(|source| EditError::Read {
+                path: self.path.clone(),
+                source,
+            })?;
+        if now != self.read {
+            return Err(EditError::ChangedMeanwhile { path: self.path });
+        }
         write_atomically(&self.path, text.as_bytes()).map_err(|source| EditError::Write {
             path: self.path.clone(),
             source,
@@ -545,5 +564,23 @@ unit = 2
             "id = \"t\"\ntable = \"input\"\naddress = 1\ntype = \"u16\"\nscale = 1 # spelled out\nunit = \"mm\" # metres\nalarms = []\n"
         );
         assert!(!PlantDocument::update(document.as_table_mut(), &draft));
+    }
+
+    #[test]
+    fn a_file_changed_meanwhile_is_not_overwritten() {
+        let (_dir, path) = plant_file(PLANT);
+        let mut document = PlantDocument::open(&path).expect("open");
+        let theirs = PLANT.replace("unit = 2", "unit = 3");
+        std::fs::write(&path, &theirs).expect("another writer");
+        document
+            .tags_of("plc")
+            .expect("plc")
+            .push(TagDraft::new("x", Table::Input, 9, ValueKind::U16).to_table());
+        let error = document.save().expect_err("changed meanwhile");
+        assert!(
+            matches!(error, EditError::ChangedMeanwhile { .. }),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), theirs);
     }
 }
