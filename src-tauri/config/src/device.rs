@@ -47,7 +47,8 @@ const TRANSPORTS: &[(&str, Transport)] = &[
     ("rtu-over-tcp", Transport::RtuOverTcp),
 ];
 
-const PARITIES: &[(&str, Parity)] = &[
+/// The config's words for a serial parity (also what a plant file edit writes).
+pub(crate) const PARITIES: &[(&str, Parity)] = &[
     ("none", Parity::None),
     ("even", Parity::Even),
     ("odd", Parity::Odd),

@@ -262,6 +262,62 @@ pub fn add_tag(path: &Path, device: &str, tag: &TagDraft) -> Result<Plant, EditE
     document.save()
 }
 
+/// A device the workbench found and the plant file does not have yet: its id, display name, link and
+/// unit id. Polling settings are left at their defaults (a person tunes them in the file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceDraft {
+    /// `[a-z0-9_-]+`, unique in the plant.
+    pub id: String,
+    pub name: Option<String>,
+    pub link: plantwatch_core::Link,
+    pub unit: u8,
+}
+
+impl DeviceDraft {
+    /// The `[[devices]]` table, keys in the order the README's example writes them.
+    fn to_table(&self) -> toml_edit::Table {
+        use plantwatch_core::Link;
+        let mut table = toml_edit::Table::new();
+        table.insert("id", toml_edit::value(self.id.as_str()));
+        if let Some(name) = &self.name {
+            table.insert("name", toml_edit::value(name.as_str()));
+        }
+        table.insert("transport", toml_edit::value(self.link.transport_name()));
+        match &self.link {
+            Link::Tcp(e) | Link::RtuOverTcp(e) => {
+                table.insert("host", toml_edit::value(e.host.as_str()));
+                table.insert("port", toml_edit::value(i64::from(e.port)));
+            }
+            Link::Rtu(line) => {
+                table.insert("serial", toml_edit::value(line.path.as_str()));
+                table.insert("baud", toml_edit::value(i64::from(line.baud)));
+                let parity = crate::device::PARITIES
+                    .iter()
+                    .find(|(_, p)| *p == line.parity)
+                    .map_or("even", |(word, _)| word);
+                table.insert("parity", toml_edit::value(parity));
+                table.insert("data_bits", toml_edit::value(i64::from(line.data_bits)));
+                table.insert("stop_bits", toml_edit::value(i64::from(line.stop_bits)));
+            }
+        }
+        table.insert("unit", toml_edit::value(i64::from(self.unit)));
+        table
+    }
+}
+
+/// Adds a new device with its first tag at the end of the plant file at `path` (a `[[devices]]` table
+/// and its `[[devices.tags]]`), checked and written as [`add_tag`] does: a duplicate device id or a bad
+/// link comes back as [`EditError::WouldBeInvalid`] and the file is untouched.
+pub fn add_device(path: &Path, device: &DeviceDraft, tag: &TagDraft) -> Result<Plant, EditError> {
+    let mut document = PlantDocument::open(path)?;
+    let mut table = device.to_table();
+    let mut tags = ArrayOfTables::new();
+    tags.push(tag.to_table());
+    table.insert("tags", Item::ArrayOfTables(tags));
+    document.devices()?.push(table);
+    document.save()
+}
+
 /// A plant file open for changes: its path, its text as read, and the document.
 pub(crate) struct PlantDocument {
     path: PathBuf,
@@ -313,22 +369,24 @@ impl PlantDocument {
     }
 
     /// The `[[devices.tags]]` of `device`, made empty when it has none yet.
+    /// The `[[devices]]` tables, made empty when the file has none yet.
+    pub(crate) fn devices(&mut self) -> Result<&mut ArrayOfTables, EditError> {
+        let path = self.path.clone();
+        self.document
+            .entry("devices")
+            .or_insert(Item::ArrayOfTables(ArrayOfTables::new()))
+            .as_array_of_tables_mut()
+            .ok_or_else(|| EditError::NotTables {
+                path,
+                what: "devices".into(),
+            })
+    }
+
+    /// The `[[devices.tags]]` of `device`, made empty when it has none yet.
     pub(crate) fn tags_of(&mut self, device: &str) -> Result<&mut ArrayOfTables, EditError> {
         let known = self.device_ids();
         let path = self.path.clone();
-        let Some(devices) = self.document.get_mut("devices") else {
-            return Err(EditError::UnknownDevice {
-                path,
-                device: device.to_string(),
-                known,
-            });
-        };
-        let Some(devices) = devices.as_array_of_tables_mut() else {
-            return Err(EditError::NotTables {
-                path,
-                what: "devices".into(),
-            });
-        };
+        let devices = self.devices()?;
         let Some(table) = devices
             .iter_mut()
             .find(|d| d.get("id").and_then(Item::as_str) == Some(device))
@@ -523,6 +581,65 @@ unit = 2
             text.contains("unit = 2\n\n[[devices.tags]]\nid = \"kwh\""),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_new_device_and_its_first_tag_go_at_the_end_and_nothing_else_moves() {
+        let (_dir, path) = plant_file(PLANT);
+        let device = DeviceDraft {
+            id: "mystery".into(),
+            name: Some("Mystery box".into()),
+            link: plantwatch_core::Link::Tcp(plantwatch_core::SocketEndpoint {
+                host: "127.0.0.1".into(),
+                port: 5020,
+            }),
+            unit: 37,
+        };
+        let mut temperature = TagDraft::new("temperature", Table::Holding, 3, ValueKind::F32);
+        temperature.order = WordOrder::Cdab;
+        let plant = add_device(&path, &device, &temperature).expect("added");
+        assert_eq!(plant.devices[2].id, "mystery");
+        assert_eq!(plant.devices[2].unit, 37);
+        assert_eq!(plant.devices[2].tags[0].id(), "temperature");
+        let text = std::fs::read_to_string(&path).expect("read");
+        // The file's trailing comment stays last: it closes the file, not the device before it.
+        let end = PLANT.find("# end of file").expect("end");
+        assert_eq!(
+            text,
+            format!(
+                "{}\n[[devices]]\nid = \"mystery\"\nname = \"Mystery box\"\ntransport = \"tcp\"\nhost = \"127.0.0.1\"\nport = 5020\nunit = 37\n\n[[devices.tags]]\nid = \"temperature\"\ntable = \"holding\"\naddress = 3\ntype = \"f32\"\norder = \"CDAB\"\n{}",
+                &PLANT[..end],
+                &PLANT[end..]
+            )
+        );
+    }
+
+    #[test]
+    fn a_serial_device_is_written_with_its_line_and_a_duplicate_device_is_refused() {
+        let (_dir, path) = plant_file(PLANT);
+        let line = plantwatch_core::SerialLine {
+            path: "/dev/ttyUSB0".into(),
+            baud: 9600,
+            parity: plantwatch_core::Parity::None,
+            data_bits: 8,
+            stop_bits: 2,
+        };
+        let device = |id: &str| DeviceDraft {
+            id: id.into(),
+            name: None,
+            link: plantwatch_core::Link::Rtu(line.clone()),
+            unit: 5,
+        };
+        let tag = TagDraft::new("t", Table::Holding, 0, ValueKind::U16);
+        let plant = add_device(&path, &device("meter2"), &tag).expect("added");
+        assert_eq!(
+            plant.devices[2].link,
+            plantwatch_core::Link::Rtu(line.clone())
+        );
+        let before = std::fs::read_to_string(&path).expect("read");
+        let error = add_device(&path, &device("plc"), &tag).expect_err("duplicate device");
+        assert!(matches!(error, EditError::WouldBeInvalid(_)), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), before);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::path::Path;
 use plantwatch_core::Plant;
 use toml::de::DeTable;
 
-pub use edit::{add_tag, EditError, TagDraft};
+pub use edit::{add_device, add_tag, DeviceDraft, EditError, TagDraft};
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Position};
 pub use file::{read_config_file, ReadFileError, MAX_CONFIG_BYTES};
 pub use summary::summary;
