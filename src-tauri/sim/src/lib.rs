@@ -85,6 +85,7 @@
 //! line. Unit 0 (broadcast) is never answered.
 
 pub mod demo;
+pub mod mystery;
 pub mod registers;
 pub mod rng;
 pub mod scenario;
