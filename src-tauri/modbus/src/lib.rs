@@ -29,6 +29,6 @@ pub use plan::{plan_device, split_block, BadRanges, Block};
 pub use ports::{serial_ports, SerialPortInfo};
 pub use reader::{read_block, BlockRead};
 pub use scan::{
-    probe_serial, scan_ranges, scan_units, ProbeProgress, ProbeResult, RangeProgress, RangeScan,
-    SerialSettings, UnitAnswer, UnitFound, UnitProgress, UnitScan,
+    probe_serial, scan_ranges, scan_units, ProbeOutcome, ProbeProgress, ProbeResult, RangeProgress,
+    RangeScan, SerialSettings, UnitAnswer, UnitFound, UnitProgress, UnitScan,
 };

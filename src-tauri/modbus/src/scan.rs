@@ -369,16 +369,36 @@ impl Serialize for SerialSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProbeResult {
     pub settings: SerialSettings,
-    /// The unit's answer, `None` when it stayed silent or answered garbage.
-    pub answer: Option<UnitAnswer>,
+    pub outcome: ProbeOutcome,
+}
+
+/// The unit's answer under one setting, or why there was none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeOutcome {
+    Answered(UnitAnswer),
+    /// Silence or garbage.
+    NoAnswer,
+    /// The port would not take these settings (some adapters and pseudo-terminals refuse parity).
+    PortRefused(String),
+}
+
+impl ProbeResult {
+    /// True when the unit answered under this setting.
+    pub fn answered(&self) -> bool {
+        matches!(self.outcome, ProbeOutcome::Answered(_))
+    }
 }
 
 impl fmt::Display for ProbeResult {
-    /// `19200 8E1: holding 0 = 0x0001 (1)` or `9600 8N1: no answer`.
+    /// `19200 8E1: holding 0 = 0x0001 (1)`, `9600 8N1: no answer`, `9600 8O1: the port refused: ...`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.answer {
-            Some(answer) => write!(f, "{}: {answer}", self.settings),
-            None => write!(f, "{}: no answer", self.settings),
+        match &self.outcome {
+            ProbeOutcome::Answered(answer) => write!(f, "{}: {answer}", self.settings),
+            ProbeOutcome::NoAnswer => write!(f, "{}: no answer", self.settings),
+            ProbeOutcome::PortRefused(reason) => {
+                write!(f, "{}: the port refused it: {reason}", self.settings)
+            }
         }
     }
 }
@@ -393,8 +413,8 @@ pub struct ProbeProgress {
 
 /// Opens the serial port `path` under each of `candidates` in turn and asks `unit` for holding
 /// register 0; returns every setting with what it got (answered first is not best: a wrong parity can
-/// still pass a frame now and then, so the caller sees them all). The error is the port failing to
-/// open (no such port, busy).
+/// still pass a frame now and then, so the caller sees them all). A setting the port refuses is
+/// reported as such; the error is the port refusing every setting (no such port, busy).
 pub async fn probe_serial(
     path: &str,
     unit: u8,
@@ -404,15 +424,25 @@ pub async fn probe_serial(
 ) -> Result<Vec<ProbeResult>, LinkError> {
     let total = candidates.len() as u16;
     let mut results = Vec::with_capacity(candidates.len());
+    let mut first_refusal = None;
     for (tried, settings) in candidates.iter().enumerate() {
         let link = Link::Rtu(settings.line(path));
-        let mut connection = Connection::open(&link, timeout.max(MIN_OPEN_TIMEOUT)).await?;
-        let answer = ask_unit(&mut connection, unit, timeout).await?;
-        // Closed before the next setting opens the port again.
-        connection.close().await;
+        let outcome = match Connection::open(&link, timeout.max(MIN_OPEN_TIMEOUT)).await {
+            Ok(mut connection) => {
+                let answer = ask_unit(&mut connection, unit, timeout).await?;
+                // Closed before the next setting opens the port again.
+                connection.close().await;
+                answer.map_or(ProbeOutcome::NoAnswer, ProbeOutcome::Answered)
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                first_refusal.get_or_insert(e);
+                ProbeOutcome::PortRefused(reason)
+            }
+        };
         let result = ProbeResult {
             settings: *settings,
-            answer,
+            outcome,
         };
         results.push(result.clone());
         progress(ProbeProgress {
@@ -421,7 +451,16 @@ pub async fn probe_serial(
             result,
         });
     }
-    Ok(results)
+    match first_refusal {
+        Some(e)
+            if results
+                .iter()
+                .all(|r| matches!(r.outcome, ProbeOutcome::PortRefused(_))) =>
+        {
+            Err(e)
+        }
+        _ => Ok(results),
+    }
 }
 
 #[cfg(test)]

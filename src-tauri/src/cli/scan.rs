@@ -288,7 +288,7 @@ async fn perform(job: Job) -> Result<Outcome, String> {
             eprintln!(
                 "plantwatch scan: a pseudo-terminal ignores baud and parity, so there every setting answers alike"
             );
-            Ok(answered(results.iter().any(|r| r.answer.is_some())))
+            Ok(answered(results.iter().any(|r| r.answered())))
         }
     }
 }
