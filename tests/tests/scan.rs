@@ -268,3 +268,49 @@ fn a_link_nobody_listens_on_exits_1() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot open"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_scan_closes_its_connection() {
+    use std::io::Read;
+    // A device that takes the first request and never answers: the scan waits on unit 1.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local address").port();
+    let (seen, closed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("the scan connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        let mut frame = [0u8; 260];
+        let mut requests = 0;
+        loop {
+            match stream.read(&mut frame) {
+                Ok(0) => break,
+                Ok(_) => requests += 1,
+                Err(e) => {
+                    let _ = seen.send(Err(e.kind()));
+                    return;
+                }
+            }
+        }
+        let _ = seen.send(Ok(requests));
+    });
+    let options = UnitScan {
+        timeout: Duration::from_secs(30),
+        ..UnitScan::default()
+    };
+    let link = tcp(port);
+    let mut ignore = |_| {};
+    let scan = scan_units(&link, &options, &mut ignore);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), scan)
+            .await
+            .is_err(),
+        "the scan cannot have finished: unit 1 never answers"
+    );
+    // The future is dropped: the socket must be closed, after the one request.
+    let outcome = closed
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the server sees the connection close");
+    assert_eq!(outcome, Ok(1));
+}
