@@ -177,6 +177,8 @@ pub struct RangeProgress {
     pub total: u32,
     /// Requests sent so far.
     pub requests: u32,
+    /// The readable ranges found so far (the last may still grow).
+    pub found: Vec<RangeInclusive<u16>>,
 }
 
 /// The readable ranges of `table` on `unit` between `from` and `to` (both included), in address
@@ -229,13 +231,19 @@ pub async fn scan_ranges(
             done: start - u32::from(from),
             total,
             requests,
+            found: inclusive(&readable),
         });
     }
     connection.close().await;
-    Ok(readable
-        .into_iter()
-        .map(|(lo, hi)| lo as u16..=(hi - 1) as u16)
-        .collect())
+    Ok(inclusive(&readable))
+}
+
+/// `[lo, hi)` ranges within one table as inclusive address ranges.
+fn inclusive(ranges: &[(u32, u32)]) -> Vec<RangeInclusive<u16>> {
+    ranges
+        .iter()
+        .map(|&(lo, hi)| lo as u16..=(hi - 1) as u16)
+        .collect()
 }
 
 /// A device with one single-item tag per address of the range, so the engine's block reader can
