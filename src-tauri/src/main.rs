@@ -30,6 +30,8 @@ enum Command {
     Export(cli::export::Args),
     /// Read a device once from the command line and print decoded values.
     Read(cli::read::Args),
+    /// Find devices on a link: unit ids, readable ranges, identification, serial settings, ports.
+    Scan(cli::scan::Args),
     /// Serve the built-in simulated plant over Modbus TCP, RTU or RTU over TCP.
     Simulate(cli::simulate::Args),
     /// Print the alarm journal, or alarm health.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Some(Command::Collect(args)) => cli::collect::run(args),
         Some(Command::Export(args)) => cli::export::run(args),
         Some(Command::Read(args)) => cli::read::run(args),
+        Some(Command::Scan(args)) => cli::scan::run(args),
         Some(Command::Simulate(args)) => cli::simulate::run(args),
         Some(Command::Alarms(args)) => cli::alarms::run(args),
         Some(Command::Users(args)) => cli::users::run(args),

@@ -8,6 +8,7 @@ pub mod engine_support;
 pub mod history_support;
 pub mod mqtt_support;
 pub mod peers;
+pub mod scan_support;
 pub mod sim_support;
 pub mod write_support;
 

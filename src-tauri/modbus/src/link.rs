@@ -22,7 +22,9 @@ use plantwatch_core::{Link, SocketEndpoint, Table};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_modbus::client::{Client, Context};
-use tokio_modbus::prelude::{Request, Response, Slave, SlaveContext};
+use tokio_modbus::prelude::{
+    ReadCode, ReadDeviceIdentificationResponse, Request, Response, Slave, SlaveContext,
+};
 
 use crate::plan::{MAX_BITS, MAX_REGISTERS};
 use crate::serial;
@@ -343,6 +345,25 @@ impl Connection {
     ) -> Result<Result<(), u8>, LinkError> {
         let request = Request::MaskWriteRegister(address, and_mask, or_mask);
         self.exchange_write(unit, request, timeout).await
+    }
+
+    /// Reads device identification objects (FC 43 / MEI 14) with read device id `code` from object id
+    /// `object`. Used by the scanner ([`crate::ident`]); the engine never sends it.
+    pub async fn read_identification(
+        &mut self,
+        unit: u8,
+        code: ReadCode,
+        object: u8,
+        timeout: Duration,
+    ) -> Result<Result<ReadDeviceIdentificationResponse, u8>, LinkError> {
+        let request = Request::ReadDeviceIdentification(code, object);
+        match self.exchange(unit, request, timeout).await? {
+            Err(code) => Ok(Err(code)),
+            Ok(Response::ReadDeviceIdentification(answer)) => Ok(Ok(answer)),
+            Ok(other) => Err(self.poison(LinkError::BadFrame {
+                reason: format!("device identification answered by {}", describe(&other)),
+            })),
+        }
     }
 
     /// Closes the connection politely (a dropped connection closes too).

@@ -75,6 +75,24 @@
 //! | 14-15 | active power | u32 | 0.01 kW |
 //! | 16-19 | imported energy | u64 | 0.001 kWh (Wh) |
 //!
+//! **Mystery device, unit 37** ([`mystery`]; only with [`SimOptions::with_mystery`], else absent like any
+//! unit without a device) (functions 3, 4, 43/14; reads of at most 125 registers)
+//!
+//! | table | address | value | type |
+//! |---|---|---|---|
+//! | holding | 0 | status word 0x0005: bit 0 ready, bit 2 remote | u16 |
+//! | holding | 1, 2 | 230, 1200 | u16 |
+//! | holding | 3-4 | temperature near 42.5 °C, moving a little | f32 **CDAB** |
+//! | holding | 5 | 1450 | u16 |
+//! | holding | 6-9 | energy counter, Wh, one more each plant second | u64 **GHEFCDAB** |
+//! | holding | 100-123 | parameters 1, 11, 21, ... 231 | u16 |
+//! | holding | 3000-3015 | 37, 192, then zeros | u16 |
+//! | input | 0-7 | 1000, 1111, ... 1777 | u16 |
+//!
+//! Everything else answers 02. Device identification (FC 43/14, regular conformity 0x82): VendorName
+//! "Plantwatch Training", ProductCode "PWT-MB37", MajorMinorRevision "1.4", ProductName "Mystery box",
+//! ModelName "MB-37 rev B".
+//!
 //! # Exceptions
 //!
 //! 01 for a function the device does not implement; 03 for a quantity outside the protocol's limits
@@ -85,6 +103,7 @@
 //! line. Unit 0 (broadcast) is never answered.
 
 pub mod demo;
+pub mod mystery;
 pub mod registers;
 pub mod rng;
 pub mod scenario;

@@ -19,6 +19,8 @@ pub const PLC_UNIT: u8 = 1;
 pub const DRIVE_UNITS: [u8; 2] = [11, 12];
 /// The power meter's unit id.
 pub const METER_UNIT: u8 = 21;
+/// The mystery device's unit id (see [`crate::mystery`]); only there with `--with-mystery`.
+pub const MYSTERY_UNIT: u8 = 37;
 /// The most registers one read from a drive may ask for.
 pub const DRIVE_READ_CAP: u16 = 16;
 /// The PLC's station name, in holding registers 100-107.

@@ -57,6 +57,9 @@ pub struct SimOptions {
     pub seed: u64,
     /// Plant seconds per real second (1 = real time), above 0 and at most [`MAX_SPEED`].
     pub speed: f64,
+    /// Also serve the unconfigured mystery device (unit 37, see [`crate::mystery`]), for
+    /// commissioning practice. Off by default: unit 37 is then absent like any other.
+    pub with_mystery: bool,
 }
 
 impl Default for SimOptions {
@@ -68,6 +71,7 @@ impl Default for SimOptions {
             scenario: Scenario::normal(),
             seed: 1,
             speed: 1.0,
+            with_mystery: false,
         }
     }
 }
@@ -110,6 +114,7 @@ impl SimServer {
             scenario,
             seed,
             speed,
+            with_mystery,
         } = options;
         if !(speed > 0.0 && speed <= MAX_SPEED) {
             return Err(SimError::BadSpeed(speed));
@@ -126,6 +131,7 @@ impl SimServer {
             comm,
             framing,
             seed,
+            with_mystery,
         ));
 
         let (local_addr, serve) = match &transport {

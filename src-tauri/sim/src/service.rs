@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_modbus::{ExceptionCode, Response, SlaveRequest};
 
-use crate::registers::{self, Device};
+use crate::mystery;
+use crate::registers::{self, Device, MYSTERY_UNIT};
 use crate::rng::Rng;
 use crate::scenario::Comm;
 use crate::station::Station;
@@ -56,6 +57,8 @@ pub(crate) struct Shared {
     pub(crate) clock: PlantClock,
     pub(crate) comm: Comm,
     pub(crate) framing: Framing,
+    /// Whether the mystery device answers on its unit id.
+    pub(crate) with_mystery: bool,
     requests: AtomicU64,
     /// Draws the latency jitter; separate from the plant's generator so that answering never changes
     /// the plant's noise.
@@ -69,12 +72,14 @@ impl Shared {
         comm: Comm,
         framing: Framing,
         seed: u64,
+        with_mystery: bool,
     ) -> Shared {
         Shared {
             station: Mutex::new(station),
             clock,
             comm,
             framing,
+            with_mystery,
             requests: AtomicU64::new(0),
             jitter: Mutex::new(Rng::new(seed ^ 0x5EED_5EED_0F11_A7A7)),
         }
@@ -152,6 +157,9 @@ impl SimService {
         shared.with_station(|station| {
             if station.drop_generation() > self.drop_generation {
                 return Outcome::Drop;
+            }
+            if shared.with_mystery && unit == MYSTERY_UNIT {
+                return Outcome::Answer(mystery::answer(station.clock_s(), &request.request));
             }
             match Device::from_unit(unit) {
                 Some(device) if device.is_online(station) => {

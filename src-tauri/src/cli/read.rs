@@ -12,15 +12,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use plantwatch_core::{
-    Device, Link, Parity, SerialLine, SocketEndpoint, Table, Tag, ValueKind, ValueType, WordOrder,
-};
+use plantwatch_core::{Device, Link, Table, Tag, ValueKind, ValueType, WordOrder};
 use plantwatch_modbus::link::exception_name;
 use plantwatch_modbus::plan::{MAX_BITS, MAX_REGISTERS};
 use plantwatch_modbus::{
     decode_bit, decode_registers, plan_device, read_block, BadRanges, Connection, LinkError,
     Payload,
 };
+
+use super::link_args::{parse_link, SerialArgs};
 
 /// Read a device once.
 #[derive(clap::Args)]
@@ -58,18 +58,8 @@ pub struct Args {
     /// Added after scaling (see --scale).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub offset: f64,
-    /// Serial speed (rtu).
-    #[arg(long, default_value_t = 19200)]
-    pub baud: u32,
-    /// Serial parity (rtu): none | even | odd.
-    #[arg(long, default_value = "even")]
-    pub parity: String,
-    /// Serial data bits (rtu): 7 or 8.
-    #[arg(long, default_value_t = 8)]
-    pub data_bits: u8,
-    /// Serial stop bits (rtu): 1 or 2.
-    #[arg(long, default_value_t = 1)]
-    pub stop_bits: u8,
+    #[command(flatten)]
+    pub serial: SerialArgs,
     /// How long to wait for the connection and for each reply, 1 to 60000 ms (as a device's timeout_ms).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub timeout_ms: u64,
@@ -157,7 +147,7 @@ impl Range {
             .link
             .as_deref()
             .ok_or_else(|| usage("give a link or --config and --device".into()))?;
-        let link = parse_link(link_text, args)?;
+        let link = parse_link(link_text, &args.serial).map_err(usage)?;
         let table: Table = args
             .table
             .parse()
@@ -201,63 +191,6 @@ impl Range {
             timeout,
         })
     }
-}
-
-fn parse_link(text: &str, args: &Args) -> Result<Link, ReadError> {
-    let usage = |m: String| ReadError::Usage(m);
-    let endpoint = |rest: &str| -> Result<SocketEndpoint, ReadError> {
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) => {
-                let port = port
-                    .parse()
-                    .map_err(|_| usage(format!("bad port '{port}' in '{text}'")))?;
-                (host, port)
-            }
-            None => (rest, 502),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.is_empty() {
-            return Err(usage(format!("no host in '{text}'")));
-        }
-        Ok(SocketEndpoint {
-            host: host.to_string(),
-            port,
-        })
-    };
-    if let Some(rest) = text.strip_prefix("tcp://") {
-        return Ok(Link::Tcp(endpoint(rest)?));
-    }
-    if let Some(rest) = text.strip_prefix("rtu-over-tcp://") {
-        return Ok(Link::RtuOverTcp(endpoint(rest)?));
-    }
-    if let Some(path) = text.strip_prefix("rtu:") {
-        let parity = match args.parity.to_ascii_lowercase().as_str() {
-            "none" | "n" => Parity::None,
-            "even" | "e" => Parity::Even,
-            "odd" | "o" => Parity::Odd,
-            other => return Err(usage(format!("unknown parity '{other}' (none, even, odd)"))),
-        };
-        if !matches!(args.data_bits, 7 | 8) || !matches!(args.stop_bits, 1 | 2) || args.baud == 0 {
-            return Err(usage(
-                "serial settings: --data-bits 7 or 8, --stop-bits 1 or 2, --baud above 0".into(),
-            ));
-        }
-        if path.is_empty() {
-            return Err(usage(
-                "no serial port in 'rtu:' (for example rtu:/dev/ttyUSB0)".into(),
-            ));
-        }
-        return Ok(Link::Rtu(SerialLine {
-            path: path.to_string(),
-            baud: args.baud,
-            parity,
-            data_bits: args.data_bits,
-            stop_bits: args.stop_bits,
-        }));
-    }
-    Err(usage(format!(
-        "unknown link '{text}' (tcp://HOST[:PORT], rtu-over-tcp://HOST[:PORT], rtu:/dev/ttyUSB0)"
-    )))
 }
 
 fn parse_type(args: &Args, table: Table) -> Result<ValueType, ReadError> {

@@ -50,6 +50,10 @@ pub struct Args {
     /// Close the connection instead of answering every Nth request (overrides [comm] drop_every).
     #[arg(long, value_name = "N")]
     drop_every: Option<u64>,
+    /// Also serve the unconfigured "mystery device" on unit 37, for commissioning practice
+    /// (`plantwatch scan`); its map is in the README's simulator section.
+    #[arg(long)]
+    with_mystery: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -118,12 +122,18 @@ fn options(args: Args) -> Result<SimOptions, String> {
         scenario,
         seed: args.seed,
         speed: args.speed,
+        with_mystery: args.with_mystery,
     })
 }
 
 async fn serve(options: SimOptions) -> ExitCode {
     let scenario = options.scenario.name.clone();
     let speed = options.speed;
+    let mystery = if options.with_mystery {
+        " with the mystery device on unit 37"
+    } else {
+        ""
+    };
     let serial = match &options.transport {
         Transport::Rtu(port) => Some(format!(
             "{} ({} 8{}1)",
@@ -160,7 +170,7 @@ async fn serve(options: SimOptions) -> ExitCode {
         format!(", {speed}x real time")
     };
     println!(
-        "plantwatch simulate: serving the lift station (scenario {scenario}{pace}) on {place}"
+        "plantwatch simulate: serving the lift station (scenario {scenario}{pace}){mystery} on {place}"
     );
     // Tests and scripts wait for this line, so it must not sit in a pipe's buffer.
     let _ = std::io::stdout().flush();
