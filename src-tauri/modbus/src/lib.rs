@@ -5,6 +5,7 @@
 //! - [`plan`]: which reads cover a device's tags, and what the device refused (pure).
 //! - [`link`]: one connection, one request at a time, timeouts that poison the connection.
 //! - [`reader`]: a planned block read with splitting on exception 02/03.
+//! - [`traffic`]: the traffic monitor, a capture of a link's frames taken from its bytes.
 //!
 //! This crate knows nothing of history, alarms, the engine's scheduling or the terminal.
 
@@ -13,6 +14,7 @@ pub mod link;
 pub mod plan;
 pub mod reader;
 pub mod serial;
+pub mod traffic;
 
 pub use decode::{
     bit_masks, decode_bit, decode_registers, encode_bit, encode_coil, encode_registers, with_bit,
@@ -21,3 +23,4 @@ pub use decode::{
 pub use link::{exception_name, Connection, LinkError, Payload};
 pub use plan::{plan_device, split_block, BadRanges, Block};
 pub use reader::{read_block, BlockRead};
+pub use traffic::{Direction, Frame, TrafficMonitor};

@@ -1,0 +1,234 @@
+//! The tap: a byte stream (TCP socket, serial port) that copies the link's frames to a
+//! [`TrafficMonitor`] while the monitor is on.
+//!
+//! tokio-modbus writes one request per exchange (possibly in several partial writes) and then reads its
+//! reply in whatever pieces the transport hands over. The tap collects written bytes until they make a
+//! whole request frame, and read bytes until they make a whole reply frame ([`wire::frame_end`]); an RTU
+//! frame of an unknown function ends where the exchange ends (the next request, a flush, or the
+//! connection closing). Capture starts at the first write after the monitor was switched on, so it
+//! never begins in the middle of a reply.
+
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::wire::{self, Direction, FrameEnd, Framing};
+use super::{Captured, TrafficMonitor};
+
+/// A stream whose frames a monitor sees while it is on.
+pub(crate) struct Tap<S> {
+    stream: S,
+    monitor: TrafficMonitor,
+    link: Arc<str>,
+    framing: Framing,
+    /// True from the first write seen with the monitor on until a read or write sees it off.
+    capturing: bool,
+    /// Bytes of the request being written.
+    sent: Vec<u8>,
+    /// Bytes of the reply being read.
+    received: Vec<u8>,
+    /// The last request recorded and not answered yet.
+    asked: Option<Asked>,
+}
+
+/// A recorded request, for its reply's pairing and latency.
+#[derive(Clone, Copy)]
+struct Asked {
+    seq: u64,
+    at: Instant,
+    address: Option<u16>,
+    count: Option<u16>,
+}
+
+impl<S: fmt::Debug> fmt::Debug for Tap<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tap")
+            .field("stream", &self.stream)
+            .field("link", &self.link)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Tap<S> {
+    /// Taps `stream`, a link shown as `link` that frames as `framing`.
+    pub(crate) fn new(stream: S, monitor: TrafficMonitor, link: &str, framing: Framing) -> Tap<S> {
+        Tap {
+            stream,
+            monitor,
+            link: Arc::from(link),
+            framing,
+            capturing: false,
+            sent: Vec::new(),
+            received: Vec::new(),
+            asked: None,
+        }
+    }
+
+    /// The monitor was switched off: forget the frames in progress.
+    fn stop_capturing(&mut self) {
+        self.capturing = false;
+        self.sent.clear();
+        self.received.clear();
+        self.asked = None;
+    }
+
+    fn wrote(&mut self, bytes: &[u8]) {
+        if !self.capturing {
+            self.capturing = true;
+        }
+        if self.sent.is_empty() {
+            // A new request: whatever came back before it is the end of the last exchange.
+            self.end_reply();
+        }
+        self.sent.extend_from_slice(bytes);
+        while let FrameEnd::At(len) = wire::frame_end(self.framing, Direction::Request, &self.sent)
+        {
+            if len > self.sent.len() {
+                break;
+            }
+            let rest = self.sent.split_off(len);
+            let frame = std::mem::replace(&mut self.sent, rest);
+            self.record_request(frame);
+        }
+    }
+
+    /// A flush ends the request being written, whatever its size.
+    fn flushed(&mut self) {
+        if !self.sent.is_empty() {
+            let frame = std::mem::take(&mut self.sent);
+            self.record_request(frame);
+        }
+    }
+
+    fn read(&mut self, bytes: &[u8]) {
+        self.received.extend_from_slice(bytes);
+        while let FrameEnd::At(len) =
+            wire::frame_end(self.framing, Direction::Response, &self.received)
+        {
+            if len > self.received.len() {
+                break;
+            }
+            let rest = self.received.split_off(len);
+            let frame = std::mem::replace(&mut self.received, rest);
+            self.record_reply(frame);
+        }
+    }
+
+    /// Records what was read of a reply that never became whole by its own length.
+    fn end_reply(&mut self) {
+        if !self.received.is_empty() {
+            let frame = std::mem::take(&mut self.received);
+            self.record_reply(frame);
+        }
+    }
+
+    fn record_request(&mut self, bytes: Vec<u8>) {
+        let header = wire::header(self.framing, Direction::Request, &bytes);
+        let seq = self.monitor.record(Captured {
+            link: self.link.clone(),
+            direction: Direction::Request,
+            header,
+            request_seq: None,
+            latency: None,
+            bytes,
+        });
+        self.asked = Some(Asked {
+            seq,
+            at: Instant::now(),
+            address: header.address,
+            count: header.count,
+        });
+    }
+
+    fn record_reply(&mut self, bytes: Vec<u8>) {
+        let mut header = wire::header(self.framing, Direction::Response, &bytes);
+        let asked = self.asked.take();
+        if let Some(asked) = asked {
+            if header.address.is_none() && header.exception.is_none() {
+                header.address = asked.address;
+                header.count = asked.count;
+            }
+        }
+        self.monitor.record(Captured {
+            link: self.link.clone(),
+            direction: Direction::Response,
+            header,
+            request_seq: asked.map(|a| a.seq),
+            latency: asked.map(|a| a.at.elapsed()),
+            bytes,
+        });
+    }
+}
+
+impl<S> Drop for Tap<S> {
+    fn drop(&mut self) {
+        // A connection dropped mid-reply (a timeout poisons it): keep what did arrive.
+        if self.capturing && self.monitor.is_enabled() {
+            self.flushed();
+            self.end_reply();
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.monitor.is_enabled() {
+            if this.capturing {
+                this.stop_capturing();
+            }
+            return Pin::new(&mut this.stream).poll_read(cx, buf);
+        }
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if this.capturing {
+            if let Poll::Ready(Ok(())) = polled {
+                this.read(&buf.filled()[before..]);
+            }
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if !this.monitor.is_enabled() {
+            if this.capturing {
+                this.stop_capturing();
+            }
+            return Pin::new(&mut this.stream).poll_write(cx, data);
+        }
+        let polled = Pin::new(&mut this.stream).poll_write(cx, data);
+        if let Poll::Ready(Ok(written)) = polled {
+            this.wrote(&data[..written]);
+        }
+        polled
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        if this.capturing && polled.is_ready() && this.monitor.is_enabled() {
+            this.flushed();
+        }
+        polled
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
