@@ -149,7 +149,8 @@ impl<S> Tap<S> {
         let mut header = wire::header(self.framing, Direction::Response, &bytes);
         let asked = self.asked.take();
         if let Some(asked) = asked {
-            if header.address.is_none() && header.exception.is_none() {
+            // A read reply or an exception names no address: its request's are the ones it answers.
+            if header.address.is_none() {
                 header.address = asked.address;
                 header.count = asked.count;
             }
