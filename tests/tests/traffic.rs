@@ -14,7 +14,7 @@ use plantwatch_core::{Parity, Tag, ValueType};
 use plantwatch_engine::{Engine, EngineOptions};
 use plantwatch_modbus::{Connection, Direction, Frame, Payload, TrafficMonitor};
 use plantwatch_system_tests::peers::SocatPair;
-use plantwatch_system_tests::{peer, python};
+use plantwatch_system_tests::{out_dir, peer, python};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -241,6 +241,10 @@ async fn tcp_frames_are_the_servers_requests_one_for_one() {
     // The MBAP frame: transaction id, protocol 0, length, unit, then the PDU.
     let first = &frames[0];
     assert_eq!(&first.bytes[6..], "00 00 00 06 01 01 00 00 00 0A");
+    // The export: a header and a line per frame (kept in tests/out/traffic/ to look at).
+    let text = TrafficMonitor::to_text(&frames);
+    assert_eq!(text.lines().count(), frames.len() + 1);
+    std::fs::write(out_dir("traffic").join("tcp.txt"), &text).expect("write the export");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
