@@ -2,10 +2,10 @@
 //! ring of the last [`RING_CAPACITY`], for a window that polls it and for a text export.
 //!
 //! Capture happens on the bytes: [`Connection::open_with`](crate::Connection::open_with) wraps the
-//! link's byte stream in a tap ([`tap`]) that copies what goes out and what comes back, cuts it into
-//! frames ([`wire`]) and records them here. A monitor starts switched off, and while it is off the tap
-//! costs one relaxed atomic load per read or write of the stream: no copy, no lock, no allocation. A
-//! connection opened without a monitor has no tap at all.
+//! link's byte stream in a tap (`traffic::tap`) that copies what goes out and what comes back, cuts it
+//! into frames (`traffic::wire`) and records them here. A monitor starts switched off, and while it is
+//! off the tap costs one relaxed atomic load per read or write of the stream: no copy, no lock, no
+//! allocation. A connection opened without a monitor has no tap at all.
 //!
 //! Sequence numbers go up by one per frame for the monitor's whole life (a [`TrafficMonitor::clear`]
 //! does not restart them), so a window asks for [`TrafficMonitor::snapshot`] of what came after the
