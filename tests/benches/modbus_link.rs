@@ -1,7 +1,8 @@
 //! Link benchmark: sequential reads of 125 holding registers on loopback against the libmodbus C
 //! server, through Plantwatch's link (`Connection::read`, timeout included), with and without decoding
 //! every register as a tag, next to libmodbus's own C client and a bare tokio-modbus client measured in
-//! the same run against the same server.
+//! the same run against the same server. Two rows show the traffic monitor's cost: attached and switched
+//! off (the poll path's case; it must match the plain row within noise) and switched on.
 //!
 //! Run: `cargo bench -p plantwatch-system-tests --bench modbus_link` (READS=N to change the count).
 //! The engine's bench measures the whole poll path (history hand-off included); this one isolates the
@@ -10,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use plantwatch_core::{Link, SocketEndpoint, Table, Tag, ValueType};
-use plantwatch_modbus::{decode_registers, Connection, Payload};
+use plantwatch_modbus::{decode_registers, Connection, Payload, TrafficMonitor};
 use plantwatch_system_tests::peers::{libmodbus_client_reads_per_second, LibmodbusServer};
 use tokio_modbus::client::Reader;
 
@@ -36,15 +37,20 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let mut best = [0.0f64; 5];
+    let monitor_off = TrafficMonitor::new();
+    let monitor_on = TrafficMonitor::new();
+    monitor_on.set_enabled(true);
+    let mut best = [0.0f64; 7];
     for round in 0..4 {
         let n = if round == 0 { reads / 10 } else { reads };
         let figures = [
             libmodbus_client_reads_per_second(port, n, 125),
             runtime.block_on(bare_tokio_modbus(port, n)),
-            runtime.block_on(plantwatch_link(port, n, None)),
-            runtime.block_on(plantwatch_link(port, n, Some(&tags))),
-            multi_thread.block_on(plantwatch_link(port, n, None)),
+            runtime.block_on(plantwatch_link(port, n, None, None)),
+            runtime.block_on(plantwatch_link(port, n, Some(&tags), None)),
+            multi_thread.block_on(plantwatch_link(port, n, None, None)),
+            runtime.block_on(plantwatch_link(port, n, None, Some(&monitor_off))),
+            runtime.block_on(plantwatch_link(port, n, None, Some(&monitor_on))),
         ];
         if round > 0 {
             for (b, f) in best.iter_mut().zip(figures) {
@@ -55,7 +61,7 @@ fn main() {
     let reference = best[0];
     println!("modbus_link: {reads} sequential reads of 125 holding registers, loopback, libmodbus server (best of 3 rounds)");
     println!(
-        "{:<46} {:>12} {:>14}",
+        "{:<50} {:>12} {:>14}",
         "client (current-thread runtime unless said)", "reads/s", "vs libmodbus"
     );
     for (name, figure) in [
@@ -64,8 +70,10 @@ fn main() {
         ("plantwatch Connection::read", best[2]),
         ("plantwatch Connection::read + decode 125 tags", best[3]),
         ("plantwatch Connection::read, 2-worker runtime", best[4]),
+        ("plantwatch Connection::read, traffic monitor off", best[5]),
+        ("plantwatch Connection::read, traffic monitor on", best[6]),
     ] {
-        println!("{name:<46} {figure:>12.0} {:>14.2}", figure / reference);
+        println!("{name:<50} {figure:>12.0} {:>14.2}", figure / reference);
     }
 }
 
@@ -79,12 +87,17 @@ fn register_tag(address: u16) -> Tag {
     .with_scale(0.1)
 }
 
-async fn plantwatch_link(port: u16, reads: u32, tags: Option<&[Tag]>) -> f64 {
+async fn plantwatch_link(
+    port: u16,
+    reads: u32,
+    tags: Option<&[Tag]>,
+    traffic: Option<&TrafficMonitor>,
+) -> f64 {
     let link = Link::Tcp(SocketEndpoint {
         host: "127.0.0.1".into(),
         port,
     });
-    let mut connection = Connection::open(&link, TIMEOUT)
+    let mut connection = Connection::open_with(&link, TIMEOUT, traffic)
         .await
         .expect("connect to the libmodbus server");
     let mut checksum = 0.0;

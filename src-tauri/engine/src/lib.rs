@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use plantwatch_core::{Plant, TagIndex, Value};
 use plantwatch_history::{HistoryError, HistoryWriter};
+use plantwatch_modbus::TrafficMonitor;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -149,6 +150,8 @@ pub struct Engine {
     /// The plant's audit trail, where alarm actions go.
     trail: Arc<plantwatch_access::AuditTrail>,
     stop: watch::Sender<bool>,
+    /// Records the frames of every link (off until the desktop switches it on).
+    traffic: TrafficMonitor,
 }
 
 /// Devices start polling at this many phases of their period. Not all at once, so a thousand devices
@@ -235,6 +238,7 @@ impl Engine {
         let start = Instant::now();
         let mut links = Vec::new();
         let mut device_link = vec![0; plant.devices.len()];
+        let traffic = TrafficMonitor::new();
         for (link, members) in groups {
             for &d in &members {
                 device_link[d] = links.len();
@@ -249,7 +253,14 @@ impl Engine {
                 })
                 .collect();
             let (writes_tx, writes_rx) = mpsc::channel(16);
-            let task = LinkTask::new(link, polls, outputs.clone(), writes_rx, stop_rx.clone());
+            let task = LinkTask::new(
+                link,
+                polls,
+                outputs.clone(),
+                writes_rx,
+                stop_rx.clone(),
+                traffic.clone(),
+            );
             links.push(LinkHandle {
                 writes: writes_tx,
                 task: poll_threads.spawn(task.run()),
@@ -270,6 +281,7 @@ impl Engine {
             audit,
             trail,
             stop,
+            traffic,
         })
     }
 
@@ -338,6 +350,12 @@ impl Engine {
             stats.alarm_journal_error = journal.last_error;
         }
         stats
+    }
+
+    /// The traffic monitor every link of this engine is attached to, off until switched on: turn it on,
+    /// poll its frames and turn it off while the plant runs (see `plantwatch_modbus::traffic`).
+    pub fn traffic(&self) -> &TrafficMonitor {
+        &self.traffic
     }
 
     /// The history file this engine writes.

@@ -15,6 +15,7 @@ use serde::Serialize;
 use tokio_modbus::prelude::{ConformityLevel, ReadCode};
 
 use crate::link::{exception_name, Connection, LinkError};
+use crate::traffic::TrafficMonitor;
 
 /// A device that keeps saying "more follows" would loop forever; 256 object ids is all there are.
 const MAX_FRAMES: usize = 256;
@@ -96,7 +97,18 @@ pub async fn identify(
     unit: u8,
     timeout: Duration,
 ) -> Result<DeviceIdentity, IdentifyError> {
-    let mut connection = Connection::open(link, timeout.max(Duration::from_secs(1))).await?;
+    identify_with(link, unit, timeout, None).await
+}
+
+/// [`identify`], with the exchange recorded by `monitor` (the window's traffic panel).
+pub async fn identify_with(
+    link: &Link,
+    unit: u8,
+    timeout: Duration,
+    monitor: Option<&TrafficMonitor>,
+) -> Result<DeviceIdentity, IdentifyError> {
+    let mut connection =
+        Connection::open_with(link, timeout.max(Duration::from_secs(1)), monitor).await?;
     let basic = read_stream(&mut connection, unit, ReadCode::Basic, timeout).await?;
     let mut identity = DeviceIdentity {
         conformity: basic.conformity,

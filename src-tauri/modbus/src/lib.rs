@@ -8,6 +8,7 @@
 //! - [`reader`]: a planned block read with splitting on exception 02/03.
 //! - [`scan`], [`ident`], [`ports`]: the commissioning scanner (unit ids, readable ranges, serial
 //!   settings), device identification (FC 43/14) and the machine's serial ports.
+//! - [`traffic`]: the traffic monitor, a capture of a link's frames taken from its bytes.
 //!
 //! This crate knows nothing of history, alarms, the engine's scheduling or the terminal.
 
@@ -20,12 +21,13 @@ pub mod ports;
 pub mod reader;
 pub mod scan;
 pub mod serial;
+pub mod traffic;
 
 pub use decode::{
     bit_masks, decode_bit, decode_registers, encode_bit, encode_coil, encode_registers, with_bit,
     DecodeError,
 };
-pub use ident::{identify, DeviceIdentity, IdentifyError, IdentityObject};
+pub use ident::{identify, identify_with, DeviceIdentity, IdentifyError, IdentityObject};
 pub use link::{exception_name, Connection, LinkError, Payload};
 pub use orders::{
     decode_window, Decoded32, Decoded64, Reading, RegisterDecodings, RegisterOrder64,
@@ -37,3 +39,4 @@ pub use scan::{
     probe_serial, scan_ranges, scan_units, ProbeOutcome, ProbeProgress, ProbeResult, RangeProgress,
     RangeScan, SerialSettings, UnitAnswer, UnitFound, UnitProgress, UnitScan,
 };
+pub use traffic::{Direction, Frame, TrafficMonitor};

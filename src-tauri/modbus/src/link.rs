@@ -28,6 +28,9 @@ use tokio_modbus::prelude::{
 
 use crate::plan::{MAX_BITS, MAX_REGISTERS};
 use crate::serial;
+use crate::traffic::tap::Tap;
+use crate::traffic::wire::Framing;
+use crate::traffic::TrafficMonitor;
 
 /// Most registers FC16 may write.
 pub const MAX_WRITE_REGISTERS: u16 = 123;
@@ -133,24 +136,30 @@ impl fmt::Debug for Connection {
 impl Connection {
     /// Opens a link, giving up after `timeout`.
     pub async fn open(link: &Link, timeout: Duration) -> Result<Connection, LinkError> {
+        Connection::open_with(link, timeout, None).await
+    }
+
+    /// Opens a link like [`Connection::open`], its frames recorded by `traffic` whenever that monitor
+    /// is on (see [`crate::traffic`]).
+    pub async fn open_with(
+        link: &Link,
+        timeout: Duration,
+        traffic: Option<&TrafficMonitor>,
+    ) -> Result<Connection, LinkError> {
         let connect_error = |reason: String| LinkError::Connect {
             link: link.to_string(),
             reason,
         };
         let opening = async {
             match link {
-                Link::Tcp(endpoint) => {
+                Link::Tcp(endpoint) | Link::RtuOverTcp(endpoint) => {
                     let stream = connect_tcp(endpoint).await?;
-                    Ok::<_, io::Error>((tokio_modbus::client::tcp::attach(stream), None))
-                }
-                Link::RtuOverTcp(endpoint) => {
-                    let stream = connect_tcp(endpoint).await?;
-                    Ok((tokio_modbus::client::rtu::attach(stream), None))
+                    Ok::<_, io::Error>((context_over(link, stream, traffic), None))
                 }
                 Link::Rtu(line) => {
                     let port = serial::open(line)?;
                     Ok((
-                        tokio_modbus::client::rtu::attach(port),
+                        context_over(link, port, traffic),
                         Some(serial::frame_gap(line)),
                     ))
                 }
@@ -181,13 +190,17 @@ impl Connection {
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + fmt::Debug + 'static,
     {
-        let context = match link {
-            Link::Tcp(_) => tokio_modbus::client::tcp::attach(stream),
-            Link::RtuOverTcp(_) | Link::Rtu(_) => tokio_modbus::client::rtu::attach(stream),
-        };
+        Connection::attach_with(link, stream, None)
+    }
+
+    /// [`Connection::attach`] with its frames recorded by `traffic` whenever that monitor is on.
+    pub fn attach_with<S>(link: &Link, stream: S, traffic: Option<&TrafficMonitor>) -> Connection
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + fmt::Debug + 'static,
+    {
         Connection {
             link: link.clone(),
-            context: Some(context),
+            context: Some(context_over(link, stream, traffic)),
             frame_gap: None,
             last_traffic: Instant::now(),
         }
@@ -402,6 +415,29 @@ impl Connection {
         // Dropping the context closes the socket or the port; a late reply then has nowhere to go.
         self.context = None;
         err
+    }
+}
+
+/// A tokio-modbus client over `stream`, framed as `link` frames (MBAP for [`Link::Tcp`], RTU for RTU and
+/// RTU over TCP), through a traffic tap when there is a monitor (none: the stream as it is).
+fn context_over<S>(link: &Link, stream: S, traffic: Option<&TrafficMonitor>) -> Context
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + fmt::Debug + 'static,
+{
+    let framing = match link {
+        Link::Tcp(_) => Framing::Mbap,
+        Link::RtuOverTcp(_) | Link::Rtu(_) => Framing::Rtu,
+    };
+    match (traffic, framing) {
+        (None, Framing::Mbap) => tokio_modbus::client::tcp::attach(stream),
+        (None, Framing::Rtu) => tokio_modbus::client::rtu::attach(stream),
+        (Some(monitor), framing) => {
+            let tap = Tap::new(stream, monitor.clone(), &link.to_string(), framing);
+            match framing {
+                Framing::Mbap => tokio_modbus::client::tcp::attach(tap),
+                Framing::Rtu => tokio_modbus::client::rtu::attach(tap),
+            }
+        }
     }
 }
 

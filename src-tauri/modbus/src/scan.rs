@@ -26,12 +26,13 @@ use serde::Serialize;
 use crate::link::{exception_name, Connection, LinkError, Payload};
 use crate::plan::{block_limit, BadRanges, Block, MAX_REGISTERS};
 use crate::reader::read_block;
+use crate::traffic::TrafficMonitor;
 
 /// Opening a connection may take longer than a reply: a TCP handshake, a USB adapter waking up.
 const MIN_OPEN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How to scan unit ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct UnitScan {
     /// The unit ids to ask, 1-247 by default (0 is broadcast, 248-255 reserved).
     pub units: RangeInclusive<u8>,
@@ -39,6 +40,8 @@ pub struct UnitScan {
     pub timeout: Duration,
     /// Silence between two requests, for slow devices or busy gateways.
     pub pace: Duration,
+    /// Where the scan's frames are recorded, if anywhere (the window's traffic panel).
+    pub monitor: Option<TrafficMonitor>,
 }
 
 impl Default for UnitScan {
@@ -47,6 +50,7 @@ impl Default for UnitScan {
             units: 1..=247,
             timeout: Duration::from_millis(200),
             pace: Duration::ZERO,
+            monitor: None,
         }
     }
 }
@@ -108,14 +112,16 @@ pub async fn scan_units(
 ) -> Result<Vec<UnitFound>, LinkError> {
     let total = options.units.clone().count() as u16;
     let open_timeout = options.timeout.max(MIN_OPEN_TIMEOUT);
-    let mut connection = Connection::open(link, open_timeout).await?;
+    let mut connection =
+        Connection::open_with(link, open_timeout, options.monitor.as_ref()).await?;
     let mut found = Vec::new();
     for (asked, unit) in options.units.clone().enumerate() {
         if asked > 0 && !options.pace.is_zero() {
             tokio::time::sleep(options.pace).await;
         }
         if !connection.is_open() {
-            connection = Connection::open(link, open_timeout).await?;
+            connection =
+                Connection::open_with(link, open_timeout, options.monitor.as_ref()).await?;
         }
         let answer = ask_unit(&mut connection, unit, options.timeout).await?;
         let this = answer.map(|answer| UnitFound { unit, answer });
@@ -151,12 +157,14 @@ async fn ask_unit(
 }
 
 /// How to scan a table's addresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RangeScan {
     /// How long to wait for each reply.
     pub timeout: Duration,
     /// Silence between two blocks.
     pub pace: Duration,
+    /// Where the scan's frames are recorded, if anywhere.
+    pub monitor: Option<TrafficMonitor>,
 }
 
 impl Default for RangeScan {
@@ -164,6 +172,7 @@ impl Default for RangeScan {
         RangeScan {
             timeout: Duration::from_millis(1000),
             pace: Duration::ZERO,
+            monitor: None,
         }
     }
 }
@@ -202,7 +211,12 @@ pub async fn scan_ranges(
     }
     let device = scan_device(link, unit, table, from, to, options.timeout);
     let total = u32::from(to) - u32::from(from) + 1;
-    let mut connection = Connection::open(link, options.timeout.max(MIN_OPEN_TIMEOUT)).await?;
+    let mut connection = Connection::open_with(
+        link,
+        options.timeout.max(MIN_OPEN_TIMEOUT),
+        options.monitor.as_ref(),
+    )
+    .await?;
     let mut bad = BadRanges::new();
     let mut readable: Vec<(u32, u32)> = Vec::new();
     let mut requests = 0u32;

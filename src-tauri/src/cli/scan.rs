@@ -166,6 +166,7 @@ fn job(args: &Args) -> Result<Job, String> {
                 scan: RangeScan {
                     timeout,
                     pace: Duration::from_millis(args.pace_ms),
+                    monitor: None,
                 },
             }
         }
@@ -175,6 +176,7 @@ fn job(args: &Args) -> Result<Job, String> {
                 units: parse_units(&args.units)?,
                 timeout,
                 pace: Duration::from_millis(args.pace_ms),
+                monitor: None,
             },
             identify,
         },

@@ -13,6 +13,7 @@ use std::time::Duration;
 use plantwatch_core::{Link, Table, Timestamp};
 use plantwatch_modbus::link::{Connection, LinkError, Payload};
 use plantwatch_modbus::plan::{split_block, Block};
+use plantwatch_modbus::TrafficMonitor;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
@@ -97,6 +98,8 @@ pub struct LinkTask {
     /// Whether each device (by position in `devices`) takes the mask write, FC 22.
     mask_writes: Vec<MaskWrite>,
     stop: watch::Receiver<bool>,
+    /// The engine's traffic monitor: every connection this task opens is attached to it.
+    traffic: TrafficMonitor,
 }
 
 /// What one read came to.
@@ -114,6 +117,7 @@ impl LinkTask {
         outputs: Arc<Outputs>,
         writes: mpsc::Receiver<WriteRequest>,
         stop: watch::Receiver<bool>,
+        traffic: TrafficMonitor,
     ) -> LinkTask {
         LinkTask {
             link,
@@ -126,6 +130,7 @@ impl LinkTask {
             outputs,
             writes,
             stop,
+            traffic,
         }
     }
 
@@ -208,7 +213,7 @@ impl LinkTask {
                 d.counters.reconnects += 1;
             }
         }
-        match Connection::open(&self.link, timeout).await {
+        match Connection::open_with(&self.link, timeout, Some(&self.traffic)).await {
             Ok(conn) => {
                 self.conn = Some(conn);
                 self.opened_once = true;
