@@ -429,6 +429,7 @@ impl PeerPlant {
             history: Some(dir.path().join("plant.db")),
             alarms: false,
             audit: Some(audit.clone()),
+            ..EngineOptions::default()
         };
         let engine = Engine::start(Arc::new(plant), options)
             .await

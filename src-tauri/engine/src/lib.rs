@@ -43,6 +43,9 @@ pub struct EngineOptions {
     /// Where every write attempt is recorded ([`Engine::write_tag`]); none: the audit trail in the
     /// plant's history file (there is no way to write unaudited).
     pub audit: Option<Arc<dyn WriteAudit>>,
+    /// The traffic monitor every link attaches to; none: one of the engine's own. A window brings its
+    /// own so that the capture (and whether it is on) outlives a reload of the plant.
+    pub traffic: Option<TrafficMonitor>,
 }
 
 impl Default for EngineOptions {
@@ -51,6 +54,7 @@ impl Default for EngineOptions {
             history: None,
             alarms: true,
             audit: None,
+            traffic: None,
         }
     }
 }
@@ -61,6 +65,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("history", &self.history)
             .field("alarms", &self.alarms)
             .field("audit", &self.audit.is_some())
+            .field("traffic", &self.traffic)
             .finish()
     }
 }
@@ -238,7 +243,7 @@ impl Engine {
         let start = Instant::now();
         let mut links = Vec::new();
         let mut device_link = vec![0; plant.devices.len()];
-        let traffic = TrafficMonitor::new();
+        let traffic = options.traffic.clone().unwrap_or_default();
         for (link, members) in groups {
             for &d in &members {
                 device_link[d] = links.len();

@@ -108,7 +108,7 @@ pub struct UnitProgress {
 pub async fn scan_units(
     link: &Link,
     options: &UnitScan,
-    progress: &mut dyn FnMut(UnitProgress),
+    progress: &mut (dyn FnMut(UnitProgress) + Send),
 ) -> Result<Vec<UnitFound>, LinkError> {
     let total = options.units.clone().count() as u16;
     let open_timeout = options.timeout.max(MIN_OPEN_TIMEOUT);
@@ -202,7 +202,7 @@ pub async fn scan_ranges(
     from: u16,
     to: u16,
     options: &RangeScan,
-    progress: &mut dyn FnMut(RangeProgress),
+    progress: &mut (dyn FnMut(RangeProgress) + Send),
 ) -> Result<Vec<RangeInclusive<u16>>, LinkError> {
     if from > to {
         return Err(LinkError::InvalidRequest {
@@ -442,7 +442,7 @@ pub async fn probe_serial(
     unit: u8,
     candidates: &[SerialSettings],
     timeout: Duration,
-    progress: &mut dyn FnMut(ProbeProgress),
+    progress: &mut (dyn FnMut(ProbeProgress) + Send),
 ) -> Result<Vec<ProbeResult>, LinkError> {
     let total = candidates.len() as u16;
     let mut results = Vec::with_capacity(candidates.len());
