@@ -38,6 +38,19 @@ mod desktop {
         "audit_export",
         "plant_screens",
         "export_screen",
+        "workbench_ports",
+        "workbench_scan_units",
+        "workbench_scan_ranges",
+        "workbench_probe_serial",
+        "workbench_cancel",
+        "workbench_identify",
+        "workbench_read",
+        "workbench_traffic",
+        "workbench_traffic_clear",
+        "workbench_traffic_export",
+        "promote_tag",
+        "tags_export",
+        "tags_import",
     ];
 
     pub fn build() {

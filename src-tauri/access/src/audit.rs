@@ -40,10 +40,12 @@ pub enum AuditAction {
     AlarmUnshelved,
     AlarmOutOfService,
     AlarmInService,
+    /// The plant file was changed from the window (a tag promoted in the workbench, a tag list imported).
+    PlantFileChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::Write,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -58,6 +60,7 @@ impl AuditAction {
         AuditAction::AlarmUnshelved,
         AuditAction::AlarmOutOfService,
         AuditAction::AlarmInService,
+        AuditAction::PlantFileChanged,
     ];
 
     /// The spelling in the database and the output: snake_case words such as `sign_in_failed`.
@@ -77,6 +80,7 @@ impl AuditAction {
             AuditAction::AlarmUnshelved => "alarm_unshelved",
             AuditAction::AlarmOutOfService => "alarm_out_of_service",
             AuditAction::AlarmInService => "alarm_in_service",
+            AuditAction::PlantFileChanged => "plant_file_changed",
         }
     }
 }

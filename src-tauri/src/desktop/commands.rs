@@ -9,11 +9,16 @@ use super::control::{self, Control};
 use super::state::AppState;
 use super::wire::{
     AlarmActionRequest, AlarmHealth, AlarmView, AuditEntries, AuditQuery, ConnectionTest,
-    DeviceView, ErrorCode, ExportFormat, JournalQuery, JournalRow, LiveBatch, NorthboundView,
-    PlantFileReport, PlantInfo, ScreenFormat, ScreenView, SessionView, Settings, TagUpdate,
-    TrendData, TrendRequest, UiError, WriteRequest, WriteResult,
+    DeviceView, ErrorCode, ExportFormat, GridRequest, GridView, IdentityObject, JournalQuery,
+    JournalRow, LinkSpec, LiveBatch, NorthboundView, PlantFileReport, PlantInfo, PromoteRequest,
+    RangeScanRequest, ScanEvent, ScreenFormat, ScreenView, SerialPortView, SerialProbeRequest,
+    SessionView, Settings, TagImportReport, TagUpdate, TrafficView, TrendData, TrendRequest,
+    UiError, UnitScanRequest, WriteRequest, WriteResult,
 };
-use super::{alarms, connection, live, northbound, report, screens, session, trend, words};
+use super::{
+    alarms, connection, live, northbound, plant_edit, report, screens, session, trend, words,
+    workbench,
+};
 
 type Reply<T> = Result<T, UiError>;
 
@@ -128,9 +133,7 @@ pub async fn export_trend(
             })
             .collect();
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let stamp = plantwatch_core::Timestamp::now()
-            .to_string()
-            .replace([':', '.'], "-");
+        let stamp = file_stamp();
         let ext = match format {
             ExportFormat::Csv => "csv",
             ExportFormat::Png => "png",
@@ -301,9 +304,7 @@ pub async fn export_journal(state: State<'_, AppState>, query: JournalQuery) -> 
             },
         )?;
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let stamp = plantwatch_core::Timestamp::now()
-            .to_string()
-            .replace([':', '.'], "-");
+        let stamp = file_stamp();
         let path = dir.join(format!("alarm-journal-{stamp}.csv"));
         std::fs::write(&path, alarms::journal_csv(&rows)).map_err(io)?;
         Ok(path.display().to_string())
@@ -424,4 +425,215 @@ pub async fn audit_export(
         Ok(path.display().to_string())
     })
     .await
+}
+
+// --- the commissioning workbench (issue 11) ----------------------------------------------------------
+
+#[tauri::command]
+pub async fn workbench_ports() -> Reply<Vec<SerialPortView>> {
+    blocking(|| Ok(workbench::serial_ports())).await
+}
+
+#[tauri::command]
+pub async fn workbench_scan_units(
+    state: State<'_, AppState>,
+    request: UnitScanRequest,
+    channel: Channel<ScanEvent>,
+) -> Reply<()> {
+    state.workbench.scan_units(&request, channel)
+}
+
+#[tauri::command]
+pub async fn workbench_scan_ranges(
+    state: State<'_, AppState>,
+    request: RangeScanRequest,
+    channel: Channel<ScanEvent>,
+) -> Reply<()> {
+    state.workbench.scan_ranges(&request, channel)
+}
+
+#[tauri::command]
+pub async fn workbench_probe_serial(
+    state: State<'_, AppState>,
+    request: SerialProbeRequest,
+    channel: Channel<ScanEvent>,
+) -> Reply<()> {
+    state.workbench.probe_serial(&request, channel)
+}
+
+#[tauri::command]
+pub async fn workbench_cancel(state: State<'_, AppState>) -> Reply<()> {
+    state.workbench.cancel();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn workbench_identify(
+    state: State<'_, AppState>,
+    link: LinkSpec,
+    unit: u8,
+    timeout_ms: u32,
+) -> Reply<Vec<IdentityObject>> {
+    workbench::identify(&link, unit, timeout_ms, state.workbench.traffic()).await
+}
+
+#[tauri::command]
+pub async fn workbench_read(state: State<'_, AppState>, request: GridRequest) -> Reply<GridView> {
+    state.workbench.read_grid(&request).await
+}
+
+/// The frames after `since`; `enabled` (when given) switches capture on or off first.
+#[tauri::command]
+pub async fn workbench_traffic(
+    state: State<'_, AppState>,
+    enabled: Option<bool>,
+    since: u64,
+) -> Reply<TrafficView> {
+    let monitor = state.workbench.traffic();
+    if let Some(on) = enabled {
+        monitor.set_enabled(on);
+    }
+    Ok(workbench::traffic_view(monitor, since))
+}
+
+#[tauri::command]
+pub async fn workbench_traffic_clear(state: State<'_, AppState>) -> Reply<()> {
+    state.workbench.traffic().clear();
+    Ok(())
+}
+
+/// Writes the frames after `since` as text (the traffic monitor's export format) to the export folder.
+#[tauri::command]
+pub async fn workbench_traffic_export(state: State<'_, AppState>, since: u64) -> Reply<String> {
+    let monitor = state.workbench.traffic().clone();
+    let dir = state.export_dir.clone();
+    blocking(move || {
+        let text = plantwatch_modbus::TrafficMonitor::to_text(&monitor.snapshot(since));
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let path = dir.join(format!("traffic-{}.txt", file_stamp()));
+        std::fs::write(&path, text).map_err(io)?;
+        Ok(path.display().to_string())
+    })
+    .await
+}
+
+/// A time for file names: RFC 3339 without the characters some file systems refuse.
+fn file_stamp() -> String {
+    plantwatch_core::Timestamp::now()
+        .to_string()
+        .replace([':', '.'], "-")
+}
+
+/// The open plant's file; the simulated plant has none to change.
+async fn plant_file(state: &AppState) -> Reply<PathBuf> {
+    state
+        .with_session(|s| {
+            s.plant()
+                .source
+                .clone()
+                .filter(|_| !s.simulated())
+                .ok_or_else(|| {
+                    UiError::new(
+                        ErrorCode::BadRequest,
+                        "the simulated plant has no file to change; open a plant file first",
+                    )
+                })
+        })
+        .await
+}
+
+/// Adds a tag picked in the workbench to the open plant file (engineer or admin, audited), then reloads
+/// the plant so the tag is polled at once.
+#[tauri::command]
+pub async fn promote_tag(
+    state: State<'_, AppState>,
+    control: State<'_, Control>,
+    request: PromoteRequest,
+) -> Reply<PlantInfo> {
+    let file = plant_file(&state).await?;
+    let db = plant_db(&state).await?;
+    let control = control.inner().clone();
+    blocking(move || {
+        let what = format!("add tag {}", request.tag.id.trim());
+        control.change_plant_file(&db, &file, &what, || {
+            plant_edit::promote(&file, &request).map(|_| ())
+        })
+    })
+    .await?;
+    state.reload().await
+}
+
+/// Writes the open plant's tags (or one device's) as a tag list CSV to the export folder.
+#[tauri::command]
+pub async fn tags_export(state: State<'_, AppState>, device: Option<String>) -> Reply<String> {
+    let plant = state.with_session(|s| Ok(s.plant().clone())).await?;
+    let dir = state.export_dir.clone();
+    blocking(move || {
+        let csv = plant_edit::export_csv(&plant, device.as_deref())?;
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let path = dir.join(format!("tags-{}.csv", file_stamp()));
+        std::fs::write(&path, csv).map_err(io)?;
+        Ok(path.display().to_string())
+    })
+    .await
+}
+
+/// Asks for a tag list CSV with the system's open dialog and imports it into the open plant file
+/// (engineer or admin, audited), then reloads the plant. A CSV with any bad row changes nothing.
+#[tauri::command]
+pub async fn tags_import<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    window: tauri::Window<R>,
+    state: State<'_, AppState>,
+    control: State<'_, Control>,
+    device: Option<String>,
+) -> Reply<TagImportReport> {
+    use tauri_plugin_dialog::DialogExt;
+    let file = plant_file(&state).await?;
+    let db = plant_db(&state).await?;
+    let language = state.settings.get().language.unwrap_or_default();
+    let mut dialog = app
+        .dialog()
+        .file()
+        .set_parent(&window)
+        .set_title(language.pick_tag_list_title())
+        .add_filter(language.tag_lists(), &["csv"]);
+    if let Some(folder) = file.parent() {
+        dialog = dialog.set_directory(folder);
+    }
+    let control = control.inner().clone();
+    let imported = blocking(move || {
+        let Some(csv) = dialog
+            .blocking_pick_file()
+            .and_then(|chosen| chosen.into_path().ok())
+        else {
+            return Ok(None);
+        };
+        let what = format!("import tag list {}", csv.display());
+        control
+            .change_plant_file(&db, &file, &what, || {
+                plant_edit::import(&file, &csv, device.as_deref())
+            })
+            .map(|imported| Some((csv, imported)))
+    })
+    .await?;
+    let Some((csv, imported)) = imported else {
+        return Ok(TagImportReport {
+            file: None,
+            added: 0,
+            changed: 0,
+            plant: None,
+        });
+    };
+    let plant = if imported.added + imported.changed > 0 {
+        Some(state.reload().await?)
+    } else {
+        None
+    };
+    Ok(TagImportReport {
+        file: Some(csv.display().to_string()),
+        added: imported.added as u32,
+        changed: imported.changed as u32,
+        plant,
+    })
 }

@@ -188,6 +188,54 @@ impl Control {
         }
     }
 
+    /// Changes the plant file as the signed-in engineer or admin, and records the change (or its
+    /// refusal) in the audit trail: `change` does the edit and returns what to record as the requested
+    /// value. Nobody signed in, or a lesser role, is refused and recorded too, like a write.
+    pub fn change_plant_file<T>(
+        &self,
+        db: &Path,
+        file: &Path,
+        what: &str,
+        change: impl FnOnce() -> Result<T, UiError>,
+    ) -> Result<T, UiError> {
+        let actor = self.write_actor(db)?;
+        let record = |result: &str, comment: Option<String>| {
+            let mut entry = AuditEntry::new(
+                Timestamp::now(),
+                &actor.user,
+                actor.role,
+                AuditAction::PlantFileChanged,
+                &file.display().to_string(),
+                result,
+            );
+            entry.requested = Some(what.to_string());
+            entry.comment = comment;
+            AuditTrail::open(db)
+                .and_then(|trail| trail.append(&entry))
+                .map_err(access_error)
+        };
+        if !actor.role.allows(Role::Engineer) {
+            record(
+                plantwatch_access::outcome::DENIED,
+                Some("needs an engineer or admin".into()),
+            )?;
+            return Err(UiError::new(
+                ErrorCode::Denied,
+                "denied: sign in as an engineer or admin to change the plant file",
+            ));
+        }
+        match change() {
+            Ok(done) => {
+                record(plantwatch_access::outcome::OK, None)?;
+                Ok(done)
+            }
+            Err(e) => {
+                record(plantwatch_access::outcome::REFUSED, Some(e.message.clone()))?;
+                Err(e)
+            }
+        }
+    }
+
     /// The audit entries for the Audit screen, with the actions to filter by.
     pub fn audit_entries(&self, db: &Path, query: &AuditQuery) -> Result<AuditEntries, UiError> {
         Ok(AuditEntries {

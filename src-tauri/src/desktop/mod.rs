@@ -12,6 +12,7 @@ mod control;
 mod live;
 mod northbound;
 mod notify;
+mod plant_edit;
 mod presence;
 mod report;
 mod screens;
@@ -21,6 +22,7 @@ mod state;
 mod trend;
 pub mod wire;
 mod words;
+mod workbench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +79,19 @@ pub fn run() -> ExitCode {
             commands::plant_screens,
             commands::export_screen,
             commands::pick_plant_file,
+            commands::workbench_ports,
+            commands::workbench_scan_units,
+            commands::workbench_scan_ranges,
+            commands::workbench_probe_serial,
+            commands::workbench_cancel,
+            commands::workbench_identify,
+            commands::workbench_read,
+            commands::workbench_traffic,
+            commands::workbench_traffic_clear,
+            commands::workbench_traffic_export,
+            commands::promote_tag,
+            commands::tags_export,
+            commands::tags_import,
         ])
         .setup(|app| {
             let data_dir = env_dir("PLANTWATCH_DATA_DIR").unwrap_or(app.path().app_data_dir()?);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use plantwatch_core::Plant;
 use plantwatch_engine::{Engine, EngineOptions};
+use plantwatch_modbus::TrafficMonitor;
 use plantwatch_northbound::{Northbound, NorthboundStatus};
 use plantwatch_sim::{Scenario, SimOptions, SimServer};
 
@@ -18,10 +19,13 @@ pub struct SimChoice {
     /// A built-in scenario name or a scenario file.
     pub scenario: String,
     pub speed: f64,
+    /// Also serve the unconfigured mystery device (the workbench's training ground).
+    pub mystery: bool,
 }
 
 impl SimChoice {
-    /// `PLANTWATCH_SIM_SCENARIO` (default `normal`) and `PLANTWATCH_SIM_SPEED` (default 1).
+    /// `PLANTWATCH_SIM_SCENARIO` (default `normal`), `PLANTWATCH_SIM_SPEED` (default 1) and
+    /// `PLANTWATCH_SIM_MYSTERY=1` (default off; the window's setting turns it on too).
     pub fn from_env() -> SimChoice {
         SimChoice {
             scenario: std::env::var("PLANTWATCH_SIM_SCENARIO")
@@ -30,6 +34,7 @@ impl SimChoice {
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(1.0),
+            mystery: std::env::var("PLANTWATCH_SIM_MYSTERY").is_ok_and(|v| v == "1"),
         }
     }
 }
@@ -74,8 +79,8 @@ impl Session {
     }
 
     /// Starts polling a validated plant (see [`load_plant`]), and its northbound link when it has one.
-    pub async fn start(plant: Plant) -> Result<Session, UiError> {
-        let engine = Arc::new(start_engine(plant).await?);
+    pub async fn start(plant: Plant, traffic: &TrafficMonitor) -> Result<Session, UiError> {
+        let engine = Arc::new(start_engine(plant, traffic).await?);
         let northbound = start_northbound(&engine);
         Ok(Session {
             engine,
@@ -86,12 +91,17 @@ impl Session {
 
     /// Starts the built-in simulated lift station on a free loopback port and monitors it, with its
     /// history in `history`.
-    pub async fn open_simulated(history: PathBuf, choice: &SimChoice) -> Result<Session, UiError> {
+    pub async fn open_simulated(
+        history: PathBuf,
+        choice: &SimChoice,
+        traffic: &TrafficMonitor,
+    ) -> Result<Session, UiError> {
         let scenario = Scenario::load(&choice.scenario)
             .map_err(|e| UiError::new(ErrorCode::Engine, format!("simulator scenario: {e}")))?;
         let options = SimOptions {
             scenario,
             speed: choice.speed,
+            with_mystery: choice.mystery,
             ..SimOptions::default()
         };
         let sim = SimServer::start(options).await.map_err(|e| {
@@ -104,7 +114,7 @@ impl Session {
             UiError::new(ErrorCode::Engine, "the simulated plant has no TCP address")
         })?;
         let plant = plantwatch_sim::demo_plant_with_history(addr, history);
-        let engine = match start_engine(plant).await {
+        let engine = match start_engine(plant, traffic).await {
             Ok(engine) => Arc::new(engine),
             Err(e) => {
                 sim.shutdown().await;
@@ -151,10 +161,12 @@ fn start_northbound(engine: &Arc<Engine>) -> Option<NorthboundSlot> {
     })
 }
 
-async fn start_engine(plant: Plant) -> Result<Engine, UiError> {
+/// The engine's links record into `traffic`, the window's one monitor (the workbench's panel).
+async fn start_engine(plant: Plant, traffic: &TrafficMonitor) -> Result<Engine, UiError> {
     let options = EngineOptions {
         history: None,
         alarms: true,
+        traffic: Some(traffic.clone()),
         ..EngineOptions::default()
     };
     Engine::start(Arc::new(plant), options)

@@ -30,6 +30,8 @@ pub struct AppState {
     /// Where exports are written.
     pub export_dir: PathBuf,
     pub sim: SimChoice,
+    /// The commissioning workbench's scans and grid connection.
+    pub workbench: super::workbench::Workbench,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             data_dir,
             export_dir,
             sim: SimChoice::from_env(),
+            workbench: Default::default(),
         }
     }
 
@@ -102,8 +105,20 @@ impl AppState {
         let _switch = self.switching.lock().await;
         self.close_current().await;
         let new = match plant {
-            Some(plant) => Session::start(plant).await?,
-            None => Session::open_simulated(self.data_dir.join("demo-plant.db"), &self.sim).await?,
+            Some(plant) => Session::start(plant, self.workbench.traffic()).await?,
+            None => {
+                // The mystery device is the window's setting (or the environment's, for tests).
+                let choice = SimChoice {
+                    mystery: self.sim.mystery || self.settings.get().mystery_device,
+                    ..self.sim.clone()
+                };
+                Session::open_simulated(
+                    self.data_dir.join("demo-plant.db"),
+                    &choice,
+                    self.workbench.traffic(),
+                )
+                .await?
+            }
         };
         let info = PlantInfo::from_plant(new.plant(), new.simulated());
         // Subscribed before the plant is shared, so no alarm change falls between the two.

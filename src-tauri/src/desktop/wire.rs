@@ -104,6 +104,8 @@ pub struct DeviceInfo {
     pub name: String,
     /// The link as text, e.g. `tcp://127.0.0.1:5020`.
     pub link: String,
+    /// The same link as fields, for the workbench to start from.
+    pub link_spec: LinkSpec,
     pub transport: String,
     pub unit: u8,
     pub poll_ms: u32,
@@ -263,6 +265,7 @@ fn device_info(plant: &Plant, index: usize, device: &Device) -> DeviceInfo {
         id: device.id.clone(),
         name: device.display_name().to_string(),
         link: device.link.to_string(),
+        link_spec: LinkSpec::of(&device.link),
         transport: device.link.transport_name().to_string(),
         unit: device.unit,
         poll_ms: millis_u32(device.poll_period),
@@ -1330,6 +1333,9 @@ pub struct Settings {
     /// The language chosen in the window; null until one is chosen (the window then follows the
     /// system's). Settings files written before it existed load with null.
     pub language: Option<Language>,
+    /// The simulated plant also serves the unconfigured "mystery device" (unit 37), the workbench's
+    /// training ground. Off by default.
+    pub mystery_device: bool,
 }
 
 impl Default for Settings {
@@ -1345,8 +1351,460 @@ impl Default for Settings {
             window: None,
             key_tags: Vec::new(),
             language: None,
+            mystery_device: false,
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The commissioning workbench (issue 11): links typed by the technician, scans, the register grid with
+// every word order side by side, the traffic monitor, promoting registers to tags.
+// ---------------------------------------------------------------------------------------------------
+
+/// A Modbus table, as the workbench names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum TableName {
+    Coil,
+    Discrete,
+    Input,
+    Holding,
+}
+
+impl From<TableName> for plantwatch_core::Table {
+    fn from(t: TableName) -> Self {
+        use plantwatch_core::Table;
+        match t {
+            TableName::Coil => Table::Coil,
+            TableName::Discrete => Table::Discrete,
+            TableName::Input => Table::Input,
+            TableName::Holding => Table::Holding,
+        }
+    }
+}
+
+impl From<plantwatch_core::Table> for TableName {
+    fn from(t: plantwatch_core::Table) -> Self {
+        use plantwatch_core::Table;
+        match t {
+            Table::Coil => TableName::Coil,
+            Table::Discrete => TableName::Discrete,
+            Table::Input => TableName::Input,
+            Table::Holding => TableName::Holding,
+        }
+    }
+}
+
+/// A serial line's parity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ParityName {
+    None,
+    Even,
+    Odd,
+}
+
+impl From<ParityName> for plantwatch_core::Parity {
+    fn from(p: ParityName) -> Self {
+        use plantwatch_core::Parity;
+        match p {
+            ParityName::None => Parity::None,
+            ParityName::Even => Parity::Even,
+            ParityName::Odd => Parity::Odd,
+        }
+    }
+}
+
+impl From<plantwatch_core::Parity> for ParityName {
+    fn from(p: plantwatch_core::Parity) -> Self {
+        use plantwatch_core::Parity;
+        match p {
+            Parity::None => ParityName::None,
+            Parity::Even => ParityName::Even,
+            Parity::Odd => ParityName::Odd,
+        }
+    }
+}
+
+/// The link the workbench talks over, as the technician chose it (a plant's device link, or typed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum LinkSpec {
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    RtuOverTcp {
+        host: String,
+        port: u16,
+    },
+    Rtu {
+        path: String,
+        baud: u32,
+        parity: ParityName,
+        data_bits: u8,
+        stop_bits: u8,
+    },
+}
+
+impl LinkSpec {
+    /// The link, or what is wrong with the fields (the field and the allowed values).
+    pub fn to_link(&self) -> Result<plantwatch_core::Link, String> {
+        use plantwatch_core::{Link, SerialLine, SocketEndpoint};
+        let endpoint = |host: &str, port: u16| {
+            let host = host.trim();
+            if host.is_empty() {
+                return Err("host: empty; type a host name or an IP address".to_string());
+            }
+            if port == 0 {
+                return Err("port: 0 is not a port; use 1-65535 (Modbus TCP is 502)".to_string());
+            }
+            Ok(SocketEndpoint {
+                host: host.to_string(),
+                port,
+            })
+        };
+        Ok(match self {
+            LinkSpec::Tcp { host, port } => Link::Tcp(endpoint(host, *port)?),
+            LinkSpec::RtuOverTcp { host, port } => Link::RtuOverTcp(endpoint(host, *port)?),
+            LinkSpec::Rtu {
+                path,
+                baud,
+                parity,
+                data_bits,
+                stop_bits,
+            } => {
+                if path.trim().is_empty() {
+                    return Err(
+                        "serial port: empty; choose a port such as /dev/ttyUSB0".to_string()
+                    );
+                }
+                if !(300..=1_000_000).contains(baud) {
+                    return Err(format!("baud: {baud} is outside 300-1000000"));
+                }
+                if !matches!(data_bits, 7 | 8) {
+                    return Err(format!("data bits: {data_bits}; use 7 or 8"));
+                }
+                if !matches!(stop_bits, 1 | 2) {
+                    return Err(format!("stop bits: {stop_bits}; use 1 or 2"));
+                }
+                Link::Rtu(SerialLine {
+                    path: path.trim().to_string(),
+                    baud: *baud,
+                    parity: (*parity).into(),
+                    data_bits: *data_bits,
+                    stop_bits: *stop_bits,
+                })
+            }
+        })
+    }
+
+    /// The spec of a configured link (the workbench starts from a plant's device).
+    pub fn of(link: &plantwatch_core::Link) -> LinkSpec {
+        use plantwatch_core::Link;
+        match link {
+            Link::Tcp(e) => LinkSpec::Tcp {
+                host: e.host.clone(),
+                port: e.port,
+            },
+            Link::RtuOverTcp(e) => LinkSpec::RtuOverTcp {
+                host: e.host.clone(),
+                port: e.port,
+            },
+            Link::Rtu(s) => LinkSpec::Rtu {
+                path: s.path.clone(),
+                baud: s.baud,
+                parity: s.parity.into(),
+                data_bits: s.data_bits,
+                stop_bits: s.stop_bits,
+            },
+        }
+    }
+}
+
+/// A serial port of this machine, with the adapter's names where the system knows them.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SerialPortView {
+    /// The path to open, e.g. `/dev/ttyUSB0`.
+    pub path: String,
+    /// USB adapters: vendor and product ids as 4 hex digits, and the names the adapter reports.
+    pub usb: Option<UsbAdapter>,
+}
+
+/// What a USB serial adapter says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UsbAdapter {
+    pub vendor_id: String,
+    pub product_id: String,
+    pub manufacturer: Option<String>,
+    pub product: Option<String>,
+    pub serial_number: Option<String>,
+}
+
+/// Ask each unit id of a range one cheap read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitScanRequest {
+    pub link: LinkSpec,
+    /// First and last unit id (1-247).
+    pub first: u8,
+    pub last: u8,
+    /// How long to wait for each unit, 10-10000 ms.
+    pub timeout_ms: u32,
+    /// A pause between two units, 0-10000 ms (slow gateways, busy buses).
+    pub pace_ms: u32,
+}
+
+/// Find the readable ranges of one unit's table between two addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RangeScanRequest {
+    pub link: LinkSpec,
+    pub unit: u8,
+    pub table: TableName,
+    pub from: u16,
+    pub to: u16,
+    pub timeout_ms: u32,
+}
+
+/// Try the common serial settings on a port and see which get answers from a unit.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SerialProbeRequest {
+    pub path: String,
+    pub unit: u8,
+    pub timeout_ms: u32,
+}
+
+/// A readable range of addresses, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressRange {
+    pub from: u16,
+    pub to: u16,
+}
+
+/// What a scan reports while it runs, in order; the last event is `done`, `failed` or `cancelled`.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ScanEvent {
+    /// How far the scan got: `done` of `total` steps (units asked, addresses covered, settings tried).
+    Progress {
+        done: u32,
+        total: u32,
+    },
+    /// A unit answered: with values, or with an exception (which proves it is there too).
+    Unit {
+        unit: u8,
+        /// What it answered, e.g. `holding 0 = 0x0001 (1)` or `exception 02 illegal data address`.
+        answer: String,
+        exception: Option<u8>,
+    },
+    /// The readable ranges found (range scans).
+    Ranges {
+        ranges: Vec<AddressRange>,
+        requests: u32,
+    },
+    /// A serial setting that got an answer (serial probes), e.g. `19200 8E1`.
+    Setting {
+        setting: String,
+        baud: u32,
+        parity: ParityName,
+        data_bits: u8,
+        stop_bits: u8,
+    },
+    Done {
+        found: u32,
+        elapsed_ms: f64,
+    },
+    Failed {
+        message: String,
+    },
+    Cancelled,
+}
+
+/// One object of a device's identification (FC 43/14).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityObject {
+    pub id: u8,
+    /// The standard object's name (`VendorName`, `ProductCode`, ...) or `object 0xNN`.
+    pub name: String,
+    pub value: String,
+}
+
+/// Read a window of registers (or bits) for the live grid; `selected` is the register whose 2- and
+/// 4-register groups are decoded in every order.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GridRequest {
+    pub link: LinkSpec,
+    pub unit: u8,
+    pub table: TableName,
+    pub address: u16,
+    /// 1-125 registers or 1-2000 bits.
+    pub count: u16,
+    pub timeout_ms: u32,
+    pub selected: Option<u16>,
+}
+
+/// A number type a group of registers may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum NumberType {
+    U16,
+    I16,
+    U32,
+    I32,
+    F32,
+    U64,
+    I64,
+    F64,
+}
+
+/// One group of registers read as one type in one order.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Decoded {
+    /// The first register of the group.
+    pub address: u16,
+    pub number: NumberType,
+    /// The byte order as a pattern: `ABCD`, `CDAB`, ... for 32 bits, `ABCDEFGH`, `GHEFCDAB`, ... for 64.
+    pub pattern: String,
+    /// The plant file's word order for it (ABCD, CDAB, BADC, DCBA); null for a 64-bit order the plant
+    /// file cannot name (shown, not promotable).
+    pub word_order: Option<String>,
+    /// The value, exactly (integers in full, floats shortest round trip).
+    pub text: String,
+    /// Looks like a real reading: finite, not denormal, within a sane magnitude.
+    pub plausible: bool,
+}
+
+/// One row of the grid: a register (or bit) and the f32 its pair starting here makes in each order.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GridRow {
+    pub address: u16,
+    /// The raw register (or 0/1 for a bit).
+    pub raw: u16,
+    /// The pair starting here as f32 in ABCD, CDAB, BADC, DCBA (empty on the last row and for bits).
+    pub f32: Vec<Decoded>,
+}
+
+/// The live grid after one read.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GridView {
+    pub rows: Vec<GridRow>,
+    /// The selected register's groups: u32/i32/f32 in 4 orders, u64/i64/f64 in 8.
+    pub selected: Vec<Decoded>,
+    pub latency_ms: f64,
+    /// When read (UTC ms).
+    #[ts(type = "number")]
+    pub at: i64,
+}
+
+/// One frame on a link, as the traffic monitor saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameView {
+    #[ts(type = "number")]
+    pub seq: u64,
+    /// UTC ms.
+    #[ts(type = "number")]
+    pub at: i64,
+    pub link: String,
+    /// True for a request, false for a response.
+    pub request: bool,
+    pub unit: u8,
+    pub function: u8,
+    pub address: Option<u16>,
+    pub count: Option<u16>,
+    pub exception: Option<u8>,
+    pub latency_ms: Option<f64>,
+    /// The bytes on the wire in hex (the MBAP frame, or the RTU frame with its CRC).
+    pub hex: String,
+    /// RTU frames: whether the CRC is right (null on TCP).
+    pub crc_ok: Option<bool>,
+}
+
+/// The frames recorded since a sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficView {
+    pub enabled: bool,
+    pub frames: Vec<FrameView>,
+    /// Frames the ring of the last 10,000 let go.
+    #[ts(type = "number")]
+    pub dropped: u64,
+}
+
+/// A tag to add to the open plant file, from registers picked in the grid.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TagDraftView {
+    pub id: String,
+    pub name: Option<String>,
+    pub table: TableName,
+    pub address: u16,
+    /// The plant file's type word: `u16`, `f32`, `bool`, ...
+    pub value_type: String,
+    /// ABCD, CDAB, BADC or DCBA for 32- and 64-bit types.
+    pub order: Option<String>,
+    pub scale: Option<f64>,
+    pub offset: Option<f64>,
+    pub unit: Option<String>,
+}
+
+/// Where a promoted tag goes: an existing device of the plant, or a new device on the workbench's
+/// link and unit.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum PromoteTarget {
+    Device {
+        device: String,
+    },
+    NewDevice {
+        id: String,
+        name: String,
+        link: LinkSpec,
+        unit: u8,
+    },
+}
+
+/// Promote registers to a tag of the open plant file.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PromoteRequest {
+    pub target: PromoteTarget,
+    pub tag: TagDraftView,
+}
+
+/// How a CSV import of tags ended. A CSV with bad rows is refused as an error whose problems are the
+/// rows (`line` is the CSV's line, `col` 0), and the plant file is untouched.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TagImportReport {
+    /// The CSV file imported (null when the user cancelled the dialog).
+    pub file: Option<String>,
+    pub added: u32,
+    pub changed: u32,
+    /// The plant as reloaded after the import (null when cancelled or nothing changed).
+    pub plant: Option<PlantInfo>,
 }
 
 /// Every exported type, in file order, as TypeScript declarations (the content of
@@ -1415,6 +1873,28 @@ pub fn render_typescript() -> String {
         ValueTest::decl(&cfg),
         CompareOp::decl(&cfg),
         ClickKind::decl(&cfg),
+        TableName::decl(&cfg),
+        ParityName::decl(&cfg),
+        LinkSpec::decl(&cfg),
+        SerialPortView::decl(&cfg),
+        UsbAdapter::decl(&cfg),
+        UnitScanRequest::decl(&cfg),
+        RangeScanRequest::decl(&cfg),
+        SerialProbeRequest::decl(&cfg),
+        AddressRange::decl(&cfg),
+        ScanEvent::decl(&cfg),
+        IdentityObject::decl(&cfg),
+        GridRequest::decl(&cfg),
+        NumberType::decl(&cfg),
+        Decoded::decl(&cfg),
+        GridRow::decl(&cfg),
+        GridView::decl(&cfg),
+        FrameView::decl(&cfg),
+        TrafficView::decl(&cfg),
+        TagDraftView::decl(&cfg),
+        PromoteTarget::decl(&cfg),
+        PromoteRequest::decl(&cfg),
+        TagImportReport::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/desktop/wire.rs by ts-rs. Do not edit: change the Rust types and run\n\

@@ -65,6 +65,22 @@ impl Language {
         }
     }
 
+    /// The title of the open dialog for a tag list to import.
+    pub fn pick_tag_list_title(self) -> &'static str {
+        match self {
+            Language::English => "Import a tag list",
+            Language::SimplifiedChinese => "导入标签表",
+        }
+    }
+
+    /// The open dialog's filter for tag lists.
+    pub fn tag_lists(self) -> &'static str {
+        match self {
+            Language::English => "Tag lists (CSV)",
+            Language::SimplifiedChinese => "标签表（CSV）",
+        }
+    }
+
     /// The time axis of an exported chart (its labels are UTC).
     pub fn time_axis(self) -> &'static str {
         match self {

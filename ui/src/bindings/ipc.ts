@@ -25,7 +25,11 @@ export type DeviceInfo = { index: number, id: string, name: string,
 /**
  * The link as text, e.g. `tcp://127.0.0.1:5020`.
  */
-link: string, transport: string, unit: number, pollMs: number, timeoutMs: number, maxBlock: number, maxGap: number, firstTag: number, tagCount: number, };
+link: string, 
+/**
+ * The same link as fields, for the workbench to start from.
+ */
+linkSpec: LinkSpec, transport: string, unit: number, pollMs: number, timeoutMs: number, maxBlock: number, maxGap: number, firstTag: number, tagCount: number, };
 
 export type TagInfo = { index: number, device: number, 
 /**
@@ -473,7 +477,12 @@ keyTags: Array<string>,
  * The language chosen in the window; null until one is chosen (the window then follows the
  * system's). Settings files written before it existed load with null.
  */
-language: Language | null, };
+language: Language | null, 
+/**
+ * The simulated plant also serves the unconfigured "mystery device" (unit 37), the workbench's
+ * training ground. Off by default.
+ */
+mysteryDevice: boolean, };
 
 export type ScreenView = { id: string, title: string, 
 /**
@@ -511,3 +520,152 @@ export type ValueTest = { "kind": "is", value: boolean, } | { "kind": "within", 
 export type CompareOp = ">" | ">=" | "<" | "<=" | "==" | "!=";
 
 export type ClickKind = "trend" | "write";
+
+export type TableName = "coil" | "discrete" | "input" | "holding";
+
+export type ParityName = "none" | "even" | "odd";
+
+export type LinkSpec = { "kind": "tcp", host: string, port: number, } | { "kind": "rtuOverTcp", host: string, port: number, } | { "kind": "rtu", path: string, baud: number, parity: ParityName, dataBits: number, stopBits: number, };
+
+export type SerialPortView = { 
+/**
+ * The path to open, e.g. `/dev/ttyUSB0`.
+ */
+path: string, 
+/**
+ * USB adapters: vendor and product ids as 4 hex digits, and the names the adapter reports.
+ */
+usb: UsbAdapter | null, };
+
+export type UsbAdapter = { vendorId: string, productId: string, manufacturer: string | null, product: string | null, serialNumber: string | null, };
+
+export type UnitScanRequest = { link: LinkSpec, 
+/**
+ * First and last unit id (1-247).
+ */
+first: number, last: number, 
+/**
+ * How long to wait for each unit, 10-10000 ms.
+ */
+timeoutMs: number, 
+/**
+ * A pause between two units, 0-10000 ms (slow gateways, busy buses).
+ */
+paceMs: number, };
+
+export type RangeScanRequest = { link: LinkSpec, unit: number, table: TableName, from: number, to: number, timeoutMs: number, };
+
+export type SerialProbeRequest = { path: string, unit: number, timeoutMs: number, };
+
+export type AddressRange = { from: number, to: number, };
+
+export type ScanEvent = { "kind": "progress", done: number, total: number, } | { "kind": "unit", unit: number, 
+/**
+ * What it answered, e.g. `holding 0 = 0x0001 (1)` or `exception 02 illegal data address`.
+ */
+answer: string, exception: number | null, } | { "kind": "ranges", ranges: Array<AddressRange>, requests: number, } | { "kind": "setting", setting: string, baud: number, parity: ParityName, dataBits: number, stopBits: number, } | { "kind": "done", found: number, elapsedMs: number, } | { "kind": "failed", message: string, } | { "kind": "cancelled" };
+
+export type IdentityObject = { id: number, 
+/**
+ * The standard object's name (`VendorName`, `ProductCode`, ...) or `object 0xNN`.
+ */
+name: string, value: string, };
+
+export type GridRequest = { link: LinkSpec, unit: number, table: TableName, address: number, 
+/**
+ * 1-125 registers or 1-2000 bits.
+ */
+count: number, timeoutMs: number, selected: number | null, };
+
+export type NumberType = "u16" | "i16" | "u32" | "i32" | "f32" | "u64" | "i64" | "f64";
+
+export type Decoded = { 
+/**
+ * The first register of the group.
+ */
+address: number, number: NumberType, 
+/**
+ * The byte order as a pattern: `ABCD`, `CDAB`, ... for 32 bits, `ABCDEFGH`, `GHEFCDAB`, ... for 64.
+ */
+pattern: string, 
+/**
+ * The plant file's word order for it (ABCD, CDAB, BADC, DCBA); null for a 64-bit order the plant
+ * file cannot name (shown, not promotable).
+ */
+wordOrder: string | null, 
+/**
+ * The value, exactly (integers in full, floats shortest round trip).
+ */
+text: string, 
+/**
+ * Looks like a real reading: finite, not denormal, within a sane magnitude.
+ */
+plausible: boolean, };
+
+export type GridRow = { address: number, 
+/**
+ * The raw register (or 0/1 for a bit).
+ */
+raw: number, 
+/**
+ * The pair starting here as f32 in ABCD, CDAB, BADC, DCBA (empty on the last row and for bits).
+ */
+f32: Array<Decoded>, };
+
+export type GridView = { rows: Array<GridRow>, 
+/**
+ * The selected register's groups: u32/i32/f32 in 4 orders, u64/i64/f64 in 8.
+ */
+selected: Array<Decoded>, latencyMs: number, 
+/**
+ * When read (UTC ms).
+ */
+at: number, };
+
+export type FrameView = { seq: number, 
+/**
+ * UTC ms.
+ */
+at: number, link: string, 
+/**
+ * True for a request, false for a response.
+ */
+request: boolean, unit: number, function: number, address: number | null, count: number | null, exception: number | null, latencyMs: number | null, 
+/**
+ * The bytes on the wire in hex (the MBAP frame, or the RTU frame with its CRC).
+ */
+hex: string, 
+/**
+ * RTU frames: whether the CRC is right (null on TCP).
+ */
+crcOk: boolean | null, };
+
+export type TrafficView = { enabled: boolean, frames: Array<FrameView>, 
+/**
+ * Frames the ring of the last 10,000 let go.
+ */
+dropped: number, };
+
+export type TagDraftView = { id: string, name: string | null, table: TableName, address: number, 
+/**
+ * The plant file's type word: `u16`, `f32`, `bool`, ...
+ */
+valueType: string, 
+/**
+ * ABCD, CDAB, BADC or DCBA for 32- and 64-bit types.
+ */
+order: string | null, scale: number | null, offset: number | null, unit: string | null, };
+
+export type PromoteTarget = { "kind": "device", device: string, } | { "kind": "newDevice", id: string, name: string, link: LinkSpec, unit: number, };
+
+export type PromoteRequest = { target: PromoteTarget, tag: TagDraftView, };
+
+export type TagImportReport = { 
+/**
+ * The CSV file imported (null when the user cancelled the dialog).
+ */
+file: string | null, added: number, changed: number, 
+/**
+ * The plant as reloaded after the import (null when cancelled or nothing changed).
+ */
+plant: PlantInfo | null, };
