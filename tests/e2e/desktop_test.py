@@ -697,6 +697,129 @@ def test_the_devices_screen_shows_the_northbound_link(driver):
                 child.wait()
 
 
+def test_the_workbench_finds_the_mystery_device_and_makes_a_tag_of_its_float(driver):
+    """Issue 11's acceptance in the window: scan a simulator that serves the mystery device, find it
+    (unit 37), map its holding ranges, read its identification, spot the CDAB float in the side-by-side
+    view, promote it to a tag of a new device as an engineer, and see it live on the Tags screen without a
+    restart; the plant file keeps every comment; the traffic monitor shows the workbench's frames."""
+    import shutil
+
+    assets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "assets")
+    sim_port = free_port()
+    sim = subprocess.Popen([BIN, "simulate", "--listen", f"127.0.0.1:{sim_port}", "--with-mystery"], stderr=subprocess.DEVNULL)
+    try:
+        wait_for("the simulator to listen", lambda: accepts(sim_port))
+        with open(os.path.join(assets, "demo-plant.toml")) as f:
+            original = f.read()
+        plant_text = original.replace("port = 5020", f"port = {sim_port}").replace(
+            'name = "Lift station 4 (simulated)"', 'name = "Lift station 4 (commissioning)"'
+        )
+        plant_path = os.path.join(WORK, "commissioning.toml")
+        with open(plant_path, "w") as f:
+            f.write(plant_text)
+        shutil.copytree(os.path.join(assets, "screens"), os.path.join(WORK, "screens"), dirs_exist_ok=True)
+        # An engineer in this plant's database (the file's [history] path, beside it), made with the CLI
+        # by its first user, an admin.
+        db = os.path.join(WORK, "demo-plant.db")
+        subprocess.run([BIN, "users", "--db", db, "add", "ada", "--role", "admin"],
+                       input=b"ada-secret\n", check=True, capture_output=True, timeout=60)
+        subprocess.run([BIN, "users", "--db", db, "--as", "ada", "add", "eva", "--role", "engineer"],
+                       input=b"ada-secret\ne2e-secret\n", check=True, capture_output=True, timeout=60)
+
+        wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+        go(driver, "plant")
+        path = by_test_id(driver, "plant-path")[0]
+        path.clear()
+        path.send_keys(plant_path)
+        by_test_id(driver, "open-plant")[0].click()
+        wait_for("the plant file open", lambda: "commissioning" in plant_name(driver))
+        sign_in(driver, "eva", "e2e-secret")
+
+        go(driver, "workbench")
+        host = by_test_id(driver, "wb-host")[0]
+        assert host.get_attribute("value") == "127.0.0.1", "the workbench starts on the plant's first link"
+        assert by_test_id(driver, "wb-port")[0].get_attribute("value") == str(sim_port)
+        last = by_test_id(driver, "wb-last")[0]
+        last.clear()
+        last.send_keys("40")
+        by_test_id(driver, "wb-scan-units")[0].click()
+        wait_for("the unit scan to finish", lambda: "Done" in by_test_id(driver, "wb-scan-outcome")[0].text, timeout=60)
+        units = sorted(int(b.get_attribute("data-unit")) for b in by_test_id(driver, "wb-unit"))
+        assert units == [1, 11, 12, 21, 37], f"the demo plant's four units and the mystery device answer, got {units}"
+        shot(driver, "workbench_units_found")
+
+        next(b for b in by_test_id(driver, "wb-unit") if b.get_attribute("data-unit") == "37").click()
+        by_test_id(driver, "wb-scan-ranges")[0].click()
+        ranges = wait_for("the readable ranges", lambda: (r := by_test_id(driver, "wb-range")) and r)
+        found = [(int(r.get_attribute("data-from")), int(r.get_attribute("data-to"))) for r in ranges]
+        assert found[0] == (0, 9) and (3000, 3015) in found, f"the mystery device's holding ranges, got {found}"
+        by_test_id(driver, "wb-identify")[0].click()
+        identity = wait_for("the identification", lambda: (i := by_test_id(driver, "wb-identity")) and i[0].text)
+        assert "Plantwatch Training" in identity and "Mystery box" in identity, f"identification objects, got {identity!r}"
+
+        ranges[0].click()  # holding 0-9 into the grid
+        by_test_id(driver, "wb-live")[0].click()
+        row3 = wait_for("register 3 in the grid", lambda: [r for r in by_test_id(driver, "wb-row") if r.get_attribute("data-address") == "3"])[0]
+        cdab = row3.find_element(By.CSS_SELECTOR, 'td[data-order="CDAB"]')
+        abcd = row3.find_element(By.CSS_SELECTOR, 'td[data-order="ABCD"]')
+        assert "plausible" in cdab.get_attribute("class").split(), f"CDAB at 3 looks like a reading: {cdab.text!r}"
+        assert "implausible" in abcd.get_attribute("class").split(), f"ABCD at 3 does not: {abcd.text!r}"
+        assert 41.5 < float(cdab.text) < 43.5, f"the mystery temperature near 42.5 °C, got {cdab.text!r}"
+        # A click on the row's address cell selects the row (WebKit's driver does not click a <tr> itself).
+        row3.find_element(By.CSS_SELECTOR, "td").click()
+        decoded = wait_for(
+            "the side-by-side view of register 3",
+            lambda: [d for d in by_test_id(driver, "wb-decoded") if d.get_attribute("data-number") == "f32" and d.get_attribute("data-pattern") == "CDAB"],
+        )[0]
+        shot(driver, "workbench_cdab_float_side_by_side")
+        promote = decoded.find_element(By.CSS_SELECTOR, '[data-testid="wb-promote"]')
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", promote)
+        promote.click()
+
+        form = wait_for("the promote form", lambda: by_test_id(driver, "wb-promote-form"))[0]
+        Select(by_test_id(driver, "wb-promote-device")[0]).select_by_value("")
+        device_id = by_test_id(driver, "wb-new-device-id")[0]
+        device_id.send_keys(Keys.CONTROL, "a")
+        device_id.send_keys("mystery")
+        by_test_id(driver, "wb-tag-name")[0].send_keys("Mystery temperature")
+        by_test_id(driver, "wb-tag-unit")[0].send_keys("degC")
+        shot(driver, "workbench_promote_form")
+        by_test_id(driver, "wb-promote-save")[0].click()
+        wait_for("the form to close", lambda: not by_test_id(driver, "wb-promote-form"), timeout=30)
+
+        go(driver, "tags")
+        by_test_id(driver, "tag-search")[0].send_keys("mystery")
+        row = wait_for(
+            "the new tag live on the Tags screen",
+            # textContent: WebKit's driver reports the virtual list's cells as not displayed, so .text is empty.
+            lambda: [
+                v.get_attribute("textContent")
+                for v in driver.find_elements(By.CSS_SELECTOR, '[data-tag="mystery/mystery_temperature"] [data-testid="tag-value"]')
+                if re.search(r"4[123]\.\d", v.get_attribute("textContent"))
+            ],
+            timeout=30,
+        )[0]
+        print(f"  tags screen: mystery/mystery_temperature = {row!r}")
+        shot(driver, "workbench_tag_live_on_the_tags_screen")
+
+        with open(plant_path) as f:
+            saved = f.read()
+        comments = [line for line in plant_text.splitlines() if line.lstrip().startswith("#")]
+        missing = [c for c in comments if c not in saved]
+        assert not missing, f"the plant file lost {len(missing)} comments, e.g. {missing[:2]}"
+        assert saved.startswith(plant_text), "the plant file's old text is kept as it was, the device appended"
+        assert 'id = "mystery"' in saved and 'order = "CDAB"' in saved, "the new device and its CDAB tag are in the file"
+
+        go(driver, "workbench")
+        by_test_id(driver, "wb-traffic-toggle")[0].click()
+        frames = wait_for("frames in the traffic monitor", lambda: len(by_test_id(driver, "wb-frame")) >= 4 and by_test_id(driver, "wb-frame"), timeout=20)
+        assert any(" 03 " in f.text for f in frames), "the poll's read requests (FC 3) are captured"
+        shot(driver, "workbench_traffic")
+    finally:
+        sim.kill()
+        sim.wait()
+
+
 def bench_launch_to_first_values(driver):
     """Prints the time from the process start to the first live values on screen."""
     at = wait_for("first values", lambda: driver.execute_script("return document.documentElement.dataset.firstValuesAt"))

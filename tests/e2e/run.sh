@@ -145,6 +145,7 @@ tests=(
   "test_notifications_and_alarms_in_chinese gas-flood 5"
   "test_the_open_dialog_opens_a_plant_file normal 1"
   "test_the_plant_menu_opens_a_file_from_the_system_dialog_and_tags_pin_on_the_overview normal 1"
+  "test_the_workbench_finds_the_mystery_device_and_makes_a_tag_of_its_float normal 1"
 )
 # PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above.
 if [ -n "${PLANTWATCH_E2E_ONLY:-}" ]; then

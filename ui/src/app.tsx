@@ -18,6 +18,7 @@ import { Health } from "./screens/Health";
 import { PlantFiles } from "./screens/PlantFiles";
 import { Audit } from "./screens/Audit";
 import { Screens } from "./screens/Screens";
+import { Workbench } from "./screens/Workbench";
 import { LanguageSwitch } from "./components/LanguageSwitch";
 import { currentLanguage, setLanguage, systemLanguage, useT } from "./i18n";
 
@@ -32,6 +33,7 @@ export const SCREENS = [
   { id: "journal" },
   { id: "plant" },
   { id: "health" },
+  { id: "workbench" },
   { id: "audit" },
 ] as const;
 
@@ -249,6 +251,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
           {screen === "journal" && <Journal />}
           {screen === "health" && <Health />}
           {screen === "audit" && <Audit />}
+          {screen === "workbench" && <Workbench onOpened={(p) => showPlant(p).catch((e) => setError(e))} />}
           {screen === "plant" && <PlantFiles onOpened={(p) => showPlant(p).catch((e) => setError(e))} />}
         </main>
       </div>

@@ -41,6 +41,7 @@ export const DEFAULT_SETTINGS: Settings = {
   window: null,
   keyTags: [],
   language: null,
+  mysteryDevice: false,
 };
 
 export const Services = createContext<AppServices>({

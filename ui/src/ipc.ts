@@ -10,20 +10,32 @@ import type {
   ConnectionTest,
   DeviceView,
   ExportFormat,
+  GridRequest,
+  GridView,
+  IdentityObject,
+  LinkSpec,
   JournalQuery,
   JournalRow,
   LiveBatch,
   NorthboundView,
   PlantFileReport,
   PlantInfo,
+  PromoteRequest,
+  RangeScanRequest,
+  ScanEvent,
   ScreenFormat,
   ScreenView,
+  SerialPortView,
+  SerialProbeRequest,
   SessionView,
   Settings,
+  TagImportReport,
   TagUpdate,
+  TrafficView,
   TrendData,
   TrendRequest,
   UiError,
+  UnitScanRequest,
   WriteRequest,
   WriteResult,
 } from "./bindings/ipc";
@@ -81,6 +93,37 @@ export const backend = {
   writeTag: (request: WriteRequest) => call<WriteResult>("write_tag", { request }),
   auditEntries: (query: AuditQuery) => call<AuditEntries>("audit_entries", { query }),
   auditExport: (query: AuditQuery) => call<string>("audit_export", { query }),
+  // The commissioning workbench. A scan streams its events on a channel and ends with `done`, `failed`
+  // or `cancelled`; one scan runs at a time and `workbenchCancel` stops it.
+  workbenchPorts: () => call<SerialPortView[]>("workbench_ports"),
+  workbenchScanUnits: (request: UnitScanRequest, onEvent: (e: ScanEvent) => void) =>
+    call<void>("workbench_scan_units", { request, channel: channelOf(onEvent) }),
+  workbenchScanRanges: (request: RangeScanRequest, onEvent: (e: ScanEvent) => void) =>
+    call<void>("workbench_scan_ranges", { request, channel: channelOf(onEvent) }),
+  workbenchProbeSerial: (request: SerialProbeRequest, onEvent: (e: ScanEvent) => void) =>
+    call<void>("workbench_probe_serial", { request, channel: channelOf(onEvent) }),
+  workbenchCancel: () => call<void>("workbench_cancel"),
+  workbenchIdentify: (link: LinkSpec, unit: number, timeoutMs: number) =>
+    call<IdentityObject[]>("workbench_identify", { link, unit, timeoutMs }),
+  workbenchRead: (request: GridRequest) => call<GridView>("workbench_read", { request }),
+  /** The frames after `since`; `enabled` (when not null) turns capture on or off first. */
+  workbenchTraffic: (enabled: boolean | null, since: number) =>
+    call<TrafficView>("workbench_traffic", { enabled, since }),
+  workbenchTrafficClear: () => call<void>("workbench_traffic_clear"),
+  /** Writes the frames after `since` as text to the export folder; returns the file's path. */
+  workbenchTrafficExport: (since: number) => call<string>("workbench_traffic_export", { since }),
+  /** Adds a tag to the open plant file (engineer or admin), checks it, saves it and reloads the plant. */
+  promoteTag: (request: PromoteRequest) => call<PlantInfo>("promote_tag", { request }),
+  /** Writes the plant's tags (or one device's) as CSV to the export folder; returns the file's path. */
+  tagsExport: (device: string | null) => call<string>("tags_export", { device }),
+  /** Asks for a CSV file with the system dialog and imports it into the open plant file. */
+  tagsImport: (device: string | null) => call<TagImportReport>("tags_import", { device }),
 };
+
+function channelOf<T>(onMessage: (m: T) => void): Channel<T> {
+  const channel = new Channel<T>();
+  channel.onmessage = onMessage;
+  return channel;
+}
 
 export type Backend = typeof backend;

@@ -53,7 +53,7 @@ function Window({ initial, store, children }: { initial: SessionView; store: Liv
   const services: AppServices = {
     backend,
     store,
-    settings: { theme: "dark", lastScreen: "tags", operator: "typed-name", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [], language: null },
+    settings: { theme: "dark", lastScreen: "tags", operator: "typed-name", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [], language: null, mysteryDevice: false },
     saveSettings: () => {},
     go: () => {},
     session,

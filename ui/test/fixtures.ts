@@ -25,6 +25,7 @@ export function device(index: number, id: string, tagCount: number, firstTag: nu
     id,
     name: id.toUpperCase(),
     link: "tcp://127.0.0.1:5020",
+    linkSpec: { kind: "tcp", host: "127.0.0.1", port: 5020 },
     transport: "tcp",
     unit: index + 1,
     pollMs: 1000,

@@ -38,7 +38,7 @@ function services(): AppServices {
   return {
     backend,
     store: new LiveStore(),
-    settings: { theme: "dark", lastScreen: "health", operator: "ann", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [], language: null },
+    settings: { theme: "dark", lastScreen: "health", operator: "ann", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [], language: null, mysteryDevice: false },
     saveSettings: () => {},
     go: () => {},
     session: NO_SESSION,

@@ -17,7 +17,7 @@ function services(store: LiveStore): AppServices {
   return {
     backend,
     store,
-    settings: { theme: "dark", lastScreen: "tags", operator: "ann", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [], language: null },
+    settings: { theme: "dark", lastScreen: "tags", operator: "ann", sound: false, notify: false, recentPlants: [], lastPlant: null, window: null, keyTags: [], language: null, mysteryDevice: false },
     saveSettings: () => {},
     go: () => {},
     session: NO_SESSION,
