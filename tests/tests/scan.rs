@@ -72,7 +72,9 @@ fn expected_identity(bus: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn check_bus(link: Link, timeout: Duration) {
+/// Scans `link` for units, for unit 3's holding ranges up to address `to`, and for its identity, and
+/// compares each with what the bus file says the server holds.
+async fn check_bus(link: Link, timeout: Duration, to: u16) {
     let bus = bus();
     let options = UnitScan {
         timeout,
@@ -94,7 +96,7 @@ async fn check_bus(link: Link, timeout: Duration) {
         3,
         Table::Holding,
         0,
-        9999,
+        to,
         &RangeScan {
             timeout: Duration::from_secs(2),
             ..RangeScan::default()
@@ -104,10 +106,16 @@ async fn check_bus(link: Link, timeout: Duration) {
     .await
     .expect("the range scan runs");
     eprintln!(
-        "{link}: 10,000 holding addresses in {requests} requests, {} ms",
+        "{link}: {} holding addresses in {requests} requests, {} ms",
+        u32::from(to) + 1,
         started.elapsed().as_millis()
     );
-    assert_eq!(ranges, expected_ranges(&bus), "ranges of unit 3 on {link}");
+    let expected: Vec<RangeInclusive<u16>> = expected_ranges(&bus)
+        .into_iter()
+        .filter(|r| *r.start() <= to)
+        .map(|r| *r.start()..=(*r.end()).min(to))
+        .collect();
+    assert_eq!(ranges, expected, "ranges of unit 3 on {link} up to {to}");
 
     let identity = identify(&link, 3, Duration::from_secs(2))
         .await
@@ -122,14 +130,17 @@ async fn check_bus(link: Link, timeout: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pymodbus_over_tcp_the_scanner_finds_exactly_the_units_ranges_and_identity() {
     let server = ScanServer::tcp();
-    check_bus(tcp(server.port()), Duration::from_millis(500)).await;
+    // The whole table: the 10,000-address scan the issue times.
+    check_bus(tcp(server.port()), Duration::from_millis(500), 9999).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pymodbus_over_rtu_on_a_pty_the_scanner_finds_exactly_the_units_ranges_and_identity() {
     let pair = SocatPair::new();
     let _server = ScanServer::serial(&pair.a, 19200, 'N');
-    check_bus(rtu(&pair), Duration::from_millis(500)).await;
+    // The first 200 addresses (three of the ranges, one a single register): the whole table takes about
+    // 70 s at 19200 baud, measured once and written in the README, and adds nothing the TCP case lacks.
+    check_bus(rtu(&pair), Duration::from_millis(500), 199).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

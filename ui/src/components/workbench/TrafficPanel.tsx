@@ -17,18 +17,17 @@ const SHOWN = 500;
 export function frameMatches(f: FrameView, filter: string): boolean {
   const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return true;
-  const hay = [
+  // `key=value` words name a field and match it exactly (unit=3 is not unit 37); other words are looked
+  // for anywhere in the frame's link and bytes.
+  const fields = [
     `unit=${f.unit}`,
     `fc=${f.function}`,
     f.address !== null ? `addr=${f.address}` : "",
     f.exception !== null ? `ex=${f.exception}` : "",
     f.request ? "req" : "rsp",
-    f.link,
-    f.hex,
-  ]
-    .join(" ")
-    .toLowerCase();
-  return words.every((w) => hay.includes(w));
+  ];
+  const text = `${f.link} ${f.hex}`.toLowerCase();
+  return words.every((w) => fields.includes(w) || (!w.includes("=") && text.includes(w)));
 }
 
 export function TrafficPanel() {
