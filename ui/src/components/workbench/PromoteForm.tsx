@@ -27,6 +27,8 @@ export function idFrom(name: string): string {
   return name
     .toLowerCase()
     .normalize("NFKD")
+    // The accents NFKD split off are dropped (Débit is debit), not turned into separators.
+    .replace(/\p{M}+/gu, "")
     .replace(/[^a-z0-9]+/g, "_")
     .replace(/^_+|_+$/g, "");
 }
@@ -126,7 +128,7 @@ export function PromoteForm({ draft, link, unit, onClose, onPromoted }: PromoteF
         </label>
         <label>
           {t("workbench.tagId")}
-          <input value={id} placeholder={idFrom(name)} onInput={(e) => setId((e.currentTarget as HTMLInputElement).value)} data-testid="wb-tag-id" />
+          <input value={id} placeholder={idFrom(name)} required={idFrom(name) === ""} onInput={(e) => setId((e.currentTarget as HTMLInputElement).value)} data-testid="wb-tag-id" />
         </label>
         <label>
           {t("workbench.scale")}
@@ -156,7 +158,7 @@ export function PromoteForm({ draft, link, unit, onClose, onPromoted }: PromoteF
           <button type="button" onClick={onClose}>
             {t("common.cancel")}
           </button>
-          <button type="submit" disabled={busy || !mayEdit || !fromFile} data-testid="wb-promote-save">
+          <button type="submit" disabled={busy || !mayEdit || !fromFile || (id || idFrom(name)).trim() === ""} data-testid="wb-promote-save">
             {t("workbench.addToPlant")}
           </button>
         </div>

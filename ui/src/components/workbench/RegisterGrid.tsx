@@ -60,8 +60,16 @@ export function RegisterGrid({ link, unit, window: w, onWindow, onPromote }: Reg
     return () => clearInterval(id);
   }, [live, link, unit, w.table, w.address, w.count, selected]);
 
+  // A row picked while the grid is not live: read once more, so the readings of every order are the picked
+  // register's (the last read carried the one picked before).
+  useEffect(() => {
+    if (!live && view !== null && selected !== null) read();
+  }, [selected]);
+
   const num = (key: "address" | "count") => (e: Event) => onWindow({ ...w, [key]: Number((e.currentTarget as HTMLInputElement).value) });
-  const byNumber = (n: NumberType) => (view?.selected ?? []).filter((d) => d.number === n);
+  // Only readings of the picked register: until the read for a new pick is back, none (never another
+  // register's under this one's heading, where "Make tag" would add the wrong address).
+  const byNumber = (n: NumberType) => (view?.selected ?? []).filter((d) => d.number === n && d.address === selected);
 
   return (
     <div class="card wb-grid" data-testid="wb-grid">
