@@ -697,6 +697,13 @@ def test_the_devices_screen_shows_the_northbound_link(driver):
                 child.wait()
 
 
+def retype(field, text):
+    """Replaces a controlled input's text the way a user does (select all, type): `clear()` sets the DOM value
+    without the input event, so the page's state may keep the old text and the typing is appended to it."""
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(text)
+
+
 def test_the_workbench_finds_the_mystery_device_and_makes_a_tag_of_its_float(driver):
     """Issue 11's acceptance in the window: scan a simulator that serves the mystery device, find it
     (unit 37), map its holding ranges, read its identification, spot the CDAB float in the side-by-side
@@ -728,9 +735,7 @@ def test_the_workbench_finds_the_mystery_device_and_makes_a_tag_of_its_float(dri
 
         wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
         go(driver, "plant")
-        path = by_test_id(driver, "plant-path")[0]
-        path.clear()
-        path.send_keys(plant_path)
+        retype(by_test_id(driver, "plant-path")[0], plant_path)
         by_test_id(driver, "open-plant")[0].click()
         wait_for("the plant file open", lambda: "commissioning" in plant_name(driver))
         sign_in(driver, "eva", "e2e-secret")
@@ -739,9 +744,7 @@ def test_the_workbench_finds_the_mystery_device_and_makes_a_tag_of_its_float(dri
         host = by_test_id(driver, "wb-host")[0]
         assert host.get_attribute("value") == "127.0.0.1", "the workbench starts on the plant's first link"
         assert by_test_id(driver, "wb-port")[0].get_attribute("value") == str(sim_port)
-        last = by_test_id(driver, "wb-last")[0]
-        last.clear()
-        last.send_keys("40")
+        retype(by_test_id(driver, "wb-last")[0], "40")
         by_test_id(driver, "wb-scan-units")[0].click()
         wait_for("the unit scan to finish", lambda: "Done" in by_test_id(driver, "wb-scan-outcome")[0].text, timeout=60)
         units = sorted(int(b.get_attribute("data-unit")) for b in by_test_id(driver, "wb-unit"))
@@ -778,9 +781,7 @@ def test_the_workbench_finds_the_mystery_device_and_makes_a_tag_of_its_float(dri
 
         form = wait_for("the promote form", lambda: by_test_id(driver, "wb-promote-form"))[0]
         Select(by_test_id(driver, "wb-promote-device")[0]).select_by_value("")
-        device_id = by_test_id(driver, "wb-new-device-id")[0]
-        device_id.send_keys(Keys.CONTROL, "a")
-        device_id.send_keys("mystery")
+        retype(by_test_id(driver, "wb-new-device-id")[0], "mystery")
         by_test_id(driver, "wb-tag-name")[0].send_keys("Mystery temperature")
         by_test_id(driver, "wb-tag-unit")[0].send_keys("degC")
         shot(driver, "workbench_promote_form")
