@@ -105,32 +105,45 @@ async def read_commands(units):
         print(command(units, line.decode()), flush=True)
 
 
-async def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--spec", required=True)
+def add_link_arguments(parser):
+    """The link options every peer server takes: TCP (MBAP, or RTU framing over TCP) on a port (0: any
+    free one), or a serial line (a socat pty) with its baud rate and parity."""
     parser.add_argument("--framer", choices=["socket", "rtu"], default="socket")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--serial")
     parser.add_argument("--baud", type=int, default=19200)
     parser.add_argument("--parity", choices=["N", "E", "O"], default="E")
+
+
+async def serve(context, args, **options):
+    """Starts the server the link options ask for and tells the test it is ready: `READY` on a serial
+    line, `PORT n` on TCP. `options` go to pymodbus's server (identity, request_tracer)."""
+    if args.serial:
+        server = ModbusSerialServer(
+            context, framer=FramerType.RTU, port=args.serial, baudrate=args.baud, parity=args.parity,
+            bytesize=8, stopbits=1, **options,
+        )
+        await server.listen()
+        print("READY", flush=True)
+    else:
+        framer = FramerType.RTU if args.framer == "rtu" else FramerType.SOCKET
+        server = ModbusTcpServer(context, framer=framer, address=("127.0.0.1", args.port), **options)
+        await server.listen()
+        print(f"PORT {server.transport.sockets[0].getsockname()[1]}", flush=True)
+    return server
+
+
+async def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--spec", required=True)
+    add_link_arguments(parser)
     args = parser.parse_args()
 
     with open(args.spec, encoding="utf-8") as file:
         units = build(json.load(file))
     context = ModbusServerContext(slaves=units, single=False)
 
-    if args.serial:
-        server = ModbusSerialServer(
-            context, framer=FramerType.RTU, port=args.serial, baudrate=args.baud, parity=args.parity,
-            bytesize=8, stopbits=1,
-        )
-        await server.listen()
-        print("READY", flush=True)
-    else:
-        framer = FramerType.RTU if args.framer == "rtu" else FramerType.SOCKET
-        server = ModbusTcpServer(context, framer=framer, address=("127.0.0.1", args.port))
-        await server.listen()
-        print(f"PORT {server.transport.sockets[0].getsockname()[1]}", flush=True)
+    server = await serve(context, args)
 
     # Stop when the test closes stdin (or dies, which closes it too).
     await read_commands(units)

@@ -17,21 +17,15 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from modbus_server import build, read_commands  # noqa: E402
+from modbus_server import add_link_arguments, build, read_commands, serve  # noqa: E402
 from pymodbus.datastore import ModbusServerContext  # noqa: E402
 from pymodbus.device import ModbusDeviceIdentification  # noqa: E402
-from pymodbus.framer import FramerType  # noqa: E402
-from pymodbus.server import ModbusSerialServer, ModbusTcpServer  # noqa: E402
 
 
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bus", required=True)
-    parser.add_argument("--framer", choices=["socket", "rtu"], default="socket")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--serial")
-    parser.add_argument("--baud", type=int, default=19200)
-    parser.add_argument("--parity", choices=["N", "E", "O"], default="E")
+    add_link_arguments(parser)
     args = parser.parse_args()
 
     with open(args.bus, encoding="utf-8") as file:
@@ -40,18 +34,7 @@ async def main():
     context = ModbusServerContext(slaves=units, single=False)
     identity = ModbusDeviceIdentification(info_name=bus["identity"])
 
-    if args.serial:
-        server = ModbusSerialServer(
-            context, framer=FramerType.RTU, identity=identity, port=args.serial,
-            baudrate=args.baud, parity=args.parity, bytesize=8, stopbits=1,
-        )
-        await server.listen()
-        print("READY", flush=True)
-    else:
-        framer = FramerType.RTU if args.framer == "rtu" else FramerType.SOCKET
-        server = ModbusTcpServer(context, framer=framer, identity=identity, address=("127.0.0.1", args.port))
-        await server.listen()
-        print(f"PORT {server.transport.sockets[0].getsockname()[1]}", flush=True)
+    server = await serve(context, args, identity=identity)
 
     await read_commands(units)
     await server.shutdown()

@@ -17,11 +17,13 @@ Once listening it prints `PORT <n>` (TCP, 127.0.0.1) or `READY` (serial); it exi
 
 import argparse
 import asyncio
+import os
 import sys
 
 from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
-from pymodbus.framer import FramerType
-from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from modbus_server import add_link_arguments, serve  # noqa: E402
 
 SIZE = 100
 
@@ -70,31 +72,14 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--log", required=True)
     parser.add_argument("--units", default="1")
-    parser.add_argument("--framer", choices=["socket", "rtu"], default="socket")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--serial")
-    parser.add_argument("--baud", type=int, default=19200)
-    parser.add_argument("--parity", choices=["N", "E", "O"], default="E")
+    add_link_arguments(parser)
     args = parser.parse_args()
 
     units = {int(u): unit() for u in args.units.split(",")}
     context = ModbusServerContext(slaves=units, single=False)
     log = open(args.log, "a", encoding="utf-8")
 
-    if args.serial:
-        server = ModbusSerialServer(
-            context, framer=FramerType.RTU, port=args.serial, baudrate=args.baud, parity=args.parity,
-            bytesize=8, stopbits=1, request_tracer=tracer(log),
-        )
-        await server.listen()
-        print("READY", flush=True)
-    else:
-        framer = FramerType.RTU if args.framer == "rtu" else FramerType.SOCKET
-        server = ModbusTcpServer(
-            context, framer=framer, address=("127.0.0.1", args.port), request_tracer=tracer(log),
-        )
-        await server.listen()
-        print(f"PORT {server.transport.sockets[0].getsockname()[1]}", flush=True)
+    server = await serve(context, args, request_tracer=tracer(log))
 
     await wait_for_stdin_to_close()
     await server.shutdown()
