@@ -327,76 +327,61 @@ fn grid_row(d: &RegisterDecodings) -> GridRow {
     GridRow {
         address: d.address,
         raw: d.raw,
-        f32: d
-            .pairs
-            .iter()
-            .map(|p| Decoded {
-                address: d.address,
-                number: NumberType::F32,
-                pattern: p.order.name().to_string(),
-                word_order: Some(p.order.name().to_string()),
-                text: float_text(p.f32.value),
-                plausible: p.f32.plausible,
-            })
+        f32: pair_readings(d)
+            .filter(|r| r.number == NumberType::F32)
             .collect(),
     }
 }
 
 /// Every 32- and 64-bit reading of the registers starting at one address.
 fn every_order(d: &RegisterDecodings) -> Vec<Decoded> {
-    let mut out = Vec::with_capacity(d.pairs.len() * 3 + d.quads.len() * 3);
-    for p in &d.pairs {
-        let order = p.order.name();
-        let decoded = |number, text: String, plausible| Decoded {
-            address: d.address,
-            number,
-            pattern: order.to_string(),
-            word_order: Some(order.to_string()),
-            text,
-            plausible,
-        };
-        out.push(decoded(
-            NumberType::F32,
-            float_text(p.f32.value),
-            p.f32.plausible,
-        ));
-        out.push(decoded(
-            NumberType::U32,
-            p.u32.value.to_string(),
-            p.u32.plausible,
-        ));
-        out.push(decoded(
-            NumberType::I32,
-            p.i32.value.to_string(),
-            p.i32.plausible,
-        ));
+    pair_readings(d).chain(quad_readings(d)).collect()
+}
+
+/// One reading of the registers at `address` as the page shows it.
+fn reading(
+    address: u16,
+    pattern: &str,
+    word_order: Option<&str>,
+) -> impl Fn(NumberType, String, bool) -> Decoded {
+    let pattern = pattern.to_string();
+    let word_order = word_order.map(str::to_string);
+    move |number, text, plausible| Decoded {
+        address,
+        number,
+        pattern: pattern.clone(),
+        word_order: word_order.clone(),
+        text,
+        plausible,
     }
-    for q in &d.quads {
-        let decoded = |number, text: String, plausible| Decoded {
-            address: d.address,
-            number,
-            pattern: q.order.pattern().to_string(),
-            word_order: q.order.word_order().map(|o| o.name().to_string()),
-            text,
-            plausible,
-        };
-        out.push(decoded(
-            NumberType::F64,
-            float_text(q.f64.value),
-            q.f64.plausible,
-        ));
-        out.push(decoded(
-            NumberType::U64,
-            q.u64.value.to_string(),
-            q.u64.plausible,
-        ));
-        out.push(decoded(
-            NumberType::I64,
-            q.i64.value.to_string(),
-            q.i64.plausible,
-        ));
-    }
-    out
+}
+
+/// f32, u32 and i32 of the register and the next, in each of the four word orders.
+fn pair_readings(d: &RegisterDecodings) -> impl Iterator<Item = Decoded> + '_ {
+    d.pairs.iter().flat_map(move |p| {
+        let of = reading(d.address, p.order.name(), Some(p.order.name()));
+        [
+            of(NumberType::F32, float_text(p.f32.value), p.f32.plausible),
+            of(NumberType::U32, p.u32.value.to_string(), p.u32.plausible),
+            of(NumberType::I32, p.i32.value.to_string(), p.i32.plausible),
+        ]
+    })
+}
+
+/// f64, u64 and i64 of four registers in each of the eight byte patterns (four of them plant-file orders).
+fn quad_readings(d: &RegisterDecodings) -> impl Iterator<Item = Decoded> + '_ {
+    d.quads.iter().flat_map(move |q| {
+        let of = reading(
+            d.address,
+            q.order.pattern(),
+            q.order.word_order().map(|o| o.name()),
+        );
+        [
+            of(NumberType::F64, float_text(q.f64.value), q.f64.plausible),
+            of(NumberType::U64, q.u64.value.to_string(), q.u64.plausible),
+            of(NumberType::I64, q.i64.value.to_string(), q.i64.plausible),
+        ]
+    })
 }
 
 /// Reads the device's identification objects (FC 43/14).
@@ -467,7 +452,50 @@ pub fn traffic_view(monitor: &TrafficMonitor, since: u64) -> TrafficView {
 
 #[cfg(test)]
 mod tests {
-    use super::float_text;
+    use super::{every_order, float_text, grid_row};
+    use crate::desktop::wire::NumberType;
+    use plantwatch_modbus::orders::decode_window;
+
+    #[test]
+    fn a_cdab_float_reads_right_in_its_row_and_in_every_order_of_its_register() {
+        // 42.5 = 0x422A0000, stored low word first (CDAB) at 3-4; 0x0000 then 0x422A.
+        let window = decode_window(2, &[7, 0x0000, 0x422A, 0, 0]);
+        let row = grid_row(&window[1]);
+        assert_eq!(row.address, 3);
+        let f32s: Vec<(&str, &str, bool)> = row
+            .f32
+            .iter()
+            .map(|d| (d.pattern.as_str(), d.text.as_str(), d.plausible))
+            .collect();
+        assert!(f32s.contains(&("CDAB", "42.5", true)), "{f32s:?}");
+        assert_eq!(
+            f32s.iter().filter(|(_, _, plausible)| *plausible).count(),
+            1
+        );
+
+        let all = every_order(&window[1]);
+        let count = |n: NumberType| all.iter().filter(|d| d.number == n).count();
+        assert_eq!(
+            (
+                count(NumberType::F32),
+                count(NumberType::U32),
+                count(NumberType::I32)
+            ),
+            (4, 4, 4)
+        );
+        assert_eq!(
+            (
+                count(NumberType::F64),
+                count(NumberType::U64),
+                count(NumberType::I64)
+            ),
+            (8, 8, 8)
+        );
+        assert!(all.iter().all(|d| d.address == 3));
+        // The 64-bit patterns that are no plant-file order carry none.
+        let f64_orders = all.iter().filter(|d| d.number == NumberType::F64);
+        assert_eq!(f64_orders.filter(|d| d.word_order.is_some()).count(), 4);
+    }
 
     #[test]
     fn a_float_reads_as_its_own_digits_and_extremes_in_scientific_notation() {
