@@ -21,6 +21,7 @@
 //! A log blob: a varint count of runs, then `count` directory entries of 8 bytes (tag id u32 LE, end
 //! offset u32 LE of the run in the body), then the body: the runs, in ascending tag id order.
 
+mod bits;
 mod compact;
 
 use std::fmt;

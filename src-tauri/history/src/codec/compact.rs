@@ -33,13 +33,17 @@
 //! [`CodecError`], never a panic, and a run never claims more than [`MAX_SAMPLES`] samples (a few bytes
 //! can say "a million repeats": the cap bounds what a damaged run can make a reader hold).
 
-use super::{put_varint, unzigzag, zigzag, Bytes, CodecError, Rec, RecValue};
+use super::{bits, put_varint, unzigzag, zigzag, Bytes, CodecError, Rec, RecValue};
 
 /// The second byte of a compact run (the first is 0): the format's version.
 pub(super) const VERSION: u8 = 1;
 
 /// A compact run holds at most this many samples (a chunk holds at most `layout::CHUNK_MAX_SAMPLES`).
 pub(super) const MAX_SAMPLES: usize = 1 << 16;
+
+/// The times' code byte of byte tokens; 0..=[`MAX_RICE`] is Rice codes of that parameter.
+const TIME_TOKENS: u8 = 0x80;
+const MAX_RICE: u32 = 24;
 
 const KIND_NONE: u64 = 0;
 const KIND_NUMBER: u64 = 1;
@@ -237,10 +241,39 @@ fn encode_times(recs: &[Rec], out: &mut Vec<u8>) {
     };
     put_varint(out, zigzag(recs[0].time));
     put_varint(out, zigzag(usual));
+    let offs: Vec<u64> = recs
+        .windows(2)
+        .map(|w| zigzag(w[1].time.wrapping_sub(w[0].time).wrapping_sub(usual)))
+        .collect();
+    // Tokens when most steps are exactly the usual one, Rice codes when jitter makes them differ a little.
+    let mut tokens = Vec::new();
+    encode_time_tokens(&offs, &mut tokens);
+    let (rice_bits, k) = (0..=MAX_RICE)
+        .map(|k| {
+            (
+                offs.iter().map(|&zz| bits::rice_bits(zz, k)).sum::<u64>(),
+                k,
+            )
+        })
+        .min()
+        .unwrap_or((0, 0));
+    if rice_bits.div_ceil(8) < tokens.len() as u64 {
+        out.push(k as u8);
+        let mut writer = bits::BitWriter::new(out);
+        for &zz in &offs {
+            writer.rice(zz, k);
+        }
+        writer.finish();
+    } else {
+        out.push(TIME_TOKENS);
+        out.extend_from_slice(&tokens);
+    }
+}
+
+fn encode_time_tokens(offs: &[u64], out: &mut Vec<u8>) {
     let mut tokens = Tokens::new(out);
-    for w in recs.windows(2) {
-        let off = w[1].time.wrapping_sub(w[0].time).wrapping_sub(usual);
-        match zigzag(off) {
+    for &zz in offs {
+        match zz {
             0 => tokens.repeat(),
             // A difference of 2^62 ms or more (a damaged clock, or a run merged across eras).
             zz if zz >> 62 != 0 => {
@@ -381,6 +414,15 @@ impl RunsColumn {
     }
 }
 
+/// How a run's steps are written.
+#[derive(Debug, Clone, Copy, Default)]
+enum TimeCode {
+    #[default]
+    Tokens,
+    /// Rice codes of this parameter.
+    Rice(u32),
+}
+
 /// Where the decoding of a compact run stands between two samples.
 #[derive(Debug, Clone, Default)]
 pub(super) struct State {
@@ -389,7 +431,10 @@ pub(super) struct State {
     times: Column,
     time: i64,
     usual_step: i64,
-    /// Steps of exactly the usual interval still to come.
+    time_code: TimeCode,
+    /// Where the Rice codes are (`TimeCode::Rice`).
+    time_bits: bits::BitReader,
+    /// Steps of exactly the usual interval still to come (`TimeCode::Tokens`).
     usual_left: u64,
     qualities: RunsColumn,
     kinds: RunsColumn,
@@ -453,6 +498,14 @@ impl State {
         };
         state.time = unzigzag(state.times.varint(data)?);
         state.usual_step = unzigzag(state.times.varint(data)?);
+        state.time_code = match state.times.byte(data)? {
+            TIME_TOKENS => TimeCode::Tokens,
+            k if u32::from(k) <= MAX_RICE => {
+                state.time_bits = bits::BitReader::new(state.times.at, state.times.end);
+                TimeCode::Rice(u32::from(k))
+            }
+            _ => return Err(CodecError("unknown time code")),
+        };
         Ok(state)
     }
 
@@ -482,19 +535,25 @@ impl State {
     }
 
     fn next_step(&mut self, data: &[u8]) -> Result<i64, CodecError> {
-        if self.usual_left == 0 {
-            let token = self.times.varint(data)?;
-            if token & 1 == 0 {
-                let zz = match token >> 1 {
+        let zz = match self.time_code {
+            TimeCode::Rice(k) => self.time_bits.rice(data, k)?,
+            TimeCode::Tokens => {
+                if self.usual_left > 0 {
+                    self.usual_left -= 1;
+                    return Ok(self.usual_step);
+                }
+                let token = self.times.varint(data)?;
+                if token & 1 == 1 {
+                    self.usual_left = token >> 1;
+                    return Ok(self.usual_step);
+                }
+                match token >> 1 {
                     0 => self.times.varint(data)?,
                     zz => zz,
-                };
-                return Ok(self.usual_step.wrapping_add(unzigzag(zz)));
+                }
             }
-            self.usual_left = (token >> 1) + 1;
-        }
-        self.usual_left -= 1;
-        Ok(self.usual_step)
+        };
+        Ok(self.usual_step.wrapping_add(unzigzag(zz)))
     }
 
     fn next_number(&mut self, data: &[u8]) -> Result<f64, CodecError> {
@@ -817,24 +876,30 @@ mod tests {
             CodecError("sample count out of range")
         );
         assert_eq!(err(&[0, 1, 1, 9, 0, 0, 0, 0]), CodecError("truncated"));
-        // One sample: time 0, usual step 0; quality 0 x1; a number x1; mode 7 (no such scale).
+        // One sample: time 0, usual step 0, steps as tokens; quality 0 x1; a number x1; mode 7 (no
+        // such scale).
         assert_eq!(
-            err(&[0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 7, 2]),
+            err(&[0, 1, 1, 3, 2, 2, 2, 0, 0, 0x80, 0, 0, 1, 0, 7, 2]),
             CodecError("unknown number scale")
         );
         // The same with token 4 (low bits 00, not 0).
         assert_eq!(
-            err(&[0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 0, 4]),
+            err(&[0, 1, 1, 3, 2, 2, 2, 0, 0, 0x80, 0, 0, 1, 0, 0, 4]),
             CodecError("bad number token")
         );
         // A repeat of a number before any number.
         assert_eq!(
-            err(&[0, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0, 1, 0, 0, 1]),
+            err(&[0, 1, 1, 3, 2, 2, 2, 0, 0, 0x80, 0, 0, 1, 0, 0, 1]),
             CodecError("repeat without a number")
+        );
+        // Steps in code 0x81.
+        assert_eq!(
+            err(&[0, 1, 1, 3, 2, 2, 0, 0, 0, 0x81, 0, 0, 0, 0]),
+            CodecError("unknown time code")
         );
         // Kind 3.
         assert_eq!(
-            err(&[0, 1, 1, 2, 2, 2, 0, 0, 0, 0, 0, 3, 0]),
+            err(&[0, 1, 1, 3, 2, 2, 0, 0, 0, 0x80, 0, 0, 3, 0]),
             CodecError("unknown value kind")
         );
     }
