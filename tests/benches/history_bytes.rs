@@ -14,9 +14,10 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use plantwatch_core::{Cause, Quality, Sample, TagIndex, Timestamp, Value, ValueType};
-use plantwatch_history::codec::{decode_run_vec, encode_plain_run, Rec, RecValue};
+use plantwatch_history::codec::{decode_run_vec, encode_plain_run, encode_run, Rec, RecValue};
 use plantwatch_history::{HistoryWriter, WriterOptions};
 use plantwatch_system_tests::history_support::{plant, tag};
 
@@ -289,6 +290,61 @@ fn naive_table(db: &Path, samples: &[&Sample]) -> u64 {
     checkpointed_size(db)
 }
 
+/// Samples per second through the codec, compact runs and plain ones, best of three rounds.
+struct Speed {
+    encode: f64,
+    encode_plain: f64,
+    decode: f64,
+    decode_plain: f64,
+}
+
+impl Speed {
+    fn of(chunks: &[Vec<Rec>]) -> Speed {
+        let samples: usize = chunks.iter().map(Vec::len).sum();
+        let rate = |f: &dyn Fn() -> usize| {
+            (0..3)
+                .map(|_| {
+                    let started = Instant::now();
+                    std::hint::black_box(f());
+                    samples as f64 / started.elapsed().as_secs_f64()
+                })
+                .fold(0.0, f64::max)
+        };
+        let encoded = |encode: fn(&[Rec], &mut Vec<u8>)| -> Vec<Vec<u8>> {
+            chunks
+                .iter()
+                .map(|recs| {
+                    let mut out = Vec::new();
+                    encode(recs, &mut out);
+                    out
+                })
+                .collect()
+        };
+        let (ours, plain) = (encoded(encode_run), encoded(encode_plain_run));
+        let encode_all = |encode: fn(&[Rec], &mut Vec<u8>)| {
+            let mut out = Vec::new();
+            let mut bytes = 0;
+            for recs in chunks {
+                out.clear();
+                encode(recs, &mut out);
+                bytes += out.len();
+            }
+            bytes
+        };
+        let decode_all = |runs: &[Vec<u8>]| {
+            runs.iter()
+                .map(|run| decode_run_vec(run).expect("decodes").len())
+                .sum()
+        };
+        Speed {
+            encode: rate(&|| encode_all(encode_run)),
+            encode_plain: rate(&|| encode_all(encode_plain_run)),
+            decode: rate(&|| decode_all(&ours)),
+            decode_plain: rate(&|| decode_all(&plain)),
+        }
+    }
+}
+
 /// True when both are the same sample, numbers bit for bit.
 fn same(a: &Rec, b: &Rec) -> bool {
     a.time == b.time
@@ -373,6 +429,8 @@ fn main() {
 
     let mut tallies = Vec::new();
     let mut zstd_missing = false;
+    // Every chunk's samples, for the codec's speed.
+    let mut all_chunks: Vec<Vec<Rec>> = Vec::new();
     for (k, kind) in KINDS.iter().enumerate() {
         let mut tally = Tally {
             zstd: Some(0),
@@ -386,6 +444,7 @@ fn main() {
                 let recs = decode_run_vec(data).expect("a chunk decodes");
                 let mut plain = Vec::new();
                 encode_plain_run(&recs, &mut plain);
+                all_chunks.push(recs.clone());
                 tally.ours += data.len() as u64;
                 tally.plain += plain.len() as u64;
                 let zstd = zstd_len(&plain);
@@ -415,7 +474,17 @@ fn main() {
     for t in &tallies {
         total.add(t);
     }
+    let speed = Speed::of(&all_chunks);
     let file = checkpointed_size(&db);
+    let conn = rusqlite::Connection::open(&db).expect("open db");
+    let free: i64 = conn
+        .query_row(
+            "SELECT (SELECT freelist_count FROM pragma_freelist_count) * (SELECT page_size FROM pragma_page_size)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("free pages");
+    drop(conn);
 
     println!();
     println!(
@@ -445,8 +514,17 @@ fn main() {
     row("**total**", &total);
     println!();
     println!(
-        "whole history file (chunk rows with their summaries, index, tag table): {:.2} B/sample",
-        file as f64 / total.samples as f64
+        "whole history file: {:.2} B/sample, of which {:.2} free pages (the sealed log's, reused by later \
+         commits) and the rest chunk rows with their summaries, the index and the tag table",
+        file as f64 / total.samples as f64,
+        free as f64 / total.samples as f64
+    );
+    println!(
+        "codec speed, million samples/s (best of 3): encode {:.0} (schema 3 runs: {:.0}), decode {:.0} (schema 3 runs: {:.0})",
+        speed.encode / 1e6,
+        speed.encode_plain / 1e6,
+        speed.decode / 1e6,
+        speed.decode_plain / 1e6
     );
     if zstd_missing {
         println!("(zstd: the `zstd` command is not installed)");

@@ -6,10 +6,10 @@
 //!
 //! - The **compact** run (`compact`, what [`encode_run`] writes and so every chunk sealed since history
 //!   schema 4): `0x00`, a format version, then the samples column by column: times as differences from
-//!   the run's usual interval, qualities and value kinds as runs of equal codes, numbers as the
-//!   integers of a decimal scale (differences, with repeats nearly free; a value the scale cannot give
-//!   back bit for bit is escaped as its bits XOR the previous number's), texts. About 1-2 bytes a
-//!   sample on polled plant signals.
+//!   the run's usual interval (Rice-coded, or run-lengths of exact intervals), qualities and value kinds
+//!   as runs of equal codes, numbers as the integers of a decimal scale (differences, with repeats
+//!   nearly free; a value the scale cannot give back bit for bit is escaped as its bits XOR the previous
+//!   number's), texts. Under a byte a sample on polled plant signals.
 //! - The **plain** run ([`encode_plain_run`], every chunk of schema 3 and every run of a log blob,
 //!   where writing fast matters more than size): a varint count, then per sample a flags byte, the time
 //!   (the first as a zigzag varint, the rest as varint deltas: samples are sorted), the quality code as

@@ -1,4 +1,5 @@
-//! The compact run: a chunk's samples column by column, about 1-2 bytes a sample instead of about 11.
+//! The compact run: a chunk's samples column by column, under a byte a sample on polled plant signals
+//! where the plain run takes 3 to 11 (see the `history_bytes` bench).
 //!
 //! Layout (after the two format bytes `0x00 0x01` that [`super`] dispatches on):
 //!
@@ -9,11 +10,13 @@
 //! ```
 //!
 //! - **Times**: the first time (zigzag varint), the run's usual interval (zigzag varint: the median of
-//!   its steps), then per later sample the step's difference from the usual interval as a *token*: a
-//!   varint whose low bit 1 means "this many + 1 samples whose step is exactly the usual one" (`(k - 1)
-//!   << 1 | 1`), and 0 a zigzag difference (`zz << 1`; the token 0 is followed by a difference too
-//!   large for that, as a varint). A poll of 1 s with a few ms of jitter costs a byte a sample;
-//!   identical intervals a few bytes a run.
+//!   its steps), a code byte, then per later sample `zz`, the zigzag of its step's difference from the
+//!   usual interval, in one of two codes, whichever is smaller for the run:
+//!   - code `k` in 0..=24: Rice codes of parameter `k` (`codec::bits`), to the column's end. A poll of
+//!     1 s with a few ms of jitter costs about 4 bits a sample.
+//!   - code 0x80: *tokens*, varints whose low bit 1 means "this many + 1 samples whose step is exactly
+//!     the usual one" (`(count - 1) << 1 | 1`), and 0 a difference (`zz << 1`; the token 0 is followed by
+//!     a difference too large for that, as a varint). Identical intervals cost a few bytes a run.
 //! - **Qualities** and **kinds** (0 no value, 1 number, 2 text): runs of equal codes, each a varint code
 //!   and a varint length - 1. An all-good run of numbers costs two bytes for each column.
 //! - **Numbers**, the values of the number samples in order: a mode byte, then tokens. Most Modbus
@@ -53,6 +56,8 @@ const KIND_TEXT: u64 = 2;
 const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0];
 /// The f64 nearest to 10^-k, as a scale of 0.1 or 0.01 in a plant config is.
 const NEG_POW10: [f64; 7] = [1.0, 0.1, 0.01, 0.001, 0.000_1, 0.000_01, 0.000_001];
+/// How many of a run's numbers choose its scale.
+const SCALE_PROBES: usize = 64;
 /// Integers beyond this are not all exact in f64.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
 
@@ -113,18 +118,22 @@ impl Scale {
         })
     }
 
-    /// The scale that gives the most of `numbers` back exactly: the first that gives all of them (most
-    /// runs stop at the first value of each scale that fails), otherwise the one that gives the most.
+    /// The scale that gives the most of `numbers` back exactly, judged on up to [`SCALE_PROBES`] of them
+    /// spread over the run (sealing must stay quick; a value the choice misses is escaped, still
+    /// exact): the first scale that gives all of those back (most scales fail at the first value
+    /// tried), otherwise the one that gives the most.
     fn best_for(numbers: &[f64]) -> Scale {
-        if let Some(all) = Scale::all().find(|s| numbers.iter().all(|&v| s.integer(v).is_some())) {
+        let probes = || {
+            numbers
+                .iter()
+                .step_by((numbers.len() / SCALE_PROBES).max(1))
+        };
+        if let Some(all) = Scale::all().find(|s| probes().all(|&v| s.integer(v).is_some())) {
             return all;
         }
         let mut best = (0, Scale::default());
         for scale in Scale::all() {
-            let fits = numbers
-                .iter()
-                .filter(|&&v| scale.integer(v).is_some())
-                .count();
+            let fits = probes().filter(|&&v| scale.integer(v).is_some()).count();
             if fits > best.0 {
                 best = (fits, scale);
             }
@@ -248,7 +257,10 @@ fn encode_times(recs: &[Rec], out: &mut Vec<u8>) {
     // Tokens when most steps are exactly the usual one, Rice codes when jitter makes them differ a little.
     let mut tokens = Vec::new();
     encode_time_tokens(&offs, &mut tokens);
-    let (rice_bits, k) = (0..=MAX_RICE)
+    // The best parameter is near log2 of the mean difference: try that and its neighbours.
+    let mean = offs.iter().map(|&zz| zz.min(1 << 32)).sum::<u64>() / (offs.len() as u64).max(1);
+    let near = (64 - mean.leading_zeros()).min(MAX_RICE);
+    let (rice_bits, k) = (near.saturating_sub(2)..=(near + 1).min(MAX_RICE))
         .map(|k| {
             (
                 offs.iter().map(|&zz| bits::rice_bits(zz, k)).sum::<u64>(),
