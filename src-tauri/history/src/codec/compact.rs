@@ -19,10 +19,11 @@
 //!     a difference too large for that, as a varint). Identical intervals cost a few bytes a run.
 //! - **Qualities** and **kinds** (0 no value, 1 number, 2 text): runs of equal codes, each a varint code
 //!   and a varint length - 1. An all-good run of numbers costs two bytes for each column.
-//! - **Numbers**, the values of the number samples in order: a mode byte, then tokens. Most Modbus
-//!   values are an integer times a decimal scale, so the encoder looks for the smallest `k` in 0..=6 and
-//!   a way of recomputing (`n / 10^k` or `n * 10^-k`, the latter what `raw * 0.01` gives) under which
-//!   the most values come back bit for bit; the mode byte is `k`, plus 0x10 for the multiplication. The
+//! - **Numbers**, the values of the number samples in order: a scale byte, then tokens. Most Modbus
+//!   values are an integer times a scale (plus an offset), so the encoder looks for the scale with the
+//!   smallest factor under which the values come back bit for bit from an integer `n`: `n / 10^k`
+//!   (byte `k`, 0..=6: decimals, also after an offset), `n * 10^-k` (byte `0x10 + k`, 1..=6: what
+//!   `raw * 0.01` gives) or `n * 2^-k` (byte `0x20 + k`, 1..=16: fixed-point registers). The
 //!   tokens: low bit 1, a run of (`token >> 1`) + 1 repeats of the previous number's exact bits
 //!   (booleans, setpoints, counters standing still); low bits 10, the next integer as a zigzag
 //!   difference from the last integer (`token >> 2`); the token 0, an escape for a value the scale
@@ -61,61 +62,105 @@ const SCALE_PROBES: usize = 64;
 /// Integers beyond this are not all exact in f64.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
 
-/// How the integers of a run's numbers become numbers again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Scale {
-    /// 0..=6.
-    k: u8,
-    /// `n * 10^-k` (the f64 nearest to 10^-k); otherwise `n / 10^k`.
-    multiply: bool,
+/// How the integers of a run's numbers become numbers again: `n` times a scale, computed the way the
+/// poll's `raw * scale + offset` is likely to have computed it, so that most values come back bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scale {
+    /// `n / 10^k`, k in 0..=6: a decimal value (1.23 is 123 / 100, also after an offset was added).
+    Divide(u8),
+    /// `n * 10^-k` (the f64 nearest to 10^-k), k in 1..=6: what `raw * 0.01` gives.
+    Multiply(u8),
+    /// `n * 2^-k`, k in 1..=16: fixed-point registers (`raw * 0.0625`).
+    Binary(u8),
 }
 
-impl Scale {
-    const MULTIPLY: u8 = 0x10;
+impl Default for Scale {
+    fn default() -> Scale {
+        Scale::Divide(0)
+    }
+}
 
+/// The scales the encoder tries, by growing factor (so the first that fits gives the smallest
+/// integers); decimal division before multiplication at the same factor.
+const SCALES: [Scale; 29] = {
+    use Scale::{Binary as B, Divide as D, Multiply as M};
+    [
+        D(0),
+        B(1),
+        B(2),
+        B(3),
+        D(1),
+        M(1),
+        B(4),
+        B(5),
+        B(6),
+        D(2),
+        M(2),
+        B(7),
+        B(8),
+        B(9),
+        D(3),
+        M(3),
+        B(10),
+        B(11),
+        B(12),
+        B(13),
+        D(4),
+        M(4),
+        B(14),
+        B(15),
+        B(16),
+        D(5),
+        M(5),
+        D(6),
+        M(6),
+    ]
+};
+
+impl Scale {
     fn byte(self) -> u8 {
-        self.k | if self.multiply { Self::MULTIPLY } else { 0 }
+        match self {
+            Scale::Divide(k) => k,
+            Scale::Multiply(k) => 0x10 + k,
+            Scale::Binary(k) => 0x20 + k,
+        }
     }
 
     fn of_byte(b: u8) -> Result<Scale, CodecError> {
-        let k = b & !Self::MULTIPLY;
-        if usize::from(k) >= POW10.len() {
-            return Err(CodecError("unknown number scale"));
+        match b {
+            0..=6 => Ok(Scale::Divide(b)),
+            0x11..=0x16 => Ok(Scale::Multiply(b - 0x10)),
+            0x21..=0x30 => Ok(Scale::Binary(b - 0x20)),
+            _ => Err(CodecError("unknown number scale")),
         }
-        Ok(Scale {
-            k,
-            multiply: b & Self::MULTIPLY != 0,
-        })
+    }
+
+    /// The factor that turns a value into its integer.
+    fn factor(self) -> f64 {
+        match self {
+            Scale::Divide(k) | Scale::Multiply(k) => POW10[usize::from(k)],
+            Scale::Binary(k) => (1u32 << k) as f64,
+        }
     }
 
     fn number(self, n: i64) -> f64 {
-        let k = usize::from(self.k);
-        if self.multiply {
-            n as f64 * NEG_POW10[k]
-        } else {
-            n as f64 / POW10[k]
+        match self {
+            Scale::Divide(k) => n as f64 / POW10[usize::from(k)],
+            Scale::Multiply(k) => n as f64 * NEG_POW10[usize::from(k)],
+            // Exact: a power of two.
+            Scale::Binary(k) => n as f64 / (1u32 << k) as f64,
         }
     }
 
     /// The integer that gives `v` back bit for bit, if there is one.
     fn integer(self, v: f64) -> Option<i64> {
-        let x = (v * POW10[usize::from(self.k)]).round();
+        let x = (v * self.factor()).round();
         // NaN, infinite, or too large to be exact: no integer.
         if x.is_nan() || x.abs() >= MAX_EXACT {
             return None;
         }
         let n = x as i64;
         (self.number(n).to_bits() == v.to_bits()).then_some(n)
-    }
-
-    /// Every scale the format knows, the smallest integers first.
-    fn all() -> impl Iterator<Item = Scale> {
-        (0..POW10.len() as u8).flat_map(|k| {
-            let divide = Scale { k, multiply: false };
-            // For k = 0 both ways are the same.
-            let multiply = (k > 0).then_some(Scale { k, multiply: true });
-            std::iter::once(divide).chain(multiply)
-        })
     }
 
     /// The scale that gives the most of `numbers` back exactly, judged on up to [`SCALE_PROBES`] of them
@@ -128,11 +173,14 @@ impl Scale {
                 .iter()
                 .step_by((numbers.len() / SCALE_PROBES).max(1))
         };
-        if let Some(all) = Scale::all().find(|s| probes().all(|&v| s.integer(v).is_some())) {
+        if let Some(&all) = SCALES
+            .iter()
+            .find(|s| probes().all(|&v| s.integer(v).is_some()))
+        {
             return all;
         }
         let mut best = (0, Scale::default());
-        for scale in Scale::all() {
+        for scale in SCALES {
             let fits = probes().filter(|&&v| scale.integer(v).is_some()).count();
             if fits > best.0 {
                 best = (fits, scale);
@@ -451,7 +499,7 @@ pub(super) struct State {
     qualities: RunsColumn,
     kinds: RunsColumn,
     numbers: Column,
-    /// `None` until the first number reads the mode byte.
+    /// `None` until the first number reads the scale byte.
     scale: Option<Scale>,
     last_int: i64,
     last_bits: Option<u64>,
@@ -729,11 +777,12 @@ mod tests {
         let longest = if g.chance(10) { 9000 } else { 300 };
         let n = 1 + g.below(longest) as usize;
         let k = g.below(7) as usize;
-        let scale = if g.chance(50) {
-            NEG_POW10[k]
-        } else {
-            1.0 / 3.0
+        let scale = match g.below(3) {
+            0 => NEG_POW10[k],
+            1 => 1.0 / (1u32 << g.below(17)) as f64,
+            _ => 1.0 / 3.0,
         };
+        let offset = [0.0, 0.0, -40.0, 0.5, 1e-3][g.below(5) as usize];
         let interval = [1000, 1000, 100, 0, 60_000, 1][g.below(6) as usize];
         let jitter = [0, 3, 20][g.below(3) as usize];
         let shape = g.below(7);
@@ -760,10 +809,10 @@ mod tests {
                     0 => RecValue::None,
                     1 => RecValue::Text(["", "Auto", "Hand ✓", "Off"][g.below(4) as usize].into()),
                     2 => RecValue::Number(edge_number(g)),
-                    _ => RecValue::Number(raw as f64 * scale),
+                    _ => RecValue::Number(raw as f64 * scale + offset),
                 },
                 _ if g.chance(1) => RecValue::Number(edge_number(g)),
-                _ => RecValue::Number(raw as f64 * scale),
+                _ => RecValue::Number(raw as f64 * scale + offset),
             };
             let quality = if g.chance(3) {
                 [4096 + 512, 2 * 4096 + 4 * 256, u16::MAX][g.below(3) as usize]
@@ -811,29 +860,28 @@ mod tests {
 
     #[test]
     fn a_decimal_scale_is_found_per_run() {
-        // raw * 0.01 as the poll computes it, and values typed as decimals (1.23 is 123 / 100).
-        for (recs, k) in [
-            (
-                (0..100)
-                    .map(|i| number(i, (4000 - i * 3) as f64 * 0.01))
-                    .collect::<Vec<_>>(),
-                2,
-            ),
-            (
-                (0..100)
-                    .map(|i| number(i, (2 * i + 1) as f64 / 10.0))
-                    .collect(),
-                1,
-            ),
-            ((0..100).map(|i| number(i, (i * 3) as f64)).collect(), 0),
-        ] {
+        // raw * scale + offset as the poll computes it, and values typed as decimals (1.23 is 123 / 100).
+        let raw = |i: i64| 2000 + (i * 37 % 11) - 5 + i / 10;
+        type Poll = fn(i64) -> f64;
+        let cases: [(&str, Poll, f64); 7] = [
+            ("x 0.01", |r| r as f64 * 0.01 + 0.0, 100.0),
+            ("x 0.1 - 40", |r| r as f64 * 0.1 + -40.0, 10.0),
+            ("x 0.001 + 0.5", |r| r as f64 * 0.001 + 0.5, 1000.0),
+            ("typed decimals", |r| (2 * r + 1) as f64 / 10.0, 10.0),
+            ("whole counts", |r| r as f64, 1.0),
+            ("x 0.0625", |r| r as f64 * 0.0625 + 0.0, 16.0),
+            ("x 0.5", |r| r as f64 * 0.5, 2.0),
+        ];
+        for (name, value, factor) in cases {
+            let recs: Vec<Rec> = (0..100).map(|i| number(i, value(raw(i)))).collect();
             let bytes = round_trip(&recs);
             let numbers = State::open(&bytes).expect("opens").numbers;
-            assert_eq!(bytes[numbers.at] & 0x0f, k);
+            let scale = Scale::of_byte(bytes[numbers.at]).expect("a scale");
+            assert_eq!(scale.factor(), factor, "{name}: {scale:?}");
             // No escape: every number is a one-byte difference after the first.
             assert!(
                 numbers.end - numbers.at <= 100 + 4,
-                "{} bytes",
+                "{name}: {} bytes",
                 numbers.end - numbers.at
             );
         }
@@ -888,7 +936,7 @@ mod tests {
             CodecError("sample count out of range")
         );
         assert_eq!(err(&[0, 1, 1, 9, 0, 0, 0, 0]), CodecError("truncated"));
-        // One sample: time 0, usual step 0, steps as tokens; quality 0 x1; a number x1; mode 7 (no
+        // One sample: time 0, usual step 0, steps as tokens; quality 0 x1; a number x1; scale 7 (no
         // such scale).
         assert_eq!(
             err(&[0, 1, 1, 3, 2, 2, 2, 0, 0, 0x80, 0, 0, 1, 0, 7, 2]),
