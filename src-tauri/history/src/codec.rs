@@ -1,14 +1,28 @@
 //! The byte format of stored samples: a *run* is one tag's samples in time order (a chunk's `data`), and
 //! a *log blob* is one commit's runs of many tags with a directory, so a reader finds one tag's run by a
-//! binary search instead of decoding the whole blob.
+//! binary search instead of decoding the whole blob. This module is the one place that knows the bytes.
 //!
-//! A run: a varint count, then per sample a flags byte, the time (the first as a zigzag varint, the rest
-//! as varint deltas: samples are sorted), the quality code as a varint when it is not good (0), and the
-//! value: 8 bytes little-endian for a number that differs from the run's previous number, nothing for a
-//! repeated number (counters, setpoints and booleans mostly repeat), a varint length and UTF-8 for text.
+//! A run comes in two formats, told apart by its first two bytes, and every decoder here reads both:
+//!
+//! - The **compact** run (`compact`, what [`encode_run`] writes and so every chunk sealed since history
+//!   schema 4): `0x00`, a format version, then the samples column by column: times as differences from
+//!   the run's usual interval (Rice-coded, or run-lengths of exact intervals), qualities and value kinds
+//!   as runs of equal codes, numbers as the integers of a decimal scale (differences, with repeats
+//!   nearly free; a value the scale cannot give back bit for bit is escaped as its bits XOR the previous
+//!   number's), texts. Under a byte a sample on polled plant signals.
+//! - The **plain** run ([`encode_plain_run`], every chunk of schema 3 and every run of a log blob,
+//!   where writing fast matters more than size): a varint count, then per sample a flags byte, the time
+//!   (the first as a zigzag varint, the rest as varint deltas: samples are sorted), the quality code as
+//!   a varint when it is not good (0), and the value: 8 bytes little-endian for a number that differs
+//!   from the run's previous number, nothing for a repeated number, a varint length and UTF-8 for text.
+//!   Its first byte is the count's first byte, which is 0 only in the empty run `[0x00]`, one byte long:
+//!   so a run of two bytes or more starting with 0 is compact.
 //!
 //! A log blob: a varint count of runs, then `count` directory entries of 8 bytes (tag id u32 LE, end
 //! offset u32 LE of the run in the body), then the body: the runs, in ascending tag id order.
+
+mod bits;
+mod compact;
 
 use std::fmt;
 
@@ -130,8 +144,19 @@ impl<'a> Bytes<'a> {
     }
 }
 
-/// Appends `recs` (sorted by time, one per millisecond) as a run.
+/// Appends `recs` (sorted by time, one per millisecond) as a run: compact, unless there are none or
+/// more than a compact run holds (65,536; a chunk holds at most 8,192), then plain.
 pub fn encode_run(recs: &[Rec], out: &mut Vec<u8>) {
+    if recs.is_empty() || recs.len() > compact::MAX_SAMPLES {
+        encode_plain_run(recs, out);
+    } else {
+        compact::encode(recs, out);
+    }
+}
+
+/// Appends `recs` (sorted by time, one per millisecond) as a plain run: quick to write, about 3 bytes a
+/// sample plus 8 for each changed number. Log blobs hold plain runs.
+pub fn encode_plain_run(recs: &[Rec], out: &mut Vec<u8>) {
     put_varint(out, recs.len() as u64);
     let mut previous_time = 0i64;
     let mut previous_number: Option<u64> = None;
@@ -172,7 +197,35 @@ pub fn encode_run(recs: &[Rec], out: &mut Vec<u8>) {
 /// samples at a time (a replay holds thousands of runs open and takes from each what a slice of time
 /// needs) with the same code that decodes it whole.
 #[derive(Debug, Clone, Default)]
-struct RunState {
+enum RunState {
+    /// Nothing read yet: the format is not known.
+    #[default]
+    Start,
+    Plain(PlainState),
+    Compact(compact::State),
+}
+
+impl RunState {
+    /// The next sample of the run `data` (the same bytes every call), or `None` at its end.
+    fn next(&mut self, data: &[u8]) -> Result<Option<Rec>, CodecError> {
+        if let RunState::Start = self {
+            *self = if compact::is_compact(data) {
+                RunState::Compact(compact::State::open(data)?)
+            } else {
+                RunState::Plain(PlainState::default())
+            };
+        }
+        match self {
+            RunState::Start => Ok(None),
+            RunState::Plain(state) => state.next(data),
+            RunState::Compact(state) => state.next(data),
+        }
+    }
+}
+
+/// Where the decoding of a plain run stands.
+#[derive(Debug, Clone, Default)]
+struct PlainState {
     /// The offset of the next sample's bytes.
     at: usize,
     /// Samples not yet decoded; `None` before the count was read.
@@ -181,8 +234,8 @@ struct RunState {
     previous_number: Option<f64>,
 }
 
-impl RunState {
-    /// The next sample of the run `data` (the same bytes every call), or `None` at its end.
+impl PlainState {
+    /// The next sample of the plain run `data` (the same bytes every call), or `None` at its end.
     fn next(&mut self, data: &[u8]) -> Result<Option<Rec>, CodecError> {
         let mut bytes = Bytes { data, at: self.at };
         let first = self.left.is_none();
@@ -312,7 +365,7 @@ impl LogBlobBuilder {
         assert!(self.left > 0, "more runs than the directory has room for");
         debug_assert!(self.last_tag.is_none_or(|t| t < tag), "tag ids ascend");
         self.last_tag = Some(tag);
-        encode_run(recs, &mut self.out);
+        encode_plain_run(recs, &mut self.out);
         let end = (self.out.len() - self.body_start) as u32;
         let entry = &mut self.out[self.next_entry..self.next_entry + 8];
         entry[..4].copy_from_slice(&tag.to_le_bytes());
@@ -435,22 +488,66 @@ mod tests {
     }
 
     #[test]
-    fn a_run_of_every_kind_of_sample_round_trips() {
+    fn a_run_of_every_kind_of_sample_round_trips_in_both_formats() {
         let recs = every_kind();
-        let mut bytes = Vec::new();
-        encode_run(&recs, &mut bytes);
-        assert!(same(&decode_run_vec(&bytes).expect("decodes"), &recs));
+        let mut compact = Vec::new();
+        encode_run(&recs, &mut compact);
+        assert_eq!(&compact[..2], &[0, 1], "a chunk's run is compact");
+        assert!(same(&decode_run_vec(&compact).expect("decodes"), &recs));
+        let mut plain = Vec::new();
+        encode_plain_run(&recs, &mut plain);
+        assert_eq!(plain[0], 9, "a plain run starts with its count");
+        assert!(same(&decode_run_vec(&plain).expect("decodes"), &recs));
     }
 
     #[test]
-    fn repeated_numbers_and_steady_times_take_two_bytes_a_sample() {
+    fn a_plain_run_as_schema_3_wrote_it_still_decodes() {
+        // Two samples, bytes as the codec of history schema 3 wrote them: 1.5 at 1,000 ms, then no value
+        // at 1,500 ms with quality bad/communication lost.
+        let bytes = [
+            2, // count
+            1, 0xd0, 0x0f, // number, zigzag(1000) = 2000
+            0, 0, 0, 0, 0, 0, 0xf8, 0x3f, // 1.5
+            0b100, 0xf4, 0x03, 0x80, 0x24, // no value, not good, +500 ms, quality 4096 + 512
+        ];
+        assert_eq!(
+            decode_run_vec(&bytes).expect("decodes"),
+            vec![
+                rec(1000, 0, RecValue::Number(1.5)),
+                rec(1500, 4096 + 512, RecValue::None)
+            ]
+        );
+        // The empty plain run is one byte: the one plain run that starts with 0.
+        assert_eq!(decode_run_vec(&[0]).expect("decodes"), vec![]);
+    }
+
+    #[test]
+    fn runs_of_no_sample_or_of_more_than_a_compact_run_holds_are_plain() {
+        let mut bytes = Vec::new();
+        encode_run(&[], &mut bytes);
+        assert_eq!(bytes, vec![0]);
+        let many: Vec<Rec> = (0..compact::MAX_SAMPLES as i64 + 1)
+            .map(|i| rec(i * 1000, 0, RecValue::Number((i % 7) as f64)))
+            .collect();
+        bytes.clear();
+        encode_run(&many, &mut bytes);
+        assert_ne!(bytes[0], 0, "plain: starts with the count");
+        assert!(same(&decode_run_vec(&bytes).expect("decodes"), &many));
+    }
+
+    #[test]
+    fn repeated_numbers_and_steady_times_take_two_bytes_a_sample_in_a_plain_run() {
         let recs: Vec<Rec> = (0..1000)
             .map(|i| rec(1_764_000_000_000 + i * 1000, 0, RecValue::Number(42.0)))
             .collect();
         let mut bytes = Vec::new();
-        encode_run(&recs, &mut bytes);
+        encode_plain_run(&recs, &mut bytes);
         // flags + a 2-byte delta of 1000 ms, and the first sample's full number.
         assert!(bytes.len() <= 3 * recs.len() + 20, "{} bytes", bytes.len());
+        // The compact run says "1,000 samples a second apart, all 42" in a few bytes.
+        bytes.clear();
+        encode_run(&recs, &mut bytes);
+        assert!(bytes.len() <= 32, "{} bytes", bytes.len());
     }
 
     #[test]
@@ -484,7 +581,7 @@ mod tests {
     #[test]
     fn damaged_bytes_are_an_error_not_a_panic() {
         let mut bytes = Vec::new();
-        encode_run(&every_kind(), &mut bytes);
+        encode_plain_run(&every_kind(), &mut bytes);
         for cut in 0..bytes.len() {
             assert!(decode_run_vec(&bytes[..cut]).is_err(), "cut at {cut}");
         }

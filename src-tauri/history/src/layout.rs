@@ -89,7 +89,15 @@ pub const STEPS: &[&str] = &[
         SELECT seq, written, 0, 4294967295, samples FROM log;
     DROP TABLE log;
     ALTER TABLE log_rows RENAME TO log;",
+    // Version 4: chunks are sealed as compact runs (`codec`), which a Plantwatch of version 3 would read
+    // as empty runs; the step changes no table, so that Plantwatch refuses the file instead. Chunks of
+    // version 3 (plain runs) stay as they are and decode as before.
+    "-- no table changes",
 ];
+
+/// The oldest version this binary reads without upgrading the file (a reader may be unable to write it):
+/// version 4 changed no table, only what new chunks hold.
+pub const OLDEST_READ_AS_IS: i64 = 3;
 
 /// A chunk spans less than this much time (from its first to its last sample), so a reader finds every
 /// chunk overlapping a range among those starting less than this before it.

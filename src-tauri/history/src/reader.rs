@@ -165,7 +165,7 @@ impl HistoryReader {
                 source,
             });
         }
-        if found > 0 && found < layout::VERSION {
+        if found > 0 && found < layout::OLDEST_READ_AS_IS {
             // A file last written by an older Plantwatch: bring it up to date once (as a writer would),
             // then read it like any other.
             drop(conn);

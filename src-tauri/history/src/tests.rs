@@ -973,6 +973,72 @@ fn a_version_2_log_is_kept_through_the_upgrade_and_sealed_by_the_next_writer() {
     assert_eq!((log, chunks), (0, 2));
 }
 
+/// Chunks of history schema 3 hold plain runs: such a file reads as it is (a reader does not upgrade it,
+/// so a read-only copy works), and the next writer upgrades it to 4 and merges a late sample into an old
+/// chunk, which comes back compact with every sample kept.
+#[test]
+fn plain_chunks_of_a_version_3_file_read_as_they_are_and_merge_into_compact_ones() {
+    let mut samples: Vec<Sample> = (0..50)
+        .map(|s| num(FLOW, 1000 * s, s as f64 * 0.1))
+        .collect();
+    samples.extend([
+        sample(RUN, 2000, Some(Value::Bool(true)), Quality::Good),
+        sample(MODE, 3000, text("Auto ✓"), Quality::Good),
+        sample(KW, 4000, None, Quality::Bad(Cause::CommLost)),
+        num(KW, 5000, f64::from_bits(0x7ff8_0000_dead_beef)),
+    ]);
+    let (_dir, path) = stored(samples);
+    let expected = read_all(&path, &SampleQuery::default());
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let chunks: Vec<(i64, Vec<u8>)> = conn
+        .prepare("SELECT id, data FROM chunks")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("chunks")
+        .collect::<Result<_, _>>()
+        .expect("chunks");
+    assert_eq!(chunks.len(), 4);
+    for (id, data) in chunks {
+        assert_eq!(&data[..2], &[0, 1], "sealed compact");
+        let recs = crate::codec::decode_run_vec(&data).expect("decodes");
+        let mut plain = Vec::new();
+        crate::codec::encode_plain_run(&recs, &mut plain);
+        conn.execute("UPDATE chunks SET data = ?2 WHERE id = ?1", (id, plain))
+            .expect("a plain chunk");
+    }
+    conn.execute(
+        "UPDATE schema_version SET version = 3 WHERE component = 'history'",
+        [],
+    )
+    .expect("version 3");
+    drop(conn);
+    let version = "SELECT version FROM schema_version WHERE component = 'history'";
+
+    assert_eq!(read_all(&path, &SampleQuery::default()), expected);
+    assert_eq!(
+        query_number(&path, version),
+        3,
+        "a reader reads it as it is"
+    );
+
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("writer");
+    assert_eq!(query_number(&path, version), layout::VERSION, "upgraded");
+    writer.sink().send(vec![num(FLOW, 10_500, -0.0)]);
+    writer.close().expect("close");
+    let mut expected = expected;
+    let at = expected
+        .iter()
+        .position(|s| s == "plc/flow 11000 Number(1.1) good")
+        .expect("flow at 11 s");
+    expected.insert(at, "plc/flow 10500 Number(-0.0) good".to_string());
+    assert_eq!(read_all(&path, &SampleQuery::default()), expected);
+    let compact = query_number(
+        &path,
+        "SELECT count(*) FROM chunks WHERE tag = 1 AND substr(data, 1, 2) = x'0001'",
+    );
+    assert_eq!(compact, 1, "the merged chunk is written compact");
+}
+
 /// Issue 17, fault 2: one NaN made a chunk's sum NaN, SQLite stored it as NULL, the NOT NULL column
 /// refused it and the seal was retried forever while the log grew.
 #[test]

@@ -3,7 +3,8 @@
 //! Decoding: the bytes as a run and as a log blob (every run its directory points at) must decode or
 //! fail with a `CodecError`, never panic; a run that decodes must encode and decode to the same samples.
 //! Encoding: samples built from the bytes (the [`Recipe`] below), grouped into runs of ascending tag ids,
-//! must come back exactly from a log blob.
+//! must come back exactly from a log blob (plain runs) and each run from its own encoding (a compact
+//! run, as chunks hold).
 
 use plantwatch_history::codec::{
     decode_run_vec, encode_run, LogBlob, LogBlobBuilder, Rec, RecValue,
@@ -59,6 +60,10 @@ fn round_trip(data: &[u8]) {
             .expect("a built blob has each run it was given");
         let back = decode_run_vec(bytes).expect("an encoded run decodes");
         assert_same(recs, &back, "a run through a log blob");
+        let mut run = Vec::new();
+        encode_run(recs, &mut run);
+        let back = decode_run_vec(&run).expect("an encoded run decodes");
+        assert_same(recs, &back, "a run on its own");
     }
 }
 
