@@ -49,7 +49,8 @@ class Client:
         r = requests.get(self.url + path, params=params, headers=headers, timeout=30, verify=self.verify)
         body = r.json()
         where = f"GET {path} {params or ''}"
-        assert r.status_code == status, f"{where}: status {r.status_code}, wanted {status}: {body}"
+        shown = json.dumps(body)[:300]
+        assert r.status_code == status, f"{where}: status {r.status_code}, wanted {status}: {shown}"
         assert r.headers.get("content-type", "").startswith("application/json"), where
         if status >= 400:
             assert set(body) == {"code", "message"}, f"{where}: error shape {body}"
@@ -97,6 +98,13 @@ def full(args):
     c.get("values", params={"tag": "plc/level", "pattern": "plc/*"}, status=400, code="bad_parameter")
     c.get("values", params={"colour": "red"}, status=400, code="bad_parameter",
           mentions=("colour", "allowed: tag, pattern"))
+
+    # No CORS headers for an origin the plant does not list (it lists none here).
+    r = requests.get(c.url + "plant", headers={"Authorization": f"Bearer {c.token}",
+                                               "Origin": "https://elsewhere.example"}, timeout=30)
+    assert r.status_code == 200 and not any(h.lower().startswith("access-control-") for h in r.headers), \
+        dict(r.headers)
+    c.checks += 1
 
     # Devices.
     devices = c.get("devices")["devices"]

@@ -100,19 +100,28 @@ pub fn router(
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::no_route() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    if !cors.is_empty() {
-        let origins = cors
-            .iter()
-            .map(|o| HeaderValue::from_str(o).map_err(|_| ApiStartError::Cors(o.clone())))
-            .collect::<Result<Vec<_>, _>>()?;
-        app = app.layer(
-            CorsLayer::new()
-                .allow_origin(AllowOrigin::list(origins))
-                .allow_methods([Method::GET])
-                .allow_headers([axum::http::header::AUTHORIZATION]),
-        );
+    if let Some(cors) = cors_layer(cors)? {
+        app = app.layer(cors);
     }
     Ok(app)
+}
+
+/// The CORS layer for the listed origins: only `GET` with `Authorization`; `None` (no CORS headers at
+/// all) when the plant lists none.
+fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ApiStartError> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let origins = origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o).map_err(|_| ApiStartError::Cors(o.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET])
+            .allow_headers([axum::http::header::AUTHORIZATION]),
+    ))
 }
 
 /// The running API.
@@ -256,5 +265,104 @@ where
         .await;
     if let Err(e) = result {
         tracing::debug!("API: connection from {peer} ended: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use plantwatch_access::Users;
+
+    /// A route behind the token check, needing `needs`, over a fresh token table with one read and
+    /// one write token.
+    fn guarded(needs: TokenScope) -> (tempfile::TempDir, Router, String, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("plant.db");
+        let users = Users::open(&db).expect("open");
+        let read = users
+            .add_token("r", TokenScope::Read, None, None)
+            .expect("add");
+        let write = users
+            .add_token("w", TokenScope::Write, None, None)
+            .expect("add");
+        let auth = AuthState {
+            tokens: Arc::new(Tokens::open(&db).expect("tokens")),
+            limiter: Arc::new(FailureLimiter::default()),
+            needs,
+        };
+        let app = Router::new()
+            .route("/x", get(|| async { "done" }))
+            .route_layer(axum::middleware::from_fn_with_state(
+                auth,
+                auth::require_token,
+            ));
+        (
+            dir,
+            app,
+            read.reveal().to_string(),
+            write.reveal().to_string(),
+        )
+    }
+
+    async fn status(
+        app: &Router,
+        token: Option<&str>,
+        origin: Option<&str>,
+    ) -> (StatusCode, Option<String>) {
+        let mut request = Request::get("/x");
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        let mut request = request.body(Body::empty()).expect("request");
+        request
+            .extensions_mut()
+            .insert(ClientAddr(SocketAddr::from(([127, 0, 0, 1], 5000))));
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        let allowed = response
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (response.status(), allowed)
+    }
+
+    #[tokio::test]
+    async fn a_read_token_may_not_do_what_needs_write() {
+        let (_dir, app, read, write) = guarded(TokenScope::Write);
+        assert_eq!(
+            status(&app, Some(&read), None).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(status(&app, Some(&write), None).await.0, StatusCode::OK);
+        assert_eq!(status(&app, None, None).await.0, StatusCode::UNAUTHORIZED);
+        let (_dir, app, read, _) = guarded(TokenScope::Read);
+        assert_eq!(status(&app, Some(&read), None).await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn cors_headers_go_only_to_listed_origins() {
+        let (_dir, app, read, _) = guarded(TokenScope::Read);
+        let listed = vec!["https://dashboard.example".to_string()];
+        let app = app.layer(cors_layer(&listed).expect("valid").expect("a layer"));
+        assert_eq!(
+            status(&app, Some(&read), Some("https://dashboard.example")).await,
+            (
+                StatusCode::OK,
+                Some("https://dashboard.example".to_string())
+            )
+        );
+        assert_eq!(
+            status(&app, Some(&read), Some("https://elsewhere.example")).await,
+            (StatusCode::OK, None)
+        );
+        assert!(
+            cors_layer(&[]).expect("valid").is_none(),
+            "no origins, no layer"
+        );
     }
 }
