@@ -82,5 +82,10 @@ mod tests {
         ] {
             assert!(paths.contains_key(path), "{path} is documented");
         }
+        let value = &doc["components"]["schemas"]["TagValueBody"]["properties"]["value"];
+        assert!(
+            value.get("type").is_none(),
+            "a value may be a number, a boolean, a string or null: {value}"
+        );
     }
 }

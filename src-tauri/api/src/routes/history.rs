@@ -71,7 +71,7 @@ pub struct RawBody {
 pub struct SampleBody {
     pub time: String,
     /// A number, `true`/`false`, a string, or `null` (a bad reading has none).
-    #[schema(value_type = Object, example = 2.5)]
+    #[schema(example = 2.5)]
     pub value: serde_json::Value,
     pub quality: QualityBody,
 }

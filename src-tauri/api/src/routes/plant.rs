@@ -121,7 +121,7 @@ pub struct TagValueBody {
     #[schema(example = "plc/level")]
     pub tag: String,
     /// A number, `true`/`false`, a string, or `null` before the first reading.
-    #[schema(value_type = Object, example = 2.5)]
+    #[schema(example = 2.5)]
     pub value: serde_json::Value,
     pub quality: QualityBody,
     /// When the tag was last read (or failed to be), RFC 3339 UTC.
