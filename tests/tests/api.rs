@@ -358,3 +358,95 @@ fn plain_http_on_a_network_address_runs_only_when_insecure_and_warns() {
     );
     assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
 }
+
+#[test]
+fn the_tokens_command_lists_without_secrets_and_needs_an_admin_once_the_plant_has_users() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("plant.db");
+    let db_arg = db.to_str().expect("utf-8");
+    add_token(&db, "before-users", "read", &[]);
+
+    // The first user, an admin; from now on tokens need --as ADMIN.
+    let mut users = Command::new(plantwatch_bin())
+        .args(["users", "--db", db_arg, "add", "ada", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run users add");
+    use std::io::Write;
+    users
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"ada-password\n")
+        .expect("write the password");
+    assert!(users.wait().expect("users add").success());
+
+    let refused = run(&["tokens", "--db", db_arg, "add", "x", "--scope", "read"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("needs an admin") && said.contains("--as USER"),
+        "{said}"
+    );
+    assert!(refused.stdout.is_empty(), "no token printed");
+
+    let added = Command::new(plantwatch_bin())
+        .args([
+            "tokens", "--db", db_arg, "--as", "ada", "add", "mes", "--scope", "write",
+        ])
+        .args(["--expires", "90d"])
+        .env("PLANTWATCH_PASSWORD", "ada-password")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tokens add");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let token = String::from_utf8_lossy(&added.stdout).trim().to_string();
+
+    let list = run(&["tokens", "--db", db_arg, "list"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "name,scope,created,expires");
+    assert!(
+        lines[1].starts_with("before-users,read,") && lines[1].ends_with(','),
+        "{text}"
+    );
+    assert!(lines[2].starts_with("mes,write,"), "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        !text.contains("pwt_") && !text.contains(&token[4..]),
+        "{text}"
+    );
+
+    let trail = run(&["audit", "--db", db_arg]);
+    let trail = String::from_utf8_lossy(&trail.stdout);
+    assert!(trail.contains(",ada,admin,token_added,mes,"), "{trail}");
+    assert!(
+        trail.contains(",,viewer,token_added,x,,read,,denied,"),
+        "{trail}"
+    );
+
+    let bad = run(&["tokens", "--db", db_arg, "add", "y", "--scope", "admin"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "clap refuses a scope that is not read or write"
+    );
+    let bad = run(&[
+        "tokens",
+        "--db",
+        db_arg,
+        "add",
+        "y",
+        "--scope",
+        "read",
+        "--expires",
+        "soon",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
