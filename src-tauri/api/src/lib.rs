@@ -345,6 +345,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_scheme_name_is_case_insensitive_and_the_token_is_not() {
+        let (_dir, app, read, _) = guarded(TokenScope::Read);
+        let call = |header: String| {
+            let app = app.clone();
+            async move {
+                let mut request = Request::get("/x")
+                    .header("Authorization", header)
+                    .body(Body::empty())
+                    .expect("request");
+                request
+                    .extensions_mut()
+                    .insert(ClientAddr(SocketAddr::from(([127, 0, 0, 1], 5000))));
+                app.oneshot(request).await.expect("infallible").status()
+            }
+        };
+        assert_eq!(call(format!("bearer {read}")).await, StatusCode::OK);
+        assert_eq!(call(format!("BEARER {read}")).await, StatusCode::OK);
+        assert_eq!(
+            call(format!("Bearer {}", read.to_uppercase())).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            call(format!("Basic {read}")).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[tokio::test]
     async fn cors_headers_go_only_to_listed_origins() {
         let (_dir, app, read, _) = guarded(TokenScope::Read);
         let listed = vec!["https://dashboard.example".to_string()];
