@@ -46,6 +46,8 @@ enum Command {
     Sparkplug(cli::sparkplug::Args),
     /// A plant's tag list as CSV: `export` prints it, `import` adds and changes tags from it.
     Tags(cli::tags::Args),
+    /// The local API's tokens (add, list, revoke) and a self-signed certificate (make-cert).
+    Tokens(cli::tokens::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Some(Command::Write(args)) => cli::write::run(args),
         Some(Command::Sparkplug(args)) => cli::sparkplug::run(args),
         Some(Command::Tags(args)) => cli::tags::run(args),
+        Some(Command::Tokens(args)) => cli::tokens::run(args),
         None => open_desktop(),
     }
 }

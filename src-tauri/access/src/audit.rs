@@ -42,10 +42,14 @@ pub enum AuditAction {
     AlarmInService,
     /// The plant file was changed from the window (a tag promoted in the workbench, a tag list imported).
     PlantFileChanged,
+    /// An API token was made (`plantwatch tokens add`); the target is its name, `requested` its scope.
+    TokenAdded,
+    /// An API token was revoked (`plantwatch tokens revoke`).
+    TokenRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::Write,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
@@ -61,6 +65,8 @@ impl AuditAction {
         AuditAction::AlarmOutOfService,
         AuditAction::AlarmInService,
         AuditAction::PlantFileChanged,
+        AuditAction::TokenAdded,
+        AuditAction::TokenRevoked,
     ];
 
     /// The spelling in the database and the output: snake_case words such as `sign_in_failed`.
@@ -81,6 +87,8 @@ impl AuditAction {
             AuditAction::AlarmOutOfService => "alarm_out_of_service",
             AuditAction::AlarmInService => "alarm_in_service",
             AuditAction::PlantFileChanged => "plant_file_changed",
+            AuditAction::TokenAdded => "token_added",
+            AuditAction::TokenRevoked => "token_revoked",
         }
     }
 }

@@ -64,6 +64,16 @@ pub enum AccessError {
     /// The password hash could not be computed (argon2 refused its parameters or ran out of memory).
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// A name that cannot be a token name.
+    #[error("invalid token name '{0}': use 1 to 64 letters, digits, '.', '_' or '-'")]
+    BadTokenName(String),
+    #[error("token '{0}' already exists (revoke it first to replace it)")]
+    TokenExists(String),
+    #[error("unknown token '{0}'")]
+    UnknownToken(String),
+    /// The operating system's random source failed.
+    #[error("no random bytes from the operating system: {0}")]
+    Random(String),
     /// A trail opened read-only was asked to append.
     #[error("the audit trail of {} was opened read-only", path.display())]
     ReadOnly { path: PathBuf },
@@ -80,6 +90,7 @@ impl AccessError {
                 | AccessError::Sql { .. }
                 | AccessError::BadRow { .. }
                 | AccessError::Hashing(_)
+                | AccessError::Random(_)
                 | AccessError::ReadOnly { .. }
         )
     }

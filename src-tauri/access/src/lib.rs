@@ -15,10 +15,12 @@ pub mod chain;
 mod error;
 pub mod password;
 mod store;
+pub mod tokens;
 pub mod users;
 
 pub use audit::{outcome, AuditAction, AuditEntry, AuditTrail, ChainBroken, UnknownAction};
 pub use error::AccessError;
 pub use password::Password;
 pub use store::COMPONENT;
+pub use tokens::{Secret, TokenInfo, TokenRefusal, TokenScope, Tokens, TOKEN_PREFIX};
 pub use users::{format_idle_lock, User, UserInfo, Users, DEFAULT_IDLE_LOCK};

@@ -46,6 +46,16 @@ CREATE TABLE audit_head (
     last_id INTEGER NOT NULL,
     last_hash TEXT NOT NULL
 );
+", "
+-- Bearer tokens of the local API. Only the SHA-256 of a token is kept: a token is 32 random bytes, so a
+-- fast hash is as good as a slow one against guessing, and checking one per request stays cheap.
+CREATE TABLE api_tokens (
+    name TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,              -- read, write
+    hash TEXT NOT NULL UNIQUE,        -- SHA-256 of the token's text, 64 hex digits; never the token
+    created INTEGER NOT NULL,         -- UTC milliseconds
+    expires INTEGER                   -- UTC milliseconds; NULL: never
+);
 "];
 
 /// How long a connection waits for another writer (a collector, a one-shot command) before giving up.

@@ -50,7 +50,7 @@ pub struct Users {
 }
 
 /// Who is acting, as the database knows them now: nobody (a viewer), or a named user.
-struct Actor {
+pub(crate) struct Actor {
     name: Option<String>,
     role: Role,
 }
@@ -67,11 +67,11 @@ impl Actor {
 }
 
 /// The audit entry a change makes, before its result is known.
-struct Change {
-    action: AuditAction,
-    target: String,
-    old: Option<String>,
-    requested: Option<String>,
+pub(crate) struct Change {
+    pub action: AuditAction,
+    pub target: String,
+    pub old: Option<String>,
+    pub requested: Option<String>,
 }
 
 /// A user name: 1 to 64 letters, digits, `.`, `_` or `-`.
@@ -112,11 +112,16 @@ impl Users {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn sql(&self, what: &'static str) -> impl Fn(rusqlite::Error) -> AccessError + '_ {
+    pub(crate) fn sql(&self, what: &'static str) -> impl Fn(rusqlite::Error) -> AccessError + '_ {
         move |source| AccessError::Sql {
             path: self.path.clone(),
             what,
@@ -142,7 +147,7 @@ impl Users {
         .transpose()
     }
 
-    fn count(&self, conn: &Connection, role: Option<Role>) -> Result<i64, AccessError> {
+    pub(crate) fn count(&self, conn: &Connection, role: Option<Role>) -> Result<i64, AccessError> {
         let sql = self.sql("counting users");
         match role {
             None => conn.query_row("SELECT COUNT(*) FROM access_users", [], |r| r.get(0)),
@@ -172,7 +177,7 @@ impl Users {
     /// Runs `decide` (which checks and applies the change) in one immediate transaction, and appends the
     /// change's audit entry with its outcome. A refusal is audited and committed too, then returned;
     /// a database failure rolls everything back.
-    fn change<T>(
+    pub(crate) fn change<T>(
         &self,
         by: Option<&User>,
         change: Change,
@@ -209,7 +214,7 @@ impl Users {
         result
     }
 
-    fn require_admin(actor: &Actor, action: &'static str) -> Result<(), AccessError> {
+    pub(crate) fn require_admin(actor: &Actor, action: &'static str) -> Result<(), AccessError> {
         if actor.role.allows(Role::Admin) {
             return Ok(());
         }

@@ -7,6 +7,7 @@
 //! the terminal.
 
 mod alarm;
+mod api;
 mod device;
 pub mod edit;
 mod error;
@@ -29,7 +30,7 @@ use toml::de::DeTable;
 pub use edit::{add_device, add_tag, DeviceDraft, EditError, TagDraft};
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Position};
 pub use file::{read_config_file, ReadFileError, MAX_CONFIG_BYTES};
-pub use summary::summary;
+pub use summary::{api_summary, summary};
 
 use error::Problem;
 use fields::Report;

@@ -19,6 +19,7 @@ const TOP_KEYS: &[&str] = &[
     "devices",
     "screens",
     "northbound",
+    "api",
 ];
 
 /// How long an operator may shelve an alarm when the config does not say: one 8-hour shift.
@@ -32,6 +33,7 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
     let history = read_history(&top, path);
     let alarm_settings = read_alarm_settings(&top);
     let sparkplug = crate::northbound::read_northbound(&top, name.as_deref(), path);
+    let api = crate::api::read_api(&top, path);
     let devices = match top.tables("devices", "[[devices]]") {
         Field::Absent => Some(Vec::new()),
         Field::Invalid => None,
@@ -64,6 +66,7 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
     );
     plant.screens = screens?;
     plant.sparkplug = sparkplug?;
+    plant.api = api?;
     Some(plant)
 }
 

@@ -5,6 +5,7 @@
 //! and the UTC millisecond [`Timestamp`]. This crate has no I/O and knows nothing of Modbus links, SQLite,
 //! Tauri or the terminal.
 
+pub mod api;
 pub mod control;
 pub mod echo;
 pub mod northbound;
@@ -16,6 +17,7 @@ pub mod time;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use api::{ApiSecurity, ApiSettings};
 pub use control::{Role, WriteSpec};
 pub use northbound::{BrokerAddress, SparkplugId, SparkplugSettings, TlsFiles};
 pub use plant::*;

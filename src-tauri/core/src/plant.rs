@@ -24,6 +24,8 @@ pub struct Plant {
     pub screens: Vec<Screen>,
     /// `[northbound.sparkplug]`: publish the plant as a Sparkplug B edge node (none: no northbound).
     pub sparkplug: Option<crate::SparkplugSettings>,
+    /// `[api]`: the local HTTP API (none: no API).
+    pub api: Option<crate::ApiSettings>,
     /// The plant-wide index of each device's first tag (tags of one device are contiguous), and the
     /// number of tags at the end: `first_tags[d]..first_tags[d + 1]` are device `d`'s. Four bytes a
     /// device rather than a (device, tag) pair per tag, which a million-tag plant would feel.
@@ -55,6 +57,7 @@ impl Plant {
             source,
             screens: Vec::new(),
             sparkplug: None,
+            api: None,
             first_tags,
         }
     }

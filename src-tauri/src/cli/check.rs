@@ -23,6 +23,9 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     println!("{}", plantwatch_config::summary(&plant));
+    if let Some(api) = plantwatch_config::api_summary(&plant) {
+        println!("{api}");
+    }
     let mut fine = true;
     for (screen, picture) in plantwatch_graphics::load_screens(&plant) {
         let file = screen.file.display().to_string();

@@ -7,14 +7,17 @@
 //! with, while the history file refuses commits, ` (failing: ...)` saying why. With a
 //! `[northbound.sparkplug]` section the Sparkplug B edge node runs too (started after the engine,
 //! stopped before it), and the line gains `, sparkplug online mqtt://host:1883 12 msg/s 240 metrics/s backlog 0 s`
-//! and its last error.
+//! and its last error. With an `[api]` section the local API serves the same engine (started after it,
+//! stopped first), and `HH:MM:SS api: http://127.0.0.1:8181/api/v1/` says where; a network address in
+//! plain HTTP (`insecure = true`) gets a warning.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plantwatch_core::{parse_duration, Timestamp};
+use plantwatch_api::{ApiServer, ApiStartError};
+use plantwatch_core::{parse_duration, ApiSecurity, Timestamp};
 use plantwatch_engine::{Engine, EngineOptions, EngineStats};
 use plantwatch_northbound::Northbound;
 
@@ -114,6 +117,41 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
         }
     };
 
+    let api = match plant.api.as_ref() {
+        None => None,
+        Some(settings) => {
+            match ApiServer::start(settings, engine.clone(), engine.history_path()).await {
+                Ok(server) => {
+                    eprintln!("{} api: {}", clock(), server.url());
+                    if settings.security == ApiSecurity::Insecure {
+                        eprintln!(
+                        "plantwatch collect: WARNING: the API on {} is plain HTTP on the network \
+                         (insecure = true): tokens and data travel in clear text; give tls_cert and \
+                         tls_key",
+                        server.local_addr()
+                    );
+                    }
+                    Some(server)
+                }
+                Err(e) => {
+                    eprintln!("plantwatch collect: api: {e}");
+                    let code = if matches!(e, ApiStartError::Tls(_)) {
+                        2
+                    } else {
+                        1
+                    };
+                    if let Some(node) = northbound {
+                        node.stop().await;
+                    }
+                    if let Some(engine) = Engine::reclaim(engine, RECLAIM_WITHIN).await {
+                        let _ = engine.stop().await;
+                    }
+                    return ExitCode::from(code);
+                }
+            }
+        }
+    };
+
     let stop_reason = wait_for_stop(
         &engine,
         northbound.as_ref(),
@@ -123,6 +161,10 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
     )
     .await;
     eprintln!("{} {stop_reason}: stopping", clock());
+    // The API first: no request reads a stopping engine, and its hold on the engine ends.
+    if let Some(api) = api {
+        api.stop().await;
+    }
     // The node first: its NDEATH and last acknowledgements, while the engine still runs.
     if let Some(node) = northbound {
         let status = node.stop().await;

@@ -14,5 +14,6 @@ pub mod simulate;
 mod span;
 pub mod sparkplug;
 pub mod tags;
+pub mod tokens;
 pub mod users;
 pub mod write;

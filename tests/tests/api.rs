@@ -1,0 +1,452 @@
+//! The local API (issue 13, first slice) end to end: `plantwatch simulate` as the plant, `plantwatch
+//! collect` serving `[api]` on a free port, tokens made with `plantwatch tokens`, and an independent
+//! Python client (`tests/peers/api_client.py`: `requests`, `openapi-spec-validator`) calling every
+//! endpoint and error path. The raw history the API serves must equal what `plantwatch export` prints
+//! for the same window afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use plantwatch_system_tests::sim_support::{demo_plant_copy, SimProcess};
+use plantwatch_system_tests::{peer, plantwatch_bin, python};
+
+/// How long collect may take to bind the API and say where.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// A running `plantwatch collect`, its stderr in a file; killed on drop if the test did not stop it.
+struct Collect {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Collect {
+    fn start(config: &Path, db: &Path) -> Collect {
+        let log = db.with_extension("collect.log");
+        let file = std::fs::File::create(&log).expect("create the collect log");
+        let child = Command::new(plantwatch_bin())
+            .arg("collect")
+            .arg(config)
+            .arg("--db")
+            .arg(db)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start plantwatch collect");
+        Collect {
+            child: Some(child),
+            log,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The URL from collect's `HH:MM:SS api: URL` line, polled for with a deadline.
+    fn api_url(&mut self) -> String {
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            let text = self.stderr();
+            if let Some(url) = text.lines().find_map(|l| {
+                l.split_once(" api: ")
+                    .map(|(_, url)| url.trim().to_string())
+            }) {
+                return url;
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            assert!(exited.is_none(), "collect exited ({exited:?}):\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "collect printed no api line within {READY_WITHIN:?}:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, as a service manager stops it; the exit code.
+    fn terminate(&mut self) -> Option<i32> {
+        let mut child = self.child.take().expect("running");
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        child.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl Drop for Collect {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(plantwatch_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run plantwatch")
+}
+
+/// `plantwatch tokens --db DB add NAME --scope SCOPE [extra]`: the token it prints.
+fn add_token(db: &Path, name: &str, scope: &str, extra: &[&str]) -> String {
+    let db = db.to_str().expect("utf-8 path");
+    let mut args = vec!["tokens", "--db", db, "add", name, "--scope", scope];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "tokens add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(token.starts_with("pwt_"), "{token}");
+    token
+}
+
+/// The demo plant on a fresh simulator, with `api` appended; polled every 100 ms.
+fn plant_with_api(dir: &Path, sim: &SimProcess, api: &str) -> (PathBuf, PathBuf) {
+    let config = demo_plant_copy(dir, sim.port(), 100);
+    let mut text = std::fs::read_to_string(&config).expect("read the plant copy");
+    text.push_str(api);
+    std::fs::write(&config, text).expect("write the plant copy");
+    (config, dir.join("plant.db"))
+}
+
+/// `export --format jsonl` of plc/level in `[from, to)`, one JSON object per sample.
+fn export(db: &Path, from: &str, to: &str) -> Vec<serde_json::Value> {
+    let out = run(&[
+        "export",
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--tag",
+        "plc/level",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--format",
+        "jsonl",
+    ]);
+    assert!(
+        out.status.success(),
+        "export: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// Waits until the history holds `n` samples of plc/level since `from` (export reads the file beside
+/// the running collector) and returns them.
+fn wait_for_samples(db: &Path, from: &str, n: usize) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if db.exists() {
+            let rows = export(db, from, "now");
+            if rows.len() >= n {
+                return rows;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "fewer than {n} samples of plc/level stored within a minute"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn every_endpoint_and_error_path_answers_a_python_client_and_history_equals_export() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = SimProcess::tcp(&["--speed", "10"]);
+    let (config, db) = plant_with_api(dir.path(), &sim, "\n[api]\nlisten = \"127.0.0.1:0\"\n");
+    let mut collect = Collect::start(&config, &db);
+    let url = collect.api_url();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/api/v1/"),
+        "{url}"
+    );
+
+    // Tokens made while collect runs: the API reads the table on every request.
+    let token = add_token(&db, "dashboard", "read", &[]);
+    let revoked = add_token(&db, "old-laptop", "read", &[]);
+    let out = run(&[
+        "tokens",
+        "--db",
+        db.to_str().expect("utf-8"),
+        "revoke",
+        "old-laptop",
+    ]);
+    assert!(out.status.success());
+    let expired = add_token(&db, "short", "read", &["--expires", "1ms"]);
+
+    // A window of samples already committed: from the first stored one to the last seen (exclusive).
+    let start =
+        plantwatch_core::Timestamp(plantwatch_core::Timestamp::now().0 - 60_000).to_string();
+    let rows = wait_for_samples(&db, &start, 8);
+    let from = rows[0]["time"].as_str().expect("time").to_string();
+    let to = rows[rows.len() - 1]["time"]
+        .as_str()
+        .expect("time")
+        .to_string();
+
+    let raw_file = dir.path().join("raw.json");
+    let client = Command::new(python())
+        .arg(peer("api_client.py"))
+        .args(["full", "--url", &url, "--token", &token])
+        .args(["--revoked", &revoked, "--expired", &expired])
+        .args(["--from", &from, "--to", &to])
+        .arg("--out")
+        .arg(&raw_file)
+        .output()
+        .expect("run the Python client");
+    let said = String::from_utf8_lossy(&client.stdout);
+    assert!(
+        client.status.success(),
+        "the Python client failed: {}{}",
+        said,
+        String::from_utf8_lossy(&client.stderr)
+    );
+    eprintln!("api_client.py full: {}", said.trim());
+
+    assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+    let log = collect.stderr();
+    assert!(log.contains("SIGTERM: stopping"), "{log}");
+    let port = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/api/v1/");
+    assert!(
+        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err(),
+        "the API stopped with collect"
+    );
+
+    // What the API served is what export prints for the same window, sample for sample.
+    let served: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&raw_file).expect("raw.json")).expect("JSON");
+    let exported = export(&db, &from, &to);
+    assert_eq!(served.len(), exported.len(), "samples in the window");
+    assert!(!served.is_empty());
+    for (api, csv) in served.iter().zip(&exported) {
+        let quality = match api["quality"]["cause"].as_str() {
+            Some(cause) => format!("{}:{cause}", api["quality"]["level"].as_str().unwrap_or("")),
+            None => api["quality"]["level"].as_str().unwrap_or("").to_string(),
+        };
+        assert_eq!(
+            (&api["time"], &api["value"], quality.as_str()),
+            (
+                &csv["time"],
+                &csv["value"],
+                csv["quality"].as_str().unwrap_or("")
+            ),
+            "one sample"
+        );
+    }
+
+    // Every token change is in the audit trail.
+    let audit = run(&["audit", "--db", db.to_str().expect("utf-8")]);
+    let trail = String::from_utf8_lossy(&audit.stdout);
+    for line in [
+        "token_added,dashboard",
+        "token_added,old-laptop",
+        "token_revoked,old-laptop",
+        "token_added,short",
+    ] {
+        assert!(trail.contains(line), "{line} in the trail:\n{trail}");
+    }
+    assert!(
+        !trail.contains(&token),
+        "the token itself is never in the trail"
+    );
+    drop(sim);
+}
+
+#[test]
+fn tls_with_a_self_signed_certificate_made_by_the_cli_is_verified_by_requests() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cert = dir.path().join("plantwatch.crt");
+    let key = dir.path().join("plantwatch.key");
+    let made = run(&[
+        "tokens",
+        "make-cert",
+        "localhost",
+        "--cert",
+        cert.to_str().expect("utf-8"),
+        "--key",
+        key.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).expect("key").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the key is its owner's alone");
+    let again = run(&[
+        "tokens",
+        "make-cert",
+        "localhost",
+        "--cert",
+        cert.to_str().expect("utf-8"),
+        "--key",
+        key.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(again.status.code(), Some(2), "never overwrites");
+
+    let sim = SimProcess::tcp(&[]);
+    let api = "\n[api]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"plantwatch.crt\"\ntls_key = \"plantwatch.key\"\n";
+    let (config, db) = plant_with_api(dir.path(), &sim, api);
+    let mut collect = Collect::start(&config, &db);
+    let url = collect.api_url();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let token = add_token(&db, "dashboard", "read", &[]);
+    // The certificate names localhost: connect by that name.
+    let url = url.replace("127.0.0.1", "localhost");
+    let client = Command::new(python())
+        .arg(peer("api_client.py"))
+        .args(["tls", "--url", &url, "--token", &token, "--cafile"])
+        .arg(&cert)
+        .output()
+        .expect("run the Python client");
+    assert!(
+        client.status.success(),
+        "the Python client failed: {}{}",
+        String::from_utf8_lossy(&client.stdout),
+        String::from_utf8_lossy(&client.stderr)
+    );
+    eprintln!(
+        "api_client.py tls: {}",
+        String::from_utf8_lossy(&client.stdout).trim()
+    );
+    assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+}
+
+#[test]
+fn plain_http_on_a_network_address_runs_only_when_insecure_and_warns() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = SimProcess::tcp(&[]);
+    let (config, db) = plant_with_api(dir.path(), &sim, "\n[api]\nlisten = \"0.0.0.0:0\"\n");
+    let check = run(&["check", config.to_str().expect("utf-8")]);
+    assert_eq!(check.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&check.stderr).contains("is reachable from the network"),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let text = std::fs::read_to_string(&config).expect("read") + "insecure = true\n";
+    std::fs::write(&config, text).expect("write");
+    let mut collect = Collect::start(&config, &db);
+    let url = collect.api_url();
+    assert!(url.starts_with("http://0.0.0.0:"), "{url}");
+    let log = collect.stderr();
+    assert!(
+        log.contains("WARNING: the API on 0.0.0.0:") && log.contains("clear text"),
+        "{log}"
+    );
+    assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+}
+
+#[test]
+fn the_tokens_command_lists_without_secrets_and_needs_an_admin_once_the_plant_has_users() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("plant.db");
+    let db_arg = db.to_str().expect("utf-8");
+    add_token(&db, "before-users", "read", &[]);
+
+    // The first user, an admin; from now on tokens need --as ADMIN.
+    let mut users = Command::new(plantwatch_bin())
+        .args(["users", "--db", db_arg, "add", "ada", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run users add");
+    use std::io::Write;
+    users
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"ada-password\n")
+        .expect("write the password");
+    assert!(users.wait().expect("users add").success());
+
+    let refused = run(&["tokens", "--db", db_arg, "add", "x", "--scope", "read"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("needs an admin") && said.contains("--as USER"),
+        "{said}"
+    );
+    assert!(refused.stdout.is_empty(), "no token printed");
+
+    let added = Command::new(plantwatch_bin())
+        .args([
+            "tokens", "--db", db_arg, "--as", "ada", "add", "mes", "--scope", "write",
+        ])
+        .args(["--expires", "90d"])
+        .env("PLANTWATCH_PASSWORD", "ada-password")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tokens add");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let token = String::from_utf8_lossy(&added.stdout).trim().to_string();
+
+    let list = run(&["tokens", "--db", db_arg, "list"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "name,scope,created,expires");
+    assert!(
+        lines[1].starts_with("before-users,read,") && lines[1].ends_with(','),
+        "{text}"
+    );
+    assert!(lines[2].starts_with("mes,write,"), "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        !text.contains("pwt_") && !text.contains(&token[4..]),
+        "{text}"
+    );
+
+    let trail = run(&["audit", "--db", db_arg]);
+    let trail = String::from_utf8_lossy(&trail.stdout);
+    assert!(trail.contains(",ada,admin,token_added,mes,"), "{trail}");
+    assert!(
+        trail.contains(",,viewer,token_added,x,,read,,denied,"),
+        "{trail}"
+    );
+
+    let bad = run(&["tokens", "--db", db_arg, "add", "y", "--scope", "admin"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "clap refuses a scope that is not read or write"
+    );
+    let bad = run(&[
+        "tokens",
+        "--db",
+        db_arg,
+        "add",
+        "y",
+        "--scope",
+        "read",
+        "--expires",
+        "soon",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
