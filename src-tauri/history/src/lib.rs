@@ -39,6 +39,7 @@
 //!   (one blob per commit) become rows of every tag id.
 
 pub mod codec;
+mod compact;
 mod error;
 pub mod filter;
 pub mod layout;

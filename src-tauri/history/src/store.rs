@@ -362,27 +362,49 @@ fn seal_tag(
         sort_and_dedupe(&mut merged);
         *recs = merged;
     }
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO chunks (tag, start, end, count, not_good, min, max, sum, first, last, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
-    let mut data = Vec::new();
-    let mut rest = &recs[..];
-    let mut last_end = previous_end;
-    while let Some(head) = rest.first() {
+    let last_end = write_chunks(conn, tag, recs)?.unwrap_or(previous_end);
+    ends.set(tag, last_end.max(previous_end));
+    Ok(())
+}
+
+/// Splits a tag's samples (sorted, deduplicated) into chunks as sealing does: from each chunk's first
+/// sample, as many as fit in [`CHUNK_MAX_SAMPLES`] and less than [`CHUNK_SPAN_MS`].
+pub(crate) fn chunk_splits(recs: &[Rec]) -> impl Iterator<Item = &[Rec]> {
+    let mut rest = recs;
+    std::iter::from_fn(move || {
+        let head = rest.first()?;
         let n = rest
             .iter()
             .take(CHUNK_MAX_SAMPLES)
             .take_while(|r| r.time - head.time < CHUNK_SPAN_MS)
             .count();
         let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// Inserts a tag's samples (sorted, deduplicated, overlapping no chunk of the tag) as compact chunks with
+/// their summaries. Returns the last chunk's end, `None` when there were no samples.
+pub(crate) fn write_chunks(
+    conn: &Connection,
+    tag: u32,
+    recs: &[Rec],
+) -> rusqlite::Result<Option<i64>> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO chunks (tag, start, end, count, not_good, min, max, sum, first, last, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut data = Vec::new();
+    let mut last_end = None;
+    for chunk in chunk_splits(recs) {
         let summary = Summary::of(chunk);
         data.clear();
         codec::encode_run(chunk, &mut data);
-        let end = chunk[n - 1].time;
+        let end = chunk[chunk.len() - 1].time;
         insert.execute((
             tag,
-            head.time,
+            chunk[0].time,
             end,
             summary.count as i64,
             summary.not_good as i64,
@@ -393,11 +415,9 @@ fn seal_tag(
             summary.last,
             &data,
         ))?;
-        last_end = last_end.max(end);
-        rest = tail;
+        last_end = Some(end);
     }
-    ends.set(tag, last_end);
-    Ok(())
+    Ok(last_end)
 }
 
 /// The summary of good numbers a chunk row carries.
@@ -413,7 +433,8 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    fn of(recs: &[Rec]) -> Summary {
+    /// The summary of `recs`, as a chunk row of them carries it.
+    pub(crate) fn of(recs: &[Rec]) -> Summary {
         let mut s = Summary::default();
         for rec in recs {
             if rec.quality != 0 {

@@ -12,6 +12,7 @@ use plantwatch_core::{Plant, Sample};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::codec::Rec;
+use crate::compact::{self, CompactCursor, CompactLimits};
 use crate::lock::WriterLock;
 use crate::store::{self, ChunkEnds, Runs, SealJob};
 use crate::{layout, schema, HistoryError};
@@ -34,6 +35,12 @@ const SEAL_SAMPLES: u64 = 10_000_000;
 const SEAL_AGE_MS: i64 = 10 * 60 * 1000;
 /// One sealing step (one transaction, between two commits of new samples) takes about this many samples.
 const SEAL_STEP_SAMPLES: u64 = 400_000;
+/// One compaction step (one transaction, between two commits of new samples) reads at most this many
+/// chunk rows and merges about this many samples (a few tens of milliseconds).
+const COMPACT_STEP: CompactLimits = CompactLimits {
+    rows: 4096,
+    samples: 100_000,
+};
 /// After a failed commit, wait this long before trying the same batch again.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// Once asked to close, the writer stores what it can for this long, then gives up on the rest (counted
@@ -364,6 +371,8 @@ impl HistoryWriter {
             log_samples,
             log_oldest,
             job,
+            // Chunks an older writer left small (or an older Plantwatch) are merged from the start.
+            compaction: Some(CompactCursor::START),
             ends: ChunkEnds::default(),
             counters: counters.clone(),
             _lock: lock,
@@ -487,6 +496,9 @@ struct WriterThread {
     log_oldest: Option<i64>,
     /// The seal in progress.
     job: Option<SealJob>,
+    /// The compaction pass in progress: started when the writer opens and after each seal, it runs
+    /// between commits while no seal does.
+    compaction: Option<CompactCursor>,
     ends: ChunkEnds,
     counters: Arc<Counters>,
     /// Held until the thread has stored its last sample and ends.
@@ -514,10 +526,21 @@ impl WriterThread {
                 break;
             }
             if batch.is_empty() {
-                match queue.pop(Wait::Forever) {
+                // With background work to do, only look at the queue; otherwise wait for samples.
+                let wait = if close_by.is_none() && self.has_background_work() {
+                    Wait::Until(Instant::now())
+                } else {
+                    Wait::Forever
+                };
+                match queue.pop(wait) {
                     Popped::Samples(samples, sent) => (batch, oldest) = (samples, sent),
                     Popped::Closing => break,
-                    Popped::Nothing => continue,
+                    Popped::Nothing => {
+                        if !self.background_step() {
+                            queue.pause_unless_closing(RETRY_AFTER);
+                        }
+                        continue;
+                    }
                 }
             }
             // Gather until the deadline of the oldest waiting sample or a full batch; when closing, or
@@ -538,7 +561,7 @@ impl WriterThread {
             match self.store(&mut batch) {
                 Ok(()) => {
                     if close_by.is_none() {
-                        self.seal_if_due(false);
+                        self.background_step();
                     }
                 }
                 Err(error) => {
@@ -621,13 +644,61 @@ impl WriterThread {
         (runs, order.len() as u64)
     }
 
+    /// True when a seal or a compaction pass is in progress.
+    fn has_background_work(&self) -> bool {
+        self.job.is_some() || self.compaction.is_some()
+    }
+
+    /// One step of background work between commits: a seal step when a seal is due or in progress,
+    /// otherwise a compaction step. Returns false when its transaction failed.
+    fn background_step(&mut self) -> bool {
+        let sealing = self.job.is_some() || self.seal_due(false);
+        if sealing || self.compaction.is_none() {
+            return self.seal_if_due(false);
+        }
+        self.compact_step()
+    }
+
+    /// One compaction step in its own transaction. Returns false when that transaction failed (the pass
+    /// resumes where it stood).
+    fn compact_step(&mut self) -> bool {
+        let Some(cursor) = self.compaction else {
+            return true;
+        };
+        let step = || -> rusqlite::Result<Option<CompactCursor>> {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let (next, _) = compact::compact_step(&tx, cursor, COMPACT_STEP)?;
+            tx.commit()?;
+            Ok(next)
+        };
+        match step() {
+            Ok(next) => {
+                self.compaction = next;
+                true
+            }
+            Err(source) => {
+                self.counters.record_error(&HistoryError::Sql {
+                    path: self.path.clone(),
+                    what: "compacting chunks",
+                    source,
+                });
+                false
+            }
+        }
+    }
+
+    /// A seal is due: the log is big or old enough, or (`all`: the writer is closing) holds anything.
+    fn seal_due(&self, all: bool) -> bool {
+        self.log_samples >= SEAL_SAMPLES
+            || self.log_oldest.is_some_and(|t| now_ms() - t >= SEAL_AGE_MS)
+            || (all && self.log_samples > 0)
+    }
+
     /// Starts a seal when the log is big or old enough (or `all`: the writer is closing), and does one
     /// step of the seal in progress in its own transaction. Returns false when that transaction failed.
     fn seal_if_due(&mut self, all: bool) -> bool {
-        let due = self.log_samples >= SEAL_SAMPLES
-            || self.log_oldest.is_some_and(|t| now_ms() - t >= SEAL_AGE_MS)
-            || (all && self.log_samples > 0);
-        if self.job.is_none() && !due {
+        if self.job.is_none() && !self.seal_due(all) {
             return true;
         }
         let mut step = || -> rusqlite::Result<Option<SealJob>> {
@@ -649,6 +720,8 @@ impl WriterThread {
                 self.job = left;
                 if left.is_none() {
                     self.refresh_log_state();
+                    // The seal added chunks, small ones at the end of each tag's: merge them.
+                    self.compaction = Some(CompactCursor::START);
                 }
                 true
             }
