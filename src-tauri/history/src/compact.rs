@@ -13,9 +13,9 @@
 
 use rusqlite::Connection;
 
-use crate::codec::{self, Rec};
+use crate::codec::Rec;
 use crate::layout::{CHUNK_MAX_SAMPLES, CHUNK_SPAN_MS};
-use crate::store::{self, damaged};
+use crate::store;
 
 /// How much one compaction step may do.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +62,9 @@ struct ChunkRow {
     /// Samples it holds at least (good numbers and not-good samples; good texts and empty values are
     /// not counted in a summary).
     samples: u64,
+    /// Its samples were dropped by retention (`data` is empty): only its summary is left, which a merge
+    /// would lose.
+    summary_only: bool,
 }
 
 /// Does one compaction step from `cursor` inside the caller's transaction. Returns where the pass goes on,
@@ -115,7 +118,7 @@ fn chunk_rows(
     limit: u32,
 ) -> rusqlite::Result<Vec<ChunkRow>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, tag, start, end, count + not_good FROM chunks
+        "SELECT id, tag, start, end, count + not_good, length(data) = 0 FROM chunks
          WHERE (tag, start) > (?1, ?2) ORDER BY tag, start LIMIT ?3",
     )?;
     let rows = stmt.query_map((cursor.tag, cursor.start, limit), |r| {
@@ -125,13 +128,14 @@ fn chunk_rows(
             start: r.get(2)?,
             end: r.get(3)?,
             samples: r.get::<_, i64>(4)?.max(0) as u64,
+            summary_only: r.get(5)?,
         })
     })?;
     rows.collect()
 }
 
 /// Splits the rows into runs of one tag that fit in one chunk together, as far as the summaries tell (a
-/// run of one chunk is left as it is).
+/// run of one chunk is left as it is). A chunk of a summary only is a run of its own.
 fn runs_to_merge(rows: &[ChunkRow]) -> impl Iterator<Item = &[ChunkRow]> {
     let mut rest = rows;
     std::iter::from_fn(move || {
@@ -142,6 +146,8 @@ fn runs_to_merge(rows: &[ChunkRow]) -> impl Iterator<Item = &[ChunkRow]> {
             .take_while(|r| {
                 samples += r.samples;
                 r.tag == head.tag
+                    && !r.summary_only
+                    && !head.summary_only
                     && r.end - head.start < CHUNK_SPAN_MS
                     && samples <= CHUNK_MAX_SAMPLES as u64
             })
@@ -162,8 +168,7 @@ fn merge(conn: &Connection, group: &[ChunkRow], done: &mut Compacted) -> rusqlit
         for row in group {
             let mut rows = data.query([row.id])?;
             if let Some(r) = rows.next()? {
-                codec::decode_run(r.get_ref(0)?.as_blob()?, |rec| recs.push(rec))
-                    .map_err(damaged)?;
+                store::decode_chunk(r.get_ref(0)?.as_blob()?, |rec| recs.push(rec))?;
             }
         }
     }

@@ -45,6 +45,7 @@ pub mod filter;
 pub mod layout;
 mod lock;
 pub mod reader;
+mod retain;
 pub mod schema;
 mod store;
 pub mod sweep;

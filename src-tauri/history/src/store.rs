@@ -36,6 +36,21 @@ pub(crate) fn damaged(error: CodecError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, Type::Blob, Box::new(error))
 }
 
+/// A chunk's samples; none when retention dropped them (`data` is empty, its summary row stays).
+pub(crate) fn decode_chunk(data: &[u8], f: impl FnMut(Rec)) -> rusqlite::Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    codec::decode_run(data, f).map_err(damaged)
+}
+
+/// [`decode_chunk`] into a vector.
+pub(crate) fn decode_chunk_vec(data: &[u8]) -> rusqlite::Result<Vec<Rec>> {
+    let mut recs = Vec::new();
+    decode_chunk(data, |r| recs.push(r))?;
+    Ok(recs)
+}
+
 /// Sorts one tag's samples by time and keeps the last of several at the same millisecond (the input is in
 /// the order they were written).
 pub(crate) fn sort_and_dedupe(recs: &mut Vec<Rec>) {
@@ -350,7 +365,7 @@ fn seal_tag(
             let mut rows = stmt.query((tag, first.saturating_sub(CHUNK_SPAN_MS), last, first))?;
             while let Some(row) = rows.next()? {
                 let data = row.get_ref(1)?.as_blob()?;
-                chunks.push((row.get(0)?, codec::decode_run_vec(data).map_err(damaged)?));
+                chunks.push((row.get(0)?, decode_chunk_vec(data)?));
             }
         }
         chunks.sort_by_key(|(start, _)| *start);
@@ -639,7 +654,7 @@ impl<'s> TagCursor<'s> {
                 return Ok(None);
             };
             let data = row.get_ref(9)?.as_blob()?;
-            self.chunk = codec::decode_run_vec(data).map_err(damaged)?.into_iter();
+            self.chunk = decode_chunk_vec(data)?.into_iter();
         }
     }
 
@@ -704,8 +719,7 @@ pub(crate) fn last_before(
         .query_row((tag, before), |r| r.get(0))
         .optional()?;
     let from_chunk = match data {
-        Some(data) => codec::decode_run_vec(&data)
-            .map_err(damaged)?
+        Some(data) => decode_chunk_vec(&data)?
             .into_iter()
             .rev()
             .find(|r| r.time < before),

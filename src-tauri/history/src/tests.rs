@@ -1360,3 +1360,4 @@ fn a_sweep_skips_the_tags_it_is_given_no_key_for_and_stops_when_asked() {
 }
 
 mod compaction;
+mod retention;

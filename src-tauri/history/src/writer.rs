@@ -14,6 +14,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::codec::Rec;
 use crate::compact::{self, CompactCursor, CompactLimits};
 use crate::lock::WriterLock;
+use crate::retain::{self, RetainCursor, RetainLimits, RetentionPlan};
 use crate::store::{self, ChunkEnds, Runs, SealJob};
 use crate::{layout, schema, HistoryError};
 
@@ -40,6 +41,12 @@ const SEAL_STEP_SAMPLES: u64 = 400_000;
 const COMPACT_STEP: CompactLimits = CompactLimits {
     rows: 4096,
     samples: 100_000,
+};
+/// One retention step (one transaction) looks at most at this many tags and empties or deletes at
+/// most this many chunks.
+const RETAIN_STEP: RetainLimits = RetainLimits {
+    tags: 4096,
+    chunks: 2000,
 };
 /// After a failed commit, wait this long before trying the same batch again.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
@@ -358,6 +365,13 @@ impl HistoryWriter {
         let (log_samples, log_oldest) =
             store::log_state(&conn).map_err(sql_err("reading the log"))?;
         let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
+        let retention = RetentionPlan::new(
+            plant.retention.keep,
+            plant.retention.keep_summaries,
+            plant
+                .tags()
+                .filter_map(|(index, _, tag)| Some((tags.get(index.0)?, tag.keep()?))),
+        );
 
         let counters = Arc::new(Counters::default());
         let capacity = options.queue_samples.unwrap_or_else(|| {
@@ -373,6 +387,9 @@ impl HistoryWriter {
             job,
             // Chunks an older writer left small (or an older Plantwatch) are merged from the start.
             compaction: Some(CompactCursor::START),
+            retain: (!retention.keeps_everything()).then(|| RetainCursor::start(now_ms(), None)),
+            retained_at: None,
+            retention,
             ends: ChunkEnds::default(),
             counters: counters.clone(),
             _lock: lock,
@@ -499,6 +516,13 @@ struct WriterThread {
     /// The compaction pass in progress: started when the writer opens and after each seal, it runs
     /// between commits while no seal does.
     compaction: Option<CompactCursor>,
+    /// How long history is kept.
+    retention: RetentionPlan,
+    /// The retention pass in progress: started when the writer opens and after each seal (when the
+    /// plant drops anything), it runs before compaction.
+    retain: Option<RetainCursor>,
+    /// The clock of the last retention pass that ended.
+    retained_at: Option<i64>,
     ends: ChunkEnds,
     counters: Arc<Counters>,
     /// Held until the thread has stored its last sample and ends.
@@ -646,17 +670,52 @@ impl WriterThread {
 
     /// True when a seal or a compaction pass is in progress.
     fn has_background_work(&self) -> bool {
-        self.job.is_some() || self.compaction.is_some()
+        self.job.is_some() || self.retain.is_some() || self.compaction.is_some()
     }
 
     /// One step of background work between commits: a seal step when a seal is due or in progress,
     /// otherwise a compaction step. Returns false when its transaction failed.
     fn background_step(&mut self) -> bool {
         let sealing = self.job.is_some() || self.seal_due(false);
-        if sealing || self.compaction.is_none() {
+        if sealing || (self.retain.is_none() && self.compaction.is_none()) {
             return self.seal_if_due(false);
         }
+        if self.retain.is_some() {
+            return self.retain_step();
+        }
         self.compact_step()
+    }
+
+    /// One retention step in its own transaction. Returns false when that transaction failed (the pass
+    /// resumes where it stood).
+    fn retain_step(&mut self) -> bool {
+        let Some(cursor) = self.retain else {
+            return true;
+        };
+        let step = || -> rusqlite::Result<Option<RetainCursor>> {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let (next, _) = retain::retain_step(&tx, &self.retention, cursor, RETAIN_STEP)?;
+            tx.commit()?;
+            Ok(next)
+        };
+        match step() {
+            Ok(next) => {
+                self.retain = next;
+                if next.is_none() {
+                    self.retained_at = Some(cursor.now());
+                }
+                true
+            }
+            Err(source) => {
+                self.counters.record_error(&HistoryError::Sql {
+                    path: self.path.clone(),
+                    what: "dropping history older than its keep",
+                    source,
+                });
+                false
+            }
+        }
     }
 
     /// One compaction step in its own transaction. Returns false when that transaction failed (the pass
@@ -722,6 +781,9 @@ impl WriterThread {
                     self.refresh_log_state();
                     // The seal added chunks, small ones at the end of each tag's: merge them.
                     self.compaction = Some(CompactCursor::START);
+                    if !self.retention.keeps_everything() && self.retain.is_none() {
+                        self.retain = Some(RetainCursor::start(now_ms(), self.retained_at));
+                    }
                 }
                 true
             }
