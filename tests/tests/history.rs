@@ -630,3 +630,121 @@ fn the_same_export_with_stderr_not_a_terminal_prints_no_progress() {
     assert_eq!(stderr, "", "nothing on a stderr that is not a terminal");
     assert_complete_export(&target);
 }
+
+/// The retention test's clock: a day in milliseconds.
+const DAY_MS: i64 = 86_400_000;
+
+/// The exported sample times of one tag (CSV: the time is the first column).
+fn exported_times(db: &Path, tag: &str) -> Vec<String> {
+    let out = export(db, &["--tag", tag]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn history_older_than_keep_leaves_the_export_and_the_file_stays_sound() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("retention.toml");
+    std::fs::copy(data("history/retention.toml"), &config).expect("copy config");
+    let text = std::fs::read_to_string(&config).expect("read config");
+    let plant = plantwatch_config::parse(&text, &config).expect("valid config");
+    let db = plant.history.clone();
+    // 100 days up to now, a sample every 10 minutes, written by a writer that keeps everything.
+    let now = Timestamp::now().as_millis();
+    let first = now - 100 * DAY_MS;
+    let samples: Vec<Sample> = (0..100 * 144)
+        .flat_map(|i| {
+            let time = Timestamp(first + i * 600_000);
+            [TagIndex(0), TagIndex(1)].map(|tag| Sample {
+                tag,
+                time,
+                value: Some(Value::Number(i as f64)),
+                quality: Quality::Good,
+            })
+        })
+        .collect();
+    let mut keep_all = plant.clone();
+    keep_all.retention = Default::default();
+    let writer = HistoryWriter::open(&db, &keep_all).expect("writer");
+    writer.sink().send(samples);
+    writer.close().expect("close");
+    assert_eq!(exported_times(&db, "plc/flow").len(), 100 * 144);
+
+    // The plant's writer drops what is older than its keep in the background.
+    let writer = HistoryWriter::open(&db, &plant).expect("writer");
+    let reader = HistoryReader::open(&db).expect("reader");
+    let oldest = |tag: &str| {
+        let query = SampleQuery {
+            tags: vec![tag.into()],
+            ..SampleQuery::default()
+        };
+        let mut first = None;
+        reader
+            .for_each_sample_while(&query, |s| {
+                first = Some(s.time.0);
+                false
+            })
+            .expect("read");
+        first
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while oldest("plc/flow").is_none_or(|t| t < now - 30 * DAY_MS)
+        || oldest("plc/kw").is_none_or(|t| t < now - 10 * DAY_MS)
+    {
+        assert!(Instant::now() < deadline, "old samples still there");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    writer.close().expect("close");
+
+    // Whole chunks (an hour of samples, 6 here) go: what is left starts less than an hour before the cut.
+    let flow = exported_times(&db, "plc/flow");
+    let kw = exported_times(&db, "plc/kw");
+    let kept = |days: i64| {
+        let cut = now - days * DAY_MS;
+        (first..now).step_by(600_000).filter(|&t| t >= cut).count()
+    };
+    assert!(
+        flow.len() >= kept(30) && flow.len() < kept(30) + 6,
+        "{} of {}",
+        flow.len(),
+        kept(30)
+    );
+    assert!(
+        kw.len() >= kept(10) && kw.len() < kept(10) + 6,
+        "{} of {}",
+        kw.len(),
+        kept(10)
+    );
+    // The summaries of the 30 days before still draw a trend; nothing older than 60 days is left.
+    let buckets = reader
+        .thinned("plc/flow", Timestamp(first), Timestamp(now), 10)
+        .expect("thinned");
+    let counts: Vec<u64> = buckets.iter().map(|b| b.count).collect();
+    assert_eq!(counts[..3], [0, 0, 0], "{counts:?}");
+    assert!(counts[5..].iter().all(|&c| c > 1000), "{counts:?}");
+    // The real sqlite3 tool finds the file sound.
+    let check = Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA integrity_check; PRAGMA freelist_count;")
+        .output()
+        .expect("run sqlite3");
+    let out = String::from_utf8_lossy(&check.stdout);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("ok"), "{out}");
+    let free: u64 = lines
+        .next()
+        .and_then(|l| l.parse().ok())
+        .expect("freelist_count");
+    assert!(
+        free > 0,
+        "the dropped samples' pages are free for new chunks"
+    );
+}

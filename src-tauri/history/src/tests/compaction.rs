@@ -348,4 +348,39 @@ fn measure_compaction_of_a_month_of_ten_minute_seals() {
         total.as_secs_f64() * 1000.0 / steps as f64,
         slowest.as_secs_f64() * 1000.0
     );
+
+    // Then retention: raw samples kept a tenth of the span, summaries half of it.
+    let now = days * 86_400_000;
+    let keep = |d: i64| Duration::from_millis((d * 86_400_000) as u64);
+    let plan = crate::retain::RetentionPlan::new(Some(keep(days / 10)), Some(keep(days / 2)), []);
+    let limits = crate::retain::RetainLimits {
+        tags: 4096,
+        chunks: 2000,
+    };
+    let mut cursor = crate::retain::RetainCursor::start(now, None);
+    let (mut steps, mut slowest, started) = (0, Duration::ZERO, Instant::now());
+    loop {
+        let t = Instant::now();
+        let tx = conn.unchecked_transaction().expect("tx");
+        let (next, _) = crate::retain::retain_step(&tx, &plan, cursor, limits).expect("step");
+        tx.commit().expect("commit");
+        slowest = slowest.max(t.elapsed());
+        steps += 1;
+        match next {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    let total = started.elapsed();
+    println!(
+        "retention (raw {} days, summaries {}): {} chunks left, {} of them summaries only, {steps} steps in {:.2} s, slowest {:.1} ms, {} free pages of {}",
+        days / 10,
+        days / 2,
+        chunks_of(&path),
+        query_number(&path, "SELECT count(*) FROM chunks WHERE length(data) = 0"),
+        total.as_secs_f64(),
+        slowest.as_secs_f64() * 1000.0,
+        query_number(&path, "PRAGMA freelist_count"),
+        query_number(&path, "PRAGMA page_count"),
+    );
 }
