@@ -356,11 +356,27 @@ fn seal_tag(
     if first <= previous_end {
         // Take the chunks these samples overlap out of the file and merge them in (the new samples win).
         // Chunks never overlap, so the merged stretch overlaps no chunk left in place.
+        // A span whose samples retention dropped keeps its summary chunk: samples sent late into it
+        // are older than the tag's keep and go the way of the others (merging would lose the summary).
+        let mut dropped: Vec<(i64, i64)> = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT start, end FROM chunks WHERE tag = ?1 AND start >= ?2 AND start <= ?3
+                 AND end >= ?4 AND length(data) = 0",
+            )?;
+            let mut rows = stmt.query((tag, first.saturating_sub(CHUNK_SPAN_MS), last, first))?;
+            while let Some(row) = rows.next()? {
+                dropped.push((row.get(0)?, row.get(1)?));
+            }
+        }
+        if !dropped.is_empty() {
+            recs.retain(|r| !dropped.iter().any(|&(s, e)| r.time >= s && r.time <= e));
+        }
         let mut chunks: Vec<(i64, Vec<Rec>)> = Vec::new();
         {
             let mut stmt = conn.prepare_cached(
                 "DELETE FROM chunks WHERE tag = ?1 AND start >= ?2 AND start <= ?3 AND end >= ?4
-                 RETURNING start, data",
+                 AND length(data) > 0 RETURNING start, data",
             )?;
             let mut rows = stmt.query((tag, first.saturating_sub(CHUNK_SPAN_MS), last, first))?;
             while let Some(row) = rows.next()? {

@@ -251,3 +251,29 @@ fn the_writer_drops_old_history_in_the_background_and_new_chunks_reuse_the_freed
         0
     );
 }
+
+#[test]
+fn samples_sent_late_into_a_span_retention_dropped_leave_its_summary_and_the_seal_whole() {
+    let (_dir, path) = stored(hundred_days(0));
+    retain_all(&path, &plan(), NOW);
+    let summary = format!(
+        "SELECT count FROM chunks WHERE tag = 1 AND start = {} AND length(data) = 0",
+        NOW - 45 * DAY
+    );
+    assert_eq!(query_number(&path, &summary), 6);
+    // At a dropped chunk's first millisecond, inside one, and a kept one later.
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("writer");
+    writer.sink().send(vec![
+        num(FLOW, NOW - 45 * DAY, -1.0),
+        num(FLOW, NOW - 45 * DAY + 300_000, -2.0),
+        num(FLOW, NOW - 20 * DAY + 1, -3.0),
+    ]);
+    let stats = writer.close().expect("close");
+    assert_eq!((stats.errors, stats.pending), (0, 0), "{stats:?}");
+    assert_eq!(query_number(&path, "SELECT count(*) FROM log"), 0, "sealed");
+    assert_eq!(query_number(&path, &summary), 6, "the summary stays");
+    let flow = times_of(&path, "plc/flow");
+    assert!(!flow.contains(&(NOW - 45 * DAY)));
+    assert!(flow.contains(&(NOW - 20 * DAY + 1)));
+    assert_eq!(flow.first(), Some(&(NOW - 30 * DAY)));
+}
