@@ -668,13 +668,14 @@ impl WriterThread {
         (runs, order.len() as u64)
     }
 
-    /// True when a seal or a compaction pass is in progress.
+    /// True when a seal, a retention pass or a compaction pass is in progress.
     fn has_background_work(&self) -> bool {
         self.job.is_some() || self.retain.is_some() || self.compaction.is_some()
     }
 
     /// One step of background work between commits: a seal step when a seal is due or in progress,
-    /// otherwise a compaction step. Returns false when its transaction failed.
+    /// otherwise a retention step, otherwise a compaction step. Returns false when its transaction
+    /// failed.
     fn background_step(&mut self) -> bool {
         let sealing = self.job.is_some() || self.seal_due(false);
         if sealing || (self.retain.is_none() && self.compaction.is_none()) {
@@ -718,8 +719,8 @@ impl WriterThread {
         }
     }
 
-    /// One compaction step in its own transaction. Returns false when that transaction failed (the pass
-    /// resumes where it stood).
+    /// One compaction step in its own transaction. Returns false when that transaction failed: the pass
+    /// is given up then (a damaged chunk would fail it every time), and the next seal starts another.
     fn compact_step(&mut self) -> bool {
         let Some(cursor) = self.compaction else {
             return true;
@@ -737,6 +738,7 @@ impl WriterThread {
                 true
             }
             Err(source) => {
+                self.compaction = None;
                 self.counters.record_error(&HistoryError::Sql {
                     path: self.path.clone(),
                     what: "compacting chunks",

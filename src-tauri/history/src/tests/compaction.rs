@@ -384,3 +384,33 @@ fn measure_compaction_of_a_month_of_ten_minute_seals() {
         query_number(&path, "PRAGMA page_count"),
     );
 }
+
+#[test]
+fn a_damaged_chunk_gives_up_the_compaction_pass_once_and_samples_keep_being_stored() {
+    let (_dir, path) = sealed_in_windows(&six_hours_in_ten_minute_windows());
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute(
+        "UPDATE chunks SET data = x'0001ff' WHERE id = (SELECT min(id) FROM chunks WHERE tag = 1)",
+        [],
+    )
+    .expect("damage a chunk");
+    drop(conn);
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("writer");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while writer.stats().errors == 0 {
+        assert!(Instant::now() < deadline, "the damaged chunk was never met");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Not retried in a loop: the pass waits for the next seal.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(writer.stats().errors, 1, "{:?}", writer.stats().last_error);
+    writer.sink().send(vec![num(KW, 7 * 3_600_000, 5.0)]);
+    let stats = writer.close().expect("close");
+    assert_eq!((stats.stored, stats.pending), (1, 0), "{stats:?}");
+    let kw = SampleQuery {
+        tags: vec!["meter/kw".into()],
+        from: Some(Timestamp(7 * 3_600_000)),
+        to: None,
+    };
+    assert_eq!(read_all(&path, &kw), ["meter/kw 25200000 Number(5.0) good"]);
+}
