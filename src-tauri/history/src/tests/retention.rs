@@ -277,3 +277,18 @@ fn samples_sent_late_into_a_span_retention_dropped_leave_its_summary_and_the_sea
     assert!(flow.contains(&(NOW - 20 * DAY + 1)));
     assert_eq!(flow.first(), Some(&(NOW - 30 * DAY)));
 }
+
+#[test]
+fn a_sweep_over_a_span_retention_emptied_hands_over_only_the_samples_kept() {
+    let (_dir, path) = stored(hundred_days(0));
+    retain_all(&path, &plan(), NOW);
+    let (from, to) = (NOW - 35 * DAY, NOW - 25 * DAY);
+    let query = SampleQuery {
+        tags: Vec::new(),
+        from: Some(Timestamp(from)),
+        to: Some(Timestamp(to)),
+    };
+    let expected = read_all(&path, &query);
+    assert_eq!(expected.len(), 5 * 144, "five days of flow, none of kw");
+    assert_eq!(swept(&path, from, to, 500, ""), expected);
+}
