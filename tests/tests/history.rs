@@ -1,7 +1,8 @@
 //! History: samples written through `HistoryWriter` come back out of the real `plantwatch export` binary
 //! exactly as the expected files in `tests/data/history/` say (see its README for how each was worked out);
 //! a newer schema is refused; a writer killed with SIGKILL leaves a sound database with everything sent
-//! more than a second before the kill.
+//! more than a second before the kill, and, killed while compacting, every sample once; samples older than
+//! the plant's keep leave the export.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -747,4 +748,133 @@ fn history_older_than_keep_leaves_the_export_and_the_file_stays_sound() {
         free > 0,
         "the dropped samples' pages are free for new chunks"
     );
+}
+
+/// A day of ten 1 Hz tags (`dev000/t0000`..) sealed every ten minutes: 1,440 small chunks, written
+/// straight into the file as a collector with that seal rhythm leaves them (the writer would merge them
+/// as it went). Returns the file's folder and path; the span ends before the writer child's samples.
+fn small_chunks_of_a_day() -> (tempfile::TempDir, PathBuf, (i64, i64)) {
+    use plantwatch_history::codec::{encode_run, Rec, RecValue};
+    const START: i64 = 1_795_000_000_000 - 1_795_000_000_000 % 3_600_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("plant.db");
+    let plant = numeric_plant(&db, 1, 10);
+    HistoryWriter::open(&db, &plant)
+        .expect("writer")
+        .close()
+        .expect("close");
+    let mut conn = rusqlite::Connection::open(&db).expect("open");
+    let tx = conn.transaction().expect("tx");
+    let mut data = Vec::new();
+    for tag in 1..=10i64 {
+        for window in 0..144i64 {
+            let recs: Vec<Rec> = (window * 600..(window + 1) * 600)
+                .map(|s| Rec {
+                    time: START + s * 1000 + (s * 7919) % 23,
+                    quality: 0,
+                    value: RecValue::Number(((s * 31 + tag) % 997) as f64 * 0.25),
+                })
+                .collect();
+            let numbers: Vec<f64> = recs
+                .iter()
+                .filter_map(|r| match r.value {
+                    RecValue::Number(v) => Some(v),
+                    _ => None,
+                })
+                .collect();
+            data.clear();
+            encode_run(&recs, &mut data);
+            tx.execute(
+                "INSERT INTO chunks (tag, start, end, count, not_good, min, max, sum, first, last, data)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10)",
+                rusqlite::params![
+                    tag,
+                    recs[0].time,
+                    recs[recs.len() - 1].time,
+                    numbers.len() as i64,
+                    numbers.iter().copied().fold(f64::INFINITY, f64::min),
+                    numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    numbers.iter().sum::<f64>(),
+                    numbers[0],
+                    numbers[numbers.len() - 1],
+                    &data
+                ],
+            )
+            .expect("insert a chunk");
+        }
+    }
+    tx.commit().expect("commit");
+    (dir, db, (START, START + 86_400_000))
+}
+
+fn chunk_count(db: &Path) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open read-only");
+    conn.query_row("SELECT count(*) FROM chunks", [], |r| r.get(0))
+        .expect("count chunks")
+}
+
+#[test]
+fn a_writer_killed_with_sigkill_while_compacting_leaves_every_sample() {
+    let (_dir, db, (from, to)) = small_chunks_of_a_day();
+    let span = [
+        "--from".to_string(),
+        Timestamp(from).to_string(),
+        "--to".to_string(),
+        Timestamp(to).to_string(),
+    ];
+    let span: Vec<&str> = span.iter().map(String::as_str).collect();
+    let before = export(&db, &span);
+    assert!(before.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&before.stdout).lines().count(),
+        1 + 10 * 86_400
+    );
+    let small = chunk_count(&db);
+    assert_eq!(small, 10 * 144);
+
+    // The child's writer compacts on open, between the commits of its own samples; it is killed once
+    // some merges are committed and most are not.
+    let child = Command::new(env!("CARGO_BIN_EXE_history_writer_child"))
+        .arg(&db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the writer child");
+    let mut child = KillOnDrop(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = small;
+    while seen == small {
+        assert!(Instant::now() < deadline, "no compaction step committed");
+        std::thread::sleep(Duration::from_millis(2));
+        seen = chunk_count(&db);
+    }
+    child.0.kill().expect("kill -9");
+    child.0.wait().expect("reap");
+    let left = chunk_count(&db);
+    assert!(
+        left < small && left > 10 * 24,
+        "killed mid-compaction: {left} chunks of {small}"
+    );
+
+    let after = export(&db, &span);
+    assert_eq!(after.stdout, before.stdout, "every sample, once");
+    let check = Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA integrity_check")
+        .output()
+        .expect("run sqlite3");
+    assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "ok");
+
+    // The next writer finishes the pass: an hour a chunk.
+    let plant = numeric_plant(&db, 1, 10);
+    let writer = HistoryWriter::open(&db, &plant).expect("next writer");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while chunk_count(&db) > 10 * 24 + 10 {
+        assert!(Instant::now() < deadline, "compaction never ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    writer.close().expect("close");
+    assert_eq!(export(&db, &span).stdout, before.stdout);
 }
