@@ -433,3 +433,40 @@ fn a_damaged_chunk_gives_up_the_compaction_pass_once_and_samples_keep_being_stor
     };
     assert_eq!(read_all(&path, &kw), ["meter/kw 25200000 Number(5.0) good"]);
 }
+
+#[test]
+fn small_plain_chunks_of_an_older_file_merge_into_compact_ones() {
+    let (_dir, path) = sealed_in_windows(&six_hours_in_ten_minute_windows());
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let chunks: Vec<(i64, Vec<u8>)> = conn
+        .prepare("SELECT id, data FROM chunks")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("chunks")
+        .collect::<Result<_, _>>()
+        .expect("chunks");
+    for (id, data) in chunks {
+        let recs = crate::codec::decode_run_vec(&data).expect("decodes");
+        let mut plain = Vec::new();
+        crate::codec::encode_plain_run(&recs, &mut plain);
+        conn.execute("UPDATE chunks SET data = ?2 WHERE id = ?1", (id, plain))
+            .expect("a plain chunk");
+    }
+    drop(conn);
+    let compact = "SELECT count(*) FROM chunks WHERE substr(data, 1, 2) = x'0001'";
+    assert_eq!(query_number(&path, compact), 0, "schema 3 chunks");
+    let (samples, _, _) = readings(&path);
+    compact_all(
+        &path,
+        CompactLimits {
+            rows: 4096,
+            samples: 100_000,
+        },
+    );
+    assert_eq!(readings(&path).0, samples);
+    assert_summaries_exact(&path);
+    // Merged chunks are compact; a chunk left alone (nothing to merge it with) stays as it was.
+    let merged = query_number(&path, compact);
+    assert!(merged > 0 && merged <= chunks_of(&path), "{merged}");
+    assert!(chunks_of(&path) <= fewest_chunks(&path) + fewest_chunks(&path) / 4);
+}
