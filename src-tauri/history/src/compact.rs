@@ -3,7 +3,9 @@
 //! Live collection seals every few minutes, so a 1 Hz tag gets a chunk of about 600 samples every ten
 //! minutes, where a chunk may hold an hour (`CHUNK_SPAN_MS`) and 8,192 samples (`CHUNK_MAX_SAMPLES`). The
 //! writer walks the chunks in `(tag, start)` order, a pass at a time, and merges each run of adjacent
-//! chunks of a tag that fit in one chunk together.
+//! chunks of a tag that fit in one chunk together. A writer's first pass looks at every chunk; a pass
+//! after a seal only at the tags with chunks written since the last pass, from an hour before the first
+//! of those ([`CompactScope`]), so it costs what the seal added rather than the whole file.
 //!
 //! A step is one transaction of the caller's: it reads at most [`CompactLimits::rows`] chunk rows (their
 //! small columns only) and merges at most about [`CompactLimits::samples`] samples, deleting the chunks
@@ -42,6 +44,34 @@ impl CompactCursor {
     };
 }
 
+/// Which chunks a pass looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CompactScope {
+    /// Every chunk: a writer's first pass (chunks an older writer or Plantwatch left small).
+    All,
+    /// The chunks of the tags that got new ones since a pass, each from a chunk's span before its first
+    /// new one, by tag ascending: a pass after a seal reads what the seal added, not the whole file.
+    Tags(Vec<(u32, i64)>),
+}
+
+impl CompactScope {
+    /// The tags with chunks whose id is above `id` (chunks written since), as [`CompactScope::Tags`].
+    pub(crate) fn since(conn: &Connection, id: i64) -> rusqlite::Result<CompactScope> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT tag, min(start) FROM chunks WHERE id > ?1 GROUP BY tag ORDER BY tag",
+        )?;
+        let tags = stmt.query_map([id], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)?.saturating_sub(CHUNK_SPAN_MS)))
+        })?;
+        Ok(CompactScope::Tags(tags.collect::<rusqlite::Result<_>>()?))
+    }
+}
+
+/// The highest chunk id there is (0 without chunks): chunks written later have higher ones.
+pub(crate) fn last_chunk_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT coalesce(max(id), 0) FROM chunks", [], |r| r.get(0))
+}
+
 /// What one step did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Compacted {
@@ -71,11 +101,12 @@ struct ChunkRow {
 /// `None` when it has looked at every chunk, and what the step did.
 pub(crate) fn compact_step(
     conn: &Connection,
+    scope: &CompactScope,
     cursor: CompactCursor,
     limits: CompactLimits,
 ) -> rusqlite::Result<(Option<CompactCursor>, Compacted)> {
-    let rows = chunk_rows(conn, cursor, limits.rows)?;
-    let page_full = rows.len() >= limits.rows as usize;
+    let (rows, resume) = chunk_rows(conn, scope, cursor, limits.rows)?;
+    let page_full = resume.is_some();
     let mut done = Compacted::default();
     let mut groups = runs_to_merge(&rows).peekable();
     // The last run of a full page may go on in the next page: it is left for the next step, which starts
@@ -95,13 +126,7 @@ pub(crate) fn compact_step(
             merge(conn, group, &mut done)?;
         }
     }
-    if next.is_none() && page_full {
-        next = rows.last().map(|r| CompactCursor {
-            tag: r.tag,
-            start: r.start,
-        });
-    }
-    Ok((next, done))
+    Ok((next.or(resume), done))
 }
 
 /// The cursor just before a chunk, so the next step looks at it first.
@@ -112,26 +137,80 @@ fn before(row: &ChunkRow) -> CompactCursor {
     }
 }
 
+/// The cursor just after a chunk.
+fn after(row: &ChunkRow) -> CompactCursor {
+    CompactCursor {
+        tag: row.tag,
+        start: row.start,
+    }
+}
+
+fn chunk_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkRow> {
+    Ok(ChunkRow {
+        id: r.get(0)?,
+        tag: r.get(1)?,
+        start: r.get(2)?,
+        end: r.get(3)?,
+        samples: r.get::<_, i64>(4)?.max(0) as u64,
+        summary_only: r.get(5)?,
+    })
+}
+
+/// The next chunk rows of the scope after `cursor`, in `(tag, start)` order: at most `limit` rows, read
+/// with at most `limit` index seeks. Returns them and, when the scope may hold more, where to go on.
 fn chunk_rows(
     conn: &Connection,
+    scope: &CompactScope,
     cursor: CompactCursor,
     limit: u32,
-) -> rusqlite::Result<Vec<ChunkRow>> {
+) -> rusqlite::Result<(Vec<ChunkRow>, Option<CompactCursor>)> {
+    let tags = match scope {
+        CompactScope::All => {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, tag, start, end, count + not_good, length(data) = 0 FROM chunks
+                 WHERE (tag, start) > (?1, ?2) ORDER BY tag, start LIMIT ?3",
+            )?;
+            let rows = stmt
+                .query_map((cursor.tag, cursor.start, limit), chunk_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let resume = (rows.len() >= limit as usize)
+                .then(|| rows.last().map(after))
+                .flatten();
+            return Ok((rows, resume));
+        }
+        CompactScope::Tags(tags) => tags,
+    };
     let mut stmt = conn.prepare_cached(
         "SELECT id, tag, start, end, count + not_good, length(data) = 0 FROM chunks
-         WHERE (tag, start) > (?1, ?2) ORDER BY tag, start LIMIT ?3",
+         WHERE tag = ?1 AND start > ?2 ORDER BY start LIMIT ?3",
     )?;
-    let rows = stmt.query_map((cursor.tag, cursor.start, limit), |r| {
-        Ok(ChunkRow {
-            id: r.get(0)?,
-            tag: r.get(1)?,
-            start: r.get(2)?,
-            end: r.get(3)?,
-            samples: r.get::<_, i64>(4)?.max(0) as u64,
-            summary_only: r.get(5)?,
-        })
-    })?;
-    rows.collect()
+    let mut rows: Vec<ChunkRow> = Vec::new();
+    let first = tags.partition_point(|&(tag, _)| tag < cursor.tag);
+    for (seeks, &(tag, floor)) in tags[first..].iter().enumerate() {
+        let room = limit as usize - rows.len().min(limit as usize);
+        if room == 0 || seeks >= limit as usize {
+            let resume = CompactCursor {
+                tag,
+                start: i64::MIN,
+            };
+            return Ok((rows, Some(resume)));
+        }
+        let from = if tag == cursor.tag {
+            cursor.start.max(floor.saturating_sub(1))
+        } else {
+            floor.saturating_sub(1)
+        };
+        let before = rows.len();
+        for row in stmt.query_map((tag, from, room as i64), chunk_row)? {
+            rows.push(row?);
+        }
+        if rows.len() - before == room {
+            // The tag may have more: go on after its last row.
+            let resume = rows.last().map(after);
+            return Ok((rows, resume));
+        }
+    }
+    Ok((rows, None))
 }
 
 /// Splits the rows into runs of one tag that fit in one chunk together, as far as the summaries tell (a

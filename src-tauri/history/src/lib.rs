@@ -30,7 +30,8 @@
 //!   it got), so neither readers nor new samples wait for it.
 //! - Compaction (`compact`): between commits, with no seal in progress, the writer merges a tag's adjacent
 //!   chunks that fit in one (10-minute seals of a 1 Hz tag: six into one), a step of a few thousand rows
-//!   and about 100,000 samples per transaction, on open and after each seal.
+//!   and about 100,000 samples per transaction, on open (every chunk) and after each seal (the tags it
+//!   sealed).
 //! - Retention (`retain`): a chunk older than its tag's `keep` has its `data` emptied (a zero-length blob:
 //!   no samples) and keeps its summary row until `keep_summaries`; such chunks are never merged, and
 //!   trends read their summaries. Steps as above; freed pages are reused by SQLite.

@@ -12,7 +12,7 @@ use plantwatch_core::{Plant, Sample};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::codec::Rec;
-use crate::compact::{self, CompactCursor, CompactLimits};
+use crate::compact::{self, CompactCursor, CompactLimits, CompactScope};
 use crate::lock::WriterLock;
 use crate::retain::{self, RetainCursor, RetainLimits, RetentionPlan};
 use crate::store::{self, ChunkEnds, Runs, SealJob};
@@ -365,6 +365,7 @@ impl HistoryWriter {
         let (log_samples, log_oldest) =
             store::log_state(&conn).map_err(sql_err("reading the log"))?;
         let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
+        let last_chunk = compact::last_chunk_id(&conn).map_err(sql_err("reading the chunks"))?;
         let retention = RetentionPlan::new(
             plant.retention.keep,
             plant.retention.keep_summaries,
@@ -386,7 +387,12 @@ impl HistoryWriter {
             log_oldest,
             job,
             // Chunks an older writer left small (or an older Plantwatch) are merged from the start.
-            compaction: Some(CompactCursor::START),
+            compaction: Some(CompactionPass {
+                scope: CompactScope::All,
+                cursor: CompactCursor::START,
+                base: last_chunk,
+            }),
+            compacted_upto: None,
             retain: (!retention.keeps_everything()).then(|| RetainCursor::start(now_ms(), None)),
             retained_at: None,
             retention,
@@ -513,9 +519,12 @@ struct WriterThread {
     log_oldest: Option<i64>,
     /// The seal in progress.
     job: Option<SealJob>,
-    /// The compaction pass in progress: started when the writer opens and after each seal, it runs
-    /// between commits while no seal does.
-    compaction: Option<CompactCursor>,
+    /// The compaction pass in progress: started when the writer opens (over every chunk) and after each
+    /// seal (over the tags with chunks since the last pass that ended), it runs between commits while no
+    /// seal does.
+    compaction: Option<CompactionPass>,
+    /// Chunks with ids up to this were looked at by a pass that ended.
+    compacted_upto: Option<i64>,
     /// How long history is kept.
     retention: RetentionPlan,
     /// The retention pass in progress: started when the writer opens and after each seal (when the
@@ -527,6 +536,13 @@ struct WriterThread {
     counters: Arc<Counters>,
     /// Held until the thread has stored its last sample and ends.
     _lock: WriterLock,
+}
+
+/// A compaction pass: what it looks at, how far it got, and the highest chunk id when it started.
+struct CompactionPass {
+    scope: CompactScope,
+    cursor: CompactCursor,
+    base: i64,
 }
 
 fn now_ms() -> i64 {
@@ -722,19 +738,26 @@ impl WriterThread {
     /// One compaction step in its own transaction. Returns false when that transaction failed: the pass
     /// is given up then (a damaged chunk would fail it every time), and the next seal starts another.
     fn compact_step(&mut self) -> bool {
-        let Some(cursor) = self.compaction else {
+        let Some(pass) = &self.compaction else {
             return true;
         };
         let step = || -> rusqlite::Result<Option<CompactCursor>> {
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-            let (next, _) = compact::compact_step(&tx, cursor, COMPACT_STEP)?;
+            let (next, _) = compact::compact_step(&tx, &pass.scope, pass.cursor, COMPACT_STEP)?;
             tx.commit()?;
             Ok(next)
         };
         match step() {
-            Ok(next) => {
-                self.compaction = next;
+            Ok(Some(next)) => {
+                if let Some(pass) = &mut self.compaction {
+                    pass.cursor = next;
+                }
+                true
+            }
+            Ok(None) => {
+                self.compacted_upto = Some(pass.base);
+                self.compaction = None;
                 true
             }
             Err(source) => {
@@ -745,6 +768,34 @@ impl WriterThread {
                     source,
                 });
                 false
+            }
+        }
+    }
+
+    /// Starts a compaction pass over the tags with chunks written since the last pass that ended (every
+    /// chunk when none has), replacing a pass in progress (the new one covers what it had left).
+    fn start_compaction(&mut self) {
+        let start = || -> rusqlite::Result<CompactionPass> {
+            let base = compact::last_chunk_id(&self.conn)?;
+            let scope = match self.compacted_upto {
+                Some(id) => CompactScope::since(&self.conn, id)?,
+                None => CompactScope::All,
+            };
+            Ok(CompactionPass {
+                scope,
+                cursor: CompactCursor::START,
+                base,
+            })
+        };
+        match start() {
+            Ok(pass) => self.compaction = Some(pass),
+            Err(source) => {
+                self.compaction = None;
+                self.counters.record_error(&HistoryError::Sql {
+                    path: self.path.clone(),
+                    what: "finding chunks to compact",
+                    source,
+                });
             }
         }
     }
@@ -782,7 +833,7 @@ impl WriterThread {
                 if left.is_none() {
                     self.refresh_log_state();
                     // The seal added chunks, small ones at the end of each tag's: merge them.
-                    self.compaction = Some(CompactCursor::START);
+                    self.start_compaction();
                     if !self.retention.keeps_everything() && self.retain.is_none() {
                         self.retain = Some(RetainCursor::start(now_ms(), self.retained_at));
                     }

@@ -2,14 +2,20 @@
 //! as before.
 
 use super::*;
-use crate::compact::{compact_step, CompactCursor, CompactLimits};
+use crate::compact::{compact_step, CompactCursor, CompactLimits, CompactScope};
 use crate::store::{self, ChunkEnds, Runs, Summary};
 
 /// A fresh file of the demo plant holding `windows`, each sealed on its own as the writer seals every
 /// ten minutes: one log row per window, then a whole seal of it.
 fn sealed_in_windows(windows: &[Vec<Sample>]) -> (tempfile::TempDir, std::path::PathBuf) {
     let (dir, path) = stored(Vec::new());
-    let conn = crate::schema::open_connection(&path).expect("open");
+    seal_windows(&path, windows);
+    (dir, path)
+}
+
+/// Seals each of `windows` on its own into the file at `path`, as [`sealed_in_windows`] does.
+fn seal_windows(path: &Path, windows: &[Vec<Sample>]) {
+    let conn = crate::schema::open_connection(path).expect("open");
     let ids: Vec<u32> = conn
         .prepare("SELECT id FROM tags ORDER BY id")
         .expect("tags")
@@ -31,7 +37,6 @@ fn sealed_in_windows(windows: &[Vec<Sample>]) -> (tempfile::TempDir, std::path::
             job = left;
         }
     }
-    (dir, path)
 }
 
 /// Six hours of every kind of tag in ten-minute windows: 1 Hz flow with poll jitter and a stretch of
@@ -82,7 +87,7 @@ fn compact_all(path: &Path, limits: CompactLimits) -> usize {
     let mut cursor = CompactCursor::START;
     for steps in 1..100_000 {
         let tx = conn.unchecked_transaction().expect("tx");
-        let (next, _) = compact_step(&tx, cursor, limits).expect("step");
+        let (next, _) = compact_step(&tx, &CompactScope::All, cursor, limits).expect("step");
         tx.commit().expect("commit");
         match next {
             Some(next) => cursor = next,
@@ -240,7 +245,8 @@ fn a_compaction_step_that_fails_or_is_killed_before_commit_leaves_the_data_whole
     )
     .expect("trigger");
     let tx = conn.unchecked_transaction().expect("tx");
-    let error = compact_step(&tx, CompactCursor::START, limits).expect_err("the insert fails");
+    let error = compact_step(&tx, &CompactScope::All, CompactCursor::START, limits)
+        .expect_err("the insert fails");
     assert!(error.to_string().contains("disk full"), "{error}");
     drop(tx);
     drop(conn);
@@ -250,7 +256,8 @@ fn a_compaction_step_that_fails_or_is_killed_before_commit_leaves_the_data_whole
     // Killed after the step's deletes and inserts, before its commit: the connection goes away.
     let conn = crate::schema::open_connection(&path).expect("open");
     let tx = conn.unchecked_transaction().expect("tx");
-    let (_, done) = compact_step(&tx, CompactCursor::START, limits).expect("step");
+    let (_, done) =
+        compact_step(&tx, &CompactScope::All, CompactCursor::START, limits).expect("step");
     assert!(done.removed > done.written, "{done:?}");
     std::mem::forget(tx); // no rollback by the transaction: closing the connection abandons it
     drop(conn);
@@ -330,7 +337,7 @@ fn measure_compaction_of_a_month_of_ten_minute_seals() {
     loop {
         let t = Instant::now();
         let tx = conn.unchecked_transaction().expect("tx");
-        let (next, _) = compact_step(&tx, cursor, limits).expect("step");
+        let (next, _) = compact_step(&tx, &CompactScope::All, cursor, limits).expect("step");
         tx.commit().expect("commit");
         slowest = slowest.max(t.elapsed());
         steps += 1;
@@ -349,11 +356,11 @@ fn measure_compaction_of_a_month_of_ten_minute_seals() {
         slowest.as_secs_f64() * 1000.0
     );
 
-    // A pass with nothing left to merge (what each seal starts): the cost of looking.
+    // A pass with nothing left to merge over every chunk (a writer's first): the cost of looking.
     let (mut cursor, mut steps, started) = (CompactCursor::START, 0, Instant::now());
     loop {
         let tx = conn.unchecked_transaction().expect("tx");
-        let (next, done) = compact_step(&tx, cursor, limits).expect("step");
+        let (next, done) = compact_step(&tx, &CompactScope::All, cursor, limits).expect("step");
         tx.commit().expect("commit");
         assert_eq!(done.removed, 0);
         steps += 1;
@@ -366,6 +373,32 @@ fn measure_compaction_of_a_month_of_ten_minute_seals() {
         "a pass with nothing to merge: {} chunk rows in {steps} steps, {:.1} ms",
         chunks_of(&path),
         started.elapsed().as_secs_f64() * 1000.0
+    );
+
+    // A seal of ten more minutes, and the pass it starts: over what it sealed only.
+    let base = crate::compact::last_chunk_id(&conn).expect("last id");
+    let recs: Vec<crate::codec::Rec> = (days * 86_400..days * 86_400 + 600)
+        .map(|s| crate::codec::Rec::of(&num(FLOW, s * 1000, 1.0)))
+        .collect();
+    store::write_chunks(&conn, flow, &recs).expect("chunks");
+    let started = Instant::now();
+    let scope = CompactScope::since(&conn, base).expect("scope");
+    let mut cursor = CompactCursor::START;
+    let mut steps = 0;
+    loop {
+        let tx = conn.unchecked_transaction().expect("tx");
+        let (next, _) = compact_step(&tx, &scope, cursor, limits).expect("step");
+        tx.commit().expect("commit");
+        steps += 1;
+        match next {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    println!(
+        "a pass after a seal: {steps} steps, {:.2} ms, {} chunks",
+        started.elapsed().as_secs_f64() * 1000.0,
+        chunks_of(&path)
     );
 
     // Then retention: raw samples kept a tenth of the span, summaries half of it.
@@ -469,4 +502,61 @@ fn small_plain_chunks_of_an_older_file_merge_into_compact_ones() {
     let merged = query_number(&path, compact);
     assert!(merged > 0 && merged <= chunks_of(&path), "{merged}");
     assert!(chunks_of(&path) <= fewest_chunks(&path) + fewest_chunks(&path) / 4);
+}
+
+#[test]
+fn a_pass_after_a_seal_looks_only_at_the_tags_it_sealed_from_an_hour_before_and_merges_them() {
+    let windows = six_hours_in_ten_minute_windows();
+    let (_dir, path) = sealed_in_windows(&windows[..18]);
+    compact_all(
+        &path,
+        CompactLimits {
+            rows: 4096,
+            samples: 100_000,
+        },
+    );
+    let conn = crate::schema::open_connection(&path).expect("open");
+    let base = crate::compact::last_chunk_id(&conn).expect("last id");
+    seal_windows(&path, &windows[18..]);
+    let scope = CompactScope::since(&conn, base).expect("scope");
+    let CompactScope::Tags(tags) = &scope else {
+        panic!("{scope:?}")
+    };
+    let ids: Vec<u32> = tags.iter().map(|&(tag, _)| tag).collect();
+    assert_eq!(
+        ids,
+        [1, 2, 3, 4],
+        "every tag got samples in the new windows"
+    );
+    for &(tag, floor) in tags {
+        assert!(
+            floor >= 2 * 3_600_000 - 1_000,
+            "tag {tag} from {floor}: not from the start"
+        );
+    }
+    let small = chunks_of(&path);
+    let mut cursor = CompactCursor::START;
+    loop {
+        let tx = conn.unchecked_transaction().expect("tx");
+        let limits = CompactLimits {
+            rows: 8,
+            samples: 2_000,
+        };
+        let (next, _) = compact_step(&tx, &scope, cursor, limits).expect("step");
+        tx.commit().expect("commit");
+        match next {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    let fewest = fewest_chunks(&path);
+    assert!(chunks_of(&path) < small);
+    assert!(
+        chunks_of(&path) <= fewest + fewest / 4,
+        "{} of {fewest}",
+        chunks_of(&path)
+    );
+    let (_whole_dir, whole) = sealed_in_windows(&windows);
+    assert_eq!(readings(&path).0, readings(&whole).0);
+    assert_summaries_exact(&path);
 }

@@ -173,9 +173,14 @@ fn history_older_than_keep_leaves_raw_reads_and_its_summaries_draw_trends_until_
             rows: 4096,
             samples: 100_000,
         };
-        match crate::compact::compact_step(&conn, cursor, limits)
-            .expect("compact")
-            .0
+        match crate::compact::compact_step(
+            &conn,
+            &crate::compact::CompactScope::All,
+            cursor,
+            limits,
+        )
+        .expect("compact")
+        .0
         {
             Some(next) => cursor = next,
             None => break,
