@@ -1,7 +1,8 @@
 //! History: samples written through `HistoryWriter` come back out of the real `plantwatch export` binary
 //! exactly as the expected files in `tests/data/history/` say (see its README for how each was worked out);
 //! a newer schema is refused; a writer killed with SIGKILL leaves a sound database with everything sent
-//! more than a second before the kill.
+//! more than a second before the kill, and, killed while compacting, every sample once; samples older than
+//! the plant's keep leave the export.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -629,4 +630,251 @@ fn the_same_export_with_stderr_not_a_terminal_prints_no_progress() {
     let (target, stderr) = slow_export(&stored, false);
     assert_eq!(stderr, "", "nothing on a stderr that is not a terminal");
     assert_complete_export(&target);
+}
+
+/// The retention test's clock: a day in milliseconds.
+const DAY_MS: i64 = 86_400_000;
+
+/// The exported sample times of one tag (CSV: the time is the first column).
+fn exported_times(db: &Path, tag: &str) -> Vec<String> {
+    let out = export(db, &["--tag", tag]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn history_older_than_keep_leaves_the_export_and_the_file_stays_sound() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("retention.toml");
+    std::fs::copy(data("history/retention.toml"), &config).expect("copy config");
+    let text = std::fs::read_to_string(&config).expect("read config");
+    let plant = plantwatch_config::parse(&text, &config).expect("valid config");
+    let db = plant.history.clone();
+    // 100 days up to now, a sample every 10 minutes, written by a writer that keeps everything.
+    let now = Timestamp::now().as_millis();
+    let first = now - 100 * DAY_MS;
+    let samples: Vec<Sample> = (0..100 * 144)
+        .flat_map(|i| {
+            let time = Timestamp(first + i * 600_000);
+            [TagIndex(0), TagIndex(1)].map(|tag| Sample {
+                tag,
+                time,
+                value: Some(Value::Number(i as f64)),
+                quality: Quality::Good,
+            })
+        })
+        .collect();
+    let mut keep_all = plant.clone();
+    keep_all.retention = Default::default();
+    let writer = HistoryWriter::open(&db, &keep_all).expect("writer");
+    writer.sink().send(samples);
+    writer.close().expect("close");
+    assert_eq!(exported_times(&db, "plc/flow").len(), 100 * 144);
+
+    // The plant's writer drops what is older than its keep in the background.
+    let writer = HistoryWriter::open(&db, &plant).expect("writer");
+    let reader = HistoryReader::open(&db).expect("reader");
+    let oldest = |tag: &str| {
+        let query = SampleQuery {
+            tags: vec![tag.into()],
+            ..SampleQuery::default()
+        };
+        let mut first = None;
+        reader
+            .for_each_sample_while(&query, |s| {
+                first = Some(s.time.0);
+                false
+            })
+            .expect("read");
+        first
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while oldest("plc/flow").is_none_or(|t| t < now - 30 * DAY_MS)
+        || oldest("plc/kw").is_none_or(|t| t < now - 10 * DAY_MS)
+    {
+        assert!(Instant::now() < deadline, "old samples still there");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    writer.close().expect("close");
+
+    // Whole chunks (an hour of samples, 6 here) go: what is left starts less than an hour before the cut.
+    let flow = exported_times(&db, "plc/flow");
+    let kw = exported_times(&db, "plc/kw");
+    let kept = |days: i64| {
+        let cut = now - days * DAY_MS;
+        (first..now).step_by(600_000).filter(|&t| t >= cut).count()
+    };
+    assert!(
+        flow.len() >= kept(30) && flow.len() < kept(30) + 6,
+        "{} of {}",
+        flow.len(),
+        kept(30)
+    );
+    assert!(
+        kw.len() >= kept(10) && kw.len() < kept(10) + 6,
+        "{} of {}",
+        kw.len(),
+        kept(10)
+    );
+    // The summaries of the 30 days before still draw a trend; nothing older than 60 days is left.
+    let buckets = reader
+        .thinned("plc/flow", Timestamp(first), Timestamp(now), 10)
+        .expect("thinned");
+    let counts: Vec<u64> = buckets.iter().map(|b| b.count).collect();
+    assert_eq!(counts[..3], [0, 0, 0], "{counts:?}");
+    assert!(counts[5..].iter().all(|&c| c > 1000), "{counts:?}");
+    // The real sqlite3 tool finds the file sound.
+    let check = Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA integrity_check; PRAGMA freelist_count;")
+        .output()
+        .expect("run sqlite3");
+    let out = String::from_utf8_lossy(&check.stdout);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("ok"), "{out}");
+    let free: u64 = lines
+        .next()
+        .and_then(|l| l.parse().ok())
+        .expect("freelist_count");
+    assert!(
+        free > 0,
+        "the dropped samples' pages are free for new chunks"
+    );
+}
+
+/// A day of ten 1 Hz tags (`dev000/t0000`..) sealed every ten minutes: 1,440 small chunks, written
+/// straight into the file as a collector with that seal rhythm leaves them (the writer would merge them
+/// as it went). Returns the file's folder and path; the span ends before the writer child's samples.
+fn small_chunks_of_a_day() -> (tempfile::TempDir, PathBuf, (i64, i64)) {
+    use plantwatch_history::codec::{encode_run, Rec, RecValue};
+    const START: i64 = 1_795_000_000_000 - 1_795_000_000_000 % 3_600_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("plant.db");
+    let plant = numeric_plant(&db, 1, 10);
+    HistoryWriter::open(&db, &plant)
+        .expect("writer")
+        .close()
+        .expect("close");
+    let mut conn = rusqlite::Connection::open(&db).expect("open");
+    let tx = conn.transaction().expect("tx");
+    let mut data = Vec::new();
+    for tag in 1..=10i64 {
+        for window in 0..144i64 {
+            let recs: Vec<Rec> = (window * 600..(window + 1) * 600)
+                .map(|s| Rec {
+                    time: START + s * 1000 + (s * 7919) % 23,
+                    quality: 0,
+                    value: RecValue::Number(((s * 31 + tag) % 997) as f64 * 0.25),
+                })
+                .collect();
+            let numbers: Vec<f64> = recs
+                .iter()
+                .filter_map(|r| match r.value {
+                    RecValue::Number(v) => Some(v),
+                    _ => None,
+                })
+                .collect();
+            data.clear();
+            encode_run(&recs, &mut data);
+            tx.execute(
+                "INSERT INTO chunks (tag, start, end, count, not_good, min, max, sum, first, last, data)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10)",
+                rusqlite::params![
+                    tag,
+                    recs[0].time,
+                    recs[recs.len() - 1].time,
+                    numbers.len() as i64,
+                    numbers.iter().copied().fold(f64::INFINITY, f64::min),
+                    numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    numbers.iter().sum::<f64>(),
+                    numbers[0],
+                    numbers[numbers.len() - 1],
+                    &data
+                ],
+            )
+            .expect("insert a chunk");
+        }
+    }
+    tx.commit().expect("commit");
+    (dir, db, (START, START + 86_400_000))
+}
+
+fn chunk_count(db: &Path) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open read-only");
+    conn.query_row("SELECT count(*) FROM chunks", [], |r| r.get(0))
+        .expect("count chunks")
+}
+
+#[test]
+fn a_writer_killed_with_sigkill_while_compacting_leaves_every_sample() {
+    let (_dir, db, (from, to)) = small_chunks_of_a_day();
+    let span = [
+        "--from".to_string(),
+        Timestamp(from).to_string(),
+        "--to".to_string(),
+        Timestamp(to).to_string(),
+    ];
+    let span: Vec<&str> = span.iter().map(String::as_str).collect();
+    let before = export(&db, &span);
+    assert!(before.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&before.stdout).lines().count(),
+        1 + 10 * 86_400
+    );
+    let small = chunk_count(&db);
+    assert_eq!(small, 10 * 144);
+
+    // The child's writer compacts on open, between the commits of its own samples; it is killed once
+    // some merges are committed and most are not.
+    let child = Command::new(env!("CARGO_BIN_EXE_history_writer_child"))
+        .arg(&db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the writer child");
+    let mut child = KillOnDrop(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = small;
+    while seen == small {
+        assert!(Instant::now() < deadline, "no compaction step committed");
+        std::thread::sleep(Duration::from_millis(2));
+        seen = chunk_count(&db);
+    }
+    child.0.kill().expect("kill -9");
+    child.0.wait().expect("reap");
+    let left = chunk_count(&db);
+    assert!(
+        left < small && left > 10 * 24,
+        "killed mid-compaction: {left} chunks of {small}"
+    );
+
+    let after = export(&db, &span);
+    assert_eq!(after.stdout, before.stdout, "every sample, once");
+    let check = Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA integrity_check")
+        .output()
+        .expect("run sqlite3");
+    assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "ok");
+
+    // The next writer finishes the pass: an hour a chunk.
+    let plant = numeric_plant(&db, 1, 10);
+    let writer = HistoryWriter::open(&db, &plant).expect("next writer");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while chunk_count(&db) > 10 * 24 + 10 {
+        assert!(Instant::now() < deadline, "compaction never ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    writer.close().expect("close");
+    assert_eq!(export(&db, &span).stdout, before.stdout);
 }

@@ -353,6 +353,20 @@ impl<'a, 'i> Section<'a, 'i> {
         )
     }
 
+    /// A duration written as text (`"400d"`, `"12h"`, `"1h30m"`), more than 0 and at most 100 years.
+    pub fn duration(&self, key: &str) -> Field<std::time::Duration> {
+        let report = self.report;
+        self.string(key).map(|at| {
+            let problem = match plantwatch_core::parse_duration(&at.value) {
+                Ok(d) if !d.is_zero() => return Some(d),
+                Ok(_) => format!("'{key}' must be more than 0"),
+                Err(e) => format!("'{key}': {e}"),
+            };
+            report.add(at.span, ConfigErrorKind::BadValue, problem);
+            None
+        })
+    }
+
     /// One of a fixed set of words.
     pub fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)]) -> Field<T> {
         let field = self.string(key);

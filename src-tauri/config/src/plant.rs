@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use plantwatch_core::{AlarmSettings, Link, Plant, SerialLine, SocketEndpoint};
+use plantwatch_core::{AlarmSettings, Link, Plant, Retention, SerialLine, SocketEndpoint};
 use toml::de::DeTable;
 
 use crate::device::{read_device, ReadDevice};
@@ -57,9 +57,10 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
         Field::Present(at) => crate::screen::read_screens(at.value, path, report),
     };
 
+    let (history, retention) = history?;
     let mut plant = Plant::new(
         name?,
-        history?,
+        history,
         alarm_settings?,
         devices?,
         Some(path.to_path_buf()),
@@ -67,6 +68,7 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
     plant.screens = screens?;
     plant.sparkplug = sparkplug?;
     plant.api = api?;
+    plant.retention = retention;
     Some(plant)
 }
 
@@ -102,14 +104,16 @@ fn read_name(top: &Section<'_, '_>) -> Option<String> {
         .map(|n| n.value)
 }
 
-/// `[history] path`, relative to the config's folder; by default the config's name with `.db`, beside it.
-fn read_history(top: &Section<'_, '_>, config: &Path) -> Option<PathBuf> {
+/// `[history] path`, relative to the config's folder (by default the config's name with `.db`, beside
+/// it), and how long history is kept.
+fn read_history(top: &Section<'_, '_>, config: &Path) -> Option<(PathBuf, Retention)> {
     let report = top.report();
+    let mut retention = Some(Retention::default());
     let given = match top.table("history") {
         Field::Absent => None,
         Field::Invalid => return None,
         Field::Present(at) => {
-            let history = Section::open(at.value, at.span, "[history]", &["path"], report);
+            let history = Section::open(at.value, at.span, "[history]", HISTORY_KEYS, report);
             let folder = config.parent().unwrap_or(Path::new(""));
             let path = history.string("path").check(report, |p| {
                 if p.trim().is_empty() {
@@ -124,12 +128,38 @@ fn read_history(top: &Section<'_, '_>, config: &Path) -> Option<PathBuf> {
                     Ok(())
                 }
             });
+            retention = read_retention(&history);
             path.optional()?
         }
     };
-    Some(match given {
+    let path = match given {
         Some(relative) => config.parent().unwrap_or(Path::new("")).join(relative),
         None => config.with_extension("db"),
+    };
+    Some((path, retention?))
+}
+
+const HISTORY_KEYS: &[&str] = &["path", "keep", "keep_summaries"];
+
+/// `[history] keep` and `keep_summaries`: for ever when not given. Summaries kept shorter than raw
+/// samples would be a typo (they are what long trends draw once the samples are gone).
+fn read_retention(history: &Section<'_, '_>) -> Option<Retention> {
+    let report = history.report();
+    let keep = history.duration("keep");
+    let keep_summaries = history.duration("keep_summaries");
+    if let (Some(keep), Some(summaries)) = (keep.at(), keep_summaries.at()) {
+        if summaries.value < keep.value {
+            report.add(
+                summaries.span.clone(),
+                ConfigErrorKind::Conflict,
+                "'keep_summaries' must be at least 'keep' (summaries draw the trends of raw samples already gone)",
+            );
+            return None;
+        }
+    }
+    Some(Retention {
+        keep: keep.optional()?,
+        keep_summaries: keep_summaries.optional()?,
     })
 }
 

@@ -29,6 +29,7 @@ const TAG_KEYS: &[&str] = &[
     "heartbeat_s",
     "alarms",
     "write",
+    "keep",
 ];
 
 /// The words of one of core's vocabularies, as the `choice` reader takes them; the names are core's.
@@ -118,6 +119,8 @@ pub(crate) fn read_tag(
         })
         .or_default(DEFAULT_HEARTBEAT);
     let alarms = read_alarms(&section, value_type.as_ref().map(|t| t.value));
+    // How long this tag's raw samples are kept, when not the plant's `[history] keep`.
+    let keep = section.duration("keep").optional();
     let write = read_write(
         &section,
         table_kind.as_ref().map(|t| t.value),
@@ -148,6 +151,9 @@ pub(crate) fn read_tag(
         }
         if let Some(write) = write? {
             tag = tag.with_write(write);
+        }
+        if let Some(keep) = keep? {
+            tag = tag.with_keep(keep);
         }
         Some(tag)
     })();

@@ -26,6 +26,8 @@ pub struct Plant {
     pub sparkplug: Option<crate::SparkplugSettings>,
     /// `[api]`: the local HTTP API (none: no API).
     pub api: Option<crate::ApiSettings>,
+    /// How long history is kept (`[history] keep`, `keep_summaries`); a tag's own `keep` is the tag's.
+    pub retention: Retention,
     /// The plant-wide index of each device's first tag (tags of one device are contiguous), and the
     /// number of tags at the end: `first_tags[d]..first_tags[d + 1]` are device `d`'s. Four bytes a
     /// device rather than a (device, tag) pair per tag, which a million-tag plant would feel.
@@ -58,6 +60,7 @@ impl Plant {
             screens: Vec::new(),
             sparkplug: None,
             api: None,
+            retention: Retention::default(),
             first_tags,
         }
     }
@@ -293,6 +296,16 @@ impl HeartbeatCode {
     }
 }
 
+/// How long the history file keeps what (`[history] keep` and `keep_summaries`). `None`: for ever.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Raw samples older than this are deleted (a tag's own `keep` overrides it).
+    pub keep: Option<Duration>,
+    /// The per-chunk summaries that draw long trends are deleted when older than this (and than the
+    /// raw samples' keep: a summary never goes before its samples).
+    pub keep_summaries: Option<Duration>,
+}
+
 /// The settings most tags leave at their defaults, kept out of line.
 #[derive(Debug, Clone, PartialEq)]
 struct TagDetails {
@@ -311,6 +324,8 @@ struct TagDetails {
     heartbeat_ms: u32,
     /// How the tag may be written; `None`: read-only.
     write: Option<Box<crate::WriteSpec>>,
+    /// How long its raw samples are kept, when not the plant's `[history] keep`.
+    keep: Option<Duration>,
 }
 
 impl Default for TagDetails {
@@ -325,6 +340,7 @@ impl Default for TagDetails {
             deadband: 0.0,
             heartbeat_ms: 0,
             write: None,
+            keep: None,
         }
     }
 }
@@ -444,6 +460,16 @@ impl Tag {
     /// With a display name in Simplified Chinese.
     pub fn with_name_zh(self, name: impl Into<Box<str>>) -> Tag {
         self.with_details(|d| d.name_zh = Some(name.into()))
+    }
+
+    /// With its own history retention of raw samples (the tag's `keep`).
+    pub fn with_keep(self, keep: Duration) -> Tag {
+        self.with_details(|d| d.keep = Some(keep))
+    }
+
+    /// How long the raw samples of this tag are kept, when the tag says (`None`: the plant's keep).
+    pub fn keep(&self) -> Option<Duration> {
+        self.details.as_ref()?.keep
     }
 
     /// With an engineering unit.

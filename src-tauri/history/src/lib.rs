@@ -28,6 +28,13 @@
 //!   log holds 10 million samples or is 10 minutes old, and on close; it runs tag range by tag range in
 //!   transactions of about 400,000 samples between commits of new samples (`seal_progress` says how far
 //!   it got), so neither readers nor new samples wait for it.
+//! - Compaction (`compact`): between commits, with no seal in progress, the writer merges a tag's adjacent
+//!   chunks that fit in one (10-minute seals of a 1 Hz tag: six into one), a step of a few thousand rows
+//!   and about 100,000 samples per transaction, on open (every chunk) and after each seal (the tags it
+//!   sealed).
+//! - Retention (`retain`): a chunk older than its tag's `keep` has its `data` emptied (a zero-length blob:
+//!   no samples) and keeps its summary row until `keep_summaries`; such chunks are never merged, and
+//!   trends read their summaries. Steps as above; freed pages are reused by SQLite.
 //! - Values: numbers, and booleans as 0/1, as 8-byte floats; texts as UTF-8; a sample without a value
 //!   has none. Quality 0 is good, otherwise level × 4096 + cause × 256 + exception code (`layout`).
 //! - One sample per tag and millisecond: a later sample at the same millisecond replaces the earlier
@@ -39,11 +46,13 @@
 //!   (one blob per commit) become rows of every tag id.
 
 pub mod codec;
+mod compact;
 mod error;
 pub mod filter;
 pub mod layout;
 mod lock;
 pub mod reader;
+mod retain;
 pub mod schema;
 mod store;
 pub mod sweep;

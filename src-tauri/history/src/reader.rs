@@ -398,7 +398,9 @@ impl HistoryReader {
     ///
     /// A chunk that lies inside one column is read from its summary (count, min, max, sum, first, last)
     /// without decoding it, so trends over months read one row per chunk; chunks across a column edge or
-    /// the range's ends, and the log, are read sample by sample. The result is exact either way.
+    /// the range's ends, and the log, are read sample by sample. The result is exact either way, except
+    /// where retention dropped a chunk's samples (`[history] keep`): its summary counts in the column of
+    /// its start.
     pub fn thinned(
         &self,
         tag: &str,
@@ -427,8 +429,11 @@ impl HistoryReader {
             while let Some(r) = rows.next()? {
                 let (start, end): (i64, i64) = (r.get(0)?, r.get(1)?);
                 let whole = start >= from && end < to && end < log_first;
-                let i = columns.index(start);
-                if whole && columns.index(end) == i {
+                // A chunk whose samples retention dropped draws from its summary whatever columns it
+                // spans: in the column of its start (at most its hour off, in a trend of months).
+                let summary_only = r.get_ref(9)?.as_blob()?.is_empty() && end >= from;
+                let i = columns.index(start.max(from));
+                if (whole && columns.index(end) == i) || summary_only {
                     let bucket = &mut columns.buckets[i];
                     bucket.not_good += r.get::<_, i64>(3)? as u64;
                     let count = r.get::<_, i64>(2)? as u64;
@@ -448,12 +453,11 @@ impl HistoryReader {
                     continue;
                 }
                 decoded.clear();
-                crate::codec::decode_run(r.get_ref(9)?.as_blob()?, |rec| {
+                store::decode_chunk(r.get_ref(9)?.as_blob()?, |rec| {
                     if rec.time >= from && rec.time < to && rec.time < log_first {
                         decoded.push(rec);
                     }
-                })
-                .map_err(store::damaged)?;
+                })?;
                 for rec in &decoded {
                     columns.add(rec);
                 }

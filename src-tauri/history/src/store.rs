@@ -36,6 +36,21 @@ pub(crate) fn damaged(error: CodecError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, Type::Blob, Box::new(error))
 }
 
+/// A chunk's samples; none when retention dropped them (`data` is empty, its summary row stays).
+pub(crate) fn decode_chunk(data: &[u8], f: impl FnMut(Rec)) -> rusqlite::Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    codec::decode_run(data, f).map_err(damaged)
+}
+
+/// [`decode_chunk`] into a vector.
+pub(crate) fn decode_chunk_vec(data: &[u8]) -> rusqlite::Result<Vec<Rec>> {
+    let mut recs = Vec::new();
+    decode_chunk(data, |r| recs.push(r))?;
+    Ok(recs)
+}
+
 /// Sorts one tag's samples by time and keeps the last of several at the same millisecond (the input is in
 /// the order they were written).
 pub(crate) fn sort_and_dedupe(recs: &mut Vec<Rec>) {
@@ -341,16 +356,32 @@ fn seal_tag(
     if first <= previous_end {
         // Take the chunks these samples overlap out of the file and merge them in (the new samples win).
         // Chunks never overlap, so the merged stretch overlaps no chunk left in place.
+        // A span whose samples retention dropped keeps its summary chunk: samples sent late into it
+        // are older than the tag's keep and go the way of the others (merging would lose the summary).
+        let mut dropped: Vec<(i64, i64)> = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT start, end FROM chunks WHERE tag = ?1 AND start >= ?2 AND start <= ?3
+                 AND end >= ?4 AND length(data) = 0",
+            )?;
+            let mut rows = stmt.query((tag, first.saturating_sub(CHUNK_SPAN_MS), last, first))?;
+            while let Some(row) = rows.next()? {
+                dropped.push((row.get(0)?, row.get(1)?));
+            }
+        }
+        if !dropped.is_empty() {
+            recs.retain(|r| !dropped.iter().any(|&(s, e)| r.time >= s && r.time <= e));
+        }
         let mut chunks: Vec<(i64, Vec<Rec>)> = Vec::new();
         {
             let mut stmt = conn.prepare_cached(
                 "DELETE FROM chunks WHERE tag = ?1 AND start >= ?2 AND start <= ?3 AND end >= ?4
-                 RETURNING start, data",
+                 AND length(data) > 0 RETURNING start, data",
             )?;
             let mut rows = stmt.query((tag, first.saturating_sub(CHUNK_SPAN_MS), last, first))?;
             while let Some(row) = rows.next()? {
                 let data = row.get_ref(1)?.as_blob()?;
-                chunks.push((row.get(0)?, codec::decode_run_vec(data).map_err(damaged)?));
+                chunks.push((row.get(0)?, decode_chunk_vec(data)?));
             }
         }
         chunks.sort_by_key(|(start, _)| *start);
@@ -362,27 +393,49 @@ fn seal_tag(
         sort_and_dedupe(&mut merged);
         *recs = merged;
     }
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO chunks (tag, start, end, count, not_good, min, max, sum, first, last, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
-    let mut data = Vec::new();
-    let mut rest = &recs[..];
-    let mut last_end = previous_end;
-    while let Some(head) = rest.first() {
+    let last_end = write_chunks(conn, tag, recs)?.unwrap_or(previous_end);
+    ends.set(tag, last_end.max(previous_end));
+    Ok(())
+}
+
+/// Splits a tag's samples (sorted, deduplicated) into chunks as sealing does: from each chunk's first
+/// sample, as many as fit in [`CHUNK_MAX_SAMPLES`] and less than [`CHUNK_SPAN_MS`].
+pub(crate) fn chunk_splits(recs: &[Rec]) -> impl Iterator<Item = &[Rec]> {
+    let mut rest = recs;
+    std::iter::from_fn(move || {
+        let head = rest.first()?;
         let n = rest
             .iter()
             .take(CHUNK_MAX_SAMPLES)
             .take_while(|r| r.time - head.time < CHUNK_SPAN_MS)
             .count();
         let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// Inserts a tag's samples (sorted, deduplicated, overlapping no chunk of the tag) as compact chunks with
+/// their summaries. Returns the last chunk's end, `None` when there were no samples.
+pub(crate) fn write_chunks(
+    conn: &Connection,
+    tag: u32,
+    recs: &[Rec],
+) -> rusqlite::Result<Option<i64>> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO chunks (tag, start, end, count, not_good, min, max, sum, first, last, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut data = Vec::new();
+    let mut last_end = None;
+    for chunk in chunk_splits(recs) {
         let summary = Summary::of(chunk);
         data.clear();
         codec::encode_run(chunk, &mut data);
-        let end = chunk[n - 1].time;
+        let end = chunk[chunk.len() - 1].time;
         insert.execute((
             tag,
-            head.time,
+            chunk[0].time,
             end,
             summary.count as i64,
             summary.not_good as i64,
@@ -393,11 +446,9 @@ fn seal_tag(
             summary.last,
             &data,
         ))?;
-        last_end = last_end.max(end);
-        rest = tail;
+        last_end = Some(end);
     }
-    ends.set(tag, last_end);
-    Ok(())
+    Ok(last_end)
 }
 
 /// The summary of good numbers a chunk row carries.
@@ -413,7 +464,8 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    fn of(recs: &[Rec]) -> Summary {
+    /// The summary of `recs`, as a chunk row of them carries it.
+    pub(crate) fn of(recs: &[Rec]) -> Summary {
         let mut s = Summary::default();
         for rec in recs {
             if rec.quality != 0 {
@@ -618,7 +670,7 @@ impl<'s> TagCursor<'s> {
                 return Ok(None);
             };
             let data = row.get_ref(9)?.as_blob()?;
-            self.chunk = codec::decode_run_vec(data).map_err(damaged)?.into_iter();
+            self.chunk = decode_chunk_vec(data)?.into_iter();
         }
     }
 
@@ -683,8 +735,7 @@ pub(crate) fn last_before(
         .query_row((tag, before), |r| r.get(0))
         .optional()?;
     let from_chunk = match data {
-        Some(data) => codec::decode_run_vec(&data)
-            .map_err(damaged)?
+        Some(data) => decode_chunk_vec(&data)?
             .into_iter()
             .rev()
             .find(|r| r.time < before),

@@ -197,12 +197,16 @@ impl HistoryReader {
                 let bytes: Vec<u8> = data
                     .query_row([p.id], |r| r.get(0))
                     .map_err(self.sql_err(what))?;
+                next_pending += 1;
+                if bytes.is_empty() {
+                    // Retention dropped its samples (only its summary is left): nothing to hand over.
+                    continue;
+                }
                 streams[p.stream].chunks.push_back(RunReader::new(bytes));
                 // Its next sample is not known until the chunk is read: visit it this slice.
                 next[p.stream] = i64::MIN;
                 active.push(p.stream);
                 joined = true;
-                next_pending += 1;
             }
             if joined {
                 active.sort_unstable();

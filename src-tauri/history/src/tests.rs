@@ -1358,3 +1358,6 @@ fn a_sweep_skips_the_tags_it_is_given_no_key_for_and_stops_when_asked() {
     assert_eq!(slices, 3, "no slice after the one that said stop");
     assert!(count < 1200, "it stopped early: {count}");
 }
+
+mod compaction;
+mod retention;

@@ -12,7 +12,9 @@ use plantwatch_core::{Plant, Sample};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::codec::Rec;
+use crate::compact::{self, CompactCursor, CompactLimits, CompactScope};
 use crate::lock::WriterLock;
+use crate::retain::{self, RetainCursor, RetainLimits, RetentionPlan};
 use crate::store::{self, ChunkEnds, Runs, SealJob};
 use crate::{layout, schema, HistoryError};
 
@@ -34,6 +36,18 @@ const SEAL_SAMPLES: u64 = 10_000_000;
 const SEAL_AGE_MS: i64 = 10 * 60 * 1000;
 /// One sealing step (one transaction, between two commits of new samples) takes about this many samples.
 const SEAL_STEP_SAMPLES: u64 = 400_000;
+/// One compaction step (one transaction, between two commits of new samples) reads at most this many
+/// chunk rows and merges about this many samples (a few tens of milliseconds).
+const COMPACT_STEP: CompactLimits = CompactLimits {
+    rows: 4096,
+    samples: 100_000,
+};
+/// One retention step (one transaction) looks at most at this many tags and empties or deletes at
+/// most this many chunks.
+const RETAIN_STEP: RetainLimits = RetainLimits {
+    tags: 4096,
+    chunks: 2000,
+};
 /// After a failed commit, wait this long before trying the same batch again.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// Once asked to close, the writer stores what it can for this long, then gives up on the rest (counted
@@ -351,6 +365,14 @@ impl HistoryWriter {
         let (log_samples, log_oldest) =
             store::log_state(&conn).map_err(sql_err("reading the log"))?;
         let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
+        let last_chunk = compact::last_chunk_id(&conn).map_err(sql_err("reading the chunks"))?;
+        let retention = RetentionPlan::new(
+            plant.retention.keep,
+            plant.retention.keep_summaries,
+            plant
+                .tags()
+                .filter_map(|(index, _, tag)| Some((tags.get(index.0)?, tag.keep()?))),
+        );
 
         let counters = Arc::new(Counters::default());
         let capacity = options.queue_samples.unwrap_or_else(|| {
@@ -364,6 +386,16 @@ impl HistoryWriter {
             log_samples,
             log_oldest,
             job,
+            // Chunks an older writer left small (or an older Plantwatch) are merged from the start.
+            compaction: Some(CompactionPass {
+                scope: CompactScope::All,
+                cursor: CompactCursor::START,
+                base: last_chunk,
+            }),
+            compacted_upto: None,
+            retain: (!retention.keeps_everything()).then(|| RetainCursor::start(now_ms(), None)),
+            retained_at: None,
+            retention,
             ends: ChunkEnds::default(),
             counters: counters.clone(),
             _lock: lock,
@@ -487,10 +519,30 @@ struct WriterThread {
     log_oldest: Option<i64>,
     /// The seal in progress.
     job: Option<SealJob>,
+    /// The compaction pass in progress: started when the writer opens (over every chunk) and after each
+    /// seal (over the tags with chunks since the last pass that ended), it runs between commits while no
+    /// seal does.
+    compaction: Option<CompactionPass>,
+    /// Chunks with ids up to this were looked at by a pass that ended.
+    compacted_upto: Option<i64>,
+    /// How long history is kept.
+    retention: RetentionPlan,
+    /// The retention pass in progress: started when the writer opens and after each seal (when the
+    /// plant drops anything), it runs before compaction.
+    retain: Option<RetainCursor>,
+    /// The clock of the last retention pass that ended.
+    retained_at: Option<i64>,
     ends: ChunkEnds,
     counters: Arc<Counters>,
     /// Held until the thread has stored its last sample and ends.
     _lock: WriterLock,
+}
+
+/// A compaction pass: what it looks at, how far it got, and the highest chunk id when it started.
+struct CompactionPass {
+    scope: CompactScope,
+    cursor: CompactCursor,
+    base: i64,
 }
 
 fn now_ms() -> i64 {
@@ -514,10 +566,21 @@ impl WriterThread {
                 break;
             }
             if batch.is_empty() {
-                match queue.pop(Wait::Forever) {
+                // With background work to do, only look at the queue; otherwise wait for samples.
+                let wait = if close_by.is_none() && self.has_background_work() {
+                    Wait::Until(Instant::now())
+                } else {
+                    Wait::Forever
+                };
+                match queue.pop(wait) {
                     Popped::Samples(samples, sent) => (batch, oldest) = (samples, sent),
                     Popped::Closing => break,
-                    Popped::Nothing => continue,
+                    Popped::Nothing => {
+                        if !self.background_step() {
+                            queue.pause_unless_closing(RETRY_AFTER);
+                        }
+                        continue;
+                    }
                 }
             }
             // Gather until the deadline of the oldest waiting sample or a full batch; when closing, or
@@ -538,7 +601,7 @@ impl WriterThread {
             match self.store(&mut batch) {
                 Ok(()) => {
                     if close_by.is_none() {
-                        self.seal_if_due(false);
+                        self.background_step();
                     }
                 }
                 Err(error) => {
@@ -621,13 +684,133 @@ impl WriterThread {
         (runs, order.len() as u64)
     }
 
+    /// True when a seal, a retention pass or a compaction pass is in progress.
+    fn has_background_work(&self) -> bool {
+        self.job.is_some() || self.retain.is_some() || self.compaction.is_some()
+    }
+
+    /// One step of background work between commits: a seal step when a seal is due or in progress,
+    /// otherwise a retention step, otherwise a compaction step. Returns false when its transaction
+    /// failed.
+    fn background_step(&mut self) -> bool {
+        let sealing = self.job.is_some() || self.seal_due(false);
+        if sealing || (self.retain.is_none() && self.compaction.is_none()) {
+            return self.seal_if_due(false);
+        }
+        if self.retain.is_some() {
+            return self.retain_step();
+        }
+        self.compact_step()
+    }
+
+    /// One retention step in its own transaction. Returns false when that transaction failed (the pass
+    /// resumes where it stood).
+    fn retain_step(&mut self) -> bool {
+        let Some(cursor) = self.retain else {
+            return true;
+        };
+        let step = || -> rusqlite::Result<Option<RetainCursor>> {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let (next, _) = retain::retain_step(&tx, &self.retention, cursor, RETAIN_STEP)?;
+            tx.commit()?;
+            Ok(next)
+        };
+        match step() {
+            Ok(next) => {
+                self.retain = next;
+                if next.is_none() {
+                    self.retained_at = Some(cursor.now());
+                }
+                true
+            }
+            Err(source) => {
+                self.counters.record_error(&HistoryError::Sql {
+                    path: self.path.clone(),
+                    what: "dropping history older than its keep",
+                    source,
+                });
+                false
+            }
+        }
+    }
+
+    /// One compaction step in its own transaction. Returns false when that transaction failed: the pass
+    /// is given up then (a damaged chunk would fail it every time), and the next seal starts another.
+    fn compact_step(&mut self) -> bool {
+        let Some(pass) = &self.compaction else {
+            return true;
+        };
+        let step = || -> rusqlite::Result<Option<CompactCursor>> {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let (next, _) = compact::compact_step(&tx, &pass.scope, pass.cursor, COMPACT_STEP)?;
+            tx.commit()?;
+            Ok(next)
+        };
+        match step() {
+            Ok(Some(next)) => {
+                if let Some(pass) = &mut self.compaction {
+                    pass.cursor = next;
+                }
+                true
+            }
+            Ok(None) => {
+                self.compacted_upto = Some(pass.base);
+                self.compaction = None;
+                true
+            }
+            Err(source) => {
+                self.compaction = None;
+                self.counters.record_error(&HistoryError::Sql {
+                    path: self.path.clone(),
+                    what: "compacting chunks",
+                    source,
+                });
+                false
+            }
+        }
+    }
+
+    /// Starts a compaction pass over the tags with chunks written since the last pass that ended (every
+    /// chunk when none has), replacing a pass in progress (the new one covers what it had left).
+    fn start_compaction(&mut self) {
+        let start = || -> rusqlite::Result<CompactionPass> {
+            let base = compact::last_chunk_id(&self.conn)?;
+            let scope = match self.compacted_upto {
+                Some(id) => CompactScope::since(&self.conn, id)?,
+                None => CompactScope::All,
+            };
+            Ok(CompactionPass {
+                scope,
+                cursor: CompactCursor::START,
+                base,
+            })
+        };
+        match start() {
+            Ok(pass) => self.compaction = Some(pass),
+            Err(source) => {
+                self.compaction = None;
+                self.counters.record_error(&HistoryError::Sql {
+                    path: self.path.clone(),
+                    what: "finding chunks to compact",
+                    source,
+                });
+            }
+        }
+    }
+
+    /// A seal is due: the log is big or old enough, or (`all`: the writer is closing) holds anything.
+    fn seal_due(&self, all: bool) -> bool {
+        self.log_samples >= SEAL_SAMPLES
+            || self.log_oldest.is_some_and(|t| now_ms() - t >= SEAL_AGE_MS)
+            || (all && self.log_samples > 0)
+    }
+
     /// Starts a seal when the log is big or old enough (or `all`: the writer is closing), and does one
     /// step of the seal in progress in its own transaction. Returns false when that transaction failed.
     fn seal_if_due(&mut self, all: bool) -> bool {
-        let due = self.log_samples >= SEAL_SAMPLES
-            || self.log_oldest.is_some_and(|t| now_ms() - t >= SEAL_AGE_MS)
-            || (all && self.log_samples > 0);
-        if self.job.is_none() && !due {
+        if self.job.is_none() && !self.seal_due(all) {
             return true;
         }
         let mut step = || -> rusqlite::Result<Option<SealJob>> {
@@ -649,6 +832,11 @@ impl WriterThread {
                 self.job = left;
                 if left.is_none() {
                     self.refresh_log_state();
+                    // The seal added chunks, small ones at the end of each tag's: merge them.
+                    self.start_compaction();
+                    if !self.retention.keeps_everything() && self.retain.is_none() {
+                        self.retain = Some(RetainCursor::start(now_ms(), self.retained_at));
+                    }
                 }
                 true
             }
