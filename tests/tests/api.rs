@@ -450,3 +450,93 @@ fn the_tokens_command_lists_without_secrets_and_needs_an_admin_once_the_plant_ha
     ]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// The resident memory of a process, in kB, from /proc.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in kB")
+}
+
+#[test]
+fn the_live_stream_sends_current_values_then_numbered_batches_and_drops_a_client_that_stops_reading(
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = SimProcess::tcp(&["--speed", "10"]);
+    let (config, db) = plant_with_api(dir.path(), &sim, "\n[api]\nlisten = \"127.0.0.1:0\"\n");
+    let mut collect = Collect::start(&config, &db);
+    let url = collect.api_url();
+    let token = add_token(&db, "dashboard", "read", &[]);
+
+    let client = Command::new(python())
+        .arg(peer("api_live.py"))
+        .args(["stream", "--url", &url, "--token", &token])
+        .output()
+        .expect("run the Python client");
+    assert!(
+        client.status.success(),
+        "the Python client failed: {}{}",
+        String::from_utf8_lossy(&client.stdout),
+        String::from_utf8_lossy(&client.stderr)
+    );
+    eprintln!(
+        "api_live.py stream: {}",
+        String::from_utf8_lossy(&client.stdout).trim()
+    );
+
+    // A client that stops reading: dropped once its queue is full, and the server's memory stays put.
+    let pid = collect.child.as_ref().expect("running").id();
+    let mut slow = Command::new(python())
+        .arg(peer("api_live.py"))
+        .args(["slow", "--url", &url, "--token", &token, "--pause", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the slow client");
+    let mut said = std::io::BufReader::new(slow.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    use std::io::BufRead;
+    said.read_line(&mut line).expect("read the client");
+    assert_eq!(line.trim(), "subscribed", "{line}");
+    let paused = Instant::now();
+    let before = rss_kb(pid);
+    let bound = Duration::from_secs(25);
+    loop {
+        if collect.stderr().contains("fell behind; dropped") {
+            break;
+        }
+        assert!(
+            paused.elapsed() < bound,
+            "the slow client was not dropped within {bound:?}:\n{}",
+            collect.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dropped_after = paused.elapsed();
+    let after = rss_kb(pid);
+    let done = slow.wait_with_output().expect("the slow client ends");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut said, &mut rest).expect("read the client");
+    assert!(
+        done.status.success(),
+        "the slow client failed: {rest}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    eprintln!(
+        "slow client dropped {:.1} s after it stopped reading; collect RSS {before} kB before, \
+         {after} kB after; api_live.py slow: {}",
+        dropped_after.as_secs_f64(),
+        rest.trim()
+    );
+    assert!(
+        after < before + 20_000,
+        "the server grew by {} kB for a slow client",
+        after.saturating_sub(before)
+    );
+
+    assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+    drop(sim);
+}

@@ -70,10 +70,12 @@ pub enum ApiStartError {
 }
 
 /// The routes under `/api/v1/`, with authentication, CORS and the body limit.
+/// Long-lived sessions end when `stopping` turns true.
 pub fn router(
     engine: Arc<Engine>,
     tokens: Arc<Tokens>,
     cors: &[String],
+    stopping: watch::Receiver<bool>,
 ) -> Result<Router, ApiStartError> {
     let read = AuthState {
         tokens,
@@ -90,12 +92,13 @@ pub fn router(
         .route("/alarms/active", get(routes::alarms::active))
         .route("/alarms/journal", get(routes::alarms::journal))
         .route("/alarms/health", get(routes::alarms::health))
+        .route("/live", get(routes::live::live))
         .route_layer(axum::middleware::from_fn_with_state(
             read,
             auth::require_token,
         ))
         .route("/openapi.json", get(openapi::document))
-        .with_state(AppState { engine });
+        .with_state(AppState { engine, stopping });
     let mut app = Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::no_route() })
@@ -146,7 +149,8 @@ impl ApiServer {
             ApiSecurity::Loopback | ApiSecurity::Insecure => None,
         };
         let tokens = Arc::new(Tokens::open(db)?);
-        let app = router(engine, tokens, &settings.cors)?;
+        let (stop, stopped) = watch::channel(false);
+        let app = router(engine, tokens, &settings.cors, stopped.clone())?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -160,7 +164,6 @@ impl ApiServer {
                 addr: settings.listen,
                 source,
             })?;
-        let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, tls, app, stopped));
         Ok(ApiServer {
             addr,
@@ -262,6 +265,8 @@ where
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(MAX_HEADER_BYTES)
         .serve_connection(TokioIo::new(stream), service)
+        // The live stream takes the connection over after its upgrade.
+        .with_upgrades()
         .await;
     if let Err(e) = result {
         tracing::debug!("API: connection from {peer} ended: {e}");

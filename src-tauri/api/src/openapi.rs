@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{alarms, history, plant};
+use crate::routes::{alarms, history, live, plant};
 
 /// The API's description.
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use crate::routes::{alarms, history, plant};
         plant::plant,
         plant::values,
         plant::devices,
+        live::live,
         history::raw,
         history::aggregate,
         history::thinned,
@@ -27,7 +28,12 @@ use crate::routes::{alarms, history, plant};
         alarms::journal,
         alarms::health,
     ),
-    components(schemas(crate::error::ErrorBody)),
+    components(schemas(
+        crate::error::ErrorBody,
+        live::LiveSubscribe,
+        live::LiveBatch,
+        live::LiveError
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "plant", description = "The plant, current values and device status, from the running collector"),
@@ -73,6 +79,7 @@ mod tests {
             "/api/v1/plant",
             "/api/v1/values",
             "/api/v1/devices",
+            "/api/v1/live",
             "/api/v1/history/raw",
             "/api/v1/history/aggregate",
             "/api/v1/history/thinned",

@@ -2,6 +2,7 @@
 
 pub mod alarms;
 pub mod history;
+pub mod live;
 pub mod plant;
 
 use std::sync::Arc;
@@ -15,6 +16,9 @@ use utoipa::ToSchema;
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    /// Turns true when the server stops: long-lived sessions (the live stream) end on it, letting go
+    /// of the engine.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A quality as the API shows it: the level, and the cause when it is not good.
