@@ -1,9 +1,11 @@
 //! The endpoints under `/api/v1/`, one module per area, and the shapes they answer with.
 
+pub mod alarm_actions;
 pub mod alarms;
 pub mod history;
 pub mod live;
 pub mod plant;
+pub mod write;
 
 use std::sync::Arc;
 
