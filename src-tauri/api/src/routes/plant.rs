@@ -44,7 +44,7 @@ pub struct TagBody {
     #[serde(rename = "type")]
     #[schema(example = "f32")]
     pub value_type: String,
-    /// Present when the tag may be written (by the window or `plantwatch write`; not by the API yet).
+    /// Present when the tag may be written (by the window, `plantwatch write`, or `POST .../write` here).
     pub writable: Option<WritableBody>,
 }
 
