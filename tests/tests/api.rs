@@ -538,7 +538,26 @@ fn the_live_stream_sends_current_values_then_numbered_batches_and_drops_a_client
         after.saturating_sub(before)
     );
 
+    // Stopping with a client subscribed: its session lets go of the engine, and collect ends cleanly.
+    let mut open = Command::new(python())
+        .arg(peer("api_live.py"))
+        .args(["slow", "--url", &url, "--token", &token, "--pause", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run a client that stays");
+    let mut said = std::io::BufReader::new(open.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    said.read_line(&mut line).expect("read the client");
+    assert_eq!(line.trim(), "subscribed", "{line}");
+    let stopping = Instant::now();
     assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "collect took {:?} to stop with a live client",
+        stopping.elapsed()
+    );
+    let _ = open.wait();
     drop(sim);
 }
 
