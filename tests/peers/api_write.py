@@ -7,7 +7,8 @@ Usage:
 W is a write token acting as an operator, R a read token, V a write token acting as a viewer. Checks:
 a write in range lands (200, read back) and `GET /values` shows it; a read token gets 403; out of range
 gets 400 naming the range; a boolean for a number tag 400; an unknown tag 404; a viewer's write 403;
-an alarm action on an unknown alarm 409 and by a viewer 403; an unknown action 400. Prints `ok N`.
+an alarm action on an unknown alarm 409 and by a viewer 403; an unknown action 400; taking an alarm out
+of service and back 200. Prints `ok N`.
 """
 
 import argparse
@@ -73,6 +74,10 @@ def main():
                ["ack, shelve"])
         c.post("alarms/shelve", args.write, {"alarms": ["plc/level:hi"]}, 400, "bad_parameter",
                ["comment"])
+        done = c.post("alarms/out-of-service", args.write,
+                      {"alarms": ["plc/level:hi"], "comment": "sensor maintenance"}, 200)
+        assert done == {"action": "out-of-service", "alarms": ["plc/level:hi"], "user": "otto"}, done
+        c.post("alarms/return-to-service", args.write, {"alarms": ["plc/level:hi"]}, 200)
     except AssertionError as e:
         print(f"api_write.py: {e}", file=sys.stderr)
         sys.exit(1)

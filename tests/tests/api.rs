@@ -716,5 +716,13 @@ fn a_write_token_writes_as_its_user_with_role_range_read_back_and_audit() {
         ]),
         "the viewer's write:\n{trail}"
     );
+    assert!(
+        has(&[
+            ",otto,operator,",
+            "plc/level:hi",
+            "sensor maintenance (API token 'mes')"
+        ]),
+        "the alarm taken out of service:\n{trail}"
+    );
     drop(sim);
 }
