@@ -396,6 +396,7 @@ fn the_tokens_command_lists_without_secrets_and_needs_an_admin_once_the_plant_ha
         .args([
             "tokens", "--db", db_arg, "--as", "ada", "add", "mes", "--scope", "write",
         ])
+        .args(["--user", "ada"])
         .args(["--expires", "90d"])
         .env("PLANTWATCH_PASSWORD", "ada-password")
         .stdin(Stdio::null())
@@ -449,4 +450,279 @@ fn the_tokens_command_lists_without_secrets_and_needs_an_admin_once_the_plant_ha
         "soon",
     ]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// The resident memory of a process, in kB, from /proc.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in kB")
+}
+
+#[test]
+fn the_live_stream_sends_current_values_then_numbered_batches_and_drops_a_client_that_stops_reading(
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = SimProcess::tcp(&["--speed", "10"]);
+    let (config, db) = plant_with_api(dir.path(), &sim, "\n[api]\nlisten = \"127.0.0.1:0\"\n");
+    let mut collect = Collect::start(&config, &db);
+    let url = collect.api_url();
+    let token = add_token(&db, "dashboard", "read", &[]);
+
+    let client = Command::new(python())
+        .arg(peer("api_live.py"))
+        .args(["stream", "--url", &url, "--token", &token])
+        .output()
+        .expect("run the Python client");
+    assert!(
+        client.status.success(),
+        "the Python client failed: {}{}",
+        String::from_utf8_lossy(&client.stdout),
+        String::from_utf8_lossy(&client.stderr)
+    );
+    eprintln!(
+        "api_live.py stream: {}",
+        String::from_utf8_lossy(&client.stdout).trim()
+    );
+
+    // A client that stops reading: dropped once its queue is full, and the server's memory stays put.
+    let pid = collect.child.as_ref().expect("running").id();
+    let mut slow = Command::new(python())
+        .arg(peer("api_live.py"))
+        .args(["slow", "--url", &url, "--token", &token, "--pause", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the slow client");
+    let mut said = std::io::BufReader::new(slow.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    use std::io::BufRead;
+    said.read_line(&mut line).expect("read the client");
+    assert_eq!(line.trim(), "subscribed", "{line}");
+    let paused = Instant::now();
+    let before = rss_kb(pid);
+    let bound = Duration::from_secs(25);
+    loop {
+        if collect.stderr().contains("fell behind; dropped") {
+            break;
+        }
+        assert!(
+            paused.elapsed() < bound,
+            "the slow client was not dropped within {bound:?}:\n{}",
+            collect.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dropped_after = paused.elapsed();
+    let after = rss_kb(pid);
+    let done = slow.wait_with_output().expect("the slow client ends");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut said, &mut rest).expect("read the client");
+    assert!(
+        done.status.success(),
+        "the slow client failed: {rest}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    eprintln!(
+        "slow client dropped {:.1} s after it stopped reading; collect RSS {before} kB before, \
+         {after} kB after; api_live.py slow: {}",
+        dropped_after.as_secs_f64(),
+        rest.trim()
+    );
+    assert!(
+        after < before + 20_000,
+        "the server grew by {} kB for a slow client",
+        after.saturating_sub(before)
+    );
+
+    // Stopping with a client subscribed: its session lets go of the engine, and collect ends cleanly.
+    let mut open = Command::new(python())
+        .arg(peer("api_live.py"))
+        .args(["slow", "--url", &url, "--token", &token, "--pause", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run a client that stays");
+    let mut said = std::io::BufReader::new(open.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    said.read_line(&mut line).expect("read the client");
+    assert_eq!(line.trim(), "subscribed", "{line}");
+    let stopping = Instant::now();
+    assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "collect took {:?} to stop with a live client",
+        stopping.elapsed()
+    );
+    let _ = open.wait();
+    drop(sim);
+}
+
+/// `plantwatch users --db DB [--as ada] add NAME --role ROLE`, the passwords on stdin.
+fn add_user(db: &Path, name: &str, role: &str) {
+    let db = db.to_str().expect("utf-8 path");
+    let (args, stdin): (Vec<&str>, String) = if role == "admin" {
+        (
+            vec!["users", "--db", db, "add", name, "--role", role],
+            format!("{name}-password\n"),
+        )
+    } else {
+        (
+            vec![
+                "users", "--db", db, "--as", "ada", "add", name, "--role", role,
+            ],
+            format!("ada-password\n{name}-password\n"),
+        )
+    };
+    let mut child = Command::new(plantwatch_bin())
+        .args(&args)
+        .env_remove("PLANTWATCH_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run users add");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write the passwords");
+    let out = child.wait_with_output().expect("users add");
+    assert!(
+        out.status.success(),
+        "users add {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `plantwatch tokens --db DB --as ada add ...` with ada's password: the output.
+fn tokens_as_ada(db: &Path, args: &[&str]) -> Output {
+    let db = db.to_str().expect("utf-8 path");
+    let mut all = vec!["tokens", "--db", db, "--as", "ada", "add"];
+    all.extend_from_slice(args);
+    Command::new(plantwatch_bin())
+        .args(&all)
+        .env("PLANTWATCH_PASSWORD", "ada-password")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tokens add")
+}
+
+fn token_of(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "tokens add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_write_token_writes_as_its_user_with_role_range_read_back_and_audit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = SimProcess::tcp(&[]);
+    let (config, db) = plant_with_api(dir.path(), &sim, "\n[api]\nlisten = \"127.0.0.1:0\"\n");
+    add_user(&db, "ada", "admin");
+    add_user(&db, "otto", "operator");
+    add_user(&db, "vera", "viewer");
+
+    let no_user = tokens_as_ada(&db, &["mes", "--scope", "write"]);
+    assert_eq!(no_user.status.code(), Some(2), "a write token needs a user");
+    assert!(
+        String::from_utf8_lossy(&no_user.stderr).contains("--user NAME"),
+        "{}",
+        String::from_utf8_lossy(&no_user.stderr)
+    );
+    let nobody = tokens_as_ada(&db, &["mes", "--scope", "write", "--user", "nobody"]);
+    assert_eq!(nobody.status.code(), Some(2), "the user must exist");
+    let write = token_of(&tokens_as_ada(
+        &db,
+        &["mes", "--scope", "write", "--user", "otto"],
+    ));
+    let viewer = token_of(&tokens_as_ada(
+        &db,
+        &["kiosk", "--scope", "write", "--user", "vera"],
+    ));
+    let read = token_of(&tokens_as_ada(&db, &["dashboard", "--scope", "read"]));
+
+    let mut collect = Collect::start(&config, &db);
+    let url = collect.api_url();
+    let client = Command::new(python())
+        .arg(peer("api_write.py"))
+        .args(["--url", &url, "--write", &write, "--read", &read])
+        .args(["--viewer", &viewer])
+        .output()
+        .expect("run the Python client");
+    assert!(
+        client.status.success(),
+        "the Python client failed: {}{}",
+        String::from_utf8_lossy(&client.stdout),
+        String::from_utf8_lossy(&client.stderr)
+    );
+    eprintln!(
+        "api_write.py: {}",
+        String::from_utf8_lossy(&client.stdout).trim()
+    );
+    assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+
+    // The device holds it: read back by the CLI over a connection of its own.
+    let out = run(&[
+        "read",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--device",
+        "plc",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.contains("stop_level") && l.contains("0.75")),
+        "plantwatch read: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The trail names the user and the token, for the write, the refusals and the alarm actions.
+    let audit = run(&["audit", "--db", db.to_str().expect("utf-8")]);
+    let trail = String::from_utf8_lossy(&audit.stdout);
+    let lines: Vec<&str> = trail.lines().collect();
+    let has = |words: &[&str]| lines.iter().any(|l| words.iter().all(|w| l.contains(w)));
+    assert!(
+        has(&[
+            ",otto,operator,write,plc/stop_level,",
+            ",done,",
+            "from the MES (API token 'mes')"
+        ]),
+        "the write:\n{trail}"
+    );
+    assert!(
+        has(&[
+            ",otto,operator,write,plc/stop_level,",
+            "out of range",
+            "API token 'mes'"
+        ]),
+        "the refused write:\n{trail}"
+    );
+    assert!(
+        has(&[
+            ",vera,viewer,write,plc/stop_level,",
+            "denied",
+            "API token 'kiosk'"
+        ]),
+        "the viewer's write:\n{trail}"
+    );
+    assert!(
+        has(&[
+            ",otto,operator,",
+            "plc/level:hi",
+            "sensor maintenance (API token 'mes')"
+        ]),
+        "the alarm taken out of service:\n{trail}"
+    );
+    drop(sim);
 }

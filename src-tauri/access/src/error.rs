@@ -71,6 +71,12 @@ pub enum AccessError {
     TokenExists(String),
     #[error("unknown token '{0}'")]
     UnknownToken(String),
+    #[error(
+        "a write token acts as a user: give --user NAME (the user's role applies to its writes)"
+    )]
+    WriteTokenNeedsUser,
+    #[error("a read token acts as no user: --user is for --scope write")]
+    ReadTokenHasNoUser,
     /// The operating system's random source failed.
     #[error("no random bytes from the operating system: {0}")]
     Random(String),

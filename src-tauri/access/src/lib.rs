@@ -22,5 +22,7 @@ pub use audit::{outcome, AuditAction, AuditEntry, AuditTrail, ChainBroken, Unkno
 pub use error::AccessError;
 pub use password::Password;
 pub use store::COMPONENT;
-pub use tokens::{Secret, TokenInfo, TokenRefusal, TokenScope, Tokens, TOKEN_PREFIX};
+pub use tokens::{
+    Secret, TokenGrant, TokenInfo, TokenRefusal, TokenScope, TokenUser, Tokens, TOKEN_PREFIX,
+};
 pub use users::{format_idle_lock, User, UserInfo, Users, DEFAULT_IDLE_LOCK};

@@ -56,6 +56,9 @@ CREATE TABLE api_tokens (
     created INTEGER NOT NULL,         -- UTC milliseconds
     expires INTEGER                   -- UTC milliseconds; NULL: never
 );
+", "
+-- The user a write token acts as (whose role applies to its writes); NULL for read tokens.
+ALTER TABLE api_tokens ADD COLUMN user TEXT;
 "];
 
 /// How long a connection waits for another writer (a collector, a one-shot command) before giving up.

@@ -72,6 +72,49 @@ impl FromStr for TokenScope {
     }
 }
 
+/// What a new token may do: read, or write as a user (whose role then applies to every write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenGrant {
+    Read,
+    Write { user: String },
+}
+
+impl TokenGrant {
+    /// The grant for `scope`, acting as `user`: a write token needs one, a read token takes none.
+    pub fn new(scope: TokenScope, user: Option<&str>) -> Result<TokenGrant, AccessError> {
+        match (scope, user) {
+            (TokenScope::Read, None) => Ok(TokenGrant::Read),
+            (TokenScope::Read, Some(_)) => Err(AccessError::ReadTokenHasNoUser),
+            (TokenScope::Write, Some(user)) => Ok(TokenGrant::Write {
+                user: user.to_string(),
+            }),
+            (TokenScope::Write, None) => Err(AccessError::WriteTokenNeedsUser),
+        }
+    }
+
+    pub fn scope(&self) -> TokenScope {
+        match self {
+            TokenGrant::Read => TokenScope::Read,
+            TokenGrant::Write { .. } => TokenScope::Write,
+        }
+    }
+
+    fn user(&self) -> Option<&str> {
+        match self {
+            TokenGrant::Read => None,
+            TokenGrant::Write { user } => Some(user),
+        }
+    }
+}
+
+/// The user a write token acts as, with the role they have now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUser {
+    pub name: String,
+    /// `None` when the user has been removed since the token was made: the token may not write.
+    pub role: Option<plantwatch_core::Role>,
+}
+
 /// A token as listed: never its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
@@ -80,6 +123,8 @@ pub struct TokenInfo {
     pub created: Timestamp,
     /// `None`: never expires.
     pub expires: Option<Timestamp>,
+    /// Who a write token acts as; `None` for read tokens.
+    pub user: Option<TokenUser>,
 }
 
 /// A token's secret text, returned once by [`Users::add_token`]. Not `Display`, so it is not printed
@@ -148,15 +193,17 @@ impl Users {
         Users::require_admin(actor, action)
     }
 
-    /// Makes a token named `name` with `scope`, valid for `valid_for` from now (`None`: until revoked).
-    /// Returns its text, which is not stored and cannot be shown again.
+    /// Makes a token named `name` with `grant`, valid for `valid_for` from now (`None`: until revoked).
+    /// A write token's user must exist. Returns its text, which is not stored and cannot be shown again.
     pub fn add_token(
         &self,
         name: &str,
-        scope: TokenScope,
+        grant: &TokenGrant,
         valid_for: Option<Duration>,
         by: Option<&User>,
     ) -> Result<Secret, AccessError> {
+        let scope = grant.scope();
+        let user = grant.user();
         check_name(name)?;
         let secret = new_secret()?;
         let created = Timestamp::now();
@@ -165,9 +212,11 @@ impl Users {
             action: AuditAction::TokenAdded,
             target: name.to_string(),
             old: None,
-            requested: Some(match expires {
-                Some(at) => format!("{scope} until {at}"),
-                None => scope.to_string(),
+            requested: Some(match (expires, user) {
+                (Some(at), None) => format!("{scope} until {at}"),
+                (None, None) => scope.to_string(),
+                (Some(at), Some(user)) => format!("{scope} as {user} until {at}"),
+                (None, Some(user)) => format!("{scope} as {user}"),
             }),
         };
         let stored = hash(secret.reveal());
@@ -182,10 +231,22 @@ impl Users {
             if exists.is_some() {
                 return Err(AccessError::TokenExists(name.to_string()));
             }
+            if let Some(user) = user {
+                if self.role_of(tx, user)?.is_none() {
+                    return Err(AccessError::UnknownUser(user.to_string()));
+                }
+            }
             tx.execute(
-                "INSERT INTO api_tokens (name, scope, hash, created, expires)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![name, scope.name(), stored, created.0, expires.map(|t| t.0)],
+                "INSERT INTO api_tokens (name, scope, hash, created, expires, user)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    name,
+                    scope.name(),
+                    stored,
+                    created.0,
+                    expires.map(|t| t.0),
+                    user
+                ],
             )
             .map_err(self.sql("adding a token"))?;
             Ok(())
@@ -226,7 +287,10 @@ fn list(conn: &Connection, path: &Path) -> Result<Vec<TokenInfo>, AccessError> {
         source,
     };
     let mut stmt = conn
-        .prepare("SELECT name, scope, created, expires FROM api_tokens ORDER BY name")
+        .prepare(
+            "SELECT t.name, t.scope, t.created, t.expires, t.user, u.role
+             FROM api_tokens t LEFT JOIN access_users u ON u.name = t.user ORDER BY t.name",
+        )
         .map_err(sql)?;
     let rows = stmt
         .query_map([], |row| {
@@ -235,26 +299,50 @@ fn list(conn: &Connection, path: &Path) -> Result<Vec<TokenInfo>, AccessError> {
                 row.get::<_, String>(1)?,
                 row.get::<_, i64>(2)?,
                 row.get::<_, Option<i64>>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, Option<String>>(5)?,
             ))
         })
         .map_err(sql)?;
     let mut out = Vec::new();
     for row in rows {
-        let (name, scope, created, expires) = row.map_err(sql)?;
-        let scope = scope
-            .parse()
-            .map_err(|e: UnknownScope| AccessError::BadRow {
-                path: path.to_path_buf(),
-                message: format!("token '{name}': {e}"),
-            })?;
-        out.push(TokenInfo {
-            name,
-            scope,
-            created: Timestamp(created),
-            expires: expires.map(Timestamp),
-        });
+        let (name, scope, created, expires, user, role) = row.map_err(sql)?;
+        out.push(info(path, name, scope, created, expires, user, role)?);
     }
     Ok(out)
+}
+
+/// A token row read back, its words parsed.
+fn info(
+    path: &Path,
+    name: String,
+    scope: String,
+    created: i64,
+    expires: Option<i64>,
+    user: Option<String>,
+    role: Option<String>,
+) -> Result<TokenInfo, AccessError> {
+    let bad = |message: String| AccessError::BadRow {
+        path: path.to_path_buf(),
+        message: format!("token '{name}': {message}"),
+    };
+    let scope = scope
+        .parse()
+        .map_err(|e: UnknownScope| bad(e.to_string()))?;
+    let role = match role {
+        Some(role) => Some(
+            role.parse::<plantwatch_core::Role>()
+                .map_err(|e| bad(e.to_string()))?,
+        ),
+        None => None,
+    };
+    Ok(TokenInfo {
+        scope,
+        created: Timestamp(created),
+        expires: expires.map(Timestamp),
+        user: user.map(|name| TokenUser { name, role }),
+        name,
+    })
 }
 
 /// Why a presented token was refused. The API answers all of them alike (401), so a client cannot
@@ -301,11 +389,30 @@ impl Tokens {
             return Ok(Err(TokenRefusal::Malformed));
         }
         let conn = self.lock();
-        let row: Option<(String, String, i64, Option<i64>)> = conn
+        type Row = (
+            String,
+            String,
+            i64,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<Row> = conn
             .query_row(
-                "SELECT name, scope, created, expires FROM api_tokens WHERE hash = ?1",
+                // The user's role is read with the token, so a changed role applies at once.
+                "SELECT t.name, t.scope, t.created, t.expires, t.user, u.role
+                 FROM api_tokens t LEFT JOIN access_users u ON u.name = t.user WHERE t.hash = ?1",
                 [hash(text)],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                    ))
+                },
             )
             .optional()
             .map_err(|source| AccessError::Sql {
@@ -313,21 +420,10 @@ impl Tokens {
                 what: "checking a token",
                 source,
             })?;
-        let Some((name, scope, created, expires)) = row else {
+        let Some((name, scope, created, expires, user, role)) = row else {
             return Ok(Err(TokenRefusal::Unknown));
         };
-        let scope = scope
-            .parse()
-            .map_err(|e: UnknownScope| AccessError::BadRow {
-                path: self.path.clone(),
-                message: format!("token '{name}': {e}"),
-            })?;
-        let info = TokenInfo {
-            name,
-            scope,
-            created: Timestamp(created),
-            expires: expires.map(Timestamp),
-        };
+        let info = info(&self.path, name, scope, created, expires, user, role)?;
         if info.expires.is_some_and(|at| at <= now) {
             return Ok(Err(TokenRefusal::Expired));
         }

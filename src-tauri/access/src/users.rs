@@ -129,7 +129,11 @@ impl Users {
         }
     }
 
-    fn role_of(&self, conn: &Connection, name: &str) -> Result<Option<Role>, AccessError> {
+    pub(crate) fn role_of(
+        &self,
+        conn: &Connection,
+        name: &str,
+    ) -> Result<Option<Role>, AccessError> {
         let text: Option<String> = conn
             .query_row(
                 "SELECT role FROM access_users WHERE name = ?1",

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use plantwatch_access::{
-    outcome, AccessError, AuditAction, AuditTrail, Password, TokenRefusal, TokenScope, Tokens,
-    User, Users,
+    outcome, AccessError, AuditAction, AuditTrail, Password, TokenGrant, TokenRefusal, TokenScope,
+    Tokens, User, Users,
 };
 use plantwatch_core::{Role, Timestamp};
 
@@ -39,7 +39,7 @@ fn a_token_is_shown_once_and_only_its_hash_is_stored() {
     let (_dir, path) = db();
     let users = Users::open(&path).expect("open");
     let secret = users
-        .add_token("dashboard", TokenScope::Read, None, None)
+        .add_token("dashboard", &TokenGrant::Read, None, None)
         .expect("a plant without users lets anyone who can write its file make tokens");
     let text = secret.reveal().to_string();
     assert!(text.starts_with("pwt_") && text.len() == 68, "{text}");
@@ -76,18 +76,18 @@ fn unknown_malformed_revoked_and_expired_tokens_are_refused() {
     let (_dir, path) = db();
     let users = Users::open(&path).expect("open");
     let kept = users
-        .add_token("kept", TokenScope::Write, None, None)
+        .add_token("kept", &TokenGrant::Read, None, None)
         .expect("add");
     let short = users
         .add_token(
             "short",
-            TokenScope::Read,
+            &TokenGrant::Read,
             Some(Duration::from_secs(3600)),
             None,
         )
         .expect("add");
     let revoked = users
-        .add_token("gone", TokenScope::Read, None, None)
+        .add_token("gone", &TokenGrant::Read, None, None)
         .expect("add");
     users.revoke_token("gone", None).expect("revoke");
     let tokens = Tokens::open(&path).expect("tokens");
@@ -127,20 +127,27 @@ fn once_the_plant_has_users_only_an_admin_manages_tokens_and_refusals_are_audite
         .sign_in("olga", &Password::new("olga-password"))
         .expect("operator signs in");
 
-    let nobody = users.add_token("t", TokenScope::Read, None, None);
+    let nobody = users.add_token("t", &TokenGrant::Read, None, None);
     assert!(
         matches!(nobody, Err(AccessError::Denied { .. })),
         "{nobody:?}"
     );
-    let operator = users.add_token("t", TokenScope::Read, None, Some(&olga));
+    let operator = users.add_token("t", &TokenGrant::Read, None, Some(&olga));
     assert!(
         matches!(operator, Err(AccessError::Denied { .. })),
         "{operator:?}"
     );
     users
-        .add_token("t", TokenScope::Read, None, Some(&ada))
+        .add_token("t", &TokenGrant::Read, None, Some(&ada))
         .expect("an admin may");
-    let twice = users.add_token("t", TokenScope::Write, None, Some(&ada));
+    let twice = users.add_token(
+        "t",
+        &TokenGrant::Write {
+            user: "olga".into(),
+        },
+        None,
+        Some(&ada),
+    );
     assert!(
         matches!(twice, Err(AccessError::TokenExists(_))),
         "{twice:?}"
@@ -156,7 +163,7 @@ fn once_the_plant_has_users_only_an_admin_manages_tokens_and_refusals_are_audite
         matches!(unknown, Err(AccessError::UnknownToken(_))),
         "{unknown:?}"
     );
-    let bad = users.add_token("no spaces", TokenScope::Read, None, Some(&ada));
+    let bad = users.add_token("no spaces", &TokenGrant::Read, None, Some(&ada));
     assert!(matches!(bad, Err(AccessError::BadTokenName(_))), "{bad:?}");
 
     let added = |r: &str| (AuditAction::TokenAdded, "t".to_string(), r.to_string());

@@ -67,6 +67,16 @@ impl ApiError {
         )
     }
 
+    /// 403: the token's user may not do this (no user, a removed user).
+    pub fn denied(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "denied", message)
+    }
+
+    /// An outcome of a write or an alarm action that is not success, with its own status and word.
+    pub fn outcome(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(status, code, message)
+    }
+
     /// 404: a tag the plant does not have.
     pub fn unknown_tag(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "unknown_tag", message)

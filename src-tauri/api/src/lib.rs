@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use plantwatch_access::{AccessError, TokenScope, Tokens};
@@ -70,16 +70,34 @@ pub enum ApiStartError {
 }
 
 /// The routes under `/api/v1/`, with authentication, CORS and the body limit.
+/// Long-lived sessions end when `stopping` turns true.
 pub fn router(
     engine: Arc<Engine>,
     tokens: Arc<Tokens>,
     cors: &[String],
+    stopping: watch::Receiver<bool>,
 ) -> Result<Router, ApiStartError> {
+    let limiter = Arc::new(FailureLimiter::default());
     let read = AuthState {
-        tokens,
-        limiter: Arc::new(FailureLimiter::default()),
+        tokens: tokens.clone(),
+        limiter: limiter.clone(),
         needs: TokenScope::Read,
     };
+    let write = AuthState {
+        tokens,
+        limiter,
+        needs: TokenScope::Write,
+    };
+    let state = AppState { engine, stopping };
+    // Writes and alarm actions: a write token, acting as its user.
+    let writes = Router::new()
+        .route("/tags/{device}/{tag}/write", post(routes::write::write))
+        .route("/alarms/{action}", post(routes::alarm_actions::act))
+        .route_layer(axum::middleware::from_fn_with_state(
+            write,
+            auth::require_token,
+        ))
+        .with_state(state.clone());
     let api = Router::new()
         .route("/plant", get(routes::plant::plant))
         .route("/values", get(routes::plant::values))
@@ -90,14 +108,15 @@ pub fn router(
         .route("/alarms/active", get(routes::alarms::active))
         .route("/alarms/journal", get(routes::alarms::journal))
         .route("/alarms/health", get(routes::alarms::health))
+        .route("/live", get(routes::live::live))
         .route_layer(axum::middleware::from_fn_with_state(
             read,
             auth::require_token,
         ))
         .route("/openapi.json", get(openapi::document))
-        .with_state(AppState { engine });
+        .with_state(state);
     let mut app = Router::new()
-        .nest("/api/v1", api)
+        .nest("/api/v1", api.merge(writes))
         .fallback(|| async { ApiError::no_route() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     if let Some(cors) = cors_layer(cors)? {
@@ -146,7 +165,8 @@ impl ApiServer {
             ApiSecurity::Loopback | ApiSecurity::Insecure => None,
         };
         let tokens = Arc::new(Tokens::open(db)?);
-        let app = router(engine, tokens, &settings.cors)?;
+        let (stop, stopped) = watch::channel(false);
+        let app = router(engine, tokens, &settings.cors, stopped.clone())?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -160,7 +180,6 @@ impl ApiServer {
                 addr: settings.listen,
                 source,
             })?;
-        let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, tls, app, stopped));
         Ok(ApiServer {
             addr,
@@ -262,6 +281,8 @@ where
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(MAX_HEADER_BYTES)
         .serve_connection(TokioIo::new(stream), service)
+        // The live stream takes the connection over after its upgrade.
+        .with_upgrades()
         .await;
     if let Err(e) = result {
         tracing::debug!("API: connection from {peer} ended: {e}");
@@ -273,7 +294,7 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
-    use plantwatch_access::Users;
+    use plantwatch_access::{Password, TokenGrant, Users};
 
     /// A route behind the token check, needing `needs`, over a fresh token table with one read and
     /// one write token.
@@ -282,10 +303,26 @@ mod tests {
         let db = dir.path().join("plant.db");
         let users = Users::open(&db).expect("open");
         let read = users
-            .add_token("r", TokenScope::Read, None, None)
+            .add_token("r", &TokenGrant::Read, None, None)
             .expect("add");
+        users
+            .add(
+                "ada",
+                plantwatch_core::Role::Admin,
+                &Password::new("ada-password"),
+                None,
+            )
+            .expect("first user");
+        let ada = users
+            .sign_in("ada", &Password::new("ada-password"))
+            .expect("sign in");
         let write = users
-            .add_token("w", TokenScope::Write, None, None)
+            .add_token(
+                "w",
+                &TokenGrant::Write { user: "ada".into() },
+                None,
+                Some(&ada),
+            )
             .expect("add");
         let auth = AuthState {
             tokens: Arc::new(Tokens::open(&db).expect("tokens")),

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{alarms, history, plant};
+use crate::routes::{alarm_actions, alarms, history, live, plant, write};
 
 /// The API's description.
 #[derive(OpenApi)]
@@ -13,26 +13,37 @@ use crate::routes::{alarms, history, plant};
     info(
         title = "Plantwatch local API",
         description = "The plant's configuration, live values, device status, history and alarms, read \
-                       with a bearer token (`plantwatch tokens --db FILE add NAME --scope read`). Times \
+                       with a bearer token (`plantwatch tokens --db FILE add NAME --scope read`); tag \
+                       writes and alarm actions with a write token made for a user (`--scope write \
+                       --user USER`). Times \
                        are RFC 3339 UTC; `from`/`to` also take relative times such as -1h.",
     ),
     paths(
         plant::plant,
         plant::values,
         plant::devices,
+        live::live,
         history::raw,
         history::aggregate,
         history::thinned,
         alarms::active,
         alarms::journal,
         alarms::health,
+        write::write,
+        alarm_actions::act,
     ),
-    components(schemas(crate::error::ErrorBody)),
+    components(schemas(
+        crate::error::ErrorBody,
+        live::LiveSubscribe,
+        live::LiveBatch,
+        live::LiveError
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "plant", description = "The plant, current values and device status, from the running collector"),
         (name = "history", description = "Stored samples: raw, aggregated per interval, thinned to columns"),
-        (name = "alarms", description = "Active alarms, the alarm journal, alarm health"),
+        (name = "alarms", description = "Active alarms, the alarm journal, alarm health; alarm actions (scope write)"),
+        (name = "write", description = "Tag writes with a write token acting as its user: role, range, read-back, audit"),
     )
 )]
 pub struct ApiDoc;
@@ -73,12 +84,15 @@ mod tests {
             "/api/v1/plant",
             "/api/v1/values",
             "/api/v1/devices",
+            "/api/v1/live",
             "/api/v1/history/raw",
             "/api/v1/history/aggregate",
             "/api/v1/history/thinned",
             "/api/v1/alarms/active",
             "/api/v1/alarms/journal",
             "/api/v1/alarms/health",
+            "/api/v1/tags/{device}/{tag}/write",
+            "/api/v1/alarms/{action}",
         ] {
             assert!(paths.contains_key(path), "{path} is documented");
         }

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use plantwatch_access::{AccessError, TokenScope, User, Users};
+use plantwatch_access::{AccessError, TokenGrant, TokenScope, User, Users};
 use plantwatch_core::parse_duration;
 
 use super::password::Passwords;
@@ -36,9 +36,13 @@ pub enum Command {
     /// Make a token and print it once.
     Add {
         name: String,
-        /// read (the plant, values, history, alarms) or write.
+        /// read (the plant, values, history, alarms) or write (also tag writes and alarm actions).
         #[arg(long, value_parser = parse_scope)]
         scope: TokenScope,
+        /// The user a write token acts as: their role applies to its writes, and the audit trail
+        /// names them and the token. Required with --scope write.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
         /// How long it is valid, such as 90d or 12h; without it, until revoked.
         #[arg(long, value_name = "DURATION")]
         expires: Option<String>,
@@ -138,10 +142,13 @@ fn tokens(args: &Args) -> Result<(), TokensError> {
                 )?;
             }
         }
-        Command::Add { name, scope, .. } => {
+        Command::Add {
+            name, scope, user, ..
+        } => {
+            let grant = TokenGrant::new(*scope, user.as_deref())?;
             let by = sign_in(&users, args.as_user.as_deref())?;
             let secret = finish(&users, by.as_ref(), |by| {
-                users.add_token(name, *scope, valid_for, by)
+                users.add_token(name, &grant, valid_for, by)
             })?;
             // The token alone on standard output, so a script can capture it; the note on stderr.
             writeln!(out, "{}", secret.reveal())?;

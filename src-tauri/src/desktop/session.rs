@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use plantwatch_core::Plant;
+use plantwatch_api::ApiServer;
+use plantwatch_core::{ApiSecurity, Plant};
 use plantwatch_engine::{Engine, EngineOptions};
 use plantwatch_modbus::TrafficMonitor;
 use plantwatch_northbound::{Northbound, NorthboundStatus};
@@ -45,6 +46,9 @@ pub struct Session {
     pub engine: Arc<Engine>,
     /// The Sparkplug B edge node, when the plant has `[northbound.sparkplug]`.
     northbound: Option<NorthboundSlot>,
+    /// The local API over this session's engine, when the plant has `[api]` and it started (why it did
+    /// not is in the log; the plant is monitored either way).
+    api: Option<ApiServer>,
     /// The in-process simulator, for the demo plant.
     sim: Option<SimServer>,
 }
@@ -78,13 +82,16 @@ impl Session {
         })
     }
 
-    /// Starts polling a validated plant (see [`load_plant`]), and its northbound link when it has one.
+    /// Starts polling a validated plant (see [`load_plant`]), its northbound link and its local API
+    /// when it has them.
     pub async fn start(plant: Plant, traffic: &TrafficMonitor) -> Result<Session, UiError> {
         let engine = Arc::new(start_engine(plant, traffic).await?);
         let northbound = start_northbound(&engine);
+        let api = start_api(&engine).await;
         Ok(Session {
             engine,
             northbound,
+            api,
             sim: None,
         })
     }
@@ -124,13 +131,18 @@ impl Session {
         Ok(Session {
             engine,
             northbound: None,
+            api: None,
             sim: Some(sim),
         })
     }
 
-    /// Stops the northbound link (its NDEATH and last acknowledgements while the engine still runs),
-    /// then polling (flushing history and the alarm journal), then the simulator.
+    /// Stops the local API (no request reads a stopping engine, and its hold on the engine ends), the
+    /// northbound link (its NDEATH and last acknowledgements while the engine still runs), then polling
+    /// (flushing history and the alarm journal), then the simulator.
     pub async fn close(self) {
+        if let Some(server) = self.api {
+            server.stop().await;
+        }
         if let Some(NorthboundSlot::Running(node)) = self.northbound {
             node.stop().await;
         }
@@ -159,6 +171,31 @@ fn start_northbound(engine: &Arc<Engine>) -> Option<NorthboundSlot> {
             NorthboundSlot::Failed(e.to_string())
         }
     })
+}
+
+/// Starts the plant's local API over `engine`, if it configures one, as `plantwatch collect` does;
+/// its URL (and the clear-text warning) goes to the log.
+async fn start_api(engine: &Arc<Engine>) -> Option<ApiServer> {
+    let settings = engine.plant().api.clone()?;
+    match ApiServer::start(&settings, engine.clone(), engine.history_path()).await {
+        Ok(server) => {
+            // At warn, the window's default log level, so that the user sees where it serves.
+            tracing::warn!("the local API serves {}", server.url());
+            if settings.security == ApiSecurity::Insecure {
+                tracing::warn!(
+                    "the local API on {} is plain HTTP on the network (insecure = true): tokens \
+                     and data travel in clear text; give tls_cert and tls_key",
+                    server.local_addr()
+                );
+            }
+            Some(server)
+        }
+        Err(e) => {
+            // A taken port or an unreadable certificate: the plant is monitored all the same.
+            tracing::warn!("the local API did not start: {e}");
+            None
+        }
+    }
 }
 
 /// The engine's links record into `traffic`, the window's one monitor (the workbench's panel).
@@ -231,4 +268,65 @@ pub fn problems_of(errors: &plantwatch_config::ConfigErrors) -> Vec<ConfigProble
             message: e.message.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+impl Session {
+    /// Where the local API serves, for the tests.
+    fn api_url(&self) -> Option<String> {
+        self.api.as_ref().map(ApiServer::url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// `GET /api/v1/openapi.json` (no token needed) over a plain socket: the status line.
+    fn status_line(addr: SocketAddr) -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+        stream.write_all(
+            b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer.lines().next().unwrap_or_default().to_string())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_plant_with_api_serves_it_while_open_and_stops_it_on_close() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // No device answers on port 1: the plant is monitored (offline), and the API serves anyway.
+        let mut plant = plantwatch_sim::demo_plant_with_history(
+            SocketAddr::from(([127, 0, 0, 1], 1)),
+            dir.path().join("plant.db"),
+        );
+        plant.api = Some(plantwatch_core::ApiSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            security: ApiSecurity::Loopback,
+            browser: false,
+            cors: Vec::new(),
+        });
+        let session = Session::start(plant, &TrafficMonitor::default())
+            .await
+            .expect("the session starts");
+        let url = session.api_url().expect("the API runs");
+        let addr: SocketAddr = url
+            .trim_start_matches("http://")
+            .trim_end_matches("/api/v1/")
+            .parse()
+            .expect("an address in the URL");
+        let line = tokio::task::spawn_blocking(move || status_line(addr))
+            .await
+            .expect("joined")
+            .expect("the API answers");
+        assert_eq!(line, "HTTP/1.1 200 OK");
+        session.close().await;
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "the API stopped with the plant"
+        );
+    }
 }

@@ -1,8 +1,11 @@
 //! The endpoints under `/api/v1/`, one module per area, and the shapes they answer with.
 
+pub mod alarm_actions;
 pub mod alarms;
 pub mod history;
+pub mod live;
 pub mod plant;
+pub mod write;
 
 use std::sync::Arc;
 
@@ -15,6 +18,9 @@ use utoipa::ToSchema;
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    /// Turns true when the server stops: long-lived sessions (the live stream) end on it, letting go
+    /// of the engine.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A quality as the API shows it: the level, and the cause when it is not good.

@@ -44,7 +44,7 @@ pub struct TagBody {
     #[serde(rename = "type")]
     #[schema(example = "f32")]
     pub value_type: String,
-    /// Present when the tag may be written (by the window or `plantwatch write`; not by the API yet).
+    /// Present when the tag may be written (by the window, `plantwatch write`, or `POST .../write` here).
     pub writable: Option<WritableBody>,
 }
 
@@ -131,7 +131,7 @@ pub struct TagValueBody {
 }
 
 /// Whether `id` matches `pattern`, where `*` stands for any run of characters (`plc/*`, `*/level`).
-fn matches(pattern: &str, id: &str) -> bool {
+pub(crate) fn matches(pattern: &str, id: &str) -> bool {
     let mut parts = pattern.split('*');
     let first = parts.next().unwrap_or("");
     let Some(mut rest) = id.strip_prefix(first) else {
@@ -169,22 +169,25 @@ fn select(plant: &Plant, params: &Params) -> Result<Vec<TagIndex>, ApiError> {
                 })
             })
             .collect(),
-        (true, Some(pattern)) => {
-            let found: Vec<TagIndex> = plant
-                .tags()
-                .filter(|(_, d, t)| matches(pattern, &format!("{}/{}", d.id, t.id())))
-                .map(|(i, _, _)| i)
-                .collect();
-            if found.is_empty() {
-                return Err(ApiError::unknown_tag(format!(
-                    "no tag matches the pattern '{}' ('*' stands for any characters, as in plc/*)",
-                    plantwatch_core::echo::escape(pattern)
-                )));
-            }
-            Ok(found)
-        }
+        (true, Some(pattern)) => matching(plant, pattern),
         (true, None) => Ok(plant.tags().map(|(i, _, _)| i).collect()),
     }
+}
+
+/// The tags whose full id matches `pattern`, in config order; none is an error.
+pub(crate) fn matching(plant: &Plant, pattern: &str) -> Result<Vec<TagIndex>, ApiError> {
+    let found: Vec<TagIndex> = plant
+        .tags()
+        .filter(|(_, d, t)| matches(pattern, &format!("{}/{}", d.id, t.id())))
+        .map(|(i, _, _)| i)
+        .collect();
+    if found.is_empty() {
+        return Err(ApiError::unknown_tag(format!(
+            "no tag matches the pattern '{}' ('*' stands for any characters, as in plc/*)",
+            plantwatch_core::echo::escape(pattern)
+        )));
+    }
+    Ok(found)
 }
 
 /// Current values with quality and time: every tag, the tags named (`tag`, repeatable), or those
