@@ -177,10 +177,18 @@ fn start_northbound(engine: &Arc<Engine>) -> Option<NorthboundSlot> {
 /// its URL (and the clear-text warning) goes to the log.
 async fn start_api(engine: &Arc<Engine>) -> Option<ApiServer> {
     let settings = engine.plant().api.clone()?;
-    match ApiServer::start(&settings, engine.clone(), engine.history_path()).await {
+    let screens = super::browser::for_plant(engine, false).unwrap_or_else(|why| {
+        tracing::warn!("the browser screens are not served: {why}");
+        None
+    });
+    let serving_screens = screens.is_some();
+    match ApiServer::start(&settings, engine.clone(), engine.history_path(), screens).await {
         Ok(server) => {
             // At warn, the window's default log level, so that the user sees where it serves.
             tracing::warn!("the local API serves {}", server.url());
+            if serving_screens {
+                tracing::warn!("the browser screens are at {}", server.screens_url());
+            }
             if settings.security == ApiSecurity::Insecure {
                 tracing::warn!(
                     "the local API on {} is plain HTTP on the network (insecure = true): tokens \
