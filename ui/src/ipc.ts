@@ -10,6 +10,7 @@ import type {
   AlarmActionRequest,
   AlarmHealth,
   AlarmView,
+  ApiView,
   AuditEntries,
   AuditQuery,
   ConnectionTest,
@@ -81,6 +82,8 @@ export const backend = {
   liveSnapshot: () => call<TagUpdate[]>("live_snapshot"),
   deviceStatuses: () => call<DeviceView[]>("device_statuses"),
   northboundStatus: () => call<NorthboundView | null>("northbound_status"),
+  /** The plant's local API while it serves (null: none, or in a browser). */
+  apiStatus: () => call<ApiView | null>("api_status"),
   testConnection: (device: number) => call<ConnectionTest>("test_connection", { device }),
   trendHistory: (request: TrendRequest) => call<TrendData>("trend_history", { request }),
   exportTrend: (request: TrendRequest, format: ExportFormat) =>

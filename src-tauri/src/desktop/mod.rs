@@ -58,6 +58,7 @@ pub fn run() -> ExitCode {
             commands::live_snapshot,
             commands::device_statuses,
             commands::northbound_status,
+            commands::api_status,
             commands::test_connection,
             commands::trend_history,
             commands::export_trend,
