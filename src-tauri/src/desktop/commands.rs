@@ -8,7 +8,7 @@ use tauri::State;
 use super::control::{self, Control};
 use super::state::AppState;
 use super::wire::{
-    AlarmActionRequest, ApiView, AlarmHealth, AlarmView, AuditEntries, AuditQuery, ConnectionTest,
+    AlarmActionRequest, AlarmHealth, AlarmView, ApiView, AuditEntries, AuditQuery, ConnectionTest,
     DeviceView, ErrorCode, ExportFormat, GridRequest, GridView, IdentityObject, JournalQuery,
     JournalRow, LinkSpec, LiveBatch, NorthboundView, PlantFileReport, PlantInfo, PromoteRequest,
     RangeScanRequest, ScanEvent, ScreenFormat, ScreenView, SerialPortView, SerialProbeRequest,
