@@ -16,6 +16,7 @@ mod desktop {
         "live_snapshot",
         "device_statuses",
         "northbound_status",
+        "api_status",
         "test_connection",
         "trend_history",
         "export_trend",

@@ -63,8 +63,17 @@ def plant_name(driver):
 
 
 def go(driver, screen):
-    driver.find_element(By.CSS_SELECTOR, f'nav.screens button[data-screen="{screen}"]').click()
-    wait_for(f"the {screen} screen", lambda: by_test_id(driver, f"screen-{screen}"))
+    """Opens a screen from the navigation. The click is repeated when the screen has not come after a
+    few seconds: on a loaded machine a click can land while the page is still re-rendering after a plant
+    switch, and a user would simply click again."""
+    for attempt in range(4):
+        driver.find_element(By.CSS_SELECTOR, f'nav.screens button[data-screen="{screen}"]').click()
+        try:
+            wait_for(f"the {screen} screen", lambda: by_test_id(driver, f"screen-{screen}"), timeout=5 if attempt < 3 else 20)
+            return
+        except AssertionError:
+            if attempt == 3:
+                raise
 
 
 def shot(driver, name):

@@ -147,8 +147,11 @@ tests=(
   "test_the_plant_menu_opens_a_file_from_the_system_dialog_and_tags_pin_on_the_overview normal 1"
   "test_the_workbench_finds_the_mystery_device_and_makes_a_tag_of_its_float normal 1"
 )
-# PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above.
-if [ -n "${PLANTWATCH_E2E_ONLY:-}" ]; then
+# PLANTWATCH_E2E_ONLY=NAME runs one test, with its own scenario when it is listed above
+# (PLANTWATCH_E2E_ONLY=browser: only the browser screens' tests).
+if [ "${PLANTWATCH_E2E_ONLY:-}" = browser ]; then
+  tests=()
+elif [ -n "${PLANTWATCH_E2E_ONLY:-}" ]; then
   only="${PLANTWATCH_E2E_ONLY} normal 1"
   for entry in "${tests[@]}"; do
     [ "${entry%% *}" = "$PLANTWATCH_E2E_ONLY" ] && only=$entry
@@ -181,6 +184,28 @@ for entry in "${tests[@]}"; do
   stop_driver
   stop_dunst
 done
+
+# The browser screens (issue 13): headless Chromium against `plantwatch collect` serving them; the
+# script starts and stops its simulator, collector and chromedriver, and prints a line per test.
+if [ -z "${PLANTWATCH_E2E_ONLY:-}" ] || [ "$PLANTWATCH_E2E_ONLY" = browser ]; then
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    mkdir -p "$scratch/browser"
+    PLANTWATCH_E2E_WORK="$scratch/browser" timeout 300 "$py" -u "$here/browser_test.py" | tee "$scratch/browser.out"
+    browser_passed=$(grep -c '^PASS ' "$scratch/browser.out")
+    browser_failed=$(grep -c '^FAIL ' "$scratch/browser.out")
+    passed=$((passed + browser_passed))
+    if [ "$browser_failed" -gt 0 ] || [ "$browser_passed" -eq 0 ]; then
+      failed=$((failed + (browser_failed > 0 ? browser_failed : 1)))
+      failures+=("browser")
+      echo "--- the collector's log:" >&2
+      tail -n 20 "$scratch/browser/collect.log" >&2
+    fi
+  else
+    echo "run.sh: chromium and chromedriver are missing (apt-get install chromium chromium-driver)" >&2
+    failed=$((failed + 1))
+    failures+=("browser")
+  fi
+fi
 
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}" >&2
 echo "screenshots: $out" >&2

@@ -41,10 +41,20 @@ export const SCREENS = [
  * the idle lock shows within this time. */
 export const SESSION_POLL_MS = 5000;
 
+/** Screens that work on the machine the window runs on (its plant files, its serial ports): not in a
+ * browser. */
+const WINDOW_ONLY = new Set<string>(["plant", "workbench"]);
+
 /** The screens a session may open: the audit trail only for engineers and admins, the process pictures
- * only on a plant that has some (Alt+N counts the screens shown). */
-export function screensFor(session: SessionView, pictures = false) {
-  return SCREENS.filter((s) => (s.id !== "audit" || session.audit) && (s.id !== "screens" || pictures));
+ * only on a plant that has some, the window-only screens not in a browser (Alt+N counts the screens
+ * shown). */
+export function screensFor(session: SessionView, pictures = false, browser = false) {
+  return SCREENS.filter(
+    (s) =>
+      (s.id !== "audit" || session.audit) &&
+      (s.id !== "screens" || pictures) &&
+      (!browser || !WINDOW_ONLY.has(s.id)),
+  );
 }
 
 export function App({ backend, store }: { backend: Backend; store: LiveStore }) {
@@ -72,7 +82,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
   };
 
   const go = (id: string, pens?: number[]) => {
-    if (!screensFor(sessionRef.current, picturesRef.current.length > 0).some((s) => s.id === id)) return;
+    if (!screensFor(sessionRef.current, picturesRef.current.length > 0, backend.place === "browser").some((s) => s.id === id)) return;
     if (pens) setTrendPens(pens);
     setScreen(id);
     saveSettings({ lastScreen: id });
@@ -117,7 +127,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
         if (s.language === null) backend.settingsSet({ ...s, language }).catch(() => {});
         setSettings({ ...s, language });
         // The audit screen needs a sign-in first: the window never opens on it.
-        if (screensFor(NO_SESSION, true).some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
+        if (screensFor(NO_SESSION, true, backend.place === "browser").some((x) => x.id === s.lastScreen)) setScreen(s.lastScreen);
         mark("subscribe");
         await backend.liveSubscribe((batch) => {
           store.apply(batch);
@@ -179,14 +189,14 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
 
   // A screen the session may no longer open (the audit after a sign-out) gives way to the overview.
   useEffect(() => {
-    if (!screensFor(session, pictures.length > 0).some((s) => s.id === screen)) setScreen("overview");
+    if (!screensFor(session, pictures.length > 0, backend.place === "browser").some((s) => s.id === screen)) setScreen("overview");
   }, [session, screen, pictures]);
 
   // Full keyboard use: Alt+1..9 switch screens from anywhere (the audit only when the session may).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.altKey && !e.ctrlKey && /^[1-9]$/.test(e.key)) {
-        const s = screensFor(sessionRef.current, picturesRef.current.length > 0)[Number(e.key) - 1];
+        const s = screensFor(sessionRef.current, picturesRef.current.length > 0, backend.place === "browser")[Number(e.key) - 1];
         if (s) {
           e.preventDefault();
           go(s.id);
@@ -211,7 +221,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
             {plant?.simulated && <small>{t("app.simulated")}</small>}
           </div>
           <nav class="screens" aria-label={t("app.screensNav")} data-testid="screen-nav">
-            {screensFor(session, pictures.length > 0).map((s, i) => (
+            {screensFor(session, pictures.length > 0, backend.place === "browser").map((s, i) => (
               <button
                 aria-current={screen === s.id ? "page" : undefined}
                 onClick={() => go(s.id)}
@@ -223,7 +233,9 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
               </button>
             ))}
           </nav>
-          <PlantMenu onOpened={(p) => showPlant(p).catch((e) => setError(e))} onError={setError} />
+          {backend.place !== "browser" && (
+            <PlantMenu onOpened={(p) => showPlant(p).catch((e) => setError(e))} onError={setError} />
+          )}
           <SessionBar />
           <LanguageSwitch language={currentLanguage()} onChoose={chooseLanguage} />
           <button

@@ -3,8 +3,11 @@
 import { createContext } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
 import type { SessionView, Settings } from "./bindings/ipc";
+import { DEFAULT_SETTINGS } from "./defaults";
 import { backend, type Backend } from "./ipc";
 import { LiveStore } from "./live";
+
+export { DEFAULT_SETTINGS };
 
 export interface AppServices {
   backend: Backend;
@@ -27,21 +30,6 @@ export const NO_SESSION: SessionView = {
   audit: false,
   idleLockS: 900,
   locked: null,
-};
-
-/** Settings before the backend's saved ones arrive (and the context's own default). */
-export const DEFAULT_SETTINGS: Settings = {
-  theme: "dark",
-  lastScreen: "overview",
-  operator: "operator",
-  sound: false,
-  notify: true,
-  recentPlants: [],
-  lastPlant: null,
-  window: null,
-  keyTags: [],
-  language: null,
-  mysteryDevice: false,
 };
 
 export const Services = createContext<AppServices>({

@@ -1,10 +1,16 @@
 // The one place the UI talks to the Rust side. Every command returns a promise that rejects with a
 // UiError ({code, message, problems}); callers never parse message text.
+//
+// Two transports, one set of commands: in Plantwatch's window, Tauri's IPC; in a browser served by the
+// local API (`[api] browser = true`), HTTP and a WebSocket to the same commands (see ./browser.ts). The
+// transport is chosen per call, by whether Tauri's IPC is there.
 import { Channel, invoke } from "@tauri-apps/api/core";
+import { browserCall, browserLive, inWindow } from "./browser";
 import type {
   AlarmActionRequest,
   AlarmHealth,
   AlarmView,
+  ApiView,
   AuditEntries,
   AuditQuery,
   ConnectionTest,
@@ -50,6 +56,7 @@ export function asUiError(e: unknown): UiError {
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  if (!inWindow()) return browserCall<T>(cmd, args ?? {});
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
@@ -58,11 +65,16 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export const backend = {
+  /** Where the page runs: in the window, or in a browser (where the window-only screens are hidden). */
+  get place(): "window" | "browser" {
+    return inWindow() ? "window" : "browser";
+  },
   plantInfo: () => call<PlantInfo>("plant_info"),
   plantScreens: () => call<ScreenView[]>("plant_screens"),
   exportScreen: (id: string, svg: string, format: ScreenFormat) =>
     call<string>("export_screen", { id, svg, format }),
   liveSubscribe: (onBatch: (batch: LiveBatch) => void) => {
+    if (!inWindow()) return browserLive(onBatch);
     const channel = new Channel<LiveBatch>();
     channel.onmessage = onBatch;
     return call<void>("live_subscribe", { channel });
@@ -70,6 +82,8 @@ export const backend = {
   liveSnapshot: () => call<TagUpdate[]>("live_snapshot"),
   deviceStatuses: () => call<DeviceView[]>("device_statuses"),
   northboundStatus: () => call<NorthboundView | null>("northbound_status"),
+  /** The plant's local API while it serves (null: none, or in a browser). */
+  apiStatus: () => call<ApiView | null>("api_status"),
   testConnection: (device: number) => call<ConnectionTest>("test_connection", { device }),
   trendHistory: (request: TrendRequest) => call<TrendData>("trend_history", { request }),
   exportTrend: (request: TrendRequest, format: ExportFormat) =>

@@ -1,6 +1,7 @@
 import { cleanup, render, screen } from "@testing-library/preact";
 import { afterEach, describe, expect, it } from "vitest";
 import type { NorthboundView } from "../src/bindings/ipc";
+import { ApiFacts } from "../src/components/ApiCard";
 import { describeBacklog, NorthboundFacts } from "../src/components/NorthboundCard";
 
 afterEach(cleanup);
@@ -42,5 +43,20 @@ describe("the northbound card", () => {
     expect(describeBacklog(0.4)).toBe("caught up");
     expect(describeBacklog(600)).toBe("10 min behind");
     expect(describeBacklog(3 * 3600)).toBe("3.0 h behind");
+  });
+});
+
+describe("the local API card", () => {
+  it("says where plant apps and browsers reach the plant", () => {
+    render(<ApiFacts view={{ url: "https://plant-pc:8443/api/v1/", screensUrl: "https://plant-pc:8443/", insecure: false }} />);
+    expect(screen.getByTestId("api-url").textContent).toBe("https://plant-pc:8443/api/v1/");
+    expect(screen.getByTestId("api-screens-url").textContent).toBe("https://plant-pc:8443/");
+    expect(screen.queryByTestId("api-insecure")).toBeNull();
+  });
+
+  it("warns when tokens travel in clear text, and shows no browser address when the screens are off", () => {
+    render(<ApiFacts view={{ url: "http://10.0.0.5:8181/api/v1/", screensUrl: null, insecure: true }} />);
+    expect(screen.getByTestId("api-insecure").textContent).toContain("clear text");
+    expect(screen.queryByTestId("api-screens-url")).toBeNull();
   });
 });

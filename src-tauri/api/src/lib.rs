@@ -13,6 +13,7 @@ pub mod error;
 pub mod openapi;
 mod params;
 pub mod routes;
+pub mod screens;
 mod tls;
 
 use std::convert::Infallible;
@@ -36,7 +37,11 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+/// The types a [`ScreensBackend`] answers with, so that it needs no HTTP crate of its own.
+pub use axum::http::StatusCode;
 pub use error::{ApiError, ErrorBody};
+pub use futures_util::future::BoxFuture;
+pub use screens::{BrowserSession, ScreensBackend, ScreensFailure};
 pub use tls::TlsError;
 
 use auth::{AuthState, ClientAddr, FailureLimiter};
@@ -69,15 +74,18 @@ pub enum ApiStartError {
     Cors(String),
 }
 
-/// The routes under `/api/v1/`, with authentication, CORS and the body limit.
-/// Long-lived sessions end when `stopping` turns true.
+/// The routes under `/api/v1/`, with authentication, CORS and the body limit, and the browser screens
+/// (`screens`, when the plant serves them). Long-lived sessions end when `stopping` turns true.
 pub fn router(
     engine: Arc<Engine>,
     tokens: Arc<Tokens>,
     cors: &[String],
+    screens: Option<Arc<dyn ScreensBackend>>,
     stopping: watch::Receiver<bool>,
 ) -> Result<Router, ApiStartError> {
     let limiter = Arc::new(FailureLimiter::default());
+    let screens =
+        screens.map(|backend| screens::router(backend, limiter.clone(), stopping.clone()));
     let read = AuthState {
         tokens: tokens.clone(),
         limiter: limiter.clone(),
@@ -115,10 +123,12 @@ pub fn router(
         ))
         .route("/openapi.json", get(openapi::document))
         .with_state(state);
-    let mut app = Router::new()
-        .nest("/api/v1", api.merge(writes))
-        .fallback(|| async { ApiError::no_route() })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let mut app = Router::new().nest("/api/v1", api.merge(writes));
+    app = match screens {
+        Some(screens) => app.merge(screens),
+        None => app.fallback(|| async { ApiError::no_route() }),
+    };
+    let mut app = app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     if let Some(cors) = cors_layer(cors)? {
         app = app.layer(cors);
     }
@@ -152,11 +162,14 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Binds `settings.listen` and serves the API over `engine`, checking tokens in the database at `db`.
+    /// Binds `settings.listen` and serves the API over `engine`, checking tokens in the database at `db`;
+    /// with `screens`, also the browser screens (the caller passes them only when the plant says
+    /// `browser = true`).
     pub async fn start(
         settings: &ApiSettings,
         engine: Arc<Engine>,
         db: &Path,
+        screens: Option<Arc<dyn ScreensBackend>>,
     ) -> Result<ApiServer, ApiStartError> {
         let tls = match &settings.security {
             ApiSecurity::Tls { cert, key } => Some(tokio_rustls::TlsAcceptor::from(
@@ -166,7 +179,7 @@ impl ApiServer {
         };
         let tokens = Arc::new(Tokens::open(db)?);
         let (stop, stopped) = watch::channel(false);
-        let app = router(engine, tokens, &settings.cors, stopped.clone())?;
+        let app = router(engine, tokens, &settings.cors, screens, stopped.clone())?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -197,6 +210,11 @@ impl ApiServer {
     /// `http://127.0.0.1:8181/api/v1/` or `https://...`.
     pub fn url(&self) -> String {
         format!("{}://{}/api/v1/", self.scheme, self.addr)
+    }
+
+    /// Where a browser opens the screens: `http://127.0.0.1:8181/` or `https://...`.
+    pub fn screens_url(&self) -> String {
+        format!("{}://{}/", self.scheme, self.addr)
     }
 
     /// Stops accepting, lets requests in progress finish for a moment, and closes every connection.

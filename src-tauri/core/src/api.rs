@@ -11,7 +11,7 @@ pub struct ApiSettings {
     pub listen: SocketAddr,
     /// How connections are secured; the parser only builds combinations that are allowed.
     pub security: ApiSecurity,
-    /// Also serve the screens to a browser (parsed and kept; serving them is not there yet).
+    /// Also serve the screens to a browser at `/` (read-only until a user signs in).
     pub browser: bool,
     /// Origins allowed to call the API from a browser page (CORS); empty: no CORS headers at all.
     pub cors: Vec<String>,

@@ -120,9 +120,14 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
     let api = match plant.api.as_ref() {
         None => None,
         Some(settings) => {
-            match ApiServer::start(settings, engine.clone(), engine.history_path()).await {
+            let screens = browser_screens(&engine);
+            let serving_screens = screens.is_some();
+            match ApiServer::start(settings, engine.clone(), engine.history_path(), screens).await {
                 Ok(server) => {
                     eprintln!("{} api: {}", clock(), server.url());
+                    if serving_screens {
+                        eprintln!("{} screens: {}", clock(), server.screens_url());
+                    }
                     if settings.security == ApiSecurity::Insecure {
                         eprintln!(
                         "plantwatch collect: WARNING: the API on {} is plain HTTP on the network \
@@ -289,4 +294,28 @@ fn summary(stats: &EngineStats) -> String {
 fn clock() -> String {
     let text = Timestamp::now().to_string();
     text.get(11..19).unwrap_or(&text).to_string()
+}
+
+/// The browser screens when the plant asks for them (`[api] browser = true`) and this binary can serve
+/// them; why not goes to stderr, and the API runs without them.
+#[cfg(feature = "desktop")]
+fn browser_screens(engine: &Arc<Engine>) -> Option<Arc<dyn plantwatch_api::ScreensBackend>> {
+    match crate::desktop::browser::for_plant(engine, false) {
+        Ok(screens) => screens,
+        Err(why) => {
+            eprintln!("plantwatch collect: api: browser = true, but {why}");
+            None
+        }
+    }
+}
+
+#[cfg(not(feature = "desktop"))]
+fn browser_screens(engine: &Arc<Engine>) -> Option<Arc<dyn plantwatch_api::ScreensBackend>> {
+    if engine.plant().api.as_ref().is_some_and(|api| api.browser) {
+        eprintln!(
+            "plantwatch collect: api: browser = true, but this build has no screens (built without \
+             the `desktop` feature); the API is served without them"
+        );
+    }
+    None
 }

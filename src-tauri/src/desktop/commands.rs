@@ -8,7 +8,7 @@ use tauri::State;
 use super::control::{self, Control};
 use super::state::AppState;
 use super::wire::{
-    AlarmActionRequest, AlarmHealth, AlarmView, AuditEntries, AuditQuery, ConnectionTest,
+    AlarmActionRequest, AlarmHealth, AlarmView, ApiView, AuditEntries, AuditQuery, ConnectionTest,
     DeviceView, ErrorCode, ExportFormat, GridRequest, GridView, IdentityObject, JournalQuery,
     JournalRow, LinkSpec, LiveBatch, NorthboundView, PlantFileReport, PlantInfo, PromoteRequest,
     RangeScanRequest, ScanEvent, ScreenFormat, ScreenView, SerialPortView, SerialProbeRequest,
@@ -89,6 +89,12 @@ pub async fn northbound_status(state: State<'_, AppState>) -> Reply<Option<North
     state
         .with_session(|s| Ok(s.northbound().map(northbound::view)))
         .await
+}
+
+/// The plant's local API while it serves, `None` when the plant has none (or it did not start).
+#[tauri::command]
+pub async fn api_status(state: State<'_, AppState>) -> Reply<Option<ApiView>> {
+    state.with_session(|s| Ok(s.api().cloned())).await
 }
 
 #[tauri::command]

@@ -93,7 +93,7 @@ impl LiveHub {
     }
 
     /// Sends a batch to every channel, dropping the ones whose page is gone.
-    fn send(&self, batch: &LiveBatch) {
+    pub fn send(&self, batch: &LiveBatch) {
         self.lock().retain(|c| c.send(batch.clone()).is_ok());
     }
 
@@ -102,18 +102,12 @@ impl LiveHub {
     }
 }
 
-/// Forwards one engine's events to the UI until aborted (when the plant is closed).
-pub async fn forward(
-    engine: Arc<tokio::sync::RwLock<Option<super::session::Session>>>,
-    hub: LiveHub,
-) {
-    let (mut events, mut alarm_changes) = match engine.read().await.as_ref() {
-        Some(session) => (
-            session.engine.subscribe(),
-            session.engine.alarms().map(|a| a.subscribe()),
-        ),
-        None => return,
-    };
+/// Forwards one engine's events as batches to `send` until aborted (when the plant is closed, or the
+/// browser screens stop) or the engine's events end. The window's hub and the browser screens each run
+/// one over the same engine.
+pub async fn forward(engine: Arc<Engine>, send: impl Fn(LiveBatch) + Send + 'static) {
+    let mut events = engine.subscribe();
+    let mut alarm_changes = engine.alarms().map(|a| a.subscribe());
     let mut batcher = Batcher::default();
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -143,21 +137,16 @@ pub async fn forward(
         }
         let (tags, state_changed, resync) = batcher.take();
         let urgent = batcher.take_urgent();
-        let guard = engine.read().await;
-        let Some(session) = guard.as_ref() else {
-            return;
-        };
-        let devices = (state_changed || tick.is_multiple_of(DEVICE_EVERY))
-            .then(|| device_views(&session.engine));
-        let view = alarms::view(&session.engine);
+        let devices =
+            (state_changed || tick.is_multiple_of(DEVICE_EVERY)).then(|| device_views(&engine));
+        let view = alarms::view(&engine);
         let alarms = (last_alarms.as_ref() != Some(&view)).then(|| view.clone());
         last_alarms = Some(view);
-        drop(guard);
         if tags.is_empty() && devices.is_none() && alarms.is_none() && urgent.is_empty() && !resync
         {
             continue;
         }
-        hub.send(&LiveBatch {
+        send(LiveBatch {
             at: Timestamp::now().as_millis(),
             tags,
             devices,

@@ -5,6 +5,7 @@
 //! ([`wire`]), generated into `ui/src/bindings/ipc.ts`. Nothing under the engine knows about Tauri.
 
 mod alarms;
+pub mod browser;
 mod chart_fonts;
 mod commands;
 mod connection;
@@ -57,6 +58,7 @@ pub fn run() -> ExitCode {
             commands::live_snapshot,
             commands::device_statuses,
             commands::northbound_status,
+            commands::api_status,
             commands::test_connection,
             commands::trend_history,
             commands::export_trend,
@@ -131,7 +133,7 @@ pub fn run() -> ExitCode {
                 }
             }
         })
-        .build(tauri::generate_context!());
+        .build(context());
     let app = match app {
         Ok(app) => app,
         Err(error) => {
@@ -156,4 +158,10 @@ fn env_dir(name: &str) -> Option<PathBuf> {
     std::env::var_os(name)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+}
+
+/// The app's Tauri context: its configuration and the UI's files, embedded once in the binary (the
+/// window and the browser screens read the same files).
+pub fn context() -> tauri::Context<tauri::Wry> {
+    tauri::generate_context!()
 }

@@ -11,7 +11,7 @@ use plantwatch_modbus::TrafficMonitor;
 use plantwatch_northbound::{Northbound, NorthboundStatus};
 use plantwatch_sim::{Scenario, SimOptions, SimServer};
 
-use super::wire::{ConfigProblem, ErrorCode, UiError};
+use super::wire::{ApiView, ConfigProblem, ErrorCode, UiError};
 
 /// How the simulated plant runs (the environment can choose a scenario and speed, which the end-to-end
 /// tests use to make alarms happen quickly).
@@ -49,6 +49,8 @@ pub struct Session {
     /// The local API over this session's engine, when the plant has `[api]` and it started (why it did
     /// not is in the log; the plant is monitored either way).
     api: Option<ApiServer>,
+    /// What the Devices screen says of it.
+    api_view: Option<ApiView>,
     /// The in-process simulator, for the demo plant.
     sim: Option<SimServer>,
 }
@@ -74,6 +76,11 @@ impl Session {
         self.sim.is_some()
     }
 
+    /// The local API while it serves; `None` for a plant without one, or one that did not start.
+    pub fn api(&self) -> Option<&ApiView> {
+        self.api_view.as_ref()
+    }
+
     /// The northbound link's status, or the reason it did not start; `None` for a plant without one.
     pub fn northbound(&self) -> Option<Result<NorthboundStatus, String>> {
         self.northbound.as_ref().map(|slot| match slot {
@@ -87,11 +94,12 @@ impl Session {
     pub async fn start(plant: Plant, traffic: &TrafficMonitor) -> Result<Session, UiError> {
         let engine = Arc::new(start_engine(plant, traffic).await?);
         let northbound = start_northbound(&engine);
-        let api = start_api(&engine).await;
+        let (api, api_view) = start_api(&engine).await.unzip();
         Ok(Session {
             engine,
             northbound,
             api,
+            api_view,
             sim: None,
         })
     }
@@ -132,6 +140,7 @@ impl Session {
             engine,
             northbound: None,
             api: None,
+            api_view: None,
             sim: Some(sim),
         })
     }
@@ -174,13 +183,26 @@ fn start_northbound(engine: &Arc<Engine>) -> Option<NorthboundSlot> {
 }
 
 /// Starts the plant's local API over `engine`, if it configures one, as `plantwatch collect` does;
-/// its URL (and the clear-text warning) goes to the log.
-async fn start_api(engine: &Arc<Engine>) -> Option<ApiServer> {
+/// its URL (and the clear-text warning) goes to the log and to the Devices screen.
+async fn start_api(engine: &Arc<Engine>) -> Option<(ApiServer, ApiView)> {
     let settings = engine.plant().api.clone()?;
-    match ApiServer::start(&settings, engine.clone(), engine.history_path()).await {
+    let screens = super::browser::for_plant(engine, false).unwrap_or_else(|why| {
+        tracing::warn!("the browser screens are not served: {why}");
+        None
+    });
+    let serving_screens = screens.is_some();
+    match ApiServer::start(&settings, engine.clone(), engine.history_path(), screens).await {
         Ok(server) => {
             // At warn, the window's default log level, so that the user sees where it serves.
             tracing::warn!("the local API serves {}", server.url());
+            if serving_screens {
+                tracing::warn!("the browser screens are at {}", server.screens_url());
+            }
+            let view = ApiView {
+                url: server.url(),
+                screens_url: serving_screens.then(|| server.screens_url()),
+                insecure: settings.security == ApiSecurity::Insecure,
+            };
             if settings.security == ApiSecurity::Insecure {
                 tracing::warn!(
                     "the local API on {} is plain HTTP on the network (insecure = true): tokens \
@@ -188,7 +210,7 @@ async fn start_api(engine: &Arc<Engine>) -> Option<ApiServer> {
                     server.local_addr()
                 );
             }
-            Some(server)
+            Some((server, view))
         }
         Err(e) => {
             // A taken port or an unreadable certificate: the plant is monitored all the same.

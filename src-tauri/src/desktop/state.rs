@@ -124,8 +124,9 @@ impl AppState {
         // Subscribed before the plant is shared, so no alarm change falls between the two.
         let changes = new.engine.alarms().map(|service| service.subscribe());
         let plant = new.plant().clone();
+        let engine = new.engine.clone();
         *self.session.write().await = Some(new);
-        self.start_forwarding(changes, plant);
+        self.start_forwarding(engine, changes, plant);
         if let Err(e) = self
             .settings
             .remember_plant(path.map(|p| absolute(&p)).as_deref())
@@ -165,14 +166,18 @@ impl AppState {
         }
     }
 
+    /// Starts passing the engine's events to the page and its alarm changes to the desktop's
+    /// notifications. The tasks hold the engine until `close_current` aborts them.
     fn start_forwarding(
         &self,
+        engine: Arc<plantwatch_engine::Engine>,
         changes: Option<broadcast::Receiver<AlarmChange>>,
         plant: Arc<plantwatch_core::Plant>,
     ) {
+        let hub = self.hub.clone();
         let mut tasks = vec![tauri::async_runtime::spawn(live::forward(
-            self.session.clone(),
-            self.hub.clone(),
+            engine,
+            move |batch| hub.send(&batch),
         ))];
         if let (Some(changes), Some(app)) = (changes, self.app.get()) {
             tasks.push(tauri::async_runtime::spawn(notify::forward(

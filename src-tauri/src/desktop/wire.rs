@@ -479,6 +479,18 @@ pub enum NorthboundStateName {
     NotStarted,
 }
 
+/// The plant's local API while it serves (`[api]`): where plant apps and browsers reach it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiView {
+    /// The API's base, e.g. `https://plant-pc:8443/api/v1/`.
+    pub url: String,
+    /// Where a browser opens the screens, when the plant serves them (`browser = true`).
+    pub screens_url: Option<String>,
+    /// Plain HTTP on a network address (`insecure = true`): tokens and data travel in clear text.
+    pub insecure: bool,
+}
+
 /// The northbound link: where it publishes, how fast, how far the replay is behind, the last error.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -1831,6 +1843,7 @@ pub fn render_typescript() -> String {
         DeviceView::decl(&cfg),
         NorthboundStateName::decl(&cfg),
         NorthboundView::decl(&cfg),
+        ApiView::decl(&cfg),
         ExceptionCount::decl(&cfg),
         DeviceError::decl(&cfg),
         LiveBatch::decl(&cfg),

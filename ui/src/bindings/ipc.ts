@@ -134,6 +134,20 @@ backlogS: number, commandsDone: number, commandsIgnored: number, lastError: stri
  */
 lastErrorAt: number | null, };
 
+export type ApiView = { 
+/**
+ * The API's base, e.g. `https://plant-pc:8443/api/v1/`.
+ */
+url: string, 
+/**
+ * Where a browser opens the screens, when the plant serves them (`browser = true`).
+ */
+screensUrl: string | null, 
+/**
+ * Plain HTTP on a network address (`insecure = true`): tokens and data travel in clear text.
+ */
+insecure: boolean, };
+
 export type ExceptionCount = { code: number, count: number, };
 
 export type DeviceError = { at: number, message: string, };

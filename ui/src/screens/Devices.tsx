@@ -1,6 +1,7 @@
 // Each device's configuration, state, counters and last errors, and a connection test.
 import { useState } from "preact/hooks";
 import type { ConnectionTest, UiError } from "../bindings/ipc";
+import { ApiCard } from "../components/ApiCard";
 import { NorthboundCard } from "../components/NorthboundCard";
 import { useLive, useNow, useServices } from "../context";
 import { formatAgo, formatClock, formatFixed } from "../format";
@@ -30,6 +31,7 @@ export function Devices() {
       <h2>{t("devices.title")}</h2>
       <div class="cards">
         <NorthboundCard />
+        <ApiCard />
         {plant.devices.map((d) => {
           const s = store.devices.find((x) => x.index === d.index);
           const state = s?.state ?? "connecting";
