@@ -851,3 +851,82 @@ fn a_write_token_writes_as_its_user_with_role_range_read_back_and_audit() {
     );
     drop(sim);
 }
+
+/// Runs `tests/peers/api_errors.py MODE --url URL` with `args`; fails the test with its reason.
+fn api_errors(mode: &str, url: &str, args: &[&str]) {
+    let client = Command::new(python())
+        .arg(peer("api_errors.py"))
+        .args([mode, "--url", url])
+        .args(args)
+        .output()
+        .expect("run the Python client");
+    assert!(
+        client.status.success(),
+        "api_errors.py {mode} failed: {}{}",
+        String::from_utf8_lossy(&client.stdout),
+        String::from_utf8_lossy(&client.stderr)
+    );
+    eprintln!(
+        "api_errors.py {mode}: {}",
+        String::from_utf8_lossy(&client.stdout).trim()
+    );
+}
+
+/// The 409 and 503 answers, each from a real cause through the real binary: the simulated PLC refuses
+/// a setpoint (Modbus exception 03: 409 `refused`) and clamps another (409 `mismatch`); with the
+/// simulator stopped a write gets no answer (503 `failed`); with the plant's database moved away under
+/// the running collector the history and the journal cannot be read (503 `unavailable`) while the live
+/// values still answer, and once it is back they read again. Every write attempt is in the audit trail.
+///
+/// Not here: 503 from the token store. The API checks tokens over a connection it opened at start,
+/// and SQLite in WAL mode lets a reader through whatever another process holds, so no outside event
+/// short of damaging the file makes that check fail.
+#[test]
+fn refused_and_clamped_writes_are_409_a_stopped_device_and_a_missing_history_503() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = SimProcess::tcp(&[]);
+    let (config, db) = plant_with_api(dir.path(), &sim, "\n[api]\nlisten = \"127.0.0.1:0\"\n");
+    add_user(&db, "ada", "admin");
+    add_user(&db, "erik", "engineer");
+    let write = token_of(&tokens_as_ada(
+        &db,
+        &["commissioning", "--scope", "write", "--user", "erik"],
+    ));
+    let read = token_of(&tokens_as_ada(&db, &["dashboard", "--scope", "read"]));
+    let mut collect = Collect::start(&config, &db);
+    let url = collect.api_url();
+
+    api_errors("conflict", &url, &["--write", &write]);
+
+    // No device answers any more: the engine's link fails and so does the write.
+    assert_eq!(sim.terminate(), Some(0), "the simulator stops on SIGTERM");
+    api_errors("failed", &url, &["--write", &write]);
+
+    // The file moved away (as by someone tidying the folder): the collector keeps its open handles,
+    // every new reader finds nothing.
+    let away = dir.path().join("moved-away.db");
+    std::fs::rename(&db, &away).expect("move the database away");
+    api_errors("unavailable", &url, &["--read", &read]);
+    std::fs::rename(&away, &db).expect("move the database back");
+    api_errors("recovered", &url, &["--read", &read]);
+
+    assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+    let audit = run(&["audit", "--db", db.to_str().expect("utf-8")]);
+    let trail = String::from_utf8_lossy(&audit.stdout);
+    let lines: Vec<&str> = trail.lines().collect();
+    let has = |words: &[&str]| lines.iter().any(|l| words.iter().all(|w| l.contains(w)));
+    for (tag, outcome, comment) in [
+        ("plc/lead_start_level", ",refused", "above the lag start"),
+        ("plc/max_speed", ",mismatch", "test the limit"),
+        ("plc/stop_level", ",failed", "simulator stopped"),
+    ] {
+        assert!(
+            has(&[
+                &format!(",erik,engineer,write,{tag},"),
+                outcome,
+                &format!("{comment} (API token 'commissioning')"),
+            ]),
+            "{tag} {outcome} in the trail:\n{trail}"
+        );
+    }
+}
