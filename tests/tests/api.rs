@@ -1,8 +1,10 @@
 //! The local API (issue 13, first slice) end to end: `plantwatch simulate` as the plant, `plantwatch
 //! collect` serving `[api]` on a free port, tokens made with `plantwatch tokens`, and an independent
 //! Python client (`tests/peers/api_client.py`: `requests`, `openapi-spec-validator`) calling every
-//! endpoint and error path. The raw history the API serves must equal what `plantwatch export` prints
-//! for the same window afterwards.
+//! endpoint and error path. The raw history the API serves, and the live stream's values
+//! (`tests/peers/api_live.py record`), must equal what `plantwatch export` prints for the same window
+//! afterwards. The 409 and 503 answers come from real causes (`tests/peers/api_errors.py`): the
+//! simulated PLC refusing and clamping setpoints, a stopped simulator, the database moved away.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
