@@ -4,6 +4,7 @@
 Usage:
   api_live.py stream --url URL --token T [--seconds S]
   api_live.py slow   --url URL --token T --pause S
+  api_live.py record --url URL --token T --tags TAG [TAG ...] --seconds S --out FILE
 
 `stream` checks that the upgrade needs a token, that a subscription is answered with the current values
 of its tags (seq 1, snapshot), that the batches that follow have seq increasing by one and only the
@@ -12,6 +13,10 @@ connection open for a good one. It prints `ok N` (the number of checks).
 `slow` subscribes to every tag on a socket with a tiny receive buffer, prints `subscribed`, stops
 reading for --pause seconds, then reads what is left: the batches in order, then `lagged` (an error
 message or a close frame) or the end of the connection. It prints `lagged after seq N` (or fails).
+`record` subscribes to --tags, checks that the batches follow one another (seq +1, no snapshot after the
+first: a later snapshot would mean changes were skipped) and writes every value received in --seconds to
+--out, one JSON object a line: {"seq", "snapshot", "tag", "value", "quality", "time"} as sent. It prints
+`recorded N values in M batches`.
 """
 
 import argparse
@@ -114,16 +119,38 @@ def slow(args):
     print(f"lagged after seq {seq} ({size} bytes read after the pause): {lagged}")
 
 
+def record(args):
+    with connect(ws_url(args.url), additional_headers=headers(args.token), open_timeout=10) as ws, \
+            open(args.out, "w", encoding="utf-8") as out:
+        ws.send(json.dumps({"subscribe": args.tags}))
+        seq, values = 0, 0
+        deadline = time.monotonic() + args.seconds
+        while time.monotonic() < deadline:
+            batch = json.loads(ws.recv(timeout=10))
+            assert "error" not in batch, batch
+            assert batch["seq"] == seq + 1, f"seq {batch['seq']} after {seq}: a batch was missed"
+            assert batch["snapshot"] == (seq == 0), f"batch {batch['seq']}: snapshot {batch['snapshot']}"
+            seq = batch["seq"]
+            for v in batch["values"]:
+                assert v["tag"] in args.tags, f"{v['tag']} was not subscribed"
+                out.write(json.dumps({"seq": seq, "snapshot": batch["snapshot"], **v}) + "\n")
+                values += 1
+    assert seq >= 3, f"only {seq} batches in {args.seconds} s"
+    print(f"recorded {values} values in {seq} batches")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["stream", "slow"])
+    parser.add_argument("mode", choices=["stream", "slow", "record"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--pause", type=float, default=20.0)
+    parser.add_argument("--tags", nargs="+")
+    parser.add_argument("--out")
     args = parser.parse_args()
     try:
-        stream(args) if args.mode == "stream" else slow(args)
+        {"stream": stream, "slow": slow, "record": record}[args.mode](args)
     except AssertionError as e:
         print(f"api_live.py {args.mode}: {e}", file=sys.stderr)
         sys.exit(1)

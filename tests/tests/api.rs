@@ -1,8 +1,10 @@
 //! The local API (issue 13, first slice) end to end: `plantwatch simulate` as the plant, `plantwatch
 //! collect` serving `[api]` on a free port, tokens made with `plantwatch tokens`, and an independent
 //! Python client (`tests/peers/api_client.py`: `requests`, `openapi-spec-validator`) calling every
-//! endpoint and error path. The raw history the API serves must equal what `plantwatch export` prints
-//! for the same window afterwards.
+//! endpoint and error path. The raw history the API serves, and the live stream's values
+//! (`tests/peers/api_live.py record`), must equal what `plantwatch export` prints for the same window
+//! afterwards. The 409 and 503 answers come from real causes (`tests/peers/api_errors.py`): the
+//! simulated PLC refusing and clamping setpoints, a stopped simulator, the database moved away.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -124,19 +126,17 @@ fn plant_with_api(dir: &Path, sim: &SimProcess, api: &str) -> (PathBuf, PathBuf)
 
 /// `export --format jsonl` of plc/level in `[from, to)`, one JSON object per sample.
 fn export(db: &Path, from: &str, to: &str) -> Vec<serde_json::Value> {
-    let out = run(&[
-        "export",
-        "--db",
-        db.to_str().expect("utf-8"),
-        "--tag",
-        "plc/level",
-        "--from",
-        from,
-        "--to",
-        to,
-        "--format",
-        "jsonl",
-    ]);
+    export_tags(db, &["plc/level"], from, to)
+}
+
+/// `export --format jsonl` of `tags` in `[from, to)`, one JSON object per sample.
+fn export_tags(db: &Path, tags: &[&str], from: &str, to: &str) -> Vec<serde_json::Value> {
+    let mut args = vec!["export", "--db", db.to_str().expect("utf-8")];
+    for tag in tags {
+        args.extend(["--tag", tag]);
+    }
+    args.extend(["--from", from, "--to", to, "--format", "jsonl"]);
+    let out = run(&args);
     assert!(
         out.status.success(),
         "export: {}",
@@ -561,6 +561,133 @@ fn the_live_stream_sends_current_values_then_numbered_batches_and_drops_a_client
     drop(sim);
 }
 
+/// A quality as export writes it (`good`, `bad:comm_lost`) from the API's `{"level", "cause"}`.
+fn quality_word(quality: &serde_json::Value) -> String {
+    let level = quality["level"].as_str().unwrap_or("?");
+    match quality["cause"].as_str() {
+        Some(cause) => format!("{level}:{cause}"),
+        None => level.to_string(),
+    }
+}
+
+/// The same reading: numbers exactly equal (no tolerance), booleans whether export writes them as
+/// `true`/`false` or `1`/`0`, text and null as they are.
+fn same_value(streamed: &serde_json::Value, exported: &serde_json::Value) -> bool {
+    match (streamed, exported) {
+        (serde_json::Value::Bool(b), serde_json::Value::Number(n)) => {
+            n.as_f64() == Some(f64::from(u8::from(*b)))
+        }
+        (serde_json::Value::Number(a), serde_json::Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) => a == b,
+    }
+}
+
+/// The live stream's values equal what `export` prints afterwards for the same tags (issue 13's
+/// acceptance).
+///
+/// The two are not the same list, by design: the stream sends every change of value or quality of
+/// every poll (what the desktop shows), while the history stores what its filter admits: a change
+/// beyond the tag's deadband, a quality change, or a heartbeat repeating an unchanged value
+/// (`poll::device::take_outcome`: stored = admitted changes + heartbeats). So the relation asserted is
+/// the one that holds for every stored sample: its value and quality are the tag's streamed reading as
+/// of its time (the last streamed sample at or before it). For a stored change that sample has exactly
+/// the stored time; only a heartbeat may repeat an earlier streamed reading at a later time. The other
+/// direction is not equality: a streamed change within the deadband is rightly not stored.
+#[test]
+fn the_live_stream_s_values_equal_what_export_prints_afterwards_for_the_same_tags() {
+    const TAGS: [&str; 4] = ["plc/level", "plc/flow", "plc/pressure", "plc/pump1_running"];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = SimProcess::tcp(&["--speed", "10"]);
+    let (config, db) = plant_with_api(dir.path(), &sim, "\n[api]\nlisten = \"127.0.0.1:0\"\n");
+    let mut collect = Collect::start(&config, &db);
+    let url = collect.api_url();
+    let token = add_token(&db, "dashboard", "read", &[]);
+
+    let recorded = dir.path().join("live.jsonl");
+    let client = Command::new(python())
+        .arg(peer("api_live.py"))
+        .args(["record", "--url", &url, "--token", &token, "--seconds", "5"])
+        .arg("--tags")
+        .args(TAGS)
+        .arg("--out")
+        .arg(&recorded)
+        .output()
+        .expect("run the Python client");
+    assert!(
+        client.status.success(),
+        "the Python client failed: {}{}",
+        String::from_utf8_lossy(&client.stdout),
+        String::from_utf8_lossy(&client.stderr)
+    );
+    eprintln!(
+        "api_live.py record: {}",
+        String::from_utf8_lossy(&client.stdout).trim()
+    );
+    // Stopped cleanly, so every sample the engine handed to history is in the file.
+    assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+
+    let streamed: Vec<serde_json::Value> = std::fs::read_to_string(&recorded)
+        .expect("the recording")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    // Times are RFC 3339 UTC with milliseconds, one width, so they order as text.
+    let time = |v: &serde_json::Value| v["time"].as_str().expect("a time").to_string();
+    // The window: from each tag's first streamed reading (the subscription's snapshot) to the last
+    // streamed time, exclusive. The engine hands a poll's changes to listeners in poll order, so every
+    // change read before the last streamed one has been streamed.
+    let end = streamed.iter().map(time).max().expect("values streamed");
+    let mut checked = 0;
+    let mut exact = 0;
+    for tag in TAGS {
+        let of_tag: Vec<&serde_json::Value> = streamed.iter().filter(|v| v["tag"] == tag).collect();
+        let first = of_tag
+            .iter()
+            .find(|v| v["snapshot"] == true)
+            .unwrap_or_else(|| panic!("{tag} is in the snapshot"));
+        let start = time(first);
+        // A tag that did not change in the window (a pump that kept running) has nothing stored in it.
+        let stored = export_tags(&db, &[tag], &start, &end);
+        for sample in &stored {
+            let at = sample["time"].as_str().expect("time");
+            assert_eq!(at.len(), end.len(), "{at} and {end} have one format");
+            let reading = of_tag
+                .iter()
+                .filter(|v| time(v).as_str() <= at)
+                .max_by(|a, b| (time(a), a["seq"].as_u64()).cmp(&(time(b), b["seq"].as_u64())))
+                .unwrap_or_else(|| panic!("{tag}: nothing streamed at or before {at}"));
+            assert!(
+                same_value(&reading["value"], &sample["value"])
+                    && quality_word(&reading["quality"])
+                        == sample["quality"].as_str().unwrap_or(""),
+                "{tag} at {at}: export has {} ({}), the stream's reading then was {} ({}) of {}",
+                sample["value"],
+                sample["quality"],
+                reading["value"],
+                quality_word(&reading["quality"]),
+                time(reading)
+            );
+            checked += 1;
+            if time(reading) == at {
+                exact += 1;
+            }
+        }
+    }
+    eprintln!(
+        "{} values streamed; {checked} samples exported in the window, each the stream's reading at \
+         its time, {exact} of them streamed at exactly that time",
+        streamed.len()
+    );
+    // At 10x speed the level and the flow change every poll: most stored samples are changes
+    // (heartbeats come a minute after the last stored sample, longer than this test).
+    assert!(checked >= 10, "only {checked} samples stored in the window");
+    assert_eq!(
+        exact, checked,
+        "within a minute of the start no heartbeat is due: every stored sample was streamed as is"
+    );
+    drop(sim);
+}
+
 /// `plantwatch users --db DB [--as ada] add NAME --role ROLE`, the passwords on stdin.
 fn add_user(db: &Path, name: &str, role: &str) {
     let db = db.to_str().expect("utf-8 path");
@@ -725,4 +852,83 @@ fn a_write_token_writes_as_its_user_with_role_range_read_back_and_audit() {
         "the alarm taken out of service:\n{trail}"
     );
     drop(sim);
+}
+
+/// Runs `tests/peers/api_errors.py MODE --url URL` with `args`; fails the test with its reason.
+fn api_errors(mode: &str, url: &str, args: &[&str]) {
+    let client = Command::new(python())
+        .arg(peer("api_errors.py"))
+        .args([mode, "--url", url])
+        .args(args)
+        .output()
+        .expect("run the Python client");
+    assert!(
+        client.status.success(),
+        "api_errors.py {mode} failed: {}{}",
+        String::from_utf8_lossy(&client.stdout),
+        String::from_utf8_lossy(&client.stderr)
+    );
+    eprintln!(
+        "api_errors.py {mode}: {}",
+        String::from_utf8_lossy(&client.stdout).trim()
+    );
+}
+
+/// The 409 and 503 answers, each from a real cause through the real binary: the simulated PLC refuses
+/// a setpoint (Modbus exception 03: 409 `refused`) and clamps another (409 `mismatch`); with the
+/// simulator stopped a write gets no answer (503 `failed`); with the plant's database moved away under
+/// the running collector the history and the journal cannot be read (503 `unavailable`) while the live
+/// values still answer, and once it is back they read again. Every write attempt is in the audit trail.
+///
+/// Not here: 503 from the token store. The API checks tokens over a connection it opened at start,
+/// and SQLite in WAL mode lets a reader through whatever another process holds, so no outside event
+/// short of damaging the file makes that check fail.
+#[test]
+fn refused_and_clamped_writes_are_409_a_stopped_device_and_a_missing_history_503() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = SimProcess::tcp(&[]);
+    let (config, db) = plant_with_api(dir.path(), &sim, "\n[api]\nlisten = \"127.0.0.1:0\"\n");
+    add_user(&db, "ada", "admin");
+    add_user(&db, "erik", "engineer");
+    let write = token_of(&tokens_as_ada(
+        &db,
+        &["commissioning", "--scope", "write", "--user", "erik"],
+    ));
+    let read = token_of(&tokens_as_ada(&db, &["dashboard", "--scope", "read"]));
+    let mut collect = Collect::start(&config, &db);
+    let url = collect.api_url();
+
+    api_errors("conflict", &url, &["--write", &write]);
+
+    // No device answers any more: the engine's link fails and so does the write.
+    assert_eq!(sim.terminate(), Some(0), "the simulator stops on SIGTERM");
+    api_errors("failed", &url, &["--write", &write]);
+
+    // The file moved away (as by someone tidying the folder): the collector keeps its open handles,
+    // every new reader finds nothing.
+    let away = dir.path().join("moved-away.db");
+    std::fs::rename(&db, &away).expect("move the database away");
+    api_errors("unavailable", &url, &["--read", &read]);
+    std::fs::rename(&away, &db).expect("move the database back");
+    api_errors("recovered", &url, &["--read", &read]);
+
+    assert_eq!(collect.terminate(), Some(0), "{}", collect.stderr());
+    let audit = run(&["audit", "--db", db.to_str().expect("utf-8")]);
+    let trail = String::from_utf8_lossy(&audit.stdout);
+    let lines: Vec<&str> = trail.lines().collect();
+    let has = |words: &[&str]| lines.iter().any(|l| words.iter().all(|w| l.contains(w)));
+    for (tag, outcome, comment) in [
+        ("plc/lead_start_level", ",refused", "above the lag start"),
+        ("plc/max_speed", ",mismatch", "test the limit"),
+        ("plc/stop_level", ",failed", "simulator stopped"),
+    ] {
+        assert!(
+            has(&[
+                &format!(",erik,engineer,write,{tag},"),
+                outcome,
+                &format!("{comment} (API token 'commissioning')"),
+            ]),
+            "{tag} {outcome} in the trail:\n{trail}"
+        );
+    }
 }
