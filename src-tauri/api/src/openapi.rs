@@ -1,10 +1,15 @@
 //! The OpenAPI 3.1 document, derived from the handlers and the response types (so it cannot drift
 //! from the code), served at `/api/v1/openapi.json` without a token.
 
-use axum::Json;
+use std::sync::OnceLock;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::error::ApiError;
 use crate::routes::{alarm_actions, alarms, history, live, plant, write};
 
 /// The API's description.
@@ -66,9 +71,19 @@ impl Modify for BearerAuth {
     }
 }
 
-/// `GET /api/v1/openapi.json`.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// `GET /api/v1/openapi.json`: the document is the same for the life of the binary, so it is built and
+/// serialised once (building it walks every schema: four times the cost of a one-tag `values` answer).
+pub async fn document() -> Response {
+    static DOCUMENT: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    match DOCUMENT.get_or_init(|| serde_json::to_vec(&ApiDoc::openapi()).map_err(|e| e.to_string()))
+    {
+        Ok(bytes) => (
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            bytes.clone(),
+        )
+            .into_response(),
+        Err(e) => ApiError::unavailable(format!("the OpenAPI document: {e}")).into_response(),
+    }
 }
 
 #[cfg(test)]
