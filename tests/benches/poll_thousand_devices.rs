@@ -17,6 +17,16 @@
 //!
 //! The measured window starts after a warm-up in which every device read everything once and the
 //! history writer stored that first million samples, so stored samples per second are the steady rate.
+//!
+//! Write amplification (issue 15, flash wear on laptops): the bytes the collector made the kernel write
+//! to the disk in the window (`write_bytes` of `/proc/self/io`: the history log's appends, the seals into
+//! chunks, compaction, retention, the WAL and its checkpoints), per stored sample, with the gigabytes a
+//! year that makes at this rate; beside them, as peers in the same run, the bytes the file grew by per
+//! sample (what is kept) and a naive row's payload (time and value, 16 bytes). The goal, <= 50 B a
+//! sample, is judged over at least 10 minutes, seals and compaction included:
+//! `PLANTWATCH_BENCH_SECONDS=600 cargo bench -p plantwatch-system-tests --bench poll_thousand_devices`.
+//! The history goes under `tests/out/bench/` (a real disk; `/tmp` may be a tmpfs, which writes nothing
+//! to a disk and would show 0).
 
 mod poll_support;
 
@@ -39,7 +49,7 @@ fn main() {
     let devices = env_number("PLANTWATCH_BENCH_DEVICES", 1000) as usize;
     let seconds = env_number("PLANTWATCH_BENCH_SECONDS", 200);
     let server = poll_support::BenchServer::start(1000, 0.1, false);
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir_in(plantwatch_system_tests::out_dir("bench")).expect("temp dir");
     let db = dir.path().join("bench.db");
     let rss_empty = poll_support::status_mb("VmRSS");
     let plant = poll_support::plant(devices, server.port, 1000, Duration::from_secs(1), &db);
@@ -74,6 +84,8 @@ fn main() {
         let responses_before: u64 = engine.devices().iter().map(|d| d.counters.responses).sum();
         let before = engine.stats();
         let server_pid = server.pid().to_string();
+        let (written0, wchar0, file0) =
+            (proc_io("write_bytes"), proc_io("wchar"), history_bytes(&db));
         let (cpu0, threads0, server0, t0) = (
             poll_support::cpu_time("self"),
             poll_support::thread_cpu_times(),
@@ -86,6 +98,9 @@ fn main() {
         let server_cpu = poll_support::cpu_time(&server_pid) - server0;
         let wall = t0.elapsed();
         let rss = poll_support::status_mb("VmRSS");
+        let written = proc_io("write_bytes").saturating_sub(written0);
+        let wchar = proc_io("wchar").saturating_sub(wchar0);
+        let grown = history_bytes(&db).saturating_sub(file0);
         let responses: u64 = engine
             .devices()
             .iter()
@@ -110,6 +125,9 @@ fn main() {
             pending: after.samples_pending,
             missed: after.missed_cycles - before.missed_cycles,
             errors: after.errors - before.errors,
+            written,
+            wchar,
+            grown,
         }
     });
     let hwm = poll_support::status_mb("VmHWM");
@@ -232,12 +250,74 @@ fn main() {
         ""
     );
     println!("{:<44} {:>11.1} MB {:>12}", "history file", db_mb, "");
+    let per_sample = |bytes: u64| bytes as f64 / run.stored.max(1) as f64;
+    println!(
+        "{:<44} {:>12.1} B {:>12}",
+        "disk writes per stored sample (write_bytes)",
+        per_sample(run.written),
+        "<= 50 B"
+    );
+    let year = 365.25 * 86_400.0;
+    println!(
+        "{:<44} {:>11.0} GB {:>12}",
+        "  disk writes a year at this rate",
+        run.written as f64 / secs * year / 1e9,
+        ""
+    );
+    println!(
+        "{:<44} {:>12.1} B {:>12}",
+        "  bytes handed to write() per sample (wchar)",
+        per_sample(run.wchar),
+        ""
+    );
+    println!(
+        "{:<44} {:>12.1} B {:>12}",
+        "peer: growth of the history file per sample",
+        per_sample(run.grown),
+        ""
+    );
+    println!(
+        "{:<44} {:>12.1} B {:>12}",
+        "peer: a naive row's payload (time, value)", 16.0, ""
+    );
+    if secs < 600.0 {
+        println!(
+            "  (measured {secs:.0} s: the write-amplification goal is judged over >= 600 s, seals and \
+             compaction included; PLANTWATCH_BENCH_SECONDS=600)"
+        );
+    }
     println!(
         "{:<44} {:>13.1}% {:>12}",
         "peer: bench server CPU",
         100.0 * run.server_cpu.as_secs_f64() / secs,
         ""
     );
+}
+
+/// A counter of `/proc/self/io` (0 when the kernel does not keep it).
+fn proc_io(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                l.strip_prefix(field)?
+                    .strip_prefix(':')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// The history file and its write-ahead log, in bytes.
+fn history_bytes(db: &std::path::Path) -> u64 {
+    let wal = db.with_extension("db-wal");
+    [db, wal.as_path()]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// The figures of one measured run.
@@ -258,5 +338,11 @@ struct Run {
     stored: u64,
     pending: u64,
     missed: u64,
+    /// Bytes the collector caused to be written to the disk in the window (`write_bytes`).
+    written: u64,
+    /// Bytes it handed to `write()` in the window (`wchar`, cache hits included).
+    wchar: u64,
+    /// Bytes the history file and its WAL grew by in the window.
+    grown: u64,
     errors: u64,
 }
