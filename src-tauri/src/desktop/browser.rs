@@ -269,22 +269,7 @@ impl Call {
                 let request: WriteRequest = arg(&args, "request")?;
                 let control = self.control.clone();
                 let actor = blocking_raw(move || control.write_actor(&db)).await?;
-                let tag = plantwatch_core::TagIndex(request.tag);
-                if plant.tag(tag).is_none() {
-                    return Err(UiError::new(
-                        ErrorCode::NotFound,
-                        format!("no tag {}", request.tag),
-                    ));
-                }
-                let comment = request
-                    .comment
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty());
-                let report = engine
-                    .write_tag(tag, request.value.into(), &actor, comment)
-                    .await;
-                reply(control::write_result(request.tag, &report))
+                reply(control::write(engine, &actor, request).await?)
             }
             "audit_entries" => {
                 let query: AuditQuery = arg(&args, "query")?;

@@ -376,23 +376,7 @@ pub async fn write_tag(
     let session = guard
         .as_ref()
         .ok_or_else(|| UiError::new(ErrorCode::NoPlant, "no plant is open yet"))?;
-    let tag = plantwatch_core::TagIndex(request.tag);
-    if session.plant().tag(tag).is_none() {
-        return Err(UiError::new(
-            ErrorCode::NotFound,
-            format!("no tag {}", request.tag),
-        ));
-    }
-    let comment = request
-        .comment
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    let report = session
-        .engine
-        .write_tag(tag, request.value.into(), &actor, comment)
-        .await;
-    Ok(control::write_result(request.tag, &report))
+    control::write(&session.engine, &actor, request).await
 }
 
 /// The audit trail, for engineers and admins.

@@ -18,7 +18,7 @@ use plantwatch_engine::write::{Actor, WriteOutcome, WriteReport};
 use super::presence::{Ended, Presence};
 use super::wire::{
     AlarmActionRequest, AuditEntries, AuditQuery, AuditRow, ErrorCode, SessionView, UiError,
-    WireValue, WriteResult, WriteResultKind,
+    WireValue, WriteRequest, WriteResult, WriteResultKind,
 };
 
 /// The window's sign-in state, shared by the commands (cheap to clone).
@@ -266,6 +266,32 @@ impl Control {
             query,
         ))
     }
+}
+
+/// Writes a tag of `engine`'s plant as `actor` through the engine's one write path (which checks role,
+/// range and type, reads back, and records the attempt in the audit trail); the window's command and
+/// the browser screens both call this.
+pub async fn write(
+    engine: &plantwatch_engine::Engine,
+    actor: &Actor,
+    request: WriteRequest,
+) -> Result<WriteResult, UiError> {
+    let tag = plantwatch_core::TagIndex(request.tag);
+    if engine.plant().tag(tag).is_none() {
+        return Err(UiError::new(
+            ErrorCode::NotFound,
+            format!("no tag {}", request.tag),
+        ));
+    }
+    let comment = request
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let report = engine
+        .write_tag(tag, request.value.into(), actor, comment)
+        .await;
+    Ok(write_result(request.tag, &report))
 }
 
 /// A write's report as the window shows it.
