@@ -32,6 +32,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from e2e_support import by_test_id
+from e2e_support import wait_for as support_wait_for
+
 BIN = os.environ["PLANTWATCH_E2E_BIN"]
 OUT = os.environ["PLANTWATCH_E2E_OUT"]
 WORK = os.environ["PLANTWATCH_E2E_WORK"]
@@ -39,22 +42,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PASSWORD = "browser-secret"
 
 
-def wait_for(what, check, timeout=30.0, every=0.2):
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception as e:  # the page may be re-rendering: try again
-            last_error = e
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
-
-
-def by_test_id(driver, test_id):
-    return driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{test_id}"]')
+def wait_for(what, check, timeout=30.0):
+    return support_wait_for(what, check, timeout)
 
 
 def shot(driver, name):

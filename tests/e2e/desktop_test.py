@@ -24,6 +24,8 @@ from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.remote.file_detector import UselessFileDetector
 from selenium.webdriver.support.ui import Select
 
+from e2e_support import by_test_id, wait_for
+
 BIN = os.environ["PLANTWATCH_E2E_BIN"]
 DRIVER = os.environ["PLANTWATCH_E2E_DRIVER"]
 OUT = os.environ["PLANTWATCH_E2E_OUT"]
@@ -35,25 +37,6 @@ class TauriOptions(ArgOptions):
 
     def to_capabilities(self):
         return {"browserName": "wry", "tauri:options": {"application": BIN}}
-
-
-def wait_for(what, check, timeout=20.0, every=0.2):
-    """Polls `check` until it returns something truthy; fails with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception as e:  # the page may be re-rendering: try again
-            last_error = e
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
-
-
-def by_test_id(driver, test_id):
-    return driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{test_id}"]')
 
 
 def plant_name(driver):
