@@ -16,6 +16,7 @@ mod file;
 mod ids;
 mod northbound;
 mod plant;
+mod report;
 mod screen;
 mod summary;
 mod tag;

@@ -20,6 +20,7 @@ const TOP_KEYS: &[&str] = &[
     "screens",
     "northbound",
     "api",
+    "reports",
 ];
 
 /// How long an operator may shelve an alarm when the config does not say: one 8-hour shift.
@@ -57,6 +58,12 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
         Field::Present(at) => crate::screen::read_screens(at.value, path, report),
     };
 
+    let reports = match top.tables("reports", "[[reports]]") {
+        Field::Absent => Some(Vec::new()),
+        Field::Invalid => None,
+        Field::Present(at) => crate::report::read_reports(at.value, path, report),
+    };
+
     let (history, retention) = history?;
     let mut plant = Plant::new(
         name?,
@@ -69,6 +76,7 @@ pub(crate) fn read_plant(root: &DeTable<'_>, path: &Path, report: &Report) -> Op
     plant.sparkplug = sparkplug?;
     plant.api = api?;
     plant.retention = retention;
+    plant.reports = reports?;
     Some(plant)
 }
 

@@ -10,6 +10,7 @@ pub mod control;
 pub mod echo;
 pub mod northbound;
 pub mod plant;
+pub mod report;
 pub mod sample;
 pub mod short_id;
 pub mod time;
@@ -21,6 +22,10 @@ pub use api::{ApiSecurity, ApiSettings};
 pub use control::{Role, WriteSpec};
 pub use northbound::{BrokerAddress, SparkplugId, SparkplugSettings, TlsFiles};
 pub use plant::*;
+pub use report::{
+    BuiltinTemplate, ReportEvery, ReportFormat, ReportLanguage, ReportPeriod, ReportSchedule,
+    TemplateRef, TimeOfDay,
+};
 pub use sample::*;
 pub use short_id::ShortId;
 pub use time::{

@@ -28,6 +28,8 @@ pub struct Plant {
     pub api: Option<crate::ApiSettings>,
     /// How long history is kept (`[history] keep`, `keep_summaries`); a tag's own `keep` is the tag's.
     pub retention: Retention,
+    /// `[[reports]]`: reports made on a schedule by `collect` and the desktop, in config order.
+    pub reports: Vec<crate::ReportSchedule>,
     /// The plant-wide index of each device's first tag (tags of one device are contiguous), and the
     /// number of tags at the end: `first_tags[d]..first_tags[d + 1]` are device `d`'s. Four bytes a
     /// device rather than a (device, tag) pair per tag, which a million-tag plant would feel.
@@ -61,6 +63,7 @@ impl Plant {
             sparkplug: None,
             api: None,
             retention: Retention::default(),
+            reports: Vec::new(),
             first_tags,
         }
     }
