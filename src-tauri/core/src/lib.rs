@@ -12,6 +12,7 @@ pub mod northbound;
 pub mod plant;
 pub mod sample;
 pub mod short_id;
+pub mod size;
 pub mod time;
 
 #[cfg(any(test, feature = "testing"))]
@@ -23,6 +24,7 @@ pub use northbound::{BrokerAddress, SparkplugId, SparkplugSettings, TlsFiles};
 pub use plant::*;
 pub use sample::*;
 pub use short_id::ShortId;
+pub use size::{ByteSize, ParseSizeError};
 pub use time::{
     parse_duration, parse_time, ParseTimeError, Timestamp, MAX_DURATION, MAX_TIME, MIN_TIME,
 };
