@@ -8,7 +8,7 @@ use std::time::Duration;
 use plantwatch_core::{Plant, Priority, Sample, Timestamp, Value};
 
 use crate::action::{AlarmCommand, OperatorAction};
-use crate::catalog::{AlarmDef, AlarmId, AlarmSource, Catalog};
+use crate::catalog::{AlarmDef, AlarmId, AlarmSource, Catalog, SystemAlarm};
 use crate::detector::{judge, Detector, Evidence, Flip};
 use crate::entry::{AlarmState, JournalEntry, Transition};
 use crate::error::AlarmError;
@@ -164,6 +164,33 @@ impl AlarmMachine {
             apply_flip(def, record, flip, out);
         }
         let evidence = if offline {
+            Evidence::Alarm
+        } else {
+            Evidence::Normal
+        };
+        if let Some(flip) = record.detector.observe(def, evidence, at) {
+            apply_flip(def, record, flip, out);
+        }
+    }
+
+    /// Evaluates a system alarm: in effect while Plantwatch reports its condition (`active`).
+    pub fn system(
+        &mut self,
+        alarm: SystemAlarm,
+        active: bool,
+        at: Timestamp,
+        out: &mut Vec<AlarmEvent>,
+    ) {
+        let Some(id) = self.catalog.for_system(alarm) else {
+            return;
+        };
+        let i = id.0 as usize;
+        let def = &self.catalog.defs_slice()[i];
+        let record = &mut self.records[i];
+        if let Some(flip) = record.detector.advance(def, at) {
+            apply_flip(def, record, flip, out);
+        }
+        let evidence = if active {
             Evidence::Alarm
         } else {
             Evidence::Normal
@@ -486,7 +513,7 @@ fn event(
 ) -> AlarmEvent {
     let value = match def.source {
         AlarmSource::Tag(_) => record.value,
-        AlarmSource::Device(_) => None,
+        AlarmSource::Device(_) | AlarmSource::System(_) => None,
     };
     AlarmEvent {
         alarm: def.id,

@@ -77,7 +77,11 @@ fn a_bad_duration_is_an_error_at_its_file_line_and_column() {
 
 #[test]
 fn min_free_is_read_as_bytes_in_decimal_or_binary_units() {
-    for (typed, bytes) in [("2GB", 2_000_000_000), ("500MB", 500_000_000), ("64MiB", 64 << 20)] {
+    for (typed, bytes) in [
+        ("2GB", 2_000_000_000),
+        ("500MB", 500_000_000),
+        ("64MiB", 64 << 20),
+    ] {
         let text = plant_with(&format!("min_free = \"{typed}\""), "");
         let plant = plantwatch_config::parse(&text, Path::new("p.toml")).expect("valid");
         assert_eq!(
@@ -87,7 +91,10 @@ fn min_free_is_read_as_bytes_in_decimal_or_binary_units() {
         );
     }
     let plant = plantwatch_config::parse(&plant_with("", ""), Path::new("p.toml")).expect("valid");
-    assert_eq!(plant.retention.min_free, None, "absent: the writer's default");
+    assert_eq!(
+        plant.retention.min_free, None,
+        "absent: the writer's default"
+    );
 }
 
 #[test]

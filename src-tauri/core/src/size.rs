@@ -22,7 +22,8 @@ const UNITS: [(&str, u64); 10] = [
     ("B", 1),
 ];
 
-const SIZE_HINT: &str = "expected a whole number of bytes with a unit, such as 2GB, 500MB, 64MiB or \
+const SIZE_HINT: &str =
+    "expected a whole number of bytes with a unit, such as 2GB, 500MB, 64MiB or \
      0B (units B, kB, MB, GB, TB in powers of 1000, KiB, MiB, GiB, TiB in powers of 1024), \
      at most 16EiB";
 
@@ -103,7 +104,16 @@ mod tests {
 
     #[test]
     fn sizes_without_a_unit_or_with_fractions_or_beyond_u64_are_refused_with_the_forms() {
-        for text in ["2", "GB", "1.5GB", "-1GB", "2 gigabytes", "2gb", "", "99999999999TB"] {
+        for text in [
+            "2",
+            "GB",
+            "1.5GB",
+            "-1GB",
+            "2 gigabytes",
+            "2gb",
+            "",
+            "99999999999TB",
+        ] {
             let error = text.parse::<ByteSize>().expect_err(text).to_string();
             assert!(
                 error.contains("such as 2GB, 500MB, 64MiB"),
