@@ -5,10 +5,10 @@
 //! the system alarm "history disk low", and the writer seals the log early (compact chunks take a
 //! fraction of a log row's bytes). Below the *floor*, half of `min_free`, space is still shrinking: the
 //! writer drops the oldest raw samples of every tag, whole chunks at a time, keeping their summary rows
-//! (as retention does), until the file holds a reserve of free pages; SQLite writes new samples into
-//! those pages, so the file stops growing without being rewritten (no VACUUM). The disk is no longer low
-//! once free space is back above `min_free` by a tenth (hysteresis: a disk hovering at the threshold
-//! does not make the alarm chatter).
+//! (as retention does), until the file holds a reserve of free pages (a sixteenth of `min_free`, or a
+//! tenth of the file when less); SQLite writes new samples into those pages, so the file stops growing
+//! without being rewritten (no VACUUM). The disk is no longer low once free space is back above
+//! `min_free` by a tenth (hysteresis: a disk hovering at the threshold does not make the alarm chatter).
 //!
 //! The default `min_free` is 2 GB, or a tenth of the filesystem when that is less: a 2 GB reserve on
 //! a 4 GB SD card would keep the alarm raised for ever and half the card unused, while a tenth still
@@ -25,10 +25,13 @@ const DEFAULT_MIN_FREE_DIVISOR: u64 = 10;
 /// A low disk clears once free space is above `min_free` plus this fraction of it (1/10).
 const CLEAR_MARGIN_DIVISOR: u64 = 10;
 /// Below the floor, raw samples are dropped until the file has this fraction of `min_free` in free
-/// pages (1/16: 125 MB of a 2 GB `min_free`, several minutes of a thousand-device plant's growth).
+/// pages (1/16: 125 MB of a 2 GB `min_free`, several minutes of a thousand-device plant's growth)...
 const RESERVE_DIVISOR: u64 = 16;
-/// ...and at least this much, so a tiny `min_free` does not drop a chunk per commit.
-const RESERVE_MIN: u64 = 1 << 20;
+/// ...or this fraction of the file when that is less (1/10), so a file small beside the disk (something
+/// else fills it) loses a tenth of its oldest samples at a time, not all of them at once...
+const RESERVE_FILE_DIVISOR: u64 = 10;
+/// ...and at least this much, so a step frees more than a page or two.
+const RESERVE_MIN: u64 = 64 << 10;
 
 /// The filesystem's size and the space an unprivileged writer may still use, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,9 +82,11 @@ impl Thresholds {
         self.min_free / 2
     }
 
-    /// How much free space inside the file the writer keeps below the floor.
-    pub(crate) fn reserve(&self) -> u64 {
-        (self.min_free / RESERVE_DIVISOR).max(RESERVE_MIN)
+    /// How much free space inside a file of `file` bytes the writer keeps below the floor.
+    pub(crate) fn reserve(&self, file: u64) -> u64 {
+        (self.min_free / RESERVE_DIVISOR)
+            .min(file / RESERVE_FILE_DIVISOR)
+            .max(RESERVE_MIN)
     }
 
     /// The level at `free` bytes, coming from `was`.
@@ -116,11 +121,17 @@ pub(crate) struct Shed {
     pub until: Option<i64>,
 }
 
-/// Bytes of free pages inside the file: where new samples go before the file grows.
-pub(crate) fn free_pages(conn: &Connection) -> rusqlite::Result<u64> {
-    let pages: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
-    let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-    Ok(u64::try_from(pages.saturating_mul(size)).unwrap_or(0))
+/// The file's size and the bytes of its free pages (where new samples go before the file grows).
+pub(crate) fn file_pages(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
+    let count = |pragma: &str| -> rusqlite::Result<u64> {
+        let n: i64 = conn.query_row(pragma, [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    let size = count("PRAGMA page_size")?;
+    Ok((
+        count("PRAGMA page_count")?.saturating_mul(size),
+        count("PRAGMA freelist_count")?.saturating_mul(size),
+    ))
 }
 
 /// Drops the raw samples of the oldest chunks across all tags (by start), keeping their summary rows,
@@ -193,6 +204,14 @@ mod tests {
                 "{free} MB free after {was:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_reserve_below_the_floor_is_a_sixteenth_of_min_free_or_a_tenth_of_a_smaller_file() {
+        let t = Thresholds::new(Some(2_000 * MB), 100_000 * MB);
+        assert_eq!(t.reserve(50_000 * MB), 125 * MB);
+        assert_eq!(t.reserve(300 * MB), 30 * MB);
+        assert_eq!(t.reserve(100_000), 64 << 10, "never less than 64 KiB");
     }
 
     #[test]

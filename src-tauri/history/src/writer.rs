@@ -978,8 +978,8 @@ impl WriterThread {
             return;
         }
         let step = || -> rusqlite::Result<Option<guard::Shed>> {
-            let room = guard::free_pages(&self.conn)?;
-            let reserve = thresholds.reserve();
+            let (file, room) = guard::file_pages(&self.conn)?;
+            let reserve = thresholds.reserve(file);
             if room >= reserve {
                 return Ok(None);
             }
