@@ -71,7 +71,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let exact = UNITS
             .iter()
-            .filter(|(name, factor)| *name != "KB" && self.0 != 0 && self.0 % factor == 0)
+            .filter(|(name, factor)| *name != "KB" && self.0 != 0 && self.0.is_multiple_of(*factor))
             .max_by_key(|(_, factor)| *factor);
         match exact {
             Some((name, factor)) => write!(f, "{}{name}", self.0 / factor),
