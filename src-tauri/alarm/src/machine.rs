@@ -622,6 +622,63 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_history_disk_alarm_is_raised_once_while_reported_and_clears_when_no_longer() {
+        let mut machine = tripped();
+        let key = SystemAlarm::HistoryDiskLow.key();
+        assert_eq!(key, "plantwatch:history_disk_low");
+        let id = machine
+            .catalog()
+            .find(&key)
+            .expect("every plant has the system alarm");
+        let entries = |machine: &mut AlarmMachine, reports: &[(bool, i64)]| {
+            let mut out = Vec::new();
+            for &(active, at) in reports {
+                machine.system(SystemAlarm::HistoryDiskLow, active, Timestamp(at), &mut out);
+            }
+            out.into_iter()
+                .map(|e| {
+                    (
+                        e.alarm,
+                        e.entry.tag,
+                        e.entry.kind.name(),
+                        e.entry.priority,
+                        e.entry.state,
+                        e.entry.time.0,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let raised = entries(
+            &mut machine,
+            &[(false, 500), (true, 1000), (true, 1250), (true, 1500)],
+        );
+        assert_eq!(
+            raised,
+            [(
+                id,
+                "plantwatch".to_string(),
+                "history_disk_low",
+                Priority::High,
+                Transition::Active,
+                1000
+            )],
+            "raised at the first report, once"
+        );
+        let cleared = entries(&mut machine, &[(false, 2000), (false, 2250)]);
+        assert_eq!(
+            cleared,
+            [(
+                id,
+                "plantwatch".to_string(),
+                "history_disk_low",
+                Priority::High,
+                Transition::Cleared,
+                2000
+            )]
+        );
+    }
+
     /// A plant with one level tag and an alarm of each priority on it, at limits 1, 2, 3 and 4.
     fn every_priority() -> (AlarmMachine, plantwatch_core::TagIndex) {
         let rule = |limit: f64, priority: Priority| AlarmRule {
