@@ -12,7 +12,8 @@ export function tagName(tag: { name: string; nameZh: string | null }): string {
 
 /** What the window says in Chinese for each alarm, by its source (a tag's full id or a device's id) and
  * kind: the rule's `message_zh`; for a rule without any message, the tag's name and the kind in Chinese
- * (the alarm service's default is `NAME HI`); for a device's communication alarm, its name and 离线. */
+ * (the alarm service's default is `NAME HI`); for a device's communication alarm, its name and 离线; for a
+ * system alarm ("history disk low"), the catalog's words. */
 const chineseMessages = new WeakMap<PlantInfo, Map<string, string>>();
 
 function chineseMessage(plant: PlantInfo, source: string, kind: string): string | undefined {
@@ -28,6 +29,8 @@ function chineseMessage(plant: PlantInfo, source: string, kind: string): string 
       }
     }
     for (const device of plant.devices) messages.set(`${device.id}\u0000comm`, t("alarms.offline", { device: device.name }));
+    // Plantwatch's own system alarms (source `plantwatch`): their text is the catalogs'.
+    messages.set("plantwatch\u0000history_disk_low", t("alarms.historyDiskLow"));
     chineseMessages.set(plant, messages);
   }
   return messages.get(`${source}\u0000${kind}`);

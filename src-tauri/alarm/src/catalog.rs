@@ -1,4 +1,5 @@
-//! The plant's alarms: one entry per alarm rule on a tag, plus one communication alarm per device.
+//! The plant's alarms: one entry per alarm rule on a tag, one communication alarm per device, and
+//! Plantwatch's own system alarms (`"plantwatch:history_disk_low"`), which every plant has.
 //!
 //! The catalog is built once from the validated plant and then only read. Every alarm has a small id
 //! ([`AlarmId`], an index, for fast lookups while the plant config stays the same) and a key
@@ -25,19 +26,22 @@ pub enum AlarmKind {
     State,
     /// A device that does not answer.
     Comm,
+    /// The history's filesystem has less free space than `[history] min_free` (a system alarm).
+    HistoryDiskLow,
 }
 
 impl AlarmKind {
-    pub const ALL: [AlarmKind; 6] = [
+    pub const ALL: [AlarmKind; 7] = [
         AlarmKind::HiHi,
         AlarmKind::Hi,
         AlarmKind::Lo,
         AlarmKind::LoLo,
         AlarmKind::State,
         AlarmKind::Comm,
+        AlarmKind::HistoryDiskLow,
     ];
 
-    /// The journal spelling: `hihi`, `hi`, `lo`, `lolo`, `state`, `comm`.
+    /// The journal spelling: `hihi`, `hi`, `lo`, `lolo`, `state`, `comm`, `history_disk_low`.
     pub fn name(self) -> &'static str {
         match self {
             AlarmKind::HiHi => "hihi",
@@ -46,6 +50,7 @@ impl AlarmKind {
             AlarmKind::LoLo => "lolo",
             AlarmKind::State => "state",
             AlarmKind::Comm => "comm",
+            AlarmKind::HistoryDiskLow => "history_disk_low",
         }
     }
 
@@ -74,6 +79,40 @@ pub enum Trigger {
     State { value: bool },
     /// The device is offline.
     Offline,
+    /// Plantwatch itself reports the condition (a system alarm).
+    Reported,
+}
+
+/// Plantwatch's own alarms, about itself rather than the plant. Their source in the journal is
+/// `"plantwatch"`, so their keys (`"plantwatch:history_disk_low"`) never meet a device's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SystemAlarm {
+    /// The history's filesystem is below `[history] min_free`.
+    HistoryDiskLow,
+}
+
+impl SystemAlarm {
+    pub const ALL: [SystemAlarm; 1] = [SystemAlarm::HistoryDiskLow];
+
+    /// The journal's `tag` column of every system alarm.
+    pub const SOURCE: &'static str = "plantwatch";
+
+    fn kind(self) -> AlarmKind {
+        match self {
+            SystemAlarm::HistoryDiskLow => AlarmKind::HistoryDiskLow,
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            SystemAlarm::HistoryDiskLow => "history disk low",
+        }
+    }
+
+    /// The alarm's key: `"plantwatch:history_disk_low"`.
+    pub fn key(self) -> String {
+        format!("{}:{}", SystemAlarm::SOURCE, self.kind().name())
+    }
 }
 
 /// Where an alarm's evidence comes from.
@@ -82,6 +121,8 @@ pub enum AlarmSource {
     Tag(TagIndex),
     /// Index into `Plant::devices`.
     Device(usize),
+    /// Plantwatch itself.
+    System(SystemAlarm),
 }
 
 /// One alarm of the plant, as configured.
@@ -119,11 +160,14 @@ pub struct Catalog {
     defs: Vec<AlarmDef>,
     by_tag: Vec<Vec<AlarmId>>,
     by_device: Vec<AlarmId>,
+    /// By `SystemAlarm as usize`.
+    by_system: Vec<AlarmId>,
     by_key: HashMap<String, AlarmId>,
 }
 
 impl Catalog {
-    /// Builds the catalog: the rules of every tag in config order, then one comm alarm per device.
+    /// Builds the catalog: the rules of every tag in config order, then one comm alarm per device, then
+    /// the system alarms.
     pub fn new(plant: &Plant) -> Catalog {
         let mut defs: Vec<AlarmDef> = Vec::new();
         let mut by_tag = vec![Vec::new(); plant.tag_count()];
@@ -197,10 +241,31 @@ impl Catalog {
             };
             push(&mut defs, def);
         }
+        let mut by_system = Vec::with_capacity(SystemAlarm::ALL.len());
+        for alarm in SystemAlarm::ALL {
+            let id = AlarmId(defs.len() as u32);
+            by_system.push(id);
+            let def = AlarmDef {
+                id,
+                key: alarm.key(),
+                source_name: SystemAlarm::SOURCE.to_string(),
+                source: AlarmSource::System(alarm),
+                kind: alarm.kind(),
+                trigger: Trigger::Reported,
+                // The history stops being kept soon: someone must act today, not at once.
+                priority: Priority::High,
+                deadband: 0.0,
+                on_delay: Duration::ZERO,
+                off_delay: Duration::ZERO,
+                message: alarm.message().to_string(),
+            };
+            push(&mut defs, def);
+        }
         Catalog {
             defs,
             by_tag,
             by_device,
+            by_system,
             by_key,
         }
     }
@@ -239,6 +304,11 @@ impl Catalog {
             .get(tag.0 as usize)
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// A system alarm.
+    pub fn for_system(&self, alarm: SystemAlarm) -> Option<AlarmId> {
+        self.by_system.get(alarm as usize).copied()
     }
 
     /// The communication alarm of a device.

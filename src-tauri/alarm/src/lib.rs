@@ -1,6 +1,7 @@
 //! Alarms after ISA-18.2 / IEC 62682: rule evaluation, the alarm state machine, the journal, alarm health.
 //!
-//! - [`Catalog`]: the plant's alarms (rules on tags, one comm alarm per device), built once from the plant.
+//! - [`Catalog`]: the plant's alarms (rules on tags, one comm alarm per device, Plantwatch's own system
+//!   alarms such as "history disk low"), built once from the plant.
 //! - [`AlarmMachine`]: pure state machine. Readings, device states and operator actions go in with their
 //!   time; journal entries come out. It never reads the clock and does no I/O, so tests drive time.
 //! - [`Journal`]: the SQLite journal in the plant's history file (tables `alarm_journal`, `alarm_current`),
@@ -23,7 +24,7 @@ pub mod status;
 
 pub use action::{AlarmCommand, OperatorAction};
 pub use backlog::JournalBacklog;
-pub use catalog::{AlarmDef, AlarmId, AlarmKind, AlarmSource, Catalog, Trigger};
+pub use catalog::{AlarmDef, AlarmId, AlarmKind, AlarmSource, Catalog, SystemAlarm, Trigger};
 pub use entry::{AlarmState, JournalEntry, Transition};
 pub use error::AlarmError;
 pub use journal::{Journal, JournalQuery, JournalReader};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use plantwatch_core::{Plant, Priority, Sample, Timestamp, Value};
 
 use crate::action::{AlarmCommand, OperatorAction};
-use crate::catalog::{AlarmDef, AlarmId, AlarmSource, Catalog};
+use crate::catalog::{AlarmDef, AlarmId, AlarmSource, Catalog, SystemAlarm};
 use crate::detector::{judge, Detector, Evidence, Flip};
 use crate::entry::{AlarmState, JournalEntry, Transition};
 use crate::error::AlarmError;
@@ -164,6 +164,33 @@ impl AlarmMachine {
             apply_flip(def, record, flip, out);
         }
         let evidence = if offline {
+            Evidence::Alarm
+        } else {
+            Evidence::Normal
+        };
+        if let Some(flip) = record.detector.observe(def, evidence, at) {
+            apply_flip(def, record, flip, out);
+        }
+    }
+
+    /// Evaluates a system alarm: in effect while Plantwatch reports its condition (`active`).
+    pub fn system(
+        &mut self,
+        alarm: SystemAlarm,
+        active: bool,
+        at: Timestamp,
+        out: &mut Vec<AlarmEvent>,
+    ) {
+        let Some(id) = self.catalog.for_system(alarm) else {
+            return;
+        };
+        let i = id.0 as usize;
+        let def = &self.catalog.defs_slice()[i];
+        let record = &mut self.records[i];
+        if let Some(flip) = record.detector.advance(def, at) {
+            apply_flip(def, record, flip, out);
+        }
+        let evidence = if active {
             Evidence::Alarm
         } else {
             Evidence::Normal
@@ -486,7 +513,7 @@ fn event(
 ) -> AlarmEvent {
     let value = match def.source {
         AlarmSource::Tag(_) => record.value,
-        AlarmSource::Device(_) => None,
+        AlarmSource::Device(_) | AlarmSource::System(_) => None,
     };
     AlarmEvent {
         alarm: def.id,
@@ -593,6 +620,63 @@ mod tests {
                 "still visible for reason {reason:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_history_disk_alarm_is_raised_once_while_reported_and_clears_when_no_longer() {
+        let mut machine = tripped();
+        let key = SystemAlarm::HistoryDiskLow.key();
+        assert_eq!(key, "plantwatch:history_disk_low");
+        let id = machine
+            .catalog()
+            .find(&key)
+            .expect("every plant has the system alarm");
+        let entries = |machine: &mut AlarmMachine, reports: &[(bool, i64)]| {
+            let mut out = Vec::new();
+            for &(active, at) in reports {
+                machine.system(SystemAlarm::HistoryDiskLow, active, Timestamp(at), &mut out);
+            }
+            out.into_iter()
+                .map(|e| {
+                    (
+                        e.alarm,
+                        e.entry.tag,
+                        e.entry.kind.name(),
+                        e.entry.priority,
+                        e.entry.state,
+                        e.entry.time.0,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let raised = entries(
+            &mut machine,
+            &[(false, 500), (true, 1000), (true, 1250), (true, 1500)],
+        );
+        assert_eq!(
+            raised,
+            [(
+                id,
+                "plantwatch".to_string(),
+                "history_disk_low",
+                Priority::High,
+                Transition::Active,
+                1000
+            )],
+            "raised at the first report, once"
+        );
+        let cleared = entries(&mut machine, &[(false, 2000), (false, 2250)]);
+        assert_eq!(
+            cleared,
+            [(
+                id,
+                "plantwatch".to_string(),
+                "history_disk_low",
+                Priority::High,
+                Transition::Cleared,
+                2000
+            )]
+        );
     }
 
     /// A plant with one level tag and an alarm of each priority on it, at limits 1, 2, 3 and 4.

@@ -80,6 +80,18 @@ impl AlarmManager {
         self.queue(out)
     }
 
+    /// Evaluates a system alarm; returns the events, queued for the journal.
+    pub fn system(
+        &mut self,
+        alarm: crate::SystemAlarm,
+        active: bool,
+        at: Timestamp,
+    ) -> Vec<AlarmEvent> {
+        let mut out = Vec::new();
+        self.machine.system(alarm, active, at, &mut out);
+        self.queue(out)
+    }
+
     /// Lets time pass (delays, shelve expiry); returns the events, queued for the journal.
     pub fn tick(&mut self, now: Timestamp) -> Vec<AlarmEvent> {
         let mut out = Vec::new();

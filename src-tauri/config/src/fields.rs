@@ -367,6 +367,18 @@ impl<'a, 'i> Section<'a, 'i> {
         })
     }
 
+    /// A size written as text (`"2GB"`, `"500MB"`, `"64MiB"`).
+    pub fn size(&self, key: &str) -> Field<plantwatch_core::ByteSize> {
+        let report = self.report;
+        self.string(key).map(|at| match at.value.parse() {
+            Ok(size) => Some(size),
+            Err(e) => {
+                report.add(at.span, ConfigErrorKind::BadValue, format!("'{key}': {e}"));
+                None
+            }
+        })
+    }
+
     /// One of a fixed set of words.
     pub fn choice<T: Copy>(&self, key: &str, options: &[(&str, T)]) -> Field<T> {
         let field = self.string(key);

@@ -147,9 +147,10 @@ fn read_history(top: &Section<'_, '_>, config: &Path) -> Option<(PathBuf, Retent
     Some((path, retention?))
 }
 
-const HISTORY_KEYS: &[&str] = &["path", "keep", "keep_summaries"];
+const HISTORY_KEYS: &[&str] = &["path", "keep", "keep_summaries", "min_free"];
 
-/// `[history] keep` and `keep_summaries`: for ever when not given. Summaries kept shorter than raw
+/// `[history] keep` and `keep_summaries`: for ever when not given; `min_free`: the writer's default when
+/// not given. Summaries kept shorter than raw
 /// samples would be a typo (they are what long trends draw once the samples are gone).
 fn read_retention(history: &Section<'_, '_>) -> Option<Retention> {
     let report = history.report();
@@ -165,9 +166,11 @@ fn read_retention(history: &Section<'_, '_>) -> Option<Retention> {
             return None;
         }
     }
+    let min_free = history.size("min_free");
     Some(Retention {
         keep: keep.optional()?,
         keep_summaries: keep_summaries.optional()?,
+        min_free: min_free.optional()?,
     })
 }
 

@@ -74,3 +74,49 @@ fn a_bad_duration_is_an_error_at_its_file_line_and_column() {
         assert_eq!(errors.to_string().trim_end(), expected, "config:\n{text}");
     }
 }
+
+#[test]
+fn min_free_is_read_as_bytes_in_decimal_or_binary_units() {
+    for (typed, bytes) in [
+        ("2GB", 2_000_000_000),
+        ("500MB", 500_000_000),
+        ("64MiB", 64 << 20),
+    ] {
+        let text = plant_with(&format!("min_free = \"{typed}\""), "");
+        let plant = plantwatch_config::parse(&text, Path::new("p.toml")).expect("valid");
+        assert_eq!(
+            plant.retention.min_free,
+            Some(plantwatch_core::ByteSize(bytes)),
+            "{typed}"
+        );
+    }
+    let plant = plantwatch_config::parse(&plant_with("", ""), Path::new("p.toml")).expect("valid");
+    assert_eq!(
+        plant.retention.min_free, None,
+        "absent: the writer's default"
+    );
+}
+
+#[test]
+fn a_bad_min_free_is_an_error_at_its_file_line_and_column_with_the_forms() {
+    let forms = "expected a whole number of bytes with a unit, such as 2GB, 500MB, 64MiB or 0B \
+        (units B, kB, MB, GB, TB in powers of 1000, KiB, MiB, GiB, TiB in powers of 1024), at most 16EiB";
+    let cases = [
+        (
+            plant_with("min_free = \"2 gigabytes\"", ""),
+            format!("p.toml:5:12: 'min_free': invalid size '2 gigabytes': {forms}"),
+        ),
+        (
+            plant_with("min_free = \"1.5GB\"", ""),
+            format!("p.toml:5:12: 'min_free': invalid size '1.5GB': {forms}"),
+        ),
+        (
+            plant_with("min_free = 2000000000", ""),
+            "p.toml:5:12: 'min_free' must be a string, not an integer (2000000000)".to_string(),
+        ),
+    ];
+    for (text, expected) in cases {
+        let errors = plantwatch_config::parse(&text, Path::new("p.toml")).expect_err(&expected);
+        assert_eq!(errors.to_string().trim_end(), expected, "config:\n{text}");
+    }
+}

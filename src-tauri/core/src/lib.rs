@@ -13,6 +13,7 @@ pub mod plant;
 pub mod report;
 pub mod sample;
 pub mod short_id;
+pub mod size;
 pub mod time;
 
 #[cfg(any(test, feature = "testing"))]
@@ -28,6 +29,7 @@ pub use report::{
 };
 pub use sample::*;
 pub use short_id::ShortId;
+pub use size::{ByteSize, ParseSizeError};
 pub use time::{
     parse_duration, parse_time, ParseTimeError, Timestamp, MAX_DURATION, MAX_TIME, MIN_TIME,
 };

@@ -307,6 +307,10 @@ pub struct Retention {
     /// The per-chunk summaries that draw long trends are deleted when older than this (and than the
     /// raw samples' keep: a summary never goes before its samples).
     pub keep_summaries: Option<Duration>,
+    /// Free space the history's filesystem should keep (`[history] min_free`); below it the system
+    /// alarm "history disk low" is raised, below half of it the oldest raw samples go. `None`: the
+    /// default, 2 GB or a tenth of the filesystem, whichever is less.
+    pub min_free: Option<crate::ByteSize>,
 }
 
 /// The settings most tags leave at their defaults, kept out of line.

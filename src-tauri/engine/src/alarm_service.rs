@@ -11,7 +11,9 @@
 //! it counts only once journaled, so [`AlarmService::act`] answers after the journal took it, or with
 //! [`AlarmError::NotJournaled`] after taking it back. On stop the service keeps trying for a bounded
 //! time ([`STOP_DRAIN`]); what is still unjournaled is logged and counted, never dropped silently.
-//! It ticks about four times a second for delays and shelve expiry.
+//! It ticks about four times a second for delays and shelve expiry, and then also looks at the system
+//! conditions it watches (the history disk, through the writer's [`DiskWatch`]: one atomic load), so
+//! "history disk low" is raised and cleared within a tick of the writer seeing it.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
@@ -21,9 +23,10 @@ use std::time::{Duration, Instant};
 
 use plantwatch_alarm::{
     AlarmError, AlarmEvent, AlarmManager, AlarmSnapshot, Catalog, JournalBacklog, JournalEntry,
-    OperatorAction,
+    OperatorAction, SystemAlarm,
 };
 use plantwatch_core::{Plant, Timestamp};
+use plantwatch_history::DiskWatch;
 use tokio::sync::broadcast;
 
 use crate::event::EngineEvent;
@@ -89,8 +92,25 @@ impl AlarmService {
         AlarmService::start(AlarmManager::open(&plant, db)?, db)
     }
 
+    /// [`AlarmService::spawn`], raising and clearing the system alarm "history disk low" as `disk` says.
+    pub fn spawn_watching(
+        plant: Arc<Plant>,
+        db: &Path,
+        disk: DiskWatch,
+    ) -> Result<AlarmService, AlarmError> {
+        AlarmService::start_with(AlarmManager::open(&plant, db)?, db, Some(disk))
+    }
+
     /// Starts the service thread on an opened manager (tests give one with a small backlog).
     pub fn start(manager: AlarmManager, db: &Path) -> Result<AlarmService, AlarmError> {
+        AlarmService::start_with(manager, db, None)
+    }
+
+    fn start_with(
+        manager: AlarmManager,
+        db: &Path,
+        disk: Option<DiskWatch>,
+    ) -> Result<AlarmService, AlarmError> {
         let catalog = Arc::new(manager.machine().catalog().clone());
         let (changes, _) = broadcast::channel(CHANGE_CAPACITY);
         let shared = Arc::new(Shared {
@@ -101,7 +121,7 @@ impl AlarmService {
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("alarm-service".into())
-            .spawn(move || run(manager, inbox, &thread_shared))
+            .spawn(move || run(manager, inbox, &thread_shared, disk))
             .map_err(AlarmError::Spawn)?;
         Ok(AlarmService {
             queue,
@@ -229,7 +249,12 @@ impl Retry {
 }
 
 /// The service thread: evaluate, publish, journal; tick when idle. Returns the backlog left at stop.
-fn run(mut manager: AlarmManager, inbox: Receiver<Message>, shared: &Shared) -> JournalBacklog {
+fn run(
+    mut manager: AlarmManager,
+    inbox: Receiver<Message>,
+    shared: &Shared,
+    disk: Option<DiskWatch>,
+) -> JournalBacklog {
     let mut next_tick = Instant::now() + TICK;
     let mut retry = Retry::new();
     loop {
@@ -283,7 +308,11 @@ fn run(mut manager: AlarmManager, inbox: Receiver<Message>, shared: &Shared) -> 
             }
         }
         if Instant::now() >= next_tick {
-            events.extend(manager.tick(Timestamp::now()));
+            let now = Timestamp::now();
+            events.extend(manager.tick(now));
+            if let Some(disk) = &disk {
+                events.extend(manager.system(SystemAlarm::HistoryDiskLow, disk.low(), now));
+            }
             next_tick = Instant::now() + TICK;
         }
         if !events.is_empty() {

@@ -86,6 +86,16 @@ pub struct EngineStats {
     pub history_last_error: Option<String>,
     /// The history file refuses commits right now (samples wait, and drop once the queue is full).
     pub history_failing: bool,
+    /// The history's filesystem is below `[history] min_free` (the system alarm "history disk low").
+    pub history_disk_low: bool,
+    /// Free bytes on the history's filesystem at the writer's last look.
+    pub history_disk_free: Option<u64>,
+    /// Raw samples the disk guard dropped, oldest first, because free space fell below half of
+    /// `min_free` (their summaries stay); not counted in `samples_dropped`, which counts samples never
+    /// stored.
+    pub samples_shed: u64,
+    /// Raw samples up to this time were dropped for disk space.
+    pub shed_until: Option<plantwatch_core::Timestamp>,
     /// Devices whose last cycle read (online or degraded).
     pub devices_online: usize,
     pub devices_total: usize,
@@ -199,8 +209,9 @@ impl Engine {
             None => trail.clone(),
         };
         let alarms = if options.alarms {
-            let service = AlarmService::spawn(plant.clone(), &history_path)
-                .map_err(|e| EngineError::Alarms(e.to_string()))?;
+            let service =
+                AlarmService::spawn_watching(plant.clone(), &history_path, writer.disk_watch())
+                    .map_err(|e| EngineError::Alarms(e.to_string()))?;
             Some(Arc::new(service))
         } else {
             None
@@ -338,6 +349,10 @@ impl Engine {
             history_errors: writer.errors,
             history_last_error: writer.last_error,
             history_failing: writer.failing,
+            history_disk_low: writer.disk_low,
+            history_disk_free: writer.disk_free,
+            samples_shed: writer.shed_samples,
+            shed_until: writer.shed_until.map(plantwatch_core::Timestamp),
             devices_total: self.plant.devices.len(),
             ..EngineStats::default()
         };
@@ -514,6 +529,10 @@ impl Engine {
         stats.history_errors = writer.errors;
         stats.history_last_error = writer.last_error;
         stats.history_failing = writer.failing;
+        stats.history_disk_low = writer.disk_low;
+        stats.history_disk_free = writer.disk_free;
+        stats.samples_shed = writer.shed_samples;
+        stats.shed_until = writer.shed_until.map(plantwatch_core::Timestamp);
         Ok(stats)
     }
 }

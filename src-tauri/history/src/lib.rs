@@ -49,6 +49,7 @@ pub mod codec;
 mod compact;
 mod error;
 pub mod filter;
+mod guard;
 pub mod layout;
 mod lock;
 pub mod reader;
@@ -68,4 +69,4 @@ pub use reader::{
     Aggregate, Bucket, HistoryReader, IntervalValue, SampleQuery, StoredSample, TagInfo,
 };
 pub use sweep::Swept;
-pub use writer::{HistoryWriter, SampleSink, WriterOptions, WriterStats};
+pub use writer::{DiskWatch, HistoryWriter, SampleSink, WriterOptions, WriterStats};

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -13,6 +13,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::codec::Rec;
 use crate::compact::{self, CompactCursor, CompactLimits, CompactScope};
+use crate::guard::{self, DiskLevel, Thresholds};
 use crate::lock::WriterLock;
 use crate::retain::{self, RetainCursor, RetainLimits, RetentionPlan};
 use crate::store::{self, ChunkEnds, Runs, SealJob};
@@ -48,6 +49,15 @@ const RETAIN_STEP: RetainLimits = RetainLimits {
     tags: 4096,
     chunks: 2000,
 };
+/// The disk guard reads the filesystem's free space at most this often (and before each seal step).
+const DISK_CHECK_EVERY: Duration = Duration::from_secs(2);
+/// While the disk is low the log is sealed once its oldest row is this old (compact chunks take a
+/// fraction of the log's bytes)...
+const LOW_DISK_SEAL_AGE_MS: i64 = 60 * 1000;
+/// ...and below the floor once it is this old, before older raw samples are dropped for its room.
+const SHRINKING_SEAL_AGE_MS: i64 = 5 * 1000;
+/// One shedding step (one transaction) empties at most this many chunks.
+const SHED_STEP_CHUNKS: u32 = 2000;
 /// After a failed commit, wait this long before trying the same batch again.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// Once asked to close, the writer stores what it can for this long, then gives up on the rest (counted
@@ -65,7 +75,6 @@ const QUEUE_MIN_SAMPLES: usize = 1_000_000;
 const QUEUE_SAMPLES_PER_TAG: usize = 2;
 
 /// Counters shared between the writer thread, its sinks and whoever watches them.
-#[derive(Default)]
 struct Counters {
     stored: AtomicU64,
     batches: AtomicU64,
@@ -75,6 +84,34 @@ struct Counters {
     /// The last commit or seal step failed (cleared by the next that succeeds).
     failing: AtomicBool,
     last_error: Mutex<Option<String>>,
+    /// The disk guard's view: the level (`DiskLevel as u8`), the free bytes at the last check and the
+    /// resolved `min_free` (`u64::MAX`: not checked yet).
+    disk_level: AtomicU8,
+    disk_free: AtomicU64,
+    min_free: AtomicU64,
+    /// Raw samples dropped because the disk was below the floor, and the latest end of the chunks they
+    /// were in (`i64::MIN`: none).
+    shed_samples: AtomicU64,
+    shed_until: AtomicI64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            stored: AtomicU64::default(),
+            batches: AtomicU64::default(),
+            pending: AtomicU64::default(),
+            dropped: AtomicU64::default(),
+            errors: AtomicU64::default(),
+            failing: AtomicBool::default(),
+            last_error: Mutex::default(),
+            disk_level: AtomicU8::new(DiskLevel::Plenty as u8),
+            disk_free: AtomicU64::new(u64::MAX),
+            min_free: AtomicU64::new(u64::MAX),
+            shed_samples: AtomicU64::default(),
+            shed_until: AtomicI64::new(i64::MIN),
+        }
+    }
 }
 
 impl Counters {
@@ -87,7 +124,16 @@ impl Counters {
             errors: self.errors.load(Ordering::Relaxed),
             last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
             failing: self.failing.load(Ordering::Relaxed),
+            disk_low: self.disk_low(),
+            disk_free: Some(self.disk_free.load(Ordering::Relaxed)).filter(|&f| f != u64::MAX),
+            min_free: Some(self.min_free.load(Ordering::Relaxed)).filter(|&f| f != u64::MAX),
+            shed_samples: self.shed_samples.load(Ordering::Relaxed),
+            shed_until: Some(self.shed_until.load(Ordering::Relaxed)).filter(|&t| t != i64::MIN),
         }
+    }
+
+    fn disk_low(&self) -> bool {
+        self.disk_level.load(Ordering::Relaxed) != DiskLevel::Plenty as u8
     }
 
     /// Counts samples that were pending as dropped.
@@ -126,6 +172,31 @@ pub struct WriterStats {
     /// The file refuses commits right now (the last try failed): samples wait, and drop once the queue
     /// is full.
     pub failing: bool,
+    /// The history's filesystem has less free space than `[history] min_free` (and has not been back
+    /// above it by a tenth since): the system alarm "history disk low" is raised.
+    pub disk_low: bool,
+    /// Free bytes on the history's filesystem at the last check (every few seconds); `None` before the
+    /// first.
+    pub disk_free: Option<u64>,
+    /// The `min_free` in force (configured, or the default for the filesystem's size).
+    pub min_free: Option<u64>,
+    /// Raw samples dropped, oldest first, because free space fell below half of `min_free` (their
+    /// chunks' summaries stay).
+    pub shed_samples: u64,
+    /// Raw samples up to this time (UTC ms) were dropped for disk space.
+    pub shed_until: Option<i64>,
+}
+
+/// Whether the history disk is low, for whoever raises the alarm; cheap to clone, one atomic load to
+/// read.
+#[derive(Clone)]
+pub struct DiskWatch(Arc<Counters>);
+
+impl DiskWatch {
+    /// True while the history's filesystem is below `min_free` (see [`WriterStats::disk_low`]).
+    pub fn low(&self) -> bool {
+        self.0.disk_low()
+    }
 }
 
 /// The one writer of a history file. A thread owns the write connection; sinks hand it samples through a
@@ -396,6 +467,13 @@ impl HistoryWriter {
             retain: (!retention.keeps_everything()).then(|| RetainCursor::start(now_ms(), None)),
             retained_at: None,
             retention,
+            disk: DiskGuard {
+                // The plant's `[history] min_free`; none: 2 GB or a tenth of the filesystem.
+                configured: plant.retention.min_free.map(|size| size.bytes()),
+                thresholds: None,
+                level: DiskLevel::Plenty,
+                next_check: Instant::now(),
+            },
             ends: ChunkEnds::default(),
             counters: counters.clone(),
             _lock: lock,
@@ -425,6 +503,11 @@ impl HistoryWriter {
     /// A sink for samples; clone it freely.
     pub fn sink(&self) -> SampleSink {
         self.sink.clone()
+    }
+
+    /// Whether the history disk is low, for the alarm service.
+    pub fn disk_watch(&self) -> DiskWatch {
+        DiskWatch(self.counters.clone())
     }
 
     /// The writer's counters right now.
@@ -532,10 +615,22 @@ struct WriterThread {
     retain: Option<RetainCursor>,
     /// The clock of the last retention pass that ended.
     retained_at: Option<i64>,
+    /// The disk guard's state.
+    disk: DiskGuard,
     ends: ChunkEnds,
     counters: Arc<Counters>,
     /// Held until the thread has stored its last sample and ends.
     _lock: WriterLock,
+}
+
+/// Where the disk guard stands (see `guard`).
+struct DiskGuard {
+    /// `min_free` as configured (bytes); `None`: the default for the filesystem.
+    configured: Option<u64>,
+    /// Resolved at the first check, once the filesystem's size is known.
+    thresholds: Option<Thresholds>,
+    level: DiskLevel,
+    next_check: Instant,
 }
 
 /// A compaction pass: what it looks at, how far it got, and the highest chunk id when it started.
@@ -565,10 +660,16 @@ impl WriterThread {
             if close_by.is_some_and(|by| Instant::now() >= by) {
                 break;
             }
+            if close_by.is_none() {
+                self.guard_step();
+            }
             if batch.is_empty() {
-                // With background work to do, only look at the queue; otherwise wait for samples.
+                // With background work to do, only look at the queue; otherwise wait for samples, or
+                // for the next look at the disk.
                 let wait = if close_by.is_none() && self.has_background_work() {
                     Wait::Until(Instant::now())
+                } else if close_by.is_none() {
+                    Wait::Until(self.disk.next_check)
                 } else {
                     Wait::Forever
                 };
@@ -801,10 +902,121 @@ impl WriterThread {
     }
 
     /// A seal is due: the log is big or old enough, or (`all`: the writer is closing) holds anything.
+    /// A low disk seals sooner (see `LOW_DISK_SEAL_AGE_MS`).
     fn seal_due(&self, all: bool) -> bool {
+        let age = match self.disk.level {
+            DiskLevel::Plenty => SEAL_AGE_MS,
+            DiskLevel::Low => LOW_DISK_SEAL_AGE_MS,
+            DiskLevel::Shrinking => SHRINKING_SEAL_AGE_MS,
+        };
         self.log_samples >= SEAL_SAMPLES
-            || self.log_oldest.is_some_and(|t| now_ms() - t >= SEAL_AGE_MS)
+            || self.log_oldest.is_some_and(|t| now_ms() - t >= age)
             || (all && self.log_samples > 0)
+    }
+
+    /// Looks at the disk when due (or `now`), logs a change of level and publishes it.
+    fn check_disk(&mut self, now: bool) {
+        let at = Instant::now();
+        if !now && at < self.disk.next_check {
+            return;
+        }
+        self.disk.next_check = at + DISK_CHECK_EVERY;
+        let space = match guard::disk_space(&self.path) {
+            Ok(space) => space,
+            Err(e) => {
+                // Not knowing is no reason to raise the alarm or drop anything; say so once a check.
+                tracing::debug!(
+                    "history file {}: cannot read the free space: {e}",
+                    self.path.display()
+                );
+                return;
+            }
+        };
+        let thresholds = *self
+            .disk
+            .thresholds
+            .get_or_insert_with(|| Thresholds::new(self.disk.configured, space.total));
+        let was = self.disk.level;
+        let level = thresholds.level(space.free, was);
+        let c = &self.counters;
+        c.disk_free.store(space.free, Ordering::Relaxed);
+        c.min_free.store(thresholds.min_free, Ordering::Relaxed);
+        c.disk_level.store(level as u8, Ordering::Relaxed);
+        self.disk.level = level;
+        if level == was {
+            return;
+        }
+        let (free, min_free) = (
+            plantwatch_core::ByteSize(space.free),
+            plantwatch_core::ByteSize(thresholds.min_free),
+        );
+        match level {
+            DiskLevel::Plenty => tracing::info!(
+                "history disk no longer low: {free} free for {} (min_free {min_free})",
+                self.path.display()
+            ),
+            DiskLevel::Low => tracing::warn!(
+                "history disk low: {free} free for {} (min_free {min_free}); the log is sealed early",
+                self.path.display()
+            ),
+            DiskLevel::Shrinking => tracing::warn!(
+                "history disk below half of min_free: {free} free for {} (min_free {min_free}); \
+                 the oldest raw samples are dropped as new ones need the room",
+                self.path.display()
+            ),
+        }
+    }
+
+    /// The disk guard's turn: looks at the disk when due and, below the floor with the file's free
+    /// pages used up, drops the oldest raw samples in one bounded step of its own transaction.
+    fn guard_step(&mut self) {
+        self.check_disk(false);
+        let Some(thresholds) = self.disk.thresholds else {
+            return;
+        };
+        if self.disk.level != DiskLevel::Shrinking {
+            return;
+        }
+        let step = || -> rusqlite::Result<Option<guard::Shed>> {
+            let (file, room) = guard::file_pages(&self.conn)?;
+            let reserve = thresholds.reserve(file);
+            if room >= reserve {
+                return Ok(None);
+            }
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let shed = guard::shed_step(&tx, reserve - room, SHED_STEP_CHUNKS)?;
+            tx.commit()?;
+            Ok(Some(shed))
+        };
+        match step() {
+            Ok(Some(shed)) if shed.chunks > 0 => {
+                let c = &self.counters;
+                c.shed_samples.fetch_add(shed.samples, Ordering::Relaxed);
+                if let Some(until) = shed.until {
+                    c.shed_until.fetch_max(until, Ordering::Relaxed);
+                }
+                let time = |t: Option<i64>| {
+                    t.map(|t| plantwatch_core::Timestamp(t).to_string())
+                        .unwrap_or_default()
+                };
+                tracing::warn!(
+                    "history disk below half of min_free: dropped {} raw samples from {} to {} \
+                     ({} chunks, {}; their summaries stay)",
+                    shed.samples,
+                    time(shed.from),
+                    time(shed.until),
+                    shed.chunks,
+                    plantwatch_core::ByteSize(shed.bytes)
+                );
+            }
+            Ok(_) => {}
+            Err(source) => self.counters.record_error(&HistoryError::Sql {
+                path: self.path.clone(),
+                what: "dropping the oldest raw samples for disk space",
+                source,
+            }),
+        }
     }
 
     /// Starts a seal when the log is big or old enough (or `all`: the writer is closing), and does one
@@ -813,6 +1025,8 @@ impl WriterThread {
         if self.job.is_none() && !self.seal_due(all) {
             return true;
         }
+        // A seal step writes hundreds of thousands of samples: look at the disk first.
+        self.check_disk(true);
         let mut step = || -> rusqlite::Result<Option<SealJob>> {
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;

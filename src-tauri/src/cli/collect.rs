@@ -4,7 +4,9 @@
 //!
 //! A status line goes to stderr every few seconds (UTC time of day):
 //! `12:00:05 devices 3/4 online, 1234 samples stored, 5 errors, history 12 waiting, 0 dropped, 0 write errors`
-//! with, while the history file refuses commits, ` (failing: ...)` saying why. With a
+//! with, while the history file refuses commits, ` (failing: ...)` saying why; while the history's disk
+//! is below `[history] min_free`, `, disk low (812.4 MB free)`, and once the disk guard has dropped old
+//! raw samples, `, 5400 old samples dropped for disk space (up to 2026-12-04T10:00:00.000Z)`. With a
 //! `[northbound.sparkplug]` section the Sparkplug B edge node runs too (started after the engine,
 //! stopped before it), and the line gains `, sparkplug online mqtt://host:1883 12 msg/s 240 metrics/s backlog 0 s`
 //! and its last error. With an `[api]` section the local API serves the same engine (started after it,
@@ -276,6 +278,25 @@ fn summary(stats: &EngineStats) -> String {
     match &stats.history_last_error {
         Some(error) if stats.history_failing => line.push_str(&format!(" (failing: {error})")),
         _ => {}
+    }
+    // The disk guard (see `plantwatch_history::writer`): only while the disk is low, and once it has
+    // dropped anything.
+    if stats.history_disk_low {
+        let free = stats
+            .history_disk_free
+            .map(|f| format!(" ({:.1} MB free)", f as f64 / 1e6))
+            .unwrap_or_default();
+        line.push_str(&format!(", disk low{free}"));
+    }
+    if stats.samples_shed > 0 {
+        let until = stats
+            .shed_until
+            .map(|t| format!(" (up to {t})"))
+            .unwrap_or_default();
+        line.push_str(&format!(
+            ", {} old samples dropped for disk space{until}",
+            stats.samples_shed
+        ));
     }
     // Alarm changes the operator has seen and the journal does not have yet: only while there are any.
     if stats.alarm_changes_unjournaled > 0 {

@@ -642,9 +642,9 @@ pub enum AlarmStateName {
 pub struct AlarmRow {
     /// Stable id of the alarm, to act on it.
     pub id: String,
-    /// The tag's full id, or the device id for communication alarms.
+    /// The tag's full id, the device id for communication alarms, or `plantwatch` for system alarms.
     pub source: String,
-    /// `hihi`, `hi`, `lo`, `lolo`, `state` or `comm`.
+    /// `hihi`, `hi`, `lo`, `lolo`, `state`, `comm` or `history_disk_low` (a system alarm).
     pub kind: String,
     pub priority: PriorityName,
     pub state: AlarmStateName,

@@ -184,11 +184,11 @@ export type AlarmRow = {
  */
 id: string, 
 /**
- * The tag's full id, or the device id for communication alarms.
+ * The tag's full id, the device id for communication alarms, or `plantwatch` for system alarms.
  */
 source: string, 
 /**
- * `hihi`, `hi`, `lo`, `lolo`, `state` or `comm`.
+ * `hihi`, `hi`, `lo`, `lolo`, `state`, `comm` or `history_disk_low` (a system alarm).
  */
 kind: string, priority: PriorityName, state: AlarmStateName, message: string, value: number | null, limit: number | null, 
 /**

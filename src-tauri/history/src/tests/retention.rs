@@ -207,6 +207,7 @@ fn plant_keeping() -> Plant {
     plant.retention = Retention {
         keep: Some(days(30)),
         keep_summaries: Some(days(60)),
+        ..Retention::default()
     };
     let kw = plant.devices[1].tags.remove(0).with_keep(days(10));
     plant.devices[1].tags.insert(0, kw);
@@ -296,4 +297,44 @@ fn a_sweep_over_a_span_retention_emptied_hands_over_only_the_samples_kept() {
     let expected = read_all(&path, &query);
     assert_eq!(expected.len(), 5 * 144, "five days of flow, none of kw");
     assert_eq!(swept(&path, from, to, 500, ""), expected);
+}
+
+/// The disk guard's step: below the floor, the oldest raw samples go first across all tags, whole chunks,
+/// their summaries stay, and the step stops once it has freed what was asked.
+#[test]
+fn a_shedding_step_drops_the_oldest_chunks_of_every_tag_first_and_keeps_their_summaries() {
+    let (_dir, path) = stored(hundred_days(0));
+    let chunks_before = query_number(&path, "SELECT count(*) FROM chunks");
+    let conn = crate::schema::open_connection(&path).expect("open");
+    // Half a day's chunks of the two tags hold about this many bytes: ask for that much.
+    let twelve_hours: i64 = conn
+        .query_row(
+            "SELECT sum(length(data)) FROM chunks WHERE start < ?1",
+            [DAY / 2],
+            |r| r.get(0),
+        )
+        .expect("bytes");
+    let tx = conn.unchecked_transaction().expect("tx");
+    let shed = crate::guard::shed_step(&tx, twelve_hours as u64, 2000).expect("step");
+    tx.commit().expect("commit");
+
+    assert_eq!(shed.chunks, 24, "12 hourly chunks of each of the two tags");
+    assert_eq!(shed.samples, 2 * 12 * 6, "a sample every 10 minutes");
+    assert_eq!((shed.from, shed.until), (Some(0), Some(DAY / 2 - 600_000)));
+    for tag in ["plc/flow", "meter/kw"] {
+        assert_eq!(
+            times_of(&path, tag).first(),
+            Some(&(DAY / 2)),
+            "{tag}: raw samples start after the dropped half day"
+        );
+    }
+    assert_eq!(
+        query_number(&path, "SELECT count(*) FROM chunks"),
+        chunks_before,
+        "every chunk keeps its summary row"
+    );
+    assert_eq!(
+        query_number(&path, "SELECT count(*) FROM chunks WHERE length(data) = 0"),
+        24
+    );
 }
