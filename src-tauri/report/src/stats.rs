@@ -1,0 +1,483 @@
+//! Per-tag statistics over a window `[from, to)`, with the gaps shown rather than hidden. Pure: the
+//! samples come in as plain points, the window and the gap rule as numbers.
+//!
+//! The rules (also in README "Reports"):
+//! - A stored sample's state holds until the tag's next stored sample (history's stepped rule, as in
+//!   `Aggregate::Avg`): a good value is the tag's value, a bad or uncertain sample is a gap with the
+//!   sample's cause (`bad:comm_lost`, `bad:exception_0B`, ...).
+//! - While the collector does not run nothing is stored. Any stretch longer than the template's
+//!   `max_gap` in which none of the report's tags stored a sample is "no data (collector not running)";
+//!   it cuts every tag's held state (see [`silences`]).
+//! - Before a tag's first sample there is nothing to hold: no data.
+//! - Min, max and the plain average are over the good samples stored inside the window; the
+//!   time-weighted average and the time in each state are over the good stretches only; coverage is the
+//!   good share of the window, and a window covered less than half is "mostly gap".
+
+use plantwatch_core::{Cause, Quality};
+
+/// Milliseconds since the Unix epoch (the history's time).
+pub type Millis = i64;
+
+/// One stored sample: booleans as 0/1, text as no number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub time: Millis,
+    pub number: Option<f64>,
+    pub quality: Quality,
+}
+
+/// Why a stretch of a tag has no usable value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapCause {
+    /// Nothing was stored: the collector was not running (or the tag had not been stored yet).
+    NoData,
+    /// A sample of this quality (never `Good`) was stored.
+    Quality(Quality),
+}
+
+impl GapCause {
+    /// True when the device did not answer (or nobody asked): link down, a gateway saying its device
+    /// is silent (exceptions 0A, 0B), a reply that was not one, a stale value, no data at all. A device
+    /// that refused a request (other exceptions) or sent NaN did answer.
+    pub fn is_silence(self) -> bool {
+        match self {
+            GapCause::NoData => true,
+            GapCause::Quality(Quality::Good) => false,
+            GapCause::Quality(Quality::Bad(c) | Quality::Uncertain(c)) => matches!(
+                c,
+                Cause::NoConnectionYet
+                    | Cause::CommLost
+                    | Cause::BadReply
+                    | Cause::Stale
+                    | Cause::Exception(0x0A | 0x0B)
+            ),
+        }
+    }
+
+    /// The machine name: `no_data`, or the quality as history writes it (`bad:comm_lost`).
+    pub fn code(self) -> String {
+        match self {
+            GapCause::NoData => "no_data".to_string(),
+            GapCause::Quality(q) => q.to_string(),
+        }
+    }
+}
+
+/// A stretch of one state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    pub from: Millis,
+    pub to: Millis,
+    pub state: State,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum State {
+    /// A good sample holds (its number, if it has one: text has none).
+    Good(Option<f64>),
+    Gap(GapCause),
+}
+
+/// A gap of one tag, clipped to the window; adjacent stretches of one cause are one gap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gap {
+    pub from: Millis,
+    pub to: Millis,
+    pub cause: GapCause,
+}
+
+impl Gap {
+    pub fn duration_ms(&self) -> i64 {
+        self.to - self.from
+    }
+}
+
+/// The statistics of one tag over the window.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TagStats {
+    /// Samples stored inside the window.
+    pub samples: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Plain mean of the good numbers stored inside the window.
+    pub avg: Option<f64>,
+    /// Time-weighted average over the good stretches.
+    pub twa: Option<f64>,
+    /// Good time over the window's length, 0 to 1.
+    pub coverage: f64,
+    /// Booleans: milliseconds true and false (good stretches only).
+    pub time_true_ms: i64,
+    pub time_false_ms: i64,
+    /// Booleans: good `true` samples whose previous good value was `false`, stored inside the window.
+    pub starts: u64,
+    pub gaps: Vec<Gap>,
+    /// The whole window cut into stretches of one state (for availability and charts).
+    pub segments: Vec<Segment>,
+}
+
+impl TagStats {
+    /// Less than half of the window is covered by good values: its statistics say little.
+    pub fn mostly_gap(&self) -> bool {
+        self.coverage < 0.5
+    }
+}
+
+/// The stretches longer than `max_gap` in which none of `times` (every sample time of the report's tags,
+/// in order) falls, as `(from, to)`: the collector was not running. `times` are read from
+/// `from - max_gap` to `to + max_gap`, so a silence across an end of the window is seen; the
+/// stretches are clipped to `[from, to)`.
+pub fn silences(
+    times: impl IntoIterator<Item = Millis>,
+    from: Millis,
+    to: Millis,
+    max_gap: Millis,
+) -> Vec<(Millis, Millis)> {
+    let mut out = Vec::new();
+    let mut last = from - max_gap;
+    let mut push = |a: Millis, b: Millis| {
+        let (a, b) = (a.max(from), b.min(to));
+        if b > a {
+            out.push((a, b));
+        }
+    };
+    for t in times {
+        if t - last > max_gap {
+            push(last, t);
+        }
+        last = last.max(t);
+    }
+    if to + max_gap - last > max_gap {
+        push(last, to);
+    }
+    out
+}
+
+/// The statistics of one tag: `points` are its samples in time order, from before the window (the
+/// last of them carries in) to its end; `silences` as [`silences`] found them; `boolean` says the
+/// numbers are 0/1 states.
+pub fn tag_stats(
+    points: &[Point],
+    from: Millis,
+    to: Millis,
+    silences: &[(Millis, Millis)],
+    boolean: bool,
+) -> TagStats {
+    let mut stats = TagStats::default();
+    if to <= from {
+        return stats;
+    }
+    // The held state: before the first sample there is nothing.
+    let mut raw: Vec<Segment> = Vec::new();
+    let mut state = State::Gap(GapCause::NoData);
+    let mut since = from;
+    let mut previous_good: Option<f64> = None;
+    let (mut sum, mut count) = (0.0, 0u64);
+    for p in points.iter().filter(|p| p.time < to) {
+        let new_state = if p.quality.is_good() {
+            State::Good(p.number)
+        } else {
+            State::Gap(GapCause::Quality(p.quality))
+        };
+        if p.time >= from {
+            stats.samples += 1;
+            if p.time > since {
+                raw.push(Segment {
+                    from: since,
+                    to: p.time,
+                    state,
+                });
+            }
+            since = p.time;
+            if let (true, Some(v)) = (p.quality.is_good(), p.number) {
+                stats.min = Some(stats.min.map_or(v, |m: f64| m.min(v)));
+                stats.max = Some(stats.max.map_or(v, |m: f64| m.max(v)));
+                sum += v;
+                count += 1;
+                if boolean && v != 0.0 && previous_good == Some(0.0) {
+                    stats.starts += 1;
+                }
+            }
+        }
+        if let (true, Some(v)) = (p.quality.is_good(), p.number) {
+            previous_good = Some(v);
+        }
+        state = new_state;
+    }
+    raw.push(Segment {
+        from: since,
+        to,
+        state,
+    });
+    if count > 0 {
+        stats.avg = Some(sum / count as f64);
+    }
+    stats.segments = cut_by_silences(&raw, silences);
+    let (mut weighted, mut good_ms) = (0.0, 0i64);
+    for s in &stats.segments {
+        let length = s.to - s.from;
+        match s.state {
+            State::Good(value) => {
+                good_ms += length;
+                if let Some(v) = value {
+                    weighted += v * length as f64;
+                    if boolean && v != 0.0 {
+                        stats.time_true_ms += length;
+                    } else if boolean {
+                        stats.time_false_ms += length;
+                    }
+                }
+            }
+            State::Gap(cause) => match stats.gaps.last_mut() {
+                Some(gap) if gap.cause == cause && gap.to == s.from => gap.to = s.to,
+                _ => stats.gaps.push(Gap {
+                    from: s.from,
+                    to: s.to,
+                    cause,
+                }),
+            },
+        }
+    }
+    let numbered_ms: i64 = stats
+        .segments
+        .iter()
+        .filter(|s| matches!(s.state, State::Good(Some(_))))
+        .map(|s| s.to - s.from)
+        .sum();
+    if numbered_ms > 0 {
+        stats.twa = Some(weighted / numbered_ms as f64);
+    }
+    stats.coverage = good_ms as f64 / (to - from) as f64;
+    stats
+}
+
+/// `segments` (covering the window in order) with every silence replaced by "no data".
+fn cut_by_silences(segments: &[Segment], silences: &[(Millis, Millis)]) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::with_capacity(segments.len() + 2 * silences.len());
+    let mut push = |s: Segment| {
+        if s.to <= s.from {
+            return;
+        }
+        match out.last_mut() {
+            Some(last) if last.state == s.state && last.to == s.from => last.to = s.to,
+            _ => out.push(s),
+        }
+    };
+    let no_data = State::Gap(GapCause::NoData);
+    let mut gaps = silences.iter().peekable();
+    for segment in segments {
+        let mut start = segment.from;
+        // Silences are in order; skip those that end before this segment.
+        while gaps.peek().is_some_and(|(_, b)| *b <= start) {
+            gaps.next();
+        }
+        let mut rest = gaps.clone();
+        while let Some(&(a, b)) = rest.next() {
+            if a >= segment.to {
+                break;
+            }
+            push(Segment {
+                from: start,
+                to: a.max(start),
+                state: segment.state,
+            });
+            push(Segment {
+                from: a.max(start),
+                to: b.min(segment.to),
+                state: no_data,
+            });
+            start = b.min(segment.to);
+        }
+        push(Segment {
+            from: start,
+            to: segment.to,
+            state: segment.state,
+        });
+    }
+    out
+}
+
+/// Availability of a device: the share of the window in which it answered, from its tags' segments.
+///
+/// The rule: at a moment the device answered when any of its tags held a good value or a gap whose
+/// cause is not silence (an exception other than the gateway's 0A/0B, a NaN: the device did reply); it
+/// was silent when all its tags were in gaps of silence (link down, stale, gateway 0A/0B). Stretches in
+/// which the collector was not running (no data for every tag) are unknown and left out of the share.
+/// Returns `(availability, known_ms)`; `None` when nothing of the window is known.
+pub fn availability(tags: &[&[Segment]], from: Millis, to: Millis) -> (Option<f64>, i64) {
+    let mut edges: Vec<Millis> = tags
+        .iter()
+        .flat_map(|segments| segments.iter().flat_map(|s| [s.from, s.to]))
+        .chain([from, to])
+        .filter(|t| (from..=to).contains(t))
+        .collect();
+    edges.sort_unstable();
+    edges.dedup();
+    let mut cursors = vec![0usize; tags.len()];
+    let (mut answered, mut known) = (0i64, 0i64);
+    for pair in edges.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let mut any_answer = false;
+        let mut all_no_data = true;
+        for (segments, cursor) in tags.iter().zip(cursors.iter_mut()) {
+            while *cursor < segments.len() && segments[*cursor].to <= a {
+                *cursor += 1;
+            }
+            let state = segments
+                .get(*cursor)
+                .filter(|s| s.from <= a)
+                .map_or(State::Gap(GapCause::NoData), |s| s.state);
+            match state {
+                State::Good(_) => {
+                    any_answer = true;
+                    all_no_data = false;
+                }
+                State::Gap(GapCause::NoData) => {}
+                State::Gap(cause) => {
+                    all_no_data = false;
+                    any_answer |= !cause.is_silence();
+                }
+            }
+        }
+        if !all_no_data {
+            known += b - a;
+            if any_answer {
+                answered += b - a;
+            }
+        }
+    }
+    let share = (known > 0).then(|| answered as f64 / known as f64);
+    (share, known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BAD_LINK: Quality = Quality::Bad(Cause::CommLost);
+
+    fn good(time: Millis, v: f64) -> Point {
+        Point {
+            time,
+            number: Some(v),
+            quality: Quality::Good,
+        }
+    }
+
+    fn bad(time: Millis, quality: Quality) -> Point {
+        Point {
+            time,
+            number: None,
+            quality,
+        }
+    }
+
+    #[test]
+    fn a_gap_free_window_weights_each_value_by_how_long_it_held() {
+        // 10 held for 2 s before the window and 1 s in it, 20 for 3 s, 30 for the last 6 s.
+        let points = [good(-1000, 10.0), good(1000, 20.0), good(4000, 30.0)];
+        let s = tag_stats(&points, 0, 10_000, &[], false);
+        assert_eq!(
+            s.samples, 2,
+            "the carried-in sample is not one of the window's"
+        );
+        assert_eq!((s.min, s.max, s.avg), (Some(20.0), Some(30.0), Some(25.0)));
+        assert_eq!(s.twa, Some((10.0 + 60.0 + 180.0) / 10.0));
+        assert_eq!(s.coverage, 1.0);
+        assert!(s.gaps.is_empty());
+    }
+
+    #[test]
+    fn a_bad_sample_is_a_gap_with_its_cause_and_is_left_out_of_the_averages() {
+        let points = [
+            good(0, 10.0),
+            bad(2000, BAD_LINK),
+            bad(3000, BAD_LINK),
+            good(6000, 30.0),
+        ];
+        let s = tag_stats(&points, 0, 10_000, &[], false);
+        assert_eq!(
+            s.gaps,
+            vec![Gap {
+                from: 2000,
+                to: 6000,
+                cause: GapCause::Quality(BAD_LINK)
+            }],
+            "two bad samples of one cause are one gap"
+        );
+        assert_eq!(s.twa, Some((10.0 * 2.0 + 30.0 * 4.0) / 6.0));
+        assert_eq!(s.coverage, 0.6);
+        assert!(!s.mostly_gap());
+    }
+
+    #[test]
+    fn a_silence_of_the_whole_plant_is_no_data_even_where_a_value_was_held() {
+        let times = [0, 1000, 2000, 9000, 10_000, 12_500];
+        let silent = silences(times, 0, 12_000, 3000);
+        assert_eq!(silent, vec![(2000, 9000)]);
+        let points = [good(0, 1.0), good(2000, 2.0), good(9000, 3.0)];
+        let s = tag_stats(&points, 0, 12_000, &silent, false);
+        assert_eq!(
+            s.gaps,
+            vec![Gap {
+                from: 2000,
+                to: 9000,
+                cause: GapCause::NoData
+            }]
+        );
+        assert!(s.mostly_gap(), "7 of 12 seconds are gap");
+        assert_eq!(s.twa, Some((2.0 + 3.0 * 3.0) / 5.0));
+    }
+
+    #[test]
+    fn silences_at_the_ends_of_the_window_are_seen() {
+        // Lookback from -3000: the first sample at 1000 leaves [0, 1000) unknown; the last at 5000 is
+        // more than 3 s before the end and nothing follows.
+        assert_eq!(
+            silences([1000, 3000, 5000], 0, 10_000, 3000),
+            vec![(0, 1000), (5000, 10_000)]
+        );
+        assert_eq!(
+            silences([-2500, 2000, 5000, 9000, 12_000], 0, 10_000, 5000),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn a_boolean_counts_time_in_each_state_and_its_starts() {
+        let points = [
+            good(-500, 0.0),
+            good(1000, 1.0),
+            good(3000, 0.0),
+            bad(4000, BAD_LINK),
+            good(5000, 1.0),
+        ];
+        let s = tag_stats(&points, 0, 8000, &[], true);
+        assert_eq!(s.time_true_ms, 2000 + 3000);
+        assert_eq!(s.time_false_ms, 1000 + 1000);
+        assert_eq!(
+            s.starts, 2,
+            "a start across a gap still counts: the pump went from off to on"
+        );
+    }
+
+    #[test]
+    fn a_device_answers_while_any_tag_is_good_or_refused_and_no_data_is_left_out() {
+        let seg = |from, to, state| Segment { from, to, state };
+        let refused = Quality::Bad(Cause::Exception(2));
+        let a = [
+            seg(0, 2000, State::Good(Some(1.0))),
+            seg(2000, 4000, State::Gap(GapCause::Quality(BAD_LINK))),
+            seg(4000, 6000, State::Gap(GapCause::NoData)),
+            seg(6000, 10_000, State::Good(Some(1.0))),
+        ];
+        let b = [
+            seg(0, 3000, State::Gap(GapCause::Quality(refused))),
+            seg(3000, 4000, State::Gap(GapCause::Quality(BAD_LINK))),
+            seg(4000, 6000, State::Gap(GapCause::NoData)),
+            seg(6000, 10_000, State::Good(None)),
+        ];
+        let (share, known) = availability(&[&a, &b], 0, 10_000);
+        assert_eq!(known, 8000, "the 2 s without data are unknown");
+        assert_eq!(share, Some(7000.0 / 8000.0), "silent from 3 s to 4 s");
+    }
+}
