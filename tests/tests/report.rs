@@ -11,6 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use plantwatch_core::Timestamp;
+use plantwatch_history::{HistoryReader, SampleQuery};
 use plantwatch_system_tests::engine_support::{run_collect, stored, wait_until};
 use plantwatch_system_tests::sim_support::{demo_plant_copy, SimProcess};
 use plantwatch_system_tests::{data, out_dir, peer, plantwatch_bin, python};
@@ -50,7 +51,7 @@ fn make_history() -> History {
     let (config1, db1) = (config.clone(), db.clone());
     let first = thread::spawn(move || run_collect(&config1, &db1, "12s"));
     wait_until("the first samples", Duration::from_secs(10), || {
-        db.exists() && !stored(&db).is_empty()
+        has_samples(&db)
     });
     // Fixed waits from here on: time itself is under test (a device kept down, a collector kept off).
     thread::sleep(Duration::from_secs(3));
@@ -68,8 +69,16 @@ fn make_history() -> History {
     drop(sim);
 
     let all = stored(&db);
-    let first_time = all.values().filter_map(|s| s.first()).map(|s| s.time.0).min();
-    let last_time = all.values().filter_map(|s| s.last()).map(|s| s.time.0).max();
+    let first_time = all
+        .values()
+        .filter_map(|s| s.first())
+        .map(|s| s.time.0)
+        .min();
+    let last_time = all
+        .values()
+        .filter_map(|s| s.last())
+        .map(|s| s.time.0)
+        .max();
     let (first_time, last_time) = (first_time.expect("samples"), last_time.expect("samples"));
     History {
         _dir: dir,
@@ -78,6 +87,20 @@ fn make_history() -> History {
         not_collecting: (stopped, started),
         window: (first_time + 1000, last_time - 1000),
     }
+}
+
+/// True once the history file has its tables and a sample (the collector creates both).
+fn has_samples(db: &Path) -> bool {
+    let Ok(reader) = HistoryReader::open(db) else {
+        return false;
+    };
+    let mut any = false;
+    let query = SampleQuery::default();
+    let _ = reader.for_each_sample_while(&query, |_| {
+        any = true;
+        false
+    });
+    any
 }
 
 fn assert_collected(output: &Output) {
@@ -141,7 +164,8 @@ fn gaps_of(csv: &str, tag: &str) -> Vec<(String, i64, i64)> {
 }
 
 #[test]
-fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_independent_computation() {
+fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_independent_computation()
+{
     let h = make_history();
     let dir = out_dir("report");
     let path = |name: &str| dir.join(name);
@@ -179,7 +203,12 @@ fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_indepe
         .arg("--report")
         .arg(path("report.csv"))
         .args(["--from", &time(h.window.0), "--to", &time(h.window.1)])
-        .args(["--max-gap-ms", &MAX_GAP_MS.to_string(), "--bool", "plc/pump1_running"])
+        .args([
+            "--max-gap-ms",
+            &MAX_GAP_MS.to_string(),
+            "--bool",
+            "plc/pump1_running",
+        ])
         .arg("--xlsx")
         .arg(path("report.xlsx"))
         .output()
@@ -195,12 +224,19 @@ fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_indepe
     // The outages, as the test made them, are the report's gaps, with their causes.
     let csv = std::fs::read_to_string(path("report.csv")).expect("read the CSV report");
     let gaps = gaps_of(&csv, "plc/level");
-    println!("plc/level gaps: {gaps:?}; offline {:?}, not collecting {:?}", h.offline, h.not_collecting);
+    println!(
+        "plc/level gaps: {gaps:?}; offline {:?}, not collecting {:?}",
+        h.offline, h.not_collecting
+    );
     let comm: Vec<_> = gaps.iter().filter(|g| g.0 == "bad:comm_lost").collect();
     assert_eq!(comm.len(), 1, "one outage of the link: {gaps:?}");
     let (_, a, b) = comm[0];
     // Seen within a poll of the simulator's stop; seen back within the back-off of its start.
-    assert!((a - h.offline.0).abs() <= POLL_MS + 100, "{a} vs {}", h.offline.0);
+    assert!(
+        (a - h.offline.0).abs() <= POLL_MS + 100,
+        "{a} vs {}",
+        h.offline.0
+    );
     assert!(
         *b >= h.offline.1 - POLL_MS && *b <= h.offline.1 + BACKOFF_MS + POLL_MS,
         "{b} vs {}",
@@ -211,7 +247,11 @@ fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_indepe
     let (_, a, b) = no_data[0];
     // The last sample is stored within a poll of the end; the second collector's first within a poll
     // of its start (plus the process start-up, under a second).
-    assert!((a - h.not_collecting.0).abs() <= POLL_MS + 200, "{a} vs {}", h.not_collecting.0);
+    assert!(
+        (a - h.not_collecting.0).abs() <= POLL_MS + 200,
+        "{a} vs {}",
+        h.not_collecting.0
+    );
     assert!(
         *b >= h.not_collecting.1 && *b <= h.not_collecting.1 + 1000 + POLL_MS,
         "{b} vs {}",
@@ -227,30 +267,65 @@ fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_indepe
     // The PDF opens: its text has the title, the tags and a gap line; page 1 as a picture.
     let pdf = path("report.pdf");
     let text = run("pdftotext", &[pdf.to_str().expect("utf-8 path"), "-"]);
-    for wanted in ["Test shift report", "plc/level", "meter/power", "no data (collector not running)", "bad:comm_lost"] {
+    for wanted in [
+        "Test shift report",
+        "plc/level",
+        "meter/power",
+        "no data (collector not running)",
+        "bad:comm_lost",
+    ] {
         assert!(text.contains(wanted), "pdftotext lacks {wanted:?}:\n{text}");
     }
     let picture = path("page1");
     run(
         "pdftoppm",
-        &["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", pdf.to_str().expect("utf-8"), picture.to_str().expect("utf-8")],
+        &[
+            "-png",
+            "-r",
+            "60",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            pdf.to_str().expect("utf-8"),
+            picture.to_str().expect("utf-8"),
+        ],
     );
     let png = std::fs::read(path("page1.png")).expect("pdftoppm wrote page1.png");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
 
     let html = std::fs::read_to_string(path("report.html")).expect("read the HTML report");
-    assert!(html.contains("<svg") && html.contains("Test shift report") && html.contains("no data (collector not running)"));
+    assert!(
+        html.contains("<svg")
+            && html.contains("Test shift report")
+            && html.contains("no data (collector not running)")
+    );
 
     // In Chinese: the title and the headings in Chinese, in a face that has the glyphs.
     let zh = path("report-zh.pdf");
     report(&h, &zh, "zh-CN");
     let text = run("pdftotext", &[zh.to_str().expect("utf-8 path"), "-"]);
     for wanted in ["测试班报", "数据缺口", "plc/level"] {
-        assert!(text.contains(wanted), "pdftotext of the Chinese report lacks {wanted:?}:\n{text}");
+        assert!(
+            text.contains(wanted),
+            "pdftotext of the Chinese report lacks {wanted:?}:\n{text}"
+        );
     }
     run(
         "pdftoppm",
-        &["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", zh.to_str().expect("utf-8"), path("page1-zh").to_str().expect("utf-8")],
+        &[
+            "-png",
+            "-r",
+            "60",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            zh.to_str().expect("utf-8"),
+            path("page1-zh").to_str().expect("utf-8"),
+        ],
     );
 }
 
@@ -280,15 +355,44 @@ fn bad_input_exits_2_with_a_located_message_and_writes_nothing() {
             format!("{t}:2:11: max_gap: invalid duration 'soon'"),
         ),
         (
-            &["--template", "shift", "--from", "-1h", "--to", "now", "--out", "r.docx"],
+            &[
+                "--template",
+                "shift",
+                "--from",
+                "-1h",
+                "--to",
+                "now",
+                "--out",
+                "r.docx",
+            ],
             "must end in .pdf, .xlsx, .csv or .html".into(),
         ),
         (
-            &["--template", "shift", "--from", "now", "--to", "-1h", "--out", o],
+            &[
+                "--template",
+                "shift",
+                "--from",
+                "now",
+                "--to",
+                "-1h",
+                "--out",
+                o,
+            ],
             "must be after --from".into(),
         ),
         (
-            &["--template", "shift", "--from", "-1h", "--to", "now", "--out", o, "--lang", "fr"],
+            &[
+                "--template",
+                "shift",
+                "--from",
+                "-1h",
+                "--to",
+                "now",
+                "--out",
+                o,
+                "--lang",
+                "fr",
+            ],
             "unknown language 'fr'".into(),
         ),
     ];

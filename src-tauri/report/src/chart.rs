@@ -113,13 +113,16 @@ fn draw_into(
     mesh.draw().map_err(|e| e.to_string())?;
     // Gap bands first, under the lines: every gap of every tag of the chart.
     let band = RGBColor(0x99, 0x99, 0x99).mix(0.25).filled();
-    let bands = series.iter().flat_map(|s| {
-        s.tag
-            .stats
-            .gaps
-            .iter()
-            .map(move |g| Rectangle::new([(g.from as f64, lo), (g.to as f64, hi)], band))
-    });
+    // Tags of one device share their gaps: each stretch is shaded once, not darker per tag.
+    let mut stretches: Vec<(i64, i64)> = series
+        .iter()
+        .flat_map(|s| s.tag.stats.gaps.iter().map(|g| (g.from, g.to)))
+        .collect();
+    stretches.sort_unstable();
+    stretches.dedup();
+    let bands = stretches
+        .into_iter()
+        .map(|(a, b)| Rectangle::new([(a as f64, lo), (b as f64, hi)], band));
     let drawn = chart.draw_series(bands).map_err(|e| e.to_string())?;
     if family.is_some() && series.iter().any(|s| !s.tag.stats.gaps.is_empty()) {
         drawn
@@ -186,10 +189,12 @@ fn value_range(lines: &[Vec<(f64, Option<f64>)>]) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// Axis labels in UTC: times for spans under two days, dates and hours beyond.
+/// Axis labels in UTC: seconds for spans under an hour, minutes under two days, dates and hours beyond.
 fn axis_time(ms: i64, span: i64) -> String {
     let text = crate::print_time(ms); // 2026-11-25 14:00:00
-    if span < 2 * 86_400_000 {
+    if span < 3_600_000 {
+        text.get(11..19).unwrap_or(&text).to_string()
+    } else if span < 2 * 86_400_000 {
         text.get(11..16).unwrap_or(&text).to_string()
     } else {
         text.get(5..13).unwrap_or(&text).to_string()

@@ -116,14 +116,15 @@ fn draw(out: &mut String, block: &Block, y: f64) {
     }
 }
 
-/// A rough width of text in points at `size`: CJK characters are square, others about half as wide.
+/// A generous width of text in points at `size` (bold included): CJK characters are square, Latin ones
+/// in DejaVu Sans at most about two thirds as wide.
 fn text_width(text: &str, size: f64) -> f64 {
     text.chars()
         .map(|c| {
             if (c as u32) >= 0x2E80 {
                 size
             } else {
-                size * 0.56
+                size * 0.66
             }
         })
         .sum()

@@ -270,8 +270,8 @@ fn cut_by_silences(segments: &[Segment], silences: &[(Millis, Millis)]) -> Vec<S
         while gaps.peek().is_some_and(|(_, b)| *b <= start) {
             gaps.next();
         }
-        let mut rest = gaps.clone();
-        while let Some(&(a, b)) = rest.next() {
+        let rest = gaps.clone();
+        for &(a, b) in rest {
             if a >= segment.to {
                 break;
             }

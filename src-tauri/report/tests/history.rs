@@ -23,15 +23,23 @@ fn history(dir: &Path, file: &str, silences: &[(i64, i64)]) -> std::path::PathBu
     let plant = plant(
         "test",
         &path,
-        vec![("plc", vec![tag("level", ValueType::U16), tag("flow", ValueType::F32)])],
+        vec![(
+            "plc",
+            vec![tag("level", ValueType::U16), tag("flow", ValueType::F32)],
+        )],
     );
     let writer = HistoryWriter::open(&path, &plant).expect("open the writer");
     let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/report").join(file),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/data/report")
+            .join(file),
     )
     .expect("test data");
     let mut samples = Vec::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let words: Vec<&str> = line.split_whitespace().collect();
         let seconds: f64 = words[0].parse().expect("seconds");
         samples.push(Sample {
@@ -94,8 +102,14 @@ fn the_time_weighted_average_agrees_with_the_history_on_a_gap_free_span() {
         .aggregate(&query, Duration::from_secs(600), Aggregate::Avg)
         .expect("aggregate");
     assert_eq!(avg.len(), 1, "one interval: the window");
-    let (ours, theirs) = (level.stats.twa.expect("a twa"), avg[0].value.expect("an avg"));
-    assert!((ours - theirs).abs() < 1e-9, "report {ours} vs history {theirs}");
+    let (ours, theirs) = (
+        level.stats.twa.expect("a twa"),
+        avg[0].value.expect("an avg"),
+    );
+    assert!(
+        (ours - theirs).abs() < 1e-9,
+        "report {ours} vs history {theirs}"
+    );
 }
 
 #[test]
@@ -124,7 +138,13 @@ fn gaps_are_listed_with_their_causes_and_left_out_of_the_averages() {
     );
     assert_eq!(s.gaps[2].cause, GapCause::NoData);
     // Good: 0-30 at 2.10 then 2.15, 70-100 at 2.40, 120-130 at 2.90, 330-455 at 2.20, 455-600 at 1.75/1.70.
-    let held = 0.5 * 2.10 + 29.5 * 2.15 + 30.0 * 2.40 + 10.0 * 2.90 + 125.0 * 2.20 + 144.0 * 1.75 + 1.0 * 1.70;
+    let held = 0.5 * 2.10
+        + 29.5 * 2.15
+        + 30.0 * 2.40
+        + 10.0 * 2.90
+        + 125.0 * 2.20
+        + 144.0 * 1.75
+        + 1.0 * 1.70;
     let twa = s.twa.expect("twa");
     assert!((twa - held / 340.0).abs() < 1e-9, "{twa}");
     assert!((s.coverage - 340.0 / 600.0).abs() < 1e-9);
@@ -132,13 +152,21 @@ fn gaps_are_listed_with_their_causes_and_left_out_of_the_averages() {
     // the 400 s the collector ran.
     let plc = &report.devices[0];
     assert_eq!(plc.known_ms, 400_000);
-    assert_eq!(plc.availability, Some(1.0), "flow stayed good throughout, so plc answered");
+    assert_eq!(
+        plc.availability,
+        Some(1.0),
+        "flow stayed good throughout, so plc answered"
+    );
 }
 
 #[test]
 fn every_format_is_written_atomically_and_reads_back() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = history(dir.path(), "level_with_gaps.txt", &[(FROM + 130_001, FROM + 330_000)]);
+    let path = history(
+        dir.path(),
+        "level_with_gaps.txt",
+        &[(FROM + 130_001, FROM + 330_000)],
+    );
     let report = report_of(&path);
     for format in Format::ALL {
         let out = dir.path().join(format!("r.{format}"));
@@ -155,7 +183,11 @@ fn every_format_is_written_atomically_and_reads_back() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .expect("list")
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".plantwatch-report-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".plantwatch-report-")
+        })
         .collect();
     assert!(leftovers.is_empty(), "no temporary file is left behind");
     let missing = dir.path().join("no/such/folder/r.pdf");

@@ -63,10 +63,11 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn report(args: &Args) -> Result<(), Failure> {
-    let (from, to) = match parse_span(Some(&args.from), Some(&args.to)).map_err(Failure::BadInput)? {
-        (Some(from), Some(to)) => (from, to),
-        _ => return Err(Failure::BadInput("--from and --to are both needed".into())),
-    };
+    let (from, to) =
+        match parse_span(Some(&args.from), Some(&args.to)).map_err(Failure::BadInput)? {
+            (Some(from), Some(to)) => (from, to),
+            _ => return Err(Failure::BadInput("--from and --to are both needed".into())),
+        };
     let language: Language = args.lang.parse().map_err(Failure::BadInput)?;
     let format = Format::from_path(&args.out).ok_or_else(|| {
         Failure::BadInput(format!(
@@ -84,7 +85,11 @@ fn report(args: &Args) -> Result<(), Failure> {
         "plantwatch report: {} ({} tags, {} gaps) -> {}",
         report.title,
         report.tags.len(),
-        report.tags.iter().map(|t| t.stats.gaps.len()).sum::<usize>(),
+        report
+            .tags
+            .iter()
+            .map(|t| t.stats.gaps.len())
+            .sum::<usize>(),
         args.out.display()
     );
     Ok(())
