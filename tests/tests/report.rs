@@ -302,6 +302,55 @@ fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_indepe
             && html.contains("no data (collector not running)")
     );
 
+    // The demo plant's built-in templates run on the same history (every tag they name is a demo tag).
+    for template in ["shift", "daily"] {
+        let out = path(&format!("{template}.pdf"));
+        let output = Command::new(plantwatch_bin())
+            .arg("report")
+            .arg("--db")
+            .arg(&h.db)
+            .args([
+                "--template",
+                template,
+                "--from",
+                &time(h.window.0),
+                "--to",
+                &time(h.window.1),
+            ])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("run plantwatch report");
+        assert!(output.status.success(), "{template}: {output:?}");
+    }
+    // A template tag the history lacks is bad input: exit 2, named, and no file.
+    let template = path("unknown_tag.toml");
+    std::fs::write(
+        &template,
+        "title = \"T\"\n[[groups]]\nname = \"G\"\ntags = [\"plc/levle\"]\n",
+    )
+    .expect("write the template");
+    let out = path("unknown_tag.csv");
+    let _ = std::fs::remove_file(&out);
+    let output = Command::new(plantwatch_bin())
+        .arg("report")
+        .arg("--db")
+        .arg(&h.db)
+        .arg("--template")
+        .arg(&template)
+        .args(["--from", &time(h.window.0), "--to", &time(h.window.1)])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run plantwatch report");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("tag 'plc/levle' is not in the history"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+
     // In Chinese: the title and the headings in Chinese, in a face that has the glyphs.
     let zh = path("report-zh.pdf");
     report(&h, &zh, "zh-CN");

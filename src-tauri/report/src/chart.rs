@@ -5,7 +5,7 @@
 use plantwatch_history::Bucket;
 use plotters::prelude::*;
 
-use crate::stats::{Segment, State};
+use crate::stats::Stretch;
 use crate::words::{self, Language};
 use crate::{ChartSvg, TagReport};
 
@@ -48,7 +48,7 @@ pub fn draw(title: &str, series: &[Series<'_>], from: i64, to: i64, lang: Langua
 /// A line's points, one per column: the column's mean, or the value still holding from an earlier
 /// column; `None` where the tag is in a gap at the column's middle (the line breaks there).
 fn points(series: &Series<'_>) -> Vec<(f64, Option<f64>)> {
-    let segments = &series.tag.stats.segments;
+    let stretches = &series.tag.stats.stretches;
     let mut held: Option<f64> = None;
     series
         .buckets
@@ -59,7 +59,7 @@ fn points(series: &Series<'_>) -> Vec<(f64, Option<f64>)> {
                 held = b.last;
                 return (middle as f64, b.avg);
             }
-            let in_gap = !matches!(state_at(segments, middle), Some(State::Good(_)));
+            let in_gap = !has_data_at(stretches, middle);
             if in_gap {
                 held = None;
             }
@@ -68,9 +68,11 @@ fn points(series: &Series<'_>) -> Vec<(f64, Option<f64>)> {
         .collect()
 }
 
-fn state_at(segments: &[Segment], t: i64) -> Option<State> {
-    let i = segments.partition_point(|s| s.to <= t);
-    segments.get(i).filter(|s| s.from <= t).map(|s| s.state)
+fn has_data_at(stretches: &[Stretch], t: i64) -> bool {
+    let i = stretches.partition_point(|s| s.to <= t);
+    stretches
+        .get(i)
+        .is_some_and(|s| s.from <= t && s.gap.is_none())
 }
 
 #[allow(clippy::too_many_arguments)]

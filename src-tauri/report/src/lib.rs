@@ -188,62 +188,64 @@ impl Report {
                 });
             }
         }
-        // One pass in time order: each tag's points, and every sample time for the plant's silences
-        // (read a `max_gap` beyond both ends, so a silence across an end is seen).
-        let position: HashMap<&str, usize> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.as_str(), i))
-            .collect();
-        let mut points: Vec<Vec<stats::Point>> = vec![Vec::new(); ids.len()];
-        let mut times: Vec<i64> = Vec::new();
+        // Two passes in time order, holding nothing per sample: first the plant's silences from every
+        // sample time (read a `max_gap` beyond both ends, so a silence across an end is seen), then
+        // each tag's statistics, cut by those silences.
         let query = SampleQuery {
             tags: ids.clone(),
             from: Some(Timestamp(from_ms.saturating_sub(max_gap))),
             to: Some(Timestamp(to_ms.saturating_add(max_gap))),
         };
+        let mut finder = stats::SilenceFinder::new(from_ms, to_ms, max_gap);
+        history.for_each_sample(&query, |sample| finder.push(sample.time.0))?;
+        let silences = finder.finish();
+        let kinds: Vec<TagKind> = ids
+            .iter()
+            .map(|id| {
+                let type_name = &known[id].type_name;
+                if plantwatch_history::layout::is_text_type(type_name) {
+                    TagKind::Text
+                } else if plantwatch_history::layout::is_boolean_type(type_name) {
+                    TagKind::Boolean
+                } else {
+                    TagKind::Number
+                }
+            })
+            .collect();
+        let position: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i))
+            .collect();
+        let mut accumulators: Vec<stats::TagAccumulator<'_>> = kinds
+            .iter()
+            .map(|kind| {
+                stats::TagAccumulator::new(from_ms, to_ms, &silences, *kind == TagKind::Boolean)
+            })
+            .collect();
         history.for_each_sample(&query, |sample| {
-            if times.last() != Some(&sample.time.0) {
-                times.push(sample.time.0);
-            }
             if let Some(&i) = position.get(&*sample.tag) {
                 let number = match &sample.value {
                     Some(Value::Number(n)) => Some(*n),
                     Some(Value::Bool(b)) => Some(if *b { 1.0 } else { 0.0 }),
                     _ => None,
                 };
-                points[i].push(stats::Point {
+                accumulators[i].push(stats::Point {
                     time: sample.time.0,
                     number,
                     quality: sample.quality,
                 });
             }
         })?;
-        let silences = stats::silences(times, from_ms, to_ms, max_gap);
         let tags: Vec<TagReport> = ids
             .iter()
-            .zip(&points)
-            .map(|(id, points)| {
-                let info = &known[id];
-                let kind = if plantwatch_history::layout::is_text_type(&info.type_name) {
-                    TagKind::Text
-                } else if plantwatch_history::layout::is_boolean_type(&info.type_name) {
-                    TagKind::Boolean
-                } else {
-                    TagKind::Number
-                };
-                TagReport {
-                    id: id.clone(),
-                    unit: info.unit.clone(),
-                    kind,
-                    stats: stats::tag_stats(
-                        points,
-                        from_ms,
-                        to_ms,
-                        &silences,
-                        kind == TagKind::Boolean,
-                    ),
-                }
+            .zip(kinds)
+            .zip(accumulators)
+            .map(|((id, kind), accumulator)| TagReport {
+                id: id.clone(),
+                unit: known[id].unit.clone(),
+                kind,
+                stats: accumulator.finish(),
             })
             .collect();
         let devices = device_reports(&tags, from_ms, to_ms);
@@ -326,18 +328,18 @@ impl Report {
 
 /// The devices of the report's tags (the part of a tag's id before the `/`), in order of first mention.
 fn device_reports(tags: &[TagReport], from: i64, to: i64) -> Vec<DeviceReport> {
-    let mut devices: Vec<(&str, Vec<&[stats::Segment]>)> = Vec::new();
+    let mut devices: Vec<(&str, Vec<&[stats::Stretch]>)> = Vec::new();
     for tag in tags {
         let device = tag.id.split_once('/').map_or(tag.id.as_str(), |(d, _)| d);
         match devices.iter_mut().find(|(d, _)| *d == device) {
-            Some((_, segments)) => segments.push(&tag.stats.segments),
-            None => devices.push((device, vec![&tag.stats.segments])),
+            Some((_, stretches)) => stretches.push(&tag.stats.stretches),
+            None => devices.push((device, vec![&tag.stats.stretches])),
         }
     }
     devices
         .into_iter()
-        .map(|(id, segments)| {
-            let (availability, known_ms) = stats::availability(&segments, from, to);
+        .map(|(id, stretches)| {
+            let (availability, known_ms) = stats::availability(&stretches, from, to);
             DeviceReport {
                 id: id.to_string(),
                 availability,

@@ -63,19 +63,22 @@ impl GapCause {
     }
 }
 
-/// A stretch of one state.
+/// The state a stored sample leaves a tag in, until its next sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Segment {
-    pub from: Millis,
-    pub to: Millis,
-    pub state: State,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum State {
+enum State {
     /// A good sample holds (its number, if it has one: text has none).
     Good(Option<f64>),
     Gap(GapCause),
+}
+
+/// A stretch of the window in which a tag had a usable value (`gap` is `None`) or was in a gap. A
+/// tag's stretches cover the window in order, adjacent ones differing (values are not kept: the
+/// stretches say where the tag had data, for the availability and the charts).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stretch {
+    pub from: Millis,
+    pub to: Millis,
+    pub gap: Option<GapCause>,
 }
 
 /// A gap of one tag, clipped to the window; adjacent stretches of one cause are one gap.
@@ -111,8 +114,8 @@ pub struct TagStats {
     /// Booleans: good `true` samples whose previous good value was `false`, stored inside the window.
     pub starts: u64,
     pub gaps: Vec<Gap>,
-    /// The whole window cut into stretches of one state (for availability and charts).
-    pub segments: Vec<Segment>,
+    /// The whole window as stretches with and without data.
+    pub stretches: Vec<Stretch>,
 }
 
 impl TagStats {
@@ -122,39 +125,232 @@ impl TagStats {
     }
 }
 
-/// The stretches longer than `max_gap` in which none of `times` (every sample time of the report's tags,
-/// in order) falls, as `(from, to)`: the collector was not running. `times` are read from
-/// `from - max_gap` to `to + max_gap`, so a silence across an end of the window is seen; the
-/// stretches are clipped to `[from, to)`.
+/// Finds the plant's silences from every sample time of the report's tags, in time order: stretches
+/// longer than `max_gap` in which no sample falls (the collector was not running). The times are read
+/// from `from - max_gap` to `to + max_gap`, so a silence across an end of the window is seen; the
+/// silences are clipped to `[from, to)`. Holds nothing but its result.
+pub struct SilenceFinder {
+    from: Millis,
+    to: Millis,
+    max_gap: Millis,
+    last: Millis,
+    found: Vec<(Millis, Millis)>,
+}
+
+impl SilenceFinder {
+    pub fn new(from: Millis, to: Millis, max_gap: Millis) -> SilenceFinder {
+        SilenceFinder {
+            from,
+            to,
+            max_gap,
+            last: from - max_gap,
+            found: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, t: Millis) {
+        if t - self.last > self.max_gap {
+            self.found_between(self.last, t);
+        }
+        self.last = self.last.max(t);
+    }
+
+    fn found_between(&mut self, a: Millis, b: Millis) {
+        let (a, b) = (a.max(self.from), b.min(self.to));
+        if b > a {
+            self.found.push((a, b));
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<(Millis, Millis)> {
+        if self.to + self.max_gap - self.last > self.max_gap {
+            self.found_between(self.last, self.to);
+        }
+        self.found
+    }
+}
+
+/// [`SilenceFinder`] over a list of times.
 pub fn silences(
     times: impl IntoIterator<Item = Millis>,
     from: Millis,
     to: Millis,
     max_gap: Millis,
 ) -> Vec<(Millis, Millis)> {
-    let mut out = Vec::new();
-    let mut last = from - max_gap;
-    let mut push = |a: Millis, b: Millis| {
-        let (a, b) = (a.max(from), b.min(to));
-        if b > a {
-            out.push((a, b));
-        }
-    };
+    let mut finder = SilenceFinder::new(from, to, max_gap);
     for t in times {
-        if t - last > max_gap {
-            push(last, t);
-        }
-        last = last.max(t);
+        finder.push(t);
     }
-    if to + max_gap - last > max_gap {
-        push(last, to);
-    }
-    out
+    finder.finish()
 }
 
-/// The statistics of one tag: `points` are its samples in time order, from before the window (the
-/// last of them carries in) to its end; `silences` as [`silences`] found them; `boolean` says the
-/// numbers are 0/1 states.
+/// The statistics of one tag, built from its samples in time order (from before the window, whose last
+/// carries in, to its end) as they stream out of the history: nothing is kept per sample.
+pub struct TagAccumulator<'a> {
+    from: Millis,
+    to: Millis,
+    boolean: bool,
+    /// The plant's silences, in order; `next_silence` skips those already behind.
+    silences: &'a [(Millis, Millis)],
+    next_silence: usize,
+    /// The held state, since when (before the first sample there is nothing to hold).
+    state: State,
+    since: Millis,
+    previous_good: Option<f64>,
+    sum: f64,
+    count: u64,
+    weighted: f64,
+    numbered_ms: i64,
+    good_ms: i64,
+    stats: TagStats,
+}
+
+impl<'a> TagAccumulator<'a> {
+    /// `boolean` says the numbers are 0/1 states.
+    pub fn new(
+        from: Millis,
+        to: Millis,
+        silences: &'a [(Millis, Millis)],
+        boolean: bool,
+    ) -> TagAccumulator<'a> {
+        TagAccumulator {
+            from,
+            to,
+            boolean,
+            silences,
+            next_silence: 0,
+            state: State::Gap(GapCause::NoData),
+            since: from,
+            previous_good: None,
+            sum: 0.0,
+            count: 0,
+            weighted: 0.0,
+            numbered_ms: 0,
+            good_ms: 0,
+            stats: TagStats::default(),
+        }
+    }
+
+    /// The tag's next sample (samples at or after the window's end are ignored).
+    pub fn push(&mut self, p: Point) {
+        if p.time >= self.to {
+            return;
+        }
+        let good_number = p.number.filter(|_| p.quality.is_good());
+        if p.time >= self.from {
+            self.stats.samples += 1;
+            if p.time > self.since {
+                self.held(self.since, p.time, self.state);
+            }
+            self.since = p.time;
+            if let Some(v) = good_number {
+                let s = &mut self.stats;
+                s.min = Some(s.min.map_or(v, |m| m.min(v)));
+                s.max = Some(s.max.map_or(v, |m| m.max(v)));
+                self.sum += v;
+                self.count += 1;
+                if self.boolean && v != 0.0 && self.previous_good == Some(0.0) {
+                    s.starts += 1;
+                }
+            }
+        }
+        if good_number.is_some() {
+            self.previous_good = good_number;
+        }
+        self.state = if p.quality.is_good() {
+            State::Good(p.number)
+        } else {
+            State::Gap(GapCause::Quality(p.quality))
+        };
+    }
+
+    /// The last state holds to the window's end.
+    pub fn finish(mut self) -> TagStats {
+        if self.to > self.since {
+            self.held(self.since, self.to, self.state);
+        }
+        let mut stats = self.stats;
+        if self.count > 0 {
+            stats.avg = Some(self.sum / self.count as f64);
+        }
+        if self.numbered_ms > 0 {
+            stats.twa = Some(self.weighted / self.numbered_ms as f64);
+        }
+        if self.to > self.from {
+            stats.coverage = self.good_ms as f64 / (self.to - self.from) as f64;
+        }
+        stats
+    }
+
+    /// `state` held over `[a, b)`, except where the plant was silent: that is no data.
+    fn held(&mut self, a: Millis, b: Millis, state: State) {
+        while self
+            .silences
+            .get(self.next_silence)
+            .is_some_and(|&(_, end)| end <= a)
+        {
+            self.next_silence += 1;
+        }
+        let mut start = a;
+        // A silence reaching past `b` stays next: it cuts the following stretch too.
+        for &(quiet_from, quiet_to) in &self.silences[self.next_silence..] {
+            if quiet_from >= b {
+                break;
+            }
+            self.piece(start, quiet_from.max(start), state);
+            self.piece(
+                quiet_from.max(start),
+                quiet_to.min(b),
+                State::Gap(GapCause::NoData),
+            );
+            start = quiet_to.min(b);
+        }
+        self.piece(start, b, state);
+    }
+
+    fn piece(&mut self, a: Millis, b: Millis, state: State) {
+        if b <= a {
+            return;
+        }
+        let length = b - a;
+        let gap = match state {
+            State::Good(value) => {
+                self.good_ms += length;
+                if let Some(v) = value {
+                    self.weighted += v * length as f64;
+                    self.numbered_ms += length;
+                    if self.boolean && v != 0.0 {
+                        self.stats.time_true_ms += length;
+                    } else if self.boolean {
+                        self.stats.time_false_ms += length;
+                    }
+                }
+                None
+            }
+            State::Gap(cause) => {
+                match self.stats.gaps.last_mut() {
+                    Some(gap) if gap.cause == cause && gap.to == a => gap.to = b,
+                    _ => self.stats.gaps.push(Gap {
+                        from: a,
+                        to: b,
+                        cause,
+                    }),
+                }
+                Some(cause)
+            }
+        };
+        match self.stats.stretches.last_mut() {
+            Some(last) if last.gap == gap && last.to == a => last.to = b,
+            _ => self.stats.stretches.push(Stretch {
+                from: a,
+                to: b,
+                gap,
+            }),
+        }
+    }
+}
+
+/// The statistics of one tag from a list of its samples (see [`TagAccumulator`]).
 pub fn tag_stats(
     points: &[Point],
     from: Millis,
@@ -162,151 +358,24 @@ pub fn tag_stats(
     silences: &[(Millis, Millis)],
     boolean: bool,
 ) -> TagStats {
-    let mut stats = TagStats::default();
-    if to <= from {
-        return stats;
+    let mut tag = TagAccumulator::new(from, to, silences, boolean);
+    for p in points {
+        tag.push(*p);
     }
-    // The held state: before the first sample there is nothing.
-    let mut raw: Vec<Segment> = Vec::new();
-    let mut state = State::Gap(GapCause::NoData);
-    let mut since = from;
-    let mut previous_good: Option<f64> = None;
-    let (mut sum, mut count) = (0.0, 0u64);
-    for p in points.iter().filter(|p| p.time < to) {
-        let new_state = if p.quality.is_good() {
-            State::Good(p.number)
-        } else {
-            State::Gap(GapCause::Quality(p.quality))
-        };
-        if p.time >= from {
-            stats.samples += 1;
-            if p.time > since {
-                raw.push(Segment {
-                    from: since,
-                    to: p.time,
-                    state,
-                });
-            }
-            since = p.time;
-            if let (true, Some(v)) = (p.quality.is_good(), p.number) {
-                stats.min = Some(stats.min.map_or(v, |m: f64| m.min(v)));
-                stats.max = Some(stats.max.map_or(v, |m: f64| m.max(v)));
-                sum += v;
-                count += 1;
-                if boolean && v != 0.0 && previous_good == Some(0.0) {
-                    stats.starts += 1;
-                }
-            }
-        }
-        if let (true, Some(v)) = (p.quality.is_good(), p.number) {
-            previous_good = Some(v);
-        }
-        state = new_state;
-    }
-    raw.push(Segment {
-        from: since,
-        to,
-        state,
-    });
-    if count > 0 {
-        stats.avg = Some(sum / count as f64);
-    }
-    stats.segments = cut_by_silences(&raw, silences);
-    let (mut weighted, mut good_ms) = (0.0, 0i64);
-    for s in &stats.segments {
-        let length = s.to - s.from;
-        match s.state {
-            State::Good(value) => {
-                good_ms += length;
-                if let Some(v) = value {
-                    weighted += v * length as f64;
-                    if boolean && v != 0.0 {
-                        stats.time_true_ms += length;
-                    } else if boolean {
-                        stats.time_false_ms += length;
-                    }
-                }
-            }
-            State::Gap(cause) => match stats.gaps.last_mut() {
-                Some(gap) if gap.cause == cause && gap.to == s.from => gap.to = s.to,
-                _ => stats.gaps.push(Gap {
-                    from: s.from,
-                    to: s.to,
-                    cause,
-                }),
-            },
-        }
-    }
-    let numbered_ms: i64 = stats
-        .segments
-        .iter()
-        .filter(|s| matches!(s.state, State::Good(Some(_))))
-        .map(|s| s.to - s.from)
-        .sum();
-    if numbered_ms > 0 {
-        stats.twa = Some(weighted / numbered_ms as f64);
-    }
-    stats.coverage = good_ms as f64 / (to - from) as f64;
-    stats
+    tag.finish()
 }
 
-/// `segments` (covering the window in order) with every silence replaced by "no data".
-fn cut_by_silences(segments: &[Segment], silences: &[(Millis, Millis)]) -> Vec<Segment> {
-    let mut out: Vec<Segment> = Vec::with_capacity(segments.len() + 2 * silences.len());
-    let mut push = |s: Segment| {
-        if s.to <= s.from {
-            return;
-        }
-        match out.last_mut() {
-            Some(last) if last.state == s.state && last.to == s.from => last.to = s.to,
-            _ => out.push(s),
-        }
-    };
-    let no_data = State::Gap(GapCause::NoData);
-    let mut gaps = silences.iter().peekable();
-    for segment in segments {
-        let mut start = segment.from;
-        // Silences are in order; skip those that end before this segment.
-        while gaps.peek().is_some_and(|(_, b)| *b <= start) {
-            gaps.next();
-        }
-        let rest = gaps.clone();
-        for &(a, b) in rest {
-            if a >= segment.to {
-                break;
-            }
-            push(Segment {
-                from: start,
-                to: a.max(start),
-                state: segment.state,
-            });
-            push(Segment {
-                from: a.max(start),
-                to: b.min(segment.to),
-                state: no_data,
-            });
-            start = b.min(segment.to);
-        }
-        push(Segment {
-            from: start,
-            to: segment.to,
-            state: segment.state,
-        });
-    }
-    out
-}
-
-/// Availability of a device: the share of the window in which it answered, from its tags' segments.
+/// Availability of a device: the share of the window in which it answered, from its tags' stretches.
 ///
 /// The rule: at a moment the device answered when any of its tags held a good value or a gap whose
 /// cause is not silence (an exception other than the gateway's 0A/0B, a NaN: the device did reply); it
 /// was silent when all its tags were in gaps of silence (link down, stale, gateway 0A/0B). Stretches in
 /// which the collector was not running (no data for every tag) are unknown and left out of the share.
 /// Returns `(availability, known_ms)`; `None` when nothing of the window is known.
-pub fn availability(tags: &[&[Segment]], from: Millis, to: Millis) -> (Option<f64>, i64) {
+pub fn availability(tags: &[&[Stretch]], from: Millis, to: Millis) -> (Option<f64>, i64) {
     let mut edges: Vec<Millis> = tags
         .iter()
-        .flat_map(|segments| segments.iter().flat_map(|s| [s.from, s.to]))
+        .flat_map(|stretches| stretches.iter().flat_map(|s| [s.from, s.to]))
         .chain([from, to])
         .filter(|t| (from..=to).contains(t))
         .collect();
@@ -318,21 +387,21 @@ pub fn availability(tags: &[&[Segment]], from: Millis, to: Millis) -> (Option<f6
         let (a, b) = (pair[0], pair[1]);
         let mut any_answer = false;
         let mut all_no_data = true;
-        for (segments, cursor) in tags.iter().zip(cursors.iter_mut()) {
-            while *cursor < segments.len() && segments[*cursor].to <= a {
+        for (stretches, cursor) in tags.iter().zip(cursors.iter_mut()) {
+            while *cursor < stretches.len() && stretches[*cursor].to <= a {
                 *cursor += 1;
             }
-            let state = segments
+            let gap = stretches
                 .get(*cursor)
                 .filter(|s| s.from <= a)
-                .map_or(State::Gap(GapCause::NoData), |s| s.state);
-            match state {
-                State::Good(_) => {
+                .map_or(Some(GapCause::NoData), |s| s.gap);
+            match gap {
+                None => {
                     any_answer = true;
                     all_no_data = false;
                 }
-                State::Gap(GapCause::NoData) => {}
-                State::Gap(cause) => {
+                Some(GapCause::NoData) => {}
+                Some(cause) => {
                     all_no_data = false;
                     any_answer |= !cause.is_silence();
                 }
@@ -429,6 +498,42 @@ mod tests {
     }
 
     #[test]
+    fn a_silence_across_several_samples_is_one_gap() {
+        // A silence cuts every held state it meets and is one gap, however many states it cuts.
+        let points = [good(0, 1.0), good(2000, 2.0), good(5000, 3.0)];
+        let s = tag_stats(&points, 0, 6000, &[(1000, 5000)], false);
+        assert_eq!(
+            s.gaps,
+            vec![Gap {
+                from: 1000,
+                to: 5000,
+                cause: GapCause::NoData
+            }]
+        );
+        assert_eq!(
+            s.stretches,
+            vec![
+                Stretch {
+                    from: 0,
+                    to: 1000,
+                    gap: None
+                },
+                Stretch {
+                    from: 1000,
+                    to: 5000,
+                    gap: Some(GapCause::NoData)
+                },
+                Stretch {
+                    from: 5000,
+                    to: 6000,
+                    gap: None
+                },
+            ]
+        );
+        assert_eq!(s.twa, Some(2.0), "1.0 for a second, 3.0 for a second");
+    }
+
+    #[test]
     fn silences_at_the_ends_of_the_window_are_seen() {
         // Lookback from -3000: the first sample at 1000 leaves [0, 1000) unknown; the last at 5000 is
         // more than 3 s before the end and nothing follows.
@@ -462,19 +567,19 @@ mod tests {
 
     #[test]
     fn a_device_answers_while_any_tag_is_good_or_refused_and_no_data_is_left_out() {
-        let seg = |from, to, state| Segment { from, to, state };
+        let seg = |from, to, gap| Stretch { from, to, gap };
         let refused = Quality::Bad(Cause::Exception(2));
         let a = [
-            seg(0, 2000, State::Good(Some(1.0))),
-            seg(2000, 4000, State::Gap(GapCause::Quality(BAD_LINK))),
-            seg(4000, 6000, State::Gap(GapCause::NoData)),
-            seg(6000, 10_000, State::Good(Some(1.0))),
+            seg(0, 2000, None),
+            seg(2000, 4000, Some(GapCause::Quality(BAD_LINK))),
+            seg(4000, 6000, Some(GapCause::NoData)),
+            seg(6000, 10_000, None),
         ];
         let b = [
-            seg(0, 3000, State::Gap(GapCause::Quality(refused))),
-            seg(3000, 4000, State::Gap(GapCause::Quality(BAD_LINK))),
-            seg(4000, 6000, State::Gap(GapCause::NoData)),
-            seg(6000, 10_000, State::Good(None)),
+            seg(0, 3000, Some(GapCause::Quality(refused))),
+            seg(3000, 4000, Some(GapCause::Quality(BAD_LINK))),
+            seg(4000, 6000, Some(GapCause::NoData)),
+            seg(6000, 10_000, None),
         ];
         let (share, known) = availability(&[&a, &b], 0, 10_000);
         assert_eq!(known, 8000, "the 2 s without data are unknown");

@@ -194,3 +194,79 @@ fn every_format_is_written_atomically_and_reads_back() {
     assert!(report.write(&missing, Format::Pdf).is_err());
     assert!(!missing.exists());
 }
+
+/// Measures a report over a day of ten 1 Hz tags (864,000 samples, with an hour's outage) and prints
+/// the time of `Report::build` and of each format. Run with `--ignored --no-capture`.
+#[test]
+#[ignore]
+fn a_day_of_ten_tags_at_one_hertz() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("day.db");
+    let names: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+    let plant = plant(
+        "day",
+        &path,
+        vec![(
+            "plc",
+            names.iter().map(|n| tag(n, ValueType::F32)).collect(),
+        )],
+    );
+    let writer = HistoryWriter::open(&path, &plant).expect("writer");
+    let day_from = FROM - FROM % 86_400_000;
+    for hour in 0..24 {
+        if hour == 12 {
+            continue; // the collector stopped for an hour
+        }
+        let mut batch = Vec::with_capacity(36_000);
+        for s in 0..3600 {
+            let t = day_from + (hour * 3600 + s) * 1000;
+            for i in 0..10u32 {
+                batch.push(Sample {
+                    tag: TagIndex(i),
+                    time: Timestamp(t),
+                    value: Some(Value::Number(
+                        ((t / 1000) % 600) as f64 * 0.01 + f64::from(i),
+                    )),
+                    quality: Quality::Good,
+                });
+            }
+        }
+        writer.sink().send(batch);
+    }
+    writer.close().expect("close");
+    let tags: Vec<String> = names.iter().map(|n| format!("\"plc/{n}\"")).collect();
+    let template = Template::parse(
+        "day.toml",
+        &format!(
+            "title = \"Day\"\n[[groups]]\nname = \"A\"\ntags = [{}]\n[[groups]]\nname = \"B\"\ntags = [{}]\n",
+            tags[..5].join(", "),
+            tags[5..].join(", ")
+        ),
+    )
+    .expect("template");
+    let history = HistoryReader::open(&path).expect("reader");
+    let journal = JournalReader::open(&path).expect("journal");
+    let started = std::time::Instant::now();
+    let report = Report::build(
+        &history,
+        &path,
+        &journal,
+        &template,
+        Timestamp(day_from),
+        Timestamp(day_from + 86_400_000),
+        Language::English,
+    )
+    .expect("report");
+    println!(
+        "build: {:?} for 864,000 samples of 10 tags",
+        started.elapsed()
+    );
+    assert_eq!(report.tags[0].stats.gaps.len(), 1);
+    for format in Format::ALL {
+        let started = std::time::Instant::now();
+        report
+            .write(&dir.path().join(format!("day.{format}")), format)
+            .expect("write");
+        println!("{format}: {:?}", started.elapsed());
+    }
+}
