@@ -196,7 +196,8 @@ impl Report {
             from: Some(Timestamp(from_ms.saturating_sub(max_gap))),
             to: Some(Timestamp(to_ms.saturating_add(max_gap))),
         };
-        let mut finder = stats::SilenceFinder::new(from_ms, to_ms, max_gap);
+        let now = Timestamp::now().as_millis();
+        let mut finder = stats::SilenceFinder::new(from_ms, to_ms, max_gap, now);
         history.for_each_sample(&query, |sample| finder.push(sample.time.0))?;
         let silences = finder.finish();
         let kinds: Vec<TagKind> = ids

@@ -129,20 +129,27 @@ impl TagStats {
 /// longer than `max_gap` in which no sample falls (the collector was not running). The times are read
 /// from `from - max_gap` to `to + max_gap`, so a silence across an end of the window is seen; the
 /// silences are clipped to `[from, to)`. Holds nothing but its result.
+///
+/// `now` bounds what can be known: a window ending now (or within `max_gap` of now) ends in silence only
+/// when the collector has been silent for longer than `max_gap` by now, and the part of a window after
+/// now is no data.
 pub struct SilenceFinder {
     from: Millis,
     to: Millis,
     max_gap: Millis,
+    /// The end of what the history can hold: `to + max_gap`, or now if sooner.
+    known_until: Millis,
     last: Millis,
     found: Vec<(Millis, Millis)>,
 }
 
 impl SilenceFinder {
-    pub fn new(from: Millis, to: Millis, max_gap: Millis) -> SilenceFinder {
+    pub fn new(from: Millis, to: Millis, max_gap: Millis, now: Millis) -> SilenceFinder {
         SilenceFinder {
             from,
             to,
             max_gap,
+            known_until: to.saturating_add(max_gap).min(now),
             last: from - max_gap,
             found: Vec::new(),
         }
@@ -163,21 +170,23 @@ impl SilenceFinder {
     }
 
     pub fn finish(mut self) -> Vec<(Millis, Millis)> {
-        if self.to + self.max_gap - self.last > self.max_gap {
+        if self.known_until - self.last > self.max_gap {
             self.found_between(self.last, self.to);
+        } else if self.known_until < self.to {
+            self.found_between(self.known_until, self.to);
         }
         self.found
     }
 }
 
-/// [`SilenceFinder`] over a list of times.
+/// [`SilenceFinder`] over a list of times, for a window long past (`now` far after it).
 pub fn silences(
     times: impl IntoIterator<Item = Millis>,
     from: Millis,
     to: Millis,
     max_gap: Millis,
 ) -> Vec<(Millis, Millis)> {
-    let mut finder = SilenceFinder::new(from, to, max_gap);
+    let mut finder = SilenceFinder::new(from, to, max_gap, Millis::MAX);
     for t in times {
         finder.push(t);
     }
@@ -531,6 +540,32 @@ mod tests {
             ]
         );
         assert_eq!(s.twa, Some(2.0), "1.0 for a second, 3.0 for a second");
+    }
+
+    #[test]
+    fn a_window_ending_now_is_silent_only_once_the_collector_has_been_silent_for_max_gap() {
+        let finder = |now| {
+            let mut f = SilenceFinder::new(0, 10_000, 3000, now);
+            for t in [0, 1000, 2000, 8000, 9500] {
+                f.push(t);
+            }
+            f.finish()
+        };
+        assert_eq!(
+            finder(10_000),
+            vec![(2000, 8000)],
+            "the last sample is half a second old"
+        );
+        assert_eq!(
+            finder(13_000),
+            vec![(2000, 8000), (9500, 10_000)],
+            "nothing for 3.5 s"
+        );
+        assert_eq!(
+            finder(9600),
+            vec![(2000, 8000), (9600, 10_000)],
+            "the window's part after now has no data yet"
+        );
     }
 
     #[test]
