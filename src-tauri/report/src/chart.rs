@@ -115,13 +115,20 @@ fn draw_into(
     mesh.draw().map_err(|e| e.to_string())?;
     // Gap bands first, under the lines: every gap of every tag of the chart.
     let band = RGBColor(0x99, 0x99, 0x99).mix(0.25).filled();
-    // Tags of one device share their gaps: each stretch is shaded once, not darker per tag.
-    let mut stretches: Vec<(i64, i64)> = series
+    // Tags share their gaps (one device, one collector): overlapping gaps are shaded once, as their
+    // union, not darker per tag.
+    let mut gaps: Vec<(i64, i64)> = series
         .iter()
         .flat_map(|s| s.tag.stats.gaps.iter().map(|g| (g.from, g.to)))
         .collect();
-    stretches.sort_unstable();
-    stretches.dedup();
+    gaps.sort_unstable();
+    let mut stretches: Vec<(i64, i64)> = Vec::with_capacity(gaps.len());
+    for (a, b) in gaps {
+        match stretches.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => stretches.push((a, b)),
+        }
+    }
     let bands = stretches
         .into_iter()
         .map(|(a, b)| Rectangle::new([(a as f64, lo), (b as f64, hi)], band));

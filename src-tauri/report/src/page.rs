@@ -12,6 +12,7 @@ const MARGIN: f64 = 40.0;
 const TEXT: f64 = 9.0;
 
 /// One thing placed on a page, with the height it takes.
+#[derive(Clone)]
 enum Block {
     Text {
         text: String,
@@ -49,12 +50,23 @@ pub fn pages(report: &Report) -> Vec<String> {
     let mut pages = Vec::new();
     let mut body = String::new();
     let mut y = MARGIN;
+    // The header row of the table being set, repeated at the top of a page the table runs onto.
+    let mut header: Option<Block> = None;
     for block in blocks(report) {
         let h = block.height();
         if y + h > HEIGHT - MARGIN && !body.is_empty() {
             pages.push(finish(&body, family));
             body.clear();
             y = MARGIN;
+            if let (Some(header), Block::Row { bold: false, .. }) = (&header, &block) {
+                draw(&mut body, header, y);
+                y += header.height();
+            }
+        }
+        match &block {
+            Block::Row { bold: true, .. } => header = Some(block.clone()),
+            Block::Row { .. } => {}
+            _ => header = None,
         }
         draw(&mut body, &block, y);
         y += h;
@@ -208,4 +220,60 @@ fn blocks(report: &Report) -> Vec<Block> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use plantwatch_core::Timestamp;
+
+    use super::*;
+    use crate::stats::{Gap, GapCause, TagStats};
+    use crate::{AlarmSummary, Language, TagKind, TagReport, Template};
+
+    #[test]
+    fn a_table_running_onto_the_next_page_repeats_its_header_there() {
+        let template = Template::parse(
+            "t.toml",
+            "title = \"T\"\n[[groups]]\nname = \"G\"\ntags = [\"a/b\"]\nchart = false\n",
+        )
+        .expect("template");
+        let tags = (0..60)
+            .map(|i| TagReport {
+                id: format!("dev/tag{i}"),
+                unit: None,
+                kind: TagKind::Number,
+                stats: TagStats {
+                    gaps: vec![Gap {
+                        from: 1000,
+                        to: 2000,
+                        cause: GapCause::NoData,
+                    }],
+                    ..TagStats::default()
+                },
+            })
+            .collect();
+        let report = Report {
+            template,
+            language: Language::English,
+            from: Timestamp(0),
+            to: Timestamp(10_000),
+            title: "T".into(),
+            tags,
+            devices: Vec::new(),
+            alarms: AlarmSummary::default(),
+            charts: Vec::new(),
+        };
+        let pages = pages(&report);
+        assert!(
+            pages.len() >= 2,
+            "60 statistics rows and 60 gap rows fill more than a page"
+        );
+        let second = &pages[1];
+        let first_text = second.find("<text").expect("page 2 has text");
+        let first_row = second.find(">dev/tag").expect("page 2 has rows");
+        assert!(
+            second[first_text..first_row].contains(">Tag<"),
+            "the header comes first on page 2"
+        );
+    }
 }
