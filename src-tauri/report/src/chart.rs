@@ -154,6 +154,10 @@ fn draw_into(
         }
     }
     if let Some(family) = family {
+        // The legend names tags and units (and "gap"): set in the Latin face where
+        // there is one, whose widths plotters measures as usvg draws them (the CJK face's Latin
+        // letters came out wider in the PDF than plotters measured, running out of the legend's box).
+        let family = crate::fonts::family(Language::English).unwrap_or(family);
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
