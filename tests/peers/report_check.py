@@ -5,8 +5,10 @@ CSV. Written from the README, not from the Rust code, and by a different method:
 every sample time and silence edge, and each piece takes the state of the last sample before it.
 
 Usage: report_check.py --export EXPORT.csv --report REPORT.csv --from RFC3339 --to RFC3339
-       --max-gap-ms N [--bool TAG]... [--xlsx REPORT.xlsx]
-With --xlsx, the workbook's Statistics sheet (read with openpyxl) must hold the same numbers.
+       --max-gap-ms N [--bool TAG]... [--xlsx REPORT.xlsx] [--journal ALARMS.csv]
+With --xlsx, the workbook's Statistics sheet (read with openpyxl) must hold the same numbers. With
+--journal (`plantwatch alarms` CSV over the window), the activations by priority and the most frequent
+alarms must be those the journal's `active` rows count.
 The export must span [from - max_gap, to + max_gap). Prints one line per mismatch and exits 1, or
 `ok: N numbers, M gaps, K devices` and exits 0.
 """
@@ -75,6 +77,7 @@ def main():
     p.add_argument("--max-gap-ms", type=int, required=True)
     p.add_argument("--bool", action="append", default=[])
     p.add_argument("--xlsx")
+    p.add_argument("--journal")
     args = p.parse_args()
     start, end, max_gap = ms(args.start), ms(args.end), args.max_gap_ms
 
@@ -151,6 +154,15 @@ def main():
 
     problems, numbers, gap_count = [], 0, 0
     seen_gaps = {}
+    by_priority, by_alarm = {}, {}
+    if args.journal:
+        with open(args.journal, newline="") as f:
+            for row in csv.DictReader(f):
+                if row["state"] == "active":
+                    by_priority[row["priority"]] = by_priority.get(row["priority"], 0) + 1
+                    key = (row["tag"], row["kind"])
+                    by_alarm[key] = by_alarm.get(key, 0) + 1
+    top_listed = []
     with open(args.report, newline="") as f:
         for row in csv.DictReader(f):
             section, subject, item, value = row["section"], row["subject"], row["item"], row["value"]
@@ -168,12 +180,28 @@ def main():
                 seen_gaps.setdefault(subject, []).append((item, ms(row["from"]), ms(row["to"])))
                 if abs(float(value) - (ms(row["to"]) - ms(row["from"])) / 1000) > TOLERANCE:
                     problems.append(f"gap {subject} {item}: duration {value} does not match its ends")
+            elif section == "alarms" and args.journal:
+                numbers += 1
+                if int(value) != by_priority.get(subject, 0):
+                    problems.append(f"alarms {subject}: report {value}, journal {by_priority.get(subject, 0)}")
+            elif section == "top_alarm":
+                top_listed.append(((subject, item), int(value)))
             elif section == "availability":
                 share, known = availability.get(subject, (None, 0))
                 want = share if item == "availability" else known
                 got = float(value) if value != "" else None
                 if (want is None) != (got is None) or (want is not None and abs(want - got) > TOLERANCE):
                     problems.append(f"{subject} {item}: report {got}, independent {want}")
+    if args.journal:
+        # The ten most frequent, most first; among equals any order (the report breaks ties by name).
+        want_counts = sorted(by_alarm.values(), reverse=True)[:10]
+        if [n for _, n in top_listed] != want_counts:
+            problems.append(f"top alarms: report {top_listed}, journal counts {sorted(by_alarm.items())}")
+        for key, n in top_listed:
+            if by_alarm.get(key) != n:
+                problems.append(f"top alarm {key}: report {n}, journal {by_alarm.get(key)}")
+        if sum(by_priority.values()) == 0:
+            problems.append("the journal has no activations in the window: nothing was checked")
     for tag, want in gaps.items():
         got = seen_gaps.get(tag, [])
         gap_count += len(want)
@@ -210,7 +238,10 @@ def main():
         print(problem)
     if problems:
         return 1
-    print(f"ok: {numbers} numbers, {gap_count} gaps, {len(availability)} devices, {sheet_numbers} workbook cells")
+    print(
+        f"ok: {numbers} numbers, {gap_count} gaps, {len(availability)} devices, "
+        f"{sheet_numbers} workbook cells, {sum(by_priority.values())} alarm activations"
+    )
     return 0
 
 

@@ -1,8 +1,8 @@
 //! `plantwatch report` end to end, on a history made the real way: `collect` from `plantwatch simulate`,
 //! with the simulator stopped for a while (the devices offline) and the collector stopped for a while
 //! (no data). The report's numbers are checked against an independent Python computation over
-//! `plantwatch export` of the same span (`tests/peers/report_check.py`, also reading the workbook with
-//! openpyxl); its gaps against the outages the test made; the PDF through poppler's `pdftotext` and
+//! `plantwatch export` and `plantwatch alarms` of the same span (`tests/peers/report_check.py`, also reading
+//! the workbook with openpyxl); its gaps against the outages the test made; the PDF through poppler's `pdftotext` and
 //! `pdftoppm` (a picture of page 1 in `tests/out/report/page1.png`).
 
 use std::path::{Path, PathBuf};
@@ -196,6 +196,17 @@ fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_indepe
         .status()
         .expect("run plantwatch export");
     assert!(status.success());
+    // The journal over the window, for the alarm counts.
+    let alarms = Command::new(plantwatch_bin())
+        .arg("alarms")
+        .arg("--db")
+        .arg(&h.db)
+        .args(["--from", &time(h.window.0), "--to", &time(h.window.1)])
+        .output()
+        .expect("run plantwatch alarms");
+    assert!(alarms.status.success(), "{alarms:?}");
+    let journal = path("journal.csv");
+    std::fs::write(&journal, &alarms.stdout).expect("write the journal");
     let check = Command::new(python())
         .arg(peer("report_check.py"))
         .arg("--export")
@@ -211,6 +222,8 @@ fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_indepe
         ])
         .arg("--xlsx")
         .arg(path("report.xlsx"))
+        .arg("--journal")
+        .arg(&journal)
         .output()
         .expect("run report_check.py");
     let said = String::from_utf8_lossy(&check.stdout);
