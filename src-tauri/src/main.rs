@@ -34,6 +34,8 @@ enum Command {
     Scan(cli::scan::Args),
     /// Serve the built-in simulated plant over Modbus TCP, RTU or RTU over TCP.
     Simulate(cli::simulate::Args),
+    /// A shift, daily or custom report as PDF, XLSX, CSV or HTML: statistics with gaps, availability, alarms.
+    Report(cli::report::Args),
     /// Print the alarm journal, or alarm health.
     Alarms(cli::alarms::Args),
     /// Manage the plant's users (add, passwd, remove, role, list) and the idle lock.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Some(Command::Read(args)) => cli::read::run(args),
         Some(Command::Scan(args)) => cli::scan::run(args),
         Some(Command::Simulate(args)) => cli::simulate::run(args),
+        Some(Command::Report(args)) => cli::report::run(args),
         Some(Command::Alarms(args)) => cli::alarms::run(args),
         Some(Command::Users(args)) => cli::users::run(args),
         Some(Command::Audit(args)) => cli::audit::run(args),

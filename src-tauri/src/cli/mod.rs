@@ -9,6 +9,7 @@ pub mod export;
 mod link_args;
 mod password;
 pub mod read;
+pub mod report;
 pub mod scan;
 pub mod simulate;
 mod span;
