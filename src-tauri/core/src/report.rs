@@ -227,6 +227,12 @@ impl ReportLanguage {
     }
 }
 
+impl fmt::Display for ReportLanguage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.tag())
+    }
+}
+
 impl FromStr for ReportLanguage {
     type Err = String;
 

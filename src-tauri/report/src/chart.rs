@@ -6,6 +6,7 @@ use plantwatch_history::Bucket;
 use plotters::prelude::*;
 
 use crate::stats::Stretch;
+use crate::words::Words as _;
 use crate::words::{self, Language};
 use crate::{ChartSvg, TagReport};
 

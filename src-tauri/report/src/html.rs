@@ -3,6 +3,7 @@
 
 use crate::tables::{self, Cell};
 use crate::words;
+use crate::words::Words as _;
 use crate::Report;
 
 pub fn render(report: &Report) -> String {

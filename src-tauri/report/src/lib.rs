@@ -13,6 +13,7 @@ pub mod fonts;
 mod html;
 mod page;
 mod pdf;
+pub mod schedule;
 pub mod stats;
 mod tables;
 pub mod template;
@@ -20,7 +21,7 @@ pub mod words;
 mod xlsx;
 
 use std::collections::HashMap;
-use std::fmt;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -31,7 +32,7 @@ use plantwatch_history::{HistoryError, HistoryReader, SampleQuery};
 pub use alarms::AlarmSummary;
 pub use stats::{Gap, GapCause, TagStats};
 pub use template::{Statistic, Template};
-pub use words::Language;
+pub use words::{Language, Words};
 
 /// Columns a trend chart reads from the history (thinned: one summary per column, so a month draws as
 /// fast as a shift).
@@ -73,39 +74,8 @@ impl ReportError {
     }
 }
 
-/// A report's file format, from the output's extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Pdf,
-    Xlsx,
-    Csv,
-    Html,
-}
-
-impl Format {
-    pub const ALL: [Format; 4] = [Format::Pdf, Format::Xlsx, Format::Csv, Format::Html];
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Pdf => "pdf",
-            Format::Xlsx => "xlsx",
-            Format::Csv => "csv",
-            Format::Html => "html",
-        }
-    }
-
-    /// The format a file name asks for (`.pdf`, `.xlsx`, `.csv`, `.html`; case ignored).
-    pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        Format::ALL.into_iter().find(|f| f.extension() == ext)
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.extension())
-    }
-}
+/// A report's file format: core's, named by the output's extension.
+pub use plantwatch_core::ReportFormat as Format;
 
 /// What kind of value a tag holds (from the history's type name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

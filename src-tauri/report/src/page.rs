@@ -4,6 +4,7 @@
 
 use crate::html::{escape, strip_prolog};
 use crate::tables::{self, Cell};
+use crate::words::Words as _;
 use crate::{words, Report};
 
 pub const WIDTH: f64 = 595.0;

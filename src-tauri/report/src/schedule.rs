@@ -191,7 +191,11 @@ pub fn state_file(schedule: &ReportSchedule) -> PathBuf {
 /// such as `shift-2026-12-04_0600` (the format's extension is added per file).
 pub fn file_stem(schedule: &ReportSchedule, period: ReportPeriod, tz: &TimeZone) -> String {
     let start = jiff::Timestamp::from_millisecond(period.from.0)
-        .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d_%H%M").to_string())
+        .map(|t| {
+            t.to_zoned_datetime(tz.clone())
+                .strftime("%Y-%m-%d_%H%M")
+                .to_string()
+        })
         .unwrap_or_else(|_| period.from.0.to_string());
     format!("{}-{start}", schedule.template.label())
 }
@@ -311,12 +315,17 @@ mod tests {
         }
         scheduler.stop();
         let events = events.lock().expect("lock").clone();
-        assert!(matches!(&events[0], ScheduleEvent::Made { period, .. } if period.from == three_ago));
+        assert!(
+            matches!(&events[0], ScheduleEvent::Made { period, .. } if period.from == three_ago)
+        );
         assert!(
             matches!(&events[1], ScheduleEvent::Failed { period, error, .. } if period.from.0 == three_ago.0 + hour && error == "disk full")
         );
         // The failure held the third period back, and the state stays at the last one made.
         assert_eq!(events.len(), 2, "{events:?}");
-        assert_eq!(read_state(&state_file(&s)), Some(Timestamp(three_ago.0 + hour)));
+        assert_eq!(
+            read_state(&state_file(&s)),
+            Some(Timestamp(three_ago.0 + hour))
+        );
     }
 }

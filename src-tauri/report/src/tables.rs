@@ -2,6 +2,7 @@
 //! workbook share (the CSV, for machines, has its own long form).
 
 use crate::template::Statistic;
+use crate::words::Words as _;
 use crate::words::{self, Language};
 use crate::{print_duration, print_number, print_time, Report, TagKind};
 

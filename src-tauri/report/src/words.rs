@@ -1,44 +1,12 @@
 //! The texts a report writes itself, in the report's language (`--lang en|zh-CN`), as the window does
 //! for its charts (desktop `words.rs`). Tag ids, units and causes' machine names stay as they are.
 
-use std::fmt;
-use std::str::FromStr;
-
 use plantwatch_core::Priority;
 
 use crate::stats::GapCause;
 
-/// The language of a report's titles, headings and labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    #[default]
-    English,
-    SimplifiedChinese,
-}
-
-impl FromStr for Language {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Language, String> {
-        match text {
-            "en" => Ok(Language::English),
-            "zh-CN" => Ok(Language::SimplifiedChinese),
-            other => Err(format!(
-                "unknown language '{}' (expected en or zh-CN)",
-                plantwatch_core::echo::escape(other)
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Language {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Language::English => "en",
-            Language::SimplifiedChinese => "zh-CN",
-        })
-    }
-}
+/// The language of a report: core's, the one `[[reports]] lang` and `--lang` name.
+pub use plantwatch_core::ReportLanguage as Language;
 
 /// One text in both languages.
 pub struct Word {
@@ -46,16 +14,26 @@ pub struct Word {
     pub zh: &'static str,
 }
 
-impl Language {
-    pub fn pick(self, word: &Word) -> &'static str {
+/// The texts a report writes in its language.
+pub trait Words {
+    fn pick(self, word: &Word) -> &'static str;
+    /// A gap's cause for people: `no data (collector not running)`, `bad: comm_lost`.
+    fn cause(self, cause: GapCause) -> String;
+    fn priority(self, priority: Priority) -> &'static str;
+    /// The font family the report's text is set in (the Simplified Chinese face of Noto CJK has the
+    /// Latin letters too).
+    fn font_family(self) -> &'static str;
+}
+
+impl Words for Language {
+    fn pick(self, word: &Word) -> &'static str {
         match self {
             Language::English => word.en,
             Language::SimplifiedChinese => word.zh,
         }
     }
 
-    /// A gap's cause for people: `no data (collector not running)`, `bad: comm_lost`.
-    pub fn cause(self, cause: GapCause) -> String {
+    fn cause(self, cause: GapCause) -> String {
         match (self, cause) {
             (Language::English, GapCause::NoData) => "no data (collector not running)".into(),
             (Language::SimplifiedChinese, GapCause::NoData) => "无数据（采集未运行）".into(),
@@ -63,7 +41,7 @@ impl Language {
         }
     }
 
-    pub fn priority(self, priority: Priority) -> &'static str {
+    fn priority(self, priority: Priority) -> &'static str {
         match self {
             Language::English => priority.name(),
             Language::SimplifiedChinese => match priority {
@@ -75,9 +53,7 @@ impl Language {
         }
     }
 
-    /// The font family the report's text is set in (the Simplified Chinese face of Noto CJK has the
-    /// Latin letters too).
-    pub fn font_family(self) -> &'static str {
+    fn font_family(self) -> &'static str {
         match self {
             Language::English => "DejaVu Sans, Noto Sans, sans-serif",
             Language::SimplifiedChinese => "Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif",

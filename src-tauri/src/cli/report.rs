@@ -69,7 +69,7 @@ fn report(args: &Args) -> Result<(), Failure> {
             _ => return Err(Failure::BadInput("--from and --to are both needed".into())),
         };
     let language: Language = args.lang.parse().map_err(Failure::BadInput)?;
-    let format = Format::from_path(&args.out).ok_or_else(|| {
+    let format = Format::of_path(&args.out).ok_or_else(|| {
         Failure::BadInput(format!(
             "--out {}: the file name must end in .pdf, .xlsx, .csv or .html",
             args.out.display()
