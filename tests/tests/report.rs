@@ -315,9 +315,18 @@ fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_indepe
             && html.contains("no data (collector not running)")
     );
 
-    // The demo plant's built-in templates run on the same history (every tag they name is a demo tag).
-    for template in ["shift", "daily"] {
-        let out = path(&format!("{template}.pdf"));
+    // The built-in templates (every tag, a group per device) and the demo plant's own shift and daily
+    // templates (every tag they name is a demo tag) run on the same history.
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/reports");
+    let demo_shift = assets.join("shift.toml");
+    let demo_daily = assets.join("daily.toml");
+    for (name, template) in [
+        ("shift", "shift"),
+        ("daily", "daily"),
+        ("demo-shift", demo_shift.to_str().expect("utf-8")),
+        ("demo-daily", demo_daily.to_str().expect("utf-8")),
+    ] {
+        let out = path(&format!("{name}.pdf"));
         let output = Command::new(plantwatch_bin())
             .arg("report")
             .arg("--db")
@@ -334,7 +343,7 @@ fn a_report_over_a_history_with_outages_shows_its_gaps_and_agrees_with_an_indepe
             .arg(&out)
             .output()
             .expect("run plantwatch report");
-        assert!(output.status.success(), "{template}: {output:?}");
+        assert!(output.status.success(), "{name}: {output:?}");
     }
     // A template tag the history lacks is bad input: exit 2, named, and no file.
     let template = path("unknown_tag.toml");

@@ -143,8 +143,10 @@ impl Report {
     ) -> Result<Report, ReportError> {
         let (from_ms, to_ms) = (from.as_millis(), to.as_millis());
         let max_gap = i64::try_from(template.max_gap.as_millis()).unwrap_or(i64::MAX / 4);
-        let known: HashMap<String, plantwatch_history::TagInfo> = history
-            .tags()?
+        let in_history = history.tags()?;
+        let every_tag: Vec<String> = in_history.iter().map(|t| t.full_id.clone()).collect();
+        let template = &template.for_tags(&every_tag);
+        let known: HashMap<String, plantwatch_history::TagInfo> = in_history
             .into_iter()
             .map(|t| (t.full_id.clone(), t))
             .collect();

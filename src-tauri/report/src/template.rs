@@ -10,8 +10,11 @@ use serde::Deserialize;
 
 use crate::ReportError;
 
-const SHIFT: &str = include_str!("../../../assets/reports/shift.toml");
-const DAILY: &str = include_str!("../../../assets/reports/daily.toml");
+/// The built-in templates fit any plant: without `[[groups]]` a template reports every tag of the
+/// history, a group per device. (The demo plant's own shift and daily templates, with groups named for
+/// its station, are files: `assets/reports/shift.toml` and `daily.toml`.)
+const SHIFT: &str = "title = \"Shift report\"\ntitle_zh = \"班报\"\nmax_gap = \"90s\"\n";
+const DAILY: &str = "title = \"Daily report\"\ntitle_zh = \"日报\"\nmax_gap = \"90s\"\n";
 
 /// The silence after which a tag is in a gap when the template does not say (the default heartbeat of
 /// 60 s and half a minute of slack).
@@ -149,12 +152,6 @@ impl Template {
                 })
                 .collect::<Result<_, _>>()?,
         };
-        if raw.groups.is_empty() {
-            return Err(located(
-                0,
-                "a template needs at least one [[groups]]".into(),
-            ));
-        }
         let mut groups = Vec::with_capacity(raw.groups.len());
         for group in raw.groups {
             if group.tags.get_ref().is_empty() {
@@ -198,6 +195,31 @@ impl Template {
             statistics,
             groups,
         })
+    }
+
+    /// A template without `[[groups]]` made concrete for one history: every tag of `tags` (full ids,
+    /// in the history's order), a group per device, charted. A template with groups is kept as it is.
+    pub fn for_tags(&self, tags: &[String]) -> Template {
+        if !self.groups.is_empty() {
+            return self.clone();
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        for tag in tags {
+            let device = tag.split_once('/').map_or(tag.as_str(), |(d, _)| d);
+            match groups.iter_mut().find(|g| g.name == device) {
+                Some(group) => group.tags.push(tag.clone()),
+                None => groups.push(Group {
+                    name: device.to_string(),
+                    name_zh: None,
+                    tags: vec![tag.clone()],
+                    chart: true,
+                }),
+            }
+        }
+        Template {
+            groups,
+            ..self.clone()
+        }
     }
 
     /// Every tag of the template, each once, in template order.
@@ -259,8 +281,15 @@ mod tests {
     fn the_built_in_templates_parse() {
         for name in ["shift", "daily"] {
             let template = Template::load(name).expect(name);
-            assert!(!template.tags().is_empty(), "{name} reports tags");
+            assert!(template.groups.is_empty(), "{name} reports every tag");
             assert!(template.title_zh.is_some(), "{name} has a Chinese title");
+        }
+        // The demo plant's own templates name its tags, grouped by its station.
+        for file in ["shift.toml", "daily.toml"] {
+            let path = format!("{}/../../assets/reports/{file}", env!("CARGO_MANIFEST_DIR"));
+            let template = Template::load(&path).expect(file);
+            assert!(!template.tags().is_empty(), "{file} reports tags");
+            assert!(template.title_zh.is_some(), "{file} has a Chinese title");
         }
     }
 
@@ -297,5 +326,39 @@ mod tests {
                 .expect("a case names its error");
             assert_eq!(error_of(case), expected, "case:\n{case}");
         }
+    }
+
+    #[test]
+    fn a_template_without_groups_reports_every_tag_a_group_per_device() {
+        let t = Template::load("shift").expect("built in");
+        assert!(t.groups.is_empty());
+        let tags: Vec<String> = [
+            "plc/level",
+            "plc/flow",
+            "drive1/frequency",
+            "plc/pump1_running",
+        ]
+        .map(String::from)
+        .to_vec();
+        let concrete = t.for_tags(&tags);
+        let groups: Vec<(&str, Vec<&str>)> = concrete
+            .groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.tags.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("plc", vec!["plc/level", "plc/flow", "plc/pump1_running"]),
+                ("drive1", vec!["drive1/frequency"]),
+            ]
+        );
+        // A template with groups keeps them.
+        let own = Template::parse(
+            "t.toml",
+            "title = \"T\"\n[[groups]]\nname = \"G\"\ntags = [\"plc/flow\"]\n",
+        )
+        .expect("valid");
+        assert_eq!(own.for_tags(&tags), own);
     }
 }
