@@ -60,6 +60,8 @@ pub enum ReportError {
     History(#[from] HistoryError),
     #[error(transparent)]
     Alarm(#[from] AlarmError),
+    #[error("cannot start the report scheduler: {0}")]
+    Scheduler(std::io::Error),
     #[error("cannot write the report {}: {message}", path.display())]
     Write { path: PathBuf, message: String },
 }

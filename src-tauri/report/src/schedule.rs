@@ -151,6 +151,59 @@ impl Drop for ReportScheduler {
     }
 }
 
+/// Starts the scheduler for a plant's `[[reports]]` over its history file (read-only), after reading
+/// every schedule's template: a template that does not read is an error now, not at the first report.
+pub fn start_for_plant(
+    plant: &plantwatch_core::Plant,
+    history: &Path,
+    on_event: Box<dyn Fn(ScheduleEvent) + Send>,
+) -> Result<ReportScheduler, crate::ReportError> {
+    for schedule in &plant.reports {
+        crate::Template::of(&schedule.template)?;
+    }
+    let history = history.to_path_buf();
+    let make = Box::new(
+        move |schedule: &ReportSchedule, period: ReportPeriod, tz: &TimeZone| {
+            make_files(&history, schedule, period, tz).map_err(|e| e.to_string())
+        },
+    );
+    ReportScheduler::start(plant.reports.clone(), TimeZone::system(), make, on_event)
+        .map_err(crate::ReportError::Scheduler)
+}
+
+/// Makes one period's report in each of the schedule's formats, in its folder (created when missing).
+pub fn make_files(
+    history: &Path,
+    schedule: &ReportSchedule,
+    period: ReportPeriod,
+    tz: &TimeZone,
+) -> Result<Vec<PathBuf>, crate::ReportError> {
+    let template = crate::Template::of(&schedule.template)?;
+    let reader = plantwatch_history::HistoryReader::open(history)?;
+    let journal = plantwatch_alarm::JournalReader::open(history)?;
+    let report = crate::Report::build(
+        &reader,
+        history,
+        &journal,
+        &template,
+        period.from,
+        period.to,
+        schedule.language,
+    )?;
+    std::fs::create_dir_all(&schedule.out).map_err(|e| crate::ReportError::Write {
+        path: schedule.out.clone(),
+        message: e.to_string(),
+    })?;
+    let stem = file_stem(schedule, period, tz);
+    let mut files = Vec::with_capacity(schedule.formats.len());
+    for &format in &schedule.formats {
+        let path = schedule.out.join(format!("{stem}.{}", format.extension()));
+        report.write(&path, format)?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
 /// The periods of `schedule` to make now: those that ended after `after` and at least [`SETTLE`]
 /// before `now`, oldest first, at most [`CATCH_UP`].
 pub fn due(

@@ -91,6 +91,14 @@ pub struct Group {
 }
 
 impl Template {
+    /// The template a `[[reports]]` schedule names.
+    pub fn of(template: &plantwatch_core::TemplateRef) -> Result<Template, ReportError> {
+        match template {
+            plantwatch_core::TemplateRef::Builtin(builtin) => Template::load(builtin.name()),
+            plantwatch_core::TemplateRef::File(path) => Template::load(&path.to_string_lossy()),
+        }
+    }
+
     /// A built-in template by name (`shift`, `daily`), or else a template file by path.
     pub fn load(name_or_path: &str) -> Result<Template, ReportError> {
         match name_or_path {

@@ -49,6 +49,13 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A scheduled report's template is read now, like the plant file: a broken one is a bad config.
+    for schedule in &plant.reports {
+        if let Err(e) = plantwatch_report::Template::of(&schedule.template) {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -94,6 +101,7 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
         engine.history_path().display()
     );
     let engine = Arc::new(engine);
+    let reports = start_reports(&plant, engine.history_path());
     let northbound = match plant.sparkplug.clone() {
         None => None,
         Some(settings) => {
@@ -168,6 +176,10 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
     )
     .await;
     eprintln!("{} {stop_reason}: stopping", clock());
+    // A report being made is finished; the next one is made at the next start (caught up).
+    if let Some(reports) = reports {
+        reports.stop();
+    }
     // The API first: no request reads a stopping engine, and its hold on the engine ends.
     if let Some(api) = api {
         api.stop().await;
@@ -218,6 +230,53 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
         Err(e) => {
             eprintln!("plantwatch collect: {e}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// The scheduler of the plant's `[[reports]]` (none without them), each report made or failed on a
+/// line of its own.
+fn start_reports(
+    plant: &plantwatch_core::Plant,
+    history: &std::path::Path,
+) -> Option<plantwatch_report::schedule::ReportScheduler> {
+    use plantwatch_report::schedule::{self, ScheduleEvent};
+    if plant.reports.is_empty() {
+        return None;
+    }
+    let on_event = Box::new(|event: ScheduleEvent| match event {
+        ScheduleEvent::Made { files, .. } => {
+            for file in files {
+                eprintln!("{} report: {}", clock(), file.display());
+            }
+        }
+        ScheduleEvent::Failed { period, error, .. } => {
+            eprintln!(
+                "{} report failed: {} to {}: {error} (tried again in a minute)",
+                clock(),
+                period.from,
+                period.to
+            );
+        }
+    });
+    match schedule::start_for_plant(plant, history, on_event) {
+        Ok(scheduler) => {
+            eprintln!(
+                "{} reports: {} scheduled ({})",
+                clock(),
+                plant.reports.len(),
+                plant
+                    .reports
+                    .iter()
+                    .map(|r| format!("{} every {} at {}", r.template.label(), r.every, r.at))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Some(scheduler)
+        }
+        Err(e) => {
+            eprintln!("plantwatch collect: reports: {e}; no scheduled reports this run");
+            None
         }
     }
 }
