@@ -174,20 +174,20 @@ impl ReportEvery {
         let allowed =
             "a whole number of minutes that divides a day (such as 1h, 8h, 12h, 24h) or of days (such as 7d)";
         let secs = d.as_secs();
-        if d.subsec_nanos() != 0 || secs % 60 != 0 || secs < 60 {
+        if d.subsec_nanos() != 0 || !secs.is_multiple_of(60) || secs < 60 {
             return Err(format!("must be {allowed}"));
         }
         let minutes = secs / 60;
         let day = u64::from(MINUTES_A_DAY);
         if minutes <= day {
-            if day % minutes == 0 {
+            if day.is_multiple_of(minutes) {
                 return Ok(ReportEvery::WithinDay {
                     minutes: minutes as u16,
                 });
             }
             return Err(format!("must be {allowed}"));
         }
-        if minutes % day == 0 && minutes / day <= 366 {
+        if minutes.is_multiple_of(day) && minutes / day <= 366 {
             return Ok(ReportEvery::Days((minutes / day) as u16));
         }
         Err(format!("must be {allowed}, at most 366d"))

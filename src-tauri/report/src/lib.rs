@@ -15,7 +15,7 @@ mod page;
 mod pdf;
 pub mod schedule;
 pub mod stats;
-mod tables;
+pub mod tables;
 pub mod template;
 pub mod words;
 mod xlsx;

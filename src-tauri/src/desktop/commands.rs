@@ -11,13 +11,14 @@ use super::wire::{
     AlarmActionRequest, AlarmHealth, AlarmView, ApiView, AuditEntries, AuditQuery, ConnectionTest,
     DeviceView, ErrorCode, ExportFormat, GridRequest, GridView, IdentityObject, JournalQuery,
     JournalRow, LinkSpec, LiveBatch, NorthboundView, PlantFileReport, PlantInfo, PromoteRequest,
-    RangeScanRequest, ScanEvent, ScreenFormat, ScreenView, SerialPortView, SerialProbeRequest,
-    SessionView, Settings, TagImportReport, TagUpdate, TrafficView, TrendData, TrendRequest,
-    UiError, UnitScanRequest, WriteRequest, WriteResult,
+    RangeScanRequest, ReportFileFormat, ReportPreview, ReportRequest, ReportTemplateView,
+    ScanEvent, ScreenFormat, ScreenView, SerialPortView, SerialProbeRequest, SessionView, Settings,
+    TagImportReport, TagUpdate, TrafficView, TrendData, TrendRequest, UiError, UnitScanRequest,
+    WriteRequest, WriteResult,
 };
 use super::{
-    alarms, connection, live, northbound, plant_edit, report, screens, session, trend, words,
-    workbench,
+    alarms, connection, live, northbound, plant_edit, report, reports, screens, session, trend,
+    words, workbench,
 };
 
 type Reply<T> = Result<T, UiError>;
@@ -157,6 +158,52 @@ pub async fn export_trend(
                 &labels,
             )?,
         }
+        Ok(path.display().to_string())
+    })
+    .await
+}
+
+/// The report templates the Reports screen offers for the open plant.
+#[tauri::command]
+pub async fn report_templates(state: State<'_, AppState>) -> Reply<Vec<ReportTemplateView>> {
+    state
+        .with_session(|s| Ok(reports::templates(s.plant())))
+        .await
+}
+
+/// A report over a period, as the Reports screen previews it (tables and charts), in the window's
+/// language.
+#[tauri::command]
+pub async fn preview_report(
+    state: State<'_, AppState>,
+    request: ReportRequest,
+) -> Reply<ReportPreview> {
+    let (plant, db) = state
+        .with_session(|s| Ok((s.plant().clone(), s.engine.history_path().to_path_buf())))
+        .await?;
+    let language = state.settings.get().language.unwrap_or_default().into();
+    blocking(move || {
+        let report = reports::build(&db, &plant, &request, language)?;
+        Ok(reports::preview(&report))
+    })
+    .await
+}
+
+/// Saves a report over a period into the export folder; the file's path.
+#[tauri::command]
+pub async fn save_report(
+    state: State<'_, AppState>,
+    request: ReportRequest,
+    format: ReportFileFormat,
+) -> Reply<String> {
+    let (plant, db) = state
+        .with_session(|s| Ok((s.plant().clone(), s.engine.history_path().to_path_buf())))
+        .await?;
+    let language = state.settings.get().language.unwrap_or_default().into();
+    let dir = state.export_dir.clone();
+    blocking(move || {
+        let report = reports::build(&db, &plant, &request, language)?;
+        let path = reports::save(&report, &dir, &file_stamp(), format.into())?;
         Ok(path.display().to_string())
     })
     .await

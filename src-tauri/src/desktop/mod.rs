@@ -16,6 +16,7 @@ mod notify;
 mod plant_edit;
 mod presence;
 mod report;
+mod reports;
 mod screens;
 mod session;
 mod settings;
@@ -62,6 +63,9 @@ pub fn run() -> ExitCode {
             commands::test_connection,
             commands::trend_history,
             commands::export_trend,
+            commands::report_templates,
+            commands::preview_report,
+            commands::save_report,
             commands::open_plant,
             commands::reload_plant,
             commands::check_plant,

@@ -53,6 +53,8 @@ pub struct Session {
     api_view: Option<ApiView>,
     /// The in-process simulator, for the demo plant.
     sim: Option<SimServer>,
+    /// The plant's `[[reports]]`, made on their schedule while it is open.
+    reports: Option<plantwatch_report::schedule::ReportScheduler>,
 }
 
 /// The northbound link of a plant that configures one: running, or why it could not start (an unset
@@ -95,12 +97,14 @@ impl Session {
         let engine = Arc::new(start_engine(plant, traffic).await?);
         let northbound = start_northbound(&engine);
         let (api, api_view) = start_api(&engine).await.unzip();
+        let reports = super::reports::start_scheduler(engine.plant(), engine.history_path());
         Ok(Session {
             engine,
             northbound,
             api,
             api_view,
             sim: None,
+            reports,
         })
     }
 
@@ -142,6 +146,7 @@ impl Session {
             api: None,
             api_view: None,
             sim: Some(sim),
+            reports: None,
         })
     }
 
@@ -149,6 +154,10 @@ impl Session {
     /// northbound link (its NDEATH and last acknowledgements while the engine still runs), then polling
     /// (flushing history and the alarm journal), then the simulator.
     pub async fn close(self) {
+        // A report being made is finished first (its thread joined off the event loop).
+        if let Some(reports) = self.reports {
+            let _ = tauri::async_runtime::spawn_blocking(move || reports.stop()).await;
+        }
         if let Some(server) = self.api {
             server.stop().await;
         }

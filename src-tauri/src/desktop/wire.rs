@@ -895,6 +895,87 @@ pub enum ExportFormat {
     Svg,
 }
 
+/// A report template the Reports screen offers: a built-in (`shift`, `daily`) or a template file the
+/// plant's `[[reports]]` name (its id is then the file's path; only these ids are accepted back).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportTemplateView {
+    pub id: String,
+    pub builtin: bool,
+    /// The built-in's name or the file's name.
+    pub label: String,
+}
+
+/// A report over `[from, to)` (UTC ms) from one of [`ReportTemplateView`]'s ids.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportRequest {
+    pub template: String,
+    #[ts(type = "number")]
+    pub from: i64,
+    #[ts(type = "number")]
+    pub to: i64,
+}
+
+/// The formats a report is saved in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ReportFileFormat {
+    Pdf,
+    Xlsx,
+    Csv,
+    Html,
+}
+
+impl From<ReportFileFormat> for plantwatch_core::ReportFormat {
+    fn from(format: ReportFileFormat) -> Self {
+        match format {
+            ReportFileFormat::Pdf => plantwatch_core::ReportFormat::Pdf,
+            ReportFileFormat::Xlsx => plantwatch_core::ReportFormat::Xlsx,
+            ReportFileFormat::Csv => plantwatch_core::ReportFormat::Csv,
+            ReportFileFormat::Html => plantwatch_core::ReportFormat::Html,
+        }
+    }
+}
+
+/// A report as the Reports screen previews it: the same tables and charts the files hold, as text
+/// (numbers already formatted as the report prints them) and SVG.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportPreview {
+    pub title: String,
+    /// The lines under the title: period, template, made at.
+    pub heading: Vec<String>,
+    pub tables: Vec<ReportTableView>,
+    pub charts: Vec<ReportChartView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportTableView {
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub notes: Vec<String>,
+}
+
+/// One group's trend chart, as an SVG document (shown as an image: it carries no script).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportChartView {
+    pub title: String,
+    pub svg: String,
+}
+
+impl From<Language> for plantwatch_core::ReportLanguage {
+    fn from(language: Language) -> Self {
+        match language {
+            Language::English => plantwatch_core::ReportLanguage::English,
+            Language::SimplifiedChinese => plantwatch_core::ReportLanguage::SimplifiedChinese,
+        }
+    }
+}
+
 /// Export formats of a process picture (issue 16): the picture as shown, as SVG or drawn as PNG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
