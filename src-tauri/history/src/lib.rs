@@ -45,6 +45,7 @@
 //!   converted into chunks by the first writer or reader that opens it; a version 2 file's log rows
 //!   (one blob per commit) become rows of every tag id.
 
+mod backfill;
 pub mod codec;
 mod compact;
 mod error;
@@ -61,6 +62,7 @@ pub mod writer;
 #[cfg(test)]
 mod tests;
 
+pub use backfill::Backfill;
 pub use error::HistoryError;
 pub use filter::{worth_storing, LastStored};
 pub use lock::lock_path;

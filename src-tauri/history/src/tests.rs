@@ -1359,5 +1359,6 @@ fn a_sweep_skips_the_tags_it_is_given_no_key_for_and_stops_when_asked() {
     assert!(count < 1200, "it stopped early: {count}");
 }
 
+mod backfill;
 mod compaction;
 mod retention;
