@@ -1,4 +1,4 @@
-//! Where samples live (history schema version 4): an append-only `log` that every commit adds rows to,
+//! Where samples live (history schema version 5): an append-only `log` that every commit adds rows to,
 //! and per-tag compressed `chunks` that the writer seals the log into.
 //!
 //! Why two places: with many tags, inserting each sample into a B-tree ordered by tag dirties one page

@@ -117,3 +117,28 @@ fn thinned_columns_equal_the_samples_whatever_chunks_the_column_edges_cut() {
     assert!(flow_chunks(&path).len() > 3, "several chunks");
     check("all in chunks");
 }
+
+#[test]
+fn a_trend_reads_the_chunk_summaries_from_their_index_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    backfill(&path, &four_hours_by_minute())
+        .close()
+        .expect("close");
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let plan: Vec<String> = conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::store::SUMMARIES_OF_TAG
+        ))
+        .expect("plan")
+        .query_map((1, 0, 4 * 3_600_000), |r| r.get(3))
+        .expect("plan")
+        .collect::<Result<_, _>>()
+        .expect("plan");
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("COVERING INDEX chunk_summaries")),
+        "plan: {plan:?}"
+    );
+}
