@@ -116,14 +116,24 @@ impl BitReader {
     /// a whole 8 bytes less the bits of the first byte already read). `None` past the data.
     fn window(&self, data: &[u8]) -> Option<(u64, u32)> {
         let byte = usize::try_from(self.at / 8).ok()?;
-        let end_byte = usize::try_from(self.end.div_ceil(8)).ok()?.min(data.len());
-        let bytes = data.get(byte..end_byte.min(byte.checked_add(8)?))?;
-        let mut le = [0u8; 8];
-        le[..bytes.len()].copy_from_slice(bytes);
         let shift = (self.at % 8) as u32;
-        let held = (bytes.len() as u32 * 8).saturating_sub(shift);
         let left = u32::try_from(self.end.saturating_sub(self.at)).unwrap_or(u32::MAX);
-        Some((u64::from_le_bytes(le) >> shift, held.min(left)))
+        // Eight whole bytes in one load where the data has them (the bits past the column's end are
+        // not counted as held); the run's last bytes one by one.
+        let word = match data.get(byte..byte.checked_add(8)?) {
+            Some(eight) => u64::from_le_bytes(eight.try_into().ok()?),
+            None => {
+                let bytes = data.get(byte..)?;
+                let mut le = [0u8; 8];
+                for (to, from) in le.iter_mut().zip(bytes) {
+                    *to = *from;
+                }
+                u64::from_le_bytes(le)
+            }
+        };
+        let in_data =
+            (u32::try_from(data.len().saturating_sub(byte).min(8)).ok()? * 8).saturating_sub(shift);
+        Some((word >> shift, in_data.min(left)))
     }
 
     /// The next value in the Rice code of parameter `k` (0..=32).
