@@ -114,6 +114,7 @@ impl BitReader {
 
     /// The next bits from `at` on, first bit lowest, and how many of them are the column's (up to 57:
     /// a whole 8 bytes less the bits of the first byte already read). `None` past the data.
+    #[inline]
     fn window(&self, data: &[u8]) -> Option<(u64, u32)> {
         let byte = usize::try_from(self.at / 8).ok()?;
         let shift = (self.at % 8) as u32;
@@ -137,6 +138,7 @@ impl BitReader {
     }
 
     /// The next value in the Rice code of parameter `k` (0..=32).
+    #[inline]
     pub(super) fn rice(&mut self, data: &[u8], k: u32) -> Result<u64, CodecError> {
         // Quick path, nearly every code: it fits in one 64-bit window, read with one load instead of
         // a bit at a time (a third of decoding a chunk of 1 s polls).
