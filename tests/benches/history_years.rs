@@ -418,6 +418,13 @@ fn main() {
             case.name, case.pens
         );
     }
+    // Other work on the machine takes its share of the cores from the pens' threads: say how much.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let minute = load.split_whitespace().next().unwrap_or("?");
+        println!();
+        println!("load average over the last minute: {minute} on {cores} cores");
+    }
     println!();
     println!("goals from issue 15: a year of 4 pens in 100 ms, ten years of one in 200 ms (warm); the 7-day");
     println!("trend's goal is request -> drawn chart under 300 ms (tests/e2e/bench.sh; the query is part of it)");
