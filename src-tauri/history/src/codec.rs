@@ -117,12 +117,14 @@ impl<'a> Bytes<'a> {
         Bytes { data, at: 0 }
     }
 
+    #[inline]
     fn byte(&mut self) -> Result<u8, CodecError> {
         let b = *self.data.get(self.at).ok_or(CodecError("truncated"))?;
         self.at += 1;
         Ok(b)
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, CodecError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
@@ -295,6 +297,16 @@ impl PlainState {
 
 /// Decodes a run, calling `f` for every sample in time order.
 pub fn decode_run(data: &[u8], mut f: impl FnMut(Rec)) -> Result<(), CodecError> {
+    // A compact run (every chunk sealed since schema 4) in a loop of its own, so its per-sample step
+    // is inlined into it: a call per sample returning the sample through memory cost as much as the
+    // decoding.
+    if compact::is_compact(data) {
+        let mut state = compact::State::open(data)?;
+        while let Some(rec) = state.next(data)? {
+            f(rec);
+        }
+        return Ok(());
+    }
     let mut state = RunState::default();
     while let Some(rec) = state.next(data)? {
         f(rec);

@@ -12,7 +12,7 @@
 //! - Every component keeps its tables in the plant's `.db` file through [`schema::migrate`]; a file written
 //!   by a newer Plantwatch is refused, never misread.
 //!
-//! # Storage layout (history schema version 4; see `store` for the why)
+//! # Storage layout (history schema version 5; see `store` for the why)
 //! - `tags(id INTEGER PRIMARY KEY, full_id TEXT UNIQUE, unit, type)`: tags are keyed by their full id
 //!   (`"plc/flow"`), so a history file outlives edits of the config; `type` is the config's type name.
 //! - `log(seq, written, first_tag, last_tag, samples)` with `log_data(seq, data)`: each commit of the
@@ -24,7 +24,8 @@
 //!   `(tag, start)`: the writer seals the log into one compact run per tag (`codec`: columns of times
 //!   against the usual interval, numbers as a decimal scale's integer differences; under a byte a
 //!   polled sample; chunks of schema 3 hold plain runs, read as before), at most an hour and 8,192
-//!   samples long, with the summary of its good numbers so trends over months read one row per chunk. Sealing starts when the
+//!   samples long, with the summary of its good numbers so trends over months read one row per chunk
+//!   (from the index `chunk_summaries`, which holds the summaries without the data). Sealing starts when the
 //!   log holds 10 million samples or is 10 minutes old, and on close; it runs tag range by tag range in
 //!   transactions of about 400,000 samples between commits of new samples (`seal_progress` says how far
 //!   it got), so neither readers nor new samples wait for it.
@@ -41,10 +42,12 @@
 //!   one (the last one sent wins), in the log, across log rows, and against chunks.
 //! - Version 4 changed no table: it marks that chunks may hold compact runs, so an older Plantwatch
 //!   refuses the file instead of reading those chunks as empty; a reader reads a version 3 file as it is.
+//!   Version 5 added the index `chunk_summaries`; a reader reads a version 3 or 4 file without it.
 //! - A version 1 file (samples in a `samples` B-tree ordered by tag and time, per-minute `rollups`) is
 //!   converted into chunks by the first writer or reader that opens it; a version 2 file's log rows
 //!   (one blob per commit) become rows of every tag id.
 
+mod backfill;
 pub mod codec;
 mod compact;
 mod error;
@@ -62,6 +65,7 @@ pub mod writer;
 #[cfg(test)]
 mod tests;
 
+pub use backfill::Backfill;
 pub use error::HistoryError;
 pub use filter::{worth_storing, LastStored};
 pub use lock::lock_path;

@@ -423,49 +423,45 @@ impl HistoryReader {
                 .unwrap_or_default();
             // A chunk's summary stands for its samples only where the log replaces none of them.
             let log_first = log.first().map_or(i64::MAX, |r| r.time);
-            let mut stmt = snapshot.prepare_cached(store::CHUNKS_OF_TAG)?;
+            // The summaries first, without the chunks' data (a covering index answers it when the file
+            // has one); the data only of the chunks a column edge or the range's ends cut, by rowid.
+            let mut stmt = snapshot.prepare_cached(store::SUMMARIES_OF_TAG)?;
+            let mut data_of = snapshot.prepare_cached(store::CHUNK_DATA)?;
             let mut rows = stmt.query((row.id, store::chunk_floor(from), to))?;
-            let mut decoded: Vec<Rec> = Vec::new();
             while let Some(r) = rows.next()? {
-                let (start, end): (i64, i64) = (r.get(0)?, r.get(1)?);
-                let whole = start >= from && end < to && end < log_first;
-                // A chunk whose samples retention dropped draws from its summary whatever columns it
-                // spans: in the column of its start (at most its hour off, in a trend of months).
-                let summary_only = r.get_ref(9)?.as_blob()?.is_empty() && end >= from;
-                let i = columns.index(start.max(from));
-                if (whole && columns.index(end) == i) || summary_only {
-                    let bucket = &mut columns.buckets[i];
-                    bucket.not_good += r.get::<_, i64>(3)? as u64;
-                    let count = r.get::<_, i64>(2)? as u64;
-                    if count == 0 {
-                        continue;
-                    }
-                    let (min, max): (Option<f64>, Option<f64>) = (r.get(4)?, r.get(5)?);
-                    let (first, last): (Option<f64>, Option<f64>) = (r.get(7)?, r.get(8)?);
-                    bucket.count += count;
-                    columns.sums[i] += r.get::<_, f64>(6)?;
-                    bucket.min = min_of(bucket.min, min);
-                    bucket.max = max_of(bucket.max, max);
-                    if bucket.first.is_none() {
-                        bucket.first = first;
-                    }
-                    bucket.last = last.or(bucket.last);
+                let chunk = ChunkSummary::of(r)?;
+                if chunk.end < from {
                     continue;
                 }
-                decoded.clear();
-                store::decode_chunk(r.get_ref(9)?.as_blob()?, |rec| {
-                    if rec.time >= from && rec.time < to && rec.time < log_first {
-                        decoded.push(rec);
-                    }
-                })?;
-                for rec in &decoded {
-                    columns.add(rec);
+                let whole = chunk.start >= from && chunk.end < to && chunk.end < log_first;
+                let i = columns.index(chunk.start.max(from));
+                if whole && columns.index(chunk.end) == i {
+                    columns.add_summary(i, &chunk);
+                    continue;
                 }
+                data_of.query_row([chunk.id], |d| {
+                    let data = d.get_ref(0)?.as_blob()?;
+                    if data.is_empty() {
+                        // A chunk whose samples retention dropped draws from its summary whatever
+                        // columns it spans: in the column of its start (at most its hour off, in a
+                        // trend of months).
+                        if chunk.end >= from {
+                            columns.add_summary(i, &chunk);
+                        }
+                        return Ok(());
+                    }
+                    store::decode_chunk(data, |rec| {
+                        if rec.time >= from && rec.time < to && rec.time < log_first {
+                            columns.add(&rec);
+                        }
+                    })
+                })?;
             }
             drop(rows);
             // From the log's first sample on, chunks and log are merged sample by sample (the log's
             // sample replaces a chunk's at the same millisecond).
             if log_first < i64::MAX {
+                let mut stmt = snapshot.prepare_cached(store::CHUNKS_OF_TAG)?;
                 let rows = stmt.query((row.id, store::chunk_floor(log_first), to))?;
                 let mut cursor = TagCursor::new(rows, log_first, to, log);
                 while let Some(rec) = cursor.next()? {
@@ -695,12 +691,47 @@ impl IntervalAccumulator {
     }
 }
 
+/// A chunk row as [`store::SUMMARIES_OF_TAG`] reads it: where it is and its summary, not its data.
+struct ChunkSummary {
+    id: i64,
+    start: i64,
+    end: i64,
+    count: u64,
+    not_good: u64,
+    min: Option<f64>,
+    max: Option<f64>,
+    sum: f64,
+    first: Option<f64>,
+    last: Option<f64>,
+}
+
+impl ChunkSummary {
+    fn of(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkSummary> {
+        Ok(ChunkSummary {
+            id: r.get(0)?,
+            start: r.get(1)?,
+            end: r.get(2)?,
+            count: r.get::<_, i64>(3)?.max(0) as u64,
+            not_good: r.get::<_, i64>(4)?.max(0) as u64,
+            min: r.get(5)?,
+            max: r.get(6)?,
+            sum: r.get(7)?,
+            first: r.get(8)?,
+            last: r.get(9)?,
+        })
+    }
+}
+
 /// The columns of a thinned trend while they are filled.
 struct Columns {
     from: i64,
     span: i128,
     buckets: Vec<Bucket>,
     sums: Vec<f64>,
+    /// Column `c` holds the times in `edges[c]..edges[c + 1]` (the buckets' starts and the last end).
+    edges: Vec<i64>,
+    /// The column of the last sample added: the next one is most likely in it or the one after.
+    hint: usize,
 }
 
 impl Columns {
@@ -709,10 +740,12 @@ impl Columns {
         // Rounded up, so that a time is in the column `index` gives it.
         let edge =
             |c: usize| from + ((span * c as i128 + columns as i128 - 1) / columns as i128) as i64;
-        let buckets = (0..columns)
-            .map(|c| Bucket {
-                start: Timestamp(edge(c)),
-                end: Timestamp(edge(c + 1)),
+        let edges: Vec<i64> = (0..=columns).map(edge).collect();
+        let buckets = edges
+            .windows(2)
+            .map(|pair| Bucket {
+                start: Timestamp(pair[0]),
+                end: Timestamp(pair[1]),
                 count: 0,
                 not_good: 0,
                 min: None,
@@ -727,6 +760,8 @@ impl Columns {
             span,
             buckets,
             sums: vec![0.0; columns],
+            edges,
+            hint: 0,
         }
     }
 
@@ -736,9 +771,28 @@ impl Columns {
         i.clamp(0, self.buckets.len() as i128 - 1) as usize
     }
 
+    /// [`Columns::index`] for the samples of a decoded chunk, which come in time order: most are in the
+    /// column of the one before or the next, found by comparing with its edges (a 128-bit division per
+    /// sample was a third of a trend's time).
+    fn index_after_last(&mut self, time: i64) -> usize {
+        let i = self.hint;
+        let holds = |c: usize| {
+            c + 1 < self.edges.len() && self.edges[c] <= time && time < self.edges[c + 1]
+        };
+        let found = if holds(i) {
+            i
+        } else if holds(i + 1) {
+            i + 1
+        } else {
+            self.index(time)
+        };
+        self.hint = found;
+        found
+    }
+
     /// Adds one sample (in time order within its column).
     fn add(&mut self, rec: &Rec) {
-        let i = self.index(rec.time);
+        let i = self.index_after_last(rec.time);
         let bucket = &mut self.buckets[i];
         if rec.quality != 0 {
             bucket.not_good += 1;
@@ -751,6 +805,23 @@ impl Columns {
         bucket.max = max_of(bucket.max, Some(v));
         bucket.first.get_or_insert(v);
         bucket.last = Some(v);
+    }
+
+    /// Adds a chunk's summary to column `i`.
+    fn add_summary(&mut self, i: usize, chunk: &ChunkSummary) {
+        let bucket = &mut self.buckets[i];
+        bucket.not_good += chunk.not_good;
+        if chunk.count == 0 {
+            return;
+        }
+        bucket.count += chunk.count;
+        self.sums[i] += chunk.sum;
+        bucket.min = min_of(bucket.min, chunk.min);
+        bucket.max = max_of(bucket.max, chunk.max);
+        if bucket.first.is_none() {
+            bucket.first = chunk.first;
+        }
+        bucket.last = chunk.last.or(bucket.last);
     }
 
     fn finish(mut self) -> Vec<Bucket> {

@@ -1,4 +1,4 @@
-//! Where samples live (history schema version 4): an append-only `log` that every commit adds rows to,
+//! Where samples live (history schema version 5): an append-only `log` that every commit adds rows to,
 //! and per-tag compressed `chunks` that the writer seals the log into.
 //!
 //! Why two places: with many tags, inserting each sample into a B-tree ordered by tag dirties one page
@@ -629,6 +629,15 @@ pub(crate) fn read_log(
 pub(crate) const CHUNKS_OF_TAG: &str =
     "SELECT start, end, count, not_good, min, max, sum, first, last, data FROM chunks
      WHERE tag = ?1 AND start > ?2 AND start < ?3 ORDER BY start";
+
+/// [`CHUNKS_OF_TAG`] without the data: each chunk's rowid, span and summary (trends over months read
+/// these and decode only the chunks a column edge cuts, by [`CHUNK_DATA`]).
+pub(crate) const SUMMARIES_OF_TAG: &str =
+    "SELECT id, start, end, count, not_good, min, max, sum, first, last FROM chunks
+     WHERE tag = ?1 AND start > ?2 AND start < ?3 ORDER BY start";
+
+/// A chunk's data by rowid.
+pub(crate) const CHUNK_DATA: &str = "SELECT data FROM chunks WHERE id = ?1";
 
 /// The lower bound to pass as `?2` of [`CHUNKS_OF_TAG`] for a range starting at `from`.
 pub(crate) fn chunk_floor(from: i64) -> i64 {

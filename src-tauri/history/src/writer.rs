@@ -75,10 +75,10 @@ const QUEUE_MIN_SAMPLES: usize = 1_000_000;
 const QUEUE_SAMPLES_PER_TAG: usize = 2;
 
 /// Counters shared between the writer thread, its sinks and whoever watches them.
-struct Counters {
+pub(crate) struct Counters {
     stored: AtomicU64,
     batches: AtomicU64,
-    pending: AtomicU64,
+    pub(crate) pending: AtomicU64,
     dropped: AtomicU64,
     errors: AtomicU64,
     /// The last commit or seal step failed (cleared by the next that succeeds).
@@ -115,7 +115,7 @@ impl Default for Counters {
 }
 
 impl Counters {
-    fn snapshot(&self) -> WriterStats {
+    pub(crate) fn snapshot(&self) -> WriterStats {
         WriterStats {
             stored: self.stored.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
@@ -137,7 +137,7 @@ impl Counters {
     }
 
     /// Counts samples that were pending as dropped.
-    fn give_up(&self, n: u64) {
+    pub(crate) fn give_up(&self, n: u64) {
         self.pending.fetch_sub(n, Ordering::Relaxed);
         self.dropped.fetch_add(n, Ordering::Relaxed);
     }
@@ -413,71 +413,12 @@ impl HistoryWriter {
         plant: &Plant,
         options: WriterOptions,
     ) -> Result<HistoryWriter, HistoryError> {
-        // Before anything is written: a second writer of the file is refused here.
-        let lock = WriterLock::acquire(path)?;
-        let conn = schema::open_connection(path)?;
-        schema::migrate(&conn, layout::COMPONENT, layout::STEPS).map_err(|source| {
-            HistoryError::Schema {
-                path: path.to_path_buf(),
-                source,
-            }
-        })?;
-        let sql_err = |what| {
-            move |source| HistoryError::Sql {
-                path: path.to_path_buf(),
-                what,
-                source,
-            }
-        };
-        conn.pragma_update(None, "cache_size", -CACHE_KIB)
-            .map_err(sql_err("setting the page cache"))?;
-        store::convert_version_1(&conn).map_err(sql_err("converting version 1 samples"))?;
-        let tags = register_tags(&conn, plant).map_err(sql_err("registering tags"))?;
-        let (log_samples, log_oldest) =
-            store::log_state(&conn).map_err(sql_err("reading the log"))?;
-        let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
-        let last_chunk = compact::last_chunk_id(&conn).map_err(sql_err("reading the chunks"))?;
-        let retention = RetentionPlan::new(
-            plant.retention.keep,
-            plant.retention.keep_summaries,
-            plant
-                .tags()
-                .filter_map(|(index, _, tag)| Some((tags.get(index.0)?, tag.keep()?))),
-        );
-
         let counters = Arc::new(Counters::default());
+        let thread_state = WriterThread::open(path, plant, Clock::System, counters.clone())?;
         let capacity = options.queue_samples.unwrap_or_else(|| {
             QUEUE_MIN_SAMPLES.max(plant.tag_count().saturating_mul(QUEUE_SAMPLES_PER_TAG))
         });
         let queue = Arc::new(Queue::new(capacity));
-        let thread_state = WriterThread {
-            path: path.to_path_buf(),
-            conn,
-            tags,
-            log_samples,
-            log_oldest,
-            job,
-            // Chunks an older writer left small (or an older Plantwatch) are merged from the start.
-            compaction: Some(CompactionPass {
-                scope: CompactScope::All,
-                cursor: CompactCursor::START,
-                base: last_chunk,
-            }),
-            compacted_upto: None,
-            retain: (!retention.keeps_everything()).then(|| RetainCursor::start(now_ms(), None)),
-            retained_at: None,
-            retention,
-            disk: DiskGuard {
-                // The plant's `[history] min_free`; none: 2 GB or a tenth of the filesystem.
-                configured: plant.retention.min_free.map(|size| size.bytes()),
-                thresholds: None,
-                level: DiskLevel::Plenty,
-                next_check: Instant::now(),
-            },
-            ends: ChunkEnds::default(),
-            counters: counters.clone(),
-            _lock: lock,
-        };
         let thread = std::thread::Builder::new()
             .name("history-writer".into())
             .spawn({
@@ -592,16 +533,16 @@ impl TagIds {
 }
 
 /// The state the writer thread owns.
-struct WriterThread {
+pub(crate) struct WriterThread {
     path: PathBuf,
     conn: Connection,
     /// Each plant tag's id in `tags`, by plant tag index.
     tags: TagIds,
     /// Samples in the log, and when its oldest row was written (UTC ms).
-    log_samples: u64,
+    pub(crate) log_samples: u64,
     log_oldest: Option<i64>,
     /// The seal in progress.
-    job: Option<SealJob>,
+    pub(crate) job: Option<SealJob>,
     /// The compaction pass in progress: started when the writer opens (over every chunk) and after each
     /// seal (over the tags with chunks since the last pass that ended), it runs between commits while no
     /// seal does.
@@ -619,6 +560,8 @@ struct WriterThread {
     disk: DiskGuard,
     ends: ChunkEnds,
     counters: Arc<Counters>,
+    /// What the writer takes for now.
+    pub(crate) clock: Clock,
     /// Held until the thread has stored its last sample and ends.
     _lock: WriterLock,
 }
@@ -640,11 +583,102 @@ struct CompactionPass {
     base: i64,
 }
 
-fn now_ms() -> i64 {
-    plantwatch_core::Timestamp::now().as_millis()
+/// What the writer takes for "now": the time a log row is written at, which says when the log is old
+/// enough to seal, and retention's present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clock {
+    /// The system's clock (live collection).
+    System,
+    /// A time the caller sets (UTC ms): a backfill writes on its data's clock (see [`crate::Backfill`]).
+    At(i64),
+}
+
+impl Clock {
+    pub(crate) fn now(self) -> i64 {
+        match self {
+            Clock::System => plantwatch_core::Timestamp::now().as_millis(),
+            Clock::At(ms) => ms,
+        }
+    }
 }
 
 impl WriterThread {
+    /// Takes the file's lock, opens the write connection, brings the schema up to date, registers the
+    /// plant's tags and reads where the log, a seal and compaction stand: everything a writer does before
+    /// its first commit.
+    pub(crate) fn open(
+        path: &Path,
+        plant: &Plant,
+        clock: Clock,
+        counters: Arc<Counters>,
+    ) -> Result<WriterThread, HistoryError> {
+        // Before anything is written: a second writer of the file is refused here.
+        let lock = WriterLock::acquire(path)?;
+        let conn = schema::open_connection(path)?;
+        schema::migrate(&conn, layout::COMPONENT, layout::STEPS).map_err(|source| {
+            HistoryError::Schema {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let sql_err = |what| {
+            move |source| HistoryError::Sql {
+                path: path.to_path_buf(),
+                what,
+                source,
+            }
+        };
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)
+            .map_err(sql_err("setting the page cache"))?;
+        store::convert_version_1(&conn).map_err(sql_err("converting version 1 samples"))?;
+        let tags = register_tags(&conn, plant).map_err(sql_err("registering tags"))?;
+        let (log_samples, log_oldest) =
+            store::log_state(&conn).map_err(sql_err("reading the log"))?;
+        let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
+        let last_chunk = compact::last_chunk_id(&conn).map_err(sql_err("reading the chunks"))?;
+        let retention = RetentionPlan::new(
+            plant.retention.keep,
+            plant.retention.keep_summaries,
+            plant
+                .tags()
+                .filter_map(|(index, _, tag)| Some((tags.get(index.0)?, tag.keep()?))),
+        );
+
+        Ok(WriterThread {
+            path: path.to_path_buf(),
+            conn,
+            tags,
+            log_samples,
+            log_oldest,
+            job,
+            // Chunks an older writer left small (or an older Plantwatch) are merged from the start.
+            compaction: Some(CompactionPass {
+                scope: CompactScope::All,
+                cursor: CompactCursor::START,
+                base: last_chunk,
+            }),
+            compacted_upto: None,
+            retain: (!retention.keeps_everything()).then(|| RetainCursor::start(clock.now(), None)),
+            retained_at: None,
+            retention,
+            disk: DiskGuard {
+                // The plant's `[history] min_free`; none: 2 GB or a tenth of the filesystem.
+                configured: plant.retention.min_free.map(|size| size.bytes()),
+                thresholds: None,
+                level: DiskLevel::Plenty,
+                next_check: Instant::now(),
+            },
+            ends: ChunkEnds::default(),
+            counters,
+            clock,
+            _lock: lock,
+        })
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     fn run(mut self, queue: &Queue) {
         let mut batch: Vec<Sample> = Vec::new();
         // When the oldest sample of `batch` was sent (kept across a failed commit).
@@ -737,11 +771,11 @@ impl WriterThread {
 
     /// Writes `batch` as one log row in one transaction and empties it; on failure the batch is kept for
     /// a retry.
-    fn store(&mut self, batch: &mut Vec<Sample>) -> Result<(), HistoryError> {
+    pub(crate) fn store(&mut self, batch: &mut Vec<Sample>) -> Result<(), HistoryError> {
         let n = batch.len() as u64;
         let (runs, known) = self.runs(batch);
         let in_runs = runs.len() as u64;
-        let written = now_ms();
+        let written = self.now();
         let commit = || -> rusqlite::Result<()> {
             let tx =
                 rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
@@ -786,14 +820,14 @@ impl WriterThread {
     }
 
     /// True when a seal, a retention pass or a compaction pass is in progress.
-    fn has_background_work(&self) -> bool {
+    pub(crate) fn has_background_work(&self) -> bool {
         self.job.is_some() || self.retain.is_some() || self.compaction.is_some()
     }
 
     /// One step of background work between commits: a seal step when a seal is due or in progress,
     /// otherwise a retention step, otherwise a compaction step. Returns false when its transaction
     /// failed.
-    fn background_step(&mut self) -> bool {
+    pub(crate) fn background_step(&mut self) -> bool {
         let sealing = self.job.is_some() || self.seal_due(false);
         if sealing || (self.retain.is_none() && self.compaction.is_none()) {
             return self.seal_if_due(false);
@@ -903,14 +937,14 @@ impl WriterThread {
 
     /// A seal is due: the log is big or old enough, or (`all`: the writer is closing) holds anything.
     /// A low disk seals sooner (see `LOW_DISK_SEAL_AGE_MS`).
-    fn seal_due(&self, all: bool) -> bool {
+    pub(crate) fn seal_due(&self, all: bool) -> bool {
         let age = match self.disk.level {
             DiskLevel::Plenty => SEAL_AGE_MS,
             DiskLevel::Low => LOW_DISK_SEAL_AGE_MS,
             DiskLevel::Shrinking => SHRINKING_SEAL_AGE_MS,
         };
         self.log_samples >= SEAL_SAMPLES
-            || self.log_oldest.is_some_and(|t| now_ms() - t >= age)
+            || self.log_oldest.is_some_and(|t| self.now() - t >= age)
             || (all && self.log_samples > 0)
     }
 
@@ -1021,7 +1055,7 @@ impl WriterThread {
 
     /// Starts a seal when the log is big or old enough (or `all`: the writer is closing), and does one
     /// step of the seal in progress in its own transaction. Returns false when that transaction failed.
-    fn seal_if_due(&mut self, all: bool) -> bool {
+    pub(crate) fn seal_if_due(&mut self, all: bool) -> bool {
         if self.job.is_none() && !self.seal_due(all) {
             return true;
         }
@@ -1049,7 +1083,7 @@ impl WriterThread {
                     // The seal added chunks, small ones at the end of each tag's: merge them.
                     self.start_compaction();
                     if !self.retention.keeps_everything() && self.retain.is_none() {
-                        self.retain = Some(RetainCursor::start(now_ms(), self.retained_at));
+                        self.retain = Some(RetainCursor::start(self.now(), self.retained_at));
                     }
                 }
                 true

@@ -112,8 +112,48 @@ impl BitReader {
         Ok(v)
     }
 
+    /// The next bits from `at` on, first bit lowest, and how many of them are the column's (up to 57:
+    /// a whole 8 bytes less the bits of the first byte already read). `None` past the data.
+    #[inline]
+    fn window(&self, data: &[u8]) -> Option<(u64, u32)> {
+        let byte = usize::try_from(self.at / 8).ok()?;
+        let shift = (self.at % 8) as u32;
+        let left = u32::try_from(self.end.saturating_sub(self.at)).unwrap_or(u32::MAX);
+        // Eight whole bytes in one load where the data has them (the bits past the column's end are
+        // not counted as held); the run's last bytes one by one.
+        let word = match data.get(byte..byte.checked_add(8)?) {
+            Some(eight) => u64::from_le_bytes(eight.try_into().ok()?),
+            None => {
+                let bytes = data.get(byte..)?;
+                let mut le = [0u8; 8];
+                for (to, from) in le.iter_mut().zip(bytes) {
+                    *to = *from;
+                }
+                u64::from_le_bytes(le)
+            }
+        };
+        let in_data =
+            (u32::try_from(data.len().saturating_sub(byte).min(8)).ok()? * 8).saturating_sub(shift);
+        Some((word >> shift, in_data.min(left)))
+    }
+
     /// The next value in the Rice code of parameter `k` (0..=32).
+    #[inline]
     pub(super) fn rice(&mut self, data: &[u8], k: u32) -> Result<u64, CodecError> {
+        // Quick path, nearly every code: it fits in one 64-bit window, read with one load instead of
+        // a bit at a time (a third of decoding a chunk of 1 s polls).
+        if let Some((word, held)) = self.window(data) {
+            let q = (!word).trailing_zeros();
+            if u64::from(q) < RICE_ESCAPE && q + 1 + k <= held {
+                let rest = if k == 0 {
+                    0
+                } else {
+                    (word >> (q + 1)) & ((1u64 << k) - 1)
+                };
+                self.at += u64::from(q + 1 + k);
+                return Ok(u64::from(q) << k | rest);
+            }
+        }
         let mut q = 0;
         while q < RICE_ESCAPE && self.bit(data)? == 1 {
             q += 1;
@@ -160,6 +200,32 @@ mod tests {
             let mut r = BitReader::new(0, out.len());
             for &v in &values {
                 assert_eq!(r.rice(&out, k).expect("reads"), v, "k {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn rice_codes_read_the_same_at_every_bit_offset_and_never_past_the_column() {
+        let values: Vec<u64> = (0..200u64).map(|i| (i * 7919) % 97).collect();
+        for k in [0, 2, 5] {
+            for pad in 0..16u32 {
+                let mut out = Vec::new();
+                let mut w = BitWriter::new(&mut out);
+                w.put(0, pad);
+                for &v in &values {
+                    w.rice(v, k);
+                }
+                w.finish();
+                let mut r = BitReader::new(0, out.len());
+                r.at = u64::from(pad);
+                for &v in &values {
+                    assert_eq!(r.rice(&out, k).expect("reads"), v, "k {k} pad {pad}");
+                }
+                // The same bytes with the column ending a byte early: the last code is cut off.
+                let mut r = BitReader::new(0, out.len() - 1);
+                r.at = u64::from(pad);
+                let read: Result<Vec<u64>, _> = values.iter().map(|_| r.rice(&out, k)).collect();
+                assert_eq!(read, Err(CodecError("truncated")), "k {k} pad {pad}");
             }
         }
     }

@@ -423,6 +423,7 @@ struct Column {
 }
 
 impl Column {
+    #[inline]
     fn bytes<'d>(&self, data: &'d [u8]) -> Bytes<'d> {
         Bytes {
             data: data.get(..self.end).unwrap_or_default(),
@@ -430,6 +431,7 @@ impl Column {
         }
     }
 
+    #[inline]
     fn varint(&mut self, data: &[u8]) -> Result<u64, CodecError> {
         let mut bytes = self.bytes(data);
         let v = bytes.varint()?;
@@ -464,6 +466,7 @@ struct RunsColumn {
 }
 
 impl RunsColumn {
+    #[inline]
     fn next(&mut self, data: &[u8]) -> Result<u64, CodecError> {
         if self.left == 0 {
             self.code = self.column.varint(data)?;
@@ -570,6 +573,7 @@ impl State {
     }
 
     /// The next sample, or `None` at the run's end.
+    #[inline]
     pub(super) fn next(&mut self, data: &[u8]) -> Result<Option<Rec>, CodecError> {
         if self.left == 0 {
             return Ok(None);
@@ -594,6 +598,7 @@ impl State {
         }))
     }
 
+    #[inline]
     fn next_step(&mut self, data: &[u8]) -> Result<i64, CodecError> {
         let zz = match self.time_code {
             TimeCode::Rice(k) => self.time_bits.rice(data, k)?,
@@ -616,6 +621,7 @@ impl State {
         Ok(self.usual_step.wrapping_add(unzigzag(zz)))
     }
 
+    #[inline]
     fn next_number(&mut self, data: &[u8]) -> Result<f64, CodecError> {
         let scale = match self.scale {
             Some(scale) => scale,
@@ -649,6 +655,7 @@ impl State {
         Ok(f64::from_bits(bits))
     }
 
+    #[inline]
     fn repeat(&self) -> Result<f64, CodecError> {
         self.last_bits
             .map(f64::from_bits)

@@ -1,0 +1,144 @@
+//! Backfill: history written on its data's clock is sealed and compacted as live collection leaves it,
+//! and thinned trends over it are exact however the columns cut its chunks.
+
+use super::*;
+
+/// Four hours of a 1 Hz flow with poll jitter, polled a minute at a time: a spike, a stretch of bad
+/// samples, and a 25-minute outage with no samples at all. Values are quarters, so sums are exact.
+fn four_hours_by_minute() -> Vec<Vec<Sample>> {
+    (0..240i64)
+        .map(|minute| {
+            (minute * 60..(minute + 1) * 60)
+                .filter(|s| !(7_000..8_500).contains(s))
+                .map(|s| {
+                    let ms = s * 1000 + (s * 7919) % 23 - 11;
+                    match s {
+                        5_000 => num(FLOW, ms, 900.0),
+                        3_000..=3_119 => sample(FLOW, ms, None, Quality::Bad(Cause::CommLost)),
+                        _ => num(FLOW, ms, ((s * 31) % 997) as f64 * 0.25),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Stores each minute half a second after its last poll, as the writer would have committed it.
+fn backfill(path: &Path, minutes: &[Vec<Sample>]) -> Backfill {
+    let mut backfill = Backfill::open(path, &demo_plant(), Timestamp(0)).expect("open backfill");
+    for minute in minutes {
+        let now = minute.last().map_or(0, |s| s.time.0) + 500;
+        backfill
+            .store(minute.clone(), Timestamp(now))
+            .expect("store a minute");
+    }
+    backfill
+}
+
+/// `(start, end)` of each chunk of the flow, in time order.
+fn flow_chunks(path: &Path) -> Vec<(i64, i64)> {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT start, end FROM chunks WHERE tag = 1 ORDER BY start")
+        .expect("chunks");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("chunks")
+        .collect::<Result<_, _>>()
+        .expect("chunks")
+}
+
+#[test]
+fn a_backfill_seals_every_ten_minutes_of_its_clock_and_compacts_like_live_collection() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let minutes = four_hours_by_minute();
+    let open = backfill(&path, &minutes);
+    // Before any close: what is still in the log is at most one seal's worth (ten minutes and the commit
+    // that made it due), the rest is in chunks.
+    let logged = query_number(&path, "SELECT coalesce(sum(samples), 0) FROM log");
+    assert!(
+        (1..=12 * 60).contains(&logged),
+        "log holds {logged} samples"
+    );
+    open.close().expect("close");
+
+    let chunks = flow_chunks(&path);
+    // Seals of 10-12 minutes merge into chunks of up to an hour: without compaction there would be
+    // about twenty.
+    assert!((4..=6).contains(&chunks.len()), "chunks: {chunks:?}");
+    for pair in chunks.windows(2) {
+        assert!(pair[0].1 < pair[1].0, "chunks overlap: {chunks:?}");
+    }
+    for &(start, end) in &chunks {
+        assert!(end - start < 3_600_000, "a chunk spans an hour or more");
+    }
+    let all: Vec<Sample> = minutes.concat();
+    let reader = HistoryReader::open(&path).expect("reader");
+    let mut back = 0;
+    reader
+        .for_each_sample(&SampleQuery::default(), |_| back += 1)
+        .expect("read");
+    assert_eq!(back, all.len(), "every sample back");
+}
+
+#[test]
+fn thinned_columns_equal_the_samples_whatever_chunks_the_column_edges_cut() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let minutes = four_hours_by_minute();
+    let samples: Vec<Sample> = minutes.concat();
+    let open = backfill(&path, &minutes);
+    // Column counts whose edges fall inside chunks (7, 13), on the outage and on the bad stretch (48),
+    // nearly one a chunk (3) and many a chunk (360); ranges starting and ending mid-chunk or beyond the
+    // samples. Read with the last minutes still in the log, then after close with all in chunks.
+    let cases = [
+        (0, 4 * 3_600_000, 7),
+        (0, 4 * 3_600_000, 48),
+        (1_234_000, 1_234_000 + 13 * 777_000, 13),
+        (2_000_500, 2_000_500 + 3 * 3_000_000, 3),
+        (-3_600_000, 5 * 3_600_000, 360),
+        (4 * 3_600_000 - 900_000, 4 * 3_600_000 + 900_000, 30),
+    ];
+    let check = |when: &str| {
+        let reader = HistoryReader::open(&path).expect("reader");
+        for &(from, to, columns) in &cases {
+            let buckets = reader
+                .thinned("plc/flow", Timestamp(from), Timestamp(to), columns)
+                .expect("thinned");
+            assert_eq!(
+                summaries(&buckets),
+                oracle(&samples, from, to, columns as i64),
+                "{when}: {columns} columns from {from} to {to}"
+            );
+        }
+    };
+    check("log not sealed yet");
+    open.close().expect("close");
+    assert!(flow_chunks(&path).len() > 3, "several chunks");
+    check("all in chunks");
+}
+
+#[test]
+fn a_trend_reads_the_chunk_summaries_from_their_index_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    backfill(&path, &four_hours_by_minute())
+        .close()
+        .expect("close");
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let plan: Vec<String> = conn
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::store::SUMMARIES_OF_TAG
+        ))
+        .expect("plan")
+        .query_map((1, 0, 4 * 3_600_000), |r| r.get(3))
+        .expect("plan")
+        .collect::<Result<_, _>>()
+        .expect("plan");
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("COVERING INDEX chunk_summaries")),
+        "plan: {plan:?}"
+    );
+}
