@@ -464,7 +464,7 @@ fn bad_input_exits_2_with_a_located_message_and_writes_nothing() {
                 "--lang",
                 "fr",
             ],
-            "unknown language 'fr'".into(),
+            "--lang must be en or zh-CN, not \"fr\"".into(),
         ),
     ];
     for (args, expected) in cases {

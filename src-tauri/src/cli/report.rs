@@ -68,7 +68,10 @@ fn report(args: &Args) -> Result<(), Failure> {
             (Some(from), Some(to)) => (from, to),
             _ => return Err(Failure::BadInput("--from and --to are both needed".into())),
         };
-    let language: Language = args.lang.parse().map_err(Failure::BadInput)?;
+    let language: Language = args
+        .lang
+        .parse()
+        .map_err(|why| Failure::BadInput(format!("--lang {why}")))?;
     let format = Format::of_path(&args.out).ok_or_else(|| {
         Failure::BadInput(format!(
             "--out {}: the file name must end in .pdf, .xlsx, .csv or .html",
