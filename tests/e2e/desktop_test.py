@@ -142,6 +142,29 @@ def test_a_trend_opens_with_history(driver):
     shot(driver, "a_trend_opens_with_history")
 
 
+def test_a_report_is_previewed_and_saved_as_pdf(driver):
+    """Issue 15's Reports screen: the built-in shift report of the simulated plant's last 8 hours is
+    previewed (its tables and a chart per device) and saved as a PDF into the export folder."""
+    wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
+    on_overview(driver)
+    wait_for("a few seconds of history", lambda: by_test_id(driver, "key-value"))
+    time.sleep(3)  # time itself is under test: the report needs some stored samples to count
+    go(driver, "reports")
+    by_test_id(driver, "report-preview")[0].click()
+    tables = wait_for("the report's tables", lambda: by_test_id(driver, "report-table"), timeout=60)
+    assert len(tables) >= 3, f"statistics, gaps, availability and alarm tables, saw {len(tables)}"
+    first = tables[0].text
+    assert "plc/level" in first, f"the statistics name the demo's tags: {first[:300]!r}"
+    assert by_test_id(driver, "report-chart"), "a chart per device"
+    shot(driver, "a_report_is_previewed")
+    by_test_id(driver, "report-save-pdf")[0].click()
+    status = wait_for("the saved report", lambda: [e.text for e in by_test_id(driver, "report-status") if ".pdf" in e.text], timeout=60)[0]
+    path = status.split(" to ", 1)[1].strip()
+    with open(path, "rb") as f:
+        assert f.read(5) == b"%PDF-", f"{path} is a PDF"
+    print(f"  report: {status}")
+
+
 def test_a_broken_plant_file_shows_its_error(driver):
     on_overview(driver)
     broken = os.path.join(WORK, "broken-plant.toml")
@@ -517,7 +540,7 @@ def test_every_screen_in_both_languages_and_sizes(driver):
     wait_for("the window to finish opening", lambda: driver.execute_script("return document.documentElement.dataset.init") == "ready")
     sign_in(driver, "anna", "e2e-secret")
     screens = [b.get_attribute("data-screen") for b in driver.find_elements(By.CSS_SELECTOR, "nav.screens button")]
-    assert len(screens) == 11, f"every screen with the demo's pictures and an admin's audit, saw {screens}"
+    assert len(screens) == 12, f"every screen with the demo's pictures and an admin's audit, saw {screens}"
     for width, height in SIZES:
         set_window_size(driver, width, height)
         for language in ("en", "zh-CN"):

@@ -132,6 +132,7 @@ tests=(
   "test_live_values_change_on_the_overview normal 1"
   "test_the_tags_screen_filters normal 1"
   "test_a_trend_opens_with_history normal 1"
+  "test_a_report_is_previewed_and_saved_as_pdf normal 1"
   "test_a_broken_plant_file_shows_its_error normal 1"
   "test_an_alarm_is_acknowledged_and_journaled gas-flood 5"
   "test_a_high_alarm_shows_a_desktop_notification gas-flood 5"

@@ -15,6 +15,7 @@ import { Devices } from "./screens/Devices";
 import { Alarms } from "./screens/Alarms";
 import { Journal } from "./screens/Journal";
 import { Health } from "./screens/Health";
+import { Reports } from "./screens/Reports";
 import { PlantFiles } from "./screens/PlantFiles";
 import { Audit } from "./screens/Audit";
 import { Screens } from "./screens/Screens";
@@ -33,6 +34,7 @@ export const SCREENS = [
   { id: "journal" },
   { id: "plant" },
   { id: "health" },
+  { id: "reports" },
   { id: "workbench" },
   { id: "audit" },
 ] as const;
@@ -41,9 +43,9 @@ export const SCREENS = [
  * the idle lock shows within this time. */
 export const SESSION_POLL_MS = 5000;
 
-/** Screens that work on the machine the window runs on (its plant files, its serial ports): not in a
- * browser. */
-const WINDOW_ONLY = new Set<string>(["plant", "workbench"]);
+/** Screens that work on the machine the window runs on (its plant files, its serial ports, its export
+ * folder): not in a browser. */
+const WINDOW_ONLY = new Set<string>(["plant", "workbench", "reports"]);
 
 /** The screens a session may open: the audit trail only for engineers and admins, the process pictures
  * only on a plant that has some, the window-only screens not in a browser (Alt+N counts the screens
@@ -262,6 +264,7 @@ export function App({ backend, store }: { backend: Backend; store: LiveStore }) 
           {screen === "alarms" && <Alarms />}
           {screen === "journal" && <Journal />}
           {screen === "health" && <Health />}
+          {screen === "reports" && <Reports />}
           {screen === "audit" && <Audit />}
           {screen === "workbench" && <Workbench onOpened={(p) => showPlant(p).catch((e) => setError(e))} />}
           {screen === "plant" && <PlantFiles onOpened={(p) => showPlant(p).catch((e) => setError(e))} />}

@@ -44,6 +44,10 @@ import type {
   UnitScanRequest,
   WriteRequest,
   WriteResult,
+  ReportFileFormat,
+  ReportPreview,
+  ReportRequest,
+  ReportTemplateView,
 } from "./bindings/ipc";
 
 /** Turns whatever a rejected invoke gave into a UiError. */
@@ -88,6 +92,11 @@ export const backend = {
   trendHistory: (request: TrendRequest) => call<TrendData>("trend_history", { request }),
   exportTrend: (request: TrendRequest, format: ExportFormat) =>
     call<string>("export_trend", { request, format }),
+  /** Reports (issue 15): the templates offered, a preview, and a file saved into the export folder. */
+  reportTemplates: () => call<ReportTemplateView[]>("report_templates"),
+  previewReport: (request: ReportRequest) => call<ReportPreview>("preview_report", { request }),
+  saveReport: (request: ReportRequest, format: ReportFileFormat) =>
+    call<string>("save_report", { request, format }),
   openPlant: (path: string | null) => call<PlantInfo>("open_plant", { path }),
   /** The native file dialog for a plant file: its path, or null when the user cancelled. */
   pickPlantFile: () => call<string | null>("pick_plant_file"),

@@ -334,6 +334,26 @@ queryMs: number, };
 
 export type ExportFormat = "csv" | "png" | "svg";
 
+export type ReportTemplateView = { id: string, builtin: boolean, 
+/**
+ * The built-in's name or the file's name.
+ */
+label: string, };
+
+export type ReportRequest = { template: string, from: number, to: number, };
+
+export type ReportFileFormat = "pdf" | "xlsx" | "csv" | "html";
+
+export type ReportPreview = { title: string, 
+/**
+ * The lines under the title: period, template, made at.
+ */
+heading: Array<string>, tables: Array<ReportTableView>, charts: Array<ReportChartView>, };
+
+export type ReportTableView = { title: string, header: Array<string>, rows: Array<Array<string>>, notes: Array<string>, };
+
+export type ReportChartView = { title: string, svg: string, };
+
 export type ScreenFormat = "svg" | "png";
 
 export type PlantFileReport = { path: string, text: string, problems: Array<ConfigProblem>, 
