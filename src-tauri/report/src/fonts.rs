@@ -2,7 +2,7 @@
 //! on) measures text with fonts registered by family name, so each language's face is read from the
 //! system once and registered under its real family name: the SVG then names a family that usvg (the
 //! PDF) and a browser (the HTML) find on the system too. Debian's fonts-noto-cjk gives the Chinese face;
-//! the finding of that face inside the Noto collection follows the desktop's `chart_fonts.rs`.
+//! the desktop's trend exports draw with the same faces.
 
 use std::sync::OnceLock;
 
@@ -147,5 +147,28 @@ mod tests {
             "fonts-noto-cjk"
         );
         assert!(family(Language::English).is_some());
+    }
+
+    #[test]
+    fn the_simplified_chinese_face_is_taken_out_of_the_noto_collection() {
+        let (path, name) = CHINESE_FILES[0];
+        let file = std::fs::read(path).unwrap_or_else(|e| {
+            panic!("{path}: {e} (Debian's fonts-noto-cjk, installed by .ci/setup)")
+        });
+        let face = face_named(&file, name).expect("the collection has a Simplified Chinese face");
+        assert_ne!(&face[0..4], b"ttcf", "a single font, not the collection");
+        assert!(has_name(&face, 0, name), "the face taken is {name}");
+        assert!(
+            !has_name(&face, 0, "Noto Sans CJK JP"),
+            "not the Japanese face plotters would read first"
+        );
+        assert!(face_named(&file, "No Such Family").is_none());
+    }
+
+    #[test]
+    fn a_damaged_file_is_no_face_and_no_panic() {
+        assert!(face_named(b"ttcf\0\x01\0\0\0\0\0\x09", "x").is_none());
+        assert!(face_named(b"", "x").is_none());
+        assert!(face_named(&[0xff; 40], "x").is_none());
     }
 }

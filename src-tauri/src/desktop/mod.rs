@@ -6,7 +6,6 @@
 
 mod alarms;
 pub mod browser;
-mod chart_fonts;
 mod commands;
 mod connection;
 mod control;

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::chart_fonts;
 use super::wire::{ErrorCode, Language, TrendData, UiError};
 use plantwatch_core::Timestamp;
 
@@ -69,7 +68,7 @@ pub fn chart(
 ) -> Result<(), UiError> {
     let size = (1600u32, 900u32);
     let text = Text {
-        family: chart_fonts::family(language),
+        family: plantwatch_report::fonts::family(language.into()),
         title: language.trend_title(plant),
         time_axis: language.time_axis(),
     };
@@ -374,7 +373,7 @@ mod tests {
         for words in ["4 号泵站：趋势", "时间（UTC）", "集水井液位 plc/level (m)"] {
             assert!(svg.contains(words), "{words} in the SVG");
         }
-        // The PNG is drawn with the Simplified Chinese face (see chart_fonts), so its glyphs are real.
+        // The PNG is drawn with the Simplified Chinese face (see plantwatch_report::fonts), so its glyphs are real.
         let png = dir.path().join("t.png");
         chart(
             &png,
