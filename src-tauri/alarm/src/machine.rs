@@ -154,22 +154,8 @@ impl AlarmMachine {
         at: Timestamp,
         out: &mut Vec<AlarmEvent>,
     ) {
-        let Some(id) = self.catalog.for_device(device) else {
-            return;
-        };
-        let i = id.0 as usize;
-        let def = &self.catalog.defs_slice()[i];
-        let record = &mut self.records[i];
-        if let Some(flip) = record.detector.advance(def, at) {
-            apply_flip(def, record, flip, out);
-        }
-        let evidence = if offline {
-            Evidence::Alarm
-        } else {
-            Evidence::Normal
-        };
-        if let Some(flip) = record.detector.observe(def, evidence, at) {
-            apply_flip(def, record, flip, out);
+        if let Some(id) = self.catalog.for_device(device) {
+            self.condition(id, offline, at, out);
         }
     }
 
@@ -181,9 +167,14 @@ impl AlarmMachine {
         at: Timestamp,
         out: &mut Vec<AlarmEvent>,
     ) {
-        let Some(id) = self.catalog.for_system(alarm) else {
-            return;
-        };
+        if let Some(id) = self.catalog.for_system(alarm) {
+            self.condition(id, active, at, out);
+        }
+    }
+
+    /// Evaluates an alarm whose condition is a plain yes or no (a device offline, a system condition),
+    /// through its delays like any other.
+    fn condition(&mut self, id: AlarmId, active: bool, at: Timestamp, out: &mut Vec<AlarmEvent>) {
         let i = id.0 as usize;
         let def = &self.catalog.defs_slice()[i];
         let record = &mut self.records[i];
