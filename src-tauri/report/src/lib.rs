@@ -290,8 +290,12 @@ impl Report {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        // A report is for people to open and print, often other users than the collector service's:
+        // created as any new file is (0666 less the umask), not as a private temporary file (0600).
+        use std::os::unix::fs::PermissionsExt;
         let mut file = tempfile::Builder::new()
             .prefix(".plantwatch-report-")
+            .permissions(std::fs::Permissions::from_mode(0o666))
             .tempfile_in(dir)
             .map_err(|e| fail(e.to_string()))?;
         file.write_all(&bytes).map_err(|e| fail(e.to_string()))?;

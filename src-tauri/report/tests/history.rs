@@ -179,6 +179,13 @@ fn every_format_is_written_atomically_and_reads_back() {
             Format::Html => b"<!DOCTYPE html>",
         };
         assert!(bytes.starts_with(magic), "{format}");
+        // Readable by others (as any new file under the usual umask 022 or 002), not private.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o044, 0o044, "{format}: mode {mode:o}");
     }
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .expect("list")
