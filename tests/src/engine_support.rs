@@ -8,8 +8,10 @@
 //! stores exactly one new sample of that tag: counting stored samples counts polls.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -226,4 +228,146 @@ pub fn check_poll_count(
         "{tag}: {} polls in {duration:?} at {period:?} (expected {most}, at most 2 fewer)",
         values.len()
     );
+}
+
+/// What one status line of `collect` says about the history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectStatus {
+    pub line: String,
+    pub stored: u64,
+    pub waiting: u64,
+    pub dropped: u64,
+    pub write_errors: u64,
+    /// `, N old samples dropped for disk space`: 0 when absent.
+    pub shed: u64,
+}
+
+impl CollectStatus {
+    /// Reads `... N samples stored, ... history W waiting, D dropped, E write errors ...` (and the disk
+    /// guard's `N old samples dropped for disk space`); `None` for any other line.
+    pub fn parse(line: &str) -> Option<CollectStatus> {
+        let number_before = |marker: &str| -> Option<u64> {
+            let at = line.find(marker)?;
+            line[..at].rsplit([' ', ',']).next()?.parse().ok()
+        };
+        Some(CollectStatus {
+            line: line.to_string(),
+            stored: number_before(" samples stored")?,
+            waiting: number_before(" waiting,")?,
+            dropped: number_before(" dropped,")?,
+            write_errors: number_before(" write errors")?,
+            shed: number_before(" old samples dropped for disk space").unwrap_or(0),
+        })
+    }
+
+    /// The history file refuses commits right now.
+    pub fn failing(&self) -> bool {
+        self.line.contains("(failing: ")
+    }
+
+    /// The history's disk is below `min_free`.
+    pub fn disk_low(&self) -> bool {
+        self.line.contains(", disk low (")
+    }
+}
+
+/// A running `plantwatch collect` (status every 200 ms), its stderr lines on a channel; killed on drop.
+pub struct CollectProcess {
+    child: Child,
+    lines: Receiver<String>,
+    /// Every stderr line so far, for failure messages.
+    seen: Vec<String>,
+}
+
+impl CollectProcess {
+    pub fn start(config: &Path, db: &Path, extra: &[&str]) -> CollectProcess {
+        let mut child = Command::new(plantwatch_bin())
+            .arg("collect")
+            .arg(config)
+            .arg("--db")
+            .arg(db)
+            .args(["--status-every", "200ms"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start plantwatch collect");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        CollectProcess {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for a status line that satisfies `condition`, failing the test after `within`.
+    pub fn status_until(
+        &mut self,
+        what: &str,
+        within: Duration,
+        condition: impl Fn(&CollectStatus) -> bool,
+    ) -> CollectStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| {
+                panic!(
+                    "no status line within {within:?} with {what}; stderr so far:\n{}",
+                    self.seen.join("\n")
+                )
+            });
+            self.seen.push(line.clone());
+            if let Some(status) = CollectStatus::parse(&line) {
+                if condition(&status) {
+                    return status;
+                }
+            }
+        }
+    }
+
+    /// Every stderr line read so far.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
+    }
+
+    /// Every stderr line so far that is not a status line (the collector's log).
+    pub fn log(&self) -> Vec<&String> {
+        self.seen
+            .iter()
+            .filter(|l| CollectStatus::parse(l).is_none())
+            .collect()
+    }
+
+    /// Sends SIGTERM (as systemd does) and waits for the exit; returns the exit code, how long the stop
+    /// took, and the rest of stderr.
+    pub fn terminate(mut self) -> (Option<i32>, Duration, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "SIGTERM to {pid}");
+        let asked = Instant::now();
+        let status = self.child.wait().expect("wait for collect");
+        let took = asked.elapsed();
+        // The reader thread ends with the pipe; what it has not sent yet is the tail of stderr.
+        let rest: Vec<String> = self.lines.iter().collect();
+        (status.code(), took, rest.join("\n"))
+    }
+}
+
+impl Drop for CollectProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -7,14 +7,13 @@
 //! The test needs root (it mounts a tmpfs). Where mount is refused it fails, saying so: a disk guard
 //! that was never tried on a real small filesystem is not tested.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use plantwatch_history::{HistoryReader, SampleQuery};
-use plantwatch_system_tests::engine_support::write_config;
+use plantwatch_system_tests::engine_support::{write_config, CollectProcess as Collector};
 use plantwatch_system_tests::plantwatch_bin;
 use plantwatch_system_tests::sim_support::SimProcess;
 
@@ -89,119 +88,6 @@ impl SmallDisk {
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.path).status();
-    }
-}
-
-/// What one status line of `collect` says.
-#[derive(Debug, Clone)]
-struct Status {
-    line: String,
-    stored: u64,
-    /// `, N old samples dropped for disk space`: 0 when absent.
-    shed: u64,
-}
-
-impl Status {
-    fn parse(line: &str) -> Option<Status> {
-        let number_before = |marker: &str| -> Option<u64> {
-            let at = line.find(marker)?;
-            line[..at].rsplit([' ', ',']).next()?.parse().ok()
-        };
-        Some(Status {
-            line: line.to_string(),
-            stored: number_before(" samples stored")?,
-            shed: number_before(" old samples dropped for disk space").unwrap_or(0),
-        })
-    }
-
-    fn disk_low(&self) -> bool {
-        self.line.contains(", disk low (")
-    }
-}
-
-/// A running `plantwatch collect` (status every 200 ms), its stderr lines on a channel; killed on drop.
-struct Collector {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Collector {
-    fn start(config: &Path, db: &Path) -> Collector {
-        let mut child = Command::new(plantwatch_bin())
-            .arg("collect")
-            .arg(config)
-            .arg("--db")
-            .arg(db)
-            .args(["--status-every", "200ms"])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start plantwatch collect");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Collector {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a status line that satisfies `condition`, failing the test after `within`.
-    fn status_until(
-        &mut self,
-        what: &str,
-        within: Duration,
-        condition: impl Fn(&Status) -> bool,
-    ) -> Status {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| {
-                panic!(
-                    "no status line within {within:?} with {what}; stderr so far:\n{}",
-                    self.seen.join("\n")
-                )
-            });
-            self.seen.push(line.clone());
-            if let Some(status) = Status::parse(&line) {
-                if condition(&status) {
-                    return status;
-                }
-            }
-        }
-    }
-
-    /// Every stderr line so far that is not a status line (the collector's log).
-    fn log(&self) -> Vec<&String> {
-        self.seen
-            .iter()
-            .filter(|l| Status::parse(l).is_none())
-            .collect()
-    }
-
-    /// Sends SIGTERM and waits; returns the exit code and the rest of stderr.
-    fn terminate(mut self) -> (Option<i32>, String) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "SIGTERM to {pid}");
-        let status = self.child.wait().expect("wait for collect");
-        let rest: Vec<String> = self.lines.iter().collect();
-        (status.code(), rest.join("\n"))
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -287,7 +173,7 @@ fn a_filling_disk_raises_the_alarm_drops_the_oldest_raw_samples_and_never_stops_
         ],
     );
     let db = disk.path.join("plant.db");
-    let mut collect = Collector::start(&config, &db);
+    let mut collect = Collector::start(&config, &db, &[]);
     let started = now_ms();
     collect.status_until("samples stored", Duration::from_secs(20), |s| s.stored > 0);
     // Some history to drop later: ten seconds of it.
@@ -361,7 +247,7 @@ fn a_filling_disk_raises_the_alarm_drops_the_oldest_raw_samples_and_never_stops_
             .iter()
             .any(|l| l.contains("raw samples from") && l.contains("their summaries stay")),
         "a log line says what was dropped:\n{}",
-        collect.seen.join("\n")
+        collect.seen().join("\n")
     );
 
     // The ballast goes: the alarm clears.
@@ -370,7 +256,7 @@ fn a_filling_disk_raises_the_alarm_drops_the_oldest_raw_samples_and_never_stops_
         !s.disk_low()
     });
     journal_until(&db, &["active", "cleared"], Duration::from_secs(10));
-    let (code, rest) = collect.terminate();
+    let (code, _, rest) = collect.terminate();
     assert_eq!(
         code,
         Some(0),
