@@ -342,26 +342,19 @@ impl ReportSchedule {
 
     /// The last boundary at or before `t`.
     fn boundary_at_or_before(&self, t: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
-        let mut day = Self::local_date(t, tz)?;
+        let today = Self::local_date(t, tz)?;
         // A day's boundaries may run into the next day (at 22:00 + 8h); look back far enough for the
-        // longest period.
+        // longest period, from the day of `t` itself.
         let lookback = match self.every {
-            ReportEvery::WithinDay { .. } => 2,
-            ReportEvery::Days(n) => i32::from(n) + 1,
+            ReportEvery::WithinDay { .. } => 3,
+            ReportEvery::Days(n) => i64::from(n) + 2,
         };
         let mut best: Option<Timestamp> = None;
-        day = day.checked_sub(jiff::Span::new().days(1)).ok()?;
-        for _ in 0..=lookback {
+        for back in 0..=lookback {
+            let Ok(day) = today.checked_sub(jiff::Span::new().days(back)) else {
+                break;
+            };
             for b in self.boundaries_of_day(day, tz) {
-                if b <= t && best.is_none_or(|x| b > x) {
-                    best = Some(b);
-                }
-            }
-            day = day.checked_sub(jiff::Span::new().days(1)).ok()?;
-        }
-        // Boundaries of the day of `t` itself.
-        if let Some(today) = Self::local_date(t, tz) {
-            for b in self.boundaries_of_day(today, tz) {
                 if b <= t && best.is_none_or(|x| b > x) {
                     best = Some(b);
                 }
