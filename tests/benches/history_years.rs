@@ -36,7 +36,7 @@ use plantwatch_system_tests::history_support::{plant, tag};
 use plantwatch_system_tests::out_dir;
 
 /// Says which generator made the cached files: change it whenever what they hold changes.
-const VERSION: &str = "history_years 1: backfill, commit 60 s, analog/temperature/setpoint/counter, outage 60 s a day";
+const VERSION: &str = "history_years 2: backfill, commit 60 s, analog/temperature/setpoint/counter, outage 60 s a day, parted chunks";
 /// 2026-12-01T00:00:00Z in ms: every history ends here.
 const END_MS: i64 = 1_796_083_200_000;
 const DAY_S: i64 = 86_400;

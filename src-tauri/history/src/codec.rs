@@ -23,6 +23,9 @@
 
 mod bits;
 mod compact;
+mod parted;
+
+pub use parted::{decode_part, parts, Part, PART_SAMPLES};
 
 use std::fmt;
 
@@ -68,6 +71,40 @@ impl Rec {
             (RecValue::Number(v), 0) if v.is_finite() => Some(*v),
             _ => None,
         }
+    }
+}
+
+/// The summary of the good numbers among some samples: what a chunk row carries for its samples and a
+/// parted run's directory for each part.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Summary {
+    pub count: u64,
+    pub not_good: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub sum: f64,
+    pub first: Option<f64>,
+    pub last: Option<f64>,
+}
+
+impl Summary {
+    /// The summary of `recs`.
+    pub fn of(recs: &[Rec]) -> Summary {
+        let mut s = Summary::default();
+        for rec in recs {
+            if rec.quality != 0 {
+                s.not_good += 1;
+                continue;
+            }
+            let Some(v) = rec.good_number() else { continue };
+            s.count += 1;
+            s.sum += v;
+            s.min = Some(s.min.map_or(v, |m| m.min(v)));
+            s.max = Some(s.max.map_or(v, |m| m.max(v)));
+            s.first.get_or_insert(v);
+            s.last = Some(v);
+        }
+        s
     }
 }
 
@@ -146,11 +183,14 @@ impl<'a> Bytes<'a> {
     }
 }
 
-/// Appends `recs` (sorted by time, one per millisecond) as a run: compact, unless there are none or
-/// more than a compact run holds (65,536; a chunk holds at most 8,192), then plain.
+/// Appends `recs` (sorted by time, one per millisecond) as a run: compact, parted when long (from
+/// 512 samples: see `parted`), and plain when there are none or more than a compact run holds (65,536; a
+/// chunk holds at most 8,192).
 pub fn encode_run(recs: &[Rec], out: &mut Vec<u8>) {
     if recs.is_empty() || recs.len() > compact::MAX_SAMPLES {
         encode_plain_run(recs, out);
+    } else if recs.len() >= parted::PARTED_FROM {
+        parted::encode(recs, out);
     } else {
         compact::encode(recs, out);
     }
@@ -205,13 +245,16 @@ enum RunState {
     Start,
     Plain(PlainState),
     Compact(compact::State),
+    Parted(parted::State),
 }
 
 impl RunState {
     /// The next sample of the run `data` (the same bytes every call), or `None` at its end.
     fn next(&mut self, data: &[u8]) -> Result<Option<Rec>, CodecError> {
         if let RunState::Start = self {
-            *self = if compact::is_compact(data) {
+            *self = if parted::is_parted(data) {
+                RunState::Parted(parted::State::open(data)?)
+            } else if compact::is_compact(data) {
                 RunState::Compact(compact::State::open(data)?)
             } else {
                 RunState::Plain(PlainState::default())
@@ -221,6 +264,7 @@ impl RunState {
             RunState::Start => Ok(None),
             RunState::Plain(state) => state.next(data),
             RunState::Compact(state) => state.next(data),
+            RunState::Parted(state) => state.next(data),
         }
     }
 }
@@ -300,6 +344,12 @@ pub fn decode_run(data: &[u8], mut f: impl FnMut(Rec)) -> Result<(), CodecError>
     // A compact run (every chunk sealed since schema 4) in a loop of its own, so its per-sample step
     // is inlined into it: a call per sample returning the sample through memory cost as much as the
     // decoding.
+    if parted::is_parted(data) {
+        for part in parts(data)?.unwrap_or_default() {
+            decode_part(data, &part, &mut f)?;
+        }
+        return Ok(());
+    }
     if compact::is_compact(data) {
         let mut state = compact::State::open(data)?;
         while let Some(rec) = state.next(data)? {
@@ -558,8 +608,14 @@ mod tests {
         assert!(bytes.len() <= 3 * recs.len() + 20, "{} bytes", bytes.len());
         // The compact run says "1,000 samples a second apart, all 42" in a few bytes.
         bytes.clear();
-        encode_run(&recs, &mut bytes);
+        compact::encode(&recs, &mut bytes);
         assert!(bytes.len() <= 32, "{} bytes", bytes.len());
+        // What a chunk stores, parted: each part's summary and header on top (some 80 bytes a part).
+        bytes.clear();
+        encode_run(&recs, &mut bytes);
+        let parts = parts(&bytes).expect("parts").expect("parted").len();
+        assert_eq!(parts, 4, "1,000 samples in parts of at most {PART_SAMPLES}");
+        assert!(bytes.len() <= 90 * parts, "{} bytes", bytes.len());
     }
 
     #[test]

@@ -97,10 +97,16 @@ pub const STEPS: &[&str] = &[
     // them from the index alone (about 80 bytes a chunk) instead of one table page per chunk, most of it
     // the chunk's data (`reader::thinned`). Files of version 4 read as they are, a little slower.
     "CREATE INDEX chunk_summaries ON chunks (tag, start, end, count, not_good, min, max, sum, first, last);",
+    // Version 6: chunks of 512 samples or more are sealed and merged as parted runs (`codec::parted`:
+    // compact runs of about 256 samples behind a directory of their spans and summaries, so a trend
+    // decodes only the part a column edge cuts), which a Plantwatch of version 5 would report as damaged;
+    // the step changes no table, so that Plantwatch refuses the file instead. Older chunks read as before.
+    "-- no table changes",
 ];
 
 /// The oldest version this binary reads without upgrading the file (a reader may be unable to write it):
-/// version 4 changed no table, only what new chunks hold; version 5 added an index readers do without.
+/// versions 4 and 6 changed no table, only what new chunks hold; version 5 added an index readers do
+/// without.
 pub const OLDEST_READ_AS_IS: i64 = 3;
 
 /// A chunk spans less than this much time (from its first to its last sample), so a reader finds every

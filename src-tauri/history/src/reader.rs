@@ -10,7 +10,7 @@ use std::time::Duration;
 use plantwatch_core::{Quality, Timestamp, Value};
 use rusqlite::{Connection, Transaction};
 
-use crate::codec::{Rec, RecValue};
+use crate::codec::{self, Rec, RecValue, Summary};
 use crate::store::{self, TagCursor, Wanted};
 use crate::{layout, schema, HistoryError};
 
@@ -436,7 +436,7 @@ impl HistoryReader {
                 let whole = chunk.start >= from && chunk.end < to && chunk.end < log_first;
                 let i = columns.index(chunk.start.max(from));
                 if whole && columns.index(chunk.end) == i {
-                    columns.add_summary(i, &chunk);
+                    columns.add_summary(i, &chunk.summary);
                     continue;
                 }
                 data_of.query_row([chunk.id], |d| {
@@ -446,15 +446,32 @@ impl HistoryReader {
                         // columns it spans: in the column of its start (at most its hour off, in a
                         // trend of months).
                         if chunk.end >= from {
-                            columns.add_summary(i, &chunk);
+                            columns.add_summary(i, &chunk.summary);
                         }
                         return Ok(());
                     }
-                    store::decode_chunk(data, |rec| {
+                    let add = |columns: &mut Columns, rec: Rec| {
                         if rec.time >= from && rec.time < to && rec.time < log_first {
                             columns.add(&rec);
                         }
-                    })
+                    };
+                    // A parted chunk: the parts inside one column count by their summaries, and
+                    // only the parts across an edge (or the range's ends, or the log's start) are
+                    // decoded.
+                    let Some(parts) = codec::parts(data).map_err(store::damaged)? else {
+                        return store::decode_chunk(data, |rec| add(columns, rec));
+                    };
+                    for part in &parts {
+                        let i = columns.index(part.start.max(from));
+                        let whole = part.start >= from && part.end < to && part.end < log_first;
+                        if whole && columns.index(part.end) == i {
+                            columns.add_summary(i, &part.summary);
+                        } else if part.end >= from && part.start < to {
+                            codec::decode_part(data, part, |rec| add(columns, rec))
+                                .map_err(store::damaged)?;
+                        }
+                    }
+                    Ok(())
                 })?;
             }
             drop(rows);
@@ -696,13 +713,7 @@ struct ChunkSummary {
     id: i64,
     start: i64,
     end: i64,
-    count: u64,
-    not_good: u64,
-    min: Option<f64>,
-    max: Option<f64>,
-    sum: f64,
-    first: Option<f64>,
-    last: Option<f64>,
+    summary: Summary,
 }
 
 impl ChunkSummary {
@@ -711,13 +722,15 @@ impl ChunkSummary {
             id: r.get(0)?,
             start: r.get(1)?,
             end: r.get(2)?,
-            count: r.get::<_, i64>(3)?.max(0) as u64,
-            not_good: r.get::<_, i64>(4)?.max(0) as u64,
-            min: r.get(5)?,
-            max: r.get(6)?,
-            sum: r.get(7)?,
-            first: r.get(8)?,
-            last: r.get(9)?,
+            summary: Summary {
+                count: r.get::<_, i64>(3)?.max(0) as u64,
+                not_good: r.get::<_, i64>(4)?.max(0) as u64,
+                min: r.get(5)?,
+                max: r.get(6)?,
+                sum: r.get(7)?,
+                first: r.get(8)?,
+                last: r.get(9)?,
+            },
         })
     }
 }
@@ -807,8 +820,8 @@ impl Columns {
         bucket.last = Some(v);
     }
 
-    /// Adds a chunk's summary to column `i`.
-    fn add_summary(&mut self, i: usize, chunk: &ChunkSummary) {
+    /// Adds the summary of a chunk or a part of one to column `i`.
+    fn add_summary(&mut self, i: usize, chunk: &Summary) {
         let bucket = &mut self.buckets[i];
         bucket.not_good += chunk.not_good;
         if chunk.count == 0 {

@@ -28,6 +28,7 @@ use std::collections::HashMap;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Rows};
 
+pub(crate) use crate::codec::Summary;
 use crate::codec::{self, CodecError, LogBlob, LogBlobBuilder, Rec, RecValue};
 use crate::layout::{CHUNK_MAX_SAMPLES, CHUNK_SPAN_MS};
 
@@ -449,39 +450,6 @@ pub(crate) fn write_chunks(
         last_end = Some(end);
     }
     Ok(last_end)
-}
-
-/// The summary of good numbers a chunk row carries.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(crate) struct Summary {
-    pub count: u64,
-    pub not_good: u64,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub sum: f64,
-    pub first: Option<f64>,
-    pub last: Option<f64>,
-}
-
-impl Summary {
-    /// The summary of `recs`, as a chunk row of them carries it.
-    pub(crate) fn of(recs: &[Rec]) -> Summary {
-        let mut s = Summary::default();
-        for rec in recs {
-            if rec.quality != 0 {
-                s.not_good += 1;
-                continue;
-            }
-            let Some(v) = rec.good_number() else { continue };
-            s.count += 1;
-            s.sum += v;
-            s.min = Some(s.min.map_or(v, |m| m.min(v)));
-            s.max = Some(s.max.map_or(v, |m| m.max(v)));
-            s.first.get_or_insert(v);
-            s.last = Some(v);
-        }
-        s
-    }
 }
 
 /// Moves the samples of a version 1 file (the `samples`, `sample_texts` and `rollups` tables) into

@@ -596,6 +596,35 @@ fn minute_aligned_columns_from_rollups_equal_the_samples_exactly() {
     assert_eq!(summaries(&buckets), oracle(&samples, from, to, 18));
 }
 
+/// Hour chunks are parted (`codec::parted`): a column edge inside a chunk decodes the one part across it
+/// and counts the other parts by their summaries. Edges at odd milliseconds, inside parts, on either side
+/// of the spike and the bad stretch: every column as the samples give it.
+#[test]
+fn columns_cut_inside_parted_chunks_equal_the_samples_exactly() {
+    let samples = three_hours();
+    let (_dir, path) = stored(samples.clone());
+    let reader = HistoryReader::open(&path).expect("reader");
+    let parted = query_number(
+        &path,
+        "SELECT count(*) FROM chunks WHERE substr(data, 1, 2) = x'0002'",
+    );
+    assert_eq!(parted, 3, "three hour chunks, each parted");
+    for (from, to, columns) in [
+        (12_345, 3 * 3_600_000 - 7_777, 37),
+        (0, 3 * 3_600_000, 1000),
+        (3_999_500, 4_000_500, 3),
+    ] {
+        let buckets = reader
+            .thinned("plc/flow", Timestamp(from), Timestamp(to), columns as usize)
+            .expect("thinned");
+        assert_eq!(
+            summaries(&buckets),
+            oracle(&samples, from, to, columns),
+            "{columns} columns from {from} to {to}"
+        );
+    }
+}
+
 #[test]
 fn late_samples_and_restarts_keep_rollups_exact() {
     let mut samples = three_hours();

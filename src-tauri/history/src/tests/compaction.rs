@@ -213,9 +213,12 @@ fn many_small_seals_compact_to_nearly_the_fewest_chunks_with_every_sample_kept()
     assert_summaries_exact(&path);
     let compact = query_number(
         &path,
-        "SELECT count(*) FROM chunks WHERE substr(data, 1, 2) = x'0001'",
+        "SELECT count(*) FROM chunks WHERE substr(data, 1, 2) IN (x'0001', x'0002')",
     );
-    assert_eq!(compact, after, "merged chunks are compact");
+    assert_eq!(
+        compact, after,
+        "merged chunks are compact (parted when long)"
+    );
 
     // A second pass finds nothing left to merge.
     compact_all(
