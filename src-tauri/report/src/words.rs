@@ -193,3 +193,7 @@ pub const GAP_LEGEND: Word = Word {
     en: "gap",
     zh: "数据缺口",
 };
+pub const SHARE_OF_RANGE: Word = Word {
+    en: "% of each line's range",
+    zh: "各曲线自身范围的百分比",
+};

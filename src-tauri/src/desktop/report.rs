@@ -204,21 +204,15 @@ fn segments<S: Into<ShapeStyle> + Copy>(
     out
 }
 
+/// The value axis: the report charts' rule over every pen's column minima and maxima.
 fn value_range(data: &TrendData) -> (f64, f64) {
-    let all = data
-        .pens
-        .iter()
-        .flat_map(|p| p.min.iter().chain(p.max.iter()))
-        .flatten()
-        .copied();
-    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    if !lo.is_finite() || !hi.is_finite() {
-        return (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.05).max(1e-6);
-    (lo - pad, hi + pad)
+    plantwatch_report::chart::axis_range(
+        data.pens
+            .iter()
+            .flat_map(|p| p.min.iter().chain(p.max.iter()))
+            .flatten()
+            .copied(),
+    )
 }
 
 /// Axis labels in UTC: times for spans under two days, dates beyond.
