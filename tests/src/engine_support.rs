@@ -109,6 +109,26 @@ pub fn run_collect(config: &Path, db: &Path, duration: &str) -> Output {
         .expect("run plantwatch collect")
 }
 
+/// The journal's entries of Plantwatch's system alarm `kind` (`history_disk_low`, `report_failed`), as
+/// `plantwatch alarms --format jsonl` lists them, in order.
+pub fn system_alarm_journal(db: &Path, kind: &str) -> Vec<serde_json::Value> {
+    let out = Command::new(plantwatch_bin())
+        .args(["alarms", "--format", "jsonl", "--db"])
+        .arg(db)
+        .output()
+        .expect("run plantwatch alarms");
+    assert!(
+        out.status.success(),
+        "plantwatch alarms: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .filter(|e| e["tag"] == "plantwatch" && e["kind"] == kind)
+        .collect()
+}
+
 /// Every stored sample, by full tag id, in time order.
 pub fn stored(db: &Path) -> BTreeMap<String, Vec<StoredSample>> {
     let reader = HistoryReader::open(db).expect("open the history");

@@ -13,8 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use plantwatch_history::{HistoryReader, SampleQuery};
-use plantwatch_system_tests::engine_support::{write_config, CollectProcess as Collector};
-use plantwatch_system_tests::plantwatch_bin;
+use plantwatch_system_tests::engine_support::{
+    system_alarm_journal, write_config, CollectProcess as Collector,
+};
 use plantwatch_system_tests::sim_support::SimProcess;
 
 const MIB: u64 = 1 << 20;
@@ -91,23 +92,11 @@ impl Drop for SmallDisk {
     }
 }
 
-/// The journal's entries of the system alarm, as `plantwatch alarms --format jsonl` lists them:
-/// their states in order (`active`, `cleared`).
+/// The journal's entries of the system alarm "history disk low": their states in order (`active`,
+/// `cleared`).
 fn disk_alarm_journal(db: &Path) -> Vec<String> {
-    let out = Command::new(plantwatch_bin())
-        .args(["alarms", "--format", "jsonl", "--db"])
-        .arg(db)
-        .output()
-        .expect("run plantwatch alarms");
-    assert!(
-        out.status.success(),
-        "plantwatch alarms: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
-        .filter(|e| e["tag"] == "plantwatch" && e["kind"] == "history_disk_low")
+    system_alarm_journal(db, "history_disk_low")
+        .into_iter()
         .map(|e| {
             assert_eq!(e["priority"], "high", "{e}");
             assert_eq!(e["message"], "history disk low", "{e}");

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use plantwatch_core::Timestamp;
-use plantwatch_system_tests::engine_support::run_collect;
+use plantwatch_system_tests::engine_support::{run_collect, system_alarm_journal};
 use plantwatch_system_tests::sim_support::{demo_plant_copy, SimProcess};
 
 const SCHEDULE: &str = "\n[[reports]]\ntemplate = \"shift\"\nevery = \"1m\"\nout = \"reports\"\nformats = [\"csv\", \"html\"]\n";
@@ -26,6 +26,35 @@ fn reports_in(folder: &Path) -> Vec<String> {
     names
 }
 
+/// A report's file name without its extension: the schedule's template and its period's local start
+/// (this test's machine keeps its own zone).
+fn stem(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .expect("time")
+        .to_zoned_datetime(jiff::tz::TimeZone::system())
+        .strftime("shift-%Y-%m-%d_%H%M")
+        .to_string()
+}
+
+/// A demo plant copy polling `sim`, with the schedule above, in `dir`.
+fn plant_with_schedule(dir: &Path, sim: &SimProcess) -> std::path::PathBuf {
+    let config = demo_plant_copy(dir, sim.port(), 200);
+    let mut text = std::fs::read_to_string(&config).expect("read the plant copy");
+    text.push_str(SCHEDULE);
+    std::fs::write(&config, text).expect("write the plant copy");
+    config
+}
+
+/// Records that the schedule made its reports up to two minutes ago (at a minute), so the minutes since
+/// are due at the next start; returns that time.
+fn made_until_two_minutes_ago(folder: &Path) -> Timestamp {
+    let minute = 60_000;
+    let made_until = Timestamp(Timestamp::now().0 / minute * minute - 2 * minute);
+    std::fs::create_dir_all(folder).expect("reports folder");
+    std::fs::write(folder.join(RECORD), format!("{}\n", made_until.0)).expect("record");
+    made_until
+}
+
 fn report_lines(stderr: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stderr)
         .lines()
@@ -38,10 +67,7 @@ fn report_lines(stderr: &[u8]) -> Vec<String> {
 fn periods_missed_while_stopped_are_made_at_the_next_start_and_none_of_the_past_at_the_first() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sim = SimProcess::tcp(&[]);
-    let config = demo_plant_copy(dir.path(), sim.port(), 200);
-    let mut text = std::fs::read_to_string(&config).expect("read the plant copy");
-    text.push_str(SCHEDULE);
-    std::fs::write(&config, text).expect("write the plant copy");
+    let config = plant_with_schedule(dir.path(), &sim);
     let db = dir.path().join("plant.db");
     let folder = dir.path().join("reports");
 
@@ -59,9 +85,7 @@ fn periods_missed_while_stopped_are_made_at_the_next_start_and_none_of_the_past_
     // Pretend the last report made was two minutes ago: the minutes since ended while nothing made
     // them, so the next start makes them.
     let minute = 60_000;
-    let made_until = Timestamp(Timestamp::now().0 / minute * minute - 2 * minute);
-    std::fs::create_dir_all(&folder).expect("reports folder");
-    std::fs::write(folder.join(RECORD), format!("{}\n", made_until.0)).expect("record");
+    let made_until = made_until_two_minutes_ago(&folder);
     let second = run_collect(&config, &db, "2s");
     assert!(second.status.success(), "{second:?}");
     let lines = report_lines(&second.stderr);
@@ -73,15 +97,7 @@ fn periods_missed_while_stopped_are_made_at_the_next_start_and_none_of_the_past_
         "{files:?}\n{}",
         String::from_utf8_lossy(&second.stderr)
     );
-    // Named by their local start (this test's machine keeps its own zone), oldest first.
-    let tz = jiff::tz::TimeZone::system();
-    let stem = |ms: i64| {
-        jiff::Timestamp::from_millisecond(ms)
-            .expect("time")
-            .to_zoned_datetime(tz.clone())
-            .strftime("shift-%Y-%m-%d_%H%M")
-            .to_string()
-    };
+    // Named by their local start, oldest first.
     for k in 0..periods as i64 {
         let name = stem(made_until.0 + k * minute);
         assert!(
@@ -106,5 +122,46 @@ fn periods_missed_while_stopped_are_made_at_the_next_start_and_none_of_the_past_
         record.trim(),
         (made_until.0 + periods as i64 * minute).to_string()
     );
+    drop(sim);
+}
+
+/// A report that cannot be written raises the system alarm "scheduled report failed" (journaled, so
+/// `plantwatch alarms` and the window's Alarms screen show it, not only the collector's output); the
+/// start that makes the report clears it.
+#[test]
+fn a_report_that_cannot_be_written_raises_the_system_alarm_until_it_is_made() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = SimProcess::tcp(&[]);
+    let config = plant_with_schedule(dir.path(), &sim);
+    let db = dir.path().join("plant.db");
+    let folder = dir.path().join("reports");
+    let made_until = made_until_two_minutes_ago(&folder);
+    // A folder where the first due report's CSV must go: the file cannot take its name.
+    let blocker = folder.join(format!("{}.csv", stem(made_until.0)));
+    std::fs::create_dir(&blocker).expect("a folder in the report's way");
+    let states = |db: &Path| -> Vec<String> {
+        system_alarm_journal(db, "report_failed")
+            .into_iter()
+            .map(|e| {
+                assert_eq!(e["priority"], "medium", "{e}");
+                assert_eq!(e["message"], "scheduled report failed", "{e}");
+                e["state"].as_str().unwrap_or_default().to_string()
+            })
+            .collect()
+    };
+
+    let failed = run_collect(&config, &db, "2s");
+    assert!(failed.status.success(), "{failed:?}");
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains(" report failed: "), "{stderr}");
+    assert_eq!(states(&db), ["active"], "{stderr}");
+
+    std::fs::remove_dir(&blocker).expect("clear the way");
+    let made = run_collect(&config, &db, "2s");
+    assert!(made.status.success(), "{made:?}");
+    let stderr = String::from_utf8_lossy(&made.stderr);
+    assert!(!report_lines(&made.stderr).is_empty(), "{stderr}");
+    assert!(reports_in(&folder).contains(&format!("{}.csv", stem(made_until.0))));
+    assert_eq!(states(&db), ["active", "cleared"], "{stderr}");
     drop(sim);
 }

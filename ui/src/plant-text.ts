@@ -31,6 +31,7 @@ function chineseMessage(plant: PlantInfo, source: string, kind: string): string 
     for (const device of plant.devices) messages.set(`${device.id}\u0000comm`, t("alarms.offline", { device: device.name }));
     // Plantwatch's own system alarms (source `plantwatch`): their text is the catalogs'.
     messages.set("plantwatch\u0000history_disk_low", t("alarms.historyDiskLow"));
+    messages.set("plantwatch\u0000report_failed", t("alarms.reportFailed"));
     chineseMessages.set(plant, messages);
   }
   return messages.get(`${source}\u0000${kind}`);

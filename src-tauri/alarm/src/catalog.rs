@@ -28,10 +28,12 @@ pub enum AlarmKind {
     Comm,
     /// The history's filesystem has less free space than `[history] min_free` (a system alarm).
     HistoryDiskLow,
+    /// A scheduled report (`[[reports]]`) could not be made (a system alarm).
+    ReportFailed,
 }
 
 impl AlarmKind {
-    pub const ALL: [AlarmKind; 7] = [
+    pub const ALL: [AlarmKind; 8] = [
         AlarmKind::HiHi,
         AlarmKind::Hi,
         AlarmKind::Lo,
@@ -39,9 +41,11 @@ impl AlarmKind {
         AlarmKind::State,
         AlarmKind::Comm,
         AlarmKind::HistoryDiskLow,
+        AlarmKind::ReportFailed,
     ];
 
-    /// The journal spelling: `hihi`, `hi`, `lo`, `lolo`, `state`, `comm`, `history_disk_low`.
+    /// The journal spelling: `hihi`, `hi`, `lo`, `lolo`, `state`, `comm`, `history_disk_low`,
+    /// `report_failed`.
     pub fn name(self) -> &'static str {
         match self {
             AlarmKind::HiHi => "hihi",
@@ -51,6 +55,7 @@ impl AlarmKind {
             AlarmKind::State => "state",
             AlarmKind::Comm => "comm",
             AlarmKind::HistoryDiskLow => "history_disk_low",
+            AlarmKind::ReportFailed => "report_failed",
         }
     }
 
@@ -89,10 +94,13 @@ pub enum Trigger {
 pub enum SystemAlarm {
     /// The history's filesystem is below `[history] min_free`.
     HistoryDiskLow,
+    /// A scheduled report's last attempt failed (it is tried again each minute; the alarm clears when
+    /// that schedule makes its report).
+    ReportFailed,
 }
 
 impl SystemAlarm {
-    pub const ALL: [SystemAlarm; 1] = [SystemAlarm::HistoryDiskLow];
+    pub const ALL: [SystemAlarm; 2] = [SystemAlarm::HistoryDiskLow, SystemAlarm::ReportFailed];
 
     /// The journal's `tag` column of every system alarm.
     pub const SOURCE: &'static str = "plantwatch";
@@ -100,12 +108,23 @@ impl SystemAlarm {
     fn kind(self) -> AlarmKind {
         match self {
             SystemAlarm::HistoryDiskLow => AlarmKind::HistoryDiskLow,
+            SystemAlarm::ReportFailed => AlarmKind::ReportFailed,
         }
     }
 
     fn message(self) -> &'static str {
         match self {
             SystemAlarm::HistoryDiskLow => "history disk low",
+            SystemAlarm::ReportFailed => "scheduled report failed",
+        }
+    }
+
+    fn priority(self) -> Priority {
+        match self {
+            // The history stops being kept soon: someone must act today, not at once.
+            SystemAlarm::HistoryDiskLow => Priority::High,
+            // The plant runs on; a report someone expects is missing until the cause is mended.
+            SystemAlarm::ReportFailed => Priority::Medium,
         }
     }
 
@@ -252,8 +271,7 @@ impl Catalog {
                 source: AlarmSource::System(alarm),
                 kind: alarm.kind(),
                 trigger: Trigger::Reported,
-                // The history stops being kept soon: someone must act today, not at once.
-                priority: Priority::High,
+                priority: alarm.priority(),
                 deadband: 0.0,
                 on_delay: Duration::ZERO,
                 off_delay: Duration::ZERO,

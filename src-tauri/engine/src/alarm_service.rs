@@ -67,7 +67,24 @@ pub struct AlarmChange {
 enum Message {
     Event(EngineEvent),
     Act(OperatorAction, SyncSender<Result<(), AlarmError>>),
+    /// A system alarm's condition, reported by another part of Plantwatch ([`SystemAlarmSwitch`]).
+    System(SystemAlarm, bool),
     Stop,
+}
+
+/// Raises and clears one of Plantwatch's system alarms from outside the engine (the report scheduler
+/// says whether a scheduled report is failing). Cheap to clone; a service that has stopped ignores it.
+#[derive(Debug, Clone)]
+pub struct SystemAlarmSwitch {
+    queue: Sender<Message>,
+    alarm: SystemAlarm,
+}
+
+impl SystemAlarmSwitch {
+    /// The alarm's condition now: active or not (the same condition again changes nothing).
+    pub fn set(&self, active: bool) {
+        let _ = self.queue.send(Message::System(self.alarm, active));
+    }
 }
 
 /// What the service thread shares with the handle.
@@ -130,6 +147,15 @@ impl AlarmService {
             db: db.to_path_buf(),
             thread: Some(thread),
         })
+    }
+
+    /// A switch for the system alarm `alarm`, whose condition a part of Plantwatch outside the engine
+    /// knows.
+    pub fn system_switch(&self, alarm: SystemAlarm) -> SystemAlarmSwitch {
+        SystemAlarmSwitch {
+            queue: self.queue.clone(),
+            alarm,
+        }
     }
 
     /// Hands an engine event to the service. Never blocks (the queue is unbounded; the service keeps up
@@ -297,6 +323,9 @@ fn run(
                     // The operator's action must show in the snapshot before the caller returns.
                     publish(&manager, shared, std::mem::take(&mut events));
                     let _ = reply.send(answer);
+                }
+                Message::System(alarm, active) => {
+                    events.extend(manager.system(alarm, active, Timestamp::now()));
                 }
                 Message::Stop => {
                     stop = true;

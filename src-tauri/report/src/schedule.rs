@@ -42,6 +42,27 @@ pub enum ScheduleEvent {
     },
 }
 
+/// Which schedules are failing, from their outcomes: a schedule fails from a report it could not make
+/// until it makes one again (it retries each minute). The system alarm "scheduled report failed" is
+/// active while any schedule fails, so a window user and a collector's operator see what the log says.
+#[derive(Debug, Default)]
+pub struct Failing(Vec<bool>);
+
+impl Failing {
+    /// Notes an outcome; returns whether any schedule is failing now.
+    pub fn note(&mut self, event: &ScheduleEvent) -> bool {
+        let (schedule, failed) = match event {
+            ScheduleEvent::Made { schedule, .. } => (*schedule, false),
+            ScheduleEvent::Failed { schedule, .. } => (*schedule, true),
+        };
+        if self.0.len() <= schedule {
+            self.0.resize(schedule + 1, false);
+        }
+        self.0[schedule] = failed;
+        self.0.contains(&true)
+    }
+}
+
 /// Makes one scheduled report's files for a period; returns the files written.
 pub type MakeReport =
     dyn Fn(&ReportSchedule, ReportPeriod, &TimeZone) -> Result<Vec<PathBuf>, String> + Send;
@@ -153,10 +174,12 @@ impl Drop for ReportScheduler {
 
 /// Starts the scheduler for a plant's `[[reports]]` over its history file (read-only), after reading
 /// every schedule's template: a template that does not read is an error now, not at the first report.
+/// `on_event` hears every outcome, then `on_failing` whether any schedule is failing ([`Failing`]).
 pub fn start_for_plant(
     plant: &plantwatch_core::Plant,
     history: &Path,
     on_event: Box<dyn Fn(ScheduleEvent) + Send>,
+    on_failing: Box<dyn Fn(bool) + Send>,
 ) -> Result<ReportScheduler, crate::ReportError> {
     for schedule in &plant.reports {
         crate::Template::of(&schedule.template)?;
@@ -167,6 +190,13 @@ pub fn start_for_plant(
             make_files(&history, schedule, period, tz).map_err(|e| e.to_string())
         },
     );
+    let failing = std::sync::Mutex::new(Failing::default());
+    let on_event = Box::new(move |event: ScheduleEvent| {
+        // A poisoned lock (a panic in another outcome's handler) says "failing": shown, not hidden.
+        let any = failing.lock().map_or(true, |mut f| f.note(&event));
+        on_event(event);
+        on_failing(any);
+    });
     ReportScheduler::start(plant.reports.clone(), TimeZone::system(), make, on_event)
         .map_err(crate::ReportError::Scheduler)
 }
@@ -380,5 +410,33 @@ mod tests {
             read_state(&state_file(&s)),
             Some(Timestamp(three_ago.0 + hour))
         );
+    }
+
+    #[test]
+    fn a_schedule_fails_from_a_failed_report_until_it_makes_one_and_any_failing_counts() {
+        let period = ReportPeriod {
+            from: Timestamp(0),
+            to: Timestamp(60_000),
+        };
+        let made = |schedule| ScheduleEvent::Made {
+            schedule,
+            period,
+            files: Vec::new(),
+        };
+        let failed = |schedule| ScheduleEvent::Failed {
+            schedule,
+            period,
+            error: "disk full".into(),
+        };
+        let mut failing = Failing::default();
+        assert!(!failing.note(&made(0)));
+        assert!(failing.note(&failed(1)), "schedule 1 fails");
+        assert!(
+            failing.note(&made(0)),
+            "schedule 0 making its report does not mend 1"
+        );
+        assert!(failing.note(&failed(0)));
+        assert!(failing.note(&made(1)), "0 still fails");
+        assert!(!failing.note(&made(0)), "both made their reports again");
     }
 }

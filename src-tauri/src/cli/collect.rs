@@ -101,7 +101,7 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
         engine.history_path().display()
     );
     let engine = Arc::new(engine);
-    let reports = start_reports(&plant, engine.history_path());
+    let reports = start_reports(&engine);
     let northbound = match plant.sparkplug.clone() {
         None => None,
         Some(settings) => {
@@ -236,11 +236,9 @@ async fn collect(plant: Arc<plantwatch_core::Plant>, args: Args) -> ExitCode {
 
 /// The scheduler of the plant's `[[reports]]` (none without them), each report made or failed on a
 /// line of its own.
-fn start_reports(
-    plant: &plantwatch_core::Plant,
-    history: &std::path::Path,
-) -> Option<plantwatch_report::schedule::ReportScheduler> {
+fn start_reports(engine: &Engine) -> Option<plantwatch_report::schedule::ReportScheduler> {
     use plantwatch_report::schedule::{self, ScheduleEvent};
+    let (plant, history) = (engine.plant(), engine.history_path());
     if plant.reports.is_empty() {
         return None;
     }
@@ -259,7 +257,17 @@ fn start_reports(
             );
         }
     });
-    match schedule::start_for_plant(plant, history, on_event) {
+    // A failing schedule raises the system alarm "scheduled report failed" (journaled, listed by
+    // `plantwatch alarms`), cleared when it makes its report.
+    let switch = engine
+        .alarms()
+        .map(|a| a.system_switch(plantwatch_alarm::SystemAlarm::ReportFailed));
+    let on_failing = Box::new(move |failing: bool| {
+        if let Some(switch) = &switch {
+            switch.set(failing);
+        }
+    });
+    match schedule::start_for_plant(plant, history, on_event, on_failing) {
         Ok(scheduler) => {
             eprintln!(
                 "{} reports: {} scheduled ({})",

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use plantwatch_core::{
     BuiltinTemplate, Plant, ReportFormat, ReportLanguage, TemplateRef, Timestamp,
 };
+use plantwatch_engine::Engine;
 use plantwatch_report::schedule::{self, ReportScheduler, ScheduleEvent};
 use plantwatch_report::{tables, Report, Template};
 
@@ -150,9 +151,11 @@ pub fn save(
 }
 
 /// Runs the plant's `[[reports]]` on their schedule while it is open (none: no thread). What it makes
-/// or fails to make goes to the log; a template that does not read leaves the plant monitored without
-/// its scheduled reports (the reason in the log).
-pub fn start_scheduler(plant: &Plant, history: &Path) -> Option<ReportScheduler> {
+/// or fails to make goes to the log, and a failing schedule raises the system alarm "scheduled report
+/// failed" in the Alarms screen until it makes its report; a template that does not read leaves the
+/// plant monitored without its scheduled reports (the reason in the log).
+pub fn start_scheduler(engine: &Engine) -> Option<ReportScheduler> {
+    let (plant, history) = (engine.plant(), engine.history_path());
     if plant.reports.is_empty() {
         return None;
     }
@@ -170,7 +173,15 @@ pub fn start_scheduler(plant: &Plant, history: &Path) -> Option<ReportScheduler>
             );
         }
     });
-    match schedule::start_for_plant(plant, history, on_event) {
+    let switch = engine
+        .alarms()
+        .map(|a| a.system_switch(plantwatch_alarm::SystemAlarm::ReportFailed));
+    let on_failing = Box::new(move |failing: bool| {
+        if let Some(switch) = &switch {
+            switch.set(failing);
+        }
+    });
+    match schedule::start_for_plant(plant, history, on_event, on_failing) {
         Ok(scheduler) => Some(scheduler),
         Err(e) => {
             tracing::warn!("the plant's scheduled reports did not start: {e}");

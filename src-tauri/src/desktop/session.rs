@@ -97,7 +97,7 @@ impl Session {
         let engine = Arc::new(start_engine(plant, traffic).await?);
         let northbound = start_northbound(&engine);
         let (api, api_view) = start_api(&engine).await.unzip();
-        let reports = super::reports::start_scheduler(engine.plant(), engine.history_path());
+        let reports = super::reports::start_scheduler(&engine);
         Ok(Session {
             engine,
             northbound,

@@ -644,7 +644,8 @@ pub struct AlarmRow {
     pub id: String,
     /// The tag's full id, the device id for communication alarms, or `plantwatch` for system alarms.
     pub source: String,
-    /// `hihi`, `hi`, `lo`, `lolo`, `state`, `comm` or `history_disk_low` (a system alarm).
+    /// `hihi`, `hi`, `lo`, `lolo`, `state`, `comm`, or a system alarm's `history_disk_low` or
+    /// `report_failed`.
     pub kind: String,
     pub priority: PriorityName,
     pub state: AlarmStateName,

@@ -93,8 +93,8 @@ impl Language {
 /// The alarm message of `source`'s alarm of `kind` (`hi`, `state`, `comm`, ...) in the language, or
 /// `None` to keep the message the alarm service wrote. In Chinese: the rule's `message_zh`; for a rule
 /// without any message, the tag's name and the kind in Chinese (the service's default is `NAME HI`); for
-/// a device's communication alarm, its name and 离线; for the system alarm "history disk low", its Chinese
-/// words. A rule's own English message without a Chinese one is the plant's text and stays.
+/// a device's communication alarm, its name and 离线; for the system alarms ("history disk low",
+/// "scheduled report failed"), their Chinese words. A rule's own English message without a Chinese one is the plant's text and stays.
 pub fn alarm_message(
     plant: &Plant,
     language: Language,
@@ -104,9 +104,13 @@ pub fn alarm_message(
     if language != Language::SimplifiedChinese {
         return None;
     }
-    // A system alarm (source `plantwatch`): the same words as the window's catalog (alarms.historyDiskLow).
+    // The system alarms (source `plantwatch`): the same words as the window's catalog (alarms.historyDiskLow,
+    // alarms.reportFailed).
     if kind == "history_disk_low" {
         return Some("历史数据磁盘空间不足".to_string());
+    }
+    if kind == "report_failed" {
+        return Some("定时报表生成失败".to_string());
     }
     if kind == "comm" {
         let device = plant.devices.iter().find(|d| d.id == source)?;

@@ -188,7 +188,8 @@ id: string,
  */
 source: string, 
 /**
- * `hihi`, `hi`, `lo`, `lolo`, `state`, `comm` or `history_disk_low` (a system alarm).
+ * `hihi`, `hi`, `lo`, `lolo`, `state`, `comm`, or a system alarm's `history_disk_low` or
+ * `report_failed`.
  */
 kind: string, priority: PriorityName, state: AlarmStateName, message: string, value: number | null, limit: number | null, 
 /**

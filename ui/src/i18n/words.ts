@@ -2,7 +2,7 @@
 // in the window's language when the catalogs know the word, else as sent (a newer backend may add one).
 import { t } from ".";
 
-const KINDS = ["hihi", "hi", "lo", "lolo", "state", "comm", "history_disk_low"] as const;
+const KINDS = ["hihi", "hi", "lo", "lolo", "state", "comm", "history_disk_low", "report_failed"] as const;
 const JOURNAL_STATES = ["active", "cleared", "acknowledged", "shelved", "unshelved", "shelve_expired", "out_of_service", "in_service"] as const;
 
 const isOneOf = <T extends string>(words: readonly T[], word: string): word is T => (words as readonly string[]).includes(word);
