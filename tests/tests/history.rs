@@ -379,7 +379,10 @@ fn a_database_from_a_newer_plantwatch_is_refused_with_a_clear_message() {
     )
     .expect("bump version");
     drop(conn);
-    let message = "the history tables were written by a newer Plantwatch (schema 99); this binary knows up to 5: upgrade Plantwatch";
+    let message = format!(
+        "the history tables were written by a newer Plantwatch (schema 99); this binary knows up to {}: upgrade Plantwatch",
+        plantwatch_history::layout::VERSION
+    );
     let out = export(&stored.db, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -392,7 +395,7 @@ fn a_database_from_a_newer_plantwatch_is_refused_with_a_clear_message() {
     let err = HistoryWriter::open(&stored.db, &demo_plant(&stored.db))
         .err()
         .expect("the writer refuses too");
-    assert!(err.to_string().ends_with(message), "{err}");
+    assert!(err.to_string().ends_with(&message), "{err}");
 }
 
 /// Kills the child when the test ends, however it ends.
