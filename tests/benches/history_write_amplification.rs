@@ -122,7 +122,11 @@ fn main() {
     let median = sorted[sorted.len() / 2].max(1);
     for (i, &d) in deltas.iter().enumerate() {
         if std::env::var_os("PLANTWATCH_BENCH_VERBOSE").is_some() && d > 5 * median {
-            eprintln!("commit {i} (data second {}): {:.1} MB", i / 2, d as f64 / 1e6);
+            eprintln!(
+                "commit {i} (data second {}): {:.1} MB",
+                i / 2,
+                d as f64 / 1e6
+            );
         }
         if d > 5 * median {
             seal_bytes += d;
@@ -159,12 +163,7 @@ fn main() {
         "",
         per(total)
     );
-    println!(
-        "{:<52} {:>10} {:>12.1}",
-        "file size",
-        "",
-        per(file)
-    );
+    println!("{:<52} {:>10} {:>12.1}", "file size", "", per(file));
     if std::env::var_os("PLANTWATCH_BENCH_VERBOSE").is_some() {
         let conn = rusqlite::Connection::open(&db).expect("read");
         let mut stmt = conn
@@ -175,7 +174,12 @@ fn main() {
             .expect("prepare");
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
             })
             .expect("log");
         for row in rows {

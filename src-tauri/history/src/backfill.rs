@@ -72,7 +72,10 @@ impl Backfill {
 
     /// Background steps until none is due, as an idle writer does them.
     fn background_work(&mut self) -> Result<(), HistoryError> {
-        while self.writer.has_background_work() || self.writer.seal_due(false) {
+        while self.writer.has_background_work()
+            || self.writer.seal_due(false)
+            || self.writer.pack_due()
+        {
             if !self.writer.background_step() {
                 return Err(self.failed());
             }

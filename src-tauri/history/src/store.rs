@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Rows};
 
-use crate::codec::{self, CodecError, LogBlob, LogBlobBuilder, Rec, RecValue};
+use crate::codec::{self, CodecError, LogBlob, LogBlobBuilder, Rec, RecValue, RunFormat};
 use crate::layout::{CHUNK_MAX_SAMPLES, CHUNK_SPAN_MS};
 
 /// A damaged blob, as the SQL error the callers already report with the file's name.
@@ -119,7 +119,14 @@ pub(crate) fn append_log(conn: &Connection, written: i64, runs: &Runs) -> rusqli
         .chunk_by(|a, b| a.0 / LOG_SHARD_TAGS == b.0 / LOG_SHARD_TAGS)
     {
         let first_rec = start;
-        let mut builder = LogBlobBuilder::new(shard.len());
+        let shard_end = shard[shard.len() - 1].1;
+        // The earliest time: the first sample of every run counts from it.
+        let base = runs.recs[start..shard_end]
+            .iter()
+            .map(|r| r.time)
+            .min()
+            .unwrap_or(0);
+        let mut builder = LogBlobBuilder::dense(base);
         for &(tag, end) in shard {
             builder.add(tag, &runs.recs[start..end]);
             start = end;
@@ -138,6 +145,134 @@ pub(crate) fn log_state(conn: &Connection) -> rusqlite::Result<(u64, Option<i64>
         [],
         |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
     )
+}
+
+/// What the log holds in rows not packed yet: samples, and when the oldest was written (UTC ms).
+pub(crate) fn plain_log_state(conn: &Connection) -> rusqlite::Result<(u64, Option<i64>)> {
+    conn.query_row(
+        "SELECT coalesce(sum(samples), 0), min(written) FROM log WHERE packed = 0",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+    )
+}
+
+/// A packed log row holds about this many samples (a few hundred kilobytes at most: a reader of one
+/// tag reads the whole blob of each row that may hold it).
+const PACK_ROW_SAMPLES: usize = 100_000;
+
+/// A packing of the log rows not packed yet up to `upto`, one range of [`LOG_SHARD_TAGS`] ids (the rows
+/// whose first tag is in it) per step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PackJob {
+    upto: i64,
+    /// Rows whose first tag is below this are packed.
+    below_tag: u32,
+}
+
+/// Starts packing every row not packed yet; `None` when there is none.
+pub(crate) fn start_pack(conn: &Connection) -> rusqlite::Result<Option<PackJob>> {
+    let upto: Option<i64> =
+        conn.query_row("SELECT max(seq) FROM log WHERE packed = 0", [], |r| {
+            r.get(0)
+        })?;
+    Ok(upto.map(|upto| PackJob { upto, below_tag: 0 }))
+}
+
+/// Packs the next range of `job` inside the caller's transaction: its rows' samples, tag by tag (the later
+/// row winning at a millisecond), into a few rows of compact runs that take the places (`seq`) of the
+/// latest rows they replace, so they stay before every newer row of their tags and readers merge them as
+/// before. Returns the job left to do, `None` when it is done.
+///
+/// Why: a commit's row is written fast (plain runs, about 24 bytes a sample with its directory entry, one
+/// entry per tag per commit); a packed row holds the same samples in 2 to 3 bytes, so the log can hold an
+/// hour and be sealed into chunks once an hour instead of every few minutes.
+pub(crate) fn pack_step(conn: &Connection, job: PackJob) -> rusqlite::Result<Option<PackJob>> {
+    let first: Option<u32> = conn
+        .prepare_cached(
+            "SELECT min(first_tag) FROM log WHERE packed = 0 AND seq <= ?1 AND first_tag >= ?2",
+        )?
+        .query_row((job.upto, job.below_tag), |r| r.get(0))?;
+    let Some(first) = first else { return Ok(None) };
+    let from_tag = first - first % LOG_SHARD_TAGS;
+    // Above every id when the range is the last there is (no row is left out, the pass ends).
+    let to_tag = i64::from(from_tag) + i64::from(LOG_SHARD_TAGS);
+
+    let mut arena: Vec<u8> = Vec::new();
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut seqs: Vec<i64> = Vec::new();
+    let mut written = i64::MAX;
+    {
+        let mut rows = conn.prepare_cached(
+            "SELECT l.seq, l.written, d.data FROM log l JOIN log_data d ON d.seq = l.seq
+             WHERE l.packed = 0 AND l.seq <= ?1 AND l.first_tag >= ?2 AND l.first_tag < ?3
+             ORDER BY l.seq",
+        )?;
+        let mut rows = rows.query((job.upto, from_tag, to_tag))?;
+        while let Some(row) = rows.next()? {
+            seqs.push(row.get(0)?);
+            written = written.min(row.get(1)?);
+            let blob = LogBlob::parse(row.get_ref(2)?.as_blob()?).map_err(damaged)?;
+            // A row of version 2 holds every id: all of its runs go with it.
+            for run in blob.runs_between(0, u32::MAX) {
+                let run = run.map_err(damaged)?;
+                pieces.push(Piece::copy(run, seqs.len() as u32, &mut arena));
+            }
+        }
+    }
+    pieces.sort_unstable_by_key(|p| (p.tag, p.order));
+    // Every tag's samples, sorted and deduplicated, as (tag, records) in tag order.
+    let mut tags: Vec<(u32, Vec<Rec>)> = Vec::new();
+    let mut total = 0usize;
+    for group in pieces.chunk_by(|a, b| a.tag == b.tag) {
+        let mut recs: Vec<Rec> = Vec::new();
+        for piece in group {
+            piece.decode(&arena, |r| recs.push(r))?;
+        }
+        sort_and_dedupe(&mut recs);
+        total += recs.len();
+        tags.push((group[0].tag, recs));
+    }
+    drop(arena);
+
+    let mut delete_row = conn.prepare_cached("DELETE FROM log WHERE seq = ?1")?;
+    let mut delete_data = conn.prepare_cached("DELETE FROM log_data WHERE seq = ?1")?;
+    for &seq in &seqs {
+        delete_row.execute([seq])?;
+        delete_data.execute([seq])?;
+    }
+    // The packed rows take the latest places: as many rows as there are places, at most.
+    let rows = total.div_ceil(PACK_ROW_SAMPLES).clamp(1, seqs.len().max(1));
+    let per_row = total.div_ceil(rows).max(1);
+    let mut places = seqs.iter().rev();
+    let mut meta = conn.prepare_cached(
+        "INSERT INTO log (seq, written, first_tag, last_tag, samples, packed)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+    )?;
+    let mut data = conn.prepare_cached("INSERT INTO log_data (seq, data) VALUES (?1, ?2)")?;
+    let mut rest = &tags[..];
+    while !rest.is_empty() {
+        // Whole tags to a row, about `per_row` samples; the last row takes what is left.
+        let mut n = 0;
+        let mut samples = 0;
+        while n < rest.len() && (samples < per_row || places.len() == 1) {
+            samples += rest[n].1.len();
+            n += 1;
+        }
+        let (row, tail) = rest.split_at(n);
+        rest = tail;
+        let Some(&seq) = places.next() else { break };
+        let mut builder = LogBlobBuilder::compact();
+        for (tag, recs) in row {
+            builder.add(*tag, recs);
+        }
+        let (first, last) = (row[0].0, row[row.len() - 1].0);
+        meta.execute((seq, written, first, last, samples as i64))?;
+        data.execute((seq, builder.finish()))?;
+    }
+    Ok(u32::try_from(to_tag).ok().map(|below_tag| PackJob {
+        upto: job.upto,
+        below_tag,
+    }))
 }
 
 /// A seal of the log rows up to `upto`, done tag range by tag range.
@@ -269,6 +404,36 @@ impl ChunkEnds {
     }
 }
 
+/// A run of a log row copied out of its blob (into an arena shared by a step's runs: no allocation per
+/// tag), to be merged with the same tag's runs of other rows in row order.
+struct Piece {
+    tag: u32,
+    /// The row's place among the rows read (later rows win at a millisecond).
+    order: u32,
+    start: usize,
+    len: usize,
+    format: RunFormat,
+}
+
+impl Piece {
+    fn copy(run: codec::LogRun<'_>, order: u32, arena: &mut Vec<u8>) -> Piece {
+        let piece = Piece {
+            tag: run.tag,
+            order,
+            start: arena.len(),
+            len: run.bytes.len(),
+            format: run.format,
+        };
+        arena.extend_from_slice(run.bytes);
+        piece
+    }
+
+    fn decode(&self, arena: &[u8], f: impl FnMut(Rec)) -> rusqlite::Result<()> {
+        codec::decode_log_run(self.format, &arena[self.start..self.start + self.len], f)
+            .map_err(damaged)
+    }
+}
+
 /// Seals the next tag range of `job` (sized to about `pass_samples` samples) inside the caller's
 /// transaction and records the progress. Returns the job left to do, or `None` when the job is done (the
 /// sealed log rows are deleted then).
@@ -292,8 +457,7 @@ pub(crate) fn seal_step(
     // Copy the range's runs out of every row of the job (one arena, no allocation per tag), then seal
     // tag by tag, each tag's runs in write order.
     let mut arena: Vec<u8> = Vec::new();
-    // (tag, row order, start in the arena, length)
-    let mut pieces: Vec<(u32, u32, usize, usize)> = Vec::new();
+    let mut pieces: Vec<Piece> = Vec::new();
     {
         let mut rows_stmt = conn.prepare_cached(
             "SELECT d.data FROM log l JOIN log_data d ON d.seq = l.seq
@@ -304,23 +468,21 @@ pub(crate) fn seal_step(
         while let Some(row) = rows.next()? {
             let blob = LogBlob::parse(row.get_ref(0)?.as_blob()?).map_err(damaged)?;
             for run in blob.runs_between(from_tag, to_tag) {
-                let (tag, bytes) = run.map_err(damaged)?;
-                pieces.push((tag, order, arena.len(), bytes.len()));
-                arena.extend_from_slice(bytes);
+                pieces.push(Piece::copy(run.map_err(damaged)?, order, &mut arena));
             }
             order += 1;
         }
     }
-    pieces.sort_unstable_by_key(|&(tag, order, _, _)| (tag, order));
+    pieces.sort_unstable_by_key(|p| (p.tag, p.order));
     ends.load_range(conn, from_tag, to_tag)?;
     let mut recs: Vec<Rec> = Vec::new();
-    for group in pieces.chunk_by(|a, b| a.0 == b.0) {
+    for group in pieces.chunk_by(|a, b| a.tag == b.tag) {
         recs.clear();
-        for &(_, _, start, len) in group {
-            codec::decode_run(&arena[start..start + len], |r| recs.push(r)).map_err(damaged)?;
+        for piece in group {
+            piece.decode(&arena, |r| recs.push(r))?;
         }
         sort_and_dedupe(&mut recs);
-        seal_tag(conn, group[0].0, &mut recs, ends)?;
+        seal_tag(conn, group[0].tag, &mut recs, ends)?;
     }
 
     if last_pass {
@@ -558,12 +720,13 @@ pub(crate) fn read_log(
         })
         .optional()?;
     let mut by_tag: HashMap<u32, Vec<Rec>> = HashMap::new();
-    let mut take = |seq: i64, tag: u32, bytes: &[u8]| -> rusqlite::Result<()> {
+    let mut take = |seq: i64, run: codec::LogRun<'_>| -> rusqlite::Result<()> {
+        let tag = run.tag;
         if sealed.is_some_and(|(upto, below)| seq <= upto && tag < below) {
             return Ok(());
         }
         let mut kept: Vec<Rec> = Vec::new();
-        codec::decode_run(bytes, |r| {
+        run.decode(|r| {
             if r.time >= from && r.time < to {
                 kept.push(r);
             }
@@ -584,8 +747,7 @@ pub(crate) fn read_log(
                 let seq: i64 = row.get(0)?;
                 let blob = LogBlob::parse(row.get_ref(1)?.as_blob()?).map_err(damaged)?;
                 for run in blob.runs_between(0, u32::MAX) {
-                    let (tag, bytes) = run.map_err(damaged)?;
-                    take(seq, tag, bytes)?;
+                    take(seq, run.map_err(damaged)?)?;
                 }
             }
         }
@@ -612,8 +774,8 @@ pub(crate) fn read_log(
                 let Some(row) = rows.next()? else { continue };
                 let blob = LogBlob::parse(row.get_ref(0)?.as_blob()?).map_err(damaged)?;
                 for &tag in &sorted {
-                    if let Some(bytes) = blob.run_of(tag).map_err(damaged)? {
-                        take(seq, tag, bytes)?;
+                    if let Some(run) = blob.run_of(tag).map_err(damaged)? {
+                        take(seq, run)?;
                     }
                 }
             }
