@@ -158,7 +158,7 @@ pub(crate) fn plain_log_state(conn: &Connection) -> rusqlite::Result<(u64, Optio
 
 /// A packed log row holds about this many samples (a few hundred kilobytes at most: a reader of one
 /// tag reads the whole blob of each row that may hold it).
-const PACK_ROW_SAMPLES: usize = 100_000;
+const PACK_ROW_SAMPLES: u64 = 100_000;
 
 /// A packing of the log rows not packed yet up to `upto`, one range of [`LOG_SHARD_TAGS`] ids (the rows
 /// whose first tag is in it) per step.
@@ -186,7 +186,31 @@ pub(crate) fn start_pack(conn: &Connection) -> rusqlite::Result<Option<PackJob>>
 /// Why: a commit's row is written fast (plain runs, about 24 bytes a sample with its directory entry, one
 /// entry per tag per commit); a packed row holds the same samples in 2 to 3 bytes, so the log can hold an
 /// hour and be sealed into chunks once an hour instead of every few minutes.
-pub(crate) fn pack_step(conn: &Connection, job: PackJob) -> rusqlite::Result<Option<PackJob>> {
+pub(crate) fn pack_step(
+    conn: &Connection,
+    mut job: PackJob,
+    step_samples: u64,
+) -> rusqlite::Result<Option<PackJob>> {
+    // Whole ranges until the step has about `step_samples`: a commit's rows of all ranges lie side by
+    // side in the table's pages, so every step rewrites most of those pages once; few steps, few
+    // rewrites.
+    let mut done = 0u64;
+    while done < step_samples {
+        let Some((packed, next)) = pack_range(conn, job)? else {
+            return Ok(None);
+        };
+        done += packed;
+        match next {
+            Some(next) => job = next,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(job))
+}
+
+/// Packs the rows of the next range of `job`; `None` when there is none left. Returns the samples packed
+/// and the job left to do.
+fn pack_range(conn: &Connection, job: PackJob) -> rusqlite::Result<Option<(u64, Option<PackJob>)>> {
     let first: Option<u32> = conn
         .prepare_cached(
             "SELECT min(first_tag) FROM log WHERE packed = 0 AND seq <= ?1 AND first_tag >= ?2",
@@ -201,9 +225,10 @@ pub(crate) fn pack_step(conn: &Connection, job: PackJob) -> rusqlite::Result<Opt
     let mut pieces: Vec<Piece> = Vec::new();
     let mut seqs: Vec<i64> = Vec::new();
     let mut written = i64::MAX;
+    let mut total = 0u64;
     {
         let mut rows = conn.prepare_cached(
-            "SELECT l.seq, l.written, d.data FROM log l JOIN log_data d ON d.seq = l.seq
+            "SELECT l.seq, l.written, l.samples, d.data FROM log l JOIN log_data d ON d.seq = l.seq
              WHERE l.packed = 0 AND l.seq <= ?1 AND l.first_tag >= ?2 AND l.first_tag < ?3
              ORDER BY l.seq",
         )?;
@@ -211,7 +236,8 @@ pub(crate) fn pack_step(conn: &Connection, job: PackJob) -> rusqlite::Result<Opt
         while let Some(row) = rows.next()? {
             seqs.push(row.get(0)?);
             written = written.min(row.get(1)?);
-            let blob = LogBlob::parse(row.get_ref(2)?.as_blob()?).map_err(damaged)?;
+            total += row.get::<_, i64>(2)?.max(0) as u64;
+            let blob = LogBlob::parse(row.get_ref(3)?.as_blob()?).map_err(damaged)?;
             // A row of version 2 holds every id: all of its runs go with it.
             for run in blob.runs_between(0, u32::MAX) {
                 let run = run.map_err(damaged)?;
@@ -220,19 +246,6 @@ pub(crate) fn pack_step(conn: &Connection, job: PackJob) -> rusqlite::Result<Opt
         }
     }
     pieces.sort_unstable_by_key(|p| (p.tag, p.order));
-    // Every tag's samples, sorted and deduplicated, as (tag, records) in tag order.
-    let mut tags: Vec<(u32, Vec<Rec>)> = Vec::new();
-    let mut total = 0usize;
-    for group in pieces.chunk_by(|a, b| a.tag == b.tag) {
-        let mut recs: Vec<Rec> = Vec::new();
-        for piece in group {
-            piece.decode(&arena, |r| recs.push(r))?;
-        }
-        sort_and_dedupe(&mut recs);
-        total += recs.len();
-        tags.push((group[0].tag, recs));
-    }
-    drop(arena);
 
     let mut delete_row = conn.prepare_cached("DELETE FROM log WHERE seq = ?1")?;
     let mut delete_data = conn.prepare_cached("DELETE FROM log_data WHERE seq = ?1")?;
@@ -240,39 +253,69 @@ pub(crate) fn pack_step(conn: &Connection, job: PackJob) -> rusqlite::Result<Opt
         delete_row.execute([seq])?;
         delete_data.execute([seq])?;
     }
-    // The packed rows take the latest places: as many rows as there are places, at most.
-    let rows = total.div_ceil(PACK_ROW_SAMPLES).clamp(1, seqs.len().max(1));
-    let per_row = total.div_ceil(rows).max(1);
-    let mut places = seqs.iter().rev();
-    let mut meta = conn.prepare_cached(
-        "INSERT INTO log (seq, written, first_tag, last_tag, samples, packed)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1)",
-    )?;
-    let mut data = conn.prepare_cached("INSERT INTO log_data (seq, data) VALUES (?1, ?2)")?;
-    let mut rest = &tags[..];
-    while !rest.is_empty() {
-        // Whole tags to a row, about `per_row` samples; the last row takes what is left.
-        let mut n = 0;
-        let mut samples = 0;
-        while n < rest.len() && (samples < per_row || places.len() == 1) {
-            samples += rest[n].1.len();
-            n += 1;
+    // The packed rows take the latest places: as many rows as there are places, at most, each of whole
+    // tags and about `per_row` samples (the last takes what is left).
+    let rows = total
+        .div_ceil(PACK_ROW_SAMPLES)
+        .clamp(1, seqs.len().max(1) as u64);
+    let per_row = total.div_ceil(rows).max(1) as usize;
+    // The places still free, latest last.
+    let mut places = seqs;
+    let mut row: Option<PackedRow> = None;
+    let mut recs: Vec<Rec> = Vec::new();
+    let mut packed = 0u64;
+    for group in pieces.chunk_by(|a, b| a.tag == b.tag) {
+        recs.clear();
+        for piece in group {
+            piece.decode(&arena, |r| recs.push(r))?;
         }
-        let (row, tail) = rest.split_at(n);
-        rest = tail;
-        let Some(&seq) = places.next() else { break };
-        let mut builder = LogBlobBuilder::compact();
-        for (tag, recs) in row {
-            builder.add(*tag, recs);
+        sort_and_dedupe(&mut recs);
+        let tag = group[0].tag;
+        let current = row.get_or_insert_with(|| PackedRow {
+            builder: LogBlobBuilder::compact(),
+            first: tag,
+            last: tag,
+            samples: 0,
+        });
+        current.builder.add(tag, &recs);
+        current.last = tag;
+        current.samples += recs.len();
+        packed += recs.len() as u64;
+        if current.samples >= per_row && places.len() > 1 {
+            if let (Some(full), Some(seq)) = (row.take(), places.pop()) {
+                full.insert(conn, seq, written)?;
+            }
         }
-        let (first, last) = (row[0].0, row[row.len() - 1].0);
-        meta.execute((seq, written, first, last, samples as i64))?;
-        data.execute((seq, builder.finish()))?;
     }
-    Ok(u32::try_from(to_tag).ok().map(|below_tag| PackJob {
+    if let (Some(last), Some(seq)) = (row, places.pop()) {
+        last.insert(conn, seq, written)?;
+    }
+    let next = u32::try_from(to_tag).ok().map(|below_tag| PackJob {
         upto: job.upto,
         below_tag,
-    }))
+    });
+    Ok(Some((packed, next)))
+}
+
+/// A packed row being built.
+struct PackedRow {
+    builder: LogBlobBuilder,
+    first: u32,
+    last: u32,
+    samples: usize,
+}
+
+impl PackedRow {
+    fn insert(self, conn: &Connection, seq: i64, written: i64) -> rusqlite::Result<()> {
+        conn.prepare_cached(
+            "INSERT INTO log (seq, written, first_tag, last_tag, samples, packed)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+        )?
+        .execute((seq, written, self.first, self.last, self.samples as i64))?;
+        conn.prepare_cached("INSERT INTO log_data (seq, data) VALUES (?1, ?2)")?
+            .execute((seq, self.builder.finish()))?;
+        Ok(())
+    }
 }
 
 /// A seal of the log rows up to `upto`, done tag range by tag range.

@@ -32,10 +32,14 @@ const MAX_BATCH: usize = 100_000;
 const CACHE_KIB: i64 = 8 * 1024;
 /// The log's rows of commits are packed into rows of compact runs (`store::pack_step`) when they hold
 /// this many samples...
-const PACK_SAMPLES: u64 = 10_000_000;
-/// ...or when the oldest is this old (UTC ms), whichever comes first. Until packed a sample takes about
-/// 24 bytes of log, packed 2 to 3: these bound the plain rows a reader of recent samples scans.
+const PACK_SAMPLES: u64 = 30_000_000;
+/// ...or when the oldest is this old (UTC ms), whichever comes first. Until packed a polled sample takes
+/// about 8 bytes of log, packed 2 to 7 (the more samples a tag has in a packing, the fewer): these bound
+/// the plain rows a reader of recent samples scans (a million-tag plant: 5 minutes, 240 MB).
 const PACK_AGE_MS: i64 = 10 * 60 * 1000;
+/// One packing step (one transaction, between two commits of new samples) packs whole ranges of tag ids
+/// until it has about this many samples.
+const PACK_STEP_SAMPLES: u64 = 1_000_000;
 /// The log is sealed into chunks when it holds this many samples...
 const SEAL_SAMPLES: u64 = 400_000_000;
 /// ...or when its oldest row is this old (UTC ms), whichever comes first. An hour is a full chunk's
@@ -889,7 +893,7 @@ impl WriterThread {
                     None => return Ok(None),
                 },
             };
-            let left = store::pack_step(&tx, job)?;
+            let left = store::pack_step(&tx, job, PACK_STEP_SAMPLES)?;
             tx.commit()?;
             Ok(left)
         };
