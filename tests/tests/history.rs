@@ -379,7 +379,7 @@ fn a_database_from_a_newer_plantwatch_is_refused_with_a_clear_message() {
     )
     .expect("bump version");
     drop(conn);
-    let message = "the history tables were written by a newer Plantwatch (schema 99); this binary knows up to 5: upgrade Plantwatch";
+    let message = "the history tables were written by a newer Plantwatch (schema 99); this binary knows up to 6: upgrade Plantwatch";
     let out = export(&stored.db, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

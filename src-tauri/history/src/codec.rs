@@ -10,16 +10,19 @@
 //!   as runs of equal codes, numbers as the integers of a decimal scale (differences, with repeats
 //!   nearly free; a value the scale cannot give back bit for bit is escaped as its bits XOR the previous
 //!   number's), texts. Under a byte a sample on polled plant signals.
-//! - The **plain** run ([`encode_plain_run`], every chunk of schema 3 and every run of a log blob,
-//!   where writing fast matters more than size): a varint count, then per sample a flags byte, the time
+//! - The **plain** run ([`encode_plain_run`], every chunk of schema 3 and every run of a log blob of
+//!   schema 2 to 5): a varint count, then per sample a flags byte, the time
 //!   (the first as a zigzag varint, the rest as varint deltas: samples are sorted), the quality code as
 //!   a varint when it is not good (0), and the value: 8 bytes little-endian for a number that differs
 //!   from the run's previous number, nothing for a repeated number, a varint length and UTF-8 for text.
 //!   Its first byte is the count's first byte, which is 0 only in the empty run `[0x00]`, one byte long:
 //!   so a run of two bytes or more starting with 0 is compact.
 //!
-//! A log blob: a varint count of runs, then `count` directory entries of 8 bytes (tag id u32 LE, end
-//! offset u32 LE of the run in the body), then the body: the runs, in ascending tag id order.
+//! A log blob (see [`LogBlobBuilder`]) since schema 6: `0x00`, the format of its runs (a commit's *dense*
+//! runs, quick to write and about 6 bytes a polled register, or a packed row's compact runs), a varint
+//! directory, then the runs in ascending tag id order. A log blob of schema 2 to 5 (still read): a
+//! varint count of runs, then `count` directory entries of 8 bytes (tag id u32 LE, end offset u32 LE of
+//! the run in the body), then the body: plain runs, in ascending tag id order.
 
 mod bits;
 mod compact;

@@ -1,4 +1,4 @@
-//! Where samples live (history schema version 5): an append-only `log` that every commit adds rows to,
+//! Where samples live (history schema version 6): an append-only `log` that every commit adds rows to,
 //! and per-tag compressed `chunks` that the writer seals the log into.
 //!
 //! Why two places: with many tags, inserting each sample into a B-tree ordered by tag dirties one page
@@ -11,6 +11,10 @@
 //!   samples grouped into one run per tag id, with a directory. Sealing a range of tags, or reading a
 //!   few tags, reads only the blobs of rows whose ids overlap (one blob per commit would have every
 //!   sealing step of a million-tag plant re-read the whole log).
+//! - `log.packed`: the writer packs the commits' rows every few minutes ([`pack_step`]) into rows of
+//!   compact runs (a commit's row holds about one sample per tag of a big plant, in dense runs of about 8
+//!   bytes; a packed row 2 to 7), so the log can hold an hour and be sealed hourly: a tag's chunk is
+//!   written about once instead of a small one per 10-minute seal, rewritten by compaction after each.
 //! - `chunks(id, tag, start, end, count, not_good, min, max, sum, first, last, data)`, unique on
 //!   `(tag, start)`: one tag's samples from `start` to `end` (inclusive, less than `CHUNK_SPAN_MS` apart)
 //!   as a run, with the summary of its good numbers for trends over long ranges. A tag's chunks never
