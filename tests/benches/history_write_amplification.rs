@@ -163,6 +163,13 @@ fn main() {
         "",
         per(total)
     );
+    let year = 365.25 * 86_400.0;
+    println!(
+        "{:<52} {:>10} {:>9.0} GB",
+        "  disk writes a year at this rate (data clock)",
+        "",
+        total as f64 / seconds as f64 * year / 1e9
+    );
     println!("{:<52} {:>10} {:>12.1}", "file size", "", per(file));
     if std::env::var_os("PLANTWATCH_BENCH_VERBOSE").is_some() {
         let conn = rusqlite::Connection::open(&db).expect("read");
