@@ -97,16 +97,22 @@ pub const STEPS: &[&str] = &[
     // them from the index alone (about 80 bytes a chunk) instead of one table page per chunk, most of it
     // the chunk's data (`reader::thinned`). Files of version 4 read as they are, a little slower.
     "CREATE INDEX chunk_summaries ON chunks (tag, start, end, count, not_good, min, max, sum, first, last);",
-    // Version 6: chunks of 512 samples or more are sealed and merged as parted runs (`codec::parted`:
+    // Version 6: the writer packs the log's rows every few minutes into fewer rows of compact runs
+    // (`store::pack_step`) and seals the log into chunks hourly, so each sample is written into a chunk
+    // about once (a chunk row per tag per 10-minute seal, merged again by compaction after every seal,
+    // wrote most of the bytes). `packed` marks those rows; readers read them as any log row, so a
+    // reader reads a version 5 file as it is and a version 5 log's rows are plain ones.
+    "ALTER TABLE log ADD COLUMN packed INTEGER NOT NULL DEFAULT 0;",
+    // Version 7: chunks of 512 samples or more are sealed and merged as parted runs (`codec::parted`:
     // compact runs of about 256 samples behind a directory of their spans and summaries, so a trend
-    // decodes only the part a column edge cuts), which a Plantwatch of version 5 would report as damaged;
+    // decodes only the part a column edge cuts), which a Plantwatch of version 6 would report as damaged;
     // the step changes no table, so that Plantwatch refuses the file instead. Older chunks read as before.
     "-- no table changes",
 ];
 
 /// The oldest version this binary reads without upgrading the file (a reader may be unable to write it):
-/// versions 4 and 6 changed no table, only what new chunks hold; version 5 added an index readers do
-/// without.
+/// versions 4 and 7 changed no table, only what new chunks hold; version 5 added an index readers do
+/// without; version 6 a column of the log only the writer reads.
 pub const OLDEST_READ_AS_IS: i64 = 3;
 
 /// A chunk spans less than this much time (from its first to its last sample), so a reader finds every

@@ -12,25 +12,29 @@
 //! - Every component keeps its tables in the plant's `.db` file through [`schema::migrate`]; a file written
 //!   by a newer Plantwatch is refused, never misread.
 //!
-//! # Storage layout (history schema version 5; see `store` for the why)
+//! # Storage layout (history schema version 6; see `store` for the why)
 //! - `tags(id INTEGER PRIMARY KEY, full_id TEXT UNIQUE, unit, type)`: tags are keyed by their full id
 //!   (`"plc/flow"`), so a history file outlives edits of the config; `type` is the config's type name.
-//! - `log(seq, written, first_tag, last_tag, samples)` with `log_data(seq, data)`: each commit of the
-//!   writer appends one row per range of 16,384 tag ids it has samples of, a blob of those samples
-//!   grouped by tag with a directory (`codec`). Appending is sequential however many tags there are; a
-//!   `kill -9` loses at most the commit in progress. Sealing a range of tags and reading a few tags
-//!   read only the blobs of the rows that hold them.
+//! - `log(seq, written, first_tag, last_tag, samples, packed)` with `log_data(seq, data)`: each commit of
+//!   the writer appends one row per range of 16,384 tag ids it has samples of, a blob of those samples
+//!   grouped by tag with a directory (`codec`: dense runs, about 8 bytes a polled register). Appending is
+//!   sequential however many tags there are; a `kill -9` loses at most the commit in progress. Sealing a
+//!   range of tags and reading a few tags read only the blobs of the rows that hold them. Every 10
+//!   minutes or 30 million samples the writer packs the commits' rows, range by range, into a few rows
+//!   of compact runs (`packed = 1`) that take the places (`seq`) of the latest rows they replace, so they
+//!   merge with newer rows as before.
 //! - `chunks(tag, start, end, count, not_good, min, max, sum, first, last, data)`, unique on
 //!   `(tag, start)`: the writer seals the log into one compact run per tag (`codec`: columns of times
 //!   against the usual interval, numbers as a decimal scale's integer differences; under a byte a
 //!   polled sample; chunks of schema 3 hold plain runs, read as before), at most an hour and 8,192
 //!   samples long, with the summary of its good numbers so trends over months read one row per chunk
 //!   (from the index `chunk_summaries`, which holds the summaries without the data). Sealing starts when the
-//!   log holds 10 million samples or is 10 minutes old, and on close; it runs tag range by tag range in
+//!   log holds 400 million samples or is an hour old, and on close (so each sample is written into a chunk
+//!   about once: issue 15); it runs tag range by tag range in
 //!   transactions of about 400,000 samples between commits of new samples (`seal_progress` says how far
 //!   it got), so neither readers nor new samples wait for it.
 //! - Compaction (`compact`): between commits, with no seal in progress, the writer merges a tag's adjacent
-//!   chunks that fit in one (10-minute seals of a 1 Hz tag: six into one), a step of a few thousand rows
+//!   chunks that fit in one (seals apart, chunks of older files), a step of a few thousand rows
 //!   and about 100,000 samples per transaction, on open (every chunk) and after each seal (the tags it
 //!   sealed).
 //! - Retention (`retain`): a chunk older than its tag's `keep` has its `data` emptied (a zero-length blob:
@@ -43,6 +47,8 @@
 //! - Version 4 changed no table: it marks that chunks may hold compact runs, so an older Plantwatch
 //!   refuses the file instead of reading those chunks as empty; a reader reads a version 3 file as it is.
 //!   Version 5 added the index `chunk_summaries`; a reader reads a version 3 or 4 file without it.
+//!   Version 6 added `log.packed`, which only the writer reads; the log rows of older files (8-byte
+//!   directory entries, plain runs) read as they are.
 //! - A version 1 file (samples in a `samples` B-tree ordered by tag and time, per-minute `rollups`) is
 //!   converted into chunks by the first writer or reader that opens it; a version 2 file's log rows
 //!   (one blob per commit) become rows of every tag id.

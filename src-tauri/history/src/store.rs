@@ -1,4 +1,4 @@
-//! Where samples live (history schema version 5): an append-only `log` that every commit adds rows to,
+//! Where samples live (history schema version 6): an append-only `log` that every commit adds rows to,
 //! and per-tag compressed `chunks` that the writer seals the log into.
 //!
 //! Why two places: with many tags, inserting each sample into a B-tree ordered by tag dirties one page
@@ -11,6 +11,10 @@
 //!   samples grouped into one run per tag id, with a directory. Sealing a range of tags, or reading a
 //!   few tags, reads only the blobs of rows whose ids overlap (one blob per commit would have every
 //!   sealing step of a million-tag plant re-read the whole log).
+//! - `log.packed`: the writer packs the commits' rows every few minutes ([`pack_step`]) into rows of
+//!   compact runs (a commit's row holds about one sample per tag of a big plant, in dense runs of about 8
+//!   bytes; a packed row 2 to 7), so the log can hold an hour and be sealed hourly: a tag's chunk is
+//!   written about once instead of a small one per 10-minute seal, rewritten by compaction after each.
 //! - `chunks(id, tag, start, end, count, not_good, min, max, sum, first, last, data)`, unique on
 //!   `(tag, start)`: one tag's samples from `start` to `end` (inclusive, less than `CHUNK_SPAN_MS` apart)
 //!   as a run, with the summary of its good numbers for trends over long ranges. A tag's chunks never
@@ -29,7 +33,7 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Rows};
 
 pub(crate) use crate::codec::Summary;
-use crate::codec::{self, CodecError, LogBlob, LogBlobBuilder, Rec, RecValue};
+use crate::codec::{self, CodecError, LogBlob, LogBlobBuilder, Rec, RecValue, RunFormat};
 use crate::layout::{CHUNK_MAX_SAMPLES, CHUNK_SPAN_MS};
 
 /// A damaged blob, as the SQL error the callers already report with the file's name.
@@ -120,7 +124,14 @@ pub(crate) fn append_log(conn: &Connection, written: i64, runs: &Runs) -> rusqli
         .chunk_by(|a, b| a.0 / LOG_SHARD_TAGS == b.0 / LOG_SHARD_TAGS)
     {
         let first_rec = start;
-        let mut builder = LogBlobBuilder::new(shard.len());
+        let shard_end = shard[shard.len() - 1].1;
+        // The earliest time: the first sample of every run counts from it.
+        let base = runs.recs[start..shard_end]
+            .iter()
+            .map(|r| r.time)
+            .min()
+            .unwrap_or(0);
+        let mut builder = LogBlobBuilder::dense(base);
         for &(tag, end) in shard {
             builder.add(tag, &runs.recs[start..end]);
             start = end;
@@ -139,6 +150,177 @@ pub(crate) fn log_state(conn: &Connection) -> rusqlite::Result<(u64, Option<i64>
         [],
         |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
     )
+}
+
+/// What the log holds in rows not packed yet: samples, and when the oldest was written (UTC ms).
+pub(crate) fn plain_log_state(conn: &Connection) -> rusqlite::Result<(u64, Option<i64>)> {
+    conn.query_row(
+        "SELECT coalesce(sum(samples), 0), min(written) FROM log WHERE packed = 0",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+    )
+}
+
+/// A packed log row holds about this many samples (a few hundred kilobytes at most: a reader of one
+/// tag reads the whole blob of each row that may hold it).
+const PACK_ROW_SAMPLES: u64 = 100_000;
+
+/// A packing of the log rows not packed yet up to `upto`, one range of [`LOG_SHARD_TAGS`] ids (the rows
+/// whose first tag is in it) per step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PackJob {
+    upto: i64,
+    /// Rows whose first tag is below this are packed.
+    below_tag: u32,
+}
+
+/// Starts packing every row not packed yet; `None` when there is none.
+pub(crate) fn start_pack(conn: &Connection) -> rusqlite::Result<Option<PackJob>> {
+    let upto: Option<i64> =
+        conn.query_row("SELECT max(seq) FROM log WHERE packed = 0", [], |r| {
+            r.get(0)
+        })?;
+    Ok(upto.map(|upto| PackJob { upto, below_tag: 0 }))
+}
+
+/// Packs the next range of `job` inside the caller's transaction: its rows' samples, tag by tag (the later
+/// row winning at a millisecond), into a few rows of compact runs that take the places (`seq`) of the
+/// latest rows they replace, so they stay before every newer row of their tags and readers merge them as
+/// before. Returns the job left to do, `None` when it is done.
+///
+/// Why: a commit's row is written fast (plain runs, about 24 bytes a sample with its directory entry, one
+/// entry per tag per commit); a packed row holds the same samples in 2 to 3 bytes, so the log can hold an
+/// hour and be sealed into chunks once an hour instead of every few minutes.
+pub(crate) fn pack_step(
+    conn: &Connection,
+    mut job: PackJob,
+    step_samples: u64,
+) -> rusqlite::Result<Option<PackJob>> {
+    // Whole ranges until the step has about `step_samples`: a commit's rows of all ranges lie side by
+    // side in the table's pages, so every step rewrites most of those pages once; few steps, few
+    // rewrites.
+    let mut done = 0u64;
+    while done < step_samples {
+        let Some((packed, next)) = pack_range(conn, job)? else {
+            return Ok(None);
+        };
+        done += packed;
+        match next {
+            Some(next) => job = next,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(job))
+}
+
+/// Packs the rows of the next range of `job`; `None` when there is none left. Returns the samples packed
+/// and the job left to do.
+fn pack_range(conn: &Connection, job: PackJob) -> rusqlite::Result<Option<(u64, Option<PackJob>)>> {
+    let first: Option<u32> = conn
+        .prepare_cached(
+            "SELECT min(first_tag) FROM log WHERE packed = 0 AND seq <= ?1 AND first_tag >= ?2",
+        )?
+        .query_row((job.upto, job.below_tag), |r| r.get(0))?;
+    let Some(first) = first else { return Ok(None) };
+    let from_tag = first - first % LOG_SHARD_TAGS;
+    // Above every id when the range is the last there is (no row is left out, the pass ends).
+    let to_tag = i64::from(from_tag) + i64::from(LOG_SHARD_TAGS);
+
+    let mut arena: Vec<u8> = Vec::new();
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut seqs: Vec<i64> = Vec::new();
+    let mut written = i64::MAX;
+    let mut total = 0u64;
+    {
+        let mut rows = conn.prepare_cached(
+            "SELECT l.seq, l.written, l.samples, d.data FROM log l JOIN log_data d ON d.seq = l.seq
+             WHERE l.packed = 0 AND l.seq <= ?1 AND l.first_tag >= ?2 AND l.first_tag < ?3
+             ORDER BY l.seq",
+        )?;
+        let mut rows = rows.query((job.upto, from_tag, to_tag))?;
+        while let Some(row) = rows.next()? {
+            seqs.push(row.get(0)?);
+            written = written.min(row.get(1)?);
+            total += row.get::<_, i64>(2)?.max(0) as u64;
+            let blob = LogBlob::parse(row.get_ref(3)?.as_blob()?).map_err(damaged)?;
+            // A row of version 2 holds every id: all of its runs go with it.
+            for run in blob.runs_between(0, u32::MAX) {
+                let run = run.map_err(damaged)?;
+                pieces.push(Piece::copy(run, seqs.len() as u32, &mut arena));
+            }
+        }
+    }
+    pieces.sort_unstable_by_key(|p| (p.tag, p.order));
+
+    let mut delete_row = conn.prepare_cached("DELETE FROM log WHERE seq = ?1")?;
+    let mut delete_data = conn.prepare_cached("DELETE FROM log_data WHERE seq = ?1")?;
+    for &seq in &seqs {
+        delete_row.execute([seq])?;
+        delete_data.execute([seq])?;
+    }
+    // The packed rows take the latest places: as many rows as there are places, at most, each of whole
+    // tags and about `per_row` samples (the last takes what is left).
+    let rows = total
+        .div_ceil(PACK_ROW_SAMPLES)
+        .clamp(1, seqs.len().max(1) as u64);
+    let per_row = total.div_ceil(rows).max(1) as usize;
+    // The places still free, latest last.
+    let mut places = seqs;
+    let mut row: Option<PackedRow> = None;
+    let mut recs: Vec<Rec> = Vec::new();
+    let mut packed = 0u64;
+    for group in pieces.chunk_by(|a, b| a.tag == b.tag) {
+        recs.clear();
+        for piece in group {
+            piece.decode(&arena, |r| recs.push(r))?;
+        }
+        sort_and_dedupe(&mut recs);
+        let tag = group[0].tag;
+        let current = row.get_or_insert_with(|| PackedRow {
+            builder: LogBlobBuilder::compact(),
+            first: tag,
+            last: tag,
+            samples: 0,
+        });
+        current.builder.add(tag, &recs);
+        current.last = tag;
+        current.samples += recs.len();
+        packed += recs.len() as u64;
+        if current.samples >= per_row && places.len() > 1 {
+            if let (Some(full), Some(seq)) = (row.take(), places.pop()) {
+                full.insert(conn, seq, written)?;
+            }
+        }
+    }
+    if let (Some(last), Some(seq)) = (row, places.pop()) {
+        last.insert(conn, seq, written)?;
+    }
+    let next = u32::try_from(to_tag).ok().map(|below_tag| PackJob {
+        upto: job.upto,
+        below_tag,
+    });
+    Ok(Some((packed, next)))
+}
+
+/// A packed row being built.
+struct PackedRow {
+    builder: LogBlobBuilder,
+    first: u32,
+    last: u32,
+    samples: usize,
+}
+
+impl PackedRow {
+    fn insert(self, conn: &Connection, seq: i64, written: i64) -> rusqlite::Result<()> {
+        conn.prepare_cached(
+            "INSERT INTO log (seq, written, first_tag, last_tag, samples, packed)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+        )?
+        .execute((seq, written, self.first, self.last, self.samples as i64))?;
+        conn.prepare_cached("INSERT INTO log_data (seq, data) VALUES (?1, ?2)")?
+            .execute((seq, self.builder.finish()))?;
+        Ok(())
+    }
 }
 
 /// A seal of the log rows up to `upto`, done tag range by tag range.
@@ -270,6 +452,36 @@ impl ChunkEnds {
     }
 }
 
+/// A run of a log row copied out of its blob (into an arena shared by a step's runs: no allocation per
+/// tag), to be merged with the same tag's runs of other rows in row order.
+struct Piece {
+    tag: u32,
+    /// The row's place among the rows read (later rows win at a millisecond).
+    order: u32,
+    start: usize,
+    len: usize,
+    format: RunFormat,
+}
+
+impl Piece {
+    fn copy(run: codec::LogRun<'_>, order: u32, arena: &mut Vec<u8>) -> Piece {
+        let piece = Piece {
+            tag: run.tag,
+            order,
+            start: arena.len(),
+            len: run.bytes.len(),
+            format: run.format,
+        };
+        arena.extend_from_slice(run.bytes);
+        piece
+    }
+
+    fn decode(&self, arena: &[u8], f: impl FnMut(Rec)) -> rusqlite::Result<()> {
+        codec::decode_log_run(self.format, &arena[self.start..self.start + self.len], f)
+            .map_err(damaged)
+    }
+}
+
 /// Seals the next tag range of `job` (sized to about `pass_samples` samples) inside the caller's
 /// transaction and records the progress. Returns the job left to do, or `None` when the job is done (the
 /// sealed log rows are deleted then).
@@ -293,8 +505,7 @@ pub(crate) fn seal_step(
     // Copy the range's runs out of every row of the job (one arena, no allocation per tag), then seal
     // tag by tag, each tag's runs in write order.
     let mut arena: Vec<u8> = Vec::new();
-    // (tag, row order, start in the arena, length)
-    let mut pieces: Vec<(u32, u32, usize, usize)> = Vec::new();
+    let mut pieces: Vec<Piece> = Vec::new();
     {
         let mut rows_stmt = conn.prepare_cached(
             "SELECT d.data FROM log l JOIN log_data d ON d.seq = l.seq
@@ -305,23 +516,21 @@ pub(crate) fn seal_step(
         while let Some(row) = rows.next()? {
             let blob = LogBlob::parse(row.get_ref(0)?.as_blob()?).map_err(damaged)?;
             for run in blob.runs_between(from_tag, to_tag) {
-                let (tag, bytes) = run.map_err(damaged)?;
-                pieces.push((tag, order, arena.len(), bytes.len()));
-                arena.extend_from_slice(bytes);
+                pieces.push(Piece::copy(run.map_err(damaged)?, order, &mut arena));
             }
             order += 1;
         }
     }
-    pieces.sort_unstable_by_key(|&(tag, order, _, _)| (tag, order));
+    pieces.sort_unstable_by_key(|p| (p.tag, p.order));
     ends.load_range(conn, from_tag, to_tag)?;
     let mut recs: Vec<Rec> = Vec::new();
-    for group in pieces.chunk_by(|a, b| a.0 == b.0) {
+    for group in pieces.chunk_by(|a, b| a.tag == b.tag) {
         recs.clear();
-        for &(_, _, start, len) in group {
-            codec::decode_run(&arena[start..start + len], |r| recs.push(r)).map_err(damaged)?;
+        for piece in group {
+            piece.decode(&arena, |r| recs.push(r))?;
         }
         sort_and_dedupe(&mut recs);
-        seal_tag(conn, group[0].0, &mut recs, ends)?;
+        seal_tag(conn, group[0].tag, &mut recs, ends)?;
     }
 
     if last_pass {
@@ -526,12 +735,13 @@ pub(crate) fn read_log(
         })
         .optional()?;
     let mut by_tag: HashMap<u32, Vec<Rec>> = HashMap::new();
-    let mut take = |seq: i64, tag: u32, bytes: &[u8]| -> rusqlite::Result<()> {
+    let mut take = |seq: i64, run: codec::LogRun<'_>| -> rusqlite::Result<()> {
+        let tag = run.tag;
         if sealed.is_some_and(|(upto, below)| seq <= upto && tag < below) {
             return Ok(());
         }
         let mut kept: Vec<Rec> = Vec::new();
-        codec::decode_run(bytes, |r| {
+        run.decode(|r| {
             if r.time >= from && r.time < to {
                 kept.push(r);
             }
@@ -552,8 +762,7 @@ pub(crate) fn read_log(
                 let seq: i64 = row.get(0)?;
                 let blob = LogBlob::parse(row.get_ref(1)?.as_blob()?).map_err(damaged)?;
                 for run in blob.runs_between(0, u32::MAX) {
-                    let (tag, bytes) = run.map_err(damaged)?;
-                    take(seq, tag, bytes)?;
+                    take(seq, run.map_err(damaged)?)?;
                 }
             }
         }
@@ -580,8 +789,8 @@ pub(crate) fn read_log(
                 let Some(row) = rows.next()? else { continue };
                 let blob = LogBlob::parse(row.get_ref(0)?.as_blob()?).map_err(damaged)?;
                 for &tag in &sorted {
-                    if let Some(bytes) = blob.run_of(tag).map_err(damaged)? {
-                        take(seq, tag, bytes)?;
+                    if let Some(run) = blob.run_of(tag).map_err(damaged)? {
+                        take(seq, run)?;
                     }
                 }
             }

@@ -965,9 +965,10 @@ fn a_version_2_log_is_kept_through_the_upgrade_and_sealed_by_the_next_writer() {
         quality: 0,
         value: crate::codec::RecValue::Number(v),
     };
-    let mut blob = crate::codec::LogBlobBuilder::new(2);
-    blob.add(1, &[rec(1000, 1.5), rec(2000, 2.5)]);
-    blob.add(4, &[rec(1500, 7.0)]);
+    let blob = crate::codec::legacy_log_blob(&[
+        (1, vec![rec(1000, 1.5), rec(2000, 2.5)]),
+        (4, vec![rec(1500, 7.0)]),
+    ]);
     conn.execute_batch(
         "INSERT INTO tags (id, full_id, unit, type) VALUES (1, 'plc/flow', 'L/s', 'f32'),
                 (2, 'plc/run', NULL, 'bool'), (3, 'plc/mode', NULL, 'string'), (4, 'plc/kw', 'kW', 'f32');",
@@ -975,7 +976,7 @@ fn a_version_2_log_is_kept_through_the_upgrade_and_sealed_by_the_next_writer() {
     .expect("tags");
     conn.execute(
         "INSERT INTO log (seq, written, samples, data) VALUES (1, 5000, 3, ?1)",
-        [blob.finish()],
+        [blob],
     )
     .expect("a version 2 log row");
     drop(conn);
@@ -1043,6 +1044,9 @@ fn plain_chunks_of_a_version_3_file_read_as_they_are_and_merge_into_compact_ones
     // Version 5's index, which a version 3 file does not have.
     conn.execute("DROP INDEX chunk_summaries", [])
         .expect("no summary index");
+    // Version 6's column of the log.
+    conn.execute("ALTER TABLE log DROP COLUMN packed", [])
+        .expect("no packed column");
     drop(conn);
     let version = "SELECT version FROM schema_version WHERE component = 'history'";
 
@@ -1394,3 +1398,180 @@ fn a_sweep_skips_the_tags_it_is_given_no_key_for_and_stops_when_asked() {
 mod backfill;
 mod compaction;
 mod retention;
+
+/// The log's rows are packed every ten minutes of the writer's clock into rows of compact runs: every
+/// sample reads back the same, a sample sent later at the same millisecond still replaces one already
+/// packed (and one packed with it), and the packed log is a fraction of the commits' rows.
+#[test]
+fn a_packed_log_reads_the_same_and_later_samples_still_replace_packed_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let mut backfill = Backfill::open(&path, &demo_plant(), Timestamp(0)).expect("open");
+    // Eleven minutes of a 1 Hz flow and kW meter, a commit a second; the flow's sample at 30 s is sent
+    // twice (the second wins), and a text at 61 s.
+    let mut expected: Vec<(i64, String)> = Vec::new();
+    for s in 0..660i64 {
+        let mut commit = vec![
+            num(FLOW, s * 1000, (s % 97) as f64),
+            num(KW, s * 1000 + 3, 400.0 + s as f64 * 0.5),
+        ];
+        if s == 31 {
+            commit.push(num(FLOW, 30_000, -7.0));
+        }
+        if s == 61 {
+            commit.push(sample(MODE, 61_000, text("Auto ✓"), Quality::Good));
+        }
+        backfill
+            .store(commit, Timestamp(s * 1000 + 500))
+            .expect("store");
+    }
+    for s in 0..660i64 {
+        let flow = if s == 30 { -7.0 } else { (s % 97) as f64 };
+        expected.push((
+            s * 1000,
+            format!("plc/flow {} Number({flow:?}) good", s * 1000),
+        ));
+        expected.push((
+            s * 1000 + 3,
+            format!(
+                "meter/kw {} Number({:?}) good",
+                s * 1000 + 3,
+                400.0 + s as f64 * 0.5
+            ),
+        ));
+    }
+    expected.push((61_000, "plc/mode 61000 Text(\"Auto ✓\") good".to_string()));
+    let packed = query_number(&path, "SELECT count(*) FROM log WHERE packed = 1");
+    let plain = query_number(&path, "SELECT count(*) FROM log WHERE packed = 0");
+    assert!(
+        packed >= 1 && plain < 100,
+        "{packed} packed rows, {plain} plain ones"
+    );
+    let packed_bytes = query_number(
+        &path,
+        "SELECT sum(length(d.data)) * 1000 / sum(l.samples) FROM log l JOIN log_data d ON d.seq = l.seq
+         WHERE l.packed = 1",
+    );
+    assert!(
+        packed_bytes < 3_000,
+        "{packed_bytes} thousandths of a byte a packed sample"
+    );
+
+    // A late sample replacing a packed one, and one at a new millisecond in the packed stretch.
+    backfill
+        .store(
+            vec![num(FLOW, 100_000, 1234.5), num(KW, 100_001, 1.0)],
+            Timestamp(660_500),
+        )
+        .expect("store late samples");
+    let at = expected
+        .iter()
+        .position(|(t, _)| *t == 100_000)
+        .expect("flow at 100 s");
+    expected[at].1 = "plc/flow 100000 Number(1234.5) good".to_string();
+    expected.push((100_001, "meter/kw 100001 Number(1.0) good".to_string()));
+    expected.sort_by_key(|(t, _)| *t);
+    let expected: Vec<String> = expected.into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()),
+        expected,
+        "from the log"
+    );
+    let flow = SampleQuery {
+        tags: vec!["plc/flow".into()],
+        ..SampleQuery::default()
+    };
+    let flow_only: Vec<String> = expected
+        .iter()
+        .filter(|s| s.starts_with("plc/flow"))
+        .cloned()
+        .collect();
+    assert_eq!(read_all(&path, &flow), flow_only, "one tag from the log");
+
+    backfill.close().expect("close");
+    assert_eq!(query_number(&path, "SELECT count(*) FROM log"), 0, "sealed");
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()),
+        expected,
+        "from chunks"
+    );
+}
+
+/// A file of history schema 5 with commits in its log (blobs of 8-byte directory entries and plain
+/// runs) reads as it is, and the next writer upgrades it to 6, adds to that log and seals both.
+#[test]
+fn a_version_5_log_reads_as_it_is_and_the_next_writer_upgrades_and_seals_it() {
+    let (_dir, path, conn) = file_of_version(5);
+    let rec = |time: i64, v: f64| crate::codec::Rec {
+        time,
+        quality: 0,
+        value: crate::codec::RecValue::Number(v),
+    };
+    conn.execute_batch(
+        "INSERT INTO tags (id, full_id, unit, type) VALUES (1, 'plc/flow', 'L/s', 'f32'),
+                (2, 'plc/run', NULL, 'bool'), (3, 'plc/mode', NULL, 'string'), (4, 'meter/kw', 'kW', 'u32');",
+    )
+    .expect("tags");
+    let rows = [
+        (
+            1,
+            vec![
+                (1, vec![rec(1000, 1.5), rec(2000, 2.5)]),
+                (4, vec![rec(1500, 7.0)]),
+            ],
+        ),
+        (2, vec![(1, vec![rec(2000, 3.5)])]),
+    ];
+    for (seq, runs) in &rows {
+        let (first, last) = (runs[0].0, runs[runs.len() - 1].0);
+        let samples: usize = runs.iter().map(|(_, r)| r.len()).sum();
+        conn.execute(
+            "INSERT INTO log (seq, written, first_tag, last_tag, samples) VALUES (?1, 5000, ?2, ?3, ?4)",
+            (seq, first, last, samples as i64),
+        )
+        .expect("a version 5 log row");
+        conn.execute(
+            "INSERT INTO log_data (seq, data) VALUES (?1, ?2)",
+            (seq, crate::codec::legacy_log_blob(runs)),
+        )
+        .expect("its blob");
+    }
+    drop(conn);
+    let version = "SELECT version FROM schema_version WHERE component = 'history'";
+    let expected = vec![
+        "plc/flow 1000 Number(1.5) good".to_string(),
+        "meter/kw 1500 Number(7.0) good".to_string(),
+        "plc/flow 2000 Number(3.5) good".to_string(),
+    ];
+    assert_eq!(read_all(&path, &SampleQuery::default()), expected);
+    assert_eq!(
+        query_number(&path, version),
+        5,
+        "a reader reads it as it is"
+    );
+
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("writer");
+    assert_eq!(query_number(&path, version), layout::VERSION, "upgraded");
+    writer
+        .sink()
+        .send(vec![num(FLOW, 2000, 9.0), num(KW, 3000, 8.0)]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while writer.stats().stored < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut expected = expected;
+    expected[2] = "plc/flow 2000 Number(9.0) good".to_string();
+    expected.push("meter/kw 3000 Number(8.0) good".to_string());
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()),
+        expected,
+        "old and new log rows"
+    );
+    writer.close().expect("close");
+    assert_eq!(query_number(&path, "SELECT count(*) FROM log"), 0, "sealed");
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()),
+        expected,
+        "from chunks"
+    );
+}

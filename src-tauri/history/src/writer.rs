@@ -16,7 +16,7 @@ use crate::compact::{self, CompactCursor, CompactLimits, CompactScope};
 use crate::guard::{self, DiskLevel, Thresholds};
 use crate::lock::WriterLock;
 use crate::retain::{self, RetainCursor, RetainLimits, RetentionPlan};
-use crate::store::{self, ChunkEnds, Runs, SealJob};
+use crate::store::{self, ChunkEnds, PackJob, Runs, SealJob};
 use crate::{layout, schema, HistoryError};
 
 /// Samples wait at most this long between being sent and their transaction starting, so a `kill -9` loses
@@ -30,11 +30,25 @@ const MAX_BATCH: usize = 100_000;
 /// chunk index per tag. 8 MiB costs no measurable writer CPU against 32 MiB in the million-tag bench and
 /// keeps 24 MB out of the collector's resident memory.
 const CACHE_KIB: i64 = 8 * 1024;
+/// The log's rows of commits are packed into rows of compact runs (`store::pack_step`) when they hold
+/// this many samples...
+const PACK_SAMPLES: u64 = 30_000_000;
+/// ...or when the oldest is this old (UTC ms), whichever comes first. Until packed a polled sample takes
+/// about 8 bytes of log, packed 2 to 7 (the more samples a tag has in a packing, the fewer): these bound
+/// the plain rows a reader of recent samples scans (a million-tag plant: 5 minutes, 240 MB).
+const PACK_AGE_MS: i64 = 10 * 60 * 1000;
+/// One packing step (one transaction, between two commits of new samples) packs whole ranges of tag ids
+/// until it has about this many samples.
+const PACK_STEP_SAMPLES: u64 = 1_000_000;
 /// The log is sealed into chunks when it holds this many samples...
-const SEAL_SAMPLES: u64 = 10_000_000;
-/// ...or when its oldest row is this old (UTC ms), whichever comes first. Longer means bigger chunks
-/// (fewer rows, better compression) and more for readers to scan in the log.
-const SEAL_AGE_MS: i64 = 10 * 60 * 1000;
+const SEAL_SAMPLES: u64 = 400_000_000;
+/// ...or when its oldest row is this old (UTC ms), whichever comes first. An hour is a full chunk's
+/// span (`layout::CHUNK_SPAN_MS`): each sample is written into a chunk about once. Sealed every ten
+/// minutes, a million-tag plant wrote a chunk row (with its two index entries) per tag for about ten
+/// samples each, and compaction rewrote every tag's growing chunk after each seal: most of the bytes
+/// written to the disk (issue 15, about 190 of 240 bytes a sample). Longer means bigger chunks and more
+/// packed log for readers to scan.
+const SEAL_AGE_MS: i64 = 60 * 60 * 1000;
 /// One sealing step (one transaction, between two commits of new samples) takes about this many samples.
 const SEAL_STEP_SAMPLES: u64 = 400_000;
 /// One compaction step (one transaction, between two commits of new samples) reads at most this many
@@ -541,6 +555,11 @@ pub(crate) struct WriterThread {
     /// Samples in the log, and when its oldest row was written (UTC ms).
     pub(crate) log_samples: u64,
     log_oldest: Option<i64>,
+    /// The same of the log's rows not packed yet.
+    plain_samples: u64,
+    plain_oldest: Option<i64>,
+    /// The packing in progress (never beside a seal).
+    pack: Option<PackJob>,
     /// The seal in progress.
     pub(crate) job: Option<SealJob>,
     /// The compaction pass in progress: started when the writer opens (over every chunk) and after each
@@ -634,6 +653,8 @@ impl WriterThread {
         let tags = register_tags(&conn, plant).map_err(sql_err("registering tags"))?;
         let (log_samples, log_oldest) =
             store::log_state(&conn).map_err(sql_err("reading the log"))?;
+        let (plain_samples, plain_oldest) =
+            store::plain_log_state(&conn).map_err(sql_err("reading the log"))?;
         let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
         let last_chunk = compact::last_chunk_id(&conn).map_err(sql_err("reading the chunks"))?;
         let retention = RetentionPlan::new(
@@ -650,6 +671,9 @@ impl WriterThread {
             tags,
             log_samples,
             log_oldest,
+            plain_samples,
+            plain_oldest,
+            pack: None,
             job,
             // Chunks an older writer left small (or an older Plantwatch) are merged from the start.
             compaction: Some(CompactionPass {
@@ -789,6 +813,8 @@ impl WriterThread {
         })?;
         self.log_samples += in_runs;
         self.log_oldest.get_or_insert(written);
+        self.plain_samples += in_runs;
+        self.plain_oldest.get_or_insert(written);
         batch.clear();
         let c = &self.counters;
         c.pending.fetch_sub(n, Ordering::Relaxed);
@@ -819,15 +845,22 @@ impl WriterThread {
         (runs, order.len() as u64)
     }
 
-    /// True when a seal, a retention pass or a compaction pass is in progress.
+    /// True when a packing, a seal, a retention pass or a compaction pass is in progress.
     pub(crate) fn has_background_work(&self) -> bool {
-        self.job.is_some() || self.retain.is_some() || self.compaction.is_some()
+        self.pack.is_some()
+            || self.job.is_some()
+            || self.retain.is_some()
+            || self.compaction.is_some()
     }
 
-    /// One step of background work between commits: a seal step when a seal is due or in progress,
+    /// One step of background work between commits: a packing step when a packing is in progress or
+    /// due (and no seal is in progress), otherwise a seal step when a seal is due or in progress,
     /// otherwise a retention step, otherwise a compaction step. Returns false when its transaction
     /// failed.
     pub(crate) fn background_step(&mut self) -> bool {
+        if self.pack.is_some() || (self.job.is_none() && self.pack_due()) {
+            return self.pack_step();
+        }
         let sealing = self.job.is_some() || self.seal_due(false);
         if sealing || (self.retain.is_none() && self.compaction.is_none()) {
             return self.seal_if_due(false);
@@ -836,6 +869,53 @@ impl WriterThread {
             return self.retain_step();
         }
         self.compact_step()
+    }
+
+    /// The log's rows not packed yet are many or old enough to pack.
+    pub(crate) fn pack_due(&self) -> bool {
+        self.plain_samples >= PACK_SAMPLES
+            || self
+                .plain_oldest
+                .is_some_and(|t| self.now() - t >= PACK_AGE_MS)
+    }
+
+    /// Starts a packing when none is in progress and does one step of it in its own transaction.
+    /// Returns false when that transaction failed (the packing starts again when next due: a step
+    /// leaves the log whole either way).
+    fn pack_step(&mut self) -> bool {
+        let step = || -> rusqlite::Result<Option<PackJob>> {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let job = match self.pack {
+                Some(job) => job,
+                None => match store::start_pack(&tx)? {
+                    Some(job) => job,
+                    None => return Ok(None),
+                },
+            };
+            let left = store::pack_step(&tx, job, PACK_STEP_SAMPLES)?;
+            tx.commit()?;
+            Ok(left)
+        };
+        match step() {
+            Ok(left) => {
+                self.pack = left;
+                if left.is_none() {
+                    self.refresh_log_state();
+                }
+                true
+            }
+            Err(source) => {
+                self.pack = None;
+                self.refresh_log_state();
+                self.counters.record_error(&HistoryError::Sql {
+                    path: self.path.clone(),
+                    what: "packing the log",
+                    source,
+                });
+                false
+            }
+        }
     }
 
     /// One retention step in its own transaction. Returns false when that transaction failed (the pass
@@ -1102,8 +1182,13 @@ impl WriterThread {
     }
 
     fn refresh_log_state(&mut self) {
-        match store::log_state(&self.conn) {
-            Ok((samples, oldest)) => (self.log_samples, self.log_oldest) = (samples, oldest),
+        let state = store::log_state(&self.conn)
+            .and_then(|all| Ok((all, store::plain_log_state(&self.conn)?)));
+        match state {
+            Ok(((samples, oldest), (plain, plain_oldest))) => {
+                (self.log_samples, self.log_oldest) = (samples, oldest);
+                (self.plain_samples, self.plain_oldest) = (plain, plain_oldest);
+            }
             Err(source) => self.counters.record_error(&HistoryError::Sql {
                 path: self.path.clone(),
                 what: "reading the log",

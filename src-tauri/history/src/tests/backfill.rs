@@ -48,23 +48,31 @@ fn flow_chunks(path: &Path) -> Vec<(i64, i64)> {
 }
 
 #[test]
-fn a_backfill_seals_every_ten_minutes_of_its_clock_and_compacts_like_live_collection() {
+fn a_backfill_packs_every_ten_minutes_and_seals_every_hour_of_its_clock() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("plant.db");
     let minutes = four_hours_by_minute();
     let open = backfill(&path, &minutes);
-    // Before any close: what is still in the log is at most one seal's worth (ten minutes and the commit
-    // that made it due), the rest is in chunks.
+    // Before any close: what is still in the log is at most one seal's worth (an hour and the commit that
+    // made it due), the rest is in chunks; of the log, what is not packed yet is at most ten minutes and
+    // the commit that made a packing due.
     let logged = query_number(&path, "SELECT coalesce(sum(samples), 0) FROM log");
     assert!(
-        (1..=12 * 60).contains(&logged),
+        (1..=61 * 60).contains(&logged),
         "log holds {logged} samples"
     );
+    let plain = query_number(
+        &path,
+        "SELECT coalesce(sum(samples), 0) FROM log WHERE packed = 0",
+    );
+    assert!(plain <= 11 * 60, "{plain} samples not packed");
+    let packed = query_number(&path, "SELECT count(*) FROM log WHERE packed = 1");
+    assert!(packed >= 1, "the log's older minutes are packed");
     open.close().expect("close");
 
+    // Hourly seals: a chunk per hour (one more when a seal's hour and a bit splits), where seals every ten
+    // minutes left about twenty.
     let chunks = flow_chunks(&path);
-    // Seals of 10-12 minutes merge into chunks of up to an hour: without compaction there would be
-    // about twenty.
     assert!((4..=6).contains(&chunks.len()), "chunks: {chunks:?}");
     for pair in chunks.windows(2) {
         assert!(pair[0].1 < pair[1].0, "chunks overlap: {chunks:?}");

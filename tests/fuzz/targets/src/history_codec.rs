@@ -3,11 +3,11 @@
 //! Decoding: the bytes as a run and as a log blob (every run its directory points at) must decode or
 //! fail with a `CodecError`, never panic; a run that decodes must encode and decode to the same samples.
 //! Encoding: samples built from the bytes (the [`Recipe`] below), grouped into runs of ascending tag ids,
-//! must come back exactly from a log blob (plain runs) and each run from its own encoding (a compact
-//! run, as chunks hold).
+//! must come back exactly from a log blob (a commit's dense runs, a packed row's compact runs, and the
+//! plain runs of schema 5) and each run from its own encoding (a compact run, as chunks hold).
 
 use plantwatch_history::codec::{
-    decode_run_vec, encode_run, LogBlob, LogBlobBuilder, Rec, RecValue,
+    decode_run_vec, encode_run, legacy_log_blob, LogBlob, LogBlobBuilder, Rec, RecValue,
 };
 
 /// Runs both halves on `data`.
@@ -25,10 +25,10 @@ fn decode_arbitrary(data: &[u8]) {
     }
     if let Ok(blob) = LogBlob::parse(data) {
         for run in blob.runs_between(0, u32::MAX) {
-            let Ok((tag, bytes)) = run else { break };
-            let _ = decode_run_vec(bytes);
+            let Ok(run) = run else { break };
+            let _ = run.decode(|_| {});
             // A directory of unsorted ids must not make the search panic either.
-            let _ = blob.run_of(tag);
+            let _ = blob.run_of(run.tag);
         }
     }
 }
@@ -47,19 +47,36 @@ fn round_trip(data: &[u8]) {
         let recs: Vec<Rec> = (0..step & 0x0f).map_while(|_| recipe.rec()).collect();
         runs.push((tag, recs));
     }
-    let mut builder = LogBlobBuilder::new(runs.len());
-    for (tag, recs) in &runs {
-        builder.add(*tag, recs);
+    let build = |mut builder: LogBlobBuilder| {
+        for (tag, recs) in &runs {
+            builder.add(*tag, recs);
+        }
+        builder.finish()
+    };
+    let base = runs
+        .iter()
+        .filter_map(|(_, recs)| recs.first().map(|r| r.time))
+        .min()
+        .unwrap_or(0);
+    let blobs = [
+        build(LogBlobBuilder::dense(base)),
+        build(LogBlobBuilder::compact()),
+        legacy_log_blob(&runs),
+    ];
+    for blob_bytes in &blobs {
+        let blob = LogBlob::parse(blob_bytes).expect("a built blob parses");
+        for (tag, recs) in &runs {
+            let run = blob
+                .run_of(*tag)
+                .expect("a built blob reads")
+                .expect("a built blob has each run it was given");
+            let mut back = Vec::new();
+            run.decode(|r| back.push(r))
+                .expect("an encoded run decodes");
+            assert_same(recs, &back, "a run through a log blob");
+        }
     }
-    let blob_bytes = builder.finish();
-    let blob = LogBlob::parse(&blob_bytes).expect("a built blob parses");
-    for (tag, recs) in &runs {
-        let bytes = blob
-            .run_of(*tag)
-            .expect("a built blob reads")
-            .expect("a built blob has each run it was given");
-        let back = decode_run_vec(bytes).expect("an encoded run decodes");
-        assert_same(recs, &back, "a run through a log blob");
+    for (_, recs) in &runs {
         let mut run = Vec::new();
         encode_run(recs, &mut run);
         let back = decode_run_vec(&run).expect("an encoded run decodes");

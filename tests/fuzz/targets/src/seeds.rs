@@ -7,7 +7,7 @@ use std::io;
 use std::path::Path;
 
 use plantwatch_core::Table;
-use plantwatch_history::codec::{encode_run, LogBlobBuilder, Rec, RecValue};
+use plantwatch_history::codec::{encode_run, legacy_log_blob, LogBlobBuilder, Rec, RecValue};
 use plantwatch_modbus::{plan_device, split_block, BadRanges, Block};
 
 use crate::modbus_reply;
@@ -72,11 +72,21 @@ fn history_runs() -> Vec<(String, Vec<u8>)> {
     let mut run = Vec::new();
     encode_run(&every_kind, &mut run);
     seeds.push(("run-every-kind".to_string(), run));
-    let mut blob = LogBlobBuilder::new(3);
-    blob.add(3, &every_kind);
-    blob.add(7, &every_kind[..1]);
-    blob.add(16_384, &[]);
-    seeds.push(("blob-three-tags".to_string(), blob.finish()));
+    let runs = vec![
+        (3, every_kind.clone()),
+        (7, every_kind[..1].to_vec()),
+        (16_384, Vec::new()),
+    ];
+    for (name, mut blob) in [
+        ("dense", LogBlobBuilder::dense(1_764_000_000_000)),
+        ("compact", LogBlobBuilder::compact()),
+    ] {
+        for (tag, recs) in &runs {
+            blob.add(*tag, recs);
+        }
+        seeds.push((format!("blob-three-tags-{name}"), blob.finish()));
+    }
+    seeds.push(("blob-three-tags".to_string(), legacy_log_blob(&runs)));
     // Bytes the round-trip half reads as a recipe: runs of 2 and 1 samples of each value kind.
     seeds.push((
         "recipe".to_string(),
