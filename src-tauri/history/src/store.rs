@@ -201,7 +201,7 @@ pub(crate) fn pack_step(
     // rewrites.
     let mut done = 0u64;
     while done < step_samples {
-        let Some((packed, next)) = pack_range(conn, job)? else {
+        let Some((packed, next)) = pack_range(conn, job, step_samples - done)? else {
             return Ok(None);
         };
         done += packed;
@@ -213,9 +213,20 @@ pub(crate) fn pack_step(
     Ok(Some(job))
 }
 
-/// Packs the rows of the next range of `job`; `None` when there is none left. Returns the samples packed
-/// and the job left to do.
-fn pack_range(conn: &Connection, job: PackJob) -> rusqlite::Result<Option<(u64, Option<PackJob>)>> {
+/// Packs the rows of the next range of `job`, the oldest first and no more than about `most` samples
+/// (at least one row); `None` when there is none left. Returns the samples packed and the job left to do
+/// (the same range again when rows of it were left for the next step).
+///
+/// Why at most `most`: a step is one transaction, and commits wait for it; a small plant whose every tag
+/// changes every second puts millions of samples into one range's rows between packings, which packed
+/// at once would hold the commits back for seconds (samples wait in memory meanwhile, and a `kill -9`
+/// would lose more than the last second). The rows left keep later places (`seq`) than the packed ones,
+/// so the later write still wins.
+fn pack_range(
+    conn: &Connection,
+    job: PackJob,
+    most: u64,
+) -> rusqlite::Result<Option<(u64, Option<PackJob>)>> {
     let first: Option<u32> = conn
         .prepare_cached(
             "SELECT min(first_tag) FROM log WHERE packed = 0 AND seq <= ?1 AND first_tag >= ?2",
@@ -231,6 +242,7 @@ fn pack_range(conn: &Connection, job: PackJob) -> rusqlite::Result<Option<(u64, 
     let mut seqs: Vec<i64> = Vec::new();
     let mut written = i64::MAX;
     let mut total = 0u64;
+    let mut left_rows = false;
     {
         let mut rows = conn.prepare_cached(
             "SELECT l.seq, l.written, l.samples, d.data FROM log l JOIN log_data d ON d.seq = l.seq
@@ -239,6 +251,10 @@ fn pack_range(conn: &Connection, job: PackJob) -> rusqlite::Result<Option<(u64, 
         )?;
         let mut rows = rows.query((job.upto, from_tag, to_tag))?;
         while let Some(row) = rows.next()? {
+            if total >= most {
+                left_rows = true;
+                break;
+            }
             seqs.push(row.get(0)?);
             written = written.min(row.get(1)?);
             total += row.get::<_, i64>(2)?.max(0) as u64;
@@ -295,10 +311,17 @@ fn pack_range(conn: &Connection, job: PackJob) -> rusqlite::Result<Option<(u64, 
     if let (Some(last), Some(seq)) = (row, places.pop()) {
         last.insert(conn, seq, written)?;
     }
-    let next = u32::try_from(to_tag).ok().map(|below_tag| PackJob {
-        upto: job.upto,
-        below_tag,
-    });
+    let next = if left_rows {
+        Some(PackJob {
+            upto: job.upto,
+            below_tag: from_tag,
+        })
+    } else {
+        u32::try_from(to_tag).ok().map(|below_tag| PackJob {
+            upto: job.upto,
+            below_tag,
+        })
+    };
     Ok(Some((packed, next)))
 }
 

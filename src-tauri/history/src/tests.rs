@@ -1575,3 +1575,55 @@ fn a_version_5_log_reads_as_it_is_and_the_next_writer_upgrades_and_seals_it() {
         "from chunks"
     );
 }
+
+/// A packing step is one transaction that commits wait for, so it packs no more than its share of
+/// samples even when one range of tags holds many more (a small plant changing every tag every second):
+/// it takes the range's oldest rows and leaves the rest for the next step, and everything reads the same.
+#[test]
+fn a_packing_step_packs_a_bounded_share_of_a_full_range_and_the_log_reads_the_same() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("plant.db");
+    let mut backfill = Backfill::open(&path, &demo_plant(), Timestamp(0)).expect("open");
+    // Five minutes, a commit a second: 300 rows of one range, 600 samples, none packed yet.
+    for s in 0..300i64 {
+        let commit = vec![
+            num(FLOW, s * 1000, (s % 97) as f64),
+            num(KW, s * 1000 + 3, 400.0 + s as f64 * 0.5),
+        ];
+        backfill
+            .store(commit, Timestamp(s * 1000 + 500))
+            .expect("store");
+    }
+    drop(backfill);
+    let packed_samples = "SELECT coalesce(sum(samples), 0) FROM log WHERE packed = 1";
+    assert_eq!(query_number(&path, packed_samples), 0);
+    let before = read_all(&path, &SampleQuery::default());
+    assert_eq!(before.len(), 600);
+
+    let conn = crate::schema::open_connection(&path).expect("open");
+    let mut job = crate::store::start_pack(&conn)
+        .expect("start")
+        .expect("rows to pack");
+    let (mut steps, mut packed) = (0, 0);
+    loop {
+        let tx = conn.unchecked_transaction().expect("transaction");
+        let left = crate::store::pack_step(&tx, job, 100).expect("step");
+        tx.commit().expect("commit");
+        steps += 1;
+        let now = query_number(&path, packed_samples);
+        assert!(
+            now - packed <= 102,
+            "step {steps} packed {} samples",
+            now - packed
+        );
+        packed = now;
+        match left {
+            Some(next) => job = next,
+            None => break,
+        }
+    }
+    drop(conn);
+    assert!(steps >= 6, "{steps} steps for 600 samples, 100 a step");
+    assert_eq!(packed, 600, "every sample packed");
+    assert_eq!(read_all(&path, &SampleQuery::default()), before);
+}
