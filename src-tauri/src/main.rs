@@ -8,6 +8,7 @@ mod cli;
 mod csv;
 #[cfg(feature = "desktop")]
 mod desktop;
+mod report_alarm;
 
 #[derive(Parser)]
 #[command(

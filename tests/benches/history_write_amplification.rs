@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use plantwatch_core::{Quality, Sample, TagIndex, Timestamp, Value};
 use plantwatch_history::Backfill;
+use plantwatch_system_tests::proc_io;
 
 /// 2026-11-25T00:00:00Z in ms.
 const BASE_MS: i64 = 1_795_564_800_000;
@@ -42,21 +43,6 @@ impl Random {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
-}
-
-fn proc_io(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/io")
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|l| {
-                l.strip_prefix(field)?
-                    .strip_prefix(':')?
-                    .trim()
-                    .parse()
-                    .ok()
-            })
-        })
-        .unwrap_or(0)
 }
 
 fn main() {

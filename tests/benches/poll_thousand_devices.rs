@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use plantwatch_engine::{Engine, EngineOptions};
+use plantwatch_system_tests::proc_io;
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -294,22 +295,6 @@ fn main() {
         100.0 * run.server_cpu.as_secs_f64() / secs,
         ""
     );
-}
-
-/// A counter of `/proc/self/io` (0 when the kernel does not keep it).
-fn proc_io(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/io")
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|l| {
-                l.strip_prefix(field)?
-                    .strip_prefix(':')?
-                    .trim()
-                    .parse()
-                    .ok()
-            })
-        })
-        .unwrap_or(0)
 }
 
 /// The history file and its write-ahead log, in bytes.

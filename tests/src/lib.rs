@@ -67,3 +67,20 @@ pub fn out_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create tests/out folder");
     dir
 }
+
+/// A counter of this process's `/proc/self/io` (`write_bytes`, `read_bytes`, ...), 0 when the kernel
+/// does not keep it: what the benchmarks measure disk writes with.
+pub fn proc_io(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                l.strip_prefix(field)?
+                    .strip_prefix(':')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+        })
+        .unwrap_or(0)
+}

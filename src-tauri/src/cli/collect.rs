@@ -259,14 +259,7 @@ fn start_reports(engine: &Engine) -> Option<plantwatch_report::schedule::ReportS
     });
     // A failing schedule raises the system alarm "scheduled report failed" (journaled, listed by
     // `plantwatch alarms`), cleared when it makes its report.
-    let switch = engine
-        .alarms()
-        .map(|a| a.system_switch(plantwatch_alarm::SystemAlarm::ReportFailed));
-    let on_failing = Box::new(move |failing: bool| {
-        if let Some(switch) = &switch {
-            switch.set(failing);
-        }
-    });
+    let on_failing = crate::report_alarm::on_failing(engine);
     match schedule::start_for_plant(plant, history, on_event, on_failing) {
         Ok(scheduler) => {
             eprintln!(

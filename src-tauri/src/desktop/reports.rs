@@ -173,14 +173,7 @@ pub fn start_scheduler(engine: &Engine) -> Option<ReportScheduler> {
             );
         }
     });
-    let switch = engine
-        .alarms()
-        .map(|a| a.system_switch(plantwatch_alarm::SystemAlarm::ReportFailed));
-    let on_failing = Box::new(move |failing: bool| {
-        if let Some(switch) = &switch {
-            switch.set(failing);
-        }
-    });
+    let on_failing = crate::report_alarm::on_failing(engine);
     match schedule::start_for_plant(plant, history, on_event, on_failing) {
         Ok(scheduler) => Some(scheduler),
         Err(e) => {
