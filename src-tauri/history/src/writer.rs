@@ -42,13 +42,16 @@ const PACK_AGE_MS: i64 = 10 * 60 * 1000;
 const PACK_STEP_SAMPLES: u64 = 1_000_000;
 /// The log is sealed into chunks when it holds this many samples...
 const SEAL_SAMPLES: u64 = 400_000_000;
-/// ...or when its oldest row is this old (UTC ms), whichever comes first. An hour is a full chunk's
-/// span (`layout::CHUNK_SPAN_MS`): each sample is written into a chunk about once. Sealed every ten
+/// ...or when its oldest row is this old (UTC ms), whichever comes first. Just under an hour, a full
+/// chunk's span (`layout::CHUNK_SPAN_MS`): each sample is written into a chunk about once. (At a full
+/// hour the log spanned an hour and the commit that made the seal due, a little more than a chunk may:
+/// every seal split each tag's samples into an hour's chunk and a sliver of a second, a second chunk row
+/// per tag per seal that compaction could not merge, doubling the chunks of a year.) Sealed every ten
 /// minutes, a million-tag plant wrote a chunk row (with its two index entries) per tag for about ten
 /// samples each, and compaction rewrote every tag's growing chunk after each seal: most of the bytes
 /// written to the disk (issue 15, about 190 of 240 bytes a sample). Longer means bigger chunks and more
 /// packed log for readers to scan.
-const SEAL_AGE_MS: i64 = 60 * 60 * 1000;
+const SEAL_AGE_MS: i64 = 55 * 60 * 1000;
 /// One sealing step (one transaction, between two commits of new samples) takes about this many samples.
 const SEAL_STEP_SAMPLES: u64 = 400_000;
 /// One compaction step (one transaction, between two commits of new samples) reads at most this many
