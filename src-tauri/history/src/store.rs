@@ -143,21 +143,26 @@ pub(crate) fn append_log(conn: &Connection, written: i64, runs: &Runs) -> rusqli
     Ok(start as u64)
 }
 
-/// What the log holds: samples, and when its oldest row was written (UTC ms).
-pub(crate) fn log_state(conn: &Connection) -> rusqlite::Result<(u64, Option<i64>)> {
-    conn.query_row(
-        "SELECT coalesce(sum(samples), 0), min(written) FROM log",
-        [],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-    )
+/// What the log holds: samples, and when its oldest row was written (UTC ms), in all its rows and in the
+/// rows not packed yet (what a seal and a packing are due by), read in one pass over the log.
+pub(crate) struct LogState {
+    pub all: (u64, Option<i64>),
+    pub plain: (u64, Option<i64>),
 }
 
-/// What the log holds in rows not packed yet: samples, and when the oldest was written (UTC ms).
-pub(crate) fn plain_log_state(conn: &Connection) -> rusqlite::Result<(u64, Option<i64>)> {
+pub(crate) fn log_state(conn: &Connection) -> rusqlite::Result<LogState> {
     conn.query_row(
-        "SELECT coalesce(sum(samples), 0), min(written) FROM log WHERE packed = 0",
+        "SELECT coalesce(sum(samples), 0), min(written),
+                coalesce(sum(samples) FILTER (WHERE packed = 0), 0),
+                min(written) FILTER (WHERE packed = 0)
+         FROM log",
         [],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+        |r| {
+            Ok(LogState {
+                all: (r.get::<_, i64>(0)?.max(0) as u64, r.get(1)?),
+                plain: (r.get::<_, i64>(2)?.max(0) as u64, r.get(3)?),
+            })
+        },
     )
 }
 

@@ -37,8 +37,8 @@ const PACK_SAMPLES: u64 = 30_000_000;
 /// about 8 bytes of log, packed 2 to 7 (the more samples a tag has in a packing, the fewer): these bound
 /// the plain rows a reader of recent samples scans (a million-tag plant: 5 minutes, 240 MB).
 const PACK_AGE_MS: i64 = 10 * 60 * 1000;
-/// One packing step (one transaction, between two commits of new samples) packs whole ranges of tag ids
-/// until it has about this many samples.
+/// One packing step (one transaction, between two commits of new samples) packs about this many samples:
+/// whole ranges of tag ids while they fit, the oldest rows of a range that does not.
 const PACK_STEP_SAMPLES: u64 = 1_000_000;
 /// The log is sealed into chunks when it holds this many samples...
 const SEAL_SAMPLES: u64 = 400_000_000;
@@ -654,10 +654,10 @@ impl WriterThread {
             .map_err(sql_err("setting the page cache"))?;
         store::convert_version_1(&conn).map_err(sql_err("converting version 1 samples"))?;
         let tags = register_tags(&conn, plant).map_err(sql_err("registering tags"))?;
-        let (log_samples, log_oldest) =
-            store::log_state(&conn).map_err(sql_err("reading the log"))?;
-        let (plain_samples, plain_oldest) =
-            store::plain_log_state(&conn).map_err(sql_err("reading the log"))?;
+        let store::LogState {
+            all: (log_samples, log_oldest),
+            plain: (plain_samples, plain_oldest),
+        } = store::log_state(&conn).map_err(sql_err("reading the log"))?;
         let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
         let last_chunk = compact::last_chunk_id(&conn).map_err(sql_err("reading the chunks"))?;
         let retention = RetentionPlan::new(
@@ -1185,12 +1185,10 @@ impl WriterThread {
     }
 
     fn refresh_log_state(&mut self) {
-        let state = store::log_state(&self.conn)
-            .and_then(|all| Ok((all, store::plain_log_state(&self.conn)?)));
-        match state {
-            Ok(((samples, oldest), (plain, plain_oldest))) => {
-                (self.log_samples, self.log_oldest) = (samples, oldest);
-                (self.plain_samples, self.plain_oldest) = (plain, plain_oldest);
+        match store::log_state(&self.conn) {
+            Ok(state) => {
+                (self.log_samples, self.log_oldest) = state.all;
+                (self.plain_samples, self.plain_oldest) = state.plain;
             }
             Err(source) => self.counters.record_error(&HistoryError::Sql {
                 path: self.path.clone(),
