@@ -433,12 +433,11 @@ impl HistoryReader {
                 if chunk.end < from {
                     continue;
                 }
-                let whole = chunk.start >= from && chunk.end < to && chunk.end < log_first;
-                let i = columns.index(chunk.start.max(from));
-                if whole && columns.index(chunk.end) == i {
+                if let Some(i) = columns.holding(chunk.start, chunk.end, log_first) {
                     columns.add_summary(i, &chunk.summary);
                     continue;
                 }
+                let i = columns.index(chunk.start.max(from));
                 data_of.query_row([chunk.id], |d| {
                     let data = d.get_ref(0)?.as_blob()?;
                     if data.is_empty() {
@@ -462,9 +461,7 @@ impl HistoryReader {
                         return store::decode_chunk(data, |rec| add(columns, rec));
                     };
                     for part in &parts {
-                        let i = columns.index(part.start.max(from));
-                        let whole = part.start >= from && part.end < to && part.end < log_first;
-                        if whole && columns.index(part.end) == i {
+                        if let Some(i) = columns.holding(part.start, part.end, log_first) {
                             columns.add_summary(i, &part.summary);
                         } else if part.end >= from && part.start < to {
                             codec::decode_part(data, part, |rec| add(columns, rec))
@@ -782,6 +779,18 @@ impl Columns {
     fn index(&self, time: i64) -> usize {
         let i = i128::from(time - self.from) * self.buckets.len() as i128 / self.span;
         i.clamp(0, self.buckets.len() as i128 - 1) as usize
+    }
+
+    /// The column that holds all of `[start, end]` (a chunk's or a part's span), when the span lies inside
+    /// one column of the range and before `log_first` (from there the log's samples replace the chunks'):
+    /// then its summary stands for its samples. `None`: it must be read sample by sample.
+    fn holding(&self, start: i64, end: i64, log_first: i64) -> Option<usize> {
+        let to = self.edges[self.edges.len() - 1];
+        if start < self.from || end >= to || end >= log_first {
+            return None;
+        }
+        let i = self.index(start);
+        (self.index(end) == i).then_some(i)
     }
 
     /// [`Columns::index`] for the samples of a decoded chunk, which come in time order: most are in the
