@@ -9,9 +9,9 @@
 //! (a noisy 12-bit analog input, a drifting temperature, a setpoint that steps, an energy counter; the
 //! decade's tag is the analog input) with poll jitter and a minute's link outage a day. They are written
 //! through `Backfill`, the writer's own commit, packing, seal, compaction and retention steps on the data's
-//! clock: a commit a minute, the log packed every ten minutes of data and sealed about hourly (history
-//! schema 6), compaction after each seal, as live collection leaves a file (chunks of an hour in parts,
-//! about 8,760 per tag a year), not one bulk seal. `VERSION` beside them says
+//! clock: a commit a minute, the log packed every ten minutes of data and sealed about every four hours
+//! (history schema 8), compaction after each seal, as live collection leaves a file (chunks of at most
+//! 8,192 samples or four hours, in parts), not one bulk seal. `VERSION` beside them says
 //! which generator made them; a missing or different one (or a build cut short) rebuilds both. The build
 //! time is printed as an ingest rate.
 //!
@@ -37,12 +37,12 @@ use plantwatch_system_tests::history_support::{plant, tag};
 use plantwatch_system_tests::out_dir;
 
 /// Says which generator made the cached files: change it whenever what they hold changes.
-const VERSION: &str = "history_years 3: backfill, commit 60 s, packing 10 min, seal 55 min, analog/temperature/setpoint/counter, outage 60 s a day, parted chunks";
+const VERSION: &str = "history_years 4: backfill, commit 60 s, packing 10 min, seal 3 h 55 min, analog/temperature/setpoint/counter, outage 60 s a day, parted chunks";
 /// 2026-12-01T00:00:00Z in ms: every history ends here.
 const END_MS: i64 = 1_796_083_200_000;
 const DAY_S: i64 = 86_400;
 /// Data seconds per commit (live collection commits every half second; the seal rhythm, which decides
-/// the chunks, is the writer's hour either way).
+/// the chunks, is the writer's four hours either way).
 const COMMIT_S: i64 = 60;
 const COLUMNS: u32 = 1000;
 /// Warm reads per trend (after the cold-ish one).

@@ -4,7 +4,7 @@
 //! A [`Backfill`] is the writer thread's own state driven from the caller's thread: each
 //! [`Backfill::store`] is one commit of the writer, written at the time the caller says it is, followed by
 //! the background work an idle writer does between commits (a packing of the log when it is ten minutes
-//! old by that clock, a seal when it is an hour old, then compaction of what the seal added, retention).
+//! old by that clock, a seal when it is 3 h 55 min old, then compaction of what the seal added, retention).
 //! So a year fed a minute at a time is sealed every hour of its data and compacted as live collection
 //! compacts it, not in one bulk seal. Benchmarks use it to make years of realistic history in minutes.
 
@@ -42,7 +42,7 @@ impl Backfill {
 
     /// Commits `samples` (in any order; samples of tags outside the plant are counted as dropped) as one
     /// log row written at `now`, then does the background work that is due by then, to the end: a packing
-    /// once the log's oldest commit is ten minutes older than `now`, a seal once its oldest row is an hour
+    /// once the log's oldest commit is ten minutes older than `now`, a seal once its oldest row is 3 h 55 min
     /// older, compaction of the chunks it added, retention. `now` should not go back between calls (it never does for a writer).
     pub fn store(&mut self, samples: Vec<Sample>, now: Timestamp) -> Result<(), HistoryError> {
         self.writer.clock = Clock::At(now.as_millis());

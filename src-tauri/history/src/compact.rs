@@ -1,10 +1,11 @@
 //! Compaction: a tag's adjacent small chunks merged into full ones, in bounded steps.
 //!
-//! Live collection seals every few minutes, so a 1 Hz tag gets a chunk of about 600 samples every ten
-//! minutes, where a chunk may hold an hour (`CHUNK_SPAN_MS`) and 8,192 samples (`CHUNK_MAX_SAMPLES`). The
+//! A seal writes a chunk per tag for what the log held (about four hours live, a minute while the disk
+//! is low, any stretch on close), where a chunk may hold four hours (`CHUNK_SPAN_MS`) and 8,192 samples
+//! (`CHUNK_MAX_SAMPLES`), so a tag's chunks can be smaller than they may be. The
 //! writer walks the chunks in `(tag, start)` order, a pass at a time, and merges each run of adjacent
 //! chunks of a tag that fit in one chunk together. A writer's first pass looks at every chunk; a pass
-//! after a seal only at the tags with chunks written since the last pass, from an hour before the first
+//! after a seal only at the tags with chunks written since the last pass, from a chunk span before the first
 //! of those ([`CompactScope`]), so it costs what the seal added rather than the whole file.
 //!
 //! A step is one transaction of the caller's: it reads at most [`CompactLimits::rows`] chunk rows (their
@@ -25,7 +26,7 @@ pub(crate) struct CompactLimits {
     /// Chunk rows read (their summaries, not their data) to find runs to merge.
     pub rows: u32,
     /// Samples decoded and rewritten; a run is never split, so a step may pass this by one run
-    /// (at most an hour of a tag, or about 8,192 samples of a numeric one).
+    /// (at most four hours of a tag, or about 8,192 samples of a numeric one).
     pub samples: u64,
 }
 
@@ -57,13 +58,19 @@ pub(crate) enum CompactScope {
 impl CompactScope {
     /// The tags with chunks whose id is above `id` (chunks written since), as [`CompactScope::Tags`].
     pub(crate) fn since(conn: &Connection, id: i64) -> rusqlite::Result<CompactScope> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT tag, min(start) FROM chunks WHERE id > ?1 GROUP BY tag ORDER BY tag",
-        )?;
-        let tags = stmt.query_map([id], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)?.saturating_sub(CHUNK_SPAN_MS)))
-        })?;
-        Ok(CompactScope::Tags(tags.collect::<rusqlite::Result<_>>()?))
+        // The new chunks by rowid (the seal's rows, read from where they were appended), grouped here:
+        // SQLite would group them by walking the whole `(tag, start)` index, every chunk of the file.
+        let mut stmt =
+            conn.prepare_cached("SELECT tag, start FROM chunks NOT INDEXED WHERE id > ?1")?;
+        let mut tags = stmt
+            .query_map([id], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        tags.sort_unstable();
+        tags.dedup_by_key(|(tag, _)| *tag);
+        for (_, start) in &mut tags {
+            *start = start.saturating_sub(CHUNK_SPAN_MS);
+        }
+        Ok(CompactScope::Tags(tags))
     }
 }
 
@@ -110,7 +117,8 @@ pub(crate) fn compact_step(
     let mut done = Compacted::default();
     let mut groups = runs_to_merge(&rows).peekable();
     // The last run of a full page may go on in the next page: it is left for the next step, which starts
-    // at its first chunk. (A page of one run only cannot happen with `rows` above an hour of chunks.)
+    // at its first chunk. (A page of one run only cannot happen with `rows` above a chunk span's chunks:
+    // four hours of seals, 240 even at the low-disk guard's minute.)
     let mut next = None;
     while let Some(group) = groups.next() {
         let is_last = groups.peek().is_none();

@@ -108,16 +108,26 @@ pub const STEPS: &[&str] = &[
     // decodes only the part a column edge cuts), which a Plantwatch of version 6 would report as damaged;
     // the step changes no table, so that Plantwatch refuses the file instead. Older chunks read as before.
     "-- no table changes",
+    // Version 8: chunks may span four hours (`CHUNK_SPAN_MS`; the log is sealed about every four hours),
+    // which a Plantwatch of version 7 would miss when it looks for a range's chunks an hour back; and
+    // the index `chunks_by_tag` goes: `chunk_summaries` begins with the same `(tag, start)` and serves
+    // every lookup it did. Every seal adds an entry per tag to each index, a page of each per tag once
+    // a tag has a page of entries, written twice (the WAL, then the file): with two indexes and hourly
+    // seals that came to about 48 bytes a sample of a million-tag plant after a week (issue 15).
+    "DROP INDEX IF EXISTS chunks_by_tag;",
 ];
 
 /// The oldest version this binary reads without upgrading the file (a reader may be unable to write it):
 /// versions 4 and 7 changed no table, only what new chunks hold; version 5 added an index readers do
-/// without; version 6 a column of the log only the writer reads.
+/// without; version 6 a column of the log only the writer reads; version 8 dropped an index the other
+/// one stands in for, and its longer chunk span covers the older chunks' hour.
 pub const OLDEST_READ_AS_IS: i64 = 3;
 
 /// A chunk spans less than this much time (from its first to its last sample), so a reader finds every
-/// chunk overlapping a range among those starting less than this before it.
-pub const CHUNK_SPAN_MS: i64 = 3_600_000;
+/// chunk overlapping a range among those starting less than this before it. Four hours: the writer seals
+/// its log into chunks about this often, and each seal writes an index entry per tag (see version 8).
+/// (An hour up to version 7; those chunks are within this span too.)
+pub const CHUNK_SPAN_MS: i64 = 4 * 3_600_000;
 /// A chunk holds at most this many samples (a fast tag's chunk stays a few tens of kilobytes).
 pub const CHUNK_MAX_SAMPLES: usize = 8192;
 

@@ -12,7 +12,7 @@
 //! - Every component keeps its tables in the plant's `.db` file through [`schema::migrate`]; a file written
 //!   by a newer Plantwatch is refused, never misread.
 //!
-//! # Storage layout (history schema version 6; see `store` for the why)
+//! # Storage layout (history schema version 8; see `store` for the why)
 //! - `tags(id INTEGER PRIMARY KEY, full_id TEXT UNIQUE, unit, type)`: tags are keyed by their full id
 //!   (`"plc/flow"`), so a history file outlives edits of the config; `type` is the config's type name.
 //! - `log(seq, written, first_tag, last_tag, samples, packed)` with `log_data(seq, data)`: each commit of
@@ -23,14 +23,14 @@
 //!   minutes or 30 million samples the writer packs the commits' rows, range by range, into a few rows
 //!   of compact runs (`packed = 1`) that take the places (`seq`) of the latest rows they replace, so they
 //!   merge with newer rows as before.
-//! - `chunks(tag, start, end, count, not_good, min, max, sum, first, last, data)`, unique on
-//!   `(tag, start)`: the writer seals the log into one compact run per tag (`codec`: columns of times
+//! - `chunks(tag, start, end, count, not_good, min, max, sum, first, last, data)`, one per tag and
+//!   `start`: the writer seals the log into one compact run per tag (`codec`: columns of times
 //!   against the usual interval, numbers as a decimal scale's integer differences; under a byte a
-//!   polled sample; chunks of schema 3 hold plain runs, read as before), at most an hour and 8,192
+//!   polled sample; chunks of schema 3 hold plain runs, read as before), at most four hours and 8,192
 //!   samples long, with the summary of its good numbers so trends over months read one row per chunk
 //!   (from the index `chunk_summaries`, which holds the summaries without the data). Sealing starts when the
-//!   log holds 400 million samples or is an hour old, and on close (so each sample is written into a chunk
-//!   about once: issue 15); it runs tag range by tag range in
+//!   log holds 1.6 billion samples or is 3 h 55 min old, and on close (so each sample is written into a
+//!   chunk about once, and a tag's index page about every four hours: issue 15); it runs tag range by tag range in
 //!   transactions of about 400,000 samples between commits of new samples (`seal_progress` says how far
 //!   it got), so neither readers nor new samples wait for it.
 //! - Compaction (`compact`): between commits, with no seal in progress, the writer merges a tag's adjacent
@@ -48,7 +48,9 @@
 //!   refuses the file instead of reading those chunks as empty; a reader reads a version 3 file as it is.
 //!   Version 5 added the index `chunk_summaries`; a reader reads a version 3 or 4 file without it.
 //!   Version 6 added `log.packed`, which only the writer reads; the log rows of older files (8-byte
-//!   directory entries, plain runs) read as they are.
+//!   directory entries, plain runs) read as they are. Version 7 marks parted chunks. Version 8 dropped the
+//!   index `chunks_by_tag` (`chunk_summaries` begins with the same columns) and lets chunks span four
+//!   hours; older chunks, at most an hour, read as they are.
 //! - A version 1 file (samples in a `samples` B-tree ordered by tag and time, per-minute `rollups`) is
 //!   converted into chunks by the first writer or reader that opens it; a version 2 file's log rows
 //!   (one blob per commit) become rows of every tag id.

@@ -3,7 +3,7 @@
 //! `keep_summaries` go too. In bounded steps, like sealing and compaction.
 //!
 //! A chunk's samples go when the whole chunk is older than the keep (its end is), so up to a chunk's
-//! span (an hour) more than the keep may stay. Emptying a blob frees its pages inside the file, which
+//! span (four hours) more than the keep may stay. Emptying a blob frees its pages inside the file, which
 //! SQLite reuses for new chunks: the file stops growing, and is never rewritten.
 
 use std::collections::HashMap;

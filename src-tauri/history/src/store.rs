@@ -1,4 +1,4 @@
-//! Where samples live (history schema version 6): an append-only `log` that every commit adds rows to,
+//! Where samples live (history schema version 8): an append-only `log` that every commit adds rows to,
 //! and per-tag compressed `chunks` that the writer seals the log into.
 //!
 //! Why two places: with many tags, inserting each sample into a B-tree ordered by tag dirties one page
@@ -13,10 +13,11 @@
 //!   sealing step of a million-tag plant re-read the whole log).
 //! - `log.packed`: the writer packs the commits' rows every few minutes ([`pack_step`]) into rows of
 //!   compact runs (a commit's row holds about one sample per tag of a big plant, in dense runs of about 8
-//!   bytes; a packed row 2 to 7), so the log can hold an hour and be sealed hourly: a tag's chunk is
-//!   written about once instead of a small one per 10-minute seal, rewritten by compaction after each.
-//! - `chunks(id, tag, start, end, count, not_good, min, max, sum, first, last, data)`, unique on
-//!   `(tag, start)`: one tag's samples from `start` to `end` (inclusive, less than `CHUNK_SPAN_MS` apart)
+//!   bytes; a packed row 2 to 7), so the log can hold four hours and be sealed that rarely: a tag's chunk
+//!   is written about once instead of a small one per 10-minute seal, rewritten by compaction after each,
+//!   and its page of the chunk index once per seal (see `writer::SEAL_AGE_MS`).
+//! - `chunks(id, tag, start, end, count, not_good, min, max, sum, first, last, data)`, found by the index
+//!   `chunk_summaries` on `(tag, start, ...)`: one tag's samples from `start` to `end` (inclusive, less than `CHUNK_SPAN_MS` apart)
 //!   as a run, with the summary of its good numbers for trends over long ranges. A tag's chunks never
 //!   overlap: sealing a sample older than a tag's last chunk merges it into the chunks it overlaps.
 //! - `seal_progress(upto, below_tag)`: while the writer seals the log rows up to `upto`, tag by tag in
@@ -194,8 +195,8 @@ pub(crate) fn start_pack(conn: &Connection) -> rusqlite::Result<Option<PackJob>>
 /// before. Returns the job left to do, `None` when it is done.
 ///
 /// Why: a commit's row is written fast (plain runs, about 24 bytes a sample with its directory entry, one
-/// entry per tag per commit); a packed row holds the same samples in 2 to 3 bytes, so the log can hold an
-/// hour and be sealed into chunks once an hour instead of every few minutes.
+/// entry per tag per commit); a packed row holds the same samples in 2 to 3 bytes, so the log can hold four
+/// hours and be sealed into chunks that rarely instead of every few minutes.
 pub(crate) fn pack_step(
     conn: &Connection,
     mut job: PackJob,

@@ -596,7 +596,7 @@ fn minute_aligned_columns_from_rollups_equal_the_samples_exactly() {
     assert_eq!(summaries(&buckets), oracle(&samples, from, to, 18));
 }
 
-/// Hour chunks are parted (`codec::parted`): a column edge inside a chunk decodes the one part across it
+/// Chunks of 512 samples or more are parted (`codec::parted`): a column edge inside a chunk decodes the one part across it
 /// and counts the other parts by their summaries. Edges at odd milliseconds, inside parts, on either side
 /// of the spike and the bad stretch: every column as the samples give it.
 #[test]
@@ -608,7 +608,10 @@ fn columns_cut_inside_parted_chunks_equal_the_samples_exactly() {
         &path,
         "SELECT count(*) FROM chunks WHERE substr(data, 1, 2) = x'0002'",
     );
-    assert_eq!(parted, 3, "three hour chunks, each parted");
+    assert_eq!(
+        parted, 2,
+        "three hours at 1 Hz: a chunk of 8,192 samples and one of the rest, each parted"
+    );
     for (from, to, columns) in [
         (12_345, 3 * 3_600_000 - 7_777, 37),
         (0, 3 * 3_600_000, 1000),
@@ -1626,4 +1629,60 @@ fn a_packing_step_packs_a_bounded_share_of_a_full_range_and_the_log_reads_the_sa
     assert!(steps >= 6, "{steps} steps for 600 samples, 100 a step");
     assert_eq!(packed, 600, "every sample packed");
     assert_eq!(read_all(&path, &SampleQuery::default()), before);
+}
+
+/// A file of history schema 7 (hour chunks, found through the index `chunks_by_tag`) reads as it is;
+/// the next writer upgrades it to 8, which drops that index, and reads and seals beside the old chunks
+/// the same.
+#[test]
+fn a_version_7_file_reads_as_it_is_and_the_next_writer_drops_its_second_chunk_index() {
+    let (_dir, path, conn) = file_of_version(7);
+    conn.execute_batch(
+        "INSERT INTO tags (id, full_id, unit, type) VALUES (1, 'plc/flow', 'L/s', 'f32'),
+                (2, 'plc/run', NULL, 'bool'), (3, 'plc/mode', NULL, 'string'), (4, 'meter/kw', 'kW', 'u32');",
+    )
+    .expect("tags");
+    let recs: Vec<crate::codec::Rec> = (0..3600)
+        .map(|s| crate::codec::Rec {
+            time: s * 1000,
+            quality: 0,
+            value: crate::codec::RecValue::Number((s % 17) as f64),
+        })
+        .collect();
+    crate::store::write_chunks(&conn, 1, &recs).expect("an hour's chunk");
+    drop(conn);
+    let index = "SELECT count(*) FROM sqlite_master WHERE name = 'chunks_by_tag'";
+    let version = "SELECT version FROM schema_version WHERE component = 'history'";
+    let flow = SampleQuery {
+        tags: vec!["plc/flow".into()],
+        ..SampleQuery::default()
+    };
+    let before = read_all(&path, &flow);
+    assert_eq!(before.len(), 3600);
+    assert_eq!(
+        query_number(&path, version),
+        7,
+        "a reader reads it as it is"
+    );
+    assert_eq!(query_number(&path, index), 1);
+
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("writer");
+    assert_eq!(query_number(&path, version), layout::VERSION, "upgraded");
+    assert_eq!(query_number(&path, index), 0, "chunks_by_tag dropped");
+    writer
+        .sink()
+        .send(vec![num(FLOW, 1_500, 99.0), num(FLOW, 3_600_000, 5.0)]);
+    writer.close().expect("close");
+    let mut expected = before;
+    expected.insert(2, "plc/flow 1500 Number(99.0) good".to_string());
+    expected.push("plc/flow 3600000 Number(5.0) good".to_string());
+    let after = read_all(&path, &flow);
+    assert!(
+        after == expected,
+        "{} samples, first {:?}, last {:?}",
+        after.len(),
+        &after[..3],
+        after.last()
+    );
+    assert_eq!(query_number(&path, "SELECT count(*) FROM log"), 0, "sealed");
 }

@@ -40,18 +40,24 @@ const PACK_AGE_MS: i64 = 10 * 60 * 1000;
 /// One packing step (one transaction, between two commits of new samples) packs about this many samples:
 /// whole ranges of tag ids while they fit, the oldest rows of a range that does not.
 const PACK_STEP_SAMPLES: u64 = 1_000_000;
-/// The log is sealed into chunks when it holds this many samples...
-const SEAL_SAMPLES: u64 = 400_000_000;
-/// ...or when its oldest row is this old (UTC ms), whichever comes first. Just under an hour, a full
-/// chunk's span (`layout::CHUNK_SPAN_MS`): each sample is written into a chunk about once. (At a full
-/// hour the log spanned an hour and the commit that made the seal due, a little more than a chunk may:
-/// every seal split each tag's samples into an hour's chunk and a sliver of a second, a second chunk row
-/// per tag per seal that compaction could not merge, doubling the chunks of a year.) Sealed every ten
-/// minutes, a million-tag plant wrote a chunk row (with its two index entries) per tag for about ten
-/// samples each, and compaction rewrote every tag's growing chunk after each seal: most of the bytes
-/// written to the disk (issue 15, about 190 of 240 bytes a sample). Longer means bigger chunks and more
-/// packed log for readers to scan.
-const SEAL_AGE_MS: i64 = 55 * 60 * 1000;
+/// The log is sealed into chunks when it holds this many samples (a million-tag plant storing 95,000
+/// samples a second: four and a half hours)...
+const SEAL_SAMPLES: u64 = 1_600_000_000;
+/// ...or when its oldest row is this old (UTC ms), whichever comes first. Just under a chunk's span
+/// (`layout::CHUNK_SPAN_MS`, four hours): each sample is written into a chunk about once. (At the full
+/// span the log would hold the span and the commit that made the seal due, a little more than a chunk
+/// may: every seal would split each tag's samples into a full chunk and a sliver, a second chunk row per
+/// tag per seal that compaction cannot merge.)
+///
+/// Why four hours (issue 15, disk writes per sample): a seal writes a chunk row per tag and an entry per
+/// tag into the chunk index ordered by tag; once a tag's entries fill a page (a few days), each seal
+/// rewrites one index page per tag, twice (WAL, then the file): 8 KB per tag per seal. Sealed hourly, a
+/// tag of the million-tag bench plant (340 samples an hour) paid 24 bytes a sample for that page alone,
+/// 48 with the second index version 8 dropped; sealed every four hours, 6. Sealed every ten minutes
+/// (schema 5), the chunk rows and compaction's rewrites of growing chunks were most of the bytes. Longer
+/// means more packed log for readers of recent samples to scan (a tag's read decodes a packed row per
+/// 10 minutes of log) and a bigger log on the disk until the seal.
+const SEAL_AGE_MS: i64 = 4 * 3_600_000 - 5 * 60 * 1000;
 /// One sealing step (one transaction, between two commits of new samples) takes about this many samples.
 const SEAL_STEP_SAMPLES: u64 = 400_000;
 /// One compaction step (one transaction, between two commits of new samples) reads at most this many

@@ -3,13 +3,14 @@
 
 use super::*;
 
-/// Four hours of a 1 Hz flow with poll jitter, polled a minute at a time: a spike, a stretch of bad
-/// samples, and a 25-minute outage with no samples at all. Values are quarters, so sums are exact.
-fn four_hours_by_minute() -> Vec<Vec<Sample>> {
-    (0..240i64)
+/// `hours` of a flow polled every `every_s` seconds with poll jitter, stored a minute at a time: a
+/// spike, a stretch of bad samples, and a 25-minute outage with no samples at all. Values are quarters,
+/// so sums are exact.
+fn flow_by_minute(hours: i64, every_s: i64) -> Vec<Vec<Sample>> {
+    (0..hours * 60)
         .map(|minute| {
             (minute * 60..(minute + 1) * 60)
-                .filter(|s| !(7_000..8_500).contains(s))
+                .filter(|s| s % every_s == 0 && !(7_000..8_500).contains(s))
                 .map(|s| {
                     let ms = s * 1000 + (s * 7919) % 23 - 11;
                     match s {
@@ -48,41 +49,45 @@ fn flow_chunks(path: &Path) -> Vec<(i64, i64)> {
 }
 
 #[test]
-fn a_backfill_packs_every_ten_minutes_and_seals_every_hour_of_its_clock() {
+fn a_backfill_packs_every_ten_minutes_and_seals_about_every_four_hours_of_its_clock() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("plant.db");
-    let minutes = four_hours_by_minute();
+    // A sample every 5 s: a chunk is bounded by its span (four hours), not by its 8,192 samples.
+    let minutes = flow_by_minute(13, 5);
     let open = backfill(&path, &minutes);
-    // Before any close: what is still in the log is at most one seal's worth (an hour and the commit that
-    // made it due), the rest is in chunks; of the log, what is not packed yet is at most ten minutes and
-    // the commit that made a packing due.
+    // Before any close: what is still in the log is at most one seal's worth (four hours and the commit
+    // that made it due), the rest is in chunks; of the log, what is not packed yet is at most ten minutes
+    // and the commit that made a packing due.
     let logged = query_number(&path, "SELECT coalesce(sum(samples), 0) FROM log");
     assert!(
-        (1..=61 * 60).contains(&logged),
+        (1..=241 * 12).contains(&logged),
         "log holds {logged} samples"
     );
     let plain = query_number(
         &path,
         "SELECT coalesce(sum(samples), 0) FROM log WHERE packed = 0",
     );
-    assert!(plain <= 11 * 60, "{plain} samples not packed");
+    assert!(plain <= 11 * 12, "{plain} samples not packed");
     let packed = query_number(&path, "SELECT count(*) FROM log WHERE packed = 1");
     assert!(packed >= 1, "the log's older minutes are packed");
     open.close().expect("close");
 
-    // Seals about hourly (every 55 minutes: a seal's log spans less than a chunk may): five chunks of
-    // four hours, where seals every ten minutes left about twenty; none but the last one (what the close
-    // sealed) a sliver of a seal that ran past a chunk's hour.
+    // Seals about every four hours (3 h 55 min: a seal's log spans less than a chunk may): four chunks
+    // of thirteen hours, where hourly seals left fourteen; none but the last one (what the close sealed) a
+    // sliver of a seal that ran past a chunk's span.
     let chunks = flow_chunks(&path);
-    assert_eq!(chunks.len(), 5, "chunks: {chunks:?}");
+    assert_eq!(chunks.len(), 4, "chunks: {chunks:?}");
     for &(start, end) in &chunks[..chunks.len() - 1] {
-        assert!(end - start >= 50 * 60_000, "a short chunk: {chunks:?}");
+        assert!(end - start >= 3 * 3_600_000, "a short chunk: {chunks:?}");
     }
     for pair in chunks.windows(2) {
         assert!(pair[0].1 < pair[1].0, "chunks overlap: {chunks:?}");
     }
     for &(start, end) in &chunks {
-        assert!(end - start < 3_600_000, "a chunk spans an hour or more");
+        assert!(
+            end - start < layout::CHUNK_SPAN_MS,
+            "a chunk spans four hours or more"
+        );
     }
     let all: Vec<Sample> = minutes.concat();
     let reader = HistoryReader::open(&path).expect("reader");
@@ -97,7 +102,8 @@ fn a_backfill_packs_every_ten_minutes_and_seals_every_hour_of_its_clock() {
 fn thinned_columns_equal_the_samples_whatever_chunks_the_column_edges_cut() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("plant.db");
-    let minutes = four_hours_by_minute();
+    // 1 Hz: chunks are bounded by their 8,192 samples and stored in parts.
+    let minutes = flow_by_minute(12, 1);
     let samples: Vec<Sample> = minutes.concat();
     let open = backfill(&path, &minutes);
     // Column counts whose edges fall inside chunks (7, 13), on the outage and on the bad stretch (48),
@@ -105,11 +111,12 @@ fn thinned_columns_equal_the_samples_whatever_chunks_the_column_edges_cut() {
     // samples. Read with the last minutes still in the log, then after close with all in chunks.
     let cases = [
         (0, 4 * 3_600_000, 7),
-        (0, 4 * 3_600_000, 48),
+        (0, 12 * 3_600_000, 48),
         (1_234_000, 1_234_000 + 13 * 777_000, 13),
         (2_000_500, 2_000_500 + 3 * 3_000_000, 3),
-        (-3_600_000, 5 * 3_600_000, 360),
+        (-3_600_000, 13 * 3_600_000, 360),
         (4 * 3_600_000 - 900_000, 4 * 3_600_000 + 900_000, 30),
+        (12 * 3_600_000 - 900_000, 12 * 3_600_000 + 900_000, 30),
     ];
     let check = |when: &str| {
         let reader = HistoryReader::open(&path).expect("reader");
@@ -134,7 +141,7 @@ fn thinned_columns_equal_the_samples_whatever_chunks_the_column_edges_cut() {
 fn a_trend_reads_the_chunk_summaries_from_their_index_alone() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("plant.db");
-    backfill(&path, &four_hours_by_minute())
+    backfill(&path, &flow_by_minute(4, 1))
         .close()
         .expect("close");
     let conn = rusqlite::Connection::open(&path).expect("open");

@@ -187,16 +187,19 @@ fn many_small_seals_compact_to_nearly_the_fewest_chunks_with_every_sample_kept()
         "small seals: {before} chunks, {fewest} at best"
     );
 
-    // Small steps, so a pass takes many and runs of chunks meet the ends of pages and budgets.
+    // Small steps, so a pass takes many and runs of chunks meet the ends of pages and budgets (a page
+    // holds more rows than a chunk span's 24 ten-minute chunks, as the writer's 4,096 do).
     let steps = compact_all(
         &path,
         CompactLimits {
-            rows: 16,
-            samples: 2_000,
+            rows: 32,
+            samples: 1_000,
         },
     );
     let after = chunks_of(&path);
-    assert!(steps > 10, "{steps} steps");
+    // A step merges at least one run, a run being up to four hours of a tag: two runs of each of the
+    // four tags, whatever the budget.
+    assert!(steps >= 8, "{steps} steps");
     assert!(
         after <= fewest + fewest / 4,
         "{before} chunks became {after}; {fewest} at best"
@@ -508,9 +511,9 @@ fn small_plain_chunks_of_an_older_file_merge_into_compact_ones() {
 }
 
 #[test]
-fn a_pass_after_a_seal_looks_only_at_the_tags_it_sealed_from_an_hour_before_and_merges_them() {
+fn a_pass_after_a_seal_looks_only_at_the_tags_it_sealed_from_a_chunk_span_before_and_merges_them() {
     let windows = six_hours_in_ten_minute_windows();
-    let (_dir, path) = sealed_in_windows(&windows[..18]);
+    let (_dir, path) = sealed_in_windows(&windows[..30]);
     compact_all(
         &path,
         CompactLimits {
@@ -520,7 +523,7 @@ fn a_pass_after_a_seal_looks_only_at_the_tags_it_sealed_from_an_hour_before_and_
     );
     let conn = crate::schema::open_connection(&path).expect("open");
     let base = crate::compact::last_chunk_id(&conn).expect("last id");
-    seal_windows(&path, &windows[18..]);
+    seal_windows(&path, &windows[30..]);
     let scope = CompactScope::since(&conn, base).expect("scope");
     let CompactScope::Tags(tags) = &scope else {
         panic!("{scope:?}")
@@ -533,7 +536,7 @@ fn a_pass_after_a_seal_looks_only_at_the_tags_it_sealed_from_an_hour_before_and_
     );
     for &(tag, floor) in tags {
         assert!(
-            floor >= 2 * 3_600_000 - 1_000,
+            floor >= 5 * 3_600_000 - crate::layout::CHUNK_SPAN_MS - 1_000,
             "tag {tag} from {floor}: not from the start"
         );
     }
@@ -542,7 +545,7 @@ fn a_pass_after_a_seal_looks_only_at_the_tags_it_sealed_from_an_hour_before_and_
     loop {
         let tx = conn.unchecked_transaction().expect("tx");
         let limits = CompactLimits {
-            rows: 8,
+            rows: 32,
             samples: 2_000,
         };
         let (next, _) = compact_step(&tx, &scope, cursor, limits).expect("step");

@@ -8,7 +8,8 @@ const DAY: i64 = 86_400_000;
 /// The clock of the tests: day 100 since the epoch.
 const NOW: i64 = 100 * DAY;
 
-/// 100 days of plc/flow and meter/kw, a sample every 10 minutes (chunks of an hour, on whole hours).
+/// 100 days of plc/flow and meter/kw, a sample every 10 minutes (chunks of 24 samples, four hours each,
+/// starting on every fourth whole hour).
 fn hundred_days(offset: i64) -> Vec<Sample> {
     (0..100 * 144)
         .flat_map(|i| {
@@ -43,7 +44,7 @@ fn retain_all(path: &Path, plan: &RetentionPlan, now: i64) -> usize {
     let mut cursor = RetainCursor::start(now, None);
     let limits = RetainLimits {
         tags: 2,
-        chunks: 300,
+        chunks: 100,
     };
     for steps in 1..10_000 {
         let tx = conn.unchecked_transaction().expect("tx");
@@ -100,15 +101,15 @@ fn history_older_than_keep_leaves_raw_reads_and_its_summaries_draw_trends_until_
     );
     assert_eq!(
         rows(&format!(
-            "SELECT count(*) FROM chunks WHERE tag = 1 AND length(data) = 0 AND count = 6 AND start >= {} AND start < {}",
+            "SELECT count(*) FROM chunks WHERE tag = 1 AND length(data) = 0 AND count = 24 AND start >= {} AND start < {}",
             NOW - 60 * DAY,
             NOW - 30 * DAY
         )),
-        30 * 24
+        30 * 6
     );
     assert_eq!(
         rows("SELECT count(*) FROM chunks WHERE tag = 4 AND length(data) = 0"),
-        50 * 24
+        50 * 6
     );
 
     // A trend of the 100 days still draws from day 40 on, as the samples were.
@@ -125,7 +126,7 @@ fn history_older_than_keep_leaves_raw_reads_and_its_summaries_draw_trends_until_
             assert_eq!(bucket, expected, "column {column}");
         }
     }
-    // Columns that cut chunks (half an hour off the hours): a summary-only chunk counts whole in the
+    // Columns that cut chunks (half an hour off the chunks' four-hour marks): a summary-only chunk counts whole in the
     // column of its start, so no sample is lost and a column is at most a chunk off.
     let (from, to) = (1_800_000, NOW + 1_800_000);
     let shifted = summaries(
@@ -142,7 +143,7 @@ fn history_older_than_keep_leaves_raw_reads_and_its_summaries_draw_trends_until_
     assert_eq!(drawn_total, kept, "every kept summary counts");
     for (column, (bucket, expected)) in shifted.iter().zip(&oracle).enumerate().skip(20) {
         assert!(
-            bucket.0.abs_diff(expected.0) <= 6,
+            bucket.0.abs_diff(expected.0) <= 24,
             "column {column}: {bucket:?} vs {expected:?}"
         );
         assert_eq!(
@@ -266,7 +267,7 @@ fn samples_sent_late_into_a_span_retention_dropped_leave_its_summary_and_the_sea
         "SELECT count FROM chunks WHERE tag = 1 AND start = {} AND length(data) = 0",
         NOW - 45 * DAY
     );
-    assert_eq!(query_number(&path, &summary), 6);
+    assert_eq!(query_number(&path, &summary), 24);
     // At a dropped chunk's first millisecond, inside one, and a kept one later.
     let writer = HistoryWriter::open(&path, &demo_plant()).expect("writer");
     writer.sink().send(vec![
@@ -277,7 +278,7 @@ fn samples_sent_late_into_a_span_retention_dropped_leave_its_summary_and_the_sea
     let stats = writer.close().expect("close");
     assert_eq!((stats.errors, stats.pending), (0, 0), "{stats:?}");
     assert_eq!(query_number(&path, "SELECT count(*) FROM log"), 0, "sealed");
-    assert_eq!(query_number(&path, &summary), 6, "the summary stays");
+    assert_eq!(query_number(&path, &summary), 24, "the summary stays");
     let flow = times_of(&path, "plc/flow");
     assert!(!flow.contains(&(NOW - 45 * DAY)));
     assert!(flow.contains(&(NOW - 20 * DAY + 1)));
@@ -318,7 +319,7 @@ fn a_shedding_step_drops_the_oldest_chunks_of_every_tag_first_and_keeps_their_su
     let shed = crate::guard::shed_step(&tx, twelve_hours as u64, 2000).expect("step");
     tx.commit().expect("commit");
 
-    assert_eq!(shed.chunks, 24, "12 hourly chunks of each of the two tags");
+    assert_eq!(shed.chunks, 6, "3 four-hour chunks of each of the two tags");
     assert_eq!(shed.samples, 2 * 12 * 6, "a sample every 10 minutes");
     assert_eq!((shed.from, shed.until), (Some(0), Some(DAY / 2 - 600_000)));
     for tag in ["plc/flow", "meter/kw"] {
@@ -335,6 +336,6 @@ fn a_shedding_step_drops_the_oldest_chunks_of_every_tag_first_and_keeps_their_su
     );
     assert_eq!(
         query_number(&path, "SELECT count(*) FROM chunks WHERE length(data) = 0"),
-        24
+        6
     );
 }
