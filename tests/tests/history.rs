@@ -708,7 +708,8 @@ fn history_older_than_keep_leaves_the_export_and_the_file_stays_sound() {
     }
     writer.close().expect("close");
 
-    // Whole chunks (an hour of samples, 6 here) go: what is left starts less than an hour before the cut.
+    // Whole chunks (four hours of samples, 24 here) go: what is left starts less than four hours before
+    // the cut.
     let flow = exported_times(&db, "plc/flow");
     let kw = exported_times(&db, "plc/kw");
     let kept = |days: i64| {
@@ -716,13 +717,13 @@ fn history_older_than_keep_leaves_the_export_and_the_file_stays_sound() {
         (first..now).step_by(600_000).filter(|&t| t >= cut).count()
     };
     assert!(
-        flow.len() >= kept(30) && flow.len() < kept(30) + 6,
+        flow.len() >= kept(30) && flow.len() < kept(30) + 24,
         "{} of {}",
         flow.len(),
         kept(30)
     );
     assert!(
-        kw.len() >= kept(10) && kw.len() < kept(10) + 6,
+        kw.len() >= kept(10) && kw.len() < kept(10) + 24,
         "{} of {}",
         kw.len(),
         kept(10)
@@ -870,11 +871,12 @@ fn a_writer_killed_with_sigkill_while_compacting_leaves_every_sample() {
         .expect("run sqlite3");
     assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "ok");
 
-    // The next writer finishes the pass: an hour a chunk.
+    // The next writer finishes the pass: 13 ten-minute chunks a chunk (7,800 samples; a chunk holds
+    // at most 8,192), 12 a tag.
     let plant = numeric_plant(&db, 1, 10);
     let writer = HistoryWriter::open(&db, &plant).expect("next writer");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while chunk_count(&db) > 10 * 24 + 10 {
+    while chunk_count(&db) > 10 * 12 {
         assert!(Instant::now() < deadline, "compaction never ended");
         std::thread::sleep(Duration::from_millis(20));
     }
