@@ -183,6 +183,55 @@ fn main() {
             );
         }
     }
+    // What readers of recent samples pay for the log the writer holds until the seal (up to four hours,
+    // packed every ten minutes): one tag's last four hours, sample by sample and as a 1,000-column
+    // trend, each the best of three reads on a fresh read-only connection.
+    let recent_tag = format!("dev{}/r500", devices - 1);
+    let end = BASE_MS + seconds * 1000;
+    let best_of_three = |read: &dyn Fn(&plantwatch_history::HistoryReader) -> usize| {
+        (0..3)
+            .map(|_| {
+                let reader = plantwatch_history::HistoryReader::open(&db).expect("reader");
+                let at = Instant::now();
+                let n = read(&reader);
+                (at.elapsed(), n)
+            })
+            .min()
+            .expect("three reads")
+    };
+    let (samples_read, n) = best_of_three(&|reader| {
+        let query = plantwatch_history::SampleQuery {
+            tags: vec![recent_tag.clone()],
+            from: Some(Timestamp(end - 4 * 3_600_000)),
+            to: Some(Timestamp(end)),
+        };
+        let mut n = 0;
+        reader.for_each_sample(&query, |_| n += 1).expect("read");
+        n
+    });
+    let (trend_read, _) = best_of_three(&|reader| {
+        reader
+            .thinned(
+                &recent_tag,
+                Timestamp(end - 4 * 3_600_000),
+                Timestamp(end),
+                1000,
+            )
+            .expect("trend")
+            .len()
+    });
+    println!(
+        "{:<52} {:>10} {:>9.1} ms",
+        format!("read {recent_tag}'s last 4 h ({n} samples)"),
+        "",
+        samples_read.as_secs_f64() * 1000.0
+    );
+    println!(
+        "{:<52} {:>10} {:>9.1} ms",
+        "  the same as a 1,000-column trend",
+        "",
+        trend_read.as_secs_f64() * 1000.0
+    );
     let close = Instant::now();
     let before = proc_io("write_bytes");
     backfill.close().expect("close");
