@@ -253,7 +253,7 @@ impl HistoryReader {
             return read().map_err(self.sql_err("reading tags"));
         }
         // Named tags one by one through the unique index on `full_id`: reading every tag to pick a few
-        // took 300 ms on a million-tag plant, on every trend and export.
+        // took 330 ms on the million-tag bench plant, on every trend, export and report read.
         let mut picked: Vec<TagRow> = Vec::with_capacity(names.len());
         let mut seen: HashSet<&str> = HashSet::with_capacity(names.len());
         let mut stmt = self
