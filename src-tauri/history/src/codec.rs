@@ -27,6 +27,7 @@
 mod bits;
 mod compact;
 mod parted;
+mod stream;
 
 pub use parted::{decode_part, parts, Part, PART_SAMPLES};
 
@@ -400,6 +401,7 @@ pub fn decode_run_vec(data: &[u8]) -> Result<Vec<Rec>, CodecError> {
 const BLOB_MARK: u8 = 0x00;
 const BLOB_DENSE: u8 = 0x01;
 const BLOB_COMPACT: u8 = 0x02;
+const BLOB_STREAM: u8 = 0x03;
 
 /// The kinds of value of a dense run (`flags & DENSE_KIND`).
 const DENSE_NONE: u8 = 0;
@@ -533,8 +535,11 @@ fn decode_dense_run(data: &[u8], base: i64, mut f: impl FnMut(Rec)) -> Result<()
 pub enum RunFormat {
     /// A run [`decode_run`] reads: plain (the blobs of schema 2 to 5) or compact (a packed row's).
     Run,
-    /// A dense run (a commit's blob since schema 6), its first time counted from the blob's `base`.
+    /// A dense run (a commit's blob of schema 6 to 8), its first time counted from the blob's `base`.
     Dense { base: i64 },
+    /// A tag's slice of a stream (a commit's blob since schema 9: `stream`), its first time counted
+    /// from `time`.
+    Stream { time: i64 },
 }
 
 /// One tag's run in a log blob.
@@ -561,40 +566,70 @@ pub fn decode_log_run(
     match format {
         RunFormat::Run => decode_run(bytes, f),
         RunFormat::Dense { base } => decode_dense_run(bytes, base, f),
+        RunFormat::Stream { time } => stream::decode(bytes, time, f),
     }
 }
 
-/// Builds a log blob from runs added in ascending tag id order: `0x00`, the format of its runs (dense or
-/// compact), for dense runs the base time as a zigzag varint, the varint count of runs, a directory of
-/// one entry per run (the tag id as a varint difference from the previous entry's, the run's length as
-/// a varint: 2 to 3 bytes where the blobs of schema 5 took 8), then the runs.
+/// Builds a log blob from runs added in ascending tag id order: `0x00`, then the blob's format byte.
+/// - A commit's blob (stream, since schema 9): the base time as a zigzag varint, then the count of
+///   samples and the samples as a stream (`stream`: no directory; a reader finds a tag's samples in one pass over the blob).
+/// - A packed row's blob (compact) and a commit's of schema 6 to 8 (dense, with the base time as a
+///   zigzag varint after the format byte): the varint count of runs, a directory of one entry per run
+///   (the tag id as a varint difference from the previous entry's, the run's length as a varint: 2 to 3
+///   bytes where the blobs of schema 5 took 8), then the runs.
 pub struct LogBlobBuilder {
-    format: RunFormat,
-    directory: Vec<u8>,
+    layout: BlobLayout,
     body: Vec<u8>,
-    runs: u64,
     last_tag: Option<u32>,
 }
 
+/// What a [`LogBlobBuilder`] writes.
+enum BlobLayout {
+    Runs {
+        format: RunFormat,
+        directory: Vec<u8>,
+        runs: u64,
+    },
+    Stream {
+        base: i64,
+        writer: stream::Writer,
+    },
+}
+
 impl LogBlobBuilder {
-    /// A commit's blob: dense runs, their first times counted from `base` (the earliest sample's time
-    /// keeps those differences short).
+    /// A commit's blob: a stream of samples, the first time counted from `base` (the earliest sample's
+    /// time keeps the differences short).
+    pub fn stream(base: i64) -> LogBlobBuilder {
+        LogBlobBuilder::with(BlobLayout::Stream {
+            base,
+            writer: stream::Writer::new(base),
+        })
+    }
+
+    /// A commit's blob as history schema 6 to 8 wrote it: dense runs, their first times counted from
+    /// `base`. Still read; written by tests of files such a Plantwatch left.
     pub fn dense(base: i64) -> LogBlobBuilder {
-        LogBlobBuilder::with(RunFormat::Dense { base })
+        LogBlobBuilder::runs(RunFormat::Dense { base })
     }
 
     /// A packed row's blob: compact runs ([`encode_run`]), written once for many commits, where size
     /// matters more than the time to write.
     pub fn compact() -> LogBlobBuilder {
-        LogBlobBuilder::with(RunFormat::Run)
+        LogBlobBuilder::runs(RunFormat::Run)
     }
 
-    fn with(format: RunFormat) -> LogBlobBuilder {
-        LogBlobBuilder {
+    fn runs(format: RunFormat) -> LogBlobBuilder {
+        LogBlobBuilder::with(BlobLayout::Runs {
             format,
             directory: Vec::new(),
-            body: Vec::new(),
             runs: 0,
+        })
+    }
+
+    fn with(layout: BlobLayout) -> LogBlobBuilder {
+        LogBlobBuilder {
+            layout,
+            body: Vec::new(),
             last_tag: None,
         }
     }
@@ -603,31 +638,53 @@ impl LogBlobBuilder {
     pub fn add(&mut self, tag: u32, recs: &[Rec]) {
         assert!(self.last_tag.is_none_or(|t| t < tag), "tag ids ascend");
         let start = self.body.len();
-        match self.format {
-            RunFormat::Dense { base } => encode_dense_run(recs, base, &mut self.body),
-            RunFormat::Run => encode_run(recs, &mut self.body),
+        match &mut self.layout {
+            BlobLayout::Stream { writer, .. } => writer.add(tag, recs, &mut self.body),
+            BlobLayout::Runs {
+                format,
+                directory,
+                runs,
+            } => {
+                match *format {
+                    RunFormat::Dense { base } => encode_dense_run(recs, base, &mut self.body),
+                    _ => encode_run(recs, &mut self.body),
+                }
+                put_varint(
+                    directory,
+                    u64::from(tag - self.last_tag.map_or(0, |t| t + 1)),
+                );
+                put_varint(directory, (self.body.len() - start) as u64);
+                *runs += 1;
+            }
         }
-        put_varint(
-            &mut self.directory,
-            u64::from(tag - self.last_tag.map_or(0, |t| t + 1)),
-        );
-        put_varint(&mut self.directory, (self.body.len() - start) as u64);
         self.last_tag = Some(tag);
-        self.runs += 1;
     }
 
     pub fn finish(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.directory.len() + self.body.len() + 16);
+        let mut out = Vec::with_capacity(self.body.len() + 16);
         out.push(BLOB_MARK);
-        match self.format {
-            RunFormat::Dense { base } => {
-                out.push(BLOB_DENSE);
+        match self.layout {
+            BlobLayout::Stream { base, writer } => {
+                out.push(BLOB_STREAM);
                 put_varint(&mut out, zigzag(base));
+                put_varint(&mut out, writer.count);
             }
-            RunFormat::Run => out.push(BLOB_COMPACT),
+            BlobLayout::Runs {
+                format,
+                directory,
+                runs,
+            } => {
+                match format {
+                    RunFormat::Dense { base } => {
+                        out.push(BLOB_DENSE);
+                        put_varint(&mut out, zigzag(base));
+                    }
+                    _ => out.push(BLOB_COMPACT),
+                }
+                put_varint(&mut out, runs);
+                out.extend_from_slice(&directory);
+            }
         }
-        put_varint(&mut out, self.runs);
-        out.extend_from_slice(&self.directory);
         out.extend_from_slice(&self.body);
         out
     }
@@ -658,8 +715,13 @@ pub struct LogBlob<'a> {
 /// A blob's directory: the 8-byte entries of schema 2 to 5, searched in place, or the varint entries
 /// since, read into (tag, end of run).
 enum Directory<'a> {
-    Fixed { entries: &'a [u8], runs: usize },
+    Fixed {
+        entries: &'a [u8],
+        runs: usize,
+    },
     Read(Vec<(u32, usize)>),
+    /// A stream's slices, found by one pass over it: each run's format carries its own start time.
+    Stream(Vec<stream::Slice>),
 }
 
 impl<'a> LogBlob<'a> {
@@ -668,6 +730,15 @@ impl<'a> LogBlob<'a> {
         if data.len() >= 2 && data[0] == BLOB_MARK {
             bytes.at = 2;
             let format = match data[1] {
+                BLOB_STREAM => {
+                    let base = unzigzag(bytes.varint()?);
+                    let (slices, from) = stream::scan(&data[bytes.at..], base)?;
+                    return Ok(LogBlob {
+                        directory: Directory::Stream(slices),
+                        body: &data[bytes.at + from..],
+                        format: RunFormat::Stream { time: base },
+                    });
+                }
                 BLOB_DENSE => RunFormat::Dense {
                     base: unzigzag(bytes.varint()?),
                 },
@@ -715,6 +786,17 @@ impl<'a> LogBlob<'a> {
         match &self.directory {
             Directory::Fixed { runs, .. } => *runs,
             Directory::Read(entries) => entries.len(),
+            Directory::Stream(slices) => slices.len(),
+        }
+    }
+
+    /// The format of the run of entry `i`.
+    fn format_of(&self, i: usize) -> RunFormat {
+        match &self.directory {
+            Directory::Stream(slices) => RunFormat::Stream {
+                time: slices[i].time,
+            },
+            _ => self.format,
         }
     }
 
@@ -727,6 +809,7 @@ impl<'a> LogBlob<'a> {
                 (tag, end)
             }
             Directory::Read(entries) => entries[i],
+            Directory::Stream(slices) => (slices[i].tag, slices[i].end),
         }
     }
 
@@ -756,7 +839,7 @@ impl<'a> LogBlob<'a> {
                     .map(|bytes| LogRun {
                         tag,
                         bytes,
-                        format: self.format,
+                        format: self.format_of(i),
                     })
                     .ok_or(CodecError("directory points outside the blob"))
             })
@@ -897,6 +980,8 @@ mod tests {
             f64::INFINITY,
             f64::NEG_INFINITY,
             0.1,
+            234.0 * 0.1,
+            -1.25,
             4.0,
             4.0,
         ];
@@ -916,6 +1001,8 @@ mod tests {
         let runs: Vec<(u32, Vec<Rec>)> = vec![
             (0, vec![rec(7, 0, RecValue::Number(2.0))]),
             (3, dense_edges()),
+            // No sample: a stream holds none of it, and the next tag's step counts from tag 3.
+            (5, vec![]),
             (7, vec![rec(10, 0, RecValue::Number(1.0))]),
             (1000, vec![rec(20, 0, RecValue::None)]),
             (u32::MAX - 1, vec![rec(-20, 0, RecValue::Number(-1.0))]),
@@ -927,6 +1014,7 @@ mod tests {
             builder.finish()
         };
         let blobs = [
+            ("stream", build(LogBlobBuilder::stream(5))),
             ("dense", build(LogBlobBuilder::dense(5))),
             ("compact", build(LogBlobBuilder::compact())),
             ("schema 5", legacy_log_blob(&runs)),
@@ -934,9 +1022,11 @@ mod tests {
         for (format, data) in &blobs {
             let blob = LogBlob::parse(data).expect("parses");
             for (tag, recs) in &runs {
-                let run = blob.run_of(*tag).expect("reads").expect("has the tag");
                 let mut back = Vec::new();
-                run.decode(|r| back.push(r)).expect("decodes");
+                match blob.run_of(*tag).expect("reads") {
+                    Some(run) => run.decode(|r| back.push(r)).expect("decodes"),
+                    None => assert!(*format == "stream" && recs.is_empty(), "{format}: {tag}"),
+                }
                 assert!(same(&back, recs), "{format}: tag {tag}: {back:?}");
             }
             assert!(blob.run_of(4).expect("reads").is_none(), "{format}");
@@ -944,34 +1034,57 @@ mod tests {
                 .runs_between(4, 1000)
                 .map(|r| r.expect("reads").tag)
                 .collect();
-            assert_eq!(between, vec![7], "{format}");
+            let with_empty_runs = if *format == "stream" {
+                vec![7]
+            } else {
+                vec![5, 7]
+            };
+            assert_eq!(between, with_empty_runs, "{format}");
         }
     }
 
-    /// A commit of a million-tag plant holds about one sample per tag: a u16 register's reading, its
-    /// directory entry included, takes under 10 bytes in a commit's blob (24 in the blob of schema 5,
-    /// most of what live collection wrote to the disk: issue 15).
+    /// A commit of a million-tag plant holds about one sample per tag, a device's registers read at one
+    /// time: a u16 register's reading takes about 4 bytes in a commit's stream (under 10 as a dense run
+    /// with its directory entry, 24 in the blob of schema 5; what live collection writes to the disk,
+    /// twice: issue 15). Scaled readings (`raw * 0.1`) take a byte more, not the 9 of their bits.
     #[test]
-    fn a_commits_blob_takes_under_ten_bytes_a_polled_register() {
+    fn a_commits_stream_takes_about_four_bytes_a_polled_register() {
         let base = 1_764_000_000_000;
-        let runs: Vec<(u32, Vec<Rec>)> = (0..10_000u32)
-            .map(|i| {
-                let tag = (i / 100) * 1000 + (i % 100) * 10;
-                let value = f64::from((i.wrapping_mul(2_654_435_761) >> 16) as u16);
-                (
-                    tag,
-                    vec![rec(base + i64::from(i % 500), 0, RecValue::Number(value))],
-                )
-            })
-            .collect();
-        let mut builder = LogBlobBuilder::dense(base);
-        for (tag, recs) in &runs {
-            builder.add(*tag, recs);
-        }
-        let data = builder.finish();
-        let per_sample = data.len() as f64 / runs.len() as f64;
-        assert!(per_sample < 10.0, "{per_sample:.1} bytes a sample");
-        assert!(legacy_log_blob(&runs).len() as f64 / runs.len() as f64 > 20.0);
+        let commit = |scale: f64| -> Vec<(u32, Vec<Rec>)> {
+            (0..10_000u32)
+                .map(|i| {
+                    // 100 devices, 100 changed registers each, read at one time per device.
+                    let tag = (i / 100) * 1000 + (i % 100) * 10;
+                    let raw = f64::from((i.wrapping_mul(2_654_435_761) >> 16) as u16);
+                    let value = if scale == 1.0 { raw } else { raw * scale };
+                    let time = base + i64::from(i / 100) * 5;
+                    (tag, vec![rec(time, 0, RecValue::Number(value))])
+                })
+                .collect()
+        };
+        let size = |builder: LogBlobBuilder, runs: &[(u32, Vec<Rec>)]| {
+            let mut builder = builder;
+            for (tag, recs) in runs {
+                builder.add(*tag, recs);
+            }
+            let data = builder.finish();
+            let blob = LogBlob::parse(&data).expect("parses");
+            for (tag, recs) in runs {
+                let run = blob.run_of(*tag).expect("reads").expect("has the tag");
+                let mut back = Vec::new();
+                run.decode(|r| back.push(r)).expect("decodes");
+                assert!(same(&back, recs), "tag {tag}");
+            }
+            data.len() as f64 / runs.len() as f64
+        };
+        let registers = commit(1.0);
+        let stream = size(LogBlobBuilder::stream(base), &registers);
+        assert!(stream < 4.5, "{stream:.2} bytes a sample");
+        let dense = size(LogBlobBuilder::dense(base), &registers);
+        assert!(dense > 7.0, "{dense:.2} bytes a sample as dense runs");
+        assert!(legacy_log_blob(&registers).len() as f64 / registers.len() as f64 > 20.0);
+        let scaled = size(LogBlobBuilder::stream(base), &commit(0.1));
+        assert!(scaled < 5.5, "{scaled:.2} bytes a scaled sample");
     }
 
     #[test]
@@ -982,20 +1095,28 @@ mod tests {
             assert!(decode_run_vec(&bytes[..cut]).is_err(), "cut at {cut}");
         }
         assert!(LogBlob::parse(&[5, 0, 0]).is_err());
-        let mut builder = LogBlobBuilder::dense(1_764_000_000_000);
-        builder.add(3, &dense_edges());
-        builder.add(9, &every_kind());
-        let blob = builder.finish();
-        for cut in 0..blob.len() {
-            let whole = LogBlob::parse(&blob[..cut]).map(|b| {
-                b.runs_between(0, u32::MAX)
-                    .map(|run| run.and_then(|run| run.decode(|_| {})))
-                    .collect::<Result<Vec<()>, _>>()
-            });
-            assert!(
-                !matches!(whole, Ok(Ok(ref runs)) if runs.len() == 2),
-                "cut at {cut}"
-            );
+        for builder in [
+            LogBlobBuilder::dense(1_764_000_000_000),
+            LogBlobBuilder::stream(1_764_000_000_000),
+        ] {
+            let mut builder = builder;
+            builder.add(3, &dense_edges());
+            builder.add(9, &every_kind());
+            let blob = builder.finish();
+            let whole = |bytes: &[u8]| {
+                LogBlob::parse(bytes).map(|b| {
+                    b.runs_between(0, u32::MAX)
+                        .map(|run| run.and_then(|run| run.decode(|_| {})))
+                        .collect::<Result<Vec<()>, _>>()
+                })
+            };
+            assert!(matches!(whole(&blob), Ok(Ok(ref runs)) if runs.len() == 2));
+            for cut in 0..blob.len() {
+                assert!(
+                    !matches!(whole(&blob[..cut]), Ok(Ok(ref runs)) if runs.len() == 2),
+                    "cut at {cut}"
+                );
+            }
         }
     }
 }

@@ -115,10 +115,23 @@ pub const STEPS: &[&str] = &[
     // a tag has a page of entries, written twice (the WAL, then the file): with two indexes and hourly
     // seals that came to about 48 bytes a sample of a million-tag plant after a week (issue 15).
     "DROP INDEX IF EXISTS chunks_by_tag;",
+    // Version 9 (issue 15, disk writes per sample): a commit writes its log blob as a stream
+    // (`codec::stream`: about 4 bytes a polled register where the dense runs of version 6 took 8, each
+    // byte written twice, to the WAL and at the checkpoint), and compact runs may code their times as
+    // beats (`codec::compact`); a Plantwatch of version 8 would report both as damaged, so it must
+    // refuse the file. A packing deletes the rows it packed at its end instead of a range at a time
+    // (`store::PackJob`), its progress in `pack_progress`. Older blobs and runs read as before.
+    "CREATE TABLE pack_progress (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        upto      INTEGER NOT NULL,
+        below_tag INTEGER NOT NULL,
+        after     INTEGER NOT NULL
+    );",
 ];
 
 /// The oldest version this binary reads without upgrading the file (a reader may be unable to write it):
-/// versions 4 and 7 changed no table, only what new chunks hold; version 5 added an index readers do
+/// versions 4 and 7 changed no table, only what new chunks hold, and 9 what new log rows and chunks
+/// hold, with a table only the writer reads; version 5 added an index readers do
 /// without; version 6 a column of the log only the writer reads; version 8 dropped an index the other
 /// one stands in for, and its longer chunk span covers the older chunks' hour.
 pub const OLDEST_READ_AS_IS: i64 = 3;

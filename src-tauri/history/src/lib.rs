@@ -12,12 +12,13 @@
 //! - Every component keeps its tables in the plant's `.db` file through [`schema::migrate`]; a file written
 //!   by a newer Plantwatch is refused, never misread.
 //!
-//! # Storage layout (history schema version 8; see `store` for the why)
+//! # Storage layout (history schema version 9; see `store` for the why)
 //! - `tags(id INTEGER PRIMARY KEY, full_id TEXT UNIQUE, unit, type)`: tags are keyed by their full id
 //!   (`"plc/flow"`), so a history file outlives edits of the config; `type` is the config's type name.
 //! - `log(seq, written, first_tag, last_tag, samples, packed)` with `log_data(seq, data)`: each commit of
 //!   the writer appends one row per range of 16,384 tag ids it has samples of, a blob of those samples
-//!   grouped by tag with a directory (`codec`: dense runs, about 8 bytes a polled register). Appending is
+//!   as a stream in tag order (`codec::stream`: a tag's step, the time when it changes and the value,
+//!   about 4 bytes a polled register; blobs of schema 6 to 8 hold dense runs behind a directory, about 8). Appending is
 //!   sequential however many tags there are; a `kill -9` loses at most the commit in progress. Sealing a
 //!   range of tags and reading a few tags read only the blobs of the rows that hold them. Every 10
 //!   minutes or 30 million samples the writer packs the commits' rows, range by range, into a few rows

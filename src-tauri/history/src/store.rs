@@ -1,4 +1,4 @@
-//! Where samples live (history schema version 8): an append-only `log` that every commit adds rows to,
+//! Where samples live (history schema version 9): an append-only `log` that every commit adds rows to,
 //! and per-tag compressed `chunks` that the writer seals the log into.
 //!
 //! Why two places: with many tags, inserting each sample into a B-tree ordered by tag dirties one page
@@ -12,8 +12,8 @@
 //!   few tags, reads only the blobs of rows whose ids overlap (one blob per commit would have every
 //!   sealing step of a million-tag plant re-read the whole log).
 //! - `log.packed`: the writer packs the commits' rows every few minutes ([`pack_step`]) into rows of
-//!   compact runs (a commit's row holds about one sample per tag of a big plant, in dense runs of about 8
-//!   bytes; a packed row 2 to 7), so the log can hold four hours and be sealed that rarely: a tag's chunk
+//!   compact runs (a commit's row holds about one sample per tag of a big plant, about 4 bytes each as
+//!   a stream; a packed row 2 to 7), so the log can hold four hours and be sealed that rarely: a tag's chunk
 //!   is written about once instead of a small one per 10-minute seal, rewritten by compaction after each,
 //!   and its page of the chunk index once per seal (see `writer::SEAL_AGE_MS`).
 //! - `chunks(id, tag, start, end, count, not_good, min, max, sum, first, last, data)`, found by the index
@@ -126,13 +126,13 @@ pub(crate) fn append_log(conn: &Connection, written: i64, runs: &Runs) -> rusqli
     {
         let first_rec = start;
         let shard_end = shard[shard.len() - 1].1;
-        // The earliest time: the first sample of every run counts from it.
+        // The earliest time: the stream's first time counts from it.
         let base = runs.recs[start..shard_end]
             .iter()
             .map(|r| r.time)
             .min()
             .unwrap_or(0);
-        let mut builder = LogBlobBuilder::dense(base);
+        let mut builder = LogBlobBuilder::stream(base);
         for &(tag, end) in shard {
             builder.add(tag, &runs.recs[start..end]);
             start = end;
@@ -172,12 +172,59 @@ pub(crate) fn log_state(conn: &Connection) -> rusqlite::Result<LogState> {
 const PACK_ROW_SAMPLES: u64 = 100_000;
 
 /// A packing of the log rows not packed yet up to `upto`, one range of [`LOG_SHARD_TAGS`] ids (the rows
-/// whose first tag is in it) per step.
-#[derive(Debug, Clone, Copy)]
+/// whose first tag is in it) per step. Its progress is kept in `pack_progress` (history schema 9), so
+/// the next writer finishes a packing a crash interrupted.
+///
+/// Why the progress: a step leaves the rows it packed in place (except the few whose places the
+/// packed rows take) and the packing deletes them all at its end. A commit's rows of all ranges lie side by
+/// side, a row to a page on a big plant: deleting one range's rows a step at a time made SQLite merge
+/// each emptied page with the pages beside it, rows of other ranges, rewriting those (with the WAL,
+/// about 6 bytes a sample of the million-tag plant: issue 15). Deleted together at the end, the rows
+/// free whole runs of pages and nothing else is rewritten. Until then a packed row's samples are also
+/// in the rows it replaced, all of them before it (`seq`), so a reader that reads both gets the packed
+/// row's (the same samples, the later write winning as before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PackJob {
     upto: i64,
     /// Rows whose first tag is below this are packed.
     below_tag: u32,
+    /// The rows of the range starting at `below_tag` up to this `seq` are packed too (a step packs the
+    /// oldest rows of a range too big for it; `i64::MIN`: none).
+    after: i64,
+}
+
+impl PackJob {
+    fn range(upto: i64, below_tag: u32) -> PackJob {
+        PackJob {
+            upto,
+            below_tag,
+            after: i64::MIN,
+        }
+    }
+
+    /// Records the job's progress (inside the caller's transaction).
+    fn save(&self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.prepare_cached(
+            "INSERT INTO pack_progress (id, upto, below_tag, after) VALUES (1, ?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE
+             SET upto = excluded.upto, below_tag = excluded.below_tag, after = excluded.after",
+        )?
+        .execute((self.upto, self.below_tag, self.after))?;
+        Ok(())
+    }
+
+    /// Ends the packing: deletes the rows it packed (every plain row up to `upto` by now) and its
+    /// progress.
+    fn finish(&self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.prepare_cached(
+            "DELETE FROM log_data WHERE seq IN (SELECT seq FROM log WHERE seq <= ?1 AND packed = 0)",
+        )?
+        .execute([self.upto])?;
+        conn.prepare_cached("DELETE FROM log WHERE seq <= ?1 AND packed = 0")?
+            .execute([self.upto])?;
+        conn.execute("DELETE FROM pack_progress", [])?;
+        Ok(())
+    }
 }
 
 /// Starts packing every row not packed yet; `None` when there is none.
@@ -186,36 +233,56 @@ pub(crate) fn start_pack(conn: &Connection) -> rusqlite::Result<Option<PackJob>>
         conn.query_row("SELECT max(seq) FROM log WHERE packed = 0", [], |r| {
             r.get(0)
         })?;
-    Ok(upto.map(|upto| PackJob { upto, below_tag: 0 }))
+    Ok(upto.map(|upto| PackJob::range(upto, 0)))
 }
 
-/// Packs the next range of `job` inside the caller's transaction: its rows' samples, tag by tag (the later
-/// row winning at a millisecond), into a few rows of compact runs that take the places (`seq`) of the
-/// latest rows they replace, so they stay before every newer row of their tags and readers merge them as
-/// before. Returns the job left to do, `None` when it is done.
+/// The packing a previous writer left half-done, if any.
+pub(crate) fn unfinished_pack(conn: &Connection) -> rusqlite::Result<Option<PackJob>> {
+    conn.query_row(
+        "SELECT upto, below_tag, after FROM pack_progress",
+        [],
+        |r| {
+            Ok(PackJob {
+                upto: r.get(0)?,
+                below_tag: r.get(1)?,
+                after: r.get(2)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// Packs the next ranges of `job` inside the caller's transaction: their rows' samples, tag by tag (the
+/// later row winning at a millisecond), into a few rows of compact runs that take the places (`seq`) of
+/// the latest rows they replace, so they stay after those rows and before every newer row of their tags
+/// and readers merge them as before. Returns the job left to do, `None` when it is done (the packed rows
+/// are deleted then).
 ///
-/// Why: a commit's row is written fast (plain runs, about 24 bytes a sample with its directory entry, one
-/// entry per tag per commit); a packed row holds the same samples in 2 to 3 bytes, so the log can hold four
+/// Why: a commit's row is written fast (a stream of samples in tag order, about 4 bytes a sample on a
+/// big plant); a packed row holds many samples of a tag as one compact run, so the log can hold four
 /// hours and be sealed into chunks that rarely instead of every few minutes.
 pub(crate) fn pack_step(
     conn: &Connection,
     mut job: PackJob,
     step_samples: u64,
 ) -> rusqlite::Result<Option<PackJob>> {
-    // Whole ranges until the step has about `step_samples`: a commit's rows of all ranges lie side by
-    // side in the table's pages, so every step rewrites most of those pages once; few steps, few
-    // rewrites.
+    // Whole ranges until the step has about `step_samples`.
     let mut done = 0u64;
     while done < step_samples {
         let Some((packed, next)) = pack_range(conn, job, step_samples - done)? else {
+            job.finish(conn)?;
             return Ok(None);
         };
         done += packed;
         match next {
             Some(next) => job = next,
-            None => return Ok(None),
+            None => {
+                job.finish(conn)?;
+                return Ok(None);
+            }
         }
     }
+    job.save(conn)?;
     Ok(Some(job))
 }
 
@@ -233,15 +300,26 @@ fn pack_range(
     job: PackJob,
     most: u64,
 ) -> rusqlite::Result<Option<(u64, Option<PackJob>)>> {
+    // The rows of the range at `below_tag` up to `after` are packed already.
+    let range_end =
+        i64::from(job.below_tag - job.below_tag % LOG_SHARD_TAGS) + i64::from(LOG_SHARD_TAGS);
     let first: Option<u32> = conn
         .prepare_cached(
-            "SELECT min(first_tag) FROM log WHERE packed = 0 AND seq <= ?1 AND first_tag >= ?2",
+            "SELECT min(first_tag) FROM log WHERE packed = 0 AND seq <= ?1 AND first_tag >= ?2
+             AND (seq > ?3 OR first_tag >= ?4)",
         )?
-        .query_row((job.upto, job.below_tag), |r| r.get(0))?;
+        .query_row((job.upto, job.below_tag, job.after, range_end), |r| {
+            r.get(0)
+        })?;
     let Some(first) = first else { return Ok(None) };
     let from_tag = first - first % LOG_SHARD_TAGS;
     // Above every id when the range is the last there is (no row is left out, the pass ends).
     let to_tag = i64::from(from_tag) + i64::from(LOG_SHARD_TAGS);
+    let after = if i64::from(from_tag) < range_end {
+        job.after
+    } else {
+        i64::MIN
+    };
 
     let mut arena: Vec<u8> = Vec::new();
     let mut pieces: Vec<Piece> = Vec::new();
@@ -253,9 +331,10 @@ fn pack_range(
         let mut rows = conn.prepare_cached(
             "SELECT l.seq, l.written, l.samples, d.data FROM log l JOIN log_data d ON d.seq = l.seq
              WHERE l.packed = 0 AND l.seq <= ?1 AND l.first_tag >= ?2 AND l.first_tag < ?3
+             AND l.seq > ?4
              ORDER BY l.seq",
         )?;
-        let mut rows = rows.query((job.upto, from_tag, to_tag))?;
+        let mut rows = rows.query((job.upto, from_tag, to_tag, after))?;
         while let Some(row) = rows.next()? {
             if total >= most {
                 left_rows = true;
@@ -274,13 +353,9 @@ fn pack_range(
     }
     pieces.sort_unstable_by_key(|p| (p.tag, p.order));
 
-    let mut delete_row = conn.prepare_cached("DELETE FROM log WHERE seq = ?1")?;
-    let mut delete_data = conn.prepare_cached("DELETE FROM log_data WHERE seq = ?1")?;
-    for &seq in &seqs {
-        delete_row.execute([seq])?;
-        delete_data.execute([seq])?;
-    }
-    // The packed rows take the latest places: as many rows as there are places, at most, each of whole
+    let latest = seqs.last().copied().unwrap_or(after);
+    // The packed rows take the latest places (the rows there deleted first; the others stay until the
+    // packing ends, see `PackJob`): as many rows as there are places, at most, each of whole
     // tags and about `per_row` samples (the last takes what is left).
     let rows = total
         .div_ceil(PACK_ROW_SAMPLES)
@@ -321,12 +396,12 @@ fn pack_range(
         Some(PackJob {
             upto: job.upto,
             below_tag: from_tag,
+            after: latest,
         })
     } else {
-        u32::try_from(to_tag).ok().map(|below_tag| PackJob {
-            upto: job.upto,
-            below_tag,
-        })
+        u32::try_from(to_tag)
+            .ok()
+            .map(|below_tag| PackJob::range(job.upto, below_tag))
     };
     Ok(Some((packed, next)))
 }
@@ -340,7 +415,12 @@ struct PackedRow {
 }
 
 impl PackedRow {
+    /// Inserts the row at `seq`, in place of the packed row there.
     fn insert(self, conn: &Connection, seq: i64, written: i64) -> rusqlite::Result<()> {
+        conn.prepare_cached("DELETE FROM log WHERE seq = ?1")?
+            .execute([seq])?;
+        conn.prepare_cached("DELETE FROM log_data WHERE seq = ?1")?
+            .execute([seq])?;
         conn.prepare_cached(
             "INSERT INTO log (seq, written, first_tag, last_tag, samples, packed)
              VALUES (?1, ?2, ?3, ?4, ?5, 1)",
@@ -399,6 +479,8 @@ pub(crate) fn start_seal(conn: &Connection) -> rusqlite::Result<Option<SealJob>>
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let Some(upto) = upto else { return Ok(None) };
+    // The seal takes every row, those of a packing in progress too: it ends that packing.
+    conn.execute("DELETE FROM pack_progress", [])?;
     Ok(Some(SealJob {
         upto,
         below_tag: 0,

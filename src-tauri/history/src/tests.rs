@@ -263,14 +263,15 @@ fn reopening_with_an_edited_config_keeps_history_by_full_id() {
 fn a_newer_schema_is_refused_by_writer_and_reader() {
     let (_dir, path) = stored(vec![num(FLOW, 1000, 1.0)]);
     let conn = rusqlite::Connection::open(&path).expect("open");
+    let newer = layout::VERSION + 1;
     conn.execute(
-        "UPDATE schema_version SET version = 9 WHERE component = 'history'",
-        [],
+        "UPDATE schema_version SET version = ?1 WHERE component = 'history'",
+        [newer],
     )
     .expect("bump");
     drop(conn);
     let expected = format!(
-        "the history tables were written by a newer Plantwatch (schema 9); this binary knows up to {}: upgrade Plantwatch",
+        "the history tables were written by a newer Plantwatch (schema {newer}); this binary knows up to {}: upgrade Plantwatch",
         layout::VERSION
     );
     let err = HistoryWriter::open(&path, &demo_plant())
@@ -1050,6 +1051,9 @@ fn plain_chunks_of_a_version_3_file_read_as_they_are_and_merge_into_compact_ones
     // Version 6's column of the log.
     conn.execute("ALTER TABLE log DROP COLUMN packed", [])
         .expect("no packed column");
+    // Version 9's table.
+    conn.execute("DROP TABLE pack_progress", [])
+        .expect("no pack progress");
     drop(conn);
     let version = "SELECT version FROM schema_version WHERE component = 'history'";
 
@@ -1400,6 +1404,7 @@ fn a_sweep_skips_the_tags_it_is_given_no_key_for_and_stops_when_asked() {
 
 mod backfill;
 mod compaction;
+mod packing;
 mod retention;
 
 /// The log's rows are packed every ten minutes of the writer's clock into rows of compact runs: every
@@ -1685,4 +1690,88 @@ fn a_version_7_file_reads_as_it_is_and_the_next_writer_drops_its_second_chunk_in
         after.last()
     );
     assert_eq!(query_number(&path, "SELECT count(*) FROM log"), 0, "sealed");
+}
+
+#[test]
+fn a_version_8_files_dense_log_rows_read_as_they_are_and_seal_with_the_streams_after_them() {
+    let (_dir, path, conn) = file_of_version(8);
+    conn.execute_batch(
+        "INSERT INTO tags (id, full_id, unit, type) VALUES (1, 'plc/flow', 'L/s', 'f32'),
+                (2, 'plc/run', NULL, 'bool'), (3, 'plc/mode', NULL, 'string'), (4, 'meter/kw', 'kW', 'u32');",
+    )
+    .expect("tags");
+    let rec = |time: i64, v: f64| crate::codec::Rec {
+        time,
+        quality: 0,
+        value: crate::codec::RecValue::Number(v),
+    };
+    // A commit's row as Plantwatch of schema 6 to 8 wrote it: dense runs behind a directory.
+    let mut blob = crate::codec::LogBlobBuilder::dense(1000);
+    blob.add(1, &[rec(1000, 1.5), rec(2000, 2.5)]);
+    blob.add(4, &[rec(1500, 7.0)]);
+    conn.execute(
+        "INSERT INTO log (seq, written, first_tag, last_tag, samples) VALUES (1, 2500, 1, 4, 3)",
+        [],
+    )
+    .expect("a version 8 log row");
+    conn.execute(
+        "INSERT INTO log_data (seq, data) VALUES (1, ?1)",
+        [blob.finish()],
+    )
+    .expect("its blob");
+    drop(conn);
+    let version = "SELECT version FROM schema_version WHERE component = 'history'";
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()),
+        [
+            "plc/flow 1000 Number(1.5) good",
+            "meter/kw 1500 Number(7.0) good",
+            "plc/flow 2000 Number(2.5) good",
+        ]
+    );
+    assert_eq!(
+        query_number(&path, version),
+        8,
+        "a reader reads it as it is"
+    );
+
+    let writer = HistoryWriter::open(&path, &demo_plant()).expect("writer");
+    assert_eq!(query_number(&path, version), layout::VERSION, "upgraded");
+    // A later commit (a stream) replaces the sample at 2 s and adds one.
+    writer
+        .sink()
+        .send(vec![num(FLOW, 2000, 3.5), num(FLOW, 3000, 0.25)]);
+    writer.close().expect("close");
+    assert_eq!(
+        read_all(&path, &SampleQuery::default()),
+        [
+            "plc/flow 1000 Number(1.5) good",
+            "meter/kw 1500 Number(7.0) good",
+            "plc/flow 2000 Number(3.5) good",
+            "plc/flow 3000 Number(0.25) good",
+        ]
+    );
+    assert_eq!(query_number(&path, "SELECT count(*) FROM log"), 0, "sealed");
+}
+
+#[test]
+fn a_commit_writes_its_log_row_as_a_stream() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    let mut backfill = Backfill::open(&path, &demo_plant(), Timestamp(0)).expect("open");
+    backfill
+        .store(
+            vec![num(FLOW, 1000, 1.0), num(KW, 1000, 2.0)],
+            Timestamp(1500),
+        )
+        .expect("store");
+    drop(backfill);
+    // `0x00 0x03`: the mark of a log blob of schema 6 and later, then the stream's format.
+    assert_eq!(
+        query_number(
+            &path,
+            "SELECT count(*) FROM log_data WHERE substr(data, 1, 2) = x'0003'"
+        ),
+        1
+    );
 }

@@ -665,6 +665,11 @@ impl WriterThread {
             plain: (plain_samples, plain_oldest),
         } = store::log_state(&conn).map_err(sql_err("reading the log"))?;
         let job = store::unfinished_seal(&conn).map_err(sql_err("reading the seal progress"))?;
+        // A seal in progress takes every row a packing left (see `store::start_seal`).
+        let pack = match job {
+            Some(_) => None,
+            None => store::unfinished_pack(&conn).map_err(sql_err("reading the pack progress"))?,
+        };
         let last_chunk = compact::last_chunk_id(&conn).map_err(sql_err("reading the chunks"))?;
         let retention = RetentionPlan::new(
             plant.retention.keep,
@@ -682,7 +687,7 @@ impl WriterThread {
             log_oldest,
             plain_samples,
             plain_oldest,
-            pack: None,
+            pack,
             job,
             // Chunks an older writer left small (or an older Plantwatch) are merged from the start.
             compaction: Some(CompactionPass {
@@ -1167,6 +1172,8 @@ impl WriterThread {
         match step() {
             Ok(left) => {
                 self.job = left;
+                // Starting, the seal took the rows of a packing in progress and ended it.
+                self.pack = None;
                 if left.is_none() {
                     self.refresh_log_state();
                     // The seal added chunks, small ones at the end of each tag's: merge them.

@@ -17,6 +17,10 @@
 //!   - code 0x80: *tokens*, varints whose low bit 1 means "this many + 1 samples whose step is exactly
 //!     the usual one" (`(count - 1) << 1 | 1`), and 0 a difference (`zz << 1`; the token 0 is followed by
 //!     a difference too large for that, as a varint). Identical intervals cost a few bytes a run.
+//!   - code 0x81 (history schema 9): *beats*, for steps of a varying whole number of polls (a tag stored
+//!     when it changes): a varint `beat` (ms), the Rice parameters `kq` and `kj` (a byte each), then per
+//!     step `q - 1` in the Rice code of `kq` (as a wrapping u64) and the zigzag of the jitter
+//!     `step - q * beat` in the Rice code of `kj`, `q` the nearest whole number of beats.
 //! - **Qualities** and **kinds** (0 no value, 1 number, 2 text): runs of equal codes, each a varint code
 //!   and a varint length - 1. An all-good run of numbers costs two bytes for each column.
 //! - **Numbers**, the values of the number samples in order: a scale byte, then tokens. Most Modbus
@@ -47,6 +51,10 @@ pub(super) const MAX_SAMPLES: usize = 1 << 16;
 
 /// The times' code byte of byte tokens; 0..=[`MAX_RICE`] is Rice codes of that parameter.
 const TIME_TOKENS: u8 = 0x80;
+/// The times' code byte of beats (history schema 9): each step as a whole number of the run's beat and
+/// the jitter off it, so a tag stored only when it changes (a step of a few polls) costs about 5 bits a
+/// step plus its jitter, where the differences from the usual step took 13 to 15.
+const TIME_BEATS: u8 = 0x81;
 const MAX_RICE: u32 = 24;
 
 const KIND_NONE: u64 = 0;
@@ -306,18 +314,17 @@ fn encode_times(recs: &[Rec], out: &mut Vec<u8>) {
     let mut tokens = Vec::new();
     encode_time_tokens(&offs, &mut tokens);
     // The best parameter is near log2 of the mean difference: try that and its neighbours.
-    let mean = offs.iter().map(|&zz| zz.min(1 << 32)).sum::<u64>() / (offs.len() as u64).max(1);
-    let near = (64 - mean.leading_zeros()).min(MAX_RICE);
-    let (rice_bits, k) = (near.saturating_sub(2)..=(near + 1).min(MAX_RICE))
-        .map(|k| {
-            (
-                offs.iter().map(|&zz| bits::rice_bits(zz, k)).sum::<u64>(),
-                k,
-            )
-        })
-        .min()
-        .unwrap_or((0, 0));
-    if rice_bits.div_ceil(8) < tokens.len() as u64 {
+    let (rice_bits, k) = best_rice(&offs);
+    let steps: Vec<i64> = recs
+        .windows(2)
+        .map(|w| w[1].time.wrapping_sub(w[0].time))
+        .collect();
+    let beats = Beats::best(&steps, usual);
+    let rice_bytes = rice_bits.div_ceil(8);
+    if let Some(beats) = beats.filter(|b| b.bytes() < rice_bytes.min(tokens.len() as u64)) {
+        out.push(TIME_BEATS);
+        beats.write(&steps, out);
+    } else if rice_bytes < tokens.len() as u64 {
         out.push(k as u8);
         let mut writer = bits::BitWriter::new(out);
         for &zz in &offs {
@@ -327,6 +334,105 @@ fn encode_times(recs: &[Rec], out: &mut Vec<u8>) {
     } else {
         out.push(TIME_TOKENS);
         out.extend_from_slice(&tokens);
+    }
+}
+
+/// The Rice parameter that codes `values` in the fewest bits, and those bits. The best is near log2 of
+/// their mean: that and its neighbours are tried.
+fn best_rice(values: &[u64]) -> (u64, u32) {
+    let mean = values.iter().map(|&v| v.min(1 << 32)).sum::<u64>() / (values.len() as u64).max(1);
+    let near = (64 - mean.leading_zeros()).min(MAX_RICE);
+    (near.saturating_sub(2)..=(near + 1).min(MAX_RICE))
+        .map(|k| {
+            (
+                values.iter().map(|&v| bits::rice_bits(v, k)).sum::<u64>(),
+                k,
+            )
+        })
+        .min()
+        .unwrap_or((0, 0))
+}
+
+/// A step as the nearest whole number `q` of beats and the jitter off it (wrapping: any step splits
+/// and comes back).
+fn split_step(step: i64, beat: i64) -> (i64, i64) {
+    let mut q = step.div_euclid(beat);
+    if step.rem_euclid(beat) > beat / 2 {
+        q = q.wrapping_add(1);
+    }
+    (q, step.wrapping_sub(q.wrapping_mul(beat)))
+}
+
+/// The codes of `q - 1` and of the jitter's zigzag.
+fn beat_codes(steps: &[i64], beat: i64) -> (Vec<u64>, Vec<u64>) {
+    steps
+        .iter()
+        .map(|&step| {
+            let (q, jitter) = split_step(step, beat);
+            (q.wrapping_sub(1) as u64, zigzag(jitter))
+        })
+        .unzip()
+}
+
+/// A run's steps as beats: the beat and the Rice parameters, and the bits they take.
+#[derive(Debug, Clone, Copy)]
+struct Beats {
+    beat: i64,
+    kq: u32,
+    kj: u32,
+    bits: u64,
+}
+
+impl Beats {
+    /// The best of a few beats for `steps`: the usual step, the shortest step (a tag stored when it
+    /// changes steps a whole number of polls, the shortest often one), and the mean step per beat of
+    /// the shortest (what jitter leaves of the poll interval). `None` when no step is positive.
+    fn best(steps: &[i64], usual: i64) -> Option<Beats> {
+        let shortest = steps.iter().copied().filter(|&s| s > 0).min()?;
+        let mean_beat = {
+            let (mut sum, mut beats) = (0i128, 0i128);
+            for &step in steps.iter().filter(|&&s| s > 0) {
+                let (q, _) = split_step(step, shortest);
+                sum += i128::from(step);
+                beats += i128::from(q);
+            }
+            i64::try_from((sum + beats / 2) / beats.max(1)).unwrap_or(shortest)
+        };
+        [usual, shortest, mean_beat]
+            .into_iter()
+            .filter(|&beat| beat > 0)
+            .map(|beat| {
+                let (qs, jitters) = beat_codes(steps, beat);
+                let (q_bits, kq) = best_rice(&qs);
+                let (j_bits, kj) = best_rice(&jitters);
+                Beats {
+                    beat,
+                    kq,
+                    kj,
+                    bits: q_bits + j_bits,
+                }
+            })
+            .min_by_key(|b| b.bits)
+    }
+
+    /// The bytes of the column after the code byte.
+    fn bytes(&self) -> u64 {
+        let mut beat = Vec::new();
+        put_varint(&mut beat, self.beat as u64);
+        beat.len() as u64 + 2 + self.bits.div_ceil(8)
+    }
+
+    fn write(&self, steps: &[i64], out: &mut Vec<u8>) {
+        put_varint(out, self.beat as u64);
+        out.push(self.kq as u8);
+        out.push(self.kj as u8);
+        let (qs, jitters) = beat_codes(steps, self.beat);
+        let mut writer = bits::BitWriter::new(out);
+        for (&q, &jitter) in qs.iter().zip(&jitters) {
+            writer.rice(q, self.kq);
+            writer.rice(jitter, self.kj);
+        }
+        writer.finish();
     }
 }
 
@@ -484,6 +590,8 @@ enum TimeCode {
     Tokens,
     /// Rice codes of this parameter.
     Rice(u32),
+    /// Whole beats and jitters, in the Rice codes of `kq` and `kj`.
+    Beats { beat: i64, kq: u32, kj: u32 },
 }
 
 /// Where the decoding of a compact run stands between two samples.
@@ -567,6 +675,16 @@ impl State {
                 state.time_bits = bits::BitReader::new(state.times.at, state.times.end);
                 TimeCode::Rice(u32::from(k))
             }
+            TIME_BEATS => {
+                let beat = state.times.varint(data)? as i64;
+                let kq = u32::from(state.times.byte(data)?);
+                let kj = u32::from(state.times.byte(data)?);
+                if beat <= 0 || kq > MAX_RICE || kj > MAX_RICE {
+                    return Err(CodecError("bad beats"));
+                }
+                state.time_bits = bits::BitReader::new(state.times.at, state.times.end);
+                TimeCode::Beats { beat, kq, kj }
+            }
             _ => return Err(CodecError("unknown time code")),
         };
         Ok(state)
@@ -602,6 +720,11 @@ impl State {
     fn next_step(&mut self, data: &[u8]) -> Result<i64, CodecError> {
         let zz = match self.time_code {
             TimeCode::Rice(k) => self.time_bits.rice(data, k)?,
+            TimeCode::Beats { beat, kq, kj } => {
+                let q = (self.time_bits.rice(data, kq)? as i64).wrapping_add(1);
+                let jitter = unzigzag(self.time_bits.rice(data, kj)?);
+                return Ok(q.wrapping_mul(beat).wrapping_add(jitter));
+            }
             TimeCode::Tokens => {
                 if self.usual_left > 0 {
                     self.usual_left -= 1;
@@ -865,6 +988,44 @@ mod tests {
         }
     }
 
+    /// A tag stored only when its value changes steps a varying whole number of polls: its times go as
+    /// beats (how many polls, and the jitter off them), about 5 bits a step where the differences from
+    /// the usual step took 13 to 15 (issue 15: these bytes are written by the packing and the seal).
+    #[test]
+    fn the_times_of_a_tag_stored_when_it_changes_go_as_whole_polls() {
+        let mut g = Prng(7);
+        for (name, jitter) in [("exact polls", 0), ("polls with 3 ms of jitter", 3)] {
+            let mut time = 1_764_000_000_000i64;
+            let recs: Vec<Rec> = (0..400)
+                .map(|i| {
+                    // A change in about one poll in ten.
+                    let mut polls = 1;
+                    while !g.chance(10) && polls < 60 {
+                        polls += 1;
+                    }
+                    time += polls * 1000 + g.around(jitter);
+                    number(time, f64::from(i % 7))
+                })
+                .collect();
+            let bytes = round_trip(&recs);
+            let state = State::open(&bytes).expect("opens");
+            assert!(
+                matches!(
+                    state.time_code,
+                    TimeCode::Beats {
+                        beat: 999..=1001,
+                        ..
+                    }
+                ),
+                "{name}: {:?}",
+                state.time_code
+            );
+            let bits = (state.times.end - state.times.at) as f64 * 8.0 / recs.len() as f64;
+            let most = if jitter == 0 { 6.5 } else { 10.0 };
+            assert!(bits < most, "{name}: {bits:.1} bits a time");
+        }
+    }
+
     #[test]
     fn a_decimal_scale_is_found_per_run() {
         // raw * scale + offset as the poll computes it, and values typed as decimals (1.23 is 123 / 100).
@@ -959,10 +1120,19 @@ mod tests {
             err(&[0, 1, 1, 3, 2, 2, 2, 0, 0, 0x80, 0, 0, 1, 0, 0, 1]),
             CodecError("repeat without a number")
         );
-        // Steps in code 0x81.
+        // Steps in code 0x82.
         assert_eq!(
-            err(&[0, 1, 1, 3, 2, 2, 0, 0, 0, 0x81, 0, 0, 0, 0]),
+            err(&[0, 1, 1, 3, 2, 2, 0, 0, 0, 0x82, 0, 0, 0, 0]),
             CodecError("unknown time code")
+        );
+        // Beats of 0 ms, and a Rice parameter over 24.
+        assert_eq!(
+            err(&[0, 1, 1, 6, 2, 2, 0, 0, 0, 0x81, 0, 1, 1, 0, 0, 0, 0]),
+            CodecError("bad beats")
+        );
+        assert_eq!(
+            err(&[0, 1, 1, 7, 2, 2, 0, 0, 0, 0x81, 0xe8, 0x07, 25, 1, 0, 0, 0, 0]),
+            CodecError("bad beats")
         );
         // Kind 3.
         assert_eq!(

@@ -78,6 +78,7 @@ fn history_runs() -> Vec<(String, Vec<u8>)> {
         (16_384, Vec::new()),
     ];
     for (name, mut blob) in [
+        ("stream", LogBlobBuilder::stream(1_764_000_000_000)),
         ("dense", LogBlobBuilder::dense(1_764_000_000_000)),
         ("compact", LogBlobBuilder::compact()),
     ] {
