@@ -7,8 +7,9 @@
 //! Run: `cargo bench -p plantwatch-system-tests --bench poll_thousand_devices`
 //! (`PLANTWATCH_BENCH_DEVICES=N` for fewer devices, `PLANTWATCH_BENCH_SECONDS=S` for the measured
 //! time, 200 by default). The writer packs its log every 30 million samples (about every 5 minutes at
-//! this load) and seals it into chunks hourly (history schema 6), so a window under an hour holds no
-//! seal: `history_write_amplification` measures the writes with seals, on the data's clock. Run it 2-3
+//! this load) and seals it into chunks about every four hours (history schema 8 and later), so a window
+//! under four hours holds no seal: `history_write_amplification` measures the writes with seals, on the
+//! data's clock. Run it 2-3
 //! times: the machine is shared and the figures move by a few percent.
 //!
 //! Every device is a Modbus TCP device with a connection of its own (1,000 connections), each polled
@@ -24,7 +25,7 @@
 //! chunks, compaction, retention, the WAL and its checkpoints), per stored sample, with the gigabytes a
 //! year that makes at this rate; beside them, as peers in the same run, the bytes the file grew by per
 //! sample (what is kept) and a naive row's payload (time and value, 16 bytes). The goal, <= 50 B a
-//! sample, is judged over at least 10 minutes (and, for the hourly seal's share,
+//! sample, is judged over at least 10 minutes (and, for the seal's share,
 //! `history_write_amplification`):
 //! `PLANTWATCH_BENCH_SECONDS=600 cargo bench -p plantwatch-system-tests --bench poll_thousand_devices`.
 //! The history goes under `tests/out/bench/` (a real disk; `/tmp` may be a tmpfs, which writes nothing
