@@ -127,13 +127,21 @@ pub const STEPS: &[&str] = &[
         below_tag INTEGER NOT NULL,
         after     INTEGER NOT NULL
     );",
+    // Version 10 (issue 12, the Sparkplug replay): a log row says the span of its samples' times, so a
+    // read of a span decodes only the rows that reach into it (a replay of an hour used to decode the
+    // whole log, up to four hours of the plant, for each half hour it read). Rows of older versions
+    // leave both NULL: unknown, read always. Readers read a version 9 file as it is, without the
+    // filter; a Plantwatch of version 9 reads a version 10 file's rows as before, but refuses the file.
+    "ALTER TABLE log ADD COLUMN first_time INTEGER;
+    ALTER TABLE log ADD COLUMN last_time INTEGER;",
 ];
 
 /// The oldest version this binary reads without upgrading the file (a reader may be unable to write it):
 /// versions 4 and 7 changed no table, only what new chunks hold, and 9 what new log rows and chunks
 /// hold, with a table only the writer reads; version 5 added an index readers do
 /// without; version 6 a column of the log only the writer reads; version 8 dropped an index the other
-/// one stands in for, and its longer chunk span covers the older chunks' hour.
+/// one stands in for, and its longer chunk span covers the older chunks' hour; version 10 added the log
+/// rows' time spans, which a reader of an older file does without (`HistoryReader::log_spans`).
 pub const OLDEST_READ_AS_IS: i64 = 3;
 
 /// A chunk spans less than this much time (from its first to its last sample), so a reader finds every

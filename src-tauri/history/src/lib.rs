@@ -12,10 +12,10 @@
 //! - Every component keeps its tables in the plant's `.db` file through [`schema::migrate`]; a file written
 //!   by a newer Plantwatch is refused, never misread.
 //!
-//! # Storage layout (history schema version 9; see `store` for the why)
+//! # Storage layout (history schema version 10; see `store` for the why)
 //! - `tags(id INTEGER PRIMARY KEY, full_id TEXT UNIQUE, unit, type)`: tags are keyed by their full id
 //!   (`"plc/flow"`), so a history file outlives edits of the config; `type` is the config's type name.
-//! - `log(seq, written, first_tag, last_tag, samples, packed)` with `log_data(seq, data)`: each commit of
+//! - `log(seq, written, first_tag, last_tag, samples, packed, first_time, last_time)` with `log_data(seq, data)`: each commit of
 //!   the writer appends one row per range of 16,384 tag ids it has samples of, a blob of those samples
 //!   as a stream in tag order (`codec::stream`: a tag's step, the time when it changes and the value,
 //!   about 4 bytes a polled register; blobs of schema 6 to 8 hold dense runs behind a directory, about 8). Appending is
@@ -23,7 +23,8 @@
 //!   range of tags and reading a few tags read only the blobs of the rows that hold them. Every 10
 //!   minutes or 30 million samples the writer packs the commits' rows, range by range, into a few rows
 //!   of compact runs (`packed = 1`) that take the places (`seq`) of the latest rows they replace, so they
-//!   merge with newer rows as before.
+//!   merge with newer rows as before. `first_time`/`last_time` bound the row's sample times (version 10;
+//!   NULL in older rows), so a read of a span skips the rows outside it.
 //! - `chunks(tag, start, end, count, not_good, min, max, sum, first, last, data)`, one per tag and
 //!   `start`: the writer seals the log into one compact run per tag (`codec`: columns of times
 //!   against the usual interval, numbers as a decimal scale's integer differences; under a byte a
@@ -51,7 +52,8 @@
 //!   Version 6 added `log.packed`, which only the writer reads; the log rows of older files (8-byte
 //!   directory entries, plain runs) read as they are. Version 7 marks parted chunks. Version 8 dropped the
 //!   index `chunks_by_tag` (`chunk_summaries` begins with the same columns) and lets chunks span four
-//!   hours; older chunks, at most an hour, read as they are.
+//!   hours; older chunks, at most an hour, read as they are. Version 10 added the log rows' time spans;
+//!   a reader reads an older file without them.
 //! - A version 1 file (samples in a `samples` B-tree ordered by tag and time, per-minute `rollups`) is
 //!   converted into chunks by the first writer or reader that opens it; a version 2 file's log rows
 //!   (one blob per commit) become rows of every tag id.

@@ -137,6 +137,9 @@ pub struct HistoryReader {
     conn: Connection,
     /// False when the file has no history tables yet (only other components' tables): it reads as empty.
     has_history: bool,
+    /// Whether the file's log rows say their time spans (kept as opened: a writer upgrading the file
+    /// meanwhile only adds them, and reading every row stays right).
+    pub(crate) log_spans: store::LogSpans,
 }
 
 impl HistoryReader {
@@ -176,6 +179,7 @@ impl HistoryReader {
             path: path.to_path_buf(),
             conn,
             has_history: found > 0,
+            log_spans: store::LogSpans::of_version(found),
         })
     }
 
@@ -304,7 +308,8 @@ impl HistoryReader {
         let snapshot = self.snapshot()?;
         let ids: Vec<u32> = tags.iter().map(|t| t.id).collect();
         let wanted = wanted(query, &ids);
-        let mut log = store::read_log(&snapshot, wanted, from, to).map_err(self.sql_err(what))?;
+        let mut log = store::read_log(&snapshot, wanted, from, to, self.log_spans)
+            .map_err(self.sql_err(what))?;
         let mut statements = Vec::with_capacity(tags.len());
         for _ in &tags {
             statements.push(
@@ -364,8 +369,8 @@ impl HistoryReader {
         let ids: Vec<u32> = tags.iter().map(|t| t.id).collect();
         let wanted = wanted(query, &ids);
         // From the start of time: the last sample before the range carries into the average.
-        let mut log =
-            store::read_log(&snapshot, wanted, i64::MIN, to).map_err(self.sql_err(what))?;
+        let mut log = store::read_log(&snapshot, wanted, i64::MIN, to, self.log_spans)
+            .map_err(self.sql_err(what))?;
         let mut out: Vec<(usize, IntervalValue)> = Vec::new();
         for (position, tag) in tags.iter().enumerate() {
             if tag.kind == Kind::Text && agg != Aggregate::Count {
@@ -426,9 +431,10 @@ impl HistoryReader {
         let mut columns = Columns::new(from, to, columns);
         let snapshot = self.snapshot()?;
         let read = |columns: &mut Columns| -> rusqlite::Result<()> {
-            let log = store::read_log(&snapshot, Wanted::Some(&[row.id]), from, to)?
-                .remove(&row.id)
-                .unwrap_or_default();
+            let log =
+                store::read_log(&snapshot, Wanted::Some(&[row.id]), from, to, self.log_spans)?
+                    .remove(&row.id)
+                    .unwrap_or_default();
             // A chunk's summary stands for its samples only where the log replaces none of them.
             let log_first = log.first().map_or(i64::MAX, |r| r.time);
             // The summaries first, without the chunks' data (a covering index answers it when the file
@@ -503,7 +509,13 @@ impl HistoryReader {
             .remove(0);
         let snapshot = self.snapshot()?;
         let read = || -> rusqlite::Result<Option<StoredSample>> {
-            let log = store::read_log(&snapshot, Wanted::Some(&[row.id]), i64::MIN, i64::MAX)?;
+            let log = store::read_log(
+                &snapshot,
+                Wanted::Some(&[row.id]),
+                i64::MIN,
+                i64::MAX,
+                self.log_spans,
+            )?;
             let last = store::last_before(&snapshot, row.id, i64::MAX, log.get(&row.id))?;
             Ok(last.map(|rec| stored(rec, &row)))
         };

@@ -1,4 +1,4 @@
-//! Where samples live (history schema version 9): an append-only `log` that every commit adds rows to,
+//! Where samples live (history schema version 10): an append-only `log` that every commit adds rows to,
 //! and per-tag compressed `chunks` that the writer seals the log into.
 //!
 //! Why two places: with many tags, inserting each sample into a B-tree ordered by tag dirties one page
@@ -10,7 +10,9 @@
 //!   per range of [`LOG_SHARD_TAGS`] tag ids it has samples of; `data` is a log blob (`codec`): those
 //!   samples grouped into one run per tag id, with a directory. Sealing a range of tags, or reading a
 //!   few tags, reads only the blobs of rows whose ids overlap (one blob per commit would have every
-//!   sealing step of a million-tag plant re-read the whole log).
+//!   sealing step of a million-tag plant re-read the whole log). `first_time` and `last_time` (schema 10)
+//!   bound the row's sample times, so reading a span of time reads only the blobs of rows that reach
+//!   into it (a replay of an hour out of four hours of log decoded all four for each half hour it read).
 //! - `log.packed`: the writer packs the commits' rows every few minutes ([`pack_step`]) into rows of
 //!   compact runs (a commit's row holds about one sample per tag of a big plant, about 4 bytes each as
 //!   a stream; a packed row 2 to 7), so the log can hold four hours and be sealed that rarely: a tag's chunk
@@ -116,7 +118,8 @@ impl Runs {
 /// Appends `runs` to the log: one row per range of [`LOG_SHARD_TAGS`] ids. Returns the samples written.
 pub(crate) fn append_log(conn: &Connection, written: i64, runs: &Runs) -> rusqlite::Result<u64> {
     let mut meta = conn.prepare_cached(
-        "INSERT INTO log (written, first_tag, last_tag, samples) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO log (written, first_tag, last_tag, samples, first_time, last_time)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let mut data = conn.prepare_cached("INSERT INTO log_data (seq, data) VALUES (?1, ?2)")?;
     let mut start = 0;
@@ -127,21 +130,50 @@ pub(crate) fn append_log(conn: &Connection, written: i64, runs: &Runs) -> rusqli
         let first_rec = start;
         let shard_end = shard[shard.len() - 1].1;
         // The earliest time: the stream's first time counts from it.
-        let base = runs.recs[start..shard_end]
-            .iter()
-            .map(|r| r.time)
-            .min()
-            .unwrap_or(0);
-        let mut builder = LogBlobBuilder::stream(base);
+        let span = TimeSpan::of(&runs.recs[start..shard_end]);
+        let mut builder = LogBlobBuilder::stream(span.map_or(0, |s| s.first));
         for &(tag, end) in shard {
             builder.add(tag, &runs.recs[start..end]);
             start = end;
         }
         let (first, last) = (shard[0].0, shard[shard.len() - 1].0);
-        meta.execute((written, first, last, (start - first_rec) as i64))?;
+        meta.execute((
+            written,
+            first,
+            last,
+            (start - first_rec) as i64,
+            span.map(|s| s.first),
+            span.map(|s| s.last),
+        ))?;
         data.execute((conn.last_insert_rowid(), builder.finish()))?;
     }
     Ok(start as u64)
+}
+
+/// The earliest and the latest sample time of a log row (`log.first_time`, `log.last_time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeSpan {
+    pub first: i64,
+    pub last: i64,
+}
+
+impl TimeSpan {
+    /// The span of `recs`; none when there are none.
+    pub(crate) fn of(recs: &[Rec]) -> Option<TimeSpan> {
+        let mut times = recs.iter().map(|r| r.time);
+        let first = times.next()?;
+        Some(times.fold(TimeSpan { first, last: first }, |span, t| {
+            span.with(TimeSpan { first: t, last: t })
+        }))
+    }
+
+    /// The span covering both.
+    pub(crate) fn with(self, other: TimeSpan) -> TimeSpan {
+        TimeSpan {
+            first: self.first.min(other.first),
+            last: self.last.max(other.last),
+        }
+    }
 }
 
 /// What the log holds: samples, and when its oldest row was written (UTC ms), in all its rows and in the
@@ -378,10 +410,14 @@ fn pack_range(
             first: tag,
             last: tag,
             samples: 0,
+            span: None,
         });
         current.builder.add(tag, &recs);
         current.last = tag;
         current.samples += recs.len();
+        if let Some(span) = TimeSpan::of(&recs) {
+            current.span = Some(current.span.map_or(span, |s| s.with(span)));
+        }
         packed += recs.len() as u64;
         if current.samples >= per_row && places.len() > 1 {
             if let (Some(full), Some(seq)) = (row.take(), places.pop()) {
@@ -412,6 +448,7 @@ struct PackedRow {
     first: u32,
     last: u32,
     samples: usize,
+    span: Option<TimeSpan>,
 }
 
 impl PackedRow {
@@ -422,10 +459,18 @@ impl PackedRow {
         conn.prepare_cached("DELETE FROM log_data WHERE seq = ?1")?
             .execute([seq])?;
         conn.prepare_cached(
-            "INSERT INTO log (seq, written, first_tag, last_tag, samples, packed)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+            "INSERT INTO log (seq, written, first_tag, last_tag, samples, packed, first_time, last_time)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)",
         )?
-        .execute((seq, written, self.first, self.last, self.samples as i64))?;
+        .execute((
+            seq,
+            written,
+            self.first,
+            self.last,
+            self.samples as i64,
+            self.span.map(|s| s.first),
+            self.span.map(|s| s.last),
+        ))?;
         conn.prepare_cached("INSERT INTO log_data (seq, data) VALUES (?1, ?2)")?
             .execute((seq, self.builder.finish()))?;
         Ok(())
@@ -834,11 +879,43 @@ pub(crate) enum Wanted<'a> {
 
 /// The log's samples of the wanted tags in `[from, to)`, by tag id, each sorted and deduplicated (the
 /// samples already sealed into chunks left out).
+/// Whether the file's log rows say their time spans (history schema 10 and later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogSpans {
+    /// `log.first_time`/`log.last_time` exist (NULL in rows written before): rows outside a read's
+    /// span are not read.
+    Stored,
+    /// A file of schema 9 or older, read as it is: every row is read.
+    Absent,
+}
+
+impl LogSpans {
+    /// Which log spans a file of schema `version` has.
+    pub(crate) fn of_version(version: i64) -> LogSpans {
+        if version >= 10 {
+            LogSpans::Stored
+        } else {
+            LogSpans::Absent
+        }
+    }
+
+    /// The condition on the log's row `l` that keeps the rows that may hold samples in `[?1, ?2)`.
+    fn condition(self) -> &'static str {
+        match self {
+            LogSpans::Stored => {
+                "(l.last_time IS NULL OR (l.last_time >= ?1 AND l.first_time < ?2))"
+            }
+            LogSpans::Absent => "(?1 IS NOT NULL AND ?2 IS NOT NULL)",
+        }
+    }
+}
+
 pub(crate) fn read_log(
     conn: &Connection,
     wanted: Wanted<'_>,
     from: i64,
     to: i64,
+    spans: LogSpans,
 ) -> rusqlite::Result<HashMap<u32, Vec<Rec>>> {
     let sealed: Option<(i64, u32)> = conn
         .query_row("SELECT upto, below_tag FROM seal_progress", [], |r| {
@@ -865,10 +942,12 @@ pub(crate) fn read_log(
     };
     match wanted {
         Wanted::All => {
-            let mut stmt = conn.prepare_cached(
-                "SELECT l.seq, d.data FROM log l JOIN log_data d ON d.seq = l.seq ORDER BY l.seq",
-            )?;
-            let mut rows = stmt.query([])?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT l.seq, d.data FROM log l JOIN log_data d ON d.seq = l.seq
+                 WHERE {} ORDER BY l.seq",
+                spans.condition()
+            ))?;
+            let mut rows = stmt.query((from, to))?;
             while let Some(row) = rows.next()? {
                 let seq: i64 = row.get(0)?;
                 let blob = LogBlob::parse(row.get_ref(1)?.as_blob()?).map_err(damaged)?;
@@ -883,9 +962,11 @@ pub(crate) fn read_log(
             sorted.sort_unstable();
             let mut holding: Vec<i64> = Vec::new();
             {
-                let mut stmt =
-                    conn.prepare_cached("SELECT seq, first_tag, last_tag FROM log ORDER BY seq")?;
-                let mut rows = stmt.query([])?;
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT l.seq, l.first_tag, l.last_tag FROM log l WHERE {} ORDER BY l.seq",
+                    spans.condition()
+                ))?;
+                let mut rows = stmt.query((from, to))?;
                 while let Some(row) = rows.next()? {
                     let (first, last): (i64, i64) = (row.get(1)?, row.get(2)?);
                     let i = sorted.partition_point(|&t| i64::from(t) < first);

@@ -12,7 +12,9 @@
 //! window it lists the ids of the chunks it needs from the `(tag, start)` index alone, reads a chunk's
 //! bytes only when the sweep reaches the chunk's start, and decodes it a few samples at a time
 //! ([`RunReader`]), so what it holds is about one chunk per tag, compressed. The unsealed log's samples
-//! of the window are read once and merged per tag (the log wins at the same millisecond, as everywhere).
+//! of the window are read a part of about [`LOG_PART_SAMPLES`] at a time, ahead of the slices, and merged
+//! per tag (the log wins at the same millisecond, as everywhere); a part reads only the log rows whose
+//! time spans reach into it (history schema 10).
 //! Slices grow and shrink to hold about `target` samples.
 
 use std::collections::VecDeque;
@@ -22,7 +24,7 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use crate::codec::{Rec, RunReader};
 use crate::reader::{quality_of, value_of, Kind};
-use crate::store::{self, Source, Wanted};
+use crate::store::{self, LogSpans, Source, Wanted};
 use crate::{HistoryError, HistoryReader};
 
 /// A window of the sweep is read in one read transaction; its chunk list holds about one entry per
@@ -31,6 +33,31 @@ pub const WINDOW_MS: i64 = 30 * 60 * 1000;
 
 /// The first slice's length; later ones adapt to the data's density.
 const FIRST_SLICE_MS: i64 = 1000;
+
+/// The unsealed log's samples of a window are read a part at a time, each about this many samples
+/// (about 32 bytes each while held): the first part is [`FIRST_LOG_PART_MS`] long, later ones adapt to
+/// the data's density. A million-tag plant stores about 100,000 samples a second, so reading a whole
+/// window at once held 180 million samples, 5.5 GB.
+const LOG_PART_SAMPLES: usize = 4_000_000;
+const FIRST_LOG_PART_MS: i64 = 60_000;
+
+/// How long the next slice and the next part of the log are: both adapt to the data's density.
+struct Pace {
+    slice_ms: i64,
+    log_ms: i64,
+}
+
+impl Pace {
+    /// A part of the log of `read` samples was read: the next one longer when it held few, shorter
+    /// when many.
+    fn log_read(&mut self, read: usize) {
+        if read < LOG_PART_SAMPLES / 2 {
+            self.log_ms = self.log_ms.saturating_mul(2).min(WINDOW_MS);
+        } else if read > LOG_PART_SAMPLES * 2 {
+            self.log_ms = (self.log_ms / 2).max(1000);
+        }
+    }
+}
 
 /// One sample of a sweep: the tag as the caller's key for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +134,10 @@ impl HistoryReader {
     ) -> Result<u64, HistoryError> {
         let (from, to) = (from.as_millis(), to.as_millis());
         let target = target.max(1);
-        let mut slice_ms = FIRST_SLICE_MS;
+        let mut pace = Pace {
+            slice_ms: FIRST_SLICE_MS,
+            log_ms: FIRST_LOG_PART_MS,
+        };
         let mut count = 0u64;
         let mut out: Vec<Swept<K>> = Vec::with_capacity(target.min(1 << 20));
         let mut window_start = from;
@@ -117,7 +147,7 @@ impl HistoryReader {
                 window_start,
                 window_end,
                 target,
-                &mut slice_ms,
+                &mut pace,
                 &mut key_of,
                 &mut |samples, through| {
                     count += samples.len() as u64;
@@ -140,7 +170,7 @@ impl HistoryReader {
         from: i64,
         to: i64,
         target: usize,
-        slice_ms: &mut i64,
+        pace: &mut Pace,
         key_of: &mut impl FnMut(&str) -> Option<K>,
         f: &mut impl FnMut(&[Swept<K>], Timestamp) -> bool,
         out: &mut Vec<Swept<K>>,
@@ -166,21 +196,14 @@ impl HistoryReader {
             // Nothing to read, but the caller still gets the span's slices' end.
             return Ok(f(&[], Timestamp(to - 1)));
         }
-        let mut log =
-            store::read_log(&snapshot, Wanted::All, from, to).map_err(self.sql_err(what))?;
         // The streams with samples left, in tag id order, and each stream's next sample time: a slice
         // visits only the streams whose next sample falls in it, by one look at `next` (with 100,000
         // tags and a few samples of each per slice, visiting every stream would cost more than the
         // samples).
         let mut active: Vec<usize> = Vec::new();
         let mut next: Vec<i64> = vec![i64::MAX; streams.len()];
-        for (i, id) in ids.iter().enumerate() {
-            if let Some(recs) = log.remove(id) {
-                streams[i].log = recs.into();
-                next[i] = streams[i].next_time();
-                active.push(i);
-            }
-        }
+        // The log's samples before this are in the streams.
+        let mut log_to = from;
         let mut pending =
             chunks_of_window(&snapshot, &ids, from, to).map_err(self.sql_err(what))?;
         pending.sort_by_key(|p| (p.start, p.stream));
@@ -190,9 +213,35 @@ impl HistoryReader {
             .map_err(self.sql_err(what))?;
         let mut done_through = from - 1;
         while done_through < to - 1 {
-            let through = done_through.saturating_add(*slice_ms).min(to - 1);
-            // The chunks that start in this slice join their tags' streams.
+            let through = done_through.saturating_add(pace.slice_ms).min(to - 1);
             let mut joined = false;
+            // The log's samples up to the slice's end join their tags' streams, a part at a time.
+            while log_to <= through {
+                // A file whose log rows have no spans decodes its whole log for every part: one part.
+                let part_ms = match self.log_spans {
+                    LogSpans::Stored => pace.log_ms,
+                    LogSpans::Absent => WINDOW_MS,
+                };
+                let part_to = log_to.saturating_add(part_ms).min(to);
+                let log = store::read_log(&snapshot, Wanted::All, log_to, part_to, self.log_spans)
+                    .map_err(self.sql_err(what))?;
+                let mut read = 0;
+                for (id, recs) in log {
+                    // `ids` ascend (the tags in id order); tags without a key were left out.
+                    let Ok(i) = ids.binary_search(&id) else {
+                        continue;
+                    };
+                    read += recs.len();
+                    streams[i].log.extend(recs);
+                    // Its next sample may be earlier than it was: visit it this slice.
+                    next[i] = i64::MIN;
+                    active.push(i);
+                    joined = true;
+                }
+                pace.log_read(read);
+                log_to = part_to;
+            }
+            // The chunks that start in this slice join their tags' streams.
             while let Some(p) = pending.get(next_pending).filter(|p| p.start <= through) {
                 let bytes: Vec<u8> = data
                     .query_row([p.id], |r| r.get(0))
@@ -231,9 +280,9 @@ impl HistoryReader {
             }
             // About `target` samples a slice: longer when this one held few, shorter when many.
             if out.len() < target / 2 {
-                *slice_ms = slice_ms.saturating_mul(2).min(WINDOW_MS);
+                pace.slice_ms = pace.slice_ms.saturating_mul(2).min(WINDOW_MS);
             } else if out.len() > target.saturating_mul(2) {
-                *slice_ms = (*slice_ms / 2).max(1);
+                pace.slice_ms = (pace.slice_ms / 2).max(1);
             }
             done_through = through;
         }

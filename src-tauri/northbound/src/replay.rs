@@ -49,12 +49,13 @@ fn read(
     batches: &mpsc::Sender<Result<ReplayBatch, String>>,
 ) -> Result<(), String> {
     let reader = HistoryReader::open(history).map_err(|e| e.to_string())?;
+    let mut tags = TagFinder::new(plant);
     reader
         .sweep(
             from.add_millis(1),
             to.add_millis(1),
             batch_size,
-            |full_id| plant.find_tag(full_id),
+            |full_id| tags.find(full_id),
             |samples, through| {
                 batches
                     .blocking_send(Ok(ReplayBatch {
@@ -66,4 +67,77 @@ fn read(
         )
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Finds the plant's tags by full id for the sweep, which asks for the history's tags in id order, once
+/// a window. The history numbers a plant's tags as it first meets them, in config order, so the tag
+/// after the last one found is nearly always the one asked for; otherwise [`Plant::find_tag`] searches
+/// the devices and their tags by name (asked for every tag of the million-tag plant, about a billion
+/// string comparisons a window).
+struct TagFinder<'a> {
+    plant: &'a Plant,
+    last: Option<TagIndex>,
+}
+
+impl<'a> TagFinder<'a> {
+    fn new(plant: &'a Plant) -> Self {
+        TagFinder { plant, last: None }
+    }
+
+    fn find(&mut self, full_id: &str) -> Option<TagIndex> {
+        let guess = self.last.map_or(TagIndex(0), |t| TagIndex(t.0 + 1));
+        let found = if self.is(guess, full_id) {
+            Some(guess)
+        } else {
+            self.plant.find_tag(full_id)
+        };
+        if found.is_some() {
+            self.last = found;
+        }
+        found
+    }
+
+    /// True when the tag at `index` is `full_id` (`"device/tag"`).
+    fn is(&self, index: TagIndex, full_id: &str) -> bool {
+        let Some((device, tag)) = full_id.split_once('/') else {
+            return false;
+        };
+        self.plant
+            .tag(index)
+            .is_some_and(|(d, t)| d.id == device && t.id() == tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plantwatch_core::testing;
+    use plantwatch_core::{Table, Tag, ValueType};
+    use std::path::Path;
+
+    fn plant() -> Plant {
+        let tag = |id| Tag::new(id, Table::Holding, 0, ValueType::U16);
+        testing::plant(
+            "p",
+            Path::new("p.db"),
+            vec![
+                ("a", vec![tag("x"), tag("y")]),
+                ("b", vec![tag("x"), tag("z")]),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_tag_finder_gives_what_the_plant_gives_in_any_order() {
+        let plant = plant();
+        let mut finder = TagFinder::new(&plant);
+        let asked = [
+            "a/x", "a/y", "b/x", "b/z", // in order, each the guess
+            "b/x", "a/x", // backwards
+            "gone/x", "a/gone", "a/y", "a", "", // unknown ones keep the place
+        ];
+        for full_id in asked {
+            assert_eq!(finder.find(full_id), plant.find_tag(full_id), "{full_id}");
+        }
+    }
 }

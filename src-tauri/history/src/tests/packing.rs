@@ -48,7 +48,14 @@ fn number(time: i64, v: f64) -> Rec {
 }
 
 fn everything(conn: &rusqlite::Connection) -> HashMap<u32, Vec<Rec>> {
-    store::read_log(conn, Wanted::All, i64::MIN, i64::MAX).expect("read the log")
+    store::read_log(
+        conn,
+        Wanted::All,
+        i64::MIN,
+        i64::MAX,
+        store::LogSpans::Stored,
+    )
+    .expect("read the log")
 }
 
 fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
