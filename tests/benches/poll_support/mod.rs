@@ -151,7 +151,12 @@ pub fn thread_cpu_since(
 
 /// A field of /proc/self/status in kB (`VmRSS`, `VmHWM`), as MB.
 pub fn status_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    process_status_mb("self", field)
+}
+
+/// A field of /proc/PID/status in kB (`VmRSS`, `VmHWM`), as MB (0 when the process is gone).
+pub fn process_status_mb(pid: &str, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|l| {
