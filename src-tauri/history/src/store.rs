@@ -910,20 +910,6 @@ impl LogSpans {
     }
 }
 
-/// The latest sample time of the packed log rows that reach into `[from, to)` (schema 10 spans). A
-/// packed row holds minutes of a range of tags: a reader of consecutive spans that ends a span inside
-/// such rows would decode them again for the next.
-pub(crate) fn packed_rows_end(
-    conn: &Connection,
-    from: i64,
-    to: i64,
-) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached(
-        "SELECT max(last_time) FROM log WHERE packed = 1 AND last_time >= ?1 AND first_time < ?2",
-    )?
-    .query_row((from, to), |r| r.get(0))
-}
-
 pub(crate) fn read_log(
     conn: &Connection,
     wanted: Wanted<'_>,

@@ -35,10 +35,9 @@ pub const WINDOW_MS: i64 = 30 * 60 * 1000;
 const FIRST_SLICE_MS: i64 = 1000;
 
 /// The unsealed log's samples of a window are read a part at a time, each about this many samples
-/// (about 32 bytes each while held), or the packed rows it reaches into whole (a packing's worth, up to
-/// 30 million samples): the first part is [`FIRST_LOG_PART_MS`] long, later ones adapt to the data's
-/// density. A million-tag plant stores about 100,000 samples a second, so reading a whole window at once
-/// held 180 million samples (the replay of its hour peaked at 8.5 GB resident).
+/// (about 32 bytes each while held): the first part is [`FIRST_LOG_PART_MS`] long, later ones adapt to
+/// the data's density. A million-tag plant stores about 100,000 samples a second, so reading a whole
+/// window at once held 180 million samples, 5.5 GB.
 const LOG_PART_SAMPLES: usize = 4_000_000;
 const FIRST_LOG_PART_MS: i64 = 60_000;
 
@@ -223,16 +222,7 @@ impl HistoryReader {
                     LogSpans::Stored => pace.log_ms,
                     LogSpans::Absent => WINDOW_MS,
                 };
-                let mut part_to = log_to.saturating_add(part_ms).min(to);
-                if self.log_spans == LogSpans::Stored {
-                    // A part takes the packed rows it reaches into whole (a packing's minutes): one
-                    // that ended inside them would decode them again for the next part.
-                    let packed_end = store::packed_rows_end(&snapshot, log_to, part_to)
-                        .map_err(self.sql_err(what))?;
-                    if let Some(end) = packed_end {
-                        part_to = part_to.max(end.saturating_add(1)).min(to);
-                    }
-                }
+                let part_to = log_to.saturating_add(part_ms).min(to);
                 let log = store::read_log(&snapshot, Wanted::All, log_to, part_to, self.log_spans)
                     .map_err(self.sql_err(what))?;
                 let mut read = 0;
