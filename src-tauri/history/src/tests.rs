@@ -1568,7 +1568,7 @@ fn a_packed_log_reads_the_same_and_later_samples_still_replace_packed_ones() {
         .cloned()
         .collect();
     assert_eq!(read_all(&path, &flow), flow_only, "one tag from the log");
-    // A sweep (the Sparkplug replay) reads the packed log in parts that take its packed rows whole.
+    // A sweep (the Sparkplug replay) reads the packed log in parts of time that cut its packed rows.
     for (from, to) in [(0, 700_000), (90_000, 100_002), (333_333, 600_001)] {
         let query = SampleQuery {
             tags: Vec::new(),
