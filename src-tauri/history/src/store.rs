@@ -877,8 +877,6 @@ pub(crate) enum Wanted<'a> {
     Some(&'a [u32]),
 }
 
-/// The log's samples of the wanted tags in `[from, to)`, by tag id, each sorted and deduplicated (the
-/// samples already sealed into chunks left out).
 /// Whether the file's log rows say their time spans (history schema 10 and later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LogSpans {
@@ -910,6 +908,8 @@ impl LogSpans {
     }
 }
 
+/// The log's samples of the wanted tags in `[from, to)`, by tag id, each sorted and deduplicated (the
+/// samples already sealed into chunks left out).
 pub(crate) fn read_log(
     conn: &Connection,
     wanted: Wanted<'_>,
@@ -917,18 +917,9 @@ pub(crate) fn read_log(
     to: i64,
     spans: LogSpans,
 ) -> rusqlite::Result<HashMap<u32, Vec<Rec>>> {
-    let sealed: Option<(i64, u32)> = conn
-        .query_row("SELECT upto, below_tag FROM seal_progress", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
     let mut by_tag: HashMap<u32, Vec<Rec>> = HashMap::new();
-    let mut take = |seq: i64, run: codec::LogRun<'_>| -> rusqlite::Result<()> {
-        let tag = run.tag;
-        if sealed.is_some_and(|(upto, below)| seq <= upto && tag < below) {
-            return Ok(());
-        }
-        let mut kept: Vec<Rec> = Vec::new();
+    let mut kept: Vec<Rec> = Vec::new();
+    for_each_log_run(conn, wanted, from, to, spans, |run| {
         run.decode(|r| {
             if r.time >= from && r.time < to {
                 kept.push(r);
@@ -936,9 +927,105 @@ pub(crate) fn read_log(
         })
         .map_err(damaged)?;
         if !kept.is_empty() {
-            by_tag.entry(tag).or_default().append(&mut kept);
+            by_tag.entry(run.tag).or_default().append(&mut kept);
         }
         Ok(())
+    })?;
+    for recs in by_tag.values_mut() {
+        sort_and_dedupe(recs);
+    }
+    Ok(by_tag)
+}
+
+/// The log's samples of every tag in `[from, to)` in one vector: grouped by tag id ascending, each
+/// tag's sorted and deduplicated as [`read_log`] gives them (the samples already sealed into chunks left
+/// out). What a sweep of a million tags reads: no map entry and no vector per tag.
+pub(crate) fn read_log_grouped(
+    conn: &Connection,
+    from: i64,
+    to: i64,
+    spans: LogSpans,
+) -> rusqlite::Result<Vec<(u32, Rec)>> {
+    // Every run's samples in the span, in the order read (rows by seq: the order they were written),
+    // and where each run's are.
+    let mut recs: Vec<Rec> = Vec::new();
+    let mut runs: Vec<RunAt> = Vec::new();
+    for_each_log_run(conn, Wanted::All, from, to, spans, |run| {
+        let start = recs.len();
+        run.decode(|r| {
+            if r.time >= from && r.time < to {
+                recs.push(r);
+            }
+        })
+        .map_err(damaged)?;
+        if recs.len() > start {
+            runs.push(RunAt {
+                tag: run.tag,
+                order: runs.len() as u32,
+                start,
+                end: recs.len(),
+            });
+        }
+        Ok(())
+    })?;
+    // A tag's runs together, in the order they were written (so the last written wins a millisecond).
+    runs.sort_unstable_by_key(|r| (r.tag, r.order));
+    let mut out: Vec<(u32, Rec)> = Vec::with_capacity(recs.len());
+    let mut group: Vec<Rec> = Vec::new();
+    let take = |rec: &mut Rec| {
+        std::mem::replace(
+            rec,
+            Rec {
+                time: 0,
+                quality: 0,
+                value: RecValue::None,
+            },
+        )
+    };
+    for tag_runs in runs.chunk_by(|a, b| a.tag == b.tag) {
+        let tag = tag_runs[0].tag;
+        group.clear();
+        for run in tag_runs {
+            group.extend(recs[run.start..run.end].iter_mut().map(take));
+        }
+        // One run in time order (a packed row's always is) needs no sort.
+        if !group.is_sorted_by(|a, b| a.time < b.time) {
+            sort_and_dedupe(&mut group);
+        }
+        out.extend(group.drain(..).map(|r| (tag, r)));
+    }
+    Ok(out)
+}
+
+/// Where one log run's samples are in [`read_log_grouped`]'s buffer.
+struct RunAt {
+    tag: u32,
+    /// The order it was read in.
+    order: u32,
+    start: usize,
+    end: usize,
+}
+
+/// Calls `f` with every log run of the wanted tags in the rows that may hold samples in `[from, to)`,
+/// rows in the order they were written, leaving out the runs already sealed into chunks.
+fn for_each_log_run(
+    conn: &Connection,
+    wanted: Wanted<'_>,
+    from: i64,
+    to: i64,
+    spans: LogSpans,
+    mut f: impl FnMut(codec::LogRun<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let sealed: Option<(i64, u32)> = conn
+        .query_row("SELECT upto, below_tag FROM seal_progress", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let mut take = |seq: i64, run: codec::LogRun<'_>| -> rusqlite::Result<()> {
+        if sealed.is_some_and(|(upto, below)| seq <= upto && run.tag < below) {
+            return Ok(());
+        }
+        f(run)
     };
     match wanted {
         Wanted::All => {
@@ -988,10 +1075,7 @@ pub(crate) fn read_log(
             }
         }
     }
-    for recs in by_tag.values_mut() {
-        sort_and_dedupe(recs);
-    }
-    Ok(by_tag)
+    Ok(())
 }
 
 /// The SQL of a tag's chunks that may hold samples in `[?2 + CHUNK_SPAN_MS, ?3)`, in time order.

@@ -11,11 +11,14 @@
 //! long replay never pins one snapshot, and the write-ahead log can be checkpointed meanwhile). For a
 //! window it lists the ids of the chunks it needs from the `(tag, start)` index alone, reads a chunk's
 //! bytes only when the sweep reaches the chunk's start, and decodes it a few samples at a time
-//! ([`RunReader`]), so what it holds is about one chunk per tag, compressed. The unsealed log's samples
-//! of the window are read a part of about [`LOG_PART_SAMPLES`] at a time, ahead of the slices, and merged
-//! per tag (the log wins at the same millisecond, as everywhere); a part reads only the log rows whose
-//! time spans reach into it (history schema 10).
-//! Slices grow and shrink to hold about `target` samples.
+//! ([`RunReader`]), so what it holds is about one chunk per tag, compressed.
+//!
+//! A window is read a part of about [`PART_SAMPLES`] at a time: the part's log samples (only the log rows
+//! whose time spans reach into it, history schema 10) in one vector grouped by tag, its chunk samples
+//! from the tags with a chunk open, merged per tag (the log wins at the same millisecond, as
+//! everywhere), then dealt into the part's slices by time, each of about `target` samples. Every step
+//! walks the part's samples in order: with a million tags and a sample or two of each in a slice,
+//! visiting each tag's stream for each slice cost more than the samples.
 
 use std::collections::VecDeque;
 
@@ -24,37 +27,32 @@ use rusqlite::{OptionalExtension, Transaction};
 
 use crate::codec::{Rec, RunReader};
 use crate::reader::{quality_of, value_of, Kind};
-use crate::store::{self, LogSpans, Source, Wanted};
+use crate::store::{self, LogSpans, Source};
 use crate::{HistoryError, HistoryReader};
 
 /// A window of the sweep is read in one read transaction; its chunk list holds about one entry per
 /// chunk of each tag in it.
 pub const WINDOW_MS: i64 = 30 * 60 * 1000;
 
-/// The first slice's length; later ones adapt to the data's density.
-const FIRST_SLICE_MS: i64 = 1000;
-
-/// The unsealed log's samples of a window are read a part at a time, each about this many samples
-/// (about 32 bytes each while held): the first part is [`FIRST_LOG_PART_MS`] long, later ones adapt to
-/// the data's density. A million-tag plant stores about 100,000 samples a second, so reading a whole
+/// A window is read a part at a time, each about this many samples (about 100 bytes each while held:
+/// read, merged, dealt into slices): the first part is [`FIRST_PART_MS`] long, later ones adapt to the
+/// data's density. A million-tag plant stores about 100,000 samples a second, so reading a whole
 /// window at once held 180 million samples, 5.5 GB.
-const LOG_PART_SAMPLES: usize = 4_000_000;
-const FIRST_LOG_PART_MS: i64 = 60_000;
+const PART_SAMPLES: usize = 2_000_000;
+const FIRST_PART_MS: i64 = 60_000;
 
-/// How long the next slice and the next part of the log are: both adapt to the data's density.
+/// How long the next part of a window is: it adapts to the data's density.
 struct Pace {
-    slice_ms: i64,
-    log_ms: i64,
+    part_ms: i64,
 }
 
 impl Pace {
-    /// A part of the log of `read` samples was read: the next one longer when it held few, shorter
-    /// when many.
-    fn log_read(&mut self, read: usize) {
-        if read < LOG_PART_SAMPLES / 2 {
-            self.log_ms = self.log_ms.saturating_mul(2).min(WINDOW_MS);
-        } else if read > LOG_PART_SAMPLES * 2 {
-            self.log_ms = (self.log_ms / 2).max(1000);
+    /// A part of `read` samples was read: the next one longer when it held few, shorter when many.
+    fn part_read(&mut self, read: usize) {
+        if read < PART_SAMPLES / 2 {
+            self.part_ms = self.part_ms.saturating_mul(2).min(WINDOW_MS);
+        } else if read > PART_SAMPLES * 2 {
+            self.part_ms = (self.part_ms / 2).max(1000);
         }
     }
 }
@@ -68,7 +66,7 @@ pub struct Swept<K> {
     pub quality: Quality,
 }
 
-/// A tag of the window being swept, with what is left of its samples.
+/// A tag of the window being swept, with its chunks.
 struct Stream<K> {
     key: K,
     kind: Kind,
@@ -76,20 +74,11 @@ struct Stream<K> {
     chunks: VecDeque<RunReader>,
     /// The next sample of the front chunk, taken out to compare it with the log's.
     head: Option<Rec>,
-    /// Its log samples in the window, sorted.
-    log: VecDeque<Rec>,
 }
 
 impl<K> Stream<K> {
-    fn is_done(&self) -> bool {
-        self.head.is_none() && self.chunks.is_empty() && self.log.is_empty()
-    }
-
-    /// The time of its next sample, once `fill_head` ran (`i64::MAX` when it has none left).
-    fn next_time(&self) -> i64 {
-        let chunk = self.head.as_ref().map_or(i64::MAX, |r| r.time);
-        let log = self.log.front().map_or(i64::MAX, |r| r.time);
-        chunk.min(log)
+    fn has_chunk_samples(&self) -> bool {
+        self.head.is_some() || !self.chunks.is_empty()
     }
 
     /// The next chunk sample at or after `from`, into `head`.
@@ -108,6 +97,26 @@ impl<K> Stream<K> {
         }
         Ok(())
     }
+
+    /// Moves its chunk samples before `to` (and at or after `from`) to `out`, in time order.
+    fn take_chunk_samples(
+        &mut self,
+        stream: u32,
+        from: i64,
+        to: i64,
+        out: &mut Vec<(u32, Rec)>,
+    ) -> rusqlite::Result<()> {
+        loop {
+            self.fill_head(from)?;
+            match self.head.take() {
+                Some(rec) if rec.time < to => out.push((stream, rec)),
+                head => {
+                    self.head = head;
+                    return Ok(());
+                }
+            }
+        }
+    }
 }
 
 /// A chunk the window needs: read when the sweep reaches `start`.
@@ -115,6 +124,48 @@ struct Pending {
     start: i64,
     stream: usize,
     id: i64,
+}
+
+/// A part's slices: `[from, to)` cut into slices of `width` ms, each collecting its samples.
+struct Slices<K> {
+    from: i64,
+    to: i64,
+    width: i64,
+    slices: Vec<Vec<Swept<K>>>,
+}
+
+impl<K> Slices<K> {
+    /// Slices of `[from, to)` for `samples` samples, about `target` each (time is cut evenly: a
+    /// plant's samples are spread over the part about evenly).
+    fn new(from: i64, to: i64, samples: usize, target: usize) -> Slices<K> {
+        let span = (to - from).max(1);
+        let count = (samples.div_ceil(target).max(1) as i64).min(span);
+        let width = (span + count - 1) / count;
+        let count = (span + width - 1) / width;
+        let each = samples / count as usize + 1;
+        Slices {
+            from,
+            to,
+            width,
+            slices: (0..count).map(|_| Vec::with_capacity(each)).collect(),
+        }
+    }
+
+    fn push(&mut self, sample: Swept<K>) {
+        // Every sample of the part lies in it; were one not to, the nearest slice takes it.
+        let i = ((sample.time.0 - self.from) / self.width).max(0) as usize;
+        let last = self.slices.len() - 1;
+        self.slices[i.min(last)].push(sample);
+    }
+
+    /// Each slice with its last millisecond, in time order.
+    fn into_slices(self) -> impl Iterator<Item = (Vec<Swept<K>>, Timestamp)> {
+        let (from, to, width) = (self.from, self.to, self.width);
+        self.slices.into_iter().enumerate().map(move |(i, slice)| {
+            let through = (from + (i as i64 + 1) * width - 1).min(to - 1);
+            (slice, Timestamp(through))
+        })
+    }
 }
 
 impl HistoryReader {
@@ -130,16 +181,14 @@ impl HistoryReader {
         to: Timestamp,
         target: usize,
         mut key_of: impl FnMut(&str) -> Option<K>,
-        mut f: impl FnMut(&[Swept<K>], Timestamp) -> bool,
+        mut f: impl FnMut(Vec<Swept<K>>, Timestamp) -> bool,
     ) -> Result<u64, HistoryError> {
         let (from, to) = (from.as_millis(), to.as_millis());
         let target = target.max(1);
         let mut pace = Pace {
-            slice_ms: FIRST_SLICE_MS,
-            log_ms: FIRST_LOG_PART_MS,
+            part_ms: FIRST_PART_MS,
         };
         let mut count = 0u64;
-        let mut out: Vec<Swept<K>> = Vec::with_capacity(target.min(1 << 20));
         let mut window_start = from;
         while window_start < to {
             let window_end = window_start.saturating_add(WINDOW_MS).min(to);
@@ -153,7 +202,6 @@ impl HistoryReader {
                     count += samples.len() as u64;
                     f(samples, through)
                 },
-                &mut out,
             )?;
             if !more {
                 break;
@@ -164,7 +212,6 @@ impl HistoryReader {
     }
 
     /// One window of [`Self::sweep`], in one read transaction. Returns false when `f` asked to stop.
-    #[allow(clippy::too_many_arguments)]
     fn sweep_window<K: Clone>(
         &self,
         from: i64,
@@ -172,8 +219,7 @@ impl HistoryReader {
         target: usize,
         pace: &mut Pace,
         key_of: &mut impl FnMut(&str) -> Option<K>,
-        f: &mut impl FnMut(&[Swept<K>], Timestamp) -> bool,
-        out: &mut Vec<Swept<K>>,
+        f: &mut impl FnMut(Vec<Swept<K>>, Timestamp) -> bool,
     ) -> Result<bool, HistoryError> {
         let what = "sweeping samples";
         let rows = self.tag_rows(&[])?;
@@ -188,22 +234,13 @@ impl HistoryReader {
                     kind: row.kind,
                     chunks: VecDeque::new(),
                     head: None,
-                    log: VecDeque::new(),
                 });
             }
         }
         if streams.is_empty() {
             // Nothing to read, but the caller still gets the span's slices' end.
-            return Ok(f(&[], Timestamp(to - 1)));
+            return Ok(f(Vec::new(), Timestamp(to - 1)));
         }
-        // The streams with samples left, in tag id order, and each stream's next sample time: a slice
-        // visits only the streams whose next sample falls in it, by one look at `next` (with 100,000
-        // tags and a few samples of each per slice, visiting every stream would cost more than the
-        // samples).
-        let mut active: Vec<usize> = Vec::new();
-        let mut next: Vec<i64> = vec![i64::MAX; streams.len()];
-        // The log's samples before this are in the streams.
-        let mut log_to = from;
         let mut pending =
             chunks_of_window(&snapshot, &ids, from, to).map_err(self.sql_err(what))?;
         pending.sort_by_key(|p| (p.start, p.stream));
@@ -211,38 +248,21 @@ impl HistoryReader {
         let mut data = snapshot
             .prepare("SELECT data FROM chunks WHERE id = ?1")
             .map_err(self.sql_err(what))?;
-        let mut done_through = from - 1;
-        while done_through < to - 1 {
-            let through = done_through.saturating_add(pace.slice_ms).min(to - 1);
+        // The streams with a chunk open, in tag id order: a part visits only these (the log's samples
+        // come grouped by tag already).
+        let mut open: Vec<usize> = Vec::new();
+        let mut chunk_samples: Vec<(u32, Rec)> = Vec::new();
+        let mut part_from = from;
+        while part_from < to {
+            // A file whose log rows have no spans decodes its whole log for every part: one part.
+            let part_ms = match self.log_spans {
+                LogSpans::Stored => pace.part_ms,
+                LogSpans::Absent => WINDOW_MS,
+            };
+            let part_to = part_from.saturating_add(part_ms).min(to);
+            // The chunks that start in this part join their tags' streams.
             let mut joined = false;
-            // The log's samples up to the slice's end join their tags' streams, a part at a time.
-            while log_to <= through {
-                // A file whose log rows have no spans decodes its whole log for every part: one part.
-                let part_ms = match self.log_spans {
-                    LogSpans::Stored => pace.log_ms,
-                    LogSpans::Absent => WINDOW_MS,
-                };
-                let part_to = log_to.saturating_add(part_ms).min(to);
-                let log = store::read_log(&snapshot, Wanted::All, log_to, part_to, self.log_spans)
-                    .map_err(self.sql_err(what))?;
-                let mut read = 0;
-                for (id, recs) in log {
-                    // `ids` ascend (the tags in id order); tags without a key were left out.
-                    let Ok(i) = ids.binary_search(&id) else {
-                        continue;
-                    };
-                    read += recs.len();
-                    streams[i].log.extend(recs);
-                    // Its next sample may be earlier than it was: visit it this slice.
-                    next[i] = i64::MIN;
-                    active.push(i);
-                    joined = true;
-                }
-                pace.log_read(read);
-                log_to = part_to;
-            }
-            // The chunks that start in this slice join their tags' streams.
-            while let Some(p) = pending.get(next_pending).filter(|p| p.start <= through) {
+            while let Some(p) = pending.get(next_pending).filter(|p| p.start < part_to) {
                 let bytes: Vec<u8> = data
                     .query_row([p.id], |r| r.get(0))
                     .map_err(self.sql_err(what))?;
@@ -252,76 +272,93 @@ impl HistoryReader {
                     continue;
                 }
                 streams[p.stream].chunks.push_back(RunReader::new(bytes));
-                // Its next sample is not known until the chunk is read: visit it this slice.
-                next[p.stream] = i64::MIN;
-                active.push(p.stream);
+                open.push(p.stream);
                 joined = true;
             }
             if joined {
-                active.sort_unstable();
-                active.dedup();
+                open.sort_unstable();
+                open.dedup();
             }
-            out.clear();
-            let mut finished = false;
-            for &i in &active {
-                if next[i] > through {
-                    continue;
+            chunk_samples.clear();
+            for &i in &open {
+                streams[i]
+                    .take_chunk_samples(i as u32, from, part_to, &mut chunk_samples)
+                    .map_err(self.sql_err(what))?;
+            }
+            open.retain(|&i| streams[i].has_chunk_samples());
+            let log = store::read_log_grouped(&snapshot, part_from, part_to, self.log_spans)
+                .map_err(self.sql_err(what))?;
+            let read = log.len() + chunk_samples.len();
+            pace.part_read(read);
+            let mut slices = Slices::new(part_from, part_to, read, target);
+            merge(&streams, &ids, log, chunk_samples.drain(..), |s| {
+                slices.push(s)
+            });
+            for (slice, through) in slices.into_slices() {
+                if !f(slice, through) {
+                    return Ok(false);
                 }
-                let stream = &mut streams[i];
-                drain(stream, from, through, out).map_err(self.sql_err(what))?;
-                next[i] = stream.next_time();
-                finished |= stream.is_done();
             }
-            if finished {
-                active.retain(|&i| !streams[i].is_done());
-            }
-            if !f(out, Timestamp(through)) {
-                return Ok(false);
-            }
-            // About `target` samples a slice: longer when this one held few, shorter when many.
-            if out.len() < target / 2 {
-                pace.slice_ms = pace.slice_ms.saturating_mul(2).min(WINDOW_MS);
-            } else if out.len() > target.saturating_mul(2) {
-                pace.slice_ms = (pace.slice_ms / 2).max(1);
-            }
-            done_through = through;
+            part_from = part_to;
         }
         Ok(true)
     }
 }
 
-/// Moves `stream`'s samples in `[from, through]` to `out`, in time order, merged by
-/// [`store::next_source`] (the log's sample wins over a chunk's at the same millisecond).
-fn drain<K: Clone>(
-    stream: &mut Stream<K>,
-    from: i64,
-    through: i64,
-    out: &mut Vec<Swept<K>>,
-) -> rusqlite::Result<()> {
-    loop {
-        stream.fill_head(from)?;
-        if stream.next_time() > through {
-            return Ok(());
-        }
-        let chunk = stream.head.as_ref().map(|r| r.time);
-        let log = stream.log.front().map(|r| r.time);
-        let rec = match store::next_source(chunk, log) {
-            None => return Ok(()),
-            Some(Source::Chunk) => stream.head.take(),
-            Some(Source::Log { replaces_chunk }) => {
-                if replaces_chunk {
-                    stream.head = None;
-                }
-                stream.log.pop_front()
+/// Merges a part's log samples (by tag id, grouped and sorted) and chunk samples (by stream, grouped
+/// in stream order and sorted) into `out`, tag by tag in ascending order, each tag's in time order,
+/// by [`store::next_source`] (the log's sample wins over a chunk's at the same millisecond). Log
+/// samples of tags without a stream (no key) are left out.
+fn merge<K: Clone>(
+    streams: &[Stream<K>],
+    ids: &[u32],
+    log: Vec<(u32, Rec)>,
+    chunks: impl Iterator<Item = (u32, Rec)>,
+    mut out: impl FnMut(Swept<K>),
+) {
+    // The log's samples with their streams: `ids` ascend like the log's tags, so one pass finds them.
+    let mut at = 0;
+    let mut log = log
+        .into_iter()
+        .filter_map(|(tag, rec)| {
+            while ids.get(at).is_some_and(|&id| id < tag) {
+                at += 1;
             }
+            (ids.get(at) == Some(&tag)).then_some((at as u32, rec))
+        })
+        .peekable();
+    let mut chunks = chunks.peekable();
+    let mut emit = |stream: u32, rec: Rec| {
+        let stream_of = &streams[stream as usize];
+        out(Swept {
+            tag: stream_of.key.clone(),
+            time: Timestamp(rec.time),
+            value: value_of(rec.value, stream_of.kind),
+            quality: quality_of(rec.quality),
+        });
+    };
+    loop {
+        // The next of each, ordered by stream and then time.
+        let chunk = chunks.peek().map(|(s, r)| (*s, r.time));
+        let logged = log.peek().map(|(s, r)| (*s, r.time));
+        let take_log = match (chunk, logged) {
+            (None, None) => return,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (Some((cs, _)), Some((ls, _))) if cs != ls => ls < cs,
+            (Some((_, ct)), Some((_, lt))) => match store::next_source(Some(ct), Some(lt)) {
+                Some(Source::Log { replaces_chunk }) => {
+                    if replaces_chunk {
+                        chunks.next();
+                    }
+                    true
+                }
+                _ => false,
+            },
         };
-        if let Some(rec) = rec {
-            out.push(Swept {
-                tag: stream.key.clone(),
-                time: Timestamp(rec.time),
-                value: value_of(rec.value, stream.kind),
-                quality: quality_of(rec.quality),
-            });
+        let next = if take_log { log.next() } else { chunks.next() };
+        if let Some((stream, rec)) = next {
+            emit(stream, rec);
         }
     }
 }

@@ -196,20 +196,33 @@ pub fn birth_metric(tag: &Tag, alias: u64, reading: Reading<'_>) -> Metric {
 /// A stored sample's metric in a DDATA: alias (no name), datatype, time, the value or `is_null` with
 /// its `quality`, and `is_historical` when replayed from the history.
 pub fn data_metric(tag: &Tag, alias: u64, reading: Reading<'_>, historical: bool) -> Metric {
+    let mut metric = Metric::default();
+    set_data_metric(&mut metric, tag, alias, reading, historical);
+    metric
+}
+
+/// Makes `metric` (a [`data_metric`] before, or a default one) the [`data_metric`] of a sample: a device
+/// message of a replay encodes a thousand metrics, each in the one `Metric` it reuses.
+pub fn set_data_metric(
+    metric: &mut Metric,
+    tag: &Tag,
+    alias: u64,
+    reading: Reading<'_>,
+    historical: bool,
+) {
     let datatype = datatype(tag);
-    let mut metric = Metric {
-        alias: Some(alias),
-        timestamp: Some(reading.time.as_millis().max(0) as u64),
-        datatype: Some(datatype as u32),
-        is_historical: historical.then_some(true),
-        ..Metric::default()
-    };
+    metric.alias = Some(alias);
+    metric.timestamp = Some(reading.time.as_millis().max(0) as u64);
+    metric.datatype = Some(datatype as u32);
+    metric.is_historical = historical.then_some(true);
+    metric.value = None;
+    metric.is_null = None;
+    metric.properties = None;
     let mut properties = Vec::new();
-    set_reading(&mut metric, reading, datatype, &mut properties);
+    set_reading(metric, reading, datatype, &mut properties);
     if !properties.is_empty() {
         metric.properties = Some(property_set(properties));
     }
-    metric
 }
 
 /// The value of a named property of a metric, if it has it (for tests and the check's report).

@@ -31,7 +31,7 @@ pub const REPLAY_METRICS_PER_DEVICE: usize = 1000;
 /// A replay batch holds at least this many samples (small plants)...
 pub const REPLAY_BATCH_MIN: usize = 2_000;
 /// ...and at most this many (memory: a batch in flight is about 50 bytes a sample).
-pub const REPLAY_BATCH_MAX: usize = 250_000;
+pub const REPLAY_BATCH_MAX: usize = 1_000_000;
 /// Replay batches in flight at once: one being acknowledged while the next is published. Live messages
 /// are published as they come, ahead of the next replay batch, so the replay never starves them.
 pub const REPLAY_WINDOW: usize = 1;
@@ -691,6 +691,7 @@ impl Node {
             let count = group.len() as u64;
             let data = payload::device_data(
                 &self.plant,
+                device,
                 group.iter().map(|s| Stored {
                     tag: s.tag,
                     value: s.value.as_ref(),
@@ -826,7 +827,8 @@ impl Node {
         // order unless the plant file was edited since; then a stable sort groups it by device (each
         // tag's samples stay in time order).
         let plant = self.plant.clone();
-        let mut devices: Vec<usize> = samples.iter().map(|s| device_of(&plant, s.tag)).collect();
+        let mut walk = DeviceWalk::new(&plant);
+        let mut devices: Vec<usize> = samples.iter().map(|s| walk.device_of(s.tag)).collect();
         if !devices.is_sorted() {
             let mut by_device: Vec<(usize, Replayed)> = devices.into_iter().zip(samples).collect();
             by_device.sort_by_key(|(device, _)| *device);
@@ -840,6 +842,7 @@ impl Node {
             let seq = session.seq.take();
             let data = payload::device_data(
                 &self.plant,
+                device,
                 group.iter().map(|s| Stored {
                     tag: s.tag,
                     value: s.value.as_ref(),
@@ -1010,6 +1013,39 @@ fn device_of(plant: &Plant, tag: TagIndex) -> usize {
         .unwrap_or(plant.devices.len().saturating_sub(1))
 }
 
+/// [`device_of`] for tags that come grouped by device (a replay batch): the device of the tag before
+/// is checked first, so a batch of a million samples searches the plant once per device, not per sample.
+struct DeviceWalk<'a> {
+    plant: &'a Plant,
+    device: usize,
+    /// The tags of `device`: `[first, end)`.
+    tags: std::ops::Range<u32>,
+}
+
+impl<'a> DeviceWalk<'a> {
+    fn new(plant: &'a Plant) -> Self {
+        DeviceWalk {
+            plant,
+            device: 0,
+            tags: 0..0,
+        }
+    }
+
+    fn device_of(&mut self, tag: TagIndex) -> usize {
+        if !self.tags.contains(&tag.0) {
+            self.device = device_of(self.plant, tag);
+            self.tags = match self.plant.devices.get(self.device) {
+                Some(device) => {
+                    let first = self.plant.first_tag_of(self.device).0;
+                    first..first + device.tags.len() as u32
+                }
+                None => 0..0,
+            };
+        }
+        self.device
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1030,5 +1066,14 @@ mod tests {
         );
         let devices: Vec<usize> = (0..3).map(|t| device_of(&plant, TagIndex(t))).collect();
         assert_eq!(devices, [0, 0, 2]);
+        // The walk of a replay batch gives the same in any order, a tag past the last included.
+        let mut walk = DeviceWalk::new(&plant);
+        for t in [0, 1, 2, 1, 0, 2, 2, 9, 0] {
+            assert_eq!(
+                walk.device_of(TagIndex(t)),
+                device_of(&plant, TagIndex(t)),
+                "tag {t}"
+            );
+        }
     }
 }

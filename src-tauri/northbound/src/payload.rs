@@ -3,7 +3,7 @@
 use plantwatch_core::{Plant, Quality, TagIndex, Timestamp, Value};
 use prost::Message;
 
-use crate::metric::{birth_metric, data_metric, Reading};
+use crate::metric::{birth_metric, set_data_metric, Reading};
 use crate::proto::payload::{metric, Metric};
 use crate::proto::{DataType, Payload};
 use crate::seq::BdSeq;
@@ -121,16 +121,30 @@ pub struct Stored<'a> {
 /// encoded (fields in number order), as the round-trip test shows.
 pub fn device_data<'a>(
     plant: &Plant,
+    device: usize,
     samples: impl IntoIterator<Item = Stored<'a>>,
     historical: bool,
     now: Timestamp,
     seq: u64,
 ) -> Vec<u8> {
     use prost::encoding::{message, uint64};
-    let mut out = Vec::new();
+    let samples = samples.into_iter();
+    // About 20 bytes a metric: one allocation for most messages.
+    let mut out = Vec::with_capacity(32 + samples.size_hint().0 * 24);
     uint64::encode(PAYLOAD_TIMESTAMP, &ms(now), &mut out);
+    let (first, tags) = match plant.devices.get(device) {
+        Some(d) => (plant.first_tag_of(device).0, &d.tags[..]),
+        None => (0, &[][..]),
+    };
+    let mut metric = Metric::default();
     for s in samples {
-        let Some((_, tag)) = plant.tag(s.tag) else {
+        // A tag of another device is not this message's (callers group by device).
+        let Some(tag) = s
+            .tag
+            .0
+            .checked_sub(first)
+            .and_then(|i| tags.get(i as usize))
+        else {
             continue;
         };
         let reading = Reading {
@@ -138,15 +152,13 @@ pub fn device_data<'a>(
             quality: s.quality,
             time: s.time,
         };
-        let metric = data_metric(tag, alias(s.tag), reading, historical);
+        set_data_metric(&mut metric, tag, alias(s.tag), reading, historical);
         message::encode(PAYLOAD_METRICS, &metric, &mut out);
     }
     uint64::encode(PAYLOAD_SEQ, &seq, &mut out);
     out
 }
 
-/// Field numbers of `Payload` in sparkplug_b.proto (timestamp = 1, metrics = 2, seq = 3), for
-/// [`device_data`]'s metric-by-metric encoding.
 const PAYLOAD_TIMESTAMP: u32 = 1;
 const PAYLOAD_METRICS: u32 = 2;
 const PAYLOAD_SEQ: u32 = 3;
@@ -231,6 +243,7 @@ mod tests {
         let v = Value::Number(7.0);
         let bytes = device_data(
             &plant,
+            0,
             [
                 Stored {
                     tag: TagIndex(0),

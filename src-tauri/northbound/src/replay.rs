@@ -58,10 +58,7 @@ fn read(
             |full_id| tags.find(full_id),
             |samples, through| {
                 batches
-                    .blocking_send(Ok(ReplayBatch {
-                        samples: samples.to_vec(),
-                        through,
-                    }))
+                    .blocking_send(Ok(ReplayBatch { samples, through }))
                     .is_ok()
             },
         )
