@@ -389,6 +389,45 @@ impl RunReader {
     }
 }
 
+/// A run inside bytes held elsewhere (a log blob), read a sample at a time: a sweep reads a packed log
+/// row's runs forward, part after part, decoding each sample once.
+#[derive(Debug, Clone)]
+pub struct RunCursor {
+    range: std::ops::Range<usize>,
+    state: RunState,
+    /// The next sample, read ahead to compare its time.
+    ahead: Option<Rec>,
+}
+
+impl RunCursor {
+    /// A cursor over the run at `range` of the bytes every later call is given.
+    pub fn new(range: std::ops::Range<usize>) -> RunCursor {
+        RunCursor {
+            range,
+            state: RunState::default(),
+            ahead: None,
+        }
+    }
+
+    /// The next sample if it is before `to`, or `None` (at the run's end or a sample at or after `to`,
+    /// which stays for the next call).
+    pub fn next_before(&mut self, data: &[u8], to: i64) -> Result<Option<Rec>, CodecError> {
+        if self.ahead.is_none() {
+            let bytes = data
+                .get(self.range.clone())
+                .ok_or(CodecError("directory points outside the blob"))?;
+            self.ahead = self.state.next(bytes)?;
+        }
+        Ok(match self.ahead.take() {
+            Some(rec) if rec.time < to => Some(rec),
+            later => {
+                self.ahead = later;
+                None
+            }
+        })
+    }
+}
+
 /// Decodes a whole run into a vector.
 pub fn decode_run_vec(data: &[u8]) -> Result<Vec<Rec>, CodecError> {
     let mut recs = Vec::new();
@@ -843,6 +882,31 @@ impl<'a> LogBlob<'a> {
                     })
                     .ok_or(CodecError("directory points outside the blob"))
             })
+    }
+
+    /// True for a packed row's blob: its runs are each in time order, one sample a millisecond.
+    pub fn is_packed(&self) -> bool {
+        matches!(self.directory, Directory::Read(_)) && self.format == RunFormat::Run
+    }
+
+    /// Every run as its tag, where its bytes are in the blob `data` this view was parsed from, and its
+    /// format, in tag order.
+    pub fn run_ranges(
+        &self,
+        data: &[u8],
+    ) -> Result<Vec<(u32, std::ops::Range<usize>, RunFormat)>, CodecError> {
+        // The body is the blob's tail.
+        let body_at = data.len() - self.body.len();
+        (0..self.runs())
+            .map(|i| {
+                let (tag, end) = self.entry(i);
+                let start = if i == 0 { 0 } else { self.entry(i - 1).1 };
+                if start > end || end > self.body.len() {
+                    return Err(CodecError("directory points outside the blob"));
+                }
+                Ok((tag, body_at + start..body_at + end, self.format_of(i)))
+            })
+            .collect()
     }
 
     /// The run of one tag, if the blob has one.

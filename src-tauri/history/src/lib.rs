@@ -66,6 +66,7 @@ pub mod filter;
 mod guard;
 pub mod layout;
 mod lock;
+mod log_walk;
 pub mod reader;
 mod retain;
 pub mod schema;

@@ -897,8 +897,16 @@ impl LogSpans {
         }
     }
 
+    /// The log row `l`'s last sample time, as SQL (NULL when the file has no spans).
+    pub(crate) fn last_time(self) -> &'static str {
+        match self {
+            LogSpans::Stored => "l.last_time",
+            LogSpans::Absent => "NULL",
+        }
+    }
+
     /// The condition on the log's row `l` that keeps the rows that may hold samples in `[?1, ?2)`.
-    fn condition(self) -> &'static str {
+    pub(crate) fn condition(self) -> &'static str {
         match self {
             LogSpans::Stored => {
                 "(l.last_time IS NULL OR (l.last_time >= ?1 AND l.first_time < ?2))"
@@ -935,75 +943,6 @@ pub(crate) fn read_log(
         sort_and_dedupe(recs);
     }
     Ok(by_tag)
-}
-
-/// The log's samples of every tag in `[from, to)` in one vector: grouped by tag id ascending, each
-/// tag's sorted and deduplicated as [`read_log`] gives them (the samples already sealed into chunks left
-/// out). What a sweep of a million tags reads: no map entry and no vector per tag.
-pub(crate) fn read_log_grouped(
-    conn: &Connection,
-    from: i64,
-    to: i64,
-    spans: LogSpans,
-) -> rusqlite::Result<Vec<(u32, Rec)>> {
-    // Every run's samples in the span, in the order read (rows by seq: the order they were written),
-    // and where each run's are.
-    let mut recs: Vec<Rec> = Vec::new();
-    let mut runs: Vec<RunAt> = Vec::new();
-    for_each_log_run(conn, Wanted::All, from, to, spans, |run| {
-        let start = recs.len();
-        run.decode(|r| {
-            if r.time >= from && r.time < to {
-                recs.push(r);
-            }
-        })
-        .map_err(damaged)?;
-        if recs.len() > start {
-            runs.push(RunAt {
-                tag: run.tag,
-                order: runs.len() as u32,
-                start,
-                end: recs.len(),
-            });
-        }
-        Ok(())
-    })?;
-    // A tag's runs together, in the order they were written (so the last written wins a millisecond).
-    runs.sort_unstable_by_key(|r| (r.tag, r.order));
-    let mut out: Vec<(u32, Rec)> = Vec::with_capacity(recs.len());
-    let mut group: Vec<Rec> = Vec::new();
-    let take = |rec: &mut Rec| {
-        std::mem::replace(
-            rec,
-            Rec {
-                time: 0,
-                quality: 0,
-                value: RecValue::None,
-            },
-        )
-    };
-    for tag_runs in runs.chunk_by(|a, b| a.tag == b.tag) {
-        let tag = tag_runs[0].tag;
-        group.clear();
-        for run in tag_runs {
-            group.extend(recs[run.start..run.end].iter_mut().map(take));
-        }
-        // One run in time order (a packed row's always is) needs no sort.
-        if !group.is_sorted_by(|a, b| a.time < b.time) {
-            sort_and_dedupe(&mut group);
-        }
-        out.extend(group.drain(..).map(|r| (tag, r)));
-    }
-    Ok(out)
-}
-
-/// Where one log run's samples are in [`read_log_grouped`]'s buffer.
-struct RunAt {
-    tag: u32,
-    /// The order it was read in.
-    order: u32,
-    start: usize,
-    end: usize,
 }
 
 /// Calls `f` with every log run of the wanted tags in the rows that may hold samples in `[from, to)`,

@@ -23,9 +23,10 @@
 use std::collections::VecDeque;
 
 use plantwatch_core::{Quality, Timestamp, Value};
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::Transaction;
 
 use crate::codec::{Rec, RunReader};
+use crate::log_walk::LogWalk;
 use crate::reader::{quality_of, value_of, Kind};
 use crate::store::{self, LogSpans, Source};
 use crate::{HistoryError, HistoryReader};
@@ -152,10 +153,12 @@ impl<K> Slices<K> {
     }
 
     fn push(&mut self, sample: Swept<K>) {
-        // Every sample of the part lies in it; were one not to, the nearest slice takes it.
-        let i = ((sample.time.0 - self.from) / self.width).max(0) as usize;
+        // Every sample of the part lies in it; were one not to, the nearest slice takes it. (A part is at
+        // most a window long, so the division is of 32-bit numbers, a few times quicker.)
+        let offset = (sample.time.0 - self.from).clamp(0, i64::from(u32::MAX)) as u32;
+        let width = self.width.clamp(1, i64::from(u32::MAX)) as u32;
         let last = self.slices.len() - 1;
-        self.slices[i.min(last)].push(sample);
+        self.slices[((offset / width) as usize).min(last)].push(sample);
     }
 
     /// Each slice with its last millisecond, in time order.
@@ -252,6 +255,8 @@ impl HistoryReader {
         // come grouped by tag already).
         let mut open: Vec<usize> = Vec::new();
         let mut chunk_samples: Vec<(u32, Rec)> = Vec::new();
+        let mut log_walk = LogWalk::new(&snapshot, self.log_spans).map_err(self.sql_err(what))?;
+        let mut log: Vec<(u32, Rec)> = Vec::new();
         let mut part_from = from;
         while part_from < to {
             // A file whose log rows have no spans decodes its whole log for every part: one part.
@@ -286,14 +291,19 @@ impl HistoryReader {
                     .map_err(self.sql_err(what))?;
             }
             open.retain(|&i| streams[i].has_chunk_samples());
-            let log = store::read_log_grouped(&snapshot, part_from, part_to, self.log_spans)
+            log_walk
+                .read(&snapshot, part_from, part_to, &mut log)
                 .map_err(self.sql_err(what))?;
             let read = log.len() + chunk_samples.len();
             pace.part_read(read);
             let mut slices = Slices::new(part_from, part_to, read, target);
-            merge(&streams, &ids, log, chunk_samples.drain(..), |s| {
-                slices.push(s)
-            });
+            merge(
+                &streams,
+                &ids,
+                log.drain(..),
+                chunk_samples.drain(..),
+                |s| slices.push(s),
+            );
             for (slice, through) in slices.into_slices() {
                 if !f(slice, through) {
                     return Ok(false);
@@ -312,14 +322,13 @@ impl HistoryReader {
 fn merge<K: Clone>(
     streams: &[Stream<K>],
     ids: &[u32],
-    log: Vec<(u32, Rec)>,
+    log: impl Iterator<Item = (u32, Rec)>,
     chunks: impl Iterator<Item = (u32, Rec)>,
     mut out: impl FnMut(Swept<K>),
 ) {
     // The log's samples with their streams: `ids` ascend like the log's tags, so one pass finds them.
     let mut at = 0;
     let mut log = log
-        .into_iter()
         .filter_map(|(tag, rec)| {
             while ids.get(at).is_some_and(|&id| id < tag) {
                 at += 1;
@@ -366,38 +375,34 @@ fn merge<K: Clone>(
 /// The chunks of the tags `ids` (stream `i` is `ids[i]`) that may hold samples in `[from, to)`: for each
 /// tag its chunks that start in the window, from the index alone, and the one before the window if it
 /// reaches into it (a tag's chunks never overlap, so no earlier one can). The one before is read first
-/// (its `start` is given as `from`).
+/// (its `start` is given as `from`). One statement a tag (the one before found by a seek inside it): a
+/// million-tag plant asks a million times a window.
 fn chunks_of_window(
     conn: &Transaction<'_>,
     ids: &[u32],
     from: i64,
     to: i64,
 ) -> rusqlite::Result<Vec<Pending>> {
-    let mut before = conn.prepare(
-        "SELECT id, end FROM chunks WHERE tag = ?1 AND start < ?2 ORDER BY start DESC LIMIT 1",
-    )?;
-    let mut inside = conn.prepare(
-        "SELECT id, start FROM chunks WHERE tag = ?1 AND start >= ?2 AND start < ?3 ORDER BY start",
+    let mut of_tag = conn.prepare(
+        "SELECT id, start, end FROM chunks
+         WHERE tag = ?1 AND start < ?3
+           AND start >= coalesce((SELECT max(start) FROM chunks WHERE tag = ?1 AND start < ?2), ?2)
+         ORDER BY start",
     )?;
     let mut pending = Vec::new();
     for (stream, &tag) in ids.iter().enumerate() {
-        let reaching: Option<(i64, i64)> = before
-            .query_row((tag, from), |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        if let Some((id, _)) = reaching.filter(|&(_, end)| end >= from) {
-            pending.push(Pending {
-                start: from,
-                stream,
-                id,
-            });
-        }
-        let mut rows = inside.query((tag, from, to))?;
+        let mut rows = of_tag.query((tag, from, to))?;
         while let Some(row) = rows.next()? {
-            pending.push(Pending {
-                id: row.get(0)?,
-                start: row.get(1)?,
-                stream,
-            });
+            let (id, start, end): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            if start >= from {
+                pending.push(Pending { start, stream, id });
+            } else if end >= from {
+                pending.push(Pending {
+                    start: from,
+                    stream,
+                    id,
+                });
+            }
         }
     }
     Ok(pending)

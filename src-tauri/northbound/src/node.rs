@@ -31,7 +31,7 @@ pub const REPLAY_METRICS_PER_DEVICE: usize = 1000;
 /// A replay batch holds at least this many samples (small plants)...
 pub const REPLAY_BATCH_MIN: usize = 2_000;
 /// ...and at most this many (memory: a batch in flight is about 50 bytes a sample).
-pub const REPLAY_BATCH_MAX: usize = 1_000_000;
+pub const REPLAY_BATCH_MAX: usize = 500_000;
 /// Replay batches in flight at once: one being acknowledged while the next is published. Live messages
 /// are published as they come, ahead of the next replay batch, so the replay never starves them.
 pub const REPLAY_WINDOW: usize = 1;
@@ -820,9 +820,17 @@ impl Node {
         let mut samples = batch.samples;
         // What the broker acknowledged live already is not sent again: before a restart (the span of
         // the cursor file) or before the connection was lost (the samples remembered).
-        samples.retain(|s| {
-            !skip.is_some_and(|span| span.holds(s.time)) && !self.acked_live.contains(s.tag, s.time)
-        });
+        let may_skip = skip.is_some()
+            || self
+                .acked_live
+                .oldest
+                .is_some_and(|oldest| oldest <= batch.through);
+        if may_skip {
+            samples.retain(|s| {
+                !skip.is_some_and(|span| span.holds(s.time))
+                    && !self.acked_live.contains(s.tag, s.time)
+            });
+        }
         // Each sample's device, once. The sweep groups a slice by tag id, which follows the plant's
         // order unless the plant file was edited since; then a stable sort groups it by device (each
         // tag's samples stay in time order).
