@@ -40,7 +40,7 @@ pub const WINDOW_MS: i64 = 30 * 60 * 1000;
 /// data's density. A million-tag plant stores about 100,000 samples a second, so reading a whole
 /// window at once held 180 million samples, 5.5 GB.
 const PART_SAMPLES: usize = 2_000_000;
-const FIRST_PART_MS: i64 = 60_000;
+const FIRST_PART_MS: i64 = 10_000;
 
 /// How long the next part of a window is: it adapts to the data's density.
 struct Pace {
