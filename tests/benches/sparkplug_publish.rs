@@ -253,6 +253,9 @@ struct Replay {
     /// publishing included), and its peak resident memory.
     node_cpu: Duration,
     node_peak_mb: f64,
+    /// The same span's CPU time of the consumer and of Mosquitto, which share the machine's cores.
+    consumer_cpu: Duration,
+    broker_cpu: Duration,
 }
 
 fn replay(devices: usize) -> Replay {
@@ -278,6 +281,9 @@ fn replay(devices: usize) -> Replay {
         "wrote {samples} samples of history in {:.1} s; replaying",
         write_time.as_secs_f64()
     );
+    let peer_cpu =
+        |pid: Option<u32>| pid.map_or(Duration::ZERO, |p| poll_support::cpu_time(&p.to_string()));
+    let (consumer_before, broker_before) = (peer_cpu(Some(consumer.pid())), peer_cpu(broker.pid()));
     let collect = Collect::start(&config, &db);
     let starting = Instant::now();
     let mut first_replayed: Option<Instant> = None;
@@ -301,6 +307,8 @@ fn replay(devices: usize) -> Replay {
     let startup = first_replayed.map_or(Duration::ZERO, |first| first - starting);
     let node_cpu = poll_support::cpu_time(&collect.pid());
     let node_peak_mb = poll_support::process_status_mb(&collect.pid(), "VmHWM");
+    let consumer_cpu = peer_cpu(Some(consumer.pid())).saturating_sub(consumer_before);
+    let broker_cpu = peer_cpu(broker.pid()).saturating_sub(broker_before);
     collect.stop();
     Replay {
         samples,
@@ -310,6 +318,8 @@ fn replay(devices: usize) -> Replay {
         replayed,
         node_cpu,
         node_peak_mb,
+        consumer_cpu,
+        broker_cpu,
     }
 }
 
@@ -370,6 +380,14 @@ fn main() {
             "| collect during the replay (start-up and live polling included): CPU s per million replayed; peak resident | {:.2} s; {:.0} MB | | |",
             replay.node_cpu.as_secs_f64() / (replay.replayed.max(1) as f64 / 1e6),
             replay.node_peak_mb
+        );
+        // What the other processes on the same cores took for the same samples: with them, how many
+        // samples a second two cores could replay at best.
+        let per_million = |cpu: Duration| cpu.as_secs_f64() / (replay.replayed.max(1) as f64 / 1e6);
+        println!(
+            "| the consumer (pysparkplug) and Mosquitto over the same span: CPU s per million replayed | {:.2} s and {:.2} s | | |",
+            per_million(replay.consumer_cpu),
+            per_million(replay.broker_cpu)
         );
         println!(
             "| one hour of the 1,000-device bench plant (360 M samples) at that rate | {:.0} s | < {} s | |",

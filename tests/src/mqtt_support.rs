@@ -87,6 +87,11 @@ impl Broker {
         );
     }
 
+    /// Mosquitto's process id, while it runs (benchmarks read its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The `mqtt://` or `mqtts://` URL of the broker, as a plant config names it.
     pub fn url(&self) -> String {
         match self.auth {
@@ -378,6 +383,11 @@ pub struct Consumer {
 }
 
 impl Consumer {
+    /// The consumer's process id (benchmarks read its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.peer.pid()
+    }
+
     /// Starts the consumer as client `client_id` (with the broker's CA and credentials when it asks for
     /// them) and waits until its subscription is granted.
     pub fn start(broker: &Broker, client_id: &str) -> Consumer {

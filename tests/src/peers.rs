@@ -64,6 +64,11 @@ impl Peer {
         }
     }
 
+    /// The peer's process id (benchmarks read its CPU time).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for the next stdout line, failing the test if the peer exits or stays silent.
     pub(crate) fn next_line(&mut self) -> String {
         match self.lines.recv_timeout(READY_WITHIN) {
