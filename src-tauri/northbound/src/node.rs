@@ -820,6 +820,8 @@ impl Node {
         let mut samples = batch.samples;
         // What the broker acknowledged live already is not sent again: before a restart (the span of
         // the cursor file) or before the connection was lost (the samples remembered).
+        // Usually there is nothing to look up: no span of the cursor file to leave out, and every live
+        // sample remembered is newer than the batch (a replay runs behind the live stream).
         let may_skip = skip.is_some()
             || self
                 .acked_live
