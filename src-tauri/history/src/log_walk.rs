@@ -16,13 +16,13 @@ use std::ops::Range;
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::codec::{decode_log_run, CodecError, LogBlob, Rec, RecValue, RunCursor, RunFormat};
-use crate::store::{self, damaged, LogSpans};
+use crate::store::{self, damaged, LogSpans, SealedRuns};
 
 /// The log walked forward over one read transaction.
 pub(crate) struct LogWalk {
     spans: LogSpans,
-    /// The seal in progress (`seal_progress`): the runs it already sealed are left out.
-    sealed: Option<(i64, u32)>,
+    /// The runs a seal in progress already wrote into chunks: left out.
+    sealed: SealedRuns,
     /// The rows opened and not passed yet, by seq (the order they were written).
     rows: Vec<OpenRow>,
     /// Where the part being read keeps its samples.
@@ -58,14 +58,9 @@ struct RunAt {
 
 impl LogWalk {
     pub(crate) fn new(conn: &Connection, spans: LogSpans) -> rusqlite::Result<LogWalk> {
-        let sealed = conn
-            .query_row("SELECT upto, below_tag FROM seal_progress", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
         Ok(LogWalk {
             spans,
-            sealed,
+            sealed: SealedRuns::read(conn)?,
             rows: Vec::new(),
             recs: Vec::new(),
             runs: Vec::new(),
@@ -88,8 +83,7 @@ impl LogWalk {
         self.runs.clear();
         let (recs, runs, sealed) = (&mut self.recs, &mut self.runs, self.sealed);
         for row in &mut self.rows {
-            let is_sealed =
-                |tag: u32| sealed.is_some_and(|(upto, below)| row.seq <= upto && tag < below);
+            let is_sealed = |tag: u32| sealed.holds(row.seq, tag);
             let mut ran = |tag: u32, start: usize, end: usize| {
                 if end > start {
                     runs.push(RunAt {

@@ -916,6 +916,27 @@ impl LogSpans {
     }
 }
 
+/// The log runs a seal in progress already wrote into chunks (`seal_progress`): those of the rows up to
+/// `upto` whose tags are below `below_tag`. Readers of the log leave them out (the chunks have them).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SealedRuns(Option<(i64, u32)>);
+
+impl SealedRuns {
+    pub(crate) fn read(conn: &Connection) -> rusqlite::Result<SealedRuns> {
+        conn.query_row("SELECT upto, below_tag FROM seal_progress", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map(SealedRuns)
+    }
+
+    /// True when the run of `tag` in the log row `seq` is sealed already.
+    pub(crate) fn holds(self, seq: i64, tag: u32) -> bool {
+        self.0
+            .is_some_and(|(upto, below)| seq <= upto && tag < below)
+    }
+}
+
 /// The log's samples of the wanted tags in `[from, to)`, by tag id, each sorted and deduplicated (the
 /// samples already sealed into chunks left out).
 pub(crate) fn read_log(
@@ -925,9 +946,14 @@ pub(crate) fn read_log(
     to: i64,
     spans: LogSpans,
 ) -> rusqlite::Result<HashMap<u32, Vec<Rec>>> {
+    let sealed = SealedRuns::read(conn)?;
     let mut by_tag: HashMap<u32, Vec<Rec>> = HashMap::new();
-    let mut kept: Vec<Rec> = Vec::new();
-    for_each_log_run(conn, wanted, from, to, spans, |run| {
+    let mut take = |seq: i64, run: codec::LogRun<'_>| -> rusqlite::Result<()> {
+        let tag = run.tag;
+        if sealed.holds(seq, tag) {
+            return Ok(());
+        }
+        let mut kept: Vec<Rec> = Vec::new();
         run.decode(|r| {
             if r.time >= from && r.time < to {
                 kept.push(r);
@@ -935,36 +961,9 @@ pub(crate) fn read_log(
         })
         .map_err(damaged)?;
         if !kept.is_empty() {
-            by_tag.entry(run.tag).or_default().append(&mut kept);
+            by_tag.entry(tag).or_default().append(&mut kept);
         }
         Ok(())
-    })?;
-    for recs in by_tag.values_mut() {
-        sort_and_dedupe(recs);
-    }
-    Ok(by_tag)
-}
-
-/// Calls `f` with every log run of the wanted tags in the rows that may hold samples in `[from, to)`,
-/// rows in the order they were written, leaving out the runs already sealed into chunks.
-fn for_each_log_run(
-    conn: &Connection,
-    wanted: Wanted<'_>,
-    from: i64,
-    to: i64,
-    spans: LogSpans,
-    mut f: impl FnMut(codec::LogRun<'_>) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
-    let sealed: Option<(i64, u32)> = conn
-        .query_row("SELECT upto, below_tag FROM seal_progress", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
-    let mut take = |seq: i64, run: codec::LogRun<'_>| -> rusqlite::Result<()> {
-        if sealed.is_some_and(|(upto, below)| seq <= upto && run.tag < below) {
-            return Ok(());
-        }
-        f(run)
     };
     match wanted {
         Wanted::All => {
@@ -1014,7 +1013,10 @@ fn for_each_log_run(
             }
         }
     }
-    Ok(())
+    for recs in by_tag.values_mut() {
+        sort_and_dedupe(recs);
+    }
+    Ok(by_tag)
 }
 
 /// The SQL of a tag's chunks that may hold samples in `[?2 + CHUNK_SPAN_MS, ?3)`, in time order.
