@@ -869,19 +869,25 @@ impl<'a> LogBlob<'a> {
             }
         }
         (lo..self.runs())
-            .map(|i| (i, self.entry(i)))
-            .take_while(move |(_, (tag, _))| *tag < to_tag)
-            .map(|(i, (tag, end))| {
-                let start = if i == 0 { 0 } else { self.entry(i - 1).1 };
-                self.body
-                    .get(start..end)
-                    .map(|bytes| LogRun {
-                        tag,
-                        bytes,
-                        format: self.format_of(i),
-                    })
-                    .ok_or(CodecError("directory points outside the blob"))
+            .take_while(move |&i| self.entry(i).0 < to_tag)
+            .map(|i| {
+                let (tag, range) = self.run_bounds(i)?;
+                Ok(LogRun {
+                    tag,
+                    bytes: &self.body[range],
+                    format: self.format_of(i),
+                })
             })
+    }
+
+    /// The tag of entry `i` and where its run's bytes are in the body (checked to lie inside it).
+    fn run_bounds(&self, i: usize) -> Result<(u32, std::ops::Range<usize>), CodecError> {
+        let (tag, end) = self.entry(i);
+        let start = if i == 0 { 0 } else { self.entry(i - 1).1 };
+        if start > end || end > self.body.len() {
+            return Err(CodecError("directory points outside the blob"));
+        }
+        Ok((tag, start..end))
     }
 
     /// True for a packed row's blob: its runs are each in time order, one sample a millisecond.
@@ -899,12 +905,12 @@ impl<'a> LogBlob<'a> {
         let body_at = data.len() - self.body.len();
         (0..self.runs())
             .map(|i| {
-                let (tag, end) = self.entry(i);
-                let start = if i == 0 { 0 } else { self.entry(i - 1).1 };
-                if start > end || end > self.body.len() {
-                    return Err(CodecError("directory points outside the blob"));
-                }
-                Ok((tag, body_at + start..body_at + end, self.format_of(i)))
+                let (tag, range) = self.run_bounds(i)?;
+                Ok((
+                    tag,
+                    body_at + range.start..body_at + range.end,
+                    self.format_of(i),
+                ))
             })
             .collect()
     }
