@@ -76,11 +76,25 @@ impl Plant {
     /// The device and tag behind a plant-wide tag index.
     pub fn tag(&self, index: TagIndex) -> Option<(&Device, &Tag)> {
         let d = self.device_of(index)?;
-        let device = self.devices.get(d)?;
-        Some((
-            device,
-            device.tags.get((index.0 - self.first_tags[d]) as usize)?,
-        ))
+        Some((self.devices.get(d)?, self.tag_in(d, index)?))
+    }
+
+    /// The tag at a plant-wide index when it is one of `device`'s (a caller that knows the device,
+    /// such as a device message of a million-sample replay, needs no search).
+    pub fn tag_in(&self, device: usize, index: TagIndex) -> Option<&Tag> {
+        let first = *self.first_tags.get(device)?;
+        self.devices
+            .get(device)?
+            .tags
+            .get(index.0.checked_sub(first)? as usize)
+    }
+
+    /// The plant-wide indexes of `device`'s tags (empty for a device the plant has not).
+    pub fn tags_of(&self, device: usize) -> std::ops::Range<u32> {
+        match (self.first_tags.get(device), self.devices.get(device)) {
+            (Some(&first), Some(d)) => first..first + d.tags.len() as u32,
+            _ => 0..0,
+        }
     }
 
     /// The index (in `devices`) of the device a plant-wide tag index belongs to; `None` past the last tag.
@@ -1099,5 +1113,21 @@ mod tests {
         assert_eq!(plant.find_tag("plc/c"), None);
         assert_eq!(plant.first_tag_of(3), TagIndex(2));
         assert!(plant.tag(TagIndex(3)).is_none());
+        // A device's own tags, found without a search; another device's are not its.
+        assert_eq!(
+            (
+                plant.tags_of(1),
+                plant.tags_of(2),
+                plant.tags_of(3),
+                plant.tags_of(9)
+            ),
+            (0..2, 2..2, 2..3, 0..0)
+        );
+        assert_eq!(plant.tag_in(1, TagIndex(1)).map(Tag::id), Some("b"));
+        assert_eq!(plant.tag_in(3, TagIndex(2)).map(Tag::id), Some("c"));
+        assert!(plant.tag_in(3, TagIndex(1)).is_none());
+        assert!(plant.tag_in(1, TagIndex(2)).is_none());
+        assert!(plant.tag_in(0, TagIndex(0)).is_none());
+        assert!(plant.tag_in(9, TagIndex(0)).is_none());
     }
 }

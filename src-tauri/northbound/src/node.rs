@@ -1044,13 +1044,7 @@ impl<'a> DeviceWalk<'a> {
     fn device_of(&mut self, tag: TagIndex) -> usize {
         if !self.tags.contains(&tag.0) {
             self.device = device_of(self.plant, tag);
-            self.tags = match self.plant.devices.get(self.device) {
-                Some(device) => {
-                    let first = self.plant.first_tag_of(self.device).0;
-                    first..first + device.tags.len() as u32
-                }
-                None => 0..0,
-            };
+            self.tags = self.plant.tags_of(self.device);
         }
         self.device
     }

@@ -132,19 +132,10 @@ pub fn device_data<'a>(
     // About 20 bytes a metric: one allocation for most messages.
     let mut out = Vec::with_capacity(32 + samples.size_hint().0 * 24);
     uint64::encode(PAYLOAD_TIMESTAMP, &ms(now), &mut out);
-    let (first, tags) = match plant.devices.get(device) {
-        Some(d) => (plant.first_tag_of(device).0, &d.tags[..]),
-        None => (0, &[][..]),
-    };
     let mut metric = Metric::default();
     for s in samples {
         // A tag of another device is not this message's (callers group by device).
-        let Some(tag) = s
-            .tag
-            .0
-            .checked_sub(first)
-            .and_then(|i| tags.get(i as usize))
-        else {
+        let Some(tag) = plant.tag_in(device, s.tag) else {
             continue;
         };
         let reading = Reading {
@@ -159,6 +150,8 @@ pub fn device_data<'a>(
     out
 }
 
+/// Field numbers of `Payload` in sparkplug_b.proto (timestamp = 1, metrics = 2, seq = 3), for
+/// [`device_data`]'s metric-by-metric encoding.
 const PAYLOAD_TIMESTAMP: u32 = 1;
 const PAYLOAD_METRICS: u32 = 2;
 const PAYLOAD_SEQ: u32 = 3;
