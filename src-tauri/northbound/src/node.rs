@@ -31,7 +31,7 @@ pub const REPLAY_METRICS_PER_DEVICE: usize = 1000;
 /// A replay batch holds at least this many samples (small plants)...
 pub const REPLAY_BATCH_MIN: usize = 2_000;
 /// ...and at most this many (memory: a batch in flight is about 50 bytes a sample).
-pub const REPLAY_BATCH_MAX: usize = 500_000;
+pub const REPLAY_BATCH_MAX: usize = 1_000_000;
 /// Replay batches in flight at once: one being acknowledged while the next is published. Live messages
 /// are published as they come, ahead of the next replay batch, so the replay never starves them.
 pub const REPLAY_WINDOW: usize = 1;
