@@ -561,15 +561,15 @@ fn stored(rec: Rec, tag: &TagRow) -> StoredSample {
     StoredSample {
         tag: tag.full_id.clone(),
         time: Timestamp(rec.time),
-        value: value_of(rec.value, tag.kind),
+        value: value_of(&rec.value, tag.kind),
         quality: quality_of(rec.quality),
     }
 }
 
 /// A stored value as the value callers see (booleans were stored as 0/1).
-pub(crate) fn value_of(value: RecValue, kind: Kind) -> Option<Value> {
-    match value {
-        RecValue::Text(text) => Some(Value::Text(Arc::from(text))),
+pub(crate) fn value_of(value: &RecValue, kind: Kind) -> Option<Value> {
+    match *value {
+        RecValue::Text(ref text) => Some(Value::Text(Arc::from(&**text))),
         RecValue::Number(n) if kind == Kind::Boolean => Some(Value::Bool(n != 0.0)),
         RecValue::Number(n) => Some(Value::Number(n)),
         RecValue::None => None,

@@ -13,10 +13,11 @@
 //! bytes only when the sweep reaches the chunk's start, and decodes it a few samples at a time
 //! ([`RunReader`]), so what it holds is about one chunk per tag, compressed.
 //!
-//! A window is read a part of about [`PART_SAMPLES`] at a time: the part's log samples (only the log rows
-//! whose time spans reach into it, history schema 10) in one vector grouped by tag, its chunk samples
-//! from the tags with a chunk open, merged per tag (the log wins at the same millisecond, as
-//! everywhere), then dealt into the part's slices by time, each of about `target` samples. Every step
+//! A window is read a part of about [`PART_SAMPLES`] at a time: the part's log samples (only the log
+//! rows whose time spans reach into it, history schema 10), listed by tag where they were decoded, and
+//! its chunk samples from the tags with a chunk open, merged per tag (the log wins at the same
+//! millisecond, as everywhere), then dealt into the part's slices by time, each of about `target`
+//! samples. Every step
 //! walks the part's samples in order: with a million tags and a sample or two of each in a slice,
 //! visiting each tag's stream for each slice cost more than the samples.
 
@@ -256,7 +257,6 @@ impl HistoryReader {
         let mut open: Vec<usize> = Vec::new();
         let mut chunk_samples: Vec<(u32, Rec)> = Vec::new();
         let mut log_walk = LogWalk::new(&snapshot, self.log_spans).map_err(self.sql_err(what))?;
-        let mut log: Vec<(u32, Rec)> = Vec::new();
         let mut part_from = from;
         while part_from < to {
             // A file whose log rows have no spans decodes its whole log for every part: one part.
@@ -292,16 +292,16 @@ impl HistoryReader {
             }
             open.retain(|&i| streams[i].has_chunk_samples());
             log_walk
-                .read(&snapshot, part_from, part_to, &mut log)
+                .read(&snapshot, part_from, part_to)
                 .map_err(self.sql_err(what))?;
-            let read = log.len() + chunk_samples.len();
+            let read = log_walk.sample_count() + chunk_samples.len();
             pace.part_read(read);
             let mut slices = Slices::new(part_from, part_to, read, target);
             merge(
                 &streams,
                 &ids,
-                log.drain(..),
-                chunk_samples.drain(..),
+                log_walk.samples(),
+                chunk_samples.iter().map(|(stream, rec)| (*stream, rec)),
                 |s| slices.push(s),
             );
             for (slice, through) in slices.into_slices() {
@@ -319,11 +319,11 @@ impl HistoryReader {
 /// in stream order and sorted) into `out`, tag by tag in ascending order, each tag's in time order,
 /// by [`store::next_source`] (the log's sample wins over a chunk's at the same millisecond). Log
 /// samples of tags without a stream (no key) are left out.
-fn merge<K: Clone>(
+fn merge<'a, K: Clone>(
     streams: &[Stream<K>],
     ids: &[u32],
-    log: impl Iterator<Item = (u32, Rec)>,
-    chunks: impl Iterator<Item = (u32, Rec)>,
+    log: impl Iterator<Item = (u32, &'a Rec)>,
+    chunks: impl Iterator<Item = (u32, &'a Rec)>,
     mut out: impl FnMut(Swept<K>),
 ) {
     // The log's samples with their streams: `ids` ascend like the log's tags, so one pass finds them.
@@ -337,12 +337,12 @@ fn merge<K: Clone>(
         })
         .peekable();
     let mut chunks = chunks.peekable();
-    let mut emit = |stream: u32, rec: Rec| {
+    let mut emit = |stream: u32, rec: &Rec| {
         let stream_of = &streams[stream as usize];
         out(Swept {
             tag: stream_of.key.clone(),
             time: Timestamp(rec.time),
-            value: value_of(rec.value, stream_of.kind),
+            value: value_of(&rec.value, stream_of.kind),
             quality: quality_of(rec.quality),
         });
     };
