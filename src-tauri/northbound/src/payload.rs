@@ -129,8 +129,9 @@ pub fn device_data<'a>(
 ) -> Vec<u8> {
     use prost::encoding::{message, uint64};
     let samples = samples.into_iter();
-    // About 20 bytes a metric: one allocation for most messages.
-    let mut out = Vec::with_capacity(32 + samples.size_hint().0 * 24);
+    // A metric of a number takes 20 to 26 bytes (alias, timestamp, datatype, the historical flag, the
+    // value): room for 32 a metric is one allocation, where 24 often grew (a copy) near the end.
+    let mut out = Vec::with_capacity(32 + samples.size_hint().0 * 32);
     uint64::encode(PAYLOAD_TIMESTAMP, &ms(now), &mut out);
     let mut metric = Metric::default();
     for s in samples {
