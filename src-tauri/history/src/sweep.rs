@@ -375,8 +375,9 @@ fn merge<'a, K: Clone>(
 /// The chunks of the tags `ids` (stream `i` is `ids[i]`) that may hold samples in `[from, to)`: for each
 /// tag its chunks that start in the window, from the index alone, and the one before the window if it
 /// reaches into it (a tag's chunks never overlap, so no earlier one can). The one before is read first
-/// (its `start` is given as `from`). One statement a tag (the one before found by a seek inside it): a
-/// million-tag plant asks a million times a window.
+/// (its `start` is given as `from`). One statement a tag, read backwards from the window's end and
+/// stopped at the first chunk that starts before the window: a million-tag plant asks a million times a
+/// window, most of them for tags without a chunk there, and this is one seek of the index each.
 fn chunks_of_window(
     conn: &Transaction<'_>,
     ids: &[u32],
@@ -384,24 +385,24 @@ fn chunks_of_window(
     to: i64,
 ) -> rusqlite::Result<Vec<Pending>> {
     let mut of_tag = conn.prepare(
-        "SELECT id, start, end FROM chunks
-         WHERE tag = ?1 AND start < ?3
-           AND start >= coalesce((SELECT max(start) FROM chunks WHERE tag = ?1 AND start < ?2), ?2)
-         ORDER BY start",
+        "SELECT id, start, end FROM chunks WHERE tag = ?1 AND start < ?2 ORDER BY start DESC",
     )?;
     let mut pending = Vec::new();
     for (stream, &tag) in ids.iter().enumerate() {
-        let mut rows = of_tag.query((tag, from, to))?;
+        let mut rows = of_tag.query((tag, to))?;
         while let Some(row) = rows.next()? {
             let (id, start, end): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
             if start >= from {
                 pending.push(Pending { start, stream, id });
-            } else if end >= from {
-                pending.push(Pending {
-                    start: from,
-                    stream,
-                    id,
-                });
+            } else {
+                if end >= from {
+                    pending.push(Pending {
+                        start: from,
+                        stream,
+                        id,
+                    });
+                }
+                break;
             }
         }
     }
