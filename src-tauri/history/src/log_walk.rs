@@ -37,8 +37,6 @@ struct OpenRow {
     seq: i64,
     /// Its last sample's time; `None` when the row does not say (written before history schema 10).
     last_time: Option<i64>,
-    /// The tag of its first run (a row's runs are written in tag order).
-    first_tag: u32,
     blob: Vec<u8>,
     runs: Runs,
 }
@@ -50,6 +48,18 @@ enum Runs {
     Forward(Vec<(u32, RunCursor)>),
     /// Any other row's runs: each decoded whole for each part.
     Whole(Vec<(u32, Range<usize>, RunFormat)>),
+}
+
+impl Runs {
+    /// The tag of the row's first run (a row's runs are written in tag order); past every tag when it
+    /// has none.
+    fn first_tag(&self) -> u32 {
+        let first = match self {
+            Runs::Forward(cursors) => cursors.first().map(|(tag, _)| *tag),
+            Runs::Whole(whole) => whole.first().map(|(tag, ..)| *tag),
+        };
+        first.unwrap_or(u32::MAX)
+    }
 }
 
 /// Where one run's samples of the part are in `recs`.
@@ -83,7 +93,7 @@ impl LogWalk {
         // The rows are read by their first tag, so the runs come nearly sorted by tag: a packing's
         // rows each hold a stretch of tags, but take their places (seq) from the last tag down.
         let mut visit: Vec<usize> = (0..self.rows.len()).collect();
-        visit.sort_by_key(|&i| (self.rows[i].first_tag, i));
+        visit.sort_by_key(|&i| (self.rows[i].runs.first_tag(), i));
         let (recs, runs, sealed) = (&mut self.recs, &mut self.runs, self.sealed);
         for i in visit {
             let row = &mut self.rows[i];
@@ -164,16 +174,11 @@ impl LogWalk {
                 continue;
             };
             let runs = open_runs(&blob).map_err(damaged)?;
-            let first_tag = match &runs {
-                Runs::Forward(cursors) => cursors.first().map(|(tag, _)| *tag),
-                Runs::Whole(whole) => whole.first().map(|(tag, ..)| *tag),
-            };
             self.rows.insert(
                 at,
                 OpenRow {
                     seq,
                     last_time,
-                    first_tag: first_tag.unwrap_or(u32::MAX),
                     blob,
                     runs,
                 },
