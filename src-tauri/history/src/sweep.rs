@@ -17,9 +17,8 @@
 //! rows whose time spans reach into it, history schema 10), listed by tag where they were decoded, and
 //! its chunk samples from the tags with a chunk open, merged per tag (the log wins at the same
 //! millisecond, as everywhere), then dealt into the part's slices by time, each of about `target`
-//! samples. Every step
-//! walks the part's samples in order: with a million tags and a sample or two of each in a slice,
-//! visiting each tag's stream for each slice cost more than the samples.
+//! samples. Every step walks the part's samples in order: with a million tags and a sample or two of
+//! each in a slice, visiting each tag's stream for each slice cost more than the samples.
 
 use std::collections::VecDeque;
 

@@ -129,8 +129,9 @@ pub fn device_data<'a>(
 ) -> Vec<u8> {
     use prost::encoding::{message, uint64};
     let samples = samples.into_iter();
-    // A metric of a number takes 20 to 26 bytes (alias, timestamp, datatype, the historical flag, the
-    // value): room for 32 a metric is one allocation, where 24 often grew (a copy) near the end.
+    // A replayed metric (alias, timestamp, datatype, the historical flag, the value) takes about 20
+    // bytes for an integer and 26 for a double: room for 32 a metric is one allocation, where room for
+    // 24 grew (a copy of the message so far) for doubles.
     let mut out = Vec::with_capacity(32 + samples.size_hint().0 * 32);
     uint64::encode(PAYLOAD_TIMESTAMP, &ms(now), &mut out);
     let mut metric = Metric::default();
