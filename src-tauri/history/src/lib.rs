@@ -84,5 +84,5 @@ pub use lock::lock_path;
 pub use reader::{
     Aggregate, Bucket, HistoryReader, IntervalValue, SampleQuery, StoredSample, TagInfo,
 };
-pub use sweep::Swept;
+pub use sweep::{SweepMark, SweepResume, Swept};
 pub use writer::{DiskWatch, HistoryWriter, SampleSink, WriterOptions, WriterStats};

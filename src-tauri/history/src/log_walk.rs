@@ -1,21 +1,23 @@
-//! The unsealed log read forward in time, a part at a time: what a sweep needs from it.
+//! The unsealed log read forward in time, a band at a time, tag by tag: what a sweep needs from it.
 //!
 //! A packed log row holds a range of tags over the minutes of a packing (a million-tag plant: about five
-//! minutes), and a sweep reads the log in parts of seconds. Read the way a query reads it, each part
-//! would fetch and decode every row reaching into it whole and keep what falls in the part: each packed
-//! sample decoded a dozen times. The walk instead keeps the rows it opened (their bytes) until the parts
-//! have passed their last sample, and reads a packed row's runs forward with one cursor each, so each
-//! sample is decoded once. Rows of commits (and rows of older formats) are short-lived and not
-//! necessarily in time order: they are decoded whole for each part they reach into, as a query does.
+//! minutes). Read the way a query reads it, each band would fetch and decode every row reaching into it
+//! whole and keep what falls in the band. The walk instead keeps the rows it opened (their bytes) until
+//! the bands have passed their last sample, and reads a packed row's runs forward with one cursor each,
+//! so each sample is decoded once. Rows of commits (and rows of older formats) are short-lived and not
+//! necessarily in time order: they are decoded whole for each band they reach into, as a query does.
 //!
-//! What a part hands over is grouped by tag id (ascending), each tag's samples in time order, the last
-//! written kept when a millisecond repeats, like [`store::read_log`].
+//! A band is handed over tag by tag (ascending tag id), each tag's samples in time order, the last
+//! written kept when a millisecond repeats, like [`store::read_log`]: the open rows' runs are merged by
+//! (tag, row), so a band holds no more than one tag's samples at a time, however long it is.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::ops::Range;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::codec::{decode_log_run, CodecError, LogBlob, Rec, RecValue, RunCursor, RunFormat};
+use crate::codec::{decode_log_run, CodecError, LogBlob, Rec, RunCursor, RunFormat};
 use crate::store::{self, damaged, LogSpans, SealedRuns};
 
 /// The log walked forward over one read transaction.
@@ -25,12 +27,15 @@ pub(crate) struct LogWalk {
     sealed: SealedRuns,
     /// The rows opened and not passed yet, by seq (the order they were written).
     rows: Vec<OpenRow>,
-    /// Where the part being read keeps its samples (one vector for every part, so a part of millions
-    /// of samples is not a fresh allocation each time).
-    recs: Vec<Rec>,
-    runs: Vec<RunAt>,
-    /// The part's samples by tag, in tag order: where each tag's are in `recs`.
-    segments: Vec<(u32, Range<usize>)>,
+    /// The band being read: `[from, to)`.
+    band: Range<i64>,
+    /// Each open row's next run in the band, by (its tag, the row's place in `rows`): the smallest is
+    /// the next tag handed over, and a tag's runs come in the order their rows were written.
+    next: BinaryHeap<Reverse<(u32, u32)>>,
+    /// Each open row's next run (an index into its runs).
+    at: Vec<usize>,
+    /// Samples decoded from rows of commits in this band: the band's length adapts to it.
+    whole_samples: usize,
 }
 
 struct OpenRow {
@@ -46,29 +51,25 @@ struct OpenRow {
 enum Runs {
     /// A packed row's runs: each in time order, read forward.
     Forward(Vec<(u32, RunCursor)>),
-    /// Any other row's runs: each decoded whole for each part.
+    /// Any other row's runs: each decoded whole for each band.
     Whole(Vec<(u32, Range<usize>, RunFormat)>),
 }
 
 impl Runs {
-    /// The tag of the row's first run (a row's runs are written in tag order); past every tag when it
-    /// has none.
-    fn first_tag(&self) -> u32 {
-        let first = match self {
-            Runs::Forward(cursors) => cursors.first().map(|(tag, _)| *tag),
-            Runs::Whole(whole) => whole.first().map(|(tag, ..)| *tag),
-        };
-        first.unwrap_or(u32::MAX)
+    fn len(&self) -> usize {
+        match self {
+            Runs::Forward(cursors) => cursors.len(),
+            Runs::Whole(whole) => whole.len(),
+        }
     }
-}
 
-/// Where one run's samples of the part are in `recs`.
-struct RunAt {
-    tag: u32,
-    /// Its row's place in `rows` (by seq: a later row was written later).
-    row: u32,
-    start: usize,
-    end: usize,
+    /// The tag of the run at `i`.
+    fn tag(&self, i: usize) -> Option<u32> {
+        match self {
+            Runs::Forward(cursors) => cursors.get(i).map(|(tag, _)| *tag),
+            Runs::Whole(whole) => whole.get(i).map(|(tag, ..)| *tag),
+        }
+    }
 }
 
 impl LogWalk {
@@ -77,78 +78,109 @@ impl LogWalk {
             spans,
             sealed: SealedRuns::read(conn)?,
             rows: Vec::new(),
-            recs: Vec::new(),
-            runs: Vec::new(),
-            segments: Vec::new(),
+            band: 0..0,
+            next: BinaryHeap::new(),
+            at: Vec::new(),
+            whole_samples: 0,
         })
     }
 
-    /// Reads the log's samples in `[from, to)`: [`Self::samples`] gives them. Parts must follow each
-    /// other forward in time (`from` of a part at or after the `to` of the one before), in the same
-    /// read transaction.
-    pub(crate) fn read(&mut self, conn: &Connection, from: i64, to: i64) -> rusqlite::Result<()> {
+    /// Starts reading the log's samples in `[from, to)`: [`Self::next_tag`] and [`Self::take_tag`] hand
+    /// them over tag by tag. Bands must follow each other forward in time (`from` of a band at or after
+    /// the `to` of the one before), in the same read transaction, each read to its end.
+    pub(crate) fn start_band(
+        &mut self,
+        conn: &Connection,
+        from: i64,
+        to: i64,
+    ) -> rusqlite::Result<()> {
+        // Rows whose samples all lie before this band are done with.
+        self.rows
+            .retain(|row| row.last_time.is_none_or(|last| last >= from));
         self.open_rows(conn, from, to)?;
-        self.recs.clear();
-        self.runs.clear();
-        // The rows are read by their first tag, so the runs come nearly sorted by tag: a packing's
-        // rows each hold a stretch of tags, but take their places (seq) from the last tag down.
-        let mut visit: Vec<usize> = (0..self.rows.len()).collect();
-        visit.sort_by_key(|&i| (self.rows[i].runs.first_tag(), i));
-        let (recs, runs, sealed) = (&mut self.recs, &mut self.runs, self.sealed);
-        for i in visit {
+        self.band = from..to;
+        self.whole_samples = 0;
+        self.at.clear();
+        self.at.resize(self.rows.len(), 0);
+        self.next.clear();
+        for (i, row) in self.rows.iter().enumerate() {
+            if let Some(tag) = row.runs.tag(0) {
+                self.next.push(Reverse((tag, i as u32)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The next tag with runs in the band (it may have no samples there), or `None` when the band is done.
+    pub(crate) fn next_tag(&self) -> Option<u32> {
+        self.next.peek().map(|Reverse((tag, _))| *tag)
+    }
+
+    /// Appends the band's samples of the next tag ([`Self::next_tag`]) to `out`, in time order, the last
+    /// written kept when a millisecond repeats.
+    pub(crate) fn take_tag(&mut self, out: &mut Vec<Rec>) -> rusqlite::Result<()> {
+        let Some(tag) = self.next_tag() else {
+            return Ok(());
+        };
+        let start = out.len();
+        let mut runs = 0;
+        let (from, to) = (self.band.start, self.band.end);
+        while let Some(&Reverse((next, i))) = self.next.peek() {
+            if next != tag {
+                break;
+            }
+            self.next.pop();
+            let i = i as usize;
             let row = &mut self.rows[i];
-            let is_sealed = |tag: u32| sealed.holds(row.seq, tag);
-            let mut ran = |tag: u32, start: usize, end: usize| {
-                if end > start {
-                    runs.push(RunAt {
-                        tag,
-                        row: i as u32,
-                        start,
-                        end,
-                    });
-                }
-            };
+            let at = self.at[i];
+            self.at[i] += 1;
+            if let Some(following) = row.runs.tag(at + 1) {
+                self.next.push(Reverse((following, i as u32)));
+            }
+            if self.sealed.holds(row.seq, tag) {
+                continue;
+            }
+            runs += 1;
             match &mut row.runs {
                 Runs::Forward(cursors) => {
-                    for (tag, cursor) in cursors.iter_mut() {
-                        if is_sealed(*tag) {
-                            continue;
+                    let cursor = &mut cursors[at].1;
+                    while let Some(rec) = cursor.next_before(&row.blob, to).map_err(damaged)? {
+                        if rec.time >= from {
+                            out.push(rec);
                         }
-                        let start = recs.len();
-                        while let Some(rec) = cursor.next_before(&row.blob, to).map_err(damaged)? {
-                            if rec.time >= from {
-                                recs.push(rec);
-                            }
-                        }
-                        ran(*tag, start, recs.len());
                     }
                 }
                 Runs::Whole(whole) => {
-                    for (tag, range, format) in whole.iter() {
-                        if is_sealed(*tag) {
-                            continue;
+                    let (_, range, format) = &whole[at];
+                    let bytes = row
+                        .blob
+                        .get(range.clone())
+                        .ok_or_else(|| damaged(CodecError("run outside its row")))?;
+                    let before = out.len();
+                    decode_log_run(*format, bytes, |r| {
+                        if r.time >= from && r.time < to {
+                            out.push(r);
                         }
-                        let bytes = row
-                            .blob
-                            .get(range.clone())
-                            .ok_or_else(|| damaged(CodecError("run outside its row")))?;
-                        let start = recs.len();
-                        decode_log_run(*format, bytes, |r| {
-                            if r.time >= from && r.time < to {
-                                recs.push(r);
-                            }
-                        })
-                        .map_err(damaged)?;
-                        ran(*tag, start, recs.len());
-                    }
+                    })
+                    .map_err(damaged)?;
+                    self.whole_samples += out.len() - before;
                 }
             }
         }
-        // Rows whose samples all lie before the next part are done with.
-        self.rows
-            .retain(|row| row.last_time.is_none_or(|last| last >= to));
-        self.group();
+        // A packed run is sorted and holds each millisecond once; a commit's run need not be, and
+        // several runs of a tag (rows of different times) are merged, the later row winning.
+        if (runs > 1 || !out[start..].is_sorted_by(|a, b| a.time < b.time)) && out.len() > start {
+            let mut tail = out.split_off(start);
+            store::sort_and_dedupe(&mut tail);
+            out.append(&mut tail);
+        }
         Ok(())
+    }
+
+    /// How many samples of the band came from rows of commits, which are decoded whole for each band
+    /// they reach into (packed rows are read forward, once).
+    pub(crate) fn whole_samples(&self) -> usize {
+        self.whole_samples
     }
 
     /// Opens the rows that may hold samples in `[from, to)` and are not open yet, keeping `rows` in
@@ -174,6 +206,9 @@ impl LogWalk {
                 continue;
             };
             let runs = open_runs(&blob).map_err(damaged)?;
+            if runs.len() == 0 {
+                continue;
+            }
             self.rows.insert(
                 at,
                 OpenRow {
@@ -186,60 +221,6 @@ impl LogWalk {
         }
         Ok(())
     }
-
-    /// Lists the part's samples by tag: a tag's runs together in the order they were written, each tag's
-    /// sorted and deduplicated (a packed run needs neither). Most tags have one run in a part, in order:
-    /// it is listed where it lies; the others' samples are merged and appended to `recs`.
-    fn group(&mut self) {
-        // Read by the rows' first tags, the runs are usually in this order already, which the sort
-        // finds in one pass (sorting a million runs a part read by seq cost 5 to 6 % of a replay).
-        self.runs.sort_by_key(|r| (r.tag, r.row));
-        self.segments.clear();
-        let mut group: Vec<Rec> = Vec::new();
-        for tag_runs in self.runs.chunk_by(|a, b| a.tag == b.tag) {
-            let tag = tag_runs[0].tag;
-            if let [run] = tag_runs {
-                if self.recs[run.start..run.end].is_sorted_by(|a, b| a.time < b.time) {
-                    self.segments.push((tag, run.start..run.end));
-                    continue;
-                }
-            }
-            group.clear();
-            for run in tag_runs {
-                group.extend(self.recs[run.start..run.end].iter_mut().map(take));
-            }
-            if !group.is_sorted_by(|a, b| a.time < b.time) {
-                store::sort_and_dedupe(&mut group);
-            }
-            let start = self.recs.len();
-            self.recs.append(&mut group);
-            self.segments.push((tag, start..self.recs.len()));
-        }
-    }
-
-    /// How many samples the part last read holds.
-    pub(crate) fn sample_count(&self) -> usize {
-        self.segments.iter().map(|(_, range)| range.len()).sum()
-    }
-
-    /// The samples of the part last read, grouped by tag id (ascending), each tag's in time order.
-    pub(crate) fn samples(&self) -> impl Iterator<Item = (u32, &Rec)> + '_ {
-        self.segments
-            .iter()
-            .flat_map(|(tag, range)| self.recs[range.clone()].iter().map(|rec| (*tag, rec)))
-    }
-}
-
-/// Moves a sample out of the part's buffer (which is cleared next).
-fn take(rec: &mut Rec) -> Rec {
-    std::mem::replace(
-        rec,
-        Rec {
-            time: 0,
-            quality: 0,
-            value: RecValue::None,
-        },
-    )
 }
 
 /// The runs of a log row's blob, each read forward when the blob is a packed row's.

@@ -1,24 +1,30 @@
-//! Reading every tag's samples over a span of time, slice by slice: what a replay of an outage needs.
+//! Reading every tag's samples over a span of time, band by band: what a replay of an outage needs.
 //!
 //! [`HistoryReader::for_each_sample`] merges one cursor per tag sample by sample, which is right for a
 //! few tags and an export, but a plant of 100,000 tags pays for 100,000 prepared statements before its
-//! first sample and a heap operation per sample after. A sweep instead cuts the span into slices of
-//! time and hands over each slice whole: every stored sample in `(previous end, end]`, grouped by tag
-//! (ascending tag id, so a device's tags, registered together, come together), each tag's samples in
-//! time order. A slice never splits a millisecond.
+//! first sample and a heap operation per sample after. A sweep instead cuts the span into bands of time
+//! (up to [`BAND_MAX_MS`]) and hands over each band tag by tag (ascending tag id, so a device's tags,
+//! registered together, come together), each tag's samples in time order, in batches of about `target`
+//! samples that never split a tag. So a replay goes forward in time a band at a time, and each metric's
+//! samples arrive in time order.
+//!
+//! Why bands and not slices of a few seconds in time order: a million-tag plant stores about 100,000
+//! samples a second, one or two a tag in a slice of 10 s, and its packed log rows each hold a run of
+//! minutes for a range of tags. Read slice by slice, every tag's cursor was visited for a sample or
+//! two; read band by band, it is visited once a band and hands over minutes of samples, and a band is
+//! never held whole in memory (only the batch being filled is).
 //!
 //! How it reads: the span is read in windows of [`WINDOW_MS`], each in its own read transaction (so a
 //! long replay never pins one snapshot, and the write-ahead log can be checkpointed meanwhile). For a
 //! window it lists the ids of the chunks it needs from the `(tag, start)` index alone, reads a chunk's
 //! bytes only when the sweep reaches the chunk's start, and decodes it a few samples at a time
-//! ([`RunReader`]), so what it holds is about one chunk per tag, compressed.
+//! ([`RunReader`]), so what it holds is about one chunk per tag, compressed. The log's samples come from
+//! a [`LogWalk`], tag by tag; a tag's log and chunk samples are merged (the log wins at the same
+//! millisecond, as everywhere).
 //!
-//! A window is read a part of about [`PART_SAMPLES`] at a time: the part's log samples (only the log
-//! rows whose time spans reach into it, history schema 10), listed by tag where they were decoded, and
-//! its chunk samples from the tags with a chunk open, merged per tag (the log wins at the same
-//! millisecond, as everywhere), then dealt into the part's slices by time, each of about `target`
-//! samples. Every step walks the part's samples in order: with a million tags and a sample or two of
-//! each in a slice, visiting each tag's stream for each slice cost more than the samples.
+//! A batch says how far the sweep got ([`SweepMark`]): the band done, or the band done up to a tag. A
+//! sweep can start again from such a mark ([`SweepResume`]), so a replay stopped mid-band resumes where
+//! it was acknowledged.
 
 use std::collections::VecDeque;
 
@@ -35,25 +41,26 @@ use crate::{HistoryError, HistoryReader};
 /// chunk of each tag in it.
 pub const WINDOW_MS: i64 = 30 * 60 * 1000;
 
-/// A window is read a part at a time, each about this many samples (about 100 bytes each while held:
-/// read, merged, dealt into slices): the first part is [`FIRST_PART_MS`] long, later ones adapt to the
-/// data's density. A million-tag plant stores about 100,000 samples a second, so reading a whole
-/// window at once held 180 million samples, 5.5 GB.
-const PART_SAMPLES: usize = 2_000_000;
-const FIRST_PART_MS: i64 = 10_000;
+/// The longest band: how far apart in time two samples handed over out of time order (of different
+/// tags) can be.
+pub const BAND_MAX_MS: i64 = 5 * 60 * 1000;
 
-/// How long the next part of a window is: it adapts to the data's density.
+/// The first band is this long; later ones adapt: the log's rows of commits are decoded whole for each
+/// band they reach into, and a band holds at most about [`WHOLE_SAMPLES`] of their samples.
+const FIRST_BAND_MS: i64 = 10_000;
+const WHOLE_SAMPLES: usize = 2_000_000;
+
+/// How long the next band is: it adapts to how many samples of commit rows the last one read.
 struct Pace {
-    part_ms: i64,
+    band_ms: i64,
 }
 
 impl Pace {
-    /// A part of `read` samples was read: the next one longer when it held few, shorter when many.
-    fn part_read(&mut self, read: usize) {
-        if read < PART_SAMPLES / 2 {
-            self.part_ms = self.part_ms.saturating_mul(2).min(WINDOW_MS);
-        } else if read > PART_SAMPLES * 2 {
-            self.part_ms = (self.part_ms / 2).max(1000);
+    fn band_read(&mut self, whole_samples: usize) {
+        if whole_samples > WHOLE_SAMPLES * 2 {
+            self.band_ms = (self.band_ms / 2).max(1000);
+        } else if whole_samples < WHOLE_SAMPLES / 2 {
+            self.band_ms = self.band_ms.saturating_mul(2).min(BAND_MAX_MS);
         }
     }
 }
@@ -65,6 +72,25 @@ pub struct Swept<K> {
     pub time: Timestamp,
     pub value: Option<Value>,
     pub quality: Quality,
+}
+
+/// How far a sweep got with a batch: with it, every sample of the span before the band
+/// (`..=after`) and of the band `(after, through]` up to `tags_through` has been handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepMark {
+    pub after: Timestamp,
+    pub through: Timestamp,
+    /// `None`: the band is done. `Some(tag)`: the band is done for the tags up to and including this
+    /// one (the history's own number of a tag, the order a sweep hands tags over in).
+    pub tags_through: Option<u32>,
+}
+
+/// Where a sweep starts again inside its first band: the band ends at `through`, and its tags up to
+/// and including `tags_through` (a [`SweepMark`]'s) are left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepResume {
+    pub through: Timestamp,
+    pub tags_through: u32,
 }
 
 /// A tag of the window being swept, with its chunks.
@@ -102,15 +128,14 @@ impl<K> Stream<K> {
     /// Moves its chunk samples before `to` (and at or after `from`) to `out`, in time order.
     fn take_chunk_samples(
         &mut self,
-        stream: u32,
         from: i64,
         to: i64,
-        out: &mut Vec<(u32, Rec)>,
+        out: &mut Vec<Rec>,
     ) -> rusqlite::Result<()> {
         loop {
             self.fill_head(from)?;
             match self.head.take() {
-                Some(rec) if rec.time < to => out.push((stream, rec)),
+                Some(rec) if rec.time < to => out.push(rec),
                 head => {
                     self.head = head;
                     return Ok(());
@@ -127,83 +152,49 @@ struct Pending {
     id: i64,
 }
 
-/// A part's slices: `[from, to)` cut into slices of `width` ms, each collecting its samples.
-struct Slices<K> {
-    from: i64,
-    to: i64,
-    width: i64,
-    slices: Vec<Vec<Swept<K>>>,
-}
-
-impl<K> Slices<K> {
-    /// Slices of `[from, to)` for `samples` samples, about `target` each (time is cut evenly: a
-    /// plant's samples are spread over the part about evenly).
-    fn new(from: i64, to: i64, samples: usize, target: usize) -> Slices<K> {
-        let span = (to - from).max(1);
-        let count = (samples.div_ceil(target).max(1) as i64).min(span);
-        let width = (span + count - 1) / count;
-        let count = (span + width - 1) / width;
-        let each = samples / count as usize + 1;
-        Slices {
-            from,
-            to,
-            width,
-            slices: (0..count).map(|_| Vec::with_capacity(each)).collect(),
-        }
-    }
-
-    fn push(&mut self, sample: Swept<K>) {
-        // Every sample of the part lies in it; were one not to, the nearest slice takes it. (A part is at
-        // most a window long, so the division is of 32-bit numbers, a few times quicker.)
-        let offset = (sample.time.0 - self.from).clamp(0, i64::from(u32::MAX)) as u32;
-        let width = self.width.clamp(1, i64::from(u32::MAX)) as u32;
-        let last = self.slices.len() - 1;
-        self.slices[((offset / width) as usize).min(last)].push(sample);
-    }
-
-    /// Each slice with its last millisecond, in time order.
-    fn into_slices(self) -> impl Iterator<Item = (Vec<Swept<K>>, Timestamp)> {
-        let (from, to, width) = (self.from, self.to, self.width);
-        self.slices.into_iter().enumerate().map(move |(i, slice)| {
-            let through = (from + (i as i64 + 1) * width - 1).min(to - 1);
-            (slice, Timestamp(through))
-        })
-    }
-}
-
 impl HistoryReader {
-    /// Sweeps `[from, to)` of every tag that `key_of` gives a key (tags it gives none are not read), in
-    /// slices of about `target` samples: `f` gets each slice's samples (grouped by tag in ascending tag
-    /// id, each tag's in time order) and the slice's last millisecond; the slices cover the span
-    /// without gaps or overlaps, the last one ending at `to - 1` (slices may be empty). `f` returns
-    /// false to stop. `key_of` is asked once per tag and window. Returns how many samples were handed
-    /// over.
+    /// Sweeps `[from, to)` of every tag that `key_of` gives a key (tags it gives none are not read), band
+    /// by band: `f` gets batches of about `target` samples (a batch never splits a tag's samples of a
+    /// band; a band's last batch may be empty), each grouped by tag in ascending tag id, each tag's in
+    /// time order, with how far the sweep got. The bands cover the span without gaps or overlaps, the
+    /// last one ending at `to - 1`. With `resume`, the first band ends at its `through` and leaves out
+    /// its tags up to `tags_through`. `f` returns false to stop. `key_of` is asked once per tag and
+    /// window. Returns how many samples were handed over.
     pub fn sweep<K: Clone>(
         &self,
         from: Timestamp,
         to: Timestamp,
+        resume: Option<SweepResume>,
         target: usize,
         mut key_of: impl FnMut(&str) -> Option<K>,
-        mut f: impl FnMut(Vec<Swept<K>>, Timestamp) -> bool,
+        mut f: impl FnMut(Vec<Swept<K>>, SweepMark) -> bool,
     ) -> Result<u64, HistoryError> {
         let (from, to) = (from.as_millis(), to.as_millis());
         let target = target.max(1);
         let mut pace = Pace {
-            part_ms: FIRST_PART_MS,
+            band_ms: FIRST_BAND_MS,
         };
+        let mut first = resume.map(|r| {
+            let end = r
+                .through
+                .as_millis()
+                .saturating_add(1)
+                .clamp(from + 1, to.max(from + 1));
+            (end, r.tags_through)
+        });
         let mut count = 0u64;
         let mut window_start = from;
         while window_start < to {
             let window_end = window_start.saturating_add(WINDOW_MS).min(to);
             let more = self.sweep_window(
-                window_start,
-                window_end,
+                window_start..window_end,
+                first.take(),
                 target,
                 &mut pace,
                 &mut key_of,
-                &mut |samples, through| {
+                &mut |samples, mark| {
                     count += samples.len() as u64;
-                    f(samples, through)
+                    f(samples, mark)
                 },
             )?;
             if !more {
@@ -214,17 +205,19 @@ impl HistoryReader {
         Ok(count)
     }
 
-    /// One window of [`Self::sweep`], in one read transaction. Returns false when `f` asked to stop.
+    /// One window of [`Self::sweep`], in one read transaction; `first` is the end of its first band and
+    /// the tags that band leaves out. Returns false when `f` asked to stop.
     fn sweep_window<K: Clone>(
         &self,
-        from: i64,
-        to: i64,
+        window: std::ops::Range<i64>,
+        first: Option<(i64, u32)>,
         target: usize,
         pace: &mut Pace,
         key_of: &mut impl FnMut(&str) -> Option<K>,
-        f: &mut impl FnMut(Vec<Swept<K>>, Timestamp) -> bool,
+        f: &mut impl FnMut(Vec<Swept<K>>, SweepMark) -> bool,
     ) -> Result<bool, HistoryError> {
         let what = "sweeping samples";
+        let (from, to) = (window.start, window.end);
         let rows = self.tag_rows(&[])?;
         let snapshot = self.snapshot()?;
         let mut streams: Vec<Stream<K>> = Vec::new();
@@ -240,9 +233,14 @@ impl HistoryReader {
                 });
             }
         }
+        let mark = |band_from: i64, band_to: i64, tags_through| SweepMark {
+            after: Timestamp(band_from - 1),
+            through: Timestamp(band_to - 1),
+            tags_through,
+        };
         if streams.is_empty() {
-            // Nothing to read, but the caller still gets the span's slices' end.
-            return Ok(f(Vec::new(), Timestamp(to - 1)));
+            // Nothing to read, but the caller still gets the span's end.
+            return Ok(f(Vec::new(), mark(from, to, None)));
         }
         let mut pending =
             chunks_of_window(&snapshot, &ids, from, to).map_err(self.sql_err(what))?;
@@ -251,22 +249,23 @@ impl HistoryReader {
         let mut data = snapshot
             .prepare("SELECT data FROM chunks WHERE id = ?1")
             .map_err(self.sql_err(what))?;
-        // The streams with a chunk open, in tag id order: a part visits only these (the log's samples
-        // come grouped by tag already).
+        // The streams with a chunk open, in tag id order: a band visits only these and the log's tags.
         let mut open: Vec<usize> = Vec::new();
-        let mut chunk_samples: Vec<(u32, Rec)> = Vec::new();
         let mut log_walk = LogWalk::new(&snapshot, self.log_spans).map_err(self.sql_err(what))?;
-        let mut part_from = from;
-        while part_from < to {
-            // A file whose log rows have no spans decodes its whole log for every part: one part.
-            let part_ms = match self.log_spans {
-                LogSpans::Stored => pace.part_ms,
-                LogSpans::Absent => WINDOW_MS,
+        let (mut log_recs, mut chunk_recs) = (Vec::new(), Vec::new());
+        let mut batch = Vec::with_capacity(target);
+        let mut band_from = from;
+        let mut skip_through = first.map(|(_, tags)| tags);
+        while band_from < to {
+            let band_to = match (first.filter(|_| band_from == from), self.log_spans) {
+                (Some((end, _)), _) => end.min(to),
+                // A file whose log rows have no spans decodes its whole log for every band: one band.
+                (None, LogSpans::Absent) => to,
+                (None, LogSpans::Stored) => band_from.saturating_add(pace.band_ms).min(to),
             };
-            let part_to = part_from.saturating_add(part_ms).min(to);
-            // The chunks that start in this part join their tags' streams.
+            // The chunks that start in this band join their tags' streams.
             let mut joined = false;
-            while let Some(p) = pending.get(next_pending).filter(|p| p.start < part_to) {
+            while let Some(p) = pending.get(next_pending).filter(|p| p.start < band_to) {
                 let bytes: Vec<u8> = data
                     .query_row([p.id], |r| r.get(0))
                     .map_err(self.sql_err(what))?;
@@ -283,91 +282,85 @@ impl HistoryReader {
                 open.sort_unstable();
                 open.dedup();
             }
-            chunk_samples.clear();
-            for &i in &open {
-                streams[i]
-                    .take_chunk_samples(i as u32, from, part_to, &mut chunk_samples)
-                    .map_err(self.sql_err(what))?;
-            }
-            open.retain(|&i| streams[i].has_chunk_samples());
             log_walk
-                .read(&snapshot, part_from, part_to)
+                .start_band(&snapshot, band_from, band_to)
                 .map_err(self.sql_err(what))?;
-            let read = log_walk.sample_count() + chunk_samples.len();
-            pace.part_read(read);
-            let mut slices = Slices::new(part_from, part_to, read, target);
-            merge(
-                &streams,
-                &ids,
-                log_walk.samples(),
-                chunk_samples.iter().map(|(stream, rec)| (*stream, rec)),
-                |s| slices.push(s),
-            );
-            for (slice, through) in slices.into_slices() {
-                if !f(slice, through) {
-                    return Ok(false);
+            // Tag by tag: the next of the log's tags and the open chunks' tags.
+            let (mut next_open, mut at) = (0, 0);
+            loop {
+                let logged = log_walk.next_tag();
+                let chunked = open.get(next_open).map(|&s| ids[s]);
+                let tag = match (logged, chunked) {
+                    (None, None) => break,
+                    (Some(l), Some(c)) => l.min(c),
+                    (Some(t), None) | (None, Some(t)) => t,
+                };
+                log_recs.clear();
+                if logged == Some(tag) {
+                    log_walk
+                        .take_tag(&mut log_recs)
+                        .map_err(self.sql_err(what))?;
+                }
+                chunk_recs.clear();
+                if chunked == Some(tag) {
+                    streams[open[next_open]]
+                        .take_chunk_samples(from, band_to, &mut chunk_recs)
+                        .map_err(self.sql_err(what))?;
+                    next_open += 1;
+                }
+                // The log's tags without a stream (no key) are read (their cursors move on) and left out.
+                while ids.get(at).is_some_and(|&id| id < tag) {
+                    at += 1;
+                }
+                if ids.get(at) != Some(&tag) || skip_through.is_some_and(|t| tag <= t) {
+                    continue;
+                }
+                merge_tag(&streams[at], &log_recs, &chunk_recs, &mut batch);
+                if batch.len() >= target {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(target));
+                    if !f(full, mark(band_from, band_to, Some(tag))) {
+                        return Ok(false);
+                    }
                 }
             }
-            part_from = part_to;
+            open.retain(|&i| streams[i].has_chunk_samples());
+            pace.band_read(log_walk.whole_samples());
+            skip_through = None;
+            let rest = std::mem::replace(&mut batch, Vec::with_capacity(target));
+            if !f(rest, mark(band_from, band_to, None)) {
+                return Ok(false);
+            }
+            band_from = band_to;
         }
         Ok(true)
     }
 }
 
-/// Merges a part's log samples (by tag id, grouped and sorted) and chunk samples (by stream, grouped
-/// in stream order and sorted) into `out`, tag by tag in ascending order, each tag's in time order,
-/// by [`store::next_source`] (the log's sample wins over a chunk's at the same millisecond). Log
-/// samples of tags without a stream (no key) are left out.
-fn merge<'a, K: Clone>(
-    streams: &[Stream<K>],
-    ids: &[u32],
-    log: impl Iterator<Item = (u32, &'a Rec)>,
-    chunks: impl Iterator<Item = (u32, &'a Rec)>,
-    mut out: impl FnMut(Swept<K>),
-) {
-    // The log's samples with their streams: `ids` ascend like the log's tags, so one pass finds them.
-    let mut at = 0;
-    let mut log = log
-        .filter_map(|(tag, rec)| {
-            while ids.get(at).is_some_and(|&id| id < tag) {
-                at += 1;
-            }
-            (ids.get(at) == Some(&tag)).then_some((at as u32, rec))
-        })
-        .peekable();
-    let mut chunks = chunks.peekable();
-    let mut emit = |stream: u32, rec: &Rec| {
-        let stream_of = &streams[stream as usize];
-        out(Swept {
-            tag: stream_of.key.clone(),
+/// Appends a tag's samples of a band to `out` in time order: its log samples and chunk samples (each
+/// sorted) merged by [`store::next_source`] (the log's sample wins over a chunk's at the same
+/// millisecond).
+fn merge_tag<K: Clone>(stream: &Stream<K>, log: &[Rec], chunks: &[Rec], out: &mut Vec<Swept<K>>) {
+    let (mut l, mut c) = (0, 0);
+    loop {
+        let rec =
+            match store::next_source(chunks.get(c).map(|r| r.time), log.get(l).map(|r| r.time)) {
+                None => return,
+                Some(Source::Log { replaces_chunk }) => {
+                    c += usize::from(replaces_chunk);
+                    l += 1;
+                    &log[l - 1]
+                }
+                Some(Source::Chunk) => {
+                    c += 1;
+                    &chunks[c - 1]
+                }
+            };
+        out.push(Swept {
+            tag: stream.key.clone(),
             time: Timestamp(rec.time),
-            value: value_of(&rec.value, stream_of.kind),
+            value: value_of(&rec.value, stream.kind),
             quality: quality_of(rec.quality),
         });
-    };
-    loop {
-        // The next of each, ordered by stream and then time.
-        let chunk = chunks.peek().map(|(s, r)| (*s, r.time));
-        let logged = log.peek().map(|(s, r)| (*s, r.time));
-        let take_log = match (chunk, logged) {
-            (None, None) => return,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (Some((cs, _)), Some((ls, _))) if cs != ls => ls < cs,
-            (Some((_, ct)), Some((_, lt))) => match store::next_source(Some(ct), Some(lt)) {
-                Some(Source::Log { replaces_chunk }) => {
-                    if replaces_chunk {
-                        chunks.next();
-                    }
-                    true
-                }
-                _ => false,
-            },
-        };
-        let next = if take_log { log.next() } else { chunks.next() };
-        if let Some((stream, rec)) = next {
-            emit(stream, rec);
-        }
     }
 }
 

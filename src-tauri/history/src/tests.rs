@@ -1,5 +1,6 @@
 //! The writer and the reader together, each test on its own database file.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -1271,23 +1272,45 @@ fn a_writer_dropped_without_close_lets_the_next_writer_in() {
 
 // ----- sweeps ---------------------------------------------------------------------------------------------
 
-/// What a sweep of `[from, to)` hands over, as `read_all` prints samples, in slice order; checks on the way
-/// that the slices follow each other without gaps, that each sample lies in its slice, and that a tag's
-/// samples within a slice are in time order.
+/// What a sweep of `[from, to)` hands over, as `read_all` prints samples, in time order; checks on the way
+/// that the bands follow each other without gaps, that each sample lies in its band, that a batch never
+/// splits a tag's samples of a band, and that each tag's samples are in time order.
 fn swept(path: &Path, from: i64, to: i64, target: usize, skip: &str) -> Vec<String> {
+    swept_from(path, from, to, None, target, skip)
+        .into_iter()
+        .map(|(_, line)| line)
+        .collect()
+}
+
+/// [`swept`] with a resume mark, each line with the mark of its batch.
+fn swept_from(
+    path: &Path,
+    from: i64,
+    to: i64,
+    resume: Option<SweepResume>,
+    target: usize,
+    skip: &str,
+) -> Vec<(SweepMark, String)> {
     let reader = HistoryReader::open(path).expect("open reader");
     let mut out = Vec::new();
     let mut previous = from - 1;
+    // The tags of the band so far, and those of the batch before.
+    let mut band_tags: BTreeSet<Arc<str>> = BTreeSet::new();
     let count = reader
         .sweep(
             Timestamp(from),
             Timestamp(to),
+            resume,
             target,
             |name| (name != skip).then(|| Arc::<str>::from(name)),
-            |samples, through| {
+            |samples, mark| {
+                assert_eq!(mark.after.0, previous, "bands follow each other: {mark:?}");
+                assert!(mark.through >= mark.after, "{mark:?}");
+                let batch_tags: BTreeSet<Arc<str>> =
+                    samples.iter().map(|s| s.tag.clone()).collect();
                 assert!(
-                    through.0 > previous,
-                    "slices move forward: {previous} then {through:?}"
+                    batch_tags.is_disjoint(&band_tags),
+                    "a tag's samples of a band come in one batch: {mark:?}"
                 );
                 for pair in samples.windows(2) {
                     if pair[0].tag == pair[1].tag {
@@ -1296,8 +1319,8 @@ fn swept(path: &Path, from: i64, to: i64, target: usize, skip: &str) -> Vec<Stri
                 }
                 for s in samples {
                     assert!(
-                        s.time.0 > previous && s.time <= through,
-                        "{} at {} outside the slice ({previous}, {through:?}]",
+                        s.time > mark.after && s.time <= mark.through,
+                        "{} at {} outside the band {mark:?}",
                         s.tag,
                         s.time.0
                     );
@@ -1307,24 +1330,32 @@ fn swept(path: &Path, from: i64, to: i64, target: usize, skip: &str) -> Vec<Stri
                         .map_or("-".to_string(), |v| format!("{v:?}"));
                     out.push((
                         s.time.0,
+                        mark,
                         format!("{} {} {} {}", s.tag, s.time.0, value, s.quality),
                     ));
                 }
-                previous = through.0;
+                if mark.tags_through.is_none() {
+                    previous = mark.through.0;
+                    band_tags.clear();
+                } else {
+                    band_tags.extend(batch_tags);
+                }
                 true
             },
         )
         .expect("sweep");
-    assert_eq!(previous, to - 1, "the last slice ends at the span's end");
+    assert_eq!(previous, to - 1, "the last band ends at the span's end");
     assert_eq!(count as usize, out.len());
-    // Slices hold tags grouped, not interleaved by time: a stable sort by time gives the reader's order
+    // Bands hold tags grouped, not interleaved by time: a stable sort by time gives the reader's order
     // (at the same millisecond, tags by registration).
-    out.sort_by_key(|(time, _)| *time);
-    out.into_iter().map(|(_, line)| line).collect()
+    out.sort_by_key(|(time, ..)| *time);
+    out.into_iter()
+        .map(|(_, mark, line)| (mark, line))
+        .collect()
 }
 
 #[test]
-fn a_sweep_hands_over_what_a_query_reads_in_slices_of_about_the_target() {
+fn a_sweep_hands_over_what_a_query_reads_in_batches_of_about_the_target() {
     let mut samples = flow_seconds(0, 3 * 3600);
     samples.extend((0..2000).map(|s| num(KW, s * 5000 + 7, (s % 13) as f64)));
     samples.extend((0..500).map(|s| {
@@ -1354,7 +1385,7 @@ fn a_sweep_hands_over_what_a_query_reads_in_slices_of_about_the_target() {
             assert_eq!(
                 swept(&path, from, to, target, ""),
                 read_all(&path, &query),
-                "{from}..{to} in slices of about {target}"
+                "{from}..{to} in batches of about {target}"
             );
         }
     }
@@ -1390,21 +1421,76 @@ fn a_sweep_skips_the_tags_it_is_given_no_key_for_and_stops_when_asked() {
     assert_eq!(kw_only.len(), 600);
     assert!(kw_only.iter().all(|line| line.starts_with("meter/kw ")));
     let reader = HistoryReader::open(&path).expect("reader");
-    let mut slices = 0;
+    let mut batches = 0;
     let count = reader
         .sweep(
             Timestamp(0),
             Timestamp(600_000),
+            None,
             100,
             |_| Some(()),
             |_, _| {
-                slices += 1;
-                slices < 3
+                batches += 1;
+                batches < 3
             },
         )
         .expect("sweep");
-    assert_eq!(slices, 3, "no slice after the one that said stop");
+    assert_eq!(batches, 3, "no batch after the one that said stop");
     assert!(count < 1200, "it stopped early: {count}");
+}
+
+#[test]
+fn a_sweep_resumed_from_a_batch_mark_hands_over_exactly_the_rest() {
+    // Three tags over 20 minutes: bands of minutes, several batches a band.
+    let mut samples = flow_seconds(0, 1200);
+    samples.extend((0..1200).map(|s| num(KW, s * 1000 + 500, (s % 7) as f64)));
+    samples.extend((0..120).map(|s| {
+        sample(
+            RUN,
+            s * 10_000 + 3,
+            Some(Value::Bool(s % 2 == 0)),
+            Quality::Good,
+        )
+    }));
+    let (_dir, path) = stored(samples);
+    let (from, to) = (0, 1_200_000);
+    let whole = swept_from(&path, from, to, None, 100, "");
+    let lines = |of: &[(SweepMark, String)]| {
+        let mut lines: Vec<String> = of.iter().map(|(_, line)| line.clone()).collect();
+        lines.sort();
+        lines
+    };
+    let marks: BTreeSet<(i64, i64, u32)> = whole
+        .iter()
+        .filter_map(|(m, _)| m.tags_through.map(|t| (m.after.0, m.through.0, t)))
+        .collect();
+    assert!(marks.len() > 2, "batches end inside bands: {marks:?}");
+    for (after, through, tags_through) in marks {
+        // Handed over up to this mark: every band before it, and its band's batches up to it.
+        let done = |m: &SweepMark| {
+            m.through.0 < through
+                || (m.through.0 == through && m.tags_through.is_some_and(|t| t <= tags_through))
+        };
+        let before: Vec<(SweepMark, String)> =
+            whole.iter().filter(|(m, _)| done(m)).cloned().collect();
+        let resume = SweepResume {
+            through: Timestamp(through),
+            tags_through,
+        };
+        let rest = swept_from(&path, after + 1, to, Some(resume), 100, "");
+        assert!(
+            rest.iter()
+                .all(|(m, _)| m.after.0 > after || m.through.0 == through),
+            "the first band ends where the mark's did"
+        );
+        let mut together = before;
+        together.extend(rest);
+        assert_eq!(
+            lines(&together),
+            lines(&whole),
+            "resumed at ({after}, {through}] after tag {tags_through}"
+        );
+    }
 }
 
 /// A log row says the span of its samples' times (history schema 10), so a read of a span skips the rows

@@ -9,7 +9,9 @@
 //! again at most the batches in flight (the replay's window) and about the last [`LIVE_SETTLE`] of live
 //! samples: the cursor passes the live stream only when the replay is done, so the file keeps beside it
 //! the span of live samples acknowledged ahead of the replay ([`LiveSpan`]), which the replay after a
-//! restart leaves out. Live, it is written about once a second
+//! restart leaves out. The history hands a replay over in bands of minutes, tag by tag within a band, so
+//! a batch acknowledged inside a band is kept as the band's progress ([`BandProgress`]) until the band
+//! is done. Live, it is written about once a second
 //! and trails the newest stored sample by [`LIVE_SETTLE`] (stored samples arrive not quite in time
 //! order), so a `kill -9` while live sends again up to that much. A broker outage without a restart
 //! sends nothing twice (the node remembers what was acknowledged beyond the cursor).
@@ -62,6 +64,19 @@ pub struct BrokerCursor {
     /// in files of earlier versions and when no replay runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveSpan>,
+    /// A replay stopped inside a band: how far into it. Absent in files of earlier versions and
+    /// between bands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<BandProgress>,
+}
+
+/// How far a replay got inside the band of time after the cursor: every stored sample in
+/// `(acked_through_ms, through_ms]` of the history's tags up to and including `tags_through` (the
+/// history's own number of a tag, the order it hands tags over in) was acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BandProgress {
+    pub through_ms: i64,
+    pub tags_through: u32,
 }
 
 /// Every stored sample in `(after_ms, through_ms]` was acknowledged (published live while a replay
@@ -135,6 +150,7 @@ impl CursorFile {
                 .or_insert(BrokerCursor {
                     acked_through_ms: now.add_millis(-NEW_BROKER_LOOKBACK_MS).as_millis(),
                     live: None,
+                    band: None,
                 });
         }
         Ok(CursorFile { path, state })
@@ -157,13 +173,19 @@ impl CursorFile {
         self.state.brokers.get(&broker.to_string())?.live
     }
 
-    /// Moves the broker's cursor forward (never back) and records its live span (or none). Returns
-    /// whether anything changed (and so wants saving).
+    /// How far the broker's replay got inside the band after its cursor.
+    pub fn band(&self, broker: &BrokerAddress) -> Option<BandProgress> {
+        self.state.brokers.get(&broker.to_string())?.band
+    }
+
+    /// Moves the broker's cursor forward (never back) and records its live span and its progress in
+    /// the band after `to` (or none). Returns whether anything changed (and so wants saving).
     pub fn advance(
         &mut self,
         broker: &BrokerAddress,
         to: Timestamp,
         live: Option<LiveSpan>,
+        band: Option<BandProgress>,
     ) -> bool {
         let entry = self
             .state
@@ -172,10 +194,14 @@ impl CursorFile {
             .or_insert(BrokerCursor {
                 acked_through_ms: to.as_millis(),
                 live: None,
+                band: None,
             });
         let before = *entry;
         entry.acked_through_ms = entry.acked_through_ms.max(to.as_millis());
         entry.live = live.filter(|span| span.through_ms > entry.acked_through_ms);
+        // A band's progress counts from the cursor it was made at.
+        let at_cursor = entry.acked_through_ms == to.as_millis();
+        entry.band = band.filter(|b| at_cursor && b.through_ms > entry.acked_through_ms);
         *entry != before
     }
 
@@ -235,13 +261,18 @@ pub struct Ledger {
     skip: Option<LiveSpan>,
     /// The live samples acknowledged so far ahead of this session's replay, for the cursor file.
     ahead: Option<LiveSpan>,
+    /// How far the replay got inside the band after the cursor.
+    band: Option<BandProgress>,
 }
 
 #[derive(Debug, Clone)]
 struct Batch {
     id: BatchId,
-    /// The batch holds every stored sample in (previous batch's `through`, `through`].
+    /// With the batches before it, the batch holds every stored sample through `through` (when
+    /// `tags_through` is `None`), or those after the cursor through `through` of the tags up to
+    /// `tags_through` (a batch inside a band).
     through: Timestamp,
+    tags_through: Option<u32>,
     /// Its messages not yet acknowledged.
     unacked: u32,
     /// Every message of the batch has been published (so `unacked == 0` means done).
@@ -260,16 +291,28 @@ impl Ledger {
             live_newest: None,
             skip: None,
             ahead: None,
+            band: None,
         }
     }
 
-    /// Like [`Ledger::new`], for a broker whose cursor file holds a live span from before a restart:
-    /// what it covers is not replayed.
-    pub fn resuming(acked: Timestamp, replay_to: Timestamp, span: Option<LiveSpan>) -> Ledger {
+    /// Like [`Ledger::new`], for a broker whose cursor file holds a live span or a band's progress from
+    /// before a restart: what they cover is not replayed.
+    pub fn resuming(
+        acked: Timestamp,
+        replay_to: Timestamp,
+        span: Option<LiveSpan>,
+        band: Option<BandProgress>,
+    ) -> Ledger {
         let mut ledger = Ledger::new(acked, replay_to);
         ledger.skip = span.filter(|s| s.through_ms > acked.as_millis());
+        ledger.band = band;
         ledger.pass_skip();
         ledger
+    }
+
+    /// How far the replay got inside the band after the cursor: where a new reader starts.
+    pub fn band(&self) -> Option<BandProgress> {
+        self.band
     }
 
     /// The span the replay leaves out (acknowledged live before a restart).
@@ -283,7 +326,8 @@ impl Ledger {
         self.skip.or(self.ahead)
     }
 
-    /// Once the cursor reaches a skipped span, everything in it is acknowledged too.
+    /// Once the cursor reaches a skipped span, everything in it is acknowledged too (and a band's
+    /// progress the cursor passed is done with).
     fn pass_skip(&mut self) {
         if let Some(span) = self.skip {
             if self.acked.as_millis() >= span.after_ms {
@@ -291,6 +335,7 @@ impl Ledger {
                 self.skip = None;
             }
         }
+        self.band = self.band.filter(|b| b.through_ms > self.acked.as_millis());
     }
 
     /// The cursor: everything stored at or before it is acknowledged.
@@ -324,13 +369,15 @@ impl Ledger {
         time > self.replay_to
     }
 
-    /// Opens a replay batch that covers every stored sample up to `through`.
-    pub fn open_batch(&mut self, through: Timestamp) -> BatchId {
+    /// Opens a replay batch that, with those before it, covers every stored sample up to `through`,
+    /// or (inside a band) those of the tags up to `tags_through`.
+    pub fn open_batch(&mut self, through: Timestamp, tags_through: Option<u32>) -> BatchId {
         let id = self.next_batch;
         self.next_batch += 1;
         self.batches.push_back(Batch {
             id,
             through,
+            tags_through,
             unacked: 0,
             sealed: false,
         });
@@ -370,7 +417,18 @@ impl Ledger {
             if !(front.sealed && front.unacked == 0) {
                 break;
             }
-            self.acked = self.acked.max(front.through.min(self.replay_to));
+            match front.tags_through {
+                None => {
+                    self.acked = self.acked.max(front.through.min(self.replay_to));
+                    self.band = None;
+                }
+                Some(tags_through) => {
+                    self.band = Some(BandProgress {
+                        through_ms: front.through.as_millis(),
+                        tags_through,
+                    });
+                }
+            }
             self.batches.pop_front();
             self.pass_skip();
         }
@@ -462,8 +520,8 @@ mod tests {
             Some(Timestamp(1000)),
             "a little before the start, for what the engine stored just before"
         );
-        file.advance(&broker(), Timestamp(5000), None);
-        file.advance(&broker(), Timestamp(4000), None);
+        file.advance(&broker(), Timestamp(5000), None, None);
+        file.advance(&broker(), Timestamp(4000), None, None);
         assert_eq!(file.acked(&broker()), Some(Timestamp(5000)), "never back");
         assert_eq!(file.next_bd_seq(), BdSeq(1));
         file.save().expect("save");
@@ -493,11 +551,11 @@ mod tests {
     fn replay_batches_move_the_cursor_in_order_as_they_are_acknowledged() {
         let mut ledger = Ledger::new(Timestamp(100), Timestamp(400));
         assert!(ledger.replaying());
-        let a = ledger.open_batch(Timestamp(200));
+        let a = ledger.open_batch(Timestamp(200), None);
         ledger.batch_message(a);
         ledger.batch_message(a);
         ledger.seal_batch(a);
-        let b = ledger.open_batch(Timestamp(400));
+        let b = ledger.open_batch(Timestamp(400), None);
         ledger.batch_message(b);
         ledger.seal_batch(b);
         ledger.batch_acked(b);
@@ -518,9 +576,59 @@ mod tests {
     }
 
     #[test]
+    fn batches_inside_a_band_keep_its_progress_until_the_band_is_done_and_a_restart_resumes_there()
+    {
+        let mut ledger = Ledger::new(Timestamp(100), Timestamp(900));
+        let a = ledger.open_batch(Timestamp(400), Some(7));
+        let b = ledger.open_batch(Timestamp(400), Some(12));
+        let c = ledger.open_batch(Timestamp(400), None);
+        for id in [a, b, c] {
+            ledger.batch_message(id);
+            ledger.seal_batch(id);
+        }
+        ledger.batch_acked(b);
+        assert_eq!(
+            (ledger.acked(), ledger.band()),
+            (Timestamp(100), None),
+            "a is out"
+        );
+        ledger.batch_acked(a);
+        let progress = BandProgress {
+            through_ms: 400,
+            tags_through: 12,
+        };
+        assert_eq!(
+            (ledger.acked(), ledger.band()),
+            (Timestamp(100), Some(progress)),
+            "the band's tags up to 12, not the band"
+        );
+        // Killed here: the file keeps the progress at the cursor, and the next session starts there.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut file =
+            CursorFile::open(dir.path().join("p.db.sparkplug"), &[broker()], Timestamp(0))
+                .expect("open");
+        assert!(file.advance(&broker(), ledger.acked(), None, ledger.band()));
+        file.save().expect("save");
+        let again =
+            CursorFile::open(file.path().to_path_buf(), &[broker()], Timestamp(0)).expect("reopen");
+        assert_eq!(again.band(&broker()), Some(progress));
+        let resumed = Ledger::resuming(Timestamp(100), Timestamp(900), None, again.band(&broker()));
+        assert_eq!(resumed.band(), Some(progress));
+        // The band done: the cursor moves to its end and the progress is gone, in the file too.
+        ledger.batch_acked(c);
+        assert_eq!((ledger.acked(), ledger.band()), (Timestamp(400), None));
+        assert!(file.advance(&broker(), ledger.acked(), None, ledger.band()));
+        assert_eq!(file.band(&broker()), None);
+        assert!(
+            !file.advance(&broker(), Timestamp(300), None, Some(progress)),
+            "a progress not made at the cursor is not kept"
+        );
+    }
+
+    #[test]
     fn an_unsealed_batch_holds_the_cursor_even_with_every_message_acknowledged() {
         let mut ledger = Ledger::new(Timestamp(0), Timestamp(50));
-        let a = ledger.open_batch(Timestamp(50));
+        let a = ledger.open_batch(Timestamp(50), None);
         ledger.batch_message(a);
         ledger.batch_acked(a);
         assert_eq!(ledger.acked(), Timestamp(0), "more of the batch may follow");
@@ -540,7 +648,7 @@ mod tests {
         let mut ledger = Ledger::new(Timestamp(0), Timestamp(1000));
         ledger.live_seen(Timestamp(50_000));
         assert_eq!(ledger.settle_live(), Timestamp(0), "still replaying");
-        let a = ledger.open_batch(Timestamp(1000));
+        let a = ledger.open_batch(Timestamp(1000), None);
         ledger.seal_batch(a);
         assert_eq!(ledger.acked(), Timestamp(1000));
         ledger.live_sent(Timestamp(45_000));
@@ -591,15 +699,15 @@ mod tests {
         let span = ledger.durable_span().expect("a span");
         assert_eq!((span.after_ms, span.through_ms), (1000, 50_000));
         // Killed here. The restart replays (0, now] but leaves the span out.
-        let mut after = Ledger::resuming(Timestamp(0), Timestamp(70_000), Some(span));
+        let mut after = Ledger::resuming(Timestamp(0), Timestamp(70_000), Some(span), None);
         assert_eq!(after.skip(), Some(span));
         assert!(span.holds(Timestamp(1001)) && span.holds(Timestamp(50_000)));
         assert!(!span.holds(Timestamp(1000)) && !span.holds(Timestamp(50_001)));
         assert_eq!(after.durable_span(), Some(span), "kept until passed");
-        let a = after.open_batch(Timestamp(999));
+        let a = after.open_batch(Timestamp(999), None);
         after.seal_batch(a);
         assert_eq!(after.acked(), Timestamp(999));
-        let b = after.open_batch(Timestamp(20_000));
+        let b = after.open_batch(Timestamp(20_000), None);
         after.seal_batch(b);
         assert_eq!(
             after.acked(),
@@ -616,7 +724,7 @@ mod tests {
             after_ms: 10,
             through_ms: 20,
         };
-        let ledger = Ledger::resuming(Timestamp(30), Timestamp(40), Some(stale));
+        let ledger = Ledger::resuming(Timestamp(30), Timestamp(40), Some(stale), None);
         assert_eq!((ledger.skip(), ledger.acked()), (None, Timestamp(30)));
         let inside = Ledger::resuming(
             Timestamp(15),
@@ -625,6 +733,7 @@ mod tests {
                 after_ms: 10,
                 through_ms: 25,
             }),
+            None,
         );
         assert_eq!(
             inside.acked(),
@@ -658,9 +767,9 @@ mod tests {
             after_ms: 600,
             through_ms: 900,
         };
-        assert!(file.advance(&broker(), Timestamp(550), Some(span)));
+        assert!(file.advance(&broker(), Timestamp(550), Some(span), None));
         assert!(
-            !file.advance(&broker(), Timestamp(550), Some(span)),
+            !file.advance(&broker(), Timestamp(550), Some(span), None),
             "no change"
         );
         file.save().expect("save");

@@ -9,12 +9,13 @@ use std::collections::HashSet;
 
 use plantwatch_core::{BrokerAddress, Plant, Sample, SparkplugSettings, TagIndex, Timestamp};
 use plantwatch_engine::{Actor, DeviceState, Engine, EngineEvent};
+use plantwatch_history::SweepResume;
 use prost::Message;
 use rumqttc::{LastWill, QoS};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::connection::{Connection, Connector, Happening};
-use crate::cursor::{cursor_path, BatchId, CursorFile, Ledger};
+use crate::cursor::{cursor_path, BandProgress, BatchId, CursorFile, Ledger};
 use crate::metric::value_of_command;
 use crate::payload::{self, Current, Stored};
 use crate::proto::{DataType, Payload};
@@ -24,7 +25,7 @@ use crate::status::{LinkState, NorthboundStatus};
 use crate::topic::{Incoming, Topics};
 use crate::NodeError;
 
-/// Replayed samples per device message, about: a replay batch (a slice of time of the whole plant) is
+/// Replayed samples per device message, at most: a replay batch (part of a band of time, tag by tag) is
 /// sized so each device's DDATA carries about this many metrics, which keeps the message rate, and so
 /// the broker's and the consumers' work per sample, low.
 pub const REPLAY_METRICS_PER_DEVICE: usize = 1000;
@@ -36,7 +37,7 @@ pub const REPLAY_BATCH_MAX: usize = 1_000_000;
 /// are published as they come, ahead of the next replay batch, so the replay never starves them.
 pub const REPLAY_WINDOW: usize = 1;
 
-/// The samples a replay batch aims at for `plant`: a slice of time never splits a millisecond, so a
+/// The samples a replay batch aims at for `plant`: a batch never splits a tag's samples of a band, so a
 /// batch may hold more.
 pub fn replay_batch(plant: &Plant) -> usize {
     (plant.devices.len() * REPLAY_METRICS_PER_DEVICE).clamp(REPLAY_BATCH_MIN, REPLAY_BATCH_MAX)
@@ -302,6 +303,7 @@ impl Node {
             born: vec![false; self.plant.devices.len()],
             reader: None,
             read_to: Timestamp(0),
+            resume: None,
             host_online: self.settings.primary_host.is_none(),
         };
         if let Err(e) = self.subscribe(&session).await {
@@ -372,7 +374,14 @@ impl Node {
         let acked = self.cursor.acked(&broker).unwrap_or_else(Timestamp::now);
         self.acked_live.session(&broker);
         let now = Timestamp::now();
-        session.ledger = Some(Ledger::resuming(acked, now, self.cursor.live_span(&broker)));
+        let ledger = Ledger::resuming(
+            acked,
+            now,
+            self.cursor.live_span(&broker),
+            self.cursor.band(&broker),
+        );
+        session.resume = ledger.band();
+        session.ledger = Some(ledger);
         session.read_to = acked;
         self.births(session).await?;
         self.set(|s| {
@@ -501,9 +510,9 @@ impl Node {
                 self.acked_live.acked(&samples, cursor);
             }
             Sent::Replay(id) => {
-                let before = ledger.acked();
+                let before = (ledger.acked(), ledger.band());
                 ledger.batch_acked(id);
-                if ledger.acked() > before {
+                if (ledger.acked(), ledger.band()) != before {
                     // A replay batch is acknowledged in full: keep it at once, so a `kill -9` during
                     // the replay sends again at most the batches in flight, not a second's worth.
                     self.settle_cursor(session);
@@ -807,6 +816,7 @@ impl Node {
                 session.reader = None;
                 if let Some(ledger) = session.ledger.as_ref() {
                     session.read_to = ledger.acked();
+                    session.resume = ledger.band();
                 }
                 return Ok(());
             }
@@ -815,7 +825,7 @@ impl Node {
         let Some(ledger) = session.ledger.as_mut() else {
             return Ok(());
         };
-        let id = ledger.open_batch(batch.through);
+        let id = ledger.open_batch(batch.mark.through, batch.mark.tags_through);
         let skip = ledger.skip();
         let mut samples = batch.samples;
         // What the broker acknowledged live already is not sent again: before a restart (the span of
@@ -826,14 +836,14 @@ impl Node {
             || self
                 .acked_live
                 .oldest
-                .is_some_and(|oldest| oldest <= batch.through);
+                .is_some_and(|oldest| oldest <= batch.mark.through);
         if may_skip {
             samples.retain(|s| {
                 !skip.is_some_and(|span| span.holds(s.time))
                     && !self.acked_live.contains(s.tag, s.time)
             });
         }
-        // Each sample's device, once. The sweep groups a slice by tag id, which follows the plant's
+        // Each sample's device, once. The sweep groups a batch by tag id, which follows the plant's
         // order unless the plant file was edited since; then a stable sort groups it by device (each
         // tag's samples stay in time order).
         let plant = self.plant.clone();
@@ -844,11 +854,19 @@ impl Node {
             by_device.sort_by_key(|(device, _)| *device);
             (devices, samples) = by_device.into_iter().unzip();
         }
+        let mut messages: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
         let mut start = 0;
         for run in devices.chunk_by(|a, b| a == b) {
-            let device = run[0];
-            let group = &samples[start..start + run.len()];
-            start += run.len();
+            let end = start + run.len();
+            // A device's samples of a band can be many (minutes of each tag): a message each
+            // REPLAY_METRICS_PER_DEVICE.
+            for first in (start..end).step_by(REPLAY_METRICS_PER_DEVICE) {
+                messages.push((run[0], first..(first + REPLAY_METRICS_PER_DEVICE).min(end)));
+            }
+            start = end;
+        }
+        for (device, range) in messages {
+            let group = &samples[range];
             let seq = session.seq.take();
             let data = payload::device_data(
                 &self.plant,
@@ -886,11 +904,15 @@ impl Node {
             let settled = now.millis_since(to) >= REPLAY_SETTLE.as_millis() as i64;
             if session.reader.is_none() && session.read_to < to && settled {
                 let (tx, rx) = mpsc::channel(1);
+                let resume = session.resume.take().map(|band| SweepResume {
+                    through: Timestamp(band.through_ms),
+                    tags_through: band.tags_through,
+                });
                 spawn_reader(
                     self.engine.history_path().to_path_buf(),
                     self.plant.clone(),
-                    session.read_to,
-                    to,
+                    (session.read_to, to),
+                    resume,
                     replay_batch(&self.plant),
                     tx,
                 );
@@ -952,8 +974,9 @@ impl Node {
         };
         let to = ledger.settle_live();
         let span = ledger.durable_span();
+        let band = ledger.band();
         let broker = session.connection.broker.clone();
-        if self.cursor.advance(&broker, to, span) {
+        if self.cursor.advance(&broker, to, span, band) {
             self.acked_live.prune(to);
             if let Err(e) = self.cursor.save() {
                 self.error(e.to_string());
@@ -1003,6 +1026,8 @@ struct Session {
     reader: Option<mpsc::Receiver<Result<ReplayBatch, String>>>,
     /// How far readers have been started.
     read_to: Timestamp,
+    /// Where the next reader starts inside its first band (a replay stopped inside one).
+    resume: Option<BandProgress>,
     host_online: bool,
 }
 

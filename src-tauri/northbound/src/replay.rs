@@ -1,39 +1,41 @@
-//! Reading the gap back from the history: every stored sample in `(from, to]` as slices of time
+//! Reading the gap back from the history: every stored sample in `(from, to]`, band of time by band
 //! ([`HistoryReader::sweep`]: one read of each chunk, no per-tag cursor), on a blocking thread with a
 //! bounded channel (the session takes a batch only when its window has room, so the reader never runs
-//! ahead of the broker). A batch is one slice: every sample in `(previous through, through]`, grouped by
-//! tag (a device's tags together), each tag's samples in time order.
+//! ahead of the broker). A batch is part of a band, grouped by tag (a device's tags together), each
+//! tag's samples in time order; its mark says how far the replay got with it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use plantwatch_core::{Plant, TagIndex, Timestamp};
-use plantwatch_history::{HistoryReader, Swept};
+use plantwatch_history::{HistoryReader, SweepMark, SweepResume, Swept};
 use tokio::sync::mpsc;
 
 /// One sample read back.
 pub type Replayed = Swept<TagIndex>;
 
-/// Every stored sample in (the previous batch's `through`, `through`].
+/// The stored samples after the previous batch's mark, through this one's.
 #[derive(Debug, Clone)]
 pub struct ReplayBatch {
     pub samples: Vec<Replayed>,
-    pub through: Timestamp,
+    pub mark: SweepMark,
 }
 
 /// Streams `(from, to]` of the history at `history` into `batches`, about `batch_size` samples a
-/// batch. The last batch ends at `to` (it may be empty). Samples of tags the plant no longer has are
-/// not read. Stops early when the receiver is dropped. Errors are sent as text.
+/// batch; with `resume`, the first band is `(from, resume.through]` and leaves out the tags that a
+/// batch before a restart acknowledged. The last batch ends at `to` (it may be empty). Samples of tags
+/// the plant no longer has are not read. Stops early when the receiver is dropped. Errors are sent as
+/// text.
 pub fn spawn_reader(
     history: PathBuf,
     plant: Arc<Plant>,
-    from: Timestamp,
-    to: Timestamp,
+    (from, to): (Timestamp, Timestamp),
+    resume: Option<SweepResume>,
     batch_size: usize,
     batches: mpsc::Sender<Result<ReplayBatch, String>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::task::spawn_blocking(move || {
-        let result = read(&history, &plant, from, to, batch_size, &batches);
+        let result = read(&history, &plant, (from, to), resume, batch_size, &batches);
         if let Err(e) = result {
             let _ = batches.blocking_send(Err(e));
         }
@@ -43,8 +45,8 @@ pub fn spawn_reader(
 fn read(
     history: &std::path::Path,
     plant: &Plant,
-    from: Timestamp,
-    to: Timestamp,
+    (from, to): (Timestamp, Timestamp),
+    resume: Option<SweepResume>,
     batch_size: usize,
     batches: &mpsc::Sender<Result<ReplayBatch, String>>,
 ) -> Result<(), String> {
@@ -54,11 +56,12 @@ fn read(
         .sweep(
             from.add_millis(1),
             to.add_millis(1),
+            resume,
             batch_size,
             |full_id| tags.find(full_id),
-            |samples, through| {
+            |samples, mark| {
                 batches
-                    .blocking_send(Ok(ReplayBatch { samples, through }))
+                    .blocking_send(Ok(ReplayBatch { samples, mark }))
                     .is_ok()
             },
         )
