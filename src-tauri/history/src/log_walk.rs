@@ -34,8 +34,6 @@ pub(crate) struct LogWalk {
     next: BinaryHeap<Reverse<(u32, u32)>>,
     /// Each open row's next run (an index into its runs).
     at: Vec<usize>,
-    /// Samples decoded from rows of commits in this band: the band's length adapts to it.
-    whole_samples: usize,
 }
 
 struct OpenRow {
@@ -81,7 +79,6 @@ impl LogWalk {
             band: 0..0,
             next: BinaryHeap::new(),
             at: Vec::new(),
-            whole_samples: 0,
         })
     }
 
@@ -99,7 +96,6 @@ impl LogWalk {
             .retain(|row| row.last_time.is_none_or(|last| last >= from));
         self.open_rows(conn, from, to)?;
         self.band = from..to;
-        self.whole_samples = 0;
         self.at.clear();
         self.at.resize(self.rows.len(), 0);
         self.next.clear();
@@ -156,14 +152,12 @@ impl LogWalk {
                         .blob
                         .get(range.clone())
                         .ok_or_else(|| damaged(CodecError("run outside its row")))?;
-                    let before = out.len();
                     decode_log_run(*format, bytes, |r| {
                         if r.time >= from && r.time < to {
                             out.push(r);
                         }
                     })
                     .map_err(damaged)?;
-                    self.whole_samples += out.len() - before;
                 }
             }
         }
@@ -175,12 +169,6 @@ impl LogWalk {
             out.append(&mut tail);
         }
         Ok(())
-    }
-
-    /// How many samples of the band came from rows of commits, which are decoded whole for each band
-    /// they reach into (packed rows are read forward, once).
-    pub(crate) fn whole_samples(&self) -> usize {
-        self.whole_samples
     }
 
     /// Opens the rows that may hold samples in `[from, to)` and are not open yet, keeping `rows` in

@@ -45,25 +45,11 @@ pub const WINDOW_MS: i64 = 30 * 60 * 1000;
 /// tags) can be.
 pub const BAND_MAX_MS: i64 = 5 * 60 * 1000;
 
-/// The first band is this long; later ones adapt: the log's rows of commits are decoded whole for each
-/// band they reach into, and a band holds at most about [`WHOLE_SAMPLES`] of their samples.
-const FIRST_BAND_MS: i64 = 10_000;
-const WHOLE_SAMPLES: usize = 2_000_000;
-
-/// How long the next band is: it adapts to how many samples of commit rows the last one read.
-struct Pace {
-    band_ms: i64,
-}
-
-impl Pace {
-    fn band_read(&mut self, whole_samples: usize) {
-        if whole_samples > WHOLE_SAMPLES * 2 {
-            self.band_ms = (self.band_ms / 2).max(1000);
-        } else if whole_samples < WHOLE_SAMPLES / 2 {
-            self.band_ms = self.band_ms.saturating_mul(2).min(BAND_MAX_MS);
-        }
-    }
-}
+/// A band holds at most about this many samples of the log's rows of commits (the last minutes before
+/// a packing), which are decoded whole for each band they reach into and merged by tag (their runs are
+/// held while the band is read): it ends sooner where they are. At least [`BAND_MIN_MS`] long.
+const COMMIT_SAMPLES: i64 = 2_000_000;
+const BAND_MIN_MS: i64 = 1000;
 
 /// One sample of a sweep: the tag as the caller's key for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,9 +157,6 @@ impl HistoryReader {
     ) -> Result<u64, HistoryError> {
         let (from, to) = (from.as_millis(), to.as_millis());
         let target = target.max(1);
-        let mut pace = Pace {
-            band_ms: FIRST_BAND_MS,
-        };
         let mut first = resume.map(|r| {
             let end = r
                 .through
@@ -190,7 +173,6 @@ impl HistoryReader {
                 window_start..window_end,
                 first.take(),
                 target,
-                &mut pace,
                 &mut key_of,
                 &mut |samples, mark| {
                     count += samples.len() as u64;
@@ -212,7 +194,6 @@ impl HistoryReader {
         window: std::ops::Range<i64>,
         first: Option<(i64, u32)>,
         target: usize,
-        pace: &mut Pace,
         key_of: &mut impl FnMut(&str) -> Option<K>,
         f: &mut impl FnMut(Vec<Swept<K>>, SweepMark) -> bool,
     ) -> Result<bool, HistoryError> {
@@ -261,7 +242,10 @@ impl HistoryReader {
                 (Some((end, _)), _) => end.min(to),
                 // A file whose log rows have no spans decodes its whole log for every band: one band.
                 (None, LogSpans::Absent) => to,
-                (None, LogSpans::Stored) => band_from.saturating_add(pace.band_ms).min(to),
+                (None, LogSpans::Stored) => {
+                    let longest = band_from.saturating_add(BAND_MAX_MS).min(to);
+                    band_end(&snapshot, band_from, longest).map_err(self.sql_err(what))?
+                }
             };
             // The chunks that start in this band join their tags' streams.
             let mut joined = false;
@@ -324,7 +308,6 @@ impl HistoryReader {
                 }
             }
             open.retain(|&i| streams[i].has_chunk_samples());
-            pace.band_read(log_walk.whole_samples());
             skip_through = None;
             let rest = std::mem::replace(&mut batch, Vec::with_capacity(target));
             if !f(rest, mark(band_from, band_to, None)) {
@@ -334,6 +317,26 @@ impl HistoryReader {
         }
         Ok(true)
     }
+}
+
+/// Where a band that starts at `from` ends: at `longest`, or sooner when the log's rows of commits that
+/// reach into it hold more than [`COMMIT_SAMPLES`] (rows of unknown span are read by every band
+/// however long it is, and do not count).
+fn band_end(conn: &Transaction<'_>, from: i64, longest: i64) -> rusqlite::Result<i64> {
+    let mut rows = conn.prepare_cached(
+        "SELECT first_time, samples FROM log WHERE packed = 0 AND last_time >= ?1 AND first_time < ?2 \
+         ORDER BY first_time",
+    )?;
+    let mut rows = rows.query((from, longest))?;
+    let mut samples = 0;
+    while let Some(row) = rows.next()? {
+        let (first, count): (i64, i64) = (row.get(0)?, row.get(1)?);
+        samples += count;
+        if samples > COMMIT_SAMPLES && first >= from + BAND_MIN_MS {
+            return Ok(first.min(longest));
+        }
+    }
+    Ok(longest)
 }
 
 /// Appends a tag's samples of a band to `out` in time order: its log samples and chunk samples (each
