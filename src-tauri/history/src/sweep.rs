@@ -142,7 +142,9 @@ impl HistoryReader {
     /// Sweeps `[from, to)` of every tag that `key_of` gives a key (tags it gives none are not read), band
     /// by band: `f` gets batches of about `target` samples (a batch never splits a tag's samples of a
     /// band; a band's last batch may be empty), each grouped by tag in ascending tag id, each tag's in
-    /// time order, with how far the sweep got. The bands cover the span without gaps or overlaps, the
+    /// time order, with how far the sweep got. `f` takes the samples out of the vector it is lent, or
+    /// swaps in a vector to fill next (a batch's buffer is tens of megabytes: one the caller is done with
+    /// saves the kernel zeroing new pages); what it leaves in the vector is dropped. The bands cover the span without gaps or overlaps, the
     /// last one ending at `to - 1`. With `resume`, the first band ends at its `through` and leaves out
     /// its tags up to `tags_through`. `f` returns false to stop. `key_of` is asked once per tag and
     /// window. Returns how many samples were handed over.
@@ -153,7 +155,7 @@ impl HistoryReader {
         resume: Option<SweepResume>,
         target: usize,
         mut key_of: impl FnMut(&str) -> Option<K>,
-        mut f: impl FnMut(Vec<Swept<K>>, SweepMark) -> bool,
+        mut f: impl FnMut(&mut Vec<Swept<K>>, SweepMark) -> bool,
     ) -> Result<u64, HistoryError> {
         let (from, to) = (from.as_millis(), to.as_millis());
         let target = target.max(1);
@@ -174,7 +176,7 @@ impl HistoryReader {
                 first.take(),
                 target,
                 &mut key_of,
-                &mut |samples, mark| {
+                &mut |samples: &mut Vec<Swept<K>>, mark| {
                     count += samples.len() as u64;
                     f(samples, mark)
                 },
@@ -195,7 +197,7 @@ impl HistoryReader {
         first: Option<(i64, u32)>,
         target: usize,
         key_of: &mut impl FnMut(&str) -> Option<K>,
-        f: &mut impl FnMut(Vec<Swept<K>>, SweepMark) -> bool,
+        f: &mut impl FnMut(&mut Vec<Swept<K>>, SweepMark) -> bool,
     ) -> Result<bool, HistoryError> {
         let what = "sweeping samples";
         let (from, to) = (window.start, window.end);
@@ -221,7 +223,7 @@ impl HistoryReader {
         };
         if streams.is_empty() {
             // Nothing to read, but the caller still gets the span's end.
-            return Ok(f(Vec::new(), mark(from, to, None)));
+            return Ok(f(&mut Vec::new(), mark(from, to, None)));
         }
         let mut pending =
             chunks_of_window(&snapshot, &ids, from, to).map_err(self.sql_err(what))?;
@@ -235,6 +237,13 @@ impl HistoryReader {
         let mut log_walk = LogWalk::new(&snapshot, self.log_spans).map_err(self.sql_err(what))?;
         let (mut log_recs, mut chunk_recs) = (Vec::new(), Vec::new());
         let mut batch = Vec::with_capacity(target);
+        // Hands the batch over and readies the vector the caller left for the next one.
+        let mut hand_over = |batch: &mut Vec<Swept<K>>, mark| {
+            let more = f(batch, mark);
+            batch.clear();
+            batch.reserve(target);
+            more
+        };
         let mut band_from = from;
         let mut skip_through = first.map(|(_, tags)| tags);
         while band_from < to {
@@ -300,17 +309,15 @@ impl HistoryReader {
                     continue;
                 }
                 merge_tag(&streams[at], &log_recs, &chunk_recs, &mut batch);
-                if batch.len() >= target {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(target));
-                    if !f(full, mark(band_from, band_to, Some(tag))) {
-                        return Ok(false);
-                    }
+                if batch.len() >= target
+                    && !hand_over(&mut batch, mark(band_from, band_to, Some(tag)))
+                {
+                    return Ok(false);
                 }
             }
             open.retain(|&i| streams[i].has_chunk_samples());
             skip_through = None;
-            let rest = std::mem::replace(&mut batch, Vec::with_capacity(target));
-            if !f(rest, mark(band_from, band_to, None)) {
+            if !hand_over(&mut batch, mark(band_from, band_to, None)) {
                 return Ok(false);
             }
             band_from = band_to;

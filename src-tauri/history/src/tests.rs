@@ -1304,6 +1304,7 @@ fn swept_from(
             target,
             |name| (name != skip).then(|| Arc::<str>::from(name)),
             |samples, mark| {
+                let samples = std::mem::take(samples);
                 assert_eq!(mark.after.0, previous, "bands follow each other: {mark:?}");
                 assert!(mark.through >= mark.after, "{mark:?}");
                 let batch_tags: BTreeSet<Arc<str>> =

@@ -19,7 +19,7 @@ use crate::cursor::{cursor_path, BandProgress, BatchId, CursorFile, Ledger};
 use crate::metric::value_of_command;
 use crate::payload::{self, Current, Stored};
 use crate::proto::{DataType, Payload};
-use crate::replay::{spawn_reader, ReplayBatch, Replayed};
+use crate::replay::{spawn_reader, ReplayBatch, Replayed, SpareBatches};
 use crate::seq::{BdSeq, Seq};
 use crate::status::{LinkState, NorthboundStatus};
 use crate::topic::{Incoming, Topics};
@@ -87,6 +87,7 @@ impl Northbound {
             stop: stop_rx,
             rate: Rate::default(),
             acked_live: AckedLive::default(),
+            spare: SpareBatches::default(),
         };
         let task = tokio::spawn(node.run());
         Ok(Northbound { stop, task, status })
@@ -153,6 +154,8 @@ struct Node {
     /// stream): the replay after a lost connection skips them, so a broker outage sends nothing twice.
     /// Pruned as the cursor moves.
     acked_live: AckedLive,
+    /// Replay batches' vectors, back to the reader once published.
+    spare: SpareBatches,
 }
 
 /// Live samples a broker acknowledged beyond its cursor.
@@ -892,6 +895,7 @@ impl Node {
         if let Some(ledger) = session.ledger.as_mut() {
             ledger.seal_batch(id);
         }
+        self.spare.give(samples);
         Ok(())
     }
 
@@ -914,7 +918,7 @@ impl Node {
                     (session.read_to, to),
                     resume,
                     replay_batch(&self.plant),
-                    tx,
+                    (tx, self.spare.clone()),
                 );
                 session.reader = Some(rx);
                 session.read_to = to;

@@ -5,7 +5,7 @@
 //! tag's samples in time order; its mark says how far the replay got with it.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use plantwatch_core::{Plant, TagIndex, Timestamp};
 use plantwatch_history::{HistoryReader, SweepMark, SweepResume, Swept};
@@ -21,21 +21,53 @@ pub struct ReplayBatch {
     pub mark: SweepMark,
 }
 
+/// Batches' vectors the node is done with, for the reader to fill again: a batch of a million samples
+/// is 40 MB, and a new one costs the kernel ten thousand fresh pages.
+#[derive(Clone, Default)]
+pub struct SpareBatches(Arc<Mutex<Vec<Vec<Replayed>>>>);
+
+impl SpareBatches {
+    /// Batches in flight and being read: more spares would only hold memory.
+    const KEEP: usize = 2;
+
+    /// Keeps an emptied batch's vector for the reader.
+    pub fn give(&self, mut samples: Vec<Replayed>) {
+        samples.clear();
+        let mut spares = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if spares.len() < Self::KEEP {
+            spares.push(samples);
+        }
+    }
+
+    /// A vector to fill: a spare one, or a new empty one.
+    fn take(&self) -> Vec<Replayed> {
+        let mut spares = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        spares.pop().unwrap_or_default()
+    }
+}
+
 /// Streams `(from, to]` of the history at `history` into `batches`, about `batch_size` samples a
 /// batch; with `resume`, the first band is `(from, resume.through]` and leaves out the tags that a
 /// batch before a restart acknowledged. The last batch ends at `to` (it may be empty). Samples of tags
 /// the plant no longer has are not read. Stops early when the receiver is dropped. Errors are sent as
-/// text.
+/// text. Batches are filled in `spare`'s vectors when it has some.
 pub fn spawn_reader(
     history: PathBuf,
     plant: Arc<Plant>,
     (from, to): (Timestamp, Timestamp),
     resume: Option<SweepResume>,
     batch_size: usize,
-    batches: mpsc::Sender<Result<ReplayBatch, String>>,
+    (batches, spare): (mpsc::Sender<Result<ReplayBatch, String>>, SpareBatches),
 ) -> tokio::task::JoinHandle<()> {
     tokio::task::spawn_blocking(move || {
-        let result = read(&history, &plant, (from, to), resume, batch_size, &batches);
+        let read_to = (&batches, &spare);
+        let result = read(&history, &plant, (from, to), resume, batch_size, read_to);
         if let Err(e) = result {
             let _ = batches.blocking_send(Err(e));
         }
@@ -48,7 +80,7 @@ fn read(
     (from, to): (Timestamp, Timestamp),
     resume: Option<SweepResume>,
     batch_size: usize,
-    batches: &mpsc::Sender<Result<ReplayBatch, String>>,
+    (batches, spare): (&mpsc::Sender<Result<ReplayBatch, String>>, &SpareBatches),
 ) -> Result<(), String> {
     let reader = HistoryReader::open(history).map_err(|e| e.to_string())?;
     let mut tags = TagFinder::new(plant);
@@ -59,7 +91,8 @@ fn read(
             resume,
             batch_size,
             |full_id| tags.find(full_id),
-            |samples, mark| {
+            |filled, mark| {
+                let samples = std::mem::replace(filled, spare.take());
                 batches
                     .blocking_send(Ok(ReplayBatch { samples, mark }))
                     .is_ok()
