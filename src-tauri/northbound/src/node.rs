@@ -25,10 +25,12 @@ use crate::status::{LinkState, NorthboundStatus};
 use crate::topic::{Incoming, Topics};
 use crate::NodeError;
 
-/// Replayed samples per device message, at most: a replay batch (part of a band of time, tag by tag) is
-/// sized so each device's DDATA carries about this many metrics, which keeps the message rate, and so
-/// the broker's and the consumers' work per sample, low.
+/// Replayed samples a device, about, that a replay batch (part of a band of time, tag by tag) is sized
+/// for.
 pub const REPLAY_METRICS_PER_DEVICE: usize = 1000;
+/// Replayed samples per DDATA, at most (about 100 kB): large messages keep the message rate, and so the
+/// broker's and the consumers' work per sample, low.
+pub const REPLAY_METRICS_PER_MESSAGE: usize = 4000;
 /// A replay batch holds at least this many samples (small plants)...
 pub const REPLAY_BATCH_MIN: usize = 2_000;
 /// ...and at most this many (memory: a batch in flight is about 50 bytes a sample).
@@ -861,10 +863,9 @@ impl Node {
         let mut start = 0;
         for run in devices.chunk_by(|a, b| a == b) {
             let end = start + run.len();
-            // A device's samples of a band can be many (minutes of each tag): a message each
-            // REPLAY_METRICS_PER_DEVICE.
-            for first in (start..end).step_by(REPLAY_METRICS_PER_DEVICE) {
-                messages.push((run[0], first..(first + REPLAY_METRICS_PER_DEVICE).min(end)));
+            // A device's samples of a band can be many (minutes of each tag).
+            for first in (start..end).step_by(REPLAY_METRICS_PER_MESSAGE) {
+                messages.push((run[0], first..(first + REPLAY_METRICS_PER_MESSAGE).min(end)));
             }
             start = end;
         }
