@@ -884,11 +884,12 @@ fn a_kill_9_mid_replay_resumes_from_the_acknowledged_cursor() {
         "{lost} samples published live in the last 1.5 s before the kill are not in the history"
     );
     let duplicates = check_replayed(&samples, &history, down, up, false);
-    // Issue 12: "duplicates at most one in-flight batch". The node keeps one replay batch (a slice of
-    // time) unacknowledged; for this plant a batch aims at 10,000 samples (1,000 per device), and a
-    // slice holds at most twice its aim before the next one is made shorter, plus what shares its last
-    // millisecond (its README). A replay that started again from the outage's beginning would send
-    // everything replayed before the kill twice.
+    // Issue 12: "duplicates at most one in-flight batch". The node keeps one replay batch
+    // unacknowledged while it publishes the next; for this plant a batch aims at 10,000 samples (1,000
+    // per device) and never splits a tag's samples of a band, so it holds a few more (its README). The
+    // whole outage is one band of the replay, read tag by tag: a replay that started again from the
+    // band's beginning, not from the last tag acknowledged in it, would send everything replayed before
+    // the kill twice (with the band's progress left out of the cursor, 21,342 samples came twice).
     let most_in_one_ms = history
         .values()
         .flatten()
