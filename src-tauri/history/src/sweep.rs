@@ -142,12 +142,14 @@ impl HistoryReader {
     /// Sweeps `[from, to)` of every tag that `key_of` gives a key (tags it gives none are not read), band
     /// by band: `f` gets batches of about `target` samples (a batch never splits a tag's samples of a
     /// band; a band's last batch may be empty), each grouped by tag in ascending tag id, each tag's in
-    /// time order, with how far the sweep got. `f` takes the samples out of the vector it is lent, or
-    /// swaps in a vector to fill next (a batch's buffer is tens of megabytes: one the caller is done with
-    /// saves the kernel zeroing new pages); what it leaves in the vector is dropped. The bands cover the span without gaps or overlaps, the
+    /// time order, with how far the sweep got. The bands cover the span without gaps or overlaps, the
     /// last one ending at `to - 1`. With `resume`, the first band ends at its `through` and leaves out
     /// its tags up to `tags_through`. `f` returns false to stop. `key_of` is asked once per tag and
     /// window. Returns how many samples were handed over.
+    ///
+    /// `f` takes the samples out of the vector it is lent, or swaps in a vector to fill next (a batch is
+    /// tens of megabytes: a vector the caller is done with saves the kernel zeroing new pages); what it
+    /// leaves in the vector is dropped.
     pub fn sweep<K: Clone>(
         &self,
         from: Timestamp,
