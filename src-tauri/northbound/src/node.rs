@@ -25,8 +25,8 @@ use crate::status::{LinkState, NorthboundStatus};
 use crate::topic::{Incoming, Topics};
 use crate::NodeError;
 
-/// Replayed samples a device, about, that a replay batch (part of a band of time, tag by tag) is sized
-/// for.
+/// A replay batch (part of a band of time, tag by tag) is sized at about this many samples a device of
+/// the plant.
 pub const REPLAY_METRICS_PER_DEVICE: usize = 1000;
 /// Replayed samples per DDATA, at most (about 100 kB): large messages keep the message rate, and so the
 /// broker's and the consumers' work per sample, low.
@@ -518,8 +518,9 @@ impl Node {
                 let before = (ledger.acked(), ledger.band());
                 ledger.batch_acked(id);
                 if (ledger.acked(), ledger.band()) != before {
-                    // A replay batch is acknowledged in full: keep it at once, so a `kill -9` during
-                    // the replay sends again at most the batches in flight, not a second's worth.
+                    // A replay batch is acknowledged in full (the cursor or its band's progress moved):
+                    // keep it at once, so a `kill -9` during the replay sends again at most the batches
+                    // in flight, not a second's worth.
                     self.settle_cursor(session);
                 }
             }
@@ -813,6 +814,7 @@ impl Node {
         let batch = match batch {
             None => {
                 session.reader = None;
+                self.spare.clear();
                 return Ok(());
             }
             Some(Err(e)) => {

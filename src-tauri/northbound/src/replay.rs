@@ -42,6 +42,14 @@ impl SpareBatches {
         }
     }
 
+    /// Lets the spares go (a replay ended: tens of megabytes a plant of a million tags would keep).
+    pub fn clear(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+
     /// A vector to fill: a spare one, or a new empty one.
     fn take(&self) -> Vec<Replayed> {
         let mut spares = self
