@@ -119,7 +119,6 @@ impl LogWalk {
             return Ok(());
         };
         let start = out.len();
-        let mut runs = 0;
         let (from, to) = (self.band.start, self.band.end);
         while let Some(&Reverse((next, i))) = self.next.peek() {
             if next != tag {
@@ -136,7 +135,6 @@ impl LogWalk {
             if self.sealed.holds(row.seq, tag) {
                 continue;
             }
-            runs += 1;
             match &mut row.runs {
                 Runs::Forward(cursors) => {
                     let cursor = &mut cursors[at].1;
@@ -161,9 +159,10 @@ impl LogWalk {
                 }
             }
         }
-        // A packed run is sorted and holds each millisecond once; a commit's run need not be, and
-        // several runs of a tag (rows of different times) are merged, the later row winning.
-        if (runs > 1 || !out[start..].is_sorted_by(|a, b| a.time < b.time)) && out.len() > start {
+        // A packed run is sorted and holds each millisecond once; a commit's run need not be, nor need
+        // several runs of a tag one after the other (rows are taken in the order they were written, so
+        // those of consecutive packings usually are): those are sorted, the later row winning.
+        if !out[start..].is_sorted_by(|a, b| a.time < b.time) {
             let mut tail = out.split_off(start);
             store::sort_and_dedupe(&mut tail);
             out.append(&mut tail);
